@@ -1,0 +1,76 @@
+import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { json, NextFunction, Request, Response, urlencoded } from 'express';
+import { Logger } from 'nestjs-pino';
+import { AppModule, AppOptions } from './app.module';
+import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { ApiError } from './common/errors/api-error';
+import { ErrorCode } from './common/errors/error-codes';
+import { toErrorResponse } from './common/errors/error-response';
+import { validationExceptionFactory } from './common/errors/validation';
+import { buildOpenApiDocument, setupSwaggerUi } from './openapi/openapi';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+const BODY_TYPES = /^application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)\s*(;|$)/i;
+
+/**
+ * Builds the HTTP application exactly as production runs it; tests use the same function,
+ * so what they exercise is the real stack (body limits, pipes, filter, guard, docs).
+ */
+export async function createApp(options: AppOptions): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
+    bodyParser: false,
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  configureApp(app);
+  return app;
+}
+
+export function configureApp(app: NestExpressApplication): void {
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(refuseUnreadableBodies);
+  app.use(json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }));
+  app.use(urlencoded({ limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 200 }));
+  // Body-parser errors happen before Nest's router, so they get the same error shape here.
+  app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
+    if (response.headersSent) return next(error);
+    const { status, body } = toErrorResponse(error, request);
+    response.status(status).json(body);
+  });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      exceptionFactory: validationExceptionFactory,
+    }),
+  );
+  app.useGlobalFilters(new AllExceptionsFilter());
+  setupSwaggerUi(app, buildOpenApiDocument(app));
+}
+
+/** A body in a format no route reads would otherwise arrive as "no body": say what to send instead. */
+function refuseUnreadableBodies(request: Request, response: Response, next: NextFunction): void {
+  const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+  const type = request.headers['content-type'];
+  if (hasBody && !(type && BODY_TYPES.test(type))) {
+    const error = new ApiError(
+      415,
+      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      'Send the request body as JSON with "Content-Type: application/json".',
+      { contentType: type ?? null },
+    );
+    const { status, body } = toErrorResponse(error, request);
+    response.status(status).json(body);
+    return;
+  }
+  next();
+}
+
+export type App = INestApplication;

@@ -1,0 +1,38 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { ApiKeyGuard } from './common/auth/api-key.guard';
+import { httpLoggerOptions } from './common/logging/logging';
+import { Environment } from './config/environment';
+import { EnvironmentModule } from './config/environment.module';
+import { dataSourceOptions } from './database/data-source-options';
+import { HealthModule } from './health/health.module';
+
+export interface AppOptions {
+  environment: Environment;
+  /** The database to use: DATABASE_URL or the embedded cluster's URL. */
+  databaseUrl: string;
+  /** Where logs go (tests capture them); standard output by default. */
+  logStream?: DestinationStream;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppOptions): DynamicModule {
+    const { environment } = options;
+    return {
+      module: AppModule,
+      imports: [
+        EnvironmentModule.forRoot(environment),
+        LoggerModule.forRoot({ pinoHttp: httpLoggerOptions(environment, options.logStream) }),
+        TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX)),
+        HealthModule,
+        ApiKeysModule,
+      ],
+      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+    };
+  }
+}

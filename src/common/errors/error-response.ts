@@ -1,0 +1,144 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { ApiError, ErrorBody } from './api-error';
+import { ErrorCode } from './error-codes';
+
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+}
+
+interface RequestLike {
+  method?: string;
+  originalUrl?: string;
+  url?: string;
+  id?: unknown;
+}
+
+/** Errors raised by body-parser before a route runs carry a `type` such as 'entity.too.large'. */
+interface BodyParserError {
+  type: string;
+  status: number;
+  limit?: number;
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' &&
+    typeof (error as BodyParserError).status === 'number';
+}
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: ErrorCode.BAD_REQUEST,
+  401: ErrorCode.UNAUTHENTICATED,
+  403: ErrorCode.FORBIDDEN_SCOPE,
+  404: ErrorCode.NOT_FOUND,
+  405: ErrorCode.METHOD_NOT_ALLOWED,
+  409: ErrorCode.CONFLICT,
+  413: ErrorCode.PAYLOAD_TOO_LARGE,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  429: ErrorCode.TOO_MANY_REQUESTS,
+  503: ErrorCode.NOT_READY,
+};
+
+function body(code: string, message: string, details: unknown = null): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+/**
+ * Turns anything thrown while handling a request into the one error shape
+ * `{"error":{"code","message","details"}}`. Unknown errors become INTERNAL with no
+ * detail at all: stack traces, SQL and driver messages never reach a response.
+ */
+export function toErrorResponse(exception: unknown, request: RequestLike): ErrorResponse {
+  if (exception instanceof ApiError) {
+    return { status: exception.status, body: body(exception.code, exception.message, exception.details) };
+  }
+
+  if (isBodyParserError(exception)) {
+    switch (exception.type) {
+      case 'entity.parse.failed':
+        return {
+          status: 400,
+          body: body(ErrorCode.MALFORMED_JSON, 'The request body is not valid JSON. Send a well-formed JSON document.'),
+        };
+      case 'entity.too.large':
+        return {
+          status: 413,
+          body: body(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            `The request body is larger than the ${exception.limit ?? 1048576}-byte limit. Send a smaller body.`,
+            { limitBytes: exception.limit ?? 1048576 },
+          ),
+        };
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return {
+          status: 415,
+          body: body(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be UTF-8 JSON without content encoding.'),
+        };
+      default:
+        if (exception.status >= 400 && exception.status < 500) {
+          return {
+            status: exception.status,
+            body: body(STATUS_CODES[exception.status] ?? ErrorCode.BAD_REQUEST, 'The request body could not be read. Send it again.'),
+          };
+        }
+    }
+  }
+
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const code = STATUS_CODES[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
+    if (status === HttpStatus.NOT_FOUND) {
+      return {
+        status,
+        body: body(
+          code,
+          `No route matches ${request.method ?? 'this method'} ${pathOf(request)}. Check the method and path against /docs.`,
+        ),
+      };
+    }
+    if (status === HttpStatus.SERVICE_UNAVAILABLE) {
+      // @nestjs/terminus puts the per-check results in the response; they hold no secrets.
+      return {
+        status,
+        body: body(code, 'The service is not ready: a dependency is down. See details for which one.', exception.getResponse()),
+      };
+    }
+    if (status < 500) {
+      const response = exception.getResponse();
+      const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      return {
+        status,
+        body: body(code, typeof message === 'string' ? sentence(message) : 'The request was refused. Check it against /docs.'),
+      };
+    }
+  }
+
+  return {
+    status: 500,
+    body: body(
+      ErrorCode.INTERNAL,
+      `An unexpected error occurred. Retry later; if it keeps happening, report request id ${String(request.id ?? 'unknown')}.`,
+    ),
+  };
+}
+
+function pathOf(request: RequestLike): string {
+  return (request.originalUrl ?? request.url ?? '/').split('?')[0];
+}
+
+function sentence(message: string): string {
+  const trimmed = message.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+/**
+ * What may be logged about an unexpected error. TypeORM's QueryFailedError carries the SQL
+ * parameters (which can hold secrets or hashes), so only the name, message, SQLSTATE and stack go out.
+ */
+export function loggableError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { value: typeof error };
+  const driverCode = (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
+    (error as { code?: unknown }).code;
+  return { type: error.name, message: error.message, sqlState: driverCode, stack: error.stack };
+}

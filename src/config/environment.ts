@@ -1,0 +1,156 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  getMetadataStorage,
+  IsBase64,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+export const NODE_ENVIRONMENTS = ['development', 'test', 'production'] as const;
+export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Empty strings in the environment mean "not set" (a blank line in .env must not become a value). */
+const blankToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const toInt = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string' || value.trim() === '') return value;
+  return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+};
+
+/**
+ * Every environment variable the service reads, validated at boot.
+ * Keep `.env.example` and the README's configuration table in step with this class
+ * (a test compares them).
+ */
+export class Environment {
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsIn(NODE_ENVIRONMENTS, { message: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
+  NODE_ENV: NodeEnvironment = 'development';
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  HOST: string = '127.0.0.1';
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer port number' })
+  @Min(0, { message: 'must be between 0 and 65535' })
+  @Max(65535, { message: 'must be between 0 and 65535' })
+  PORT: number = 3000;
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// or postgresql:// connection URL' })
+  DATABASE_URL?: string;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 200' })
+  @Max(200, { message: 'must be between 1 and 200' })
+  DATABASE_POOL_MAX: number = 10;
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  DATABASE_MIGRATIONS_RUN: 'true' | 'false' = 'true';
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  DATA_DIR: string = '.data';
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer port number (0 picks a free port)' })
+  @Min(0, { message: 'must be between 0 and 65535' })
+  @Max(65535, { message: 'must be between 0 and 65535' })
+  EMBEDDED_POSTGRES_PORT: number = 0;
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevel = 'info';
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters long' })
+  @Matches(/^[A-Za-z0-9_\-]+$/, { message: 'may only contain letters, digits, "_" and "-"' })
+  ADMIN_API_KEY?: string;
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsBase64({}, { message: 'must be 32 random bytes encoded as base64 (openssl rand -base64 32)' })
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be exactly 32 bytes encoded as base64 (openssl rand -base64 32)' })
+  CREDENTIALS_MASTER_KEY?: string;
+
+  get isProduction(): boolean {
+    return this.NODE_ENV === 'production';
+  }
+}
+
+/** Variables whose values are secrets: never echoed, never logged. */
+export const SENSITIVE_VARIABLES: ReadonlySet<keyof Environment> = new Set([
+  'DATABASE_URL',
+  'ADMIN_API_KEY',
+  'CREDENTIALS_MASTER_KEY',
+]);
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration; fix these environment variables and start again:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** The names of all variables the service reads, taken from the validation rules above. */
+export function environmentVariableNames(): string[] {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(Environment, '', true, false);
+  return [...new Set(metadata.map((rule) => rule.propertyName))].sort();
+}
+
+function describe(errors: ValidationError[]): string[] {
+  // Values are deliberately left out of the messages: several variables are secrets.
+  return errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) => `${error.property} ${message}`),
+  );
+}
+
+/**
+ * Validates raw environment variables (process.env or a test's overrides) into an Environment.
+ * Throws a ConfigurationError that names every bad variable.
+ */
+export function loadEnvironment(source: Record<string, string | undefined>): Environment {
+  const picked: Record<string, unknown> = {};
+  for (const name of environmentVariableNames()) {
+    if (source[name] !== undefined) picked[name] = source[name];
+  }
+  const environment = plainToInstance(Environment, picked, { exposeDefaultValues: true });
+  const problems = describe(validateSync(environment, { skipMissingProperties: false }));
+
+  if (environment.NODE_ENV === 'production') {
+    if (!environment.DATABASE_URL) {
+      problems.push('DATABASE_URL is required when NODE_ENV=production (the embedded database is for local use only)');
+    }
+    if (!environment.CREDENTIALS_MASTER_KEY) {
+      problems.push('CREDENTIALS_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)');
+    }
+  }
+  if (problems.length > 0) throw new ConfigurationError([...new Set(problems)]);
+  return environment;
+}

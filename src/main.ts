@@ -1,0 +1,84 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { createApp } from './app.factory';
+import { createBootLogger } from './common/logging/logging';
+import { ConfigurationError, Environment, loadEnvironment } from './config/environment';
+import { projectRoot } from './config/paths';
+import { DatabaseRuntime, startDatabase } from './database/database-runtime';
+import { runMigrations } from './database/migrator';
+import { DOCS_PATH } from './openapi/openapi';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function readEnvironment(): Environment {
+  const dotenv = path.join(projectRoot(), '.env');
+  if (existsSync(dotenv)) process.loadEnvFile(dotenv); // Variables already set in the shell win.
+  try {
+    return loadEnvironment(process.env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      process.stderr.write(error.message + '\n');
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const environment = readEnvironment();
+  const log = createBootLogger(environment);
+  let database: DatabaseRuntime | undefined;
+  let closeApp: (() => Promise<void>) | undefined;
+
+  // Installed before anything starts, so Ctrl-C during start-up also stops the embedded database.
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    if (shuttingDown) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down: draining HTTP, closing the pool, then stopping the database');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    void (async () => {
+      await closeApp?.().catch((error: unknown) => log.error({ error: String(error) }, 'error while closing the app'));
+      await database?.stop().catch((error: unknown) => log.error({ error: String(error) }, 'error while stopping the database'));
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    database = await startDatabase(environment, (level, message) => log[level](message));
+    if (environment.DATABASE_MIGRATIONS_RUN === 'true') {
+      const applied = await runMigrations(database.url);
+      log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+    }
+    const app = await createApp({ environment, databaseUrl: database.url });
+    closeApp = () => app.close();
+    await app.listen(environment.PORT, environment.HOST);
+    const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${environment.PORT}`;
+    log.info(
+      { url: address, docs: `${address}/${DOCS_PATH}`, database: database.embedded ? 'embedded' : 'DATABASE_URL' },
+      `payments-backend is listening on ${address}; API docs at ${address}/${DOCS_PATH}`,
+    );
+  } catch (error) {
+    fail(log, error);
+    await database?.stop().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+function fail(log: Logger, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  log.fatal({ error: message }, `payments-backend could not start: ${message}`);
+}
+
+void main();
