@@ -26,6 +26,8 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  // Nest flushes buffered logs on listen(); tests only init(), so flush here for both.
+  app.flushLogs();
   configureApp(app);
   return app;
 }
