@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory';
@@ -11,6 +12,7 @@ import { runMigrations } from './database/migrator';
 import { DOCS_PATH } from './openapi/openapi';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const DUPLICATE_SIGNAL_WINDOW_MS = 2_000;
 
 function readEnvironment(): Environment {
   const dotenv = path.join(projectRoot(), '.env');
@@ -33,13 +35,16 @@ async function main(): Promise<void> {
   let closeApp: (() => Promise<void>) | undefined;
 
   // Installed before anything starts, so Ctrl-C during start-up also stops the embedded database.
-  let shuttingDown = false;
+  let shutdownStartedAt: number | undefined;
   const shutdown = (signal: string) => {
-    if (shuttingDown) {
-      log.warn({ signal }, 'second signal: exiting now');
+    if (shutdownStartedAt !== undefined) {
+      // Ctrl-C under `npm start` reaches this process twice (from the terminal and from npm):
+      // only a signal sent well after the first one means "stop waiting".
+      if (Date.now() - shutdownStartedAt < DUPLICATE_SIGNAL_WINDOW_MS) return;
+      log.warn({ signal }, 'second signal: exiting now without waiting');
       process.exit(130);
     }
-    shuttingDown = true;
+    shutdownStartedAt = Date.now();
     log.info({ signal }, 'shutting down: draining HTTP, closing the pool, then stopping the database');
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
@@ -64,7 +69,8 @@ async function main(): Promise<void> {
     const app = await createApp({ environment, databaseUrl: database.url });
     closeApp = () => app.close();
     await app.listen(environment.PORT, environment.HOST);
-    const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${environment.PORT}`;
+    const { port } = app.getHttpServer().address() as AddressInfo; // PORT=0 means "any free port".
+    const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${port}`;
     log.info(
       { url: address, docs: `${address}/${DOCS_PATH}`, database: database.embedded ? 'embedded' : 'DATABASE_URL' },
       `payments-backend is listening on ${address}; API docs at ${address}/${DOCS_PATH}`,
