@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
@@ -8,6 +9,7 @@ import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { httpLoggerOptions } from './common/logging/logging';
 import { Environment } from './config/environment';
 import { EnvironmentModule } from './config/environment.module';
+import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
 
@@ -29,8 +31,10 @@ export class AppModule {
         EnvironmentModule.forRoot(environment),
         LoggerModule.forRoot({ pinoHttp: httpLoggerOptions(environment, options.logStream) }),
         TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX)),
+        ScheduleModule.forRoot(),
         HealthModule,
         ApiKeysModule,
+        CredentialsModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };

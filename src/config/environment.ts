@@ -97,6 +97,17 @@ export class Environment {
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be exactly 32 bytes encoded as base64 (openssl rand -base64 32)' })
   CREDENTIALS_MASTER_KEY?: string;
 
+  /**
+   * Earlier master keys, comma-separated, still able to unwrap data keys while
+   * `npm run credentials:rotate-master-key` re-wraps them under CREDENTIALS_MASTER_KEY.
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=(,[A-Za-z0-9+/]{43}=)*$/, {
+    message: 'must be a comma-separated list of 32-byte base64 keys',
+  })
+  CREDENTIALS_MASTER_KEY_PREVIOUS?: string;
+
   get isProduction(): boolean {
     return this.NODE_ENV === 'production';
   }
@@ -107,6 +118,7 @@ export const SENSITIVE_VARIABLES: ReadonlySet<keyof Environment> = new Set([
   'DATABASE_URL',
   'ADMIN_API_KEY',
   'CREDENTIALS_MASTER_KEY',
+  'CREDENTIALS_MASTER_KEY_PREVIOUS',
 ]);
 
 export class ConfigurationError extends Error {

@@ -1,4 +1,5 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
+import { CredentialEntity, CredentialEventEntity, CredentialSecretEntity } from '../credentials/persistence/credential.entity';
 
 /** Every TypeORM entity. The migration drift test compares these with migrations/. */
-export const ENTITIES = [ApiKeyEntity];
+export const ENTITIES = [ApiKeyEntity, CredentialEntity, CredentialSecretEntity, CredentialEventEntity];

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import { HealthCheck, HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../common/auth/auth.decorators';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
+import { CredentialsHealthIndicator } from '../credentials/credentials.health';
 import { MigrationsHealthIndicator } from './migrations.health';
 
 @ApiTags('Health')
@@ -13,6 +14,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly migrations: MigrationsHealthIndicator,
+    private readonly credentials: CredentialsHealthIndicator,
   ) {}
 
   @Get()
@@ -24,13 +26,17 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied' })
+  @ApiOperation({
+    summary: 'Readiness: the database answers and every migration is applied',
+    description: 'Also reports `credentials.degraded` (still 200) with the names of credentials in service that expire within 7 days.',
+  })
   @ApiOkResponse({ description: 'Ready; `details` lists each check.' })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'NOT_READY; `details` says which check failed.' })
   readiness(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: 2_000 }),
       () => this.migrations.check('migrations'),
+      () => this.credentials.check('credentials'),
     ]);
   }
 }

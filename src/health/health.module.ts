@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { CredentialsModule } from '../credentials/credentials.module';
 import { HealthController } from './health.controller';
 import { MigrationsHealthIndicator } from './migrations.health';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 })],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }), CredentialsModule],
   controllers: [HealthController],
   providers: [MigrationsHealthIndicator],
 })

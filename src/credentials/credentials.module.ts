@@ -1,0 +1,35 @@
+import { Logger, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { Environment } from '../config/environment';
+import { resolveDataDir } from '../config/paths';
+import { CredentialExpiryJob } from './credential-expiry.job';
+import { CredentialVault } from './credential-vault.service';
+import { CredentialsController } from './credentials.controller';
+import { CredentialsHealthIndicator } from './credentials.health';
+import { CredentialsService } from './credentials.service';
+import { loadMasterKeyring, MasterKeyring } from './crypto/master-keyring';
+
+@Module({
+  imports: [TerminusModule],
+  controllers: [CredentialsController],
+  providers: [
+    {
+      provide: MasterKeyring,
+      inject: [Environment],
+      useFactory: (environment: Environment) =>
+        loadMasterKeyring({
+          current: environment.CREDENTIALS_MASTER_KEY,
+          previous: environment.CREDENTIALS_MASTER_KEY_PREVIOUS,
+          production: environment.isProduction,
+          dataDir: resolveDataDir(environment.DATA_DIR),
+          warn: (message) => new Logger('CredentialVault').warn(message),
+        }),
+    },
+    CredentialVault,
+    CredentialsService,
+    CredentialExpiryJob,
+    CredentialsHealthIndicator,
+  ],
+  exports: [CredentialVault, CredentialsHealthIndicator],
+})
+export class CredentialsModule {}

@@ -1,0 +1,102 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { MasterKeyring } from './master-keyring';
+
+/**
+ * Envelope encryption. Each credential's secret is encrypted with its own random data key
+ * (AES-256-GCM); the data key is encrypted ("wrapped") with the master key. Rotating the master
+ * key re-wraps 32-byte data keys and never touches the secrets themselves.
+ *
+ * Both layers bind associated data: the secret to its credential id, the wrapped key to its
+ * credential id and master key id. A ciphertext copied onto another row does not decrypt.
+ */
+export interface SealedSecret {
+  masterKeyId: string;
+  wrappedDataKey: Buffer;
+  ciphertext: Buffer;
+}
+
+const FORMAT_VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+function encrypt(key: Buffer, plaintext: Buffer, aad: string): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.of(FORMAT_VERSION), iv, cipher.getAuthTag(), body]);
+}
+
+function decrypt(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  if (sealed[0] !== FORMAT_VERSION) throw new SealedSecretError('unknown sealed format version');
+  const iv = sealed.subarray(1, 1 + IV_BYTES);
+  const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
+  const body = sealed.subarray(1 + IV_BYTES + TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(body), decipher.final()]);
+  } catch {
+    throw new SealedSecretError('authentication failed: wrong key, or the sealed data was altered or moved');
+  }
+}
+
+/** Never carries secret material in its message. */
+export class SealedSecretError extends Error {
+  constructor(reason: string) {
+    super(`Could not open a sealed secret: ${reason}.`);
+    this.name = 'SealedSecretError';
+  }
+}
+
+const secretAad = (credentialId: string) => `credential-secret:${credentialId}`;
+const dataKeyAad = (credentialId: string, masterKeyId: string) => `data-key:${credentialId}:${masterKeyId}`;
+
+export function seal(keyring: MasterKeyring, credentialId: string, plaintext: Buffer): SealedSecret {
+  const dataKey = randomBytes(32);
+  try {
+    const master = keyring.current;
+    return {
+      masterKeyId: master.id,
+      wrappedDataKey: encrypt(master.key, dataKey, dataKeyAad(credentialId, master.id)),
+      ciphertext: encrypt(dataKey, plaintext, secretAad(credentialId)),
+    };
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+function unwrapDataKey(keyring: MasterKeyring, credentialId: string, sealed: SealedSecret): Buffer {
+  const master = keyring.get(sealed.masterKeyId);
+  if (!master) {
+    throw new SealedSecretError(
+      `it is wrapped by master key ${sealed.masterKeyId}, which is neither CREDENTIALS_MASTER_KEY nor in CREDENTIALS_MASTER_KEY_PREVIOUS`,
+    );
+  }
+  return decrypt(master.key, sealed.wrappedDataKey, dataKeyAad(credentialId, master.id));
+}
+
+export function open(keyring: MasterKeyring, credentialId: string, sealed: SealedSecret): Buffer {
+  const dataKey = unwrapDataKey(keyring, credentialId, sealed);
+  try {
+    return decrypt(dataKey, sealed.ciphertext, secretAad(credentialId));
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/** Re-wraps the data key under the current master key; the secret's ciphertext is unchanged. */
+export function rewrap(keyring: MasterKeyring, credentialId: string, sealed: SealedSecret): SealedSecret {
+  const dataKey = unwrapDataKey(keyring, credentialId, sealed);
+  try {
+    const master = keyring.current;
+    return {
+      masterKeyId: master.id,
+      wrappedDataKey: encrypt(master.key, dataKey, dataKeyAad(credentialId, master.id)),
+      ciphertext: sealed.ciphertext,
+    };
+  } finally {
+    dataKey.fill(0);
+  }
+}

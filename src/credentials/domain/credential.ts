@@ -1,0 +1,104 @@
+/**
+ * The vault's domain types. No HTTP and no ORM here: persistence maps to and from these.
+ */
+export const PROVIDERS = ['verestro', 'connectpay', 'd24'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** Each provider names its environments its own way; `simulator` is the local simulator. */
+export const ENVIRONMENTS = {
+  verestro: ['sandbox', 'beta', 'production', 'simulator'],
+  connectpay: ['stage', 'prod', 'simulator'],
+  d24: ['stg', 'prod', 'simulator'],
+} as const satisfies Record<Provider, readonly string[]>;
+
+export type VerestroEnvironment = (typeof ENVIRONMENTS.verestro)[number];
+export type ConnectPayEnvironment = (typeof ENVIRONMENTS.connectpay)[number];
+export type D24Environment = (typeof ENVIRONMENTS.d24)[number];
+export type ProviderEnvironment = VerestroEnvironment | ConnectPayEnvironment | D24Environment;
+
+export const ALL_ENVIRONMENTS = [...new Set(Object.values(ENVIRONMENTS).flat())] as ProviderEnvironment[];
+
+export const CREDENTIAL_KINDS = [
+  'mtls_client_certificate',
+  'api_client',
+  'webhook_secret',
+  'merchant_signing_key',
+  'api_keys',
+] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+
+/**
+ * pending: waiting for something (a CSR waiting for its signed certificate).
+ * active / expiring / expired: the one in use for its provider + environment + kind.
+ * retired: replaced by a rotation or taken out of service. revoked: must never be used again.
+ */
+export const CREDENTIAL_STATUSES = ['pending', 'active', 'expiring', 'expired', 'retired', 'revoked'] as const;
+export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
+export const IN_SERVICE_STATUSES: readonly CredentialStatus[] = ['active', 'expiring', 'expired'];
+
+/** Days before notAfter at which a certificate is reported as expiring. */
+export const EXPIRING_WITHIN_DAYS = 30;
+/** Days before notAfter at which /health/ready reports the service as degraded. */
+export const DEGRADED_WITHIN_DAYS = 7;
+
+/** Public facts about an X.509 certificate (nothing secret). */
+export interface CertificateFacts {
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  fingerprintSha256: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface Credential {
+  id: string;
+  provider: Provider;
+  environment: ProviderEnvironment;
+  kind: CredentialKind;
+  label: string | null;
+  status: CredentialStatus;
+  /** Masked hints that let an operator recognise a secret: '…abcd'. */
+  hints: Record<string, string>;
+  /** Non-secret provider facts (e.g. the Verestro CN and application, the ConnectPay brand id). */
+  attributes: Record<string, string>;
+  certificate: CertificateFacts | null;
+  keyAlgorithm: string | null;
+  csrPem: string | null;
+  certificatePem: string | null;
+  chainPem: string | null;
+  caPem: string | null;
+  publicKeyPem: string | null;
+  createdAt: Date;
+  createdByKeyId: string | null;
+  activatedAt: Date | null;
+  rotatedAt: Date | null;
+  replacesId: string | null;
+  replacedById: string | null;
+  revokedAt: Date | null;
+  revokedByKeyId: string | null;
+}
+
+/** Secret material per kind. Only ever held in memory, decrypted, for as long as a call needs it. */
+export interface SecretMaterial {
+  privateKeyPem?: string;
+  clientKey?: string;
+  clientSecret?: string;
+  secretToken?: string;
+  apiKey?: string;
+  apiPassphrase?: string;
+  apiSignature?: string;
+  readOnlyKey?: string;
+}
+
+/** Who did something: an API key, or the service itself. */
+export interface Actor {
+  keyId: string | null;
+  name: string;
+}
+
+export const SYSTEM_ACTOR: Actor = { keyId: null, name: 'system' };
+
+export function maskHint(secret: string): string {
+  return secret.length <= 4 ? '…' : `…${secret.slice(-4)}`;
+}

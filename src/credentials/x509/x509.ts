@@ -1,0 +1,135 @@
+import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first.
+import { createPrivateKey, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import type { CertificateFacts } from '../domain/credential';
+import { RSA_SIGNING } from '../crypto/key-generation';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+/** Subject attributes in the order openssl's `-subj` writes them. */
+export const SUBJECT_OIDS = {
+  C: '2.5.4.6',
+  ST: '2.5.4.8',
+  L: '2.5.4.7',
+  O: '2.5.4.10',
+  OU: '2.5.4.11',
+  CN: '2.5.4.3',
+  emailAddress: '1.2.840.113549.1.9.1',
+} as const;
+export type SubjectField = keyof typeof SUBJECT_OIDS;
+export type SubjectAttributes = Partial<Record<SubjectField, string>>;
+
+const FIELD_BY_OID = Object.fromEntries(Object.entries(SUBJECT_OIDS).map(([field, oid]) => [oid, field])) as Record<
+  string,
+  SubjectField
+>;
+
+export interface PemBlock {
+  label: string;
+  der: Buffer;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END \1-----/g;
+
+/** Every PEM block in a text, plus whether anything other than PEM blocks and whitespace was there. */
+export function pemBlocks(text: string): { blocks: PemBlock[]; strayText: boolean } {
+  const blocks: PemBlock[] = [];
+  let rest = text;
+  for (const match of text.matchAll(PEM_BLOCK)) {
+    blocks.push({ label: match[1], der: Buffer.from(match[2].replace(/\s+/g, ''), 'base64') });
+    rest = rest.replace(match[0], '');
+  }
+  return { blocks, strayText: rest.trim().length > 0 };
+}
+
+export function certificatePem(certificate: X509Certificate): string {
+  return certificate.toString().replace(/\r\n/g, '\n').trimEnd() + '\n';
+}
+
+export function certificateFacts(certificate: X509Certificate): CertificateFacts {
+  return {
+    subject: oneLineName(certificate.subject),
+    issuer: oneLineName(certificate.issuer),
+    serialNumber: certificate.serialNumber.toLowerCase(),
+    fingerprintSha256: certificate.fingerprint256.replace(/:/g, '').toLowerCase(),
+    notBefore: new Date(certificate.validFrom),
+    notAfter: new Date(certificate.validTo),
+  };
+}
+
+/** Node prints names one attribute per line; a single line reads better in lists and logs. */
+function oneLineName(name: string): string {
+  return name.split('\n').filter(Boolean).join(', ');
+}
+
+export function subjectOfCertificate(certificate: X509Certificate): SubjectAttributes {
+  return attributesOf(new x509.X509Certificate(certificate.raw).subjectName);
+}
+
+export function subjectOfCsr(pem: string): SubjectAttributes {
+  return attributesOf(new x509.Pkcs10CertificateRequest(pem).subjectName);
+}
+
+function attributesOf(name: x509.Name): SubjectAttributes {
+  const attributes: SubjectAttributes = {};
+  for (const rdn of name.toJSON()) {
+    for (const [oid, values] of Object.entries(rdn)) {
+      const field = FIELD_BY_OID[oid];
+      if (field) attributes[field] = values[0];
+    }
+  }
+  return attributes;
+}
+
+/** A PKCS#10 request signed with SHA-256 RSA, subject attributes in the given order. */
+export async function createCsr(subject: SubjectAttributes, keys: webcrypto.CryptoKeyPair): Promise<string> {
+  const name = new x509.Name(
+    (Object.keys(SUBJECT_OIDS) as SubjectField[])
+      .filter((field) => subject[field] !== undefined)
+      .map((field) => ({ [SUBJECT_OIDS[field]]: [subject[field] as string] })),
+  );
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name,
+    keys: keys as unknown as x509.Pkcs10CertificateRequestCreateParams['keys'],
+    signingAlgorithm: RSA_SIGNING,
+  });
+  return csr.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
+}
+
+export function privateKeyFromPem(pem: string): KeyObject | null {
+  try {
+    const key = createPrivateKey(pem);
+    return key.type === 'private' ? key : null;
+  } catch {
+    return null;
+  }
+}
+
+export function rsaModulusBits(key: KeyObject): number | null {
+  return key.asymmetricKeyType === 'rsa' ? (key.asymmetricKeyDetails?.modulusLength ?? null) : null;
+}
+
+export function keyDescription(key: KeyObject): string {
+  const bits = rsaModulusBits(key);
+  return bits ? `RSA-${bits}` : String(key.asymmetricKeyType ?? 'unknown').toUpperCase();
+}
+
+/** Key usage and extended key usage, read with @peculiar/x509 (Node exposes only the extended ones). */
+export function usages(certificate: X509Certificate): {
+  keyUsage: x509.KeyUsageFlags | null;
+  extendedKeyUsage: string[] | null;
+  isCa: boolean | null;
+} {
+  const parsed = new x509.X509Certificate(certificate.raw);
+  const keyUsage = parsed.getExtension(x509.KeyUsagesExtension);
+  const extended = parsed.getExtension(x509.ExtendedKeyUsageExtension);
+  const basic = parsed.getExtension(x509.BasicConstraintsExtension);
+  return {
+    keyUsage: keyUsage ? keyUsage.usages : null,
+    extendedKeyUsage: extended ? extended.usages.map(String) : null,
+    isCa: basic ? basic.ca : null,
+  };
+}
+
+export const KEY_USAGE = x509.KeyUsageFlags;
+export const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
