@@ -67,6 +67,69 @@ export class CredentialsController {
     return { credential: CredentialDto.from(result.credential), commonName: result.commonName, csrPem: result.csrPem };
   }
 
+  @Post('connectpay/chain-check')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Check a ConnectPay client chain (dry run, stores nothing)',
+    description: "Reports every ConnectPay rule as a finding: PEM format, leaf → intermediate → root order, root included, no self-signed leaf, no Let's Encrypt, validity, key match, client-auth usage.",
+  })
+  @ApiOkResponse({ type: ChainReportDto })
+  @Invalid()
+  async checkConnectPayChain(@Body() body: ConnectPayChainCheckDto): Promise<ChainReportDto> {
+    return reportDto(await this.credentials.checkConnectPayChain(body));
+  }
+
+  @Post('connectpay/certificate')
+  @ApiOperation({ summary: 'Store a ConnectPay mTLS chain and key', description: 'Runs the chain check; stores (key sealed) and puts in service only when no finding is an error.' })
+  @ApiCreatedResponse({ type: ConnectPayCertificateResponseDto })
+  @Invalid()
+  @Rejected('CHAIN_REJECTED: details.findings lists every finding.')
+  async storeConnectPayCertificate(@Body() body: ConnectPayCertificateDto, @CurrentPrincipal() principal: Principal): Promise<ConnectPayCertificateResponseDto> {
+    const { report, credential } = await this.credentials.storeConnectPayCertificate(body, actorOf(principal));
+    return { credential: CredentialDto.from(credential), report: reportDto(report) };
+  }
+
+  @Post('connectpay/api-client')
+  @ApiOperation({ summary: 'Store ConnectPay DevApp ClientKey and ClientSecret', description: 'Replaces the one in service for that environment.' })
+  @ApiCreatedResponse({ type: CredentialDto })
+  @Invalid()
+  async storeConnectPayApiClient(@Body() body: ConnectPayApiClientDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
+    return CredentialDto.from(await this.credentials.storeConnectPayApiClient(body, actorOf(principal)));
+  }
+
+  @Post('connectpay/webhook-secret')
+  @ApiOperation({ summary: 'Store the ConnectPay webhook Secret Token' })
+  @ApiCreatedResponse({ type: CredentialDto })
+  @Invalid()
+  async storeConnectPayWebhookSecret(@Body() body: ConnectPayWebhookSecretDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
+    return CredentialDto.from(await this.credentials.storeConnectPayWebhookSecret(body, actorOf(principal)));
+  }
+
+  @Post('connectpay/merchant-signing-key')
+  @ApiOperation({ summary: 'Generate the RSA-2048 key that signs Merchant API v2 requests', description: 'Download its public key from downloads.publicKey and send it to ConnectPay.' })
+  @ApiCreatedResponse({ type: CredentialDto })
+  @Invalid()
+  async generateMerchantSigningKey(@Body() body: ConnectPayMerchantKeyDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
+    return CredentialDto.from(await this.credentials.generateConnectPayMerchantSigningKey(body, actorOf(principal)));
+  }
+
+  @Post('d24/keys')
+  @ApiOperation({ summary: 'Store D24 cashout keys (API Key, Passphrase, Signature)', description: 'Replaces the keys in service for that environment.' })
+  @ApiCreatedResponse({ type: CredentialDto })
+  @Invalid()
+  async storeD24Keys(@Body() body: D24KeysDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
+    return CredentialDto.from(await this.credentials.storeD24Keys(body, actorOf(principal)));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List credentials', description: 'Metadata and masked hints only.' })
+  @ApiOkResponse({ type: CredentialDto, isArray: true })
+  @Invalid()
+  async list(@Query() query: ListCredentialsQueryDto): Promise<CredentialDto[]> {
+    return (await this.vault.list(query)).map((credential) => CredentialDto.from(credential));
+  }
+
+  // Routes with an :id come after the fixed ones, so 'connectpay/certificate' is never read as an id.
   @Post(':id/certificate')
   @HttpCode(200)
   @ApiOperation({
@@ -97,28 +160,6 @@ export class CredentialsController {
     return new StreamableFile(Buffer.from(pem), { type: 'application/pkcs10', disposition: `attachment; filename="${fileName}"` });
   }
 
-  @Post('connectpay/chain-check')
-  @HttpCode(200)
-  @ApiOperation({
-    summary: 'Check a ConnectPay client chain (dry run, stores nothing)',
-    description: "Reports every ConnectPay rule as a finding: PEM format, leaf → intermediate → root order, root included, no self-signed leaf, no Let's Encrypt, validity, key match, client-auth usage.",
-  })
-  @ApiOkResponse({ type: ChainReportDto })
-  @Invalid()
-  async checkConnectPayChain(@Body() body: ConnectPayChainCheckDto): Promise<ChainReportDto> {
-    return reportDto(await this.credentials.checkConnectPayChain(body));
-  }
-
-  @Post('connectpay/certificate')
-  @ApiOperation({ summary: 'Store a ConnectPay mTLS chain and key', description: 'Runs the chain check; stores (key sealed) and puts in service only when no finding is an error.' })
-  @ApiCreatedResponse({ type: ConnectPayCertificateResponseDto })
-  @Invalid()
-  @Rejected('CHAIN_REJECTED: details.findings lists every finding.')
-  async storeConnectPayCertificate(@Body() body: ConnectPayCertificateDto, @CurrentPrincipal() principal: Principal): Promise<ConnectPayCertificateResponseDto> {
-    const { report, credential } = await this.credentials.storeConnectPayCertificate(body, actorOf(principal));
-    return { credential: CredentialDto.from(credential), report: reportDto(report) };
-  }
-
   @Get(':id/submission.zip')
   @ApiOperation({ summary: 'Download the chain as ConnectPay asks for it', description: 'A .zip with fullchain.pem (leaf → intermediates → root) and each certificate on its own.' })
   @ApiProduces('application/zip')
@@ -130,30 +171,6 @@ export class CredentialsController {
     return new StreamableFile(zip, { type: 'application/zip', disposition: `attachment; filename="${fileName}"` });
   }
 
-  @Post('connectpay/api-client')
-  @ApiOperation({ summary: 'Store ConnectPay DevApp ClientKey and ClientSecret', description: 'Replaces the one in service for that environment.' })
-  @ApiCreatedResponse({ type: CredentialDto })
-  @Invalid()
-  async storeConnectPayApiClient(@Body() body: ConnectPayApiClientDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
-    return CredentialDto.from(await this.credentials.storeConnectPayApiClient(body, actorOf(principal)));
-  }
-
-  @Post('connectpay/webhook-secret')
-  @ApiOperation({ summary: 'Store the ConnectPay webhook Secret Token' })
-  @ApiCreatedResponse({ type: CredentialDto })
-  @Invalid()
-  async storeConnectPayWebhookSecret(@Body() body: ConnectPayWebhookSecretDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
-    return CredentialDto.from(await this.credentials.storeConnectPayWebhookSecret(body, actorOf(principal)));
-  }
-
-  @Post('connectpay/merchant-signing-key')
-  @ApiOperation({ summary: 'Generate the RSA-2048 key that signs Merchant API v2 requests', description: 'Download its public key from downloads.publicKey and send it to ConnectPay.' })
-  @ApiCreatedResponse({ type: CredentialDto })
-  @Invalid()
-  async generateMerchantSigningKey(@Body() body: ConnectPayMerchantKeyDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
-    return CredentialDto.from(await this.credentials.generateConnectPayMerchantSigningKey(body, actorOf(principal)));
-  }
-
   @Get(':id/public-key.pem')
   @ApiOperation({ summary: 'Download a public key (PEM)' })
   @ApiProduces('application/x-pem-file')
@@ -163,22 +180,6 @@ export class CredentialsController {
   async downloadPublicKey(@Param('id', uuidParam()) id: string): Promise<StreamableFile> {
     const { fileName, pem } = await this.credentials.publicKeyPem(id);
     return new StreamableFile(Buffer.from(pem), { type: 'application/x-pem-file', disposition: `attachment; filename="${fileName}"` });
-  }
-
-  @Post('d24/keys')
-  @ApiOperation({ summary: 'Store D24 cashout keys (API Key, Passphrase, Signature)', description: 'Replaces the keys in service for that environment.' })
-  @ApiCreatedResponse({ type: CredentialDto })
-  @Invalid()
-  async storeD24Keys(@Body() body: D24KeysDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
-    return CredentialDto.from(await this.credentials.storeD24Keys(body, actorOf(principal)));
-  }
-
-  @Get()
-  @ApiOperation({ summary: 'List credentials', description: 'Metadata and masked hints only.' })
-  @ApiOkResponse({ type: CredentialDto, isArray: true })
-  @Invalid()
-  async list(@Query() query: ListCredentialsQueryDto): Promise<CredentialDto[]> {
-    return (await this.vault.list(query)).map((credential) => CredentialDto.from(credential));
   }
 
   @Get(':id')

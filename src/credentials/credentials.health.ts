@@ -16,7 +16,12 @@ export class CredentialsHealthIndicator {
 
   async check(key: string) {
     const indicator = this.indicators.check(key);
-    const expiring = await this.vault.list({ expiringWithinDays: DEGRADED_WITHIN_DAYS });
+    let expiring;
+    try {
+      expiring = await this.vault.list({ expiringWithinDays: DEGRADED_WITHIN_DAYS });
+    } catch {
+      return indicator.down({ message: 'could not read the credentials table' });
+    }
     if (expiring.length === 0) return indicator.up();
     return indicator.up({
       degraded: true,

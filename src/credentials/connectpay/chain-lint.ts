@@ -42,9 +42,14 @@ export interface ChainReport {
 const LETS_ENCRYPT = /Let's Encrypt|Internet Security Research Group/i;
 const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
 
+/**
+ * Issuer name matches and the issuer's key verifies the signature. (OpenSSL's checkIssued also
+ * demands the issuer be a CA, which would hide a self-signed leaf and blur "wrong order" with
+ * "issuer is not a CA"; that is reported separately as ISSUER_NOT_CA.)
+ */
 function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
   try {
-    return child.checkIssued(issuer) && child.verify(issuer.publicKey);
+    return child.issuer === issuer.subject && child.verify(issuer.publicKey);
   } catch {
     return false;
   }

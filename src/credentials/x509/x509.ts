@@ -19,11 +19,6 @@ export const SUBJECT_OIDS = {
 export type SubjectField = keyof typeof SUBJECT_OIDS;
 export type SubjectAttributes = Partial<Record<SubjectField, string>>;
 
-const FIELD_BY_OID = Object.fromEntries(Object.entries(SUBJECT_OIDS).map(([field, oid]) => [oid, field])) as Record<
-  string,
-  SubjectField
->;
-
 export interface PemBlock {
   label: string;
   der: Buffer;
@@ -72,11 +67,9 @@ export function subjectOfCsr(pem: string): SubjectAttributes {
 
 function attributesOf(name: x509.Name): SubjectAttributes {
   const attributes: SubjectAttributes = {};
-  for (const rdn of name.toJSON()) {
-    for (const [oid, values] of Object.entries(rdn)) {
-      const field = FIELD_BY_OID[oid];
-      if (field) attributes[field] = values[0];
-    }
+  for (const [field, oid] of Object.entries(SUBJECT_OIDS) as Array<[SubjectField, string]>) {
+    const [value] = name.getField(oid);
+    if (value !== undefined) attributes[field] = value;
   }
   return attributes;
 }

@@ -1,0 +1,53 @@
+/**
+ * npm run credentials:rotate-master-key
+ *
+ * Re-wraps every credential's data key under CREDENTIALS_MASTER_KEY. The secrets themselves are
+ * not re-encrypted. Rotation without downtime:
+ *   1. set CREDENTIALS_MASTER_KEY to the new key and CREDENTIALS_MASTER_KEY_PREVIOUS to the old one,
+ *      and roll the service (it now reads both);
+ *   2. run this command (safe to run twice, and beside running replicas);
+ *   3. remove CREDENTIALS_MASTER_KEY_PREVIOUS and roll again.
+ */
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { createBootLogger } from '../src/common/logging/logging';
+import { loadEnvironment } from '../src/config/environment';
+import { projectRoot, resolveDataDir } from '../src/config/paths';
+import { CredentialVault } from '../src/credentials/credential-vault.service';
+import { loadMasterKeyring } from '../src/credentials/crypto/master-keyring';
+import { startDatabase } from '../src/database/database-runtime';
+import { openDataSource } from '../src/database/migrator';
+
+async function main(): Promise<void> {
+  const dotenv = path.join(projectRoot(), '.env');
+  if (existsSync(dotenv)) process.loadEnvFile(dotenv);
+  const environment = loadEnvironment(process.env);
+  const log = createBootLogger(environment);
+  const keyring = loadMasterKeyring({
+    current: environment.CREDENTIALS_MASTER_KEY,
+    previous: environment.CREDENTIALS_MASTER_KEY_PREVIOUS,
+    production: environment.isProduction,
+    dataDir: resolveDataDir(environment.DATA_DIR),
+    warn: (message) => log.warn(message),
+  });
+  const database = await startDatabase(environment, (level, message) => log[level](message));
+  const dataSource = await openDataSource(database.url);
+  try {
+    const count = await new CredentialVault(dataSource, keyring).rewrapAll({ keyId: null, name: 'credentials:rotate-master-key' });
+    log.info(
+      { rewrapped: count, masterKeyId: keyring.current.id },
+      count > 0
+        ? `re-wrapped ${count} data key(s) under ${keyring.current.id}; remove CREDENTIALS_MASTER_KEY_PREVIOUS once every replica runs with the new key`
+        : `every data key is already wrapped by ${keyring.current.id}`,
+    );
+  } finally {
+    await dataSource.destroy();
+    await database.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
