@@ -1,0 +1,86 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, RequestOptions } from 'node:https';
+
+export interface OutboundResult {
+  status: number;
+  body: string;
+}
+
+/** One outbound POST from a simulator (notifications, webhooks, callbacks). */
+export function post(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string>,
+  tls: Pick<RequestOptions, 'cert' | 'key' | 'ca'> = {},
+  timeoutMs = 10_000,
+): Promise<OutboundResult> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      { method: 'POST', headers: { ...headers, 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs, ...tls },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * At-least-once delivery: retries until the receiver acknowledges, with the given delays.
+ * `duplicate` sends an acknowledged delivery once more; `reorderWindowMs` holds each delivery
+ * for a random time so that later ones can overtake it. Both happen with real providers.
+ */
+export class Deliverer {
+  readonly log: Array<{ url: string; attempt: number; status: number | null; at: string; acknowledged: boolean }> = [];
+  private pending = 0;
+  private closed = false;
+
+  constructor(
+    private readonly options: () => { retryDelaysMs: number[]; duplicate: boolean; reorderWindowMs: number },
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  deliver(url: string, send: () => Promise<OutboundResult>, acknowledged: (result: OutboundResult) => boolean): void {
+    const { duplicate, reorderWindowMs } = this.options();
+    const copies = duplicate ? 2 : 1;
+    for (let copy = 0; copy < copies; copy++) {
+      this.pending++;
+      const hold = reorderWindowMs > 0 ? Math.floor(this.random() * reorderWindowMs) : 0;
+      setTimeout(() => void this.attempt(url, send, acknowledged, 0), hold).unref();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private async attempt(url: string, send: () => Promise<OutboundResult>, acknowledged: (result: OutboundResult) => boolean, attempt: number): Promise<void> {
+    if (this.closed) return void this.pending--;
+    let result: OutboundResult | null = null;
+    try {
+      result = await send();
+    } catch {
+      result = null;
+    }
+    const ok = result !== null && acknowledged(result);
+    this.log.push({ url, attempt: attempt + 1, status: result?.status ?? null, at: new Date().toISOString(), acknowledged: ok });
+    const delays = this.options().retryDelaysMs;
+    if (ok || attempt >= delays.length) {
+      this.pending--;
+      return;
+    }
+    setTimeout(() => void this.attempt(url, send, acknowledged, attempt + 1), delays[attempt]).unref();
+  }
+}
