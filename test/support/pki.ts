@@ -44,6 +44,8 @@ export interface CertificateOptions {
   ca?: boolean;
   /** Extended key usages; clientAuth by default for leaves. */
   extendedKeyUsages?: string[];
+  /** Subject alternative names (IP addresses or DNS names), for server certificates. */
+  altNames?: string[];
   keys?: CryptoKeyPair;
 }
 
@@ -105,11 +107,19 @@ function extensionsFor(options: CertificateOptions): x509.Extension[] {
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     ];
   }
-  return [
+  const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension(options.extendedKeyUsages ?? [x509.ExtendedKeyUsage.clientAuth]),
   ];
+  if (options.altNames?.length) {
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(
+        options.altNames.map((name) => (/^[\d.]+$/.test(name) ? { type: 'ip' as const, value: name } : { type: 'dns' as const, value: name })),
+      ),
+    );
+  }
+  return extensions;
 }
 
 export interface TestPki {
