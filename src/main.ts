@@ -6,8 +6,12 @@ import type { Logger } from 'pino';
 import { createApp } from './app.factory';
 import { createBootLogger } from './common/logging/logging';
 import { ConfigurationError, Environment, loadEnvironment } from './config/environment';
-import { projectRoot } from './config/paths';
+import { projectRoot, resolveDataDir } from './config/paths';
+import { CredentialVault } from './credentials/credential-vault.service';
+import { CredentialsService } from './credentials/credentials.service';
 import { DatabaseRuntime, startDatabase } from './database/database-runtime';
+import { DemoSeed, writeDemoSummary } from './demo/demo-seed';
+import { SimulatorProcess, startSimulatorProcess } from './demo/simulator-process';
 import { runMigrations } from './database/migrator';
 import { DOCS_PATH } from './openapi/openapi';
 
@@ -33,6 +37,7 @@ async function main(): Promise<void> {
   const log = createBootLogger(environment);
   let database: DatabaseRuntime | undefined;
   let closeApp: (() => Promise<void>) | undefined;
+  let simulators: SimulatorProcess | undefined;
 
   // Installed before anything starts, so Ctrl-C during start-up also stops the embedded database.
   let shutdownStartedAt: number | undefined;
@@ -53,6 +58,7 @@ async function main(): Promise<void> {
     force.unref();
     void (async () => {
       await closeApp?.().catch((error: unknown) => log.error({ error: String(error) }, 'error while closing the app'));
+      await simulators?.stop().catch(() => undefined);
       await database?.stop().catch((error: unknown) => log.error({ error: String(error) }, 'error while stopping the database'));
       process.exit(0);
     })();
@@ -66,11 +72,29 @@ async function main(): Promise<void> {
       const applied = await runMigrations(database.url);
       log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
     }
+    if (environment.simulatorsEnabled) {
+      simulators = await startSimulatorProcess({
+        portBase: environment.SIMULATORS_PORT_BASE,
+        stateDir: path.join(resolveDataDir(environment.DATA_DIR), 'simulators'),
+        log: (message) => log.warn(message),
+      });
+      log.info({ simulators: simulators.urls }, 'provider simulators are running');
+    }
     const app = await createApp({ environment, databaseUrl: database.url });
     closeApp = () => app.close();
     await app.listen(environment.PORT, environment.HOST);
     const { port } = app.getHttpServer().address() as AddressInfo; // PORT=0 means "any free port".
     const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${port}`;
+    if (simulators) {
+      const summary = await new DemoSeed(app.get(CredentialsService), app.get(CredentialVault), simulators, address).run();
+      const file = path.join(resolveDataDir(environment.DATA_DIR), 'demo.json');
+      writeDemoSummary(file, summary);
+      log.info(
+        { created: summary.created, file },
+        `demo: ${summary.credentials.length} simulator credentials are ready (${summary.created.length} created now); ` +
+          `they are listed in ${file} and under GET /v1/credentials?environment=simulator`,
+      );
+    }
     log.info(
       { url: address, docs: `${address}/${DOCS_PATH}`, database: database.embedded ? 'embedded' : 'DATABASE_URL' },
       `payments-backend is listening on ${address}; API docs at ${address}/${DOCS_PATH}`,

@@ -108,6 +108,26 @@ export class Environment {
   })
   CREDENTIALS_MASTER_KEY_PREVIOUS?: string;
 
+  /**
+   * auto: outside production, `npm start` also runs the provider simulators and seeds demo
+   * credentials for their `simulator` environments. off: never. Production never runs them.
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsIn(['auto', 'off'], { message: 'must be auto or off' })
+  SIMULATORS: 'auto' | 'off' = 'auto';
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer port number (0 picks free ports)' })
+  @Min(0, { message: 'must be between 0 and 65530' })
+  @Max(65530, { message: 'must be between 0 and 65530' })
+  SIMULATORS_PORT_BASE: number = 4100;
+
+  get simulatorsEnabled(): boolean {
+    return this.SIMULATORS === 'auto' && !this.isProduction;
+  }
+
   get isProduction(): boolean {
     return this.NODE_ENV === 'production';
   }

@@ -83,10 +83,11 @@ export class AdminServer {
       if (typeof body.chainPem !== 'string') return [400, { error: 'chainPem is required' }];
       return saved([201, connectpay.registerChain(body.chainPem)]);
     });
+    this.on('GET', /^\/connectpay\/public-ca$/, () => [200, { rootPem: sims.connectpayPublicCa.root.certificatePem, intermediatePem: sims.connectpayPublicCa.intermediate.certificatePem }]);
     this.on('POST', /^\/connectpay\/auth-codes$/, () => [201, { code: connectpay.issueAuthCode(), expiresInSeconds: 86_400 }]);
     this.on('POST', /^\/connectpay\/merchant-keys$/, (body) => {
       if (typeof body.publicKeyPem !== 'string') return [400, { error: 'publicKeyPem is required' }];
-      connectpay.settings.merchantPublicKeys.push(body.publicKeyPem);
+      if (!connectpay.settings.merchantPublicKeys.includes(body.publicKeyPem)) connectpay.settings.merchantPublicKeys.push(body.publicKeyPem);
       return saved([201, { registered: connectpay.settings.merchantPublicKeys.length }]);
     });
     this.on('PUT', /^\/connectpay\/webhook$/, (body) => {
@@ -105,6 +106,7 @@ export class AdminServer {
     this.on('GET', /^\/verestro\/ledger$/, () => [200, verestro.ledger]);
     this.on('GET', /^\/verestro\/signed$/, () => [200, verestro.signed]);
     this.on('GET', /^\/verestro\/callbacks\/log$/, () => [200, verestro.callbacks.log]);
+    this.on('GET', /^\/verestro\/ca$/, () => [200, { caPem: sims.verestroCa.certificatePem }]);
     this.on('GET', /^\/verestro\/partner$/, () => [200, verestro.settings.partner]);
     this.on('POST', /^\/verestro\/csr$/, async (body) => {
       if (typeof body.csrPem !== 'string') return [400, { error: 'csrPem is required' }];

@@ -24,7 +24,8 @@ function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function start(dataDir: string): Promise<Started> {
-  const child = spawn(process.execPath, [main], { cwd: root, env: cleanEnvironment({ DATA_DIR: dataDir, PORT: '0' }) });
+  // SIMULATORS_PORT_BASE=0: the simulators get free ports too, so parallel runs never collide.
+  const child = spawn(process.execPath, [main], { cwd: root, env: cleanEnvironment({ DATA_DIR: dataDir, PORT: '0', SIMULATORS_PORT_BASE: '0' }) });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -56,6 +57,23 @@ function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
 function postmasterPid(dataDir: string): number | null {
   const file = path.join(dataDir, 'postgres', 'postmaster.pid');
   return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) : null;
+}
+
+/** Simulator processes started for this data directory. */
+function simulatorPids(dataDir: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => line.includes('simulators/main.js') && line.includes(dataDir))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function alive(pid: number): boolean {
@@ -90,15 +108,28 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     const authorized = await fetch(`${first.url}/v1/api-keys`, { headers: { Authorization: `Bearer ${adminKey}` } });
     expect(authorized.status).toBe(200);
 
+    // The simulators run beside it, and the demo credentials were created through the vault.
+    expect(first.output()).toMatch(/demo: 6 simulator credentials are ready \(6 created now\); they are listed in .*demo\.json/);
+    const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as { credentials: Array<{ provider: string; kind: string }> };
+    expect(demo.credentials.map((c) => `${c.provider}/${c.kind}`).sort()).toEqual([
+      'connectpay/api_client', 'connectpay/merchant_signing_key', 'connectpay/mtls_client_certificate', 'connectpay/webhook_secret',
+      'd24/api_keys', 'verestro/mtls_client_certificate',
+    ]);
+    const listed = await fetch(`${first.url}/v1/credentials?environment=simulator&status=active`, { headers: { Authorization: `Bearer ${adminKey}` } });
+    expect(((await listed.json()) as unknown[]).length).toBe(6);
+    expect(simulatorPids(dataDir)).toHaveLength(1);
+
     const leftover = postmasterPid(dataDir);
     expect(leftover).not.toBeNull();
     first.child.kill('SIGKILL');
     await exited(first.child);
     expect(alive(leftover!)).toBe(true); // the known hazard: the postmaster outlives its parent
+    await waitFor(() => simulatorPids(dataDir).length === 0); // the simulators notice their parent is gone
 
     const second = await start(dataDir);
     expect(second.output()).toMatch(/still running .* from an earlier run that did not shut down cleanly/);
     expect(second.output()).not.toContain(adminKey);
+    expect(second.output()).toMatch(/demo: 6 simulator credentials are ready \(0 created now\)/);
     expect((await fetch(`${second.url}/health/ready`)).status).toBe(200);
     const again = await fetch(`${second.url}/v1/api-keys`, { headers: { Authorization: `Bearer ${adminKey}` } });
     expect(again.status).toBe(200);
@@ -109,6 +140,7 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     expect(await exited(second.child)).toBe(0);
     expect(postmasterPid(dataDir)).toBeNull();
     expect(alive(running!)).toBe(false);
+    expect(simulatorPids(dataDir)).toEqual([]);
   }, 90_000);
 
   it('refuses to start in production without DATABASE_URL and CREDENTIALS_MASTER_KEY, naming both', () => {

@@ -202,7 +202,7 @@ describe('D24 simulator', () => {
     expect(wrong.json()).toMatchObject({ code: 401 });
   });
 
-  it('injects faults per route: 500, reset, and accept-then-drop (the ledger has it, the client never hears)', async () => {
+  it('injects faults per route: 500, reset, accept-then-drop (the ledger has it, the client never hears), timeout, latency', async () => {
     await admin(sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { errorRate: 1 } });
     expect((await create()).status).toBe(500);
     await admin(sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { resetRate: 1 } });
@@ -210,6 +210,14 @@ describe('D24 simulator', () => {
     await admin(sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { dropResponseRate: 1 } });
     const body = cashout();
     await expect(send('POST', '/v3/cashout', JSON.stringify(body))).rejects.toThrow(/socket hang up|ECONNRESET/);
+    await admin(sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { timeoutRate: 1, hangMs: 300 } });
+    const started = Date.now();
+    await expect(create()).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await admin(sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { latencyMs: 200 } });
+    const slow = Date.now();
+    await statusOf('1');
+    expect(Date.now() - slow).toBeGreaterThanOrEqual(180);
     await admin(sims, 'DELETE', '/d24/faults');
     const ledger = (await admin<Array<{ externalId: string }>>(sims, 'GET', '/d24/ledger')).body;
     expect(ledger.map((e) => e.externalId)).toContain(body.external_id);
