@@ -12,6 +12,7 @@ import { EnvironmentModule } from './config/environment.module';
 import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
+import { ProvidersModule } from './providers/providers.module';
 
 export interface AppOptions {
   environment: Environment;
@@ -35,6 +36,7 @@ export class AppModule {
         HealthModule,
         ApiKeysModule,
         CredentialsModule,
+        ProvidersModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };

@@ -79,6 +79,12 @@ async function main(): Promise<void> {
         log: (message) => log.warn(message),
       });
       log.info({ simulators: simulators.urls }, 'provider simulators are running');
+      // The provider clients reach the simulators through configuration, like any provider.
+      environment.D24_SIMULATOR_URL ??= simulators.urls.d24;
+      environment.CONNECTPAY_SIMULATOR_MTLS_URL ??= simulators.urls.connectpayMtls;
+      environment.CONNECTPAY_SIMULATOR_TLS_URL ??= simulators.urls.connectpayOneWay;
+      environment.VERESTRO_SIMULATOR_URL ??= simulators.urls.verestro;
+      environment.PROVIDER_CA_FILE = [environment.PROVIDER_CA_FILE, simulators.serverCaFile].filter(Boolean).join(',');
     }
     const app = await createApp({ environment, databaseUrl: database.url });
     closeApp = () => app.close();

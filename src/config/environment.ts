@@ -23,6 +23,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const blankToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+const HTTPS_URL = /^https:\/\/[^\s/]+(\/\S*)?$/;
+
 const toInt = ({ value }: { value: unknown }) => {
   if (typeof value !== 'string' || value.trim() === '') return value;
   return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -123,6 +125,138 @@ export class Environment {
   @Min(0, { message: 'must be between 0 and 65530' })
   @Max(65530, { message: 'must be between 0 and 65530' })
   SIMULATORS_PORT_BASE: number = 4100;
+
+  // Provider base URLs. Only configuration decides where credentials are sent (never a request).
+
+  /** D24 staging (default https://api-stg.directa24.com). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  D24_STG_URL?: string;
+
+  /** D24 production (default https://api.directa24.com). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  D24_PROD_URL?: string;
+
+  /** D24 simulator (default https://127.0.0.1:4101; set by npm start when it runs the simulators). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  D24_SIMULATOR_URL?: string;
+
+  /** ConnectPay stage mTLS host. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  CONNECTPAY_STAGE_MTLS_URL?: string;
+
+  /** ConnectPay stage one-way TLS host. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  CONNECTPAY_STAGE_TLS_URL?: string;
+
+  /** ConnectPay production mTLS host. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  CONNECTPAY_PROD_MTLS_URL?: string;
+
+  /** ConnectPay production one-way TLS host. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  CONNECTPAY_PROD_TLS_URL?: string;
+
+  /** ConnectPay simulator mTLS host. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  CONNECTPAY_SIMULATOR_MTLS_URL?: string;
+
+  /** ConnectPay simulator one-way host. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  CONNECTPAY_SIMULATOR_TLS_URL?: string;
+
+  /** Verestro sandbox payouts. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  VERESTRO_SANDBOX_URL?: string;
+
+  /** Verestro beta (given with the contract; no default). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  VERESTRO_BETA_URL?: string;
+
+  /** Verestro production (given with the contract; no default). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  VERESTRO_PRODUCTION_URL?: string;
+
+  /** Verestro simulator. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
+  VERESTRO_SIMULATOR_URL?: string;
+
+  /** Extra trust anchors for provider servers, PEM files, comma-separated (system roots stay trusted). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  PROVIDER_CA_FILE?: string;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100, { message: 'must be between 100 and 60000' })
+  @Max(60_000, { message: 'must be between 100 and 60000' })
+  PROVIDER_CONNECT_TIMEOUT_MS: number = 5_000;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100, { message: 'must be between 100 and 120000' })
+  @Max(120_000, { message: 'must be between 100 and 120000' })
+  PROVIDER_RESPONSE_TIMEOUT_MS: number = 15_000;
+
+  /** Consecutive failures (5xx, timeouts, unreachable) that open a provider's circuit. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 1000' })
+  @Max(1000, { message: 'must be between 1 and 1000' })
+  PROVIDER_CIRCUIT_FAILURES: number = 5;
+
+  /** How long an open circuit pauses calls before one is let through to test the provider (ms). */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(50, { message: 'must be between 50 and 600000' })
+  @Max(600_000, { message: 'must be between 50 and 600000' })
+  PROVIDER_CIRCUIT_HALF_OPEN_MS: number = 10_000;
+
+  /** ConnectPay X-Signature: separator between method, URL and body (UNCONFIRMED publicly; empty by default). */
+  @IsOptional()
+  @IsString()
+  CONNECTPAY_X_SIGNATURE_SEPARATOR: string = '';
+
+  /** D24 notification `control` affixes: "Be4" + external_id + "Bo7" (UNCONFIRMED whether per merchant). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  D24_CONTROL_PREFIX: string = 'Be4';
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  D24_CONTROL_SUFFIX: string = 'Bo7';
 
   get simulatorsEnabled(): boolean {
     return this.SIMULATORS === 'auto' && !this.isProduction;

@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, TypeOrmHealthIndica
 import { Public } from '../common/auth/auth.decorators';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { CredentialsHealthIndicator } from '../credentials/credentials.health';
+import { ProvidersHealthIndicator } from '../providers/providers.health';
 import { MigrationsHealthIndicator } from './migrations.health';
 
 @ApiTags('Health')
@@ -15,6 +16,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly migrations: MigrationsHealthIndicator,
     private readonly credentials: CredentialsHealthIndicator,
+    private readonly providers: ProvidersHealthIndicator,
   ) {}
 
   @Get()
@@ -37,6 +39,7 @@ export class HealthController {
       () => this.database.pingCheck('database', { timeout: 2_000 }),
       () => this.migrations.check('migrations'),
       () => this.credentials.check('credentials'),
+      () => this.providers.check('providers'),
     ]);
   }
 }

@@ -42,6 +42,8 @@ export interface Counters {
   handshakes: number;
   requests: number;
   responses: Record<string, number>;
+  /** Serial number of the client certificate on the latest request (mTLS listeners). */
+  lastClientSerial?: string;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -101,6 +103,8 @@ export class SimServer {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.counters.requests++;
+    const peer = (req.socket as TLSSocket).getPeerCertificate?.();
+    if (peer?.serialNumber) this.counters.lastClientSerial = peer.serialNumber.toLowerCase();
     const url = new URL(req.url ?? '/', 'https://simulator');
     const method = req.method ?? 'GET';
     let route: Route | undefined;

@@ -1,0 +1,298 @@
+import { HttpService } from '@nestjs/axios';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { AxiosError } from 'axios';
+import { readFileSync } from 'node:fs';
+import { Agent, AgentOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  IPolicy,
+  retry,
+  wrap,
+} from 'cockatiel';
+import { Environment } from '../../config/environment';
+import { CredentialVault } from '../../credentials/credential-vault.service';
+import type { Credential, SecretMaterial } from '../../credentials/domain/credential';
+import { ProviderEndpoints, HostFamily } from '../provider-endpoints';
+import { ProviderError, type Provider, type ProviderEnvironment } from '../provider.port';
+
+export interface OutboundRequest {
+  provider: Provider;
+  environment: ProviderEnvironment;
+  family: HostFamily;
+  /** For logs and metrics: "create", "status", … */
+  operation: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  headers?: Record<string, string>;
+  /** Sent byte for byte (signatures are computed over exactly these bytes). */
+  body?: Buffer | string;
+  /**
+   * True when repeating the call cannot pay twice (reads, and writes the provider deduplicates by
+   * our id). Only those are retried.
+   */
+  idempotent: boolean;
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  json<T = Record<string, unknown>>(): T;
+}
+
+/** What a provider + environment uses to connect: its agent and, for mTLS, the credential behind it. */
+interface Connection {
+  agent: Agent;
+  credential: Credential | null;
+}
+
+/**
+ * An https.Agent whose connect phase (TCP + TLS handshake) has its own deadline, separate from
+ * the response deadline: a provider that accepts slowly is told apart from one that answers slowly.
+ */
+class ConnectTimeoutAgent extends Agent {
+  constructor(
+    options: AgentOptions,
+    private readonly connectTimeoutMs: number,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: AgentOptions, callback?: (error: Error | null, socket: Duplex) => void): Duplex {
+    const socket = (Agent.prototype as unknown as { createConnection: (o: AgentOptions, c?: unknown) => import('node:tls').TLSSocket }).createConnection.call(this, options, callback);
+    socket.setTimeout(this.connectTimeoutMs, () => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' })));
+    socket.once('secureConnect', () => socket.setTimeout(0));
+    return socket;
+  }
+}
+
+const RETRY_DELAY_MS = 100;
+
+/**
+ * The credentialed HTTP client every provider module uses. Per provider + environment + host
+ * family it keeps one pooled keep-alive agent built from the vault (client certificate chain and
+ * key for mTLS; server trust = system roots plus PROVIDER_CA_FILE; TLS ≥ 1.2; the server
+ * certificate always verified). A vault change rebuilds the agent for the next call; requests in
+ * flight finish on the old one. It refuses to send with a missing, expired or revoked credential,
+ * applies timeouts, retries only idempotent calls, keeps a circuit breaker per provider +
+ * environment, and logs every call with its timing (never headers or bodies).
+ */
+@Injectable()
+export class CredentialedHttp implements OnModuleDestroy {
+  private readonly logger = new Logger('ProviderHttp');
+  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly breakers = new Map<string, ReturnType<typeof circuitBreaker>>();
+  private readonly trust: string[];
+  private readonly stopListening: () => void;
+
+  constructor(
+    private readonly http: HttpService,
+    private readonly vault: CredentialVault,
+    private readonly endpoints: ProviderEndpoints,
+    private readonly environment: Environment,
+  ) {
+    const extra = (environment.PROVIDER_CA_FILE ?? '')
+      .split(',')
+      .map((file) => file.trim())
+      .filter(Boolean)
+      .map((file) => readFileSync(file, 'utf8'));
+    this.trust = [...rootCertificates, ...extra];
+    this.stopListening = vault.onChange((change) => this.forget(change.provider, change.environment));
+  }
+
+  onModuleDestroy(): void {
+    this.stopListening();
+    for (const connection of this.connections.values()) void connection.then((c) => c.agent.destroy()).catch(() => undefined);
+    this.connections.clear();
+  }
+
+  /** Circuit states per provider + environment, for readiness. */
+  circuitStates(): Record<string, 'closed' | 'open' | 'half-open' | 'isolated'> {
+    const names: Record<CircuitState, 'closed' | 'open' | 'half-open' | 'isolated'> = {
+      [CircuitState.Closed]: 'closed',
+      [CircuitState.Open]: 'open',
+      [CircuitState.HalfOpen]: 'half-open',
+      [CircuitState.Isolated]: 'isolated',
+    };
+    return Object.fromEntries([...this.breakers].map(([key, breaker]) => [key, names[breaker.state]]));
+  }
+
+  /** The secret material behind the credential in service (for signing, Basic auth, …). */
+  async material(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<{ credential: Credential; secret: SecretMaterial }> {
+    const active = await this.vault.activeMaterial(provider, environment, kind);
+    if (!active) throw await this.missingCredential(provider, environment, kind);
+    assertUsable(active.credential);
+    return active;
+  }
+
+  async request(request: OutboundRequest): Promise<OutboundResponse> {
+    const key = `${request.provider}:${request.environment}`;
+    const policy: IPolicy = request.idempotent ? wrap(this.retryPolicy(), this.breaker(key)) : this.breaker(key);
+    try {
+      return await policy.execute(() => this.send(request));
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) {
+        throw new ProviderError('CIRCUIT_OPEN', `${request.provider} ${request.environment} is failing; calls are paused for a few seconds.`, { retryable: true });
+      }
+      throw error;
+    }
+  }
+
+  private retryPolicy() {
+    return retry(
+      handleWhen((error) => error instanceof ProviderError && error.retryable),
+      { maxAttempts: 1, backoff: new ExponentialBackoff({ initialDelay: RETRY_DELAY_MS, maxDelay: 1_000 }) },
+    );
+  }
+
+  private breaker(key: string) {
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = circuitBreaker(
+        handleWhen((error) => error instanceof ProviderError && ['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT'].includes(error.code)),
+        { halfOpenAfter: this.environment.PROVIDER_CIRCUIT_HALF_OPEN_MS, breaker: new ConsecutiveBreaker(this.environment.PROVIDER_CIRCUIT_FAILURES) },
+      );
+      breaker.onStateChange((state) => this.logger.warn({ provider: key, state: CircuitState[state] }, 'provider circuit changed state'));
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  private async send(request: OutboundRequest): Promise<OutboundResponse> {
+    const baseUrl = this.endpoints.baseUrl(request.provider, request.environment, request.family);
+    const connection = await this.connection(request.provider, request.environment, request.family);
+    if (connection.credential) assertUsable(connection.credential);
+    const started = performance.now();
+    const write = request.method !== 'GET';
+    try {
+      const response = await this.http.axiosRef.request<ArrayBuffer>({
+        url: baseUrl + request.path,
+        method: request.method,
+        headers: { ...request.headers },
+        data: request.body,
+        httpsAgent: connection.agent,
+        responseType: 'arraybuffer',
+        transformRequest: [(data: unknown) => data],
+        timeout: this.environment.PROVIDER_RESPONSE_TIMEOUT_MS,
+        maxRedirects: 0,
+        validateStatus: () => true,
+        decompress: true,
+      });
+      const durationMs = Math.round(performance.now() - started);
+      this.logger.log(
+        { provider: request.provider, environment: request.environment, operation: request.operation, method: request.method, path: request.path, status: response.status, durationMs },
+        'provider call',
+      );
+      if (response.status >= 500) {
+        throw new ProviderError('PROVIDER_UNAVAILABLE', `${request.provider} answered ${response.status} to ${request.operation}.`, {
+          retryable: true,
+          outcomeUnknown: write,
+          providerCode: response.status,
+        });
+      }
+      const body = Buffer.from(response.data);
+      return {
+        status: response.status,
+        headers: Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, String(value)])),
+        body,
+        json: <T>() => JSON.parse(body.toString('utf8')) as T,
+      };
+    } catch (error) {
+      if (error instanceof ProviderError) throw error;
+      const mapped = transportError(error as AxiosError, request, write);
+      this.logger.warn(
+        { provider: request.provider, environment: request.environment, operation: request.operation, method: request.method, path: request.path, error: mapped.code, durationMs: Math.round(performance.now() - started) },
+        'provider call failed',
+      );
+      throw mapped;
+    }
+  }
+
+  private connection(provider: Provider, environment: ProviderEnvironment, family: HostFamily): Promise<Connection> {
+    const key = `${provider}:${environment}:${family}`;
+    let connection = this.connections.get(key);
+    if (!connection) {
+      connection = this.build(provider, environment, family);
+      connection.catch(() => this.connections.delete(key));
+      this.connections.set(key, connection);
+    }
+    return connection;
+  }
+
+  private async build(provider: Provider, environment: ProviderEnvironment, family: HostFamily): Promise<Connection> {
+    const options: AgentOptions = {
+      keepAlive: true,
+      maxSockets: 64,
+      maxFreeSockets: 16,
+      minVersion: 'TLSv1.2',
+      ca: this.trust,
+      // Server certificates are always verified: there is deliberately no option to turn it off.
+      rejectUnauthorized: true,
+    };
+    if (family === 'tls') return { agent: new ConnectTimeoutAgent(options, this.environment.PROVIDER_CONNECT_TIMEOUT_MS), credential: null };
+    const { credential, secret } = await this.material(provider, environment, 'mtls_client_certificate');
+    const agent = new ConnectTimeoutAgent(
+      { ...options, cert: credential.chainPem ?? credential.certificatePem ?? undefined, key: secret.privateKeyPem },
+      this.environment.PROVIDER_CONNECT_TIMEOUT_MS,
+    );
+    return { agent, credential };
+  }
+
+  /** Next calls build a new agent from the vault; the old one finishes what it is doing, then closes. */
+  private forget(provider: Provider, environment: ProviderEnvironment): void {
+    for (const family of ['mtls', 'tls'] as const) {
+      const key = `${provider}:${environment}:${family}`;
+      const old = this.connections.get(key);
+      if (!old) continue;
+      this.connections.delete(key);
+      void old
+        .then((connection) => setTimeout(() => connection.agent.destroy(), 30_000).unref())
+        .catch(() => undefined);
+    }
+  }
+
+  private async missingCredential(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<ProviderError> {
+    const [latest] = await this.vault.list({ provider, environment, kind });
+    if (latest?.status === 'revoked') {
+      return new ProviderError('CREDENTIAL_REVOKED', `The ${provider} ${environment} ${kind} credential was revoked; add a new one before calling ${provider}.`);
+    }
+    return new ProviderError('CREDENTIAL_MISSING', `No ${kind} credential is in service for ${provider} ${environment}; add one under /v1/credentials.`);
+  }
+}
+
+function assertUsable(credential: Credential): void {
+  if (credential.status === 'revoked') {
+    throw new ProviderError('CREDENTIAL_REVOKED', `Credential ${credential.id} was revoked; nothing is sent with it.`);
+  }
+  const notAfter = credential.certificate?.notAfter;
+  if (credential.status === 'expired' || (notAfter && notAfter.getTime() <= Date.now())) {
+    throw new ProviderError('CREDENTIAL_EXPIRED', `Credential ${credential.id} expired${notAfter ? ` on ${notAfter.toISOString()}` : ''}; rotate it before calling the provider.`);
+  }
+}
+
+function transportError(error: AxiosError, request: OutboundRequest, write: boolean): ProviderError {
+  const code = error.code ?? (error.cause as { code?: string } | undefined)?.code ?? '';
+  const where = `${request.provider} ${request.environment} (${request.operation})`;
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(error.message)) {
+    const connectPhase = code === 'ECONNECTTIMEOUT' || /connect timeout/.test(error.message);
+    return new ProviderError('PROVIDER_TIMEOUT', `${where} did not ${connectPhase ? 'accept the connection' : 'answer'} in time.`, {
+      retryable: true,
+      outcomeUnknown: write && !connectPhase,
+    });
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNECTTIMEOUT') {
+    return new ProviderError('PROVIDER_UNAVAILABLE', `${where} could not be reached (${code}).`, { retryable: true });
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|alert/i.test(code + ' ' + error.message)) {
+    return new ProviderError('PROVIDER_AUTH_FAILED', `The TLS handshake with ${where} failed (${code || error.message}); check the certificates.`);
+  }
+  // A reset or hang-up after the request may have been processed: the outcome is unknown.
+  return new ProviderError('PROVIDER_UNAVAILABLE', `${where} dropped the connection (${code || error.message}).`, { retryable: true, outcomeUnknown: write });
+}

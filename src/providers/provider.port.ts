@@ -1,0 +1,202 @@
+/**
+ * The one port every provider implements. Domain types only: no HTTP, no provider JSON. A
+ * provider folder maps between these and its own wire format.
+ */
+import type { Provider, ProviderEnvironment } from '../credentials/domain/credential';
+
+export type { Provider, ProviderEnvironment };
+
+export interface Money {
+  /** Decimal string with the currency's precision, e.g. "100.50". Never a float. */
+  amount: string;
+  /** ISO 4217. */
+  currency: string;
+}
+
+/** A bank account in Latin America with the holder's document (D24). */
+export interface LatamBankBeneficiary {
+  type: 'latam_bank_account';
+  country: string;
+  name: string;
+  lastName?: string;
+  documentId: string;
+  documentType?: string;
+  bankCode?: number;
+  bankAccount?: string;
+  bankBranch?: string;
+  accountType?: string;
+  email?: string;
+  phone?: string;
+}
+
+/** IBAN (SEPA or SWIFT) with name and address (ConnectPay). */
+export interface IbanBeneficiary {
+  type: 'iban';
+  name: string;
+  iban: string;
+  bic?: string;
+  bankName?: string;
+  address?: { line1: string; city: string; postcode?: string; country: string };
+}
+
+/** A card, by token or reference (Verestro). */
+export interface CardBeneficiary {
+  type: 'card';
+  cardToken: string;
+  name?: string;
+}
+
+export type Beneficiary = LatamBankBeneficiary | IbanBeneficiary | CardBeneficiary;
+
+export interface PayoutInstruction {
+  /** Our payout id: the provider's external id, so a retried create is recognised as the same payout. */
+  externalId: string;
+  amount: Money;
+  beneficiary: Beneficiary;
+  reference?: string;
+  /** Where the provider sends status notifications (D24). */
+  notificationUrl?: string;
+  /** Debtor account for providers that pay from an account (ConnectPay). */
+  debtorAccountId?: string;
+}
+
+/** Provider statuses mapped into the domain's vocabulary. */
+export type ProviderPayoutState = 'pending' | 'processing' | 'completed' | 'rejected' | 'cancelled' | 'on_hold' | 'failed';
+
+export interface ProviderPayout {
+  /** The provider's id for the payout; absent when a lookup by our external id does not return it. */
+  providerReference?: string;
+  state: ProviderPayoutState;
+  /** The provider's own status, for the history. */
+  providerStatus: string;
+  rejectionCode?: string;
+  rejectionReason?: string;
+  fees?: Money;
+}
+
+export interface ProviderAccount {
+  id: string;
+  name: string;
+  iban?: string;
+  currency: string;
+  balance?: Money;
+}
+
+export interface ProviderTransaction {
+  id: string;
+  bookedAt: string;
+  amount: Money;
+  direction: 'credit' | 'debit';
+  description: string;
+  counterpartyIban?: string;
+}
+
+export interface Capabilities {
+  payouts: { create: boolean; status: boolean; cancel: boolean; hold: boolean };
+  accounts: { list: boolean; balance: boolean; transactions: boolean };
+  webhooks: { verify: boolean };
+}
+
+/** What an inbound notification says once verified: which payout, never its status. */
+export interface WebhookNotice {
+  externalId?: string;
+  providerReference?: string;
+  /** An identifier for deduplicating deliveries. */
+  deliveryId: string;
+}
+
+export interface InboundWebhook {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  remoteAddress?: string;
+}
+
+export type Capability =
+  | 'payouts.create'
+  | 'payouts.status'
+  | 'payouts.cancel'
+  | 'payouts.hold'
+  | 'accounts.list'
+  | 'accounts.balance'
+  | 'accounts.transactions'
+  | 'webhooks.verify';
+
+/** DI token and contract. One instance per provider + environment, from the registry. */
+export abstract class PayoutProvider {
+  abstract readonly provider: Provider;
+  abstract readonly environment: ProviderEnvironment;
+  abstract readonly capabilities: Capabilities;
+
+  abstract createPayout(instruction: PayoutInstruction): Promise<ProviderPayout>;
+  abstract getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout>;
+
+  cancelPayout(_reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
+    return this.unsupported('payouts.cancel');
+  }
+  holdPayout(_reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
+    return this.unsupported('payouts.hold');
+  }
+  releasePayout(_reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
+    return this.unsupported('payouts.hold');
+  }
+  listAccounts(): Promise<ProviderAccount[]> {
+    return this.unsupported('accounts.list');
+  }
+  getBalance(_accountId: string): Promise<Money> {
+    return this.unsupported('accounts.balance');
+  }
+  listTransactions(_accountId: string, _range: { from?: string; to?: string }): Promise<ProviderTransaction[]> {
+    return this.unsupported('accounts.transactions');
+  }
+  verifyWebhook(_webhook: InboundWebhook): Promise<WebhookNotice | null> {
+    return this.unsupported('webhooks.verify');
+  }
+
+  protected unsupported<T>(capability: Capability): Promise<T> {
+    return Promise.reject(
+      new ProviderError('CAPABILITY_NOT_SUPPORTED', `${this.provider} does not support ${capability}.`, { capability, retryable: false }),
+    );
+  }
+}
+
+/**
+ * Every failure of a provider call, in domain terms. `outcomeUnknown` marks a write whose
+ * result was lost (timeout, reset, dropped response): the payout must be reconciled, never
+ * blindly re-sent unless the provider deduplicates it.
+ */
+export type ProviderErrorCode =
+  | 'CAPABILITY_NOT_SUPPORTED'
+  | 'PROVIDER_NOT_CONFIGURED'
+  | 'CREDENTIAL_MISSING'
+  | 'CREDENTIAL_EXPIRED'
+  | 'CREDENTIAL_REVOKED'
+  | 'PROVIDER_AUTH_FAILED'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'PROVIDER_TIMEOUT'
+  | 'CIRCUIT_OPEN'
+  | 'PAYOUT_ALREADY_EXISTS'
+  | 'PAYOUT_NOT_FOUND'
+  | 'INSUFFICIENT_FUNDS'
+  | 'INVALID_TRANSITION'
+  | 'PAYOUT_REJECTED'
+  | 'OAUTH_AUTHORIZATION_REQUIRED';
+
+export class ProviderError extends Error {
+  readonly retryable: boolean;
+  readonly outcomeUnknown: boolean;
+  readonly providerCode?: string;
+  readonly capability?: Capability;
+
+  constructor(
+    readonly code: ProviderErrorCode,
+    message: string,
+    options: { retryable?: boolean; outcomeUnknown?: boolean; providerCode?: string | number; capability?: Capability } = {},
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+    this.retryable = options.retryable ?? false;
+    this.outcomeUnknown = options.outcomeUnknown ?? false;
+    this.providerCode = options.providerCode === undefined ? undefined : String(options.providerCode);
+    this.capability = options.capability;
+  }
+}

@@ -1,0 +1,173 @@
+import { D24_CONTROL_VECTORS, D24_PAYLOAD_SIGNATURE_VECTORS, D24_VECTOR_SECRET } from '../../src/simulators/d24/d24-vectors';
+import { d24Control, signD24Payload } from '../../src/providers/d24/d24.signature';
+import { cashoutBody } from '../../src/providers/d24/d24.mapper';
+import { D24Provider } from '../../src/providers/d24/d24.provider';
+import { PayoutInstruction, ProviderError } from '../../src/providers/provider.port';
+import { admin, eventually } from '../support/sim-client';
+import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+
+describe('D24 signing, against fixed vectors computed with openssl', () => {
+  it.each(D24_PAYLOAD_SIGNATURE_VECTORS.map((v) => [v.body, v.signature]))('signs %j', (body, signature) => {
+    expect(signD24Payload(D24_VECTOR_SECRET, Buffer.from(body, 'utf8'))).toBe(signature);
+  });
+
+  it('computes the notification control', () => {
+    for (const vector of D24_CONTROL_VECTORS) expect(d24Control(D24_VECTOR_SECRET, vector.externalId, 'Be4', 'Bo7')).toBe(vector.control);
+  });
+
+  it('writes the amount as a JSON number straight from the decimal string', () => {
+    const body = cashoutBody('l', 'p', {
+      externalId: 'e',
+      amount: { amount: '0.29', currency: 'BRL' },
+      beneficiary: { type: 'latam_bank_account', country: 'BR', name: 'A', documentId: '1' },
+    });
+    expect(body).toContain('"amount":0.29,');
+    expect(JSON.parse(body).amount).toBe(0.29);
+  });
+});
+
+describe('D24 client against the simulator (real TLS)', () => {
+  let world: ProviderWorld;
+  let d24: D24Provider;
+  let sequence = 0;
+
+  beforeAll(async () => {
+    world = await startProviderWorld({ PROVIDER_CIRCUIT_HALF_OPEN_MS: '200', PROVIDER_CIRCUIT_FAILURES: '4' });
+    d24 = world.registry.get('d24', 'simulator') as D24Provider;
+  });
+  afterAll(() => world.close());
+
+  const instruction = (overrides: Partial<PayoutInstruction> = {}, account = '123456789'): PayoutInstruction => ({
+    externalId: `payout-${Date.now()}-${sequence++}`,
+    amount: { amount: '150.75', currency: 'BRL' },
+    beneficiary: { type: 'latam_bank_account', country: 'BR', name: 'José', lastName: 'Müller', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: account },
+    notificationUrl: 'http://127.0.0.1:9/v1/webhooks/d24',
+    reference: 'invoice 1',
+    ...overrides,
+  });
+
+  it('creates a cashout, follows it to completed, and the simulator recorded exactly the amount sent', async () => {
+    const payout = instruction();
+    const created = await d24.createPayout(payout);
+    expect(created).toMatchObject({ state: 'pending', providerStatus: 'PENDING' });
+    const done = await eventually(() => d24.getPayout({ externalId: payout.externalId, providerReference: created.providerReference }), (p) => p.state === 'completed');
+    expect(done.providerStatus).toBe('COMPLETED');
+    const ledger = (await admin<Array<{ externalId: string; amount: string }>>(world.sims, 'GET', '/d24/ledger')).body;
+    expect(ledger.find((e) => e.externalId === payout.externalId)?.amount).toBe('150.75');
+  });
+
+  it('reconciles a repeated create (511) to the existing cashout instead of failing', async () => {
+    const payout = instruction();
+    const first = await d24.createPayout(payout);
+    const again = await d24.createPayout(payout);
+    expect(first.providerReference).toMatch(/^\d+$/);
+    // D24's status answer carries no cashout_id: the reconciled payout is found by our external id.
+    expect(again).toMatchObject({ state: 'pending', providerStatus: 'PENDING' });
+    const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body;
+    expect(ledger.filter((e) => e.externalId === payout.externalId)).toHaveLength(1);
+  });
+
+  it('holds, releases and cancels; maps a bad transition and an unknown cashout', async () => {
+    const payout = instruction();
+    const created = await d24.createPayout(payout);
+    const ref = { externalId: payout.externalId, providerReference: created.providerReference };
+    expect((await d24.holdPayout(ref)).state).toBe('on_hold');
+    await expect(d24.holdPayout(ref)).rejects.toMatchObject({ code: 'INVALID_TRANSITION', providerCode: '510' });
+    expect((await d24.releasePayout(ref)).state).toBe('pending');
+    expect((await d24.cancelPayout(ref)).state).toBe('cancelled');
+    await expect(d24.getPayout({ externalId: 'never-sent' })).rejects.toMatchObject({ code: 'PAYOUT_NOT_FOUND', providerCode: '509' });
+  });
+
+  it('maps rejection with its code, and insufficient funds', async () => {
+    const rejected = instruction({}, '0000000000');
+    const created = await d24.createPayout(rejected);
+    const final = await eventually(() => d24.getPayout({ externalId: rejected.externalId, providerReference: created.providerReference }), (p) => p.state === 'rejected');
+    expect(final).toMatchObject({ rejectionCode: '800', rejectionReason: 'ERROR_ACCOUNT_INCORRECT' });
+
+    await admin(world.sims, 'PATCH', '/d24/settings', { balances: { COP: '10.00' } });
+    await expect(d24.createPayout(instruction({ amount: { amount: '10.01', currency: 'COP' }, beneficiary: { type: 'latam_bank_account', country: 'CO', name: 'A', documentId: '1', bankCode: 7 } }))).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS', providerCode: '514' });
+  });
+
+  it('lists banks with the read-only key', async () => {
+    expect(await d24.listBanks('MX')).toContainEqual({ code: 12, name: 'BBVA México' });
+  });
+
+  it('verifies a notification control and refuses a forged one', async () => {
+    const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
+    const control = d24Control(secret.apiSignature!, 'ext-9', 'Be4', 'Bo7');
+    const good = await d24.verifyWebhook({ headers: {}, rawBody: Buffer.from(`external_id=ext-9&cashout_id=77&control=${control}&date=2026-11-24`) });
+    expect(good).toMatchObject({ externalId: 'ext-9', providerReference: '77' });
+    expect(await d24.verifyWebhook({ headers: {}, rawBody: Buffer.from(`external_id=ext-9&cashout_id=77&control=${control.toLowerCase()}`) })).toBeNull();
+    expect(await d24.verifyWebhook({ headers: {}, rawBody: Buffer.from(`external_id=ext-10&cashout_id=77&control=${control}`) })).toBeNull();
+  });
+
+  describe('faults', () => {
+    afterEach(async () => {
+      await admin(world.sims, 'DELETE', '/d24/faults');
+      await new Promise((resolve) => setTimeout(resolve, 250)); // let an opened circuit half-open again
+    });
+
+    it('500 → PROVIDER_UNAVAILABLE after a retry', async () => {
+      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { errorRate: 1 } });
+      await admin(world.sims, 'POST', '/counters/reset');
+      await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', retryable: true });
+      const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
+      expect(counters.d24.requests).toBe(2);
+    });
+
+    it('a dropped create response is retried and reconciled: one cashout', async () => {
+      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { dropResponseRate: 1 } });
+      const payout = instruction();
+      const pending = d24.createPayout(payout);
+      // The first attempt is accepted then dropped; let the retry through.
+      await eventually(async () => (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.some((e) => e.externalId === payout.externalId), Boolean);
+      await admin(world.sims, 'DELETE', '/d24/faults');
+      const created = await pending;
+      const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter((e) => e.externalId === payout.externalId);
+      expect(ledger).toHaveLength(1);
+      expect(created.state).toBe('pending');
+    });
+
+    it('a reset → PROVIDER_UNAVAILABLE with the outcome unknown; a hang → PROVIDER_TIMEOUT', async () => {
+      await admin(world.sims, 'PUT', '/d24/faults', { route: 'PUT /v3/cashout/status', settings: { resetRate: 1 } });
+      const error = await d24.holdPayout({ externalId: 'x', providerReference: '1' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', outcomeUnknown: true });
+
+      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { timeoutRate: 1, hangMs: 5000 } });
+      await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'PROVIDER_TIMEOUT' });
+    });
+  });
+
+  it('opens the circuit after repeated failures and reports it in /health/ready, then recovers', async () => {
+    await admin(world.sims, 'PUT', '/d24/faults', { route: '*', settings: { errorRate: 1 } });
+    for (let i = 0; i < 2; i++) await d24.getPayout({ externalId: 'x' }).catch(() => undefined);
+    await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'CIRCUIT_OPEN' });
+    const ready = await world.t.http.get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.details.providers).toMatchObject({ status: 'up', degraded: true, circuits: { 'd24:simulator': 'open' } });
+    await admin(world.sims, 'DELETE', '/d24/faults');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await expect(d24.getPayout({ externalId: 'never-sent' })).rejects.toMatchObject({ code: 'PAYOUT_NOT_FOUND' });
+    expect((await world.t.http.get('/health/ready')).body.details.providers.circuits).toEqual({ 'd24:simulator': 'closed' });
+  });
+
+  it('reuses pooled connections: 500 sequential calls, a handful of TLS handshakes', async () => {
+    const payout = instruction();
+    const created = await d24.createPayout(payout);
+    await admin(world.sims, 'POST', '/counters/reset');
+    for (let i = 0; i < 500; i++) await d24.getPayout({ externalId: payout.externalId, providerReference: created.providerReference });
+    const counters = (await admin<Record<string, { handshakes: number; requests: number }>>(world.sims, 'GET', '/counters')).body;
+    expect(counters.d24.requests).toBe(500);
+    expect(counters.d24.handshakes).toBeLessThanOrEqual(3);
+  });
+
+  it('refuses to send with revoked keys, before any byte reaches D24', async () => {
+    const active = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
+    await world.vault.revoke(active.credential.id, { keyId: null, name: 'test' });
+    await admin(world.sims, 'POST', '/counters/reset');
+    await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'CREDENTIAL_REVOKED' });
+    const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
+    expect(counters.d24.requests).toBe(0);
+  });
+});

@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { CredentialVault } from '../../src/credentials/credential-vault.service';
+import { CredentialsService } from '../../src/credentials/credentials.service';
+import { DemoSeed } from '../../src/demo/demo-seed';
+import { ProviderRegistry } from '../../src/providers/provider.registry';
+import type { RunningSimulators } from '../../src/simulators/simulators';
+import { startTestSimulators } from './sim-client';
+import { startTestApp, TestApp } from './test-app';
+
+export interface ProviderWorld {
+  sims: RunningSimulators;
+  t: TestApp;
+  registry: ProviderRegistry;
+  vault: CredentialVault;
+  credentials: CredentialsService;
+  close(): Promise<void>;
+}
+
+/**
+ * The product (real app, real database) wired to the simulators over real TLS, through
+ * configuration only, with simulator credentials created by the same flow as the demo.
+ */
+export async function startProviderWorld(env: Record<string, string> = {}, seed = 1): Promise<ProviderWorld> {
+  const sims = await startTestSimulators(seed);
+  const dir = mkdtempSync(path.join(tmpdir(), 'pbt-world-'));
+  const caFile = path.join(dir, 'simulators-ca.pem');
+  writeFileSync(caFile, sims.serverCaPem);
+  const t = await startTestApp({
+    env: {
+      D24_SIMULATOR_URL: sims.urls.d24,
+      CONNECTPAY_SIMULATOR_MTLS_URL: sims.urls.connectpayMtls,
+      CONNECTPAY_SIMULATOR_TLS_URL: sims.urls.connectpayOneWay,
+      VERESTRO_SIMULATOR_URL: sims.urls.verestro,
+      PROVIDER_CA_FILE: caFile,
+      PROVIDER_RESPONSE_TIMEOUT_MS: '800',
+      PROVIDER_CONNECT_TIMEOUT_MS: '1000',
+      ...env,
+    },
+  });
+  const credentials = t.app.get(CredentialsService);
+  const vault = t.app.get(CredentialVault);
+  await new DemoSeed(credentials, vault, { urls: sims.urls, serverCaFile: caFile }, 'http://127.0.0.1:9').run();
+  return {
+    sims,
+    t,
+    registry: t.app.get(ProviderRegistry),
+    vault,
+    credentials,
+    close: async () => {
+      await t.close();
+      await sims.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
