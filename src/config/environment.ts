@@ -247,6 +247,12 @@ export class Environment {
   @IsString()
   CONNECTPAY_X_SIGNATURE_SEPARATOR: string = '';
 
+  /** Header that carries ConnectPay's webhook Secret Token (UNCONFIRMED publicly, hence configurable). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' })
+  CONNECTPAY_WEBHOOK_TOKEN_HEADER: string = 'X-Secret-Token';
+
   /** D24 notification `control` affixes: "Be4" + external_id + "Bo7" (UNCONFIRMED whether per merchant). */
   @Transform(blankToUndefined)
   @IsOptional()

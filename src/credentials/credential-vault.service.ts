@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Client } from 'pg';
-import { Brackets, DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
 import { open, rewrap, seal } from './crypto/envelope';
 import { MasterKeyring } from './crypto/master-keyring';
@@ -13,6 +13,7 @@ import {
   CredentialKind,
   CredentialStatus,
   EXPIRING_WITHIN_DAYS,
+  EXPIRING_WITHIN_DAYS_BY_KIND,
   IN_SERVICE_STATUSES,
   Provider,
   ProviderEnvironment,
@@ -37,6 +38,7 @@ export interface ActiveCredential {
 
 export type NewCredential = Omit<
   Credential,
+  | 'expiresAt'
   | 'id'
   | 'status'
   | 'createdAt'
@@ -47,7 +49,7 @@ export type NewCredential = Omit<
   | 'replacedById'
   | 'revokedAt'
   | 'revokedByKeyId'
->;
+> & { expiresAt?: Date | null };
 
 export interface CredentialFilter {
   provider?: Provider;
@@ -210,18 +212,10 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
         .setOnLocked('skip_locked')
         .where('c.status IN (:...inService)', { inService: IN_SERVICE_STATUSES })
         .andWhere('c.not_after IS NOT NULL')
-        .andWhere(
-          new Brackets((q) =>
-            q
-              .where(`c.not_after <= :now AND c.status <> 'expired'`)
-              .orWhere(`c.not_after > :now AND c.not_after <= :soon AND c.status <> 'expiring'`)
-              .orWhere(`c.not_after > :soon AND c.status <> 'active'`),
-          ),
-          { now, soon: new Date(now.getTime() + EXPIRING_WITHIN_DAYS * DAY_MS) },
-        )
         .getMany();
       for (const row of rows) {
-        const status = statusForValidity(row.notAfter as Date, now);
+        const status = statusForValidity(row.notAfter as Date, now, row.kind);
+        if (status === row.status) continue;
         const from = row.status;
         row.status = status;
         await manager.getRepository(CredentialEntity).update({ id: row.id }, { status });
@@ -311,7 +305,7 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
       await this.audit(manager, previous.id, 'rotated_out', actor, { replacedById: row.id });
     }
     Object.assign(row, toRow({ ...toCredential(row), ...completion }), {
-      status: row.notAfter || completion.certificate ? statusForValidity((completion.certificate?.notAfter ?? row.notAfter) as Date, now) : 'active',
+      status: row.notAfter || completion.certificate ? statusForValidity((completion.certificate?.notAfter ?? row.notAfter) as Date, now, row.kind) : 'active',
       activatedAt: now,
       replacesId: previous?.id ?? null,
     });
@@ -371,9 +365,10 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-function statusForValidity(notAfter: Date, now: Date): CredentialStatus {
+function statusForValidity(notAfter: Date, now: Date, kind: CredentialKind): CredentialStatus {
   if (notAfter.getTime() <= now.getTime()) return 'expired';
-  if (notAfter.getTime() - now.getTime() <= EXPIRING_WITHIN_DAYS * DAY_MS) return 'expiring';
+  const warnDays = EXPIRING_WITHIN_DAYS_BY_KIND[kind] ?? EXPIRING_WITHIN_DAYS;
+  if (notAfter.getTime() - now.getTime() <= warnDays * DAY_MS) return 'expiring';
   return 'active';
 }
 
@@ -395,7 +390,8 @@ function toRow(credential: Partial<Credential>): Partial<CredentialEntity> {
   for (const field of copy) {
     if (credential[field] !== undefined) (row as Record<string, unknown>)[field] = credential[field];
   }
-  if (credential.certificate !== undefined) {
+  if (credential.expiresAt !== undefined && credential.expiresAt !== null) row.notAfter = credential.expiresAt;
+  if (credential.certificate !== undefined && (credential.certificate !== null || credential.expiresAt == null)) {
     const certificate = credential.certificate;
     row.subject = certificate?.subject ?? null;
     row.issuer = certificate?.issuer ?? null;

@@ -181,7 +181,28 @@ export type ProviderErrorCode =
   | 'PAYOUT_REJECTED'
   | 'OAUTH_AUTHORIZATION_REQUIRED';
 
+/** How each code reaches an API caller: their own fault (4xx) or the provider's (502/503/504). */
+const HTTP_STATUS: Record<ProviderErrorCode, number> = {
+  CAPABILITY_NOT_SUPPORTED: 409,
+  PROVIDER_NOT_CONFIGURED: 409,
+  CREDENTIAL_MISSING: 409,
+  CREDENTIAL_EXPIRED: 409,
+  CREDENTIAL_REVOKED: 409,
+  OAUTH_AUTHORIZATION_REQUIRED: 409,
+  PAYOUT_ALREADY_EXISTS: 409,
+  INVALID_TRANSITION: 409,
+  PAYOUT_NOT_FOUND: 404,
+  INSUFFICIENT_FUNDS: 422,
+  PAYOUT_REJECTED: 422,
+  PROVIDER_AUTH_FAILED: 502,
+  PROVIDER_UNAVAILABLE: 503,
+  CIRCUIT_OPEN: 503,
+  PROVIDER_TIMEOUT: 504,
+};
+
 export class ProviderError extends Error {
+  /** Read by the global error filter, which renders `code` and `message` as they are. */
+  readonly httpStatus: number;
   readonly retryable: boolean;
   readonly outcomeUnknown: boolean;
   readonly providerCode?: string;
@@ -194,6 +215,7 @@ export class ProviderError extends Error {
   ) {
     super(message);
     this.name = 'ProviderError';
+    this.httpStatus = HTTP_STATUS[code];
     this.retryable = options.retryable ?? false;
     this.outcomeUnknown = options.outcomeUnknown ?? false;
     this.providerCode = options.providerCode === undefined ? undefined : String(options.providerCode);

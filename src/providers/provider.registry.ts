@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Environment } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
-import type { D24Environment } from '../credentials/domain/credential';
+import type { ConnectPayEnvironment, D24Environment } from '../credentials/domain/credential';
+import { ConnectPayTokens } from './connectpay/connectpay.oauth';
+import { ConnectPayProvider } from './connectpay/connectpay.provider';
 import { D24Provider } from './d24/d24.provider';
 import { CredentialedHttp } from './http/credentialed-http';
 import { PayoutProvider, ProviderError, type Provider, type ProviderEnvironment } from './provider.port';
@@ -13,6 +15,7 @@ export class ProviderRegistry {
 
   constructor(
     private readonly http: CredentialedHttp,
+    private readonly tokens: ConnectPayTokens,
     private readonly environment: Environment,
   ) {}
 
@@ -35,6 +38,11 @@ export class ProviderRegistry {
         return new D24Provider(environment as D24Environment, this.http, {
           controlPrefix: this.environment.D24_CONTROL_PREFIX,
           controlSuffix: this.environment.D24_CONTROL_SUFFIX,
+        });
+      case 'connectpay':
+        return new ConnectPayProvider(environment as ConnectPayEnvironment, this.http, this.tokens, {
+          webhookTokenHeader: this.environment.CONNECTPAY_WEBHOOK_TOKEN_HEADER,
+          xSignatureSeparator: this.environment.CONNECTPAY_X_SIGNATURE_SEPARATOR,
         });
       default:
         throw new ProviderError('PROVIDER_NOT_CONFIGURED', `${provider} is not available yet.`);

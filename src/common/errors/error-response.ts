@@ -26,6 +26,21 @@ function isBodyParserError(error: unknown): error is BodyParserError {
     typeof (error as BodyParserError).status === 'number';
 }
 
+/**
+ * Errors from other layers (providers) that carry their own HTTP status and stable code. Their
+ * messages are written by the product and never contain secrets.
+ */
+interface DomainError extends Error {
+  httpStatus: number;
+  code: string;
+  capability?: string;
+  providerCode?: string;
+}
+
+function isDomainError(error: unknown): error is DomainError {
+  return error instanceof Error && typeof (error as DomainError).httpStatus === 'number' && typeof (error as DomainError).code === 'string';
+}
+
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: ErrorCode.BAD_REQUEST,
   401: ErrorCode.UNAUTHENTICATED,
@@ -51,6 +66,11 @@ function body(code: string, message: string, details: unknown = null): ErrorBody
 export function toErrorResponse(exception: unknown, request: RequestLike): ErrorResponse {
   if (exception instanceof ApiError) {
     return { status: exception.status, body: body(exception.code, exception.message, exception.details) };
+  }
+
+  if (isDomainError(exception)) {
+    const details = exception.capability ? { capability: exception.capability } : exception.providerCode ? { providerCode: exception.providerCode } : null;
+    return { status: exception.httpStatus, body: body(exception.code, exception.message, details) };
   }
 
   if (isBodyParserError(exception)) {

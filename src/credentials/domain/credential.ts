@@ -24,6 +24,7 @@ export const CREDENTIAL_KINDS = [
   'webhook_secret',
   'merchant_signing_key',
   'api_keys',
+  'oauth_refresh_token',
 ] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
@@ -38,6 +39,8 @@ export const IN_SERVICE_STATUSES: readonly CredentialStatus[] = ['active', 'expi
 
 /** Days before notAfter at which a certificate is reported as expiring. */
 export const EXPIRING_WITHIN_DAYS = 30;
+/** A refresh token lives 30 days from the start, so it is flagged in its last week only. */
+export const EXPIRING_WITHIN_DAYS_BY_KIND: Partial<Record<CredentialKind, number>> = { oauth_refresh_token: 7 };
 /** Days before notAfter at which /health/ready reports the service as degraded. */
 export const DEGRADED_WITHIN_DAYS = 7;
 
@@ -63,6 +66,8 @@ export interface Credential {
   /** Non-secret provider facts (e.g. the Verestro CN and application, the ConnectPay brand id). */
   attributes: Record<string, string>;
   certificate: CertificateFacts | null;
+  /** When it stops working: a certificate's notAfter, or a token's expiry. */
+  expiresAt: Date | null;
   keyAlgorithm: string | null;
   csrPem: string | null;
   certificatePem: string | null;

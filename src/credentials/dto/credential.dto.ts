@@ -83,6 +83,9 @@ export class CredentialDto {
   @ApiProperty({ type: CertificateFactsDto, nullable: true })
   certificate!: CertificateFactsDto | null;
 
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "When it stops working: a certificate's notAfter or a token's expiry." })
+  expiresAt!: string | null;
+
   @ApiProperty({ type: String, nullable: true, example: 'RSA-4096' })
   keyAlgorithm!: string | null;
 
@@ -137,6 +140,7 @@ export class CredentialDto {
             expiresInDays: Math.floor((certificate.notAfter.getTime() - now) / DAY_MS),
           }
         : null,
+      expiresAt: credential.expiresAt?.toISOString() ?? null,
       keyAlgorithm: credential.keyAlgorithm,
       downloads,
       createdAt: credential.createdAt.toISOString(),

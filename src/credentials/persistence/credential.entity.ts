@@ -178,6 +178,7 @@ export function toCredential(row: CredentialEntity): Credential {
             notAfter: row.notAfter,
           }
         : null,
+    expiresAt: row.notAfter,
     keyAlgorithm: row.keyAlgorithm,
     csrPem: row.csrPem,
     certificatePem: row.certificatePem,

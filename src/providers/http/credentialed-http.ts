@@ -124,6 +124,11 @@ export class CredentialedHttp implements OnModuleDestroy {
     return Object.fromEntries([...this.breakers].map(([key, breaker]) => [key, names[breaker.state]]));
   }
 
+  /** The full URL a request would go to (for signatures that cover the host). */
+  url(provider: Provider, environment: ProviderEnvironment, family: HostFamily, path: string): string {
+    return this.endpoints.baseUrl(provider, environment, family) + path;
+  }
+
   /** The secret material behind the credential in service (for signing, Basic auth, …). */
   async material(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<{ credential: Credential; secret: SecretMaterial }> {
     const active = await this.vault.activeMaterial(provider, environment, kind);

@@ -1,0 +1,118 @@
+import { ConnectPayProvider } from '../../src/providers/connectpay/connectpay.provider';
+import { ConnectPayTokens } from '../../src/providers/connectpay/connectpay.oauth';
+import { assertHostFamily } from '../../src/providers/connectpay/connectpay.endpoints';
+import { CredentialExpiryJob } from '../../src/credentials/credential-expiry.job';
+import { admin, eventually } from '../support/sim-client';
+import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import { bearer } from '../support/test-app';
+
+describe('ConnectPay client against the simulator (real mTLS and one-way TLS)', () => {
+  let world: ProviderWorld;
+  let connectpay: ConnectPayProvider;
+
+  beforeAll(async () => {
+    world = await startProviderWorld({ PROVIDER_CIRCUIT_HALF_OPEN_MS: '200' }, 7);
+    connectpay = world.registry.get('connectpay', 'simulator') as ConnectPayProvider;
+  });
+  afterAll(() => world.close());
+
+  it('asks for an authorization before any OAuth call', async () => {
+    await expect(connectpay.listAccounts()).rejects.toMatchObject({ code: 'OAUTH_AUTHORIZATION_REQUIRED' });
+    const response = await world.t.http.get('/v1/credentials').set(bearer(world.t.adminKey));
+    expect(response.body.some((c: { kind: string }) => c.kind === 'oauth_refresh_token')).toBe(false);
+  });
+
+  it('exchanges an operator auth code through the API and keeps the refresh token sealed, flagged only in its last week', async () => {
+    const { code } = (await admin<{ code: string }>(world.sims, 'POST', '/connectpay/auth-codes')).body;
+    const response = await world.t.http.post('/v1/credentials/connectpay/oauth/authorize').set(bearer(world.t.adminKey)).send({ environment: 'simulator', authCode: code });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ kind: 'oauth_refresh_token', status: 'active', hints: { refreshToken: expect.stringMatching(/^…/) } });
+    const days = (new Date(response.body.expiresAt).getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    const reused = await world.t.http.post('/v1/credentials/connectpay/oauth/authorize').set(bearer(world.t.adminKey)).send({ environment: 'simulator', authCode: code });
+    expect([reused.status, reused.body.error.code]).toEqual([409, 'OAUTH_AUTHORIZATION_REQUIRED']);
+  });
+
+  it('lists accounts with balances and transactions', async () => {
+    const accounts = await connectpay.listAccounts();
+    expect(accounts[0]).toMatchObject({ id: 'acc-eur-main', currency: 'EUR', balance: { currency: 'EUR', amount: expect.stringMatching(/^\d+\.\d{2}$/) } });
+    expect((await connectpay.getBalance('acc-eur-main')).currency).toBe('EUR');
+    const transactions = await connectpay.listTransactions('acc-eur-main', {});
+    expect(transactions[0]).toMatchObject({ direction: 'credit', description: 'Opening balance' });
+  });
+
+  it('pays out via rails → initiate → nosca → status, and never initiates twice for one external id', async () => {
+    const instruction = {
+      externalId: `po-${Date.now()}`,
+      amount: { amount: '42.10', currency: 'EUR' },
+      beneficiary: { type: 'iban' as const, name: 'Erika Mustermann', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
+      reference: 'Invoice 77',
+    };
+    const created = await connectpay.createPayout(instruction);
+    expect(created).toMatchObject({ providerReference: expect.stringMatching(/^s-/), fees: { amount: '1.00', currency: 'EUR' } });
+    expect(['pending', 'processing']).toContain(created.state);
+    const done = await eventually(() => connectpay.getPayout({ externalId: instruction.externalId, providerReference: created.providerReference }), (p) => p.state === 'completed');
+    expect(done.providerStatus).toBe('ACSC');
+
+    const again = await connectpay.createPayout(instruction);
+    expect(again.providerReference).toBe(created.providerReference);
+    const ledger = (await admin<Array<{ externalReference: string; amount: string }>>(world.sims, 'GET', '/connectpay/ledger')).body.filter((p) => p.externalReference === instruction.externalId);
+    expect(ledger).toEqual([expect.objectContaining({ amount: '42.10' })]);
+  });
+
+  it('maps a rejected payment and refuses an unsupported capability', async () => {
+    const rejected = await connectpay.createPayout({ externalId: `po-r-${Date.now()}`, amount: { amount: '666.66', currency: 'EUR' }, beneficiary: { type: 'iban', name: 'X', iban: 'DE89370400440532013000' } });
+    expect((await eventually(() => connectpay.getPayout({ externalId: 'x', providerReference: rejected.providerReference }), (p) => p.state === 'rejected')).providerStatus).toBe('RJCT');
+    await expect(connectpay.cancelPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'CAPABILITY_NOT_SUPPORTED', capability: 'payouts.cancel' });
+  });
+
+  it('refreshes the access token once when it is refused, with one refresh in flight at a time', async () => {
+    const tokens = world.t.app.get(ConnectPayTokens);
+    tokens.forget('simulator');
+    const [a, b, c] = await Promise.all([tokens.accessToken('simulator'), tokens.accessToken('simulator'), tokens.accessToken('simulator')]);
+    expect(new Set([a, b, c]).size).toBe(1);
+  });
+
+  it('declares a host family per endpoint and refuses the other one before sending', async () => {
+    expect(() => assertHostFamily('accounts', 'tls')).toThrow(/mTLS host only/);
+    expect(() => assertHostFamily('merchantCreatePayment', 'mtls')).toThrow(/one-way TLS host only/);
+    await admin(world.sims, 'POST', '/counters/reset');
+    await expect(connectpay.call('accounts', { via: 'tls' })).rejects.toMatchObject({ code: 'PROVIDER_NOT_CONFIGURED' });
+    const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
+    expect(counters['connectpay-oneway'].requests + counters['connectpay-mtls'].requests).toBe(0);
+  });
+
+  it('signs a Merchant API v2 request with X-Signature on the one-way host', async () => {
+    const payment = await connectpay.createMerchantPayment({ amount: '15.00', currency: 'EUR' }, 'order 15');
+    expect(payment).toMatchObject({ status: 'CREATED' });
+  });
+
+  it('verifies a webhook by its secret token, in constant time, and refuses a wrong one', async () => {
+    const { secret } = (await world.vault.activeMaterial('connectpay', 'simulator', 'webhook_secret'))!;
+    const rawBody = Buffer.from(JSON.stringify({ paymentOrderNo: 's-1', externalReference: 'po-1', transactionStatus: 'ACSC' }));
+    expect(await connectpay.verifyWebhook({ headers: { 'x-secret-token': secret.secretToken, 'x-connectpay-timestamp': '2026-11-24T06:00:00Z' }, rawBody })).toMatchObject({ providerReference: 's-1', externalId: 'po-1' });
+    expect(await connectpay.verifyWebhook({ headers: { 'x-secret-token': secret.secretToken!.replace(/.$/, 'x') }, rawBody })).toBeNull();
+    expect(await connectpay.verifyWebhook({ headers: {}, rawBody })).toBeNull();
+  });
+
+  it('uses a rotated client certificate on the next call, without a restart', async () => {
+    await connectpay.listAccounts();
+    const before = (await admin<Record<string, { lastClientSerial?: string }>>(world.sims, 'GET', '/counters')).body['connectpay-mtls'].lastClientSerial;
+    const chain = (await admin<{ chainPem: string; privateKeyPem: string; serialNumber: string }>(world.sims, 'POST', '/connectpay/chains', { commonName: 'rotated.example.com', register: true })).body;
+    await world.credentials.storeConnectPayCertificate({ environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem }, { keyId: null, name: 'test' });
+    await connectpay.listAccounts();
+    const after = (await admin<Record<string, { lastClientSerial?: string }>>(world.sims, 'GET', '/counters')).body['connectpay-mtls'].lastClientSerial;
+    expect(after).not.toBe(before);
+    expect(after?.replace(/^0+/, '')).toBe(chain.serialNumber.toLowerCase().replace(/^0+/, ''));
+  });
+
+  it('refuses an expired client certificate before any byte is sent', async () => {
+    const active = (await world.vault.activeMaterial('connectpay', 'simulator', 'mtls_client_certificate'))!;
+    await world.t.dataSource.query(`UPDATE credentials SET not_after = now() - interval '1 minute' WHERE id = $1`, [active.credential.id]);
+    await world.t.app.get(CredentialExpiryJob).run(); // marks it expired and tells the HTTP client
+    await admin(world.sims, 'POST', '/counters/reset');
+    await expect(connectpay.getPayout({ externalId: 'x', providerReference: 's-1' })).rejects.toMatchObject({ code: 'CREDENTIAL_EXPIRED' });
+    const counters = (await admin<Record<string, { requests: number; handshakes: number }>>(world.sims, 'GET', '/counters')).body;
+    expect(counters['connectpay-mtls']).toMatchObject({ requests: 0 });
+  });
+});
