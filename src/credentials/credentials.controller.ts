@@ -28,6 +28,7 @@ import {
   ConnectPayWebhookSecretDto,
   D24KeysDto,
   ImportCertificateDto,
+  VerestroBasicAuthDto,
   VerestroCsrRequestDto,
   VerestroCsrResponseDto,
 } from './dto/onboarding.dto';
@@ -65,6 +66,14 @@ export class CredentialsController {
   async createVerestroCsr(@Body() body: VerestroCsrRequestDto, @CurrentPrincipal() principal: Principal): Promise<VerestroCsrResponseDto> {
     const result = await this.credentials.createVerestroCsr({ ...body, keyBits: body.keyBits ?? 4096 }, actorOf(principal));
     return { credential: CredentialDto.from(result.credential), commonName: result.commonName, csrPem: result.csrPem };
+  }
+
+  @Post('verestro/basic-auth')
+  @ApiOperation({ summary: 'Store the Verestro payouts Basic authorization', description: 'Sent on top of mTLS on every payout call. Replaces the one in service for that environment.' })
+  @ApiCreatedResponse({ type: CredentialDto })
+  @Invalid()
+  async storeVerestroBasicAuth(@Body() body: VerestroBasicAuthDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
+    return CredentialDto.from(await this.credentials.storeVerestroBasicAuth(body, actorOf(principal)));
   }
 
   @Post('connectpay/chain-check')

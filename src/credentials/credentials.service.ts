@@ -11,6 +11,7 @@ import {
   Credential,
   D24Environment,
   maskHint,
+  VerestroEnvironment,
 } from './domain/credential';
 import { checkVerestroCsr, counterpartEnvironment, RuleViolation, VerestroCsrInput } from './verestro/csr-rules';
 import {
@@ -233,6 +234,19 @@ export class CredentialsService {
         clientSecret: maskHint(input.clientSecret),
       }, input.brandId ? { brandId: input.brandId } : {}),
       { clientKey: input.clientKey, clientSecret: input.clientSecret },
+      actor,
+      true,
+    );
+  }
+
+  /** The Basic authorization Verestro issues at onboarding for payouts (used on top of mTLS). */
+  async storeVerestroBasicAuth(input: { environment: VerestroEnvironment; username: string; password: string; label?: string }, actor: Actor): Promise<Credential> {
+    return this.vault.create(
+      secretCredential('verestro', input.environment, 'api_client', input.label ?? 'Verestro payouts Basic authorization', {
+        username: maskHint(input.username),
+        password: maskHint(input.password),
+      }),
+      { clientKey: input.username, clientSecret: input.password },
       actor,
       true,
     );

@@ -34,6 +34,7 @@ export class DemoSeed {
   async run(): Promise<DemoSummary> {
     await this.d24Keys();
     await this.verestroCertificate();
+    await this.verestroBasicAuth();
     await this.connectPayCertificate();
     await this.connectPayClient();
     await this.connectPayWebhookSecret();
@@ -103,6 +104,14 @@ export class DemoSeed {
     const signed = await this.admin<{ certificatePem: string; caPem: string }>('POST', '/verestro/csr', { csrPem, environment: 'sandbox' });
     await this.credentials.importSignedCertificate(credential.id, signed, DEMO_ACTOR);
     this.created.push('Verestro mTLS certificate (CSR signed by the simulator)');
+  }
+
+  private async verestroBasicAuth(): Promise<void> {
+    const partner = await this.admin<{ username: string; password: string }>('GET', '/verestro/partner');
+    const existing = await this.inService('verestro', 'api_client');
+    if (existing?.secret.clientKey === partner.username && existing.secret.clientSecret === partner.password) return;
+    await this.credentials.storeVerestroBasicAuth({ environment: 'simulator', ...partner, label: 'Verestro simulator Basic authorization (demo)' }, DEMO_ACTOR);
+    this.created.push('Verestro payouts Basic authorization');
   }
 
   private async connectPayCertificate(): Promise<void> {

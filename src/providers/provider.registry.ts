@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Environment } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
-import type { ConnectPayEnvironment, D24Environment } from '../credentials/domain/credential';
+import type { ConnectPayEnvironment, D24Environment, VerestroEnvironment } from '../credentials/domain/credential';
+import { VerestroProvider } from './verestro/verestro.provider';
 import { ConnectPayTokens } from './connectpay/connectpay.oauth';
 import { ConnectPayProvider } from './connectpay/connectpay.provider';
 import { D24Provider } from './d24/d24.provider';
@@ -44,8 +45,8 @@ export class ProviderRegistry {
           webhookTokenHeader: this.environment.CONNECTPAY_WEBHOOK_TOKEN_HEADER,
           xSignatureSeparator: this.environment.CONNECTPAY_X_SIGNATURE_SEPARATOR,
         });
-      default:
-        throw new ProviderError('PROVIDER_NOT_CONFIGURED', `${provider} is not available yet.`);
+      case 'verestro':
+        return new VerestroProvider(environment as VerestroEnvironment, this.http);
     }
   }
 }

@@ -23,9 +23,13 @@ function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env; // Deliberately without DATABASE_URL, ADMIN_API_KEY, NODE_ENV=test …
 }
 
+/** Every service process this suite started, so a failing test never leaves one running. */
+const children: ChildProcessWithoutNullStreams[] = [];
+
 function start(dataDir: string): Promise<Started> {
   // SIMULATORS_PORT_BASE=0: the simulators get free ports too, so parallel runs never collide.
   const child = spawn(process.execPath, [main], { cwd: root, env: cleanEnvironment({ DATA_DIR: dataDir, PORT: '0', SIMULATORS_PORT_BASE: '0' }) });
+  children.push(child);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -93,7 +97,13 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     dataDir = mkdtempSync(path.join(tmpdir(), 'pbt-start-'));
     chmodSync(dataDir, 0o711); // mkdtemp makes it 0700; running as root, the 'postgres' user must pass through.
   });
-  afterAll(() => {
+  afterAll(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited(child);
+      }
+    }
     const pid = postmasterPid(dataDir);
     if (pid && alive(pid)) process.kill(pid, 'SIGINT');
     rmSync(dataDir, { recursive: true, force: true });
@@ -109,14 +119,14 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     expect(authorized.status).toBe(200);
 
     // The simulators run beside it, and the demo credentials were created through the vault.
-    expect(first.output()).toMatch(/demo: 6 simulator credentials are ready \(6 created now\); they are listed in .*demo\.json/);
+    expect(first.output()).toMatch(/demo: 7 simulator credentials are ready \(7 created now\); they are listed in .*demo\.json/);
     const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as { credentials: Array<{ provider: string; kind: string }> };
     expect(demo.credentials.map((c) => `${c.provider}/${c.kind}`).sort()).toEqual([
       'connectpay/api_client', 'connectpay/merchant_signing_key', 'connectpay/mtls_client_certificate', 'connectpay/webhook_secret',
-      'd24/api_keys', 'verestro/mtls_client_certificate',
+      'd24/api_keys', 'verestro/api_client', 'verestro/mtls_client_certificate',
     ]);
     const listed = await fetch(`${first.url}/v1/credentials?environment=simulator&status=active`, { headers: { Authorization: `Bearer ${adminKey}` } });
-    expect(((await listed.json()) as unknown[]).length).toBe(6);
+    expect(((await listed.json()) as unknown[]).length).toBe(7);
     expect(simulatorPids(dataDir)).toHaveLength(1);
 
     const leftover = postmasterPid(dataDir);
@@ -129,7 +139,7 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     const second = await start(dataDir);
     expect(second.output()).toMatch(/still running .* from an earlier run that did not shut down cleanly/);
     expect(second.output()).not.toContain(adminKey);
-    expect(second.output()).toMatch(/demo: 6 simulator credentials are ready \(0 created now\)/);
+    expect(second.output()).toMatch(/demo: 7 simulator credentials are ready \(0 created now\)/);
     expect((await fetch(`${second.url}/health/ready`)).status).toBe(200);
     const again = await fetch(`${second.url}/v1/api-keys`, { headers: { Authorization: `Bearer ${adminKey}` } });
     expect(again.status).toBe(200);

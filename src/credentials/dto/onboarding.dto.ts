@@ -74,6 +74,24 @@ export class VerestroCsrResponseDto {
   csrPem!: string;
 }
 
+export class VerestroBasicAuthDto extends LabelledDto {
+  @ApiProperty({ enum: ENVIRONMENTS.verestro, example: 'simulator' })
+  @IsIn(ENVIRONMENTS.verestro)
+  environment!: (typeof ENVIRONMENTS.verestro)[number];
+
+  @ApiProperty({ description: 'Username of the Basic authorization issued at onboarding.', example: 'partner-1a2b3c4d' })
+  @IsString()
+  @Length(1, 128)
+  @Matches(NO_WHITESPACE, { message: 'must not contain spaces' })
+  username!: string;
+
+  @ApiProperty({ description: 'Password of the Basic authorization (sealed, never shown again).', example: 'partner-secret' })
+  @IsString()
+  @Length(1, 256)
+  @Matches(NO_WHITESPACE, { message: 'must not contain spaces' })
+  password!: string;
+}
+
 export class ImportCertificateDto {
   @ApiProperty({ description: 'The certificate Verestro signed from the CSR, PEM.', example: '-----BEGIN CERTIFICATE-----\nMIIF…\n-----END CERTIFICATE-----\n' })
   @IsString()

@@ -1,0 +1,80 @@
+import { generateKeyPairSync, privateDecrypt, constants, createDecipheriv } from 'node:crypto';
+import { VerestroProvider } from '../../src/providers/verestro/verestro.provider';
+import { decryptFromVerestro, encryptForVerestro } from '../../src/providers/verestro/verestro.jwe';
+import { admin, eventually } from '../support/sim-client';
+import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+
+describe('Verestro JWE helpers (RSA-OAEP-256 + A256GCM)', () => {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+
+  it('round-trips and announces the agreed algorithms', async () => {
+    const jwe = await encryptForVerestro({ pan: '4111111111111111', cvc: '123' }, publicPem);
+    const [header] = jwe.split('.');
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({ alg: 'RSA-OAEP-256', enc: 'A256GCM' });
+    expect(jwe).not.toContain('4111111111111111');
+    expect(await decryptFromVerestro(jwe, privatePem)).toEqual({ pan: '4111111111111111', cvc: '123' });
+  });
+
+  it('is decryptable by a second, hand-written implementation (node:crypto only)', async () => {
+    const jwe = await encryptForVerestro({ amount: '10.00' }, publicPem);
+    const [protectedHeader, encryptedKey, iv, ciphertext, tag] = jwe.split('.');
+    const cek = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(encryptedKey, 'base64url'));
+    const decipher = createDecipheriv('aes-256-gcm', cek, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(protectedHeader, 'ascii'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    const plaintext = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+    expect(JSON.parse(plaintext)).toEqual({ amount: '10.00' });
+  });
+});
+
+describe('Verestro client against the simulator (real mTLS + Basic)', () => {
+  let world: ProviderWorld;
+  let verestro: VerestroProvider;
+
+  beforeAll(async () => {
+    world = await startProviderWorld({}, 9);
+    verestro = world.registry.get('verestro', 'simulator') as VerestroProvider;
+  });
+  afterAll(() => world.close());
+
+  it('pays out to a card and follows the order to completed; a repeat is the same order', async () => {
+    const instruction = { externalId: `card-${Date.now()}`, amount: { amount: '19.99', currency: 'EUR' }, beneficiary: { type: 'card' as const, cardToken: 'tok_visa_1' } };
+    const created = await verestro.createPayout(instruction);
+    expect(created).toMatchObject({ state: 'pending', providerStatus: 'PENDING' });
+    const done = await eventually(() => verestro.getPayout({ externalId: instruction.externalId, providerReference: created.providerReference }), (p) => p.state === 'completed');
+    expect(done.providerReference).toBe(created.providerReference);
+    const again = await verestro.createPayout(instruction);
+    expect(again.providerReference).toBe(created.providerReference);
+    const ledger = (await admin<Array<{ externalId: string; amount: string }>>(world.sims, 'GET', '/verestro/ledger')).body.filter((e) => e.externalId === instruction.externalId);
+    expect(ledger).toEqual([expect.objectContaining({ amount: '19.99' })]);
+  });
+
+  it('maps a declined card to failed, and an unsupported capability to CAPABILITY_NOT_SUPPORTED', async () => {
+    const created = await verestro.createPayout({ externalId: `card-d-${Date.now()}`, amount: { amount: '5.00', currency: 'EUR' }, beneficiary: { type: 'card', cardToken: 'tok_declined' } });
+    expect((await eventually(() => verestro.getPayout({ externalId: 'x', providerReference: created.providerReference }), (p) => p.state === 'failed')).providerStatus).toBe('FAILED');
+    await expect(verestro.listAccounts()).rejects.toMatchObject({ code: 'CAPABILITY_NOT_SUPPORTED' });
+  });
+
+  it('uses a rotated certificate on the next call, and refuses a revoked one before any byte is sent', async () => {
+    await verestro.getPayout({ externalId: 'x', providerReference: 'unknown' }).catch(() => undefined);
+    const before = (await admin<Record<string, { lastClientSerial?: string }>>(world.sims, 'GET', '/counters')).body.verestro.lastClientSerial;
+    const { credential, csrPem } = await world.credentials.createVerestroCsr(
+      { environment: 'simulator', country: 'PL', state: 'Mazowieckie', locality: 'Warsaw', organization: 'DemoCompany', companyName: 'DemoCompany', applicationName: 'Payouts', email: 'ops@demo.example', keyBits: 2048 },
+      { keyId: null, name: 'test' },
+    );
+    const signed = (await admin<{ certificatePem: string; caPem: string }>(world.sims, 'POST', '/verestro/csr', { csrPem })).body;
+    const rotated = await world.credentials.importSignedCertificate(credential.id, signed, { keyId: null, name: 'test' });
+    await expect(verestro.getPayout({ externalId: 'x', providerReference: 'unknown' })).rejects.toMatchObject({ code: 'PAYOUT_NOT_FOUND' });
+    const after = (await admin<Record<string, { lastClientSerial?: string }>>(world.sims, 'GET', '/counters')).body.verestro.lastClientSerial;
+    expect(after).not.toBe(before);
+    expect(after?.replace(/^0+/, '')).toBe(rotated.certificate!.serialNumber.replace(/^0+/, ''));
+
+    await world.vault.revoke(rotated.id, { keyId: null, name: 'test' });
+    await admin(world.sims, 'POST', '/counters/reset');
+    await expect(verestro.getPayout({ externalId: 'x', providerReference: 'unknown' })).rejects.toMatchObject({ code: 'CREDENTIAL_REVOKED' });
+    const counters = (await admin<Record<string, { requests: number; handshakes: number }>>(world.sims, 'GET', '/counters')).body;
+    expect(counters.verestro).toMatchObject({ requests: 0, handshakes: 0 });
+  });
+});
