@@ -11,7 +11,7 @@ describe('ConnectPay client against the simulator (real mTLS and one-way TLS)', 
   let connectpay: ConnectPayProvider;
 
   beforeAll(async () => {
-    world = await startProviderWorld({ PROVIDER_CIRCUIT_HALF_OPEN_MS: '200' }, 7);
+    world = await startProviderWorld({ PROVIDER_CIRCUIT_FAILURES: '50' }, 7);
     connectpay = world.registry.get('connectpay', 'simulator') as ConnectPayProvider;
   });
   afterAll(() => world.close());
@@ -80,6 +80,28 @@ describe('ConnectPay client against the simulator (real mTLS and one-way TLS)', 
     await expect(connectpay.call('accounts', { via: 'tls' })).rejects.toMatchObject({ code: 'PROVIDER_NOT_CONFIGURED' });
     const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
     expect(counters['connectpay-oneway'].requests + counters['connectpay-mtls'].requests).toBe(0);
+  });
+
+  it('maps faults: 500 → PROVIDER_UNAVAILABLE; a reset on initiate → outcome unknown, and the retry continues the same payment', async () => {
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'GET /ob/payments/:no/status', settings: { errorRate: 1 } });
+    await expect(connectpay.getPayout({ externalId: 'x', providerReference: 's-1' })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+    await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+
+    const instruction = { externalId: `po-drop-${Date.now()}`, amount: { amount: '3.00', currency: 'EUR' }, beneficiary: { type: 'iban' as const, name: 'Y', iban: 'DE89370400440532013000' } };
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'POST /ob/payments', settings: { dropResponseRate: 1 } });
+    await expect(connectpay.createPayout(instruction)).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', outcomeUnknown: true });
+    await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const resumed = await connectpay.createPayout(instruction);
+    const ledger = (await admin<Array<{ externalReference: string; paymentOrderNo: string }>>(world.sims, 'GET', '/connectpay/ledger')).body.filter((p) => p.externalReference === instruction.externalId);
+    expect(ledger).toHaveLength(1);
+    expect(resumed.providerReference).toBe(ledger[0].paymentOrderNo);
+
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'GET /ob/payments/:no/status', settings: { timeoutRate: 1, hangMs: 3000 } });
+    await expect(connectpay.getPayout({ externalId: 'x', providerReference: 's-1' })).rejects.toMatchObject({ code: 'PROVIDER_TIMEOUT' });
+    await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+    await new Promise((resolve) => setTimeout(resolve, 250));
   });
 
   it('signs a Merchant API v2 request with X-Signature on the one-way host', async () => {

@@ -34,7 +34,7 @@ describe('Verestro client against the simulator (real mTLS + Basic)', () => {
   let verestro: VerestroProvider;
 
   beforeAll(async () => {
-    world = await startProviderWorld({}, 9);
+    world = await startProviderWorld({ PROVIDER_CIRCUIT_FAILURES: '50' }, 9);
     verestro = world.registry.get('verestro', 'simulator') as VerestroProvider;
   });
   afterAll(() => world.close());
@@ -55,6 +55,36 @@ describe('Verestro client against the simulator (real mTLS + Basic)', () => {
     const created = await verestro.createPayout({ externalId: `card-d-${Date.now()}`, amount: { amount: '5.00', currency: 'EUR' }, beneficiary: { type: 'card', cardToken: 'tok_declined' } });
     expect((await eventually(() => verestro.getPayout({ externalId: 'x', providerReference: created.providerReference }), (p) => p.state === 'failed')).providerStatus).toBe('FAILED');
     await expect(verestro.listAccounts()).rejects.toMatchObject({ code: 'CAPABILITY_NOT_SUPPORTED' });
+  });
+
+  describe('faults', () => {
+    afterEach(async () => {
+      await admin(world.sims, 'DELETE', '/verestro/faults');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    });
+
+    it('a dropped send-money answer is retried and reconciled to the one order (Verestro deduplicates by externalId)', async () => {
+      await admin(world.sims, 'PUT', '/verestro/faults', { route: 'POST /api/v2/client/send-money', settings: { dropResponseRate: 1 } });
+      const instruction = { externalId: `card-drop-${Date.now()}`, amount: { amount: '7.00', currency: 'EUR' }, beneficiary: { type: 'card' as const, cardToken: 'tok_visa_2' } };
+      const pending = verestro.createPayout(instruction);
+      await eventually(async () => (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/verestro/ledger')).body.some((e) => e.externalId === instruction.externalId), Boolean);
+      await admin(world.sims, 'DELETE', '/verestro/faults');
+      const created = await pending;
+      const ledger = (await admin<Array<{ externalId: string; orderId: string }>>(world.sims, 'GET', '/verestro/ledger')).body.filter((e) => e.externalId === instruction.externalId);
+      expect(ledger).toHaveLength(1);
+      expect(created.providerReference).toBe(ledger[0].orderId);
+    });
+
+    it('500 → PROVIDER_UNAVAILABLE, reset → outcome unknown, hang → PROVIDER_TIMEOUT', async () => {
+      await admin(world.sims, 'PUT', '/verestro/faults', { route: 'GET /api/v2/client/send-money/:orderId', settings: { errorRate: 1 } });
+      await expect(verestro.getPayout({ externalId: 'x', providerReference: 'o-1' })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await admin(world.sims, 'PUT', '/verestro/faults', { route: 'GET /api/v2/client/send-money/:orderId', settings: { resetRate: 1 } });
+      await expect(verestro.getPayout({ externalId: 'x', providerReference: 'o-1' })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await admin(world.sims, 'PUT', '/verestro/faults', { route: 'GET /api/v2/client/send-money/:orderId', settings: { timeoutRate: 1, hangMs: 3000 } });
+      await expect(verestro.getPayout({ externalId: 'x', providerReference: 'o-1' })).rejects.toMatchObject({ code: 'PROVIDER_TIMEOUT' });
+    });
   });
 
   it('uses a rotated certificate on the next call, and refuses a revoked one before any byte is sent', async () => {
