@@ -51,6 +51,23 @@ export type NewCredential = Omit<
   | 'revokedByKeyId'
 > & { expiresAt?: Date | null };
 
+/** A new credential that is only a secret (no certificate, CSR or public key). */
+export function secretOnlyCredential(
+  fields: Pick<Credential, 'provider' | 'environment' | 'kind' | 'label' | 'hints'> & { attributes?: Record<string, string>; expiresAt?: Date },
+): NewCredential {
+  return {
+    attributes: {},
+    certificate: null,
+    keyAlgorithm: null,
+    csrPem: null,
+    certificatePem: null,
+    chainPem: null,
+    caPem: null,
+    publicKeyPem: null,
+    ...fields,
+  };
+}
+
 export interface CredentialFilter {
   provider?: Provider;
   environment?: ProviderEnvironment;

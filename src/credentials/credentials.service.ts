@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { zipSync } from 'fflate';
 import { ApiError } from '../common/errors/api-error';
 import { lintClientChain, ChainReport } from './connectpay/chain-lint';
-import { CredentialVault } from './credential-vault.service';
+import { CredentialVault, secretOnlyCredential } from './credential-vault.service';
 import { generateRsaKeyPair } from './crypto/key-generation';
 import {
   Actor,
@@ -229,10 +229,14 @@ export class CredentialsService {
 
   async storeConnectPayApiClient(input: { environment: ConnectPayEnvironment; clientKey: string; clientSecret: string; brandId?: string; label?: string }, actor: Actor): Promise<Credential> {
     return this.vault.create(
-      secretCredential('connectpay', input.environment, 'api_client', input.label ?? 'ConnectPay DevApp client', {
-        clientKey: maskHint(input.clientKey),
-        clientSecret: maskHint(input.clientSecret),
-      }, input.brandId ? { brandId: input.brandId } : {}),
+      secretOnlyCredential({
+        provider: 'connectpay',
+        environment: input.environment,
+        kind: 'api_client',
+        label: input.label ?? 'ConnectPay DevApp client',
+        hints: { clientKey: maskHint(input.clientKey), clientSecret: maskHint(input.clientSecret) },
+        attributes: input.brandId ? { brandId: input.brandId } : {},
+      }),
       { clientKey: input.clientKey, clientSecret: input.clientSecret },
       actor,
       true,
@@ -242,9 +246,12 @@ export class CredentialsService {
   /** The Basic authorization Verestro issues at onboarding for payouts (used on top of mTLS). */
   async storeVerestroBasicAuth(input: { environment: VerestroEnvironment; username: string; password: string; label?: string }, actor: Actor): Promise<Credential> {
     return this.vault.create(
-      secretCredential('verestro', input.environment, 'api_client', input.label ?? 'Verestro payouts Basic authorization', {
-        username: maskHint(input.username),
-        password: maskHint(input.password),
+      secretOnlyCredential({
+        provider: 'verestro',
+        environment: input.environment,
+        kind: 'api_client',
+        label: input.label ?? 'Verestro payouts Basic authorization',
+        hints: { username: maskHint(input.username), password: maskHint(input.password) },
       }),
       { clientKey: input.username, clientSecret: input.password },
       actor,
@@ -254,8 +261,12 @@ export class CredentialsService {
 
   async storeConnectPayWebhookSecret(input: { environment: ConnectPayEnvironment; secretToken: string; label?: string }, actor: Actor): Promise<Credential> {
     return this.vault.create(
-      secretCredential('connectpay', input.environment, 'webhook_secret', input.label ?? 'ConnectPay webhook secret token', {
-        secretToken: maskHint(input.secretToken),
+      secretOnlyCredential({
+        provider: 'connectpay',
+        environment: input.environment,
+        kind: 'webhook_secret',
+        label: input.label ?? 'ConnectPay webhook secret token',
+        hints: { secretToken: maskHint(input.secretToken) },
       }),
       { secretToken: input.secretToken },
       actor,
@@ -268,7 +279,13 @@ export class CredentialsService {
     const generated = await generateRsaKeyPair(2048);
     return this.vault.create(
       {
-        ...secretCredential('connectpay', input.environment, 'merchant_signing_key', input.label ?? 'ConnectPay Merchant API v2 signing key', {}),
+        ...secretOnlyCredential({
+          provider: 'connectpay',
+          environment: input.environment,
+          kind: 'merchant_signing_key',
+          label: input.label ?? 'ConnectPay Merchant API v2 signing key',
+          hints: {},
+        }),
         keyAlgorithm: 'RSA-2048',
         publicKeyPem: generated.publicKeyPem,
       },
@@ -291,7 +308,12 @@ export class CredentialsService {
     };
     if (input.readOnlyKey) hints.readOnlyKey = maskHint(input.readOnlyKey);
     const secret = { apiKey: input.apiKey, apiPassphrase: input.apiPassphrase, apiSignature: input.apiSignature, ...(input.readOnlyKey ? { readOnlyKey: input.readOnlyKey } : {}) };
-    return this.vault.create(secretCredential('d24', input.environment, 'api_keys', input.label ?? 'D24 cashout keys', hints), secret, actor, true);
+    return this.vault.create(
+      secretOnlyCredential({ provider: 'd24', environment: input.environment, kind: 'api_keys', label: input.label ?? 'D24 cashout keys', hints }),
+      secret,
+      actor,
+      true,
+    );
   }
 
   // ---- Shared ---------------------------------------------------------------------------------
@@ -324,31 +346,6 @@ export class CredentialsService {
       });
     }
   }
-}
-
-function secretCredential(
-  provider: Credential['provider'],
-  environment: Credential['environment'],
-  kind: Credential['kind'],
-  label: string,
-  hints: Record<string, string>,
-  attributes: Record<string, string> = {},
-) {
-  return {
-    provider,
-    environment,
-    kind,
-    label,
-    hints,
-    attributes,
-    certificate: null,
-    keyAlgorithm: null,
-    csrPem: null,
-    certificatePem: null,
-    chainPem: null,
-    caPem: null,
-    publicKeyPem: null,
-  };
 }
 
 function parseCertificates(text: string, field: string, violations: RuleViolation[]): X509Certificate[] {

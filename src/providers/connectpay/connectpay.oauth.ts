@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { CredentialVault } from '../../credentials/credential-vault.service';
+import { CredentialVault, secretOnlyCredential } from '../../credentials/credential-vault.service';
 import { Actor, ConnectPayEnvironment, Credential, maskHint, SYSTEM_ACTOR } from '../../credentials/domain/credential';
 import { CredentialedHttp } from '../http/credentialed-http';
 import { ProviderError } from '../provider.port';
@@ -79,22 +79,15 @@ export class ConnectPayTokens {
   private async keep(environment: ConnectPayEnvironment, response: TokenResponse, actor: Actor): Promise<Credential> {
     this.cache(environment, response);
     return this.vault.create(
-      {
+      secretOnlyCredential({
         provider: 'connectpay',
         environment,
         kind: 'oauth_refresh_token',
         label: `ConnectPay ${environment} OAuth refresh token`,
         hints: { refreshToken: maskHint(response.refresh_token) },
         attributes: { scope: response.scope },
-        certificate: null,
         expiresAt: new Date(Date.now() + Number(response.refresh_token_expires_in) * 1000),
-        keyAlgorithm: null,
-        csrPem: null,
-        certificatePem: null,
-        chainPem: null,
-        caPem: null,
-        publicKeyPem: null,
-      },
+      }),
       { secretToken: response.refresh_token },
       actor,
       true,

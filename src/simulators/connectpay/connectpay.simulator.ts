@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { ServerOptions } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { seededRandom } from '../kit/faults';
+import { Timers } from '../kit/timers';
 import { basicCredentials, SimRequest, SimResponse, SimServer } from '../kit/http-server';
 import { Deliverer, post } from '../kit/outbound';
 import { isValidXSignature, signedString } from './x-signature';
@@ -83,7 +84,7 @@ export class ConnectPaySimulator {
   private readonly refreshTokens = new Map<string, number>();
   private readonly payments = new Map<string, ConnectPayLedgerEntry>();
   private readonly merchantPayments = new Map<string, Record<string, unknown>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   private sequence = 630_000_000;
 
   constructor(
@@ -125,7 +126,7 @@ export class ConnectPaySimulator {
   }
 
   close(): void {
-    this.timers.forEach(clearTimeout);
+    this.timers.clear();
     this.webhooks.close();
   }
 
@@ -323,7 +324,7 @@ export class ConnectPaySimulator {
     if (payment.status !== 'RCVD') return error(409, 'ALREADY_AUTHORISED', `The payment is ${payment.status}.`);
     this.move(payment, 'ACTC');
     const { processAfterMs, settleAfterMs } = this.settings.timeline;
-    this.later(processAfterMs, () => {
+    this.timers.later(processAfterMs, () => {
       if (payment.amount === CONNECTPAY_TEST_AMOUNTS.rejected) return this.move(payment, 'RJCT');
       if (cents(payment.amount) >= cents(CONNECTPAY_TEST_AMOUNTS.amlHoldFrom)) return this.move(payment, 'PDNG');
       const debtor = this.accounts.find((a) => a.iban === payment.debtorIban)!;
@@ -338,7 +339,7 @@ export class ConnectPaySimulator {
         counterpartyIban: payment.creditorIban,
       });
       this.move(payment, 'ACSP');
-      this.later(settleAfterMs, () => this.move(payment, 'ACSC'));
+      this.timers.later(settleAfterMs, () => this.move(payment, 'ACSC'));
     });
     return { status: 200, body: { paymentOrderNo: payment.paymentOrderNo, transactionStatus: payment.status } };
   }
@@ -353,15 +354,6 @@ export class ConnectPaySimulator {
     payment.status = status;
     payment.history.push({ status, at: new Date().toISOString() });
     this.webhook(payment);
-  }
-
-  private later(ms: number, work: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      work();
-    }, ms);
-    timer.unref();
-    this.timers.add(timer);
   }
 
   /** Webhooks carry no signature: the secret token header and the source IP are the proof. */

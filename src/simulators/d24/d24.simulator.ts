@@ -2,6 +2,7 @@ import type { ServerOptions } from 'node:https';
 import { Deliverer, post } from '../kit/outbound';
 import { SimRequest, SimResponse, SimServer } from '../kit/http-server';
 import { seededRandom } from '../kit/faults';
+import { Timers } from '../kit/timers';
 import { isValidPayloadSignature, notificationControl } from './d24-signature';
 
 /**
@@ -87,7 +88,7 @@ export class D24Simulator {
   private readonly byId = new Map<number, D24LedgerEntry>();
   private readonly byExternalId = new Map<string, D24LedgerEntry>();
   private readonly balanceCents = new Map<string, number>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   private nextId = 8_405_147;
 
   constructor(
@@ -116,7 +117,7 @@ export class D24Simulator {
   }
 
   close(): void {
-    this.timers.forEach(clearTimeout);
+    this.timers.clear();
     this.notifier.close();
   }
 
@@ -268,7 +269,7 @@ export class D24Simulator {
   private scheduleDelivery(entry: D24LedgerEntry, merchant: D24Merchant): void {
     const { deliverAfterMs, completeAfterMs } = this.settings.timeline;
     const { bankAccount } = entry;
-    this.later(deliverAfterMs, () => {
+    this.timers.later(deliverAfterMs, () => {
       if (entry.status !== 'PENDING') return;
       if (bankAccount === D24_TEST_ACCOUNTS.rejected) {
         entry.rejectionCode = 800;
@@ -276,11 +277,11 @@ export class D24Simulator {
         return this.move(entry, 'REJECTED', merchant);
       }
       this.move(entry, 'DELIVERED', merchant);
-      this.later(completeAfterMs, () => {
+      this.timers.later(completeAfterMs, () => {
         if (entry.status !== 'DELIVERED') return;
         this.move(entry, 'COMPLETED', merchant);
         if (bankAccount === D24_TEST_ACCOUNTS.reversed) {
-          this.later(completeAfterMs, () => {
+          this.timers.later(completeAfterMs, () => {
             entry.rejectionCode = 826;
             this.refund(entry);
             this.move(entry, 'REJECTED', merchant);
@@ -288,15 +289,6 @@ export class D24Simulator {
         }
       });
     });
-  }
-
-  private later(ms: number, work: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      work();
-    }, ms);
-    timer.unref();
-    this.timers.add(timer);
   }
 
   private refund(entry: D24LedgerEntry): void {

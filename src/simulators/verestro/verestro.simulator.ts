@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerOptions } from 'node:https';
 import { seededRandom } from '../kit/faults';
+import { Timers } from '../kit/timers';
 import { basicCredentials, SimRequest, SimResponse, SimServer } from '../kit/http-server';
 import { Deliverer, post } from '../kit/outbound';
 import { Authority, createRequest, parseCsr, signRequest } from '../kit/pki';
@@ -61,7 +62,7 @@ export class VerestroSimulator {
   readonly signed: SignedCertificate[] = [];
   readonly callbacks: Deliverer;
   private readonly orders = new Map<string, VerestroLedgerEntry>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
 
   constructor(
     tls: ServerOptions,
@@ -79,7 +80,7 @@ export class VerestroSimulator {
   }
 
   close(): void {
-    this.timers.forEach(clearTimeout);
+    this.timers.clear();
     this.callbacks.close();
   }
 
@@ -152,12 +153,9 @@ export class VerestroSimulator {
     };
     this.ledger.push(entry);
     this.orders.set(entry.orderId, entry);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.move(entry, entry.cardToken === VERESTRO_TEST_CARDS.declined ? 'FAILED' : 'COMPLETED');
-    }, this.settings.timeline.completeAfterMs);
-    timer.unref();
-    this.timers.add(timer);
+    this.timers.later(this.settings.timeline.completeAfterMs, () =>
+      this.move(entry, entry.cardToken === VERESTRO_TEST_CARDS.declined ? 'FAILED' : 'COMPLETED'),
+    );
     return { status: 201, body: { orderId: entry.orderId, status: entry.status } };
   }
 
