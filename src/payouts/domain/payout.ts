@@ -1,0 +1,84 @@
+import type { Beneficiary, Money, Provider, ProviderEnvironment, ProviderPayoutState } from '../../providers/provider.port';
+
+/**
+ * One state machine for every provider. `unknown` means the provider's answer was lost (timeout,
+ * reset, dropped response): the reconciler finds out, nothing is sent blindly again.
+ */
+export const PAYOUT_STATUSES = [
+  'requested', 'submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown',
+] as const;
+export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
+
+export const TERMINAL: ReadonlySet<PayoutStatus> = new Set(['completed', 'failed', 'rejected', 'cancelled']);
+/** Statuses the reconciler keeps polling. */
+export const OPEN: readonly PayoutStatus[] = ['requested', 'submitted', 'pending', 'processing', 'on_hold', 'unknown'];
+
+/** How far along a payout is; an update may never lower it (on_hold and pending are siblings). */
+const PROGRESS: Record<PayoutStatus, number> = {
+  requested: 0, unknown: 0, submitted: 1, pending: 2, on_hold: 2, processing: 3, completed: 4, failed: 4, rejected: 4, cancelled: 4,
+};
+
+const ALLOWED: Record<PayoutStatus, readonly PayoutStatus[]> = {
+  requested: ['submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown'],
+  unknown: ['submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled'],
+  submitted: ['pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown'],
+  pending: ['processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled'],
+  on_hold: ['pending', 'processing', 'completed', 'failed', 'rejected', 'cancelled'],
+  processing: ['completed', 'failed', 'rejected'],
+  // D24 documents one reversal: a completed cashout can later be rejected by the bank.
+  completed: ['rejected'],
+  failed: [],
+  rejected: [],
+  cancelled: [],
+};
+
+export type TransitionVerdict = 'apply' | 'same' | 'stale' | 'illegal';
+
+/**
+ * Decides what to do with a status a provider reports. Late or reordered reports that would move
+ * the payout backwards are 'stale' (recorded, not applied). The only way out of completed is
+ * D24's documented reversal.
+ */
+export function judgeTransition(provider: Provider, from: PayoutStatus, to: PayoutStatus): TransitionVerdict {
+  if (from === to) return 'same';
+  if (from === 'completed' && to === 'rejected') return provider === 'd24' ? 'apply' : 'illegal';
+  if (!ALLOWED[from].includes(to)) return PROGRESS[to] < PROGRESS[from] || TERMINAL.has(from) ? 'stale' : 'illegal';
+  if (PROGRESS[to] < PROGRESS[from]) return 'stale';
+  return 'apply';
+}
+
+export function fromProviderState(state: ProviderPayoutState): PayoutStatus {
+  return state;
+}
+
+export interface Payout {
+  id: string;
+  provider: Provider;
+  environment: ProviderEnvironment;
+  status: PayoutStatus;
+  amount: Money;
+  beneficiary: Beneficiary;
+  reference: string | null;
+  metadata: Record<string, string>;
+  providerReference: string | null;
+  providerStatus: string | null;
+  failureCode: string | null;
+  failureReason: string | null;
+  fees: Money | null;
+  createdAt: Date;
+  updatedAt: Date;
+  createdByKeyId: string | null;
+}
+
+/** The history shows an IBAN or card token only by its last four characters. */
+export function maskBeneficiary(beneficiary: Beneficiary): Record<string, unknown> {
+  const mask = (value?: string) => (value ? `…${value.slice(-4)}` : undefined);
+  switch (beneficiary.type) {
+    case 'iban':
+      return { type: 'iban', name: beneficiary.name, iban: mask(beneficiary.iban), bic: beneficiary.bic };
+    case 'card':
+      return { type: 'card', cardToken: mask(beneficiary.cardToken) };
+    default:
+      return { type: beneficiary.type, country: beneficiary.country, name: beneficiary.name, documentId: mask(beneficiary.documentId), bankAccount: mask(beneficiary.bankAccount) };
+  }
+}

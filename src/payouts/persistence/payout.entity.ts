@@ -1,0 +1,176 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { Beneficiary, Provider, ProviderEnvironment } from '../../providers/provider.port';
+import { formatAmount } from '../domain/money';
+import type { Payout, PayoutStatus } from '../domain/payout';
+
+@Entity({ name: 'payouts' })
+@Index('ix_payouts_created', ['createdAt', 'id'])
+@Index('ix_payouts_status_check', ['status', 'nextCheckAt'])
+export class PayoutEntity {
+  /** Also the provider's external id: a re-sent create is recognised as the same payout. */
+  @PrimaryColumn({ type: 'uuid' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  provider!: Provider;
+
+  @Column({ type: 'varchar', length: 16 })
+  environment!: ProviderEnvironment;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: PayoutStatus;
+
+  /** Exact decimal; read back as a string, never a float. */
+  @Column({ type: 'numeric', precision: 24, scale: 6 })
+  amount!: string;
+
+  @Column({ type: 'char', length: 3 })
+  currency!: string;
+
+  @Column({ type: 'jsonb' })
+  beneficiary!: Beneficiary;
+
+  @Index('ix_payouts_reference')
+  @Column({ type: 'varchar', length: 140, nullable: true })
+  reference!: string | null;
+
+  @Column({ type: 'jsonb', default: () => `'{}'` })
+  metadata!: Record<string, string>;
+
+  @Column({ name: 'provider_reference', type: 'varchar', length: 100, nullable: true })
+  providerReference!: string | null;
+
+  @Column({ name: 'provider_status', type: 'varchar', length: 40, nullable: true })
+  providerStatus!: string | null;
+
+  @Column({ name: 'failure_code', type: 'varchar', length: 60, nullable: true })
+  failureCode!: string | null;
+
+  @Column({ name: 'failure_reason', type: 'text', nullable: true })
+  failureReason!: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  fees!: { amount: string; currency: string } | null;
+
+  @Column({ name: 'created_by_key_id', type: 'uuid', nullable: true })
+  createdByKeyId!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+
+  /** When the reconciler looks at it next (a lease while a request is still working on it). */
+  @Column({ name: 'next_check_at', type: 'timestamptz', nullable: true })
+  nextCheckAt!: Date | null;
+
+  @Column({ name: 'check_attempts', type: 'int', default: 0 })
+  checkAttempts!: number;
+}
+
+/** Append-only history of every transition and provider exchange (beneficiaries masked). */
+@Entity({ name: 'payout_events' })
+@Index('ix_payout_events_payout', ['payoutId', 'id'])
+export class PayoutEventEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string;
+
+  @Column({ name: 'payout_id', type: 'uuid' })
+  payoutId!: string;
+
+  @ManyToOne(() => PayoutEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'payout_id', foreignKeyConstraintName: 'fk_payout_events_payout' })
+  payout?: PayoutEntity;
+
+  @Column({ type: 'varchar', length: 40 })
+  type!: string;
+
+  @Column({ name: 'from_status', type: 'varchar', length: 16, nullable: true })
+  fromStatus!: string | null;
+
+  @Column({ name: 'to_status', type: 'varchar', length: 16, nullable: true })
+  toStatus!: string | null;
+
+  @Column({ type: 'jsonb', default: () => `'{}'` })
+  detail!: Record<string, unknown>;
+
+  @CreateDateColumn({ name: 'occurred_at', type: 'timestamptz' })
+  occurredAt!: Date;
+}
+
+/** One row per (API key, Idempotency-Key): the request's fingerprint and, once done, its response. */
+@Entity({ name: 'idempotency_keys' })
+@Index('ix_idempotency_keys_expires', ['expiresAt'])
+export class IdempotencyKeyEntity {
+  @PrimaryColumn({ name: 'api_key_id', type: 'uuid' })
+  apiKeyId!: string;
+
+  @PrimaryColumn({ name: 'idempotency_key', type: 'varchar', length: 255 })
+  idempotencyKey!: string;
+
+  @Column({ name: 'request_hash', type: 'char', length: 64 })
+  requestHash!: string;
+
+  @Column({ name: 'payout_id', type: 'uuid' })
+  payoutId!: string;
+
+  @Column({ name: 'response_status', type: 'int', nullable: true })
+  responseStatus!: number | null;
+
+  @Column({ name: 'response_body', type: 'jsonb', nullable: true })
+  responseBody!: unknown;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+}
+
+/** Every inbound notification, verified or not, deduplicated per provider. */
+@Entity({ name: 'webhook_deliveries' })
+@Index('uq_webhook_deliveries_delivery', ['provider', 'deliveryId'], { unique: true })
+export class WebhookDeliveryEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  provider!: string;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  environment!: string | null;
+
+  @Column({ name: 'delivery_id', type: 'varchar', length: 300 })
+  deliveryId!: string;
+
+  @Column({ name: 'payout_id', type: 'uuid', nullable: true })
+  payoutId!: string | null;
+
+  @Column({ type: 'varchar', length: 32 })
+  outcome!: string;
+
+  @CreateDateColumn({ name: 'received_at', type: 'timestamptz' })
+  receivedAt!: Date;
+}
+
+export function toPayout(row: PayoutEntity): Payout {
+  return {
+    id: row.id,
+    provider: row.provider,
+    environment: row.environment,
+    status: row.status,
+    amount: { amount: formatAmount(row.amount, row.currency), currency: row.currency },
+    beneficiary: row.beneficiary,
+    reference: row.reference,
+    metadata: row.metadata,
+    providerReference: row.providerReference,
+    providerStatus: row.providerStatus,
+    failureCode: row.failureCode,
+    failureReason: row.failureReason,
+    fees: row.fees,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    createdByKeyId: row.createdByKeyId,
+  };
+}
