@@ -36,8 +36,12 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(refuseUnreadableBodies);
-  app.use(json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }));
-  app.use(urlencoded({ limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 200 }));
+  // Webhook signatures are over the exact bytes received: keep them beside the parsed body.
+  const keepRawBody = (request: Request, _response: Response, buffer: Buffer) => {
+    (request as Request & { rawBody?: Buffer }).rawBody = buffer;
+  };
+  app.use(json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
+  app.use(urlencoded({ limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 200, verify: keepRawBody }));
   // Body-parser errors happen before Nest's router, so they get the same error shape here.
   app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) return next(error);

@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import { AccountsModule } from './accounts/accounts.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { httpLoggerOptions } from './common/logging/logging';
@@ -12,7 +13,9 @@ import { EnvironmentModule } from './config/environment.module';
 import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
+import { PayoutsModule } from './payouts/payouts.module';
 import { ProvidersModule } from './providers/providers.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppOptions {
   environment: Environment;
@@ -37,6 +40,9 @@ export class AppModule {
         ApiKeysModule,
         CredentialsModule,
         ProvidersModule,
+        PayoutsModule,
+        WebhooksModule,
+        AccountsModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };

@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     await app.listen(environment.PORT, environment.HOST);
     const { port } = app.getHttpServer().address() as AddressInfo; // PORT=0 means "any free port".
     const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${port}`;
+    environment.PUBLIC_BASE_URL ??= address; // the notification_url sent to D24 points here
     if (simulators) {
       const summary = await new DemoSeed(app.get(CredentialsService), app.get(CredentialVault), simulators, address).run();
       const file = path.join(resolveDataDir(environment.DATA_DIR), 'demo.json');

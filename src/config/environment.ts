@@ -264,6 +264,26 @@ export class Environment {
   @IsString()
   D24_CONTROL_SUFFIX: string = 'Bo7';
 
+  /** Public URL of this service, used to build the notification_url sent to D24. Default: the local address. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'must be an http(s):// URL' })
+  PUBLIC_BASE_URL?: string;
+
+  /** How often the reconciler looks for payouts to re-check (ms); each payout backs off from there. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(50, { message: 'must be between 50 and 600000' })
+  @Max(600_000, { message: 'must be between 50 and 600000' })
+  RECONCILE_INTERVAL_MS: number = 5_000;
+
+  /** Source addresses allowed to post ConnectPay webhooks, comma-separated; empty allows any (the token still applies). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  CONNECTPAY_WEBHOOK_ALLOWED_IPS?: string;
+
   get simulatorsEnabled(): boolean {
     return this.SIMULATORS === 'auto' && !this.isProduction;
   }

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Environment } from '../../src/config/environment';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CredentialVault } from '../../src/credentials/credential-vault.service';
@@ -12,6 +14,8 @@ import { startTestApp, TestApp } from './test-app';
 export interface ProviderWorld {
   sims: RunningSimulators;
   t: TestApp;
+  /** Where the app listens (the simulators post notifications here). */
+  baseUrl: string;
   registry: ProviderRegistry;
   vault: CredentialVault;
   credentials: CredentialsService;
@@ -36,15 +40,20 @@ export async function startProviderWorld(env: Record<string, string> = {}, seed 
       PROVIDER_CA_FILE: caFile,
       PROVIDER_RESPONSE_TIMEOUT_MS: '800',
       PROVIDER_CONNECT_TIMEOUT_MS: '1000',
+      RECONCILE_INTERVAL_MS: '200',
       ...env,
     },
   });
+  await t.app.listen(0, '127.0.0.1');
+  const baseUrl = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+  t.app.get(Environment).PUBLIC_BASE_URL = baseUrl;
   const credentials = t.app.get(CredentialsService);
   const vault = t.app.get(CredentialVault);
-  await new DemoSeed(credentials, vault, { urls: sims.urls, serverCaFile: caFile }, 'http://127.0.0.1:9').run();
+  await new DemoSeed(credentials, vault, { urls: sims.urls, serverCaFile: caFile }, baseUrl).run();
   return {
     sims,
     t,
+    baseUrl,
     registry: t.app.get(ProviderRegistry),
     vault,
     credentials,

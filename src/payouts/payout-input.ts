@@ -1,0 +1,84 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { ApiError, FieldProblem } from '../common/errors/api-error';
+import { toFieldProblems } from '../common/errors/validation';
+import { ENVIRONMENTS } from '../credentials/domain/credential';
+import type { Beneficiary } from '../providers/provider.port';
+import { isCurrency, normaliseAmount } from './domain/money';
+import { BENEFICIARY_TYPES, CreatePayoutDto, RAIL_OF_PROVIDER } from './dto/payout.dto';
+import type { NewPayout } from './payouts.service';
+
+const AMOUNT_MESSAGES = {
+  NOT_A_DECIMAL: 'must be a positive decimal string such as "150.75"',
+  NOT_POSITIVE: 'must be greater than zero',
+  TOO_LARGE: 'is too large',
+} as const;
+
+/**
+ * The checks a DTO cannot express: the environment belongs to the provider, the amount fits the
+ * currency's precision, the beneficiary is the provider's rail and complete. Every problem is
+ * reported at once, with its field.
+ */
+export function toNewPayout(dto: CreatePayoutDto): NewPayout {
+  const problems: FieldProblem[] = [];
+  if (!(ENVIRONMENTS[dto.provider] as readonly string[]).includes(dto.environment)) {
+    problems.push({ field: 'environment', code: 'NOT_AN_ENVIRONMENT_OF_PROVIDER', message: `must be one of ${ENVIRONMENTS[dto.provider].join(', ')} for ${dto.provider}` });
+  }
+  let amount = dto.amount;
+  if (!isCurrency(dto.currency)) {
+    problems.push({ field: 'currency', code: 'UNKNOWN_CURRENCY', message: 'must be an ISO 4217 currency code' });
+  } else {
+    const checked = normaliseAmount(dto.amount, dto.currency);
+    if ('problem' in checked) {
+      problems.push({
+        field: 'amount',
+        code: checked.problem,
+        message: checked.problem === 'TOO_PRECISE' ? `has more than the ${checked.decimals} decimal(s) ${dto.currency} allows` : AMOUNT_MESSAGES[checked.problem],
+      });
+    } else {
+      amount = checked.amount;
+    }
+  }
+
+  const rail = RAIL_OF_PROVIDER[dto.provider];
+  const type = dto.beneficiary.type;
+  let beneficiary: Beneficiary | undefined;
+  if (type !== rail) {
+    problems.push({ field: 'beneficiary.type', code: 'WRONG_RAIL', message: `must be ${rail} for ${dto.provider}` });
+  } else {
+    const instance: object = plainToInstance(BENEFICIARY_TYPES[rail] as new () => object, dto.beneficiary);
+    const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
+    problems.push(...toFieldProblems(errors, 'beneficiary'));
+    beneficiary = instance as unknown as Beneficiary;
+  }
+
+  const metadata = dto.metadata ?? {};
+  const entries = Object.entries(metadata);
+  if (entries.length > 20) problems.push({ field: 'metadata', code: 'TOO_MANY_KEYS', message: 'may have at most 20 keys' });
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string' || value.length > 500 || key.length > 40) {
+      problems.push({ field: `metadata.${key}`, code: 'NOT_A_SHORT_STRING', message: 'must be a string of at most 500 characters under a key of at most 40' });
+    }
+  }
+
+  if (problems.length > 0) throw ApiError.validation(problems);
+  return {
+    provider: dto.provider,
+    environment: dto.environment,
+    amount: { amount, currency: dto.currency },
+    beneficiary: JSON.parse(JSON.stringify(beneficiary)) as Beneficiary,
+    reference: dto.reference,
+    metadata: metadata as Record<string, string>,
+  };
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function idempotencyKeyOf(header: string | undefined): string {
+  if (!header || !IDEMPOTENCY_KEY.test(header)) {
+    throw ApiError.validation([
+      { field: 'Idempotency-Key', code: 'REQUIRED', message: 'header is required: 1-255 visible ASCII characters, unique per payout (a UUID is ideal)' },
+    ]);
+  }
+  return header;
+}

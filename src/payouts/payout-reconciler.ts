@@ -1,0 +1,90 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Environment } from '../config/environment';
+import { ProviderError } from '../providers/provider.port';
+import { OPEN } from './domain/payout';
+import { PayoutsService } from './payouts.service';
+
+/** A claimed payout is left to the claimer this long before another replica may take it. */
+const CLAIM_MS = 60_000;
+const BATCH = 25;
+
+/**
+ * Re-polls payouts that are not final, with back-off, and re-submits those whose submission is in
+ * doubt (requested after a crash, or unknown after a lost answer): providers recognise our id, so
+ * this ends in the right state, never in a second payout. Replicas claim rows with
+ * FOR UPDATE SKIP LOCKED, so several can run on one database.
+ */
+@Injectable()
+export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Reconciler');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly payouts: PayoutsService,
+    private readonly environment: Environment,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.environment.RECONCILE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = this.runOnce().catch((error: unknown) => {
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'reconciliation pass failed');
+      return 0;
+    });
+    await this.running;
+    this.running = undefined;
+  }
+
+  /** One pass; returns how many payouts were looked at. */
+  async runOnce(): Promise<number> {
+    // (A CTE so the driver returns the claimed rows, not an UPDATE's [rows, count] pair.)
+    const claimed: Array<{ id: string; check_attempts: number }> = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE payouts SET next_check_at = now() + ($1 || ' milliseconds')::interval, check_attempts = check_attempts + 1
+          WHERE id IN (
+            SELECT id FROM payouts
+             WHERE status = ANY($2) AND next_check_at IS NOT NULL AND next_check_at <= now()
+             ORDER BY next_check_at
+             LIMIT $3
+             FOR UPDATE SKIP LOCKED)
+         RETURNING id, check_attempts)
+       SELECT id, check_attempts FROM claimed`,
+      [String(CLAIM_MS), OPEN, BATCH],
+    );
+    await Promise.all(claimed.map((row) => this.check(row.id, row.check_attempts)));
+    await this.dataSource.query('DELETE FROM idempotency_keys WHERE expires_at < now()');
+    return claimed.length;
+  }
+
+  private async check(id: string, attempts: number): Promise<void> {
+    const payout = await this.payouts.get(id);
+    try {
+      if (payout.status === 'requested' || payout.status === 'unknown') {
+        await this.payouts.submit(payout);
+      } else {
+        await this.payouts.applyProviderResult(id, await this.payouts.provider(payout).getPayout({ externalId: id, providerReference: payout.providerReference ?? undefined }), 'reconcile');
+      }
+    } catch (error) {
+      this.logger.warn({ payoutId: id, error: error instanceof ProviderError ? error.code : String(error) }, 'could not reconcile payout; will retry');
+    } finally {
+      // Back off: the next look is further away each time, until the payout is final.
+      await this.dataSource.query(
+        `UPDATE payouts SET next_check_at = CASE WHEN status = ANY($2) THEN $3::timestamptz ELSE NULL END WHERE id = $1`,
+        [id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10))],
+      );
+    }
+  }
+}

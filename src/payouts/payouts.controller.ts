@@ -1,0 +1,123 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
+import type { Principal } from '../common/auth/scopes';
+import { ErrorBodyDto } from '../common/errors/error-body.dto';
+import { uuidParam } from '../common/http/uuid-param.pipe';
+import { CreatePayoutDto, ListPayoutsQueryDto, PayoutDto, PayoutEventDto, PayoutPageDto } from './dto/payout.dto';
+import { idempotencyKeyOf, toNewPayout } from './payout-input';
+import { PayoutsService } from './payouts.service';
+
+const Unsupported = () =>
+  ApiConflictResponse({ type: ErrorBodyDto, description: 'PAYOUTS_CANCEL_NOT_SUPPORTED / PAYOUTS_HOLD_NOT_SUPPORTED for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.' });
+
+@ApiTags('Payouts')
+@Controller('v1/payouts')
+export class PayoutsController {
+  constructor(private readonly payouts: PayoutsService) {}
+
+  @Post()
+  @RequireScopes('payouts:write')
+  @ApiOperation({
+    summary: 'Create a payout',
+    description:
+      'The payout is stored before the provider is called, with its id as the provider\'s external id. The same Idempotency-Key with the same body always gets the same answer; with another body, 422 IDEMPOTENCY_KEY_REUSED; concurrent requests with one key make one provider call.',
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'Unique per payout, e.g. a UUID. Kept at least 24 h.', example: 'c6a2b8d4-5e1f-4a3b-9c7d-2e8f1a6b4c90' })
+  @ApiCreatedResponse({ type: PayoutDto, description: 'The payout and where it stands (pending, failed, unknown …).' })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail, Idempotency-Key).' })
+  @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'IDEMPOTENCY_KEY_REUSED.' })
+  async create(
+    @Body() body: CreatePayoutDto,
+    @Headers('idempotency-key') idempotencyHeader: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<unknown> {
+    const key = idempotencyKeyOf(idempotencyHeader);
+    const stored = await this.payouts.create(toNewPayout(body), { apiKeyId: principal.keyId, key }, PayoutDto.from);
+    response.status(stored.status);
+    return stored.body;
+  }
+
+  @Get()
+  @RequireScopes('payouts:read')
+  @ApiOperation({ summary: 'List payouts', description: 'Newest first, filtered, with cursor pagination.' })
+  @ApiOkResponse({ type: PayoutPageDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto })
+  async list(@Query() query: ListPayoutsQueryDto): Promise<PayoutPageDto> {
+    const page = await this.payouts.list({ ...query, limit: query.limit ?? 20 });
+    return { items: page.items.map(PayoutDto.from), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @RequireScopes('payouts:read')
+  @ApiOperation({ summary: 'Get a payout' })
+  @ApiOkResponse({ type: PayoutDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  async get(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
+    return PayoutDto.from(await this.payouts.get(id));
+  }
+
+  @Get(':id/events')
+  @RequireScopes('payouts:read')
+  @ApiOperation({ summary: "A payout's history", description: 'Every transition and provider exchange, append-only; account numbers masked.' })
+  @ApiOkResponse({ type: PayoutEventDto, isArray: true })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  async events(@Param('id', uuidParam()) id: string): Promise<PayoutEventDto[]> {
+    return (await this.payouts.events(id)).map((e) => ({ id: e.id, type: e.type, fromStatus: e.fromStatus, toStatus: e.toStatus, detail: e.detail, occurredAt: e.occurredAt.toISOString() }));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @RequireScopes('payouts:write')
+  @ApiOperation({ summary: 'Cancel a payout (where the provider supports it)' })
+  @ApiOkResponse({ type: PayoutDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @Unsupported()
+  async cancel(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
+    return PayoutDto.from(await this.payouts.operate(id, 'cancel'));
+  }
+
+  @Post(':id/hold')
+  @HttpCode(200)
+  @RequireScopes('payouts:write')
+  @ApiOperation({ summary: 'Put a payout on hold (where the provider supports it)' })
+  @ApiOkResponse({ type: PayoutDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @Unsupported()
+  async hold(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
+    return PayoutDto.from(await this.payouts.operate(id, 'hold'));
+  }
+
+  @Post(':id/release')
+  @HttpCode(200)
+  @RequireScopes('payouts:write')
+  @ApiOperation({ summary: 'Release a payout from hold' })
+  @ApiOkResponse({ type: PayoutDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @Unsupported()
+  async release(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
+    return PayoutDto.from(await this.payouts.operate(id, 'release'));
+  }
+
+  @Post(':id/sync')
+  @HttpCode(200)
+  @RequireScopes('payouts:write')
+  @ApiOperation({ summary: 'Fetch the status from the provider now' })
+  @ApiOkResponse({ type: PayoutDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  async sync(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
+    return PayoutDto.from(await this.payouts.operate(id, 'sync'));
+  }
+}

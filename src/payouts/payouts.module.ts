@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ProvidersModule } from '../providers/providers.module';
+import { PayoutReconciler } from './payout-reconciler';
+import { PayoutsController } from './payouts.controller';
+import { PayoutsService } from './payouts.service';
+
+@Module({
+  imports: [ProvidersModule],
+  controllers: [PayoutsController],
+  providers: [PayoutsService, PayoutReconciler],
+  exports: [PayoutsService, PayoutReconciler],
+})
+export class PayoutsModule {}

@@ -1,0 +1,313 @@
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import { Brackets, DataSource, EntityManager } from 'typeorm';
+import { ApiError } from '../common/errors/api-error';
+import { Environment } from '../config/environment';
+import { ProviderRegistry } from '../providers/provider.registry';
+import { Beneficiary, Capability, Money, PayoutProvider, ProviderError, ProviderPayout, type Provider, type ProviderEnvironment } from '../providers/provider.port';
+import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
+import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity, toPayout } from './persistence/payout.entity';
+
+export interface NewPayout {
+  provider: Provider;
+  environment: ProviderEnvironment;
+  amount: Money;
+  beneficiary: Beneficiary;
+  reference?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface PayoutFilter {
+  status?: PayoutStatus;
+  provider?: Provider;
+  environment?: ProviderEnvironment;
+  createdFrom?: Date;
+  createdTo?: Date;
+  reference?: string;
+  cursor?: string;
+  limit: number;
+}
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+type Operation = 'cancel' | 'hold' | 'release' | 'sync';
+const CAPABILITY: Record<Operation, Capability> = { cancel: 'payouts.cancel', hold: 'payouts.hold', release: 'payouts.hold', sync: 'payouts.status' };
+
+/** Idempotency keys are kept at least this long (the promise is 24 h). */
+const IDEMPOTENCY_TTL = '48 hours';
+/** A replay waits this long for a concurrent request with the same key to finish. */
+const REPLAY_WAIT_MS = 30_000;
+
+/**
+ * The payouts domain service. A payout is committed (status requested, our id = the provider's
+ * external id) before any provider is called; one Idempotency-Key makes exactly one provider call,
+ * serialised by PostgreSQL's unique index; provider answers go through one state machine.
+ */
+@Injectable()
+export class PayoutsService {
+  private readonly logger = new Logger('Payouts');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly registry: ProviderRegistry,
+    private readonly environment: Environment,
+  ) {}
+
+  async create(input: NewPayout, idempotency: { apiKeyId: string; key: string }, render: (payout: Payout) => unknown): Promise<StoredResponse> {
+    const provider = this.registry.get(input.provider, input.environment);
+    if (!provider.capabilities.payouts.create) throw unsupported(input.provider, 'payouts.create');
+    const requestHash = fingerprint(input);
+    const id = randomUUID();
+    const claimed = await this.dataSource.transaction(async (manager) => {
+      // The unique (api key, Idempotency-Key) row is the lock: a concurrent request with the same
+      // key waits here until this transaction commits, then finds the row and replays.
+      const inserted: unknown[] = await manager.query(
+        `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at)
+         VALUES ($1, $2, $3, $4, now() + interval '${IDEMPOTENCY_TTL}') ON CONFLICT DO NOTHING RETURNING payout_id`,
+        [idempotency.apiKeyId, idempotency.key, requestHash, id],
+      );
+      if (inserted.length === 0) return null;
+      const row = manager.getRepository(PayoutEntity).create({
+        id,
+        provider: input.provider,
+        environment: input.environment,
+        status: 'requested',
+        amount: input.amount.amount,
+        currency: input.amount.currency,
+        beneficiary: input.beneficiary,
+        reference: input.reference ?? null,
+        metadata: input.metadata ?? {},
+        providerReference: null,
+        providerStatus: null,
+        failureCode: null,
+        failureReason: null,
+        fees: null,
+        createdByKeyId: idempotency.apiKeyId,
+        nextCheckAt: new Date(Date.now() + this.requestLeaseMs()),
+        checkAttempts: 0,
+      });
+      await manager.getRepository(PayoutEntity).insert(row);
+      await event(manager, id, 'created', null, 'requested', { amount: input.amount, beneficiary: maskBeneficiary(input.beneficiary), reference: input.reference });
+      return row;
+    });
+    if (!claimed) return this.replay(idempotency, requestHash, render);
+
+    const payout = await this.submit(toPayout(claimed), provider);
+    const response = { status: HttpStatus.CREATED, body: render(payout) };
+    await this.dataSource
+      .getRepository(IdempotencyKeyEntity)
+      .update({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key }, { responseStatus: response.status, responseBody: response.body as object });
+    return response;
+  }
+
+  /**
+   * Sends a payout that is in the database to its provider and records the outcome. Used for new
+   * payouts and, by the reconciler, for payouts whose submission may not have happened: providers
+   * recognise our id, so a repeat never pays twice.
+   */
+  async submit(payout: Payout, provider = this.registry.get(payout.provider, payout.environment)): Promise<Payout> {
+    try {
+      const result = await provider.createPayout({
+        externalId: payout.id,
+        amount: payout.amount,
+        beneficiary: payout.beneficiary,
+        reference: payout.reference ?? undefined,
+        notificationUrl: `${this.publicBaseUrl()}/v1/webhooks/${payout.provider}`,
+        debtorAccountId: payout.metadata.debtorAccountId,
+      });
+      return await this.applyProviderResult(payout.id, result, 'create');
+    } catch (error) {
+      return this.recordFailure(payout.id, error, 'create');
+    }
+  }
+
+  async get(id: string): Promise<Payout> {
+    const row = await this.dataSource.getRepository(PayoutEntity).findOneBy({ id });
+    if (!row) throw ApiError.notFound('payout', id);
+    return toPayout(row);
+  }
+
+  async events(id: string): Promise<PayoutEventEntity[]> {
+    await this.get(id);
+    return this.dataSource.getRepository(PayoutEventEntity).find({ where: { payoutId: id }, order: { id: 'ASC' } });
+  }
+
+  async list(filter: PayoutFilter): Promise<{ items: Payout[]; nextCursor: string | null }> {
+    const query = this.dataSource.getRepository(PayoutEntity).createQueryBuilder('p');
+    if (filter.status) query.andWhere('p.status = :status', { status: filter.status });
+    if (filter.provider) query.andWhere('p.provider = :provider', { provider: filter.provider });
+    if (filter.environment) query.andWhere('p.environment = :environment', { environment: filter.environment });
+    if (filter.reference) query.andWhere('p.reference = :reference', { reference: filter.reference });
+    if (filter.createdFrom) query.andWhere('p.created_at >= :from', { from: filter.createdFrom });
+    if (filter.createdTo) query.andWhere('p.created_at < :to', { to: filter.createdTo });
+    if (filter.cursor) {
+      const [createdAt, id] = decodeCursor(filter.cursor);
+      query.andWhere(new Brackets((q) => q.where('p.created_at < :cAt', { cAt: createdAt }).orWhere('p.created_at = :cAt AND p.id < :cId', { cAt: createdAt, cId: id })));
+    }
+    const rows = await query.orderBy('p.created_at', 'DESC').addOrderBy('p.id', 'DESC').limit(filter.limit + 1).getMany();
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(toPayout), nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  async operate(id: string, operation: Operation): Promise<Payout> {
+    const payout = await this.get(id);
+    const provider = this.registry.get(payout.provider, payout.environment);
+    const capability = CAPABILITY[operation];
+    const [group, name] = capability.split('.') as ['payouts', 'cancel' | 'hold' | 'status'];
+    if (!provider.capabilities[group][name]) throw unsupported(payout.provider, capability, operation);
+    if (operation !== 'sync' && TERMINAL.has(payout.status)) {
+      throw new ApiError(HttpStatus.CONFLICT, 'PAYOUT_FINAL', `The payout is ${payout.status}; it can no longer be ${operation === 'cancel' ? 'cancelled' : operation === 'hold' ? 'held' : 'released'}.`, { status: payout.status });
+    }
+    const reference = { externalId: payout.id, providerReference: payout.providerReference ?? undefined };
+    if (operation === 'sync' && (payout.status === 'requested' || payout.status === 'unknown')) {
+      // Whether the provider has it at all is not known: re-submit, which the provider deduplicates.
+      return this.submit(payout, provider);
+    }
+    const call = { cancel: () => provider.cancelPayout(reference), hold: () => provider.holdPayout(reference), release: () => provider.releasePayout(reference), sync: () => provider.getPayout(reference) }[operation];
+    const result = await call();
+    return this.applyProviderResult(id, result, operation);
+  }
+
+  /**
+   * Applies what a provider says, under a row lock. Late or reordered reports never move a payout
+   * backwards; they are recorded as stale.
+   */
+  async applyProviderResult(id: string, result: ProviderPayout, source: string): Promise<Payout> {
+    return this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(PayoutEntity);
+      const row = await repository.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!row) throw ApiError.notFound('payout', id);
+      const to = result.state as PayoutStatus;
+      const verdict = judgeTransition(row.provider, row.status, to);
+      const facts = { source, providerStatus: result.providerStatus, providerReference: result.providerReference, rejectionCode: result.rejectionCode };
+      if (verdict === 'stale' || verdict === 'illegal') {
+        await event(manager, id, verdict === 'stale' ? 'stale_update' : 'illegal_update', row.status, to, facts);
+        return toPayout(row);
+      }
+      const from = row.status;
+      row.status = to;
+      row.providerReference = row.providerReference ?? result.providerReference ?? null;
+      row.providerStatus = result.providerStatus;
+      if (result.rejectionCode || result.rejectionReason) {
+        row.failureCode = result.rejectionCode ?? row.failureCode;
+        row.failureReason = result.rejectionReason ?? row.failureReason;
+      }
+      if (result.fees) row.fees = result.fees;
+      row.nextCheckAt = TERMINAL.has(to) ? null : this.nextCheck(0);
+      row.checkAttempts = 0;
+      await repository.save(row);
+      if (verdict === 'apply') await event(manager, id, 'transition', from, to, facts);
+      return toPayout(row);
+    });
+  }
+
+  /** A failed provider call: definite refusals fail the payout; a lost answer makes it unknown. */
+  async recordFailure(id: string, error: unknown, source: string): Promise<Payout> {
+    const providerError = error instanceof ProviderError ? error : null;
+    const unknown = !providerError || providerError.outcomeUnknown || providerError.code === 'PAYOUT_ALREADY_EXISTS';
+    if (!providerError) this.logger.error({ payoutId: id, error: error instanceof Error ? error.message : String(error) }, 'unexpected error while submitting a payout');
+    return this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(PayoutEntity);
+      const row = await repository.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!row) throw ApiError.notFound('payout', id);
+      const to: PayoutStatus = unknown ? 'unknown' : 'failed';
+      const detail = { source, code: providerError?.code ?? 'UNEXPECTED', message: providerError?.message ?? 'unexpected error', providerCode: providerError?.providerCode };
+      if (row.status !== 'requested' && row.status !== 'unknown') {
+        // Already moved on (a webhook or the reconciler was faster): only record the exchange.
+        await event(manager, id, 'provider_error', row.status, row.status, detail);
+        return toPayout(row);
+      }
+      const from = row.status;
+      row.status = to;
+      row.failureCode = unknown ? null : (providerError?.code ?? null);
+      row.failureReason = unknown ? null : (providerError?.message ?? null);
+      row.nextCheckAt = unknown ? this.nextCheck(row.checkAttempts) : null;
+      await repository.save(row);
+      await event(manager, id, from === to ? 'provider_error' : 'transition', from, to, detail);
+      return toPayout(row);
+    });
+  }
+
+  nextCheck(attempts: number): Date {
+    const base = this.environment.RECONCILE_INTERVAL_MS;
+    return new Date(Date.now() + Math.min(base * 2 ** attempts, 5 * 60_000));
+  }
+
+  provider(payout: Payout): PayoutProvider {
+    return this.registry.get(payout.provider, payout.environment);
+  }
+
+  /**
+   * While the request that created a payout is still calling the provider, the reconciler leaves
+   * it alone: long enough for two attempts to time out.
+   */
+  private requestLeaseMs(): number {
+    return 2 * (this.environment.PROVIDER_CONNECT_TIMEOUT_MS + this.environment.PROVIDER_RESPONSE_TIMEOUT_MS) + 1_000;
+  }
+
+  private publicBaseUrl(): string {
+    return (this.environment.PUBLIC_BASE_URL ?? `http://127.0.0.1:${this.environment.PORT}`).replace(/\/+$/, '');
+  }
+
+  private async replay(idempotency: { apiKeyId: string; key: string }, requestHash: string, render: (payout: Payout) => unknown): Promise<StoredResponse> {
+    const repository = this.dataSource.getRepository(IdempotencyKeyEntity);
+    const deadline = Date.now() + REPLAY_WAIT_MS;
+    for (;;) {
+      const record = await repository.findOneBy({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key });
+      if (!record) throw new ApiError(HttpStatus.CONFLICT, 'IDEMPOTENCY_KEY_EXPIRED', 'This Idempotency-Key was just purged; send the request again.');
+      if (record.requestHash !== requestHash) {
+        throw new ApiError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'IDEMPOTENCY_KEY_REUSED',
+          'This Idempotency-Key was used with a different request body. Use a new key for a new payout.',
+          { payoutId: record.payoutId },
+        );
+      }
+      if (record.responseStatus !== null) return { status: record.responseStatus, body: record.responseBody };
+      if (Date.now() > deadline) {
+        // The first request never finished (its process died): answer with what is known now.
+        return { status: HttpStatus.CREATED, body: render(await this.get(record.payoutId)) };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function event(manager: EntityManager, payoutId: string, type: string, fromStatus: string | null, toStatus: string | null, detail: Record<string, unknown>): Promise<void> {
+  const entity = manager.getRepository(PayoutEventEntity).create({ payoutId, type, fromStatus, toStatus, detail });
+  await manager.getRepository(PayoutEventEntity).save(entity, { reload: false });
+}
+
+function unsupported(provider: Provider, capability: Capability, operation?: string): ApiError {
+  const code = `${capability.replace('.', '_').toUpperCase()}_NOT_SUPPORTED`;
+  return new ApiError(HttpStatus.CONFLICT, code, `${provider} does not support ${operation ?? capability} (${capability}).`, { provider, capability });
+}
+
+/** The request's identity for idempotency: the body with keys sorted, hashed. */
+function fingerprint(value: unknown): string {
+  const canonical = (input: unknown): unknown =>
+    Array.isArray(input)
+      ? input.map(canonical)
+      : input && typeof input === 'object'
+        ? Object.fromEntries(Object.keys(input as object).sort().map((key) => [key, canonical((input as Record<string, unknown>)[key])]))
+        : input;
+  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [Date, string] {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const date = new Date(at);
+  if (!id || Number.isNaN(date.getTime())) {
+    throw ApiError.validation([{ field: 'cursor', code: 'INVALID_CURSOR', message: 'is not a cursor this API returned; start again without it' }]);
+  }
+  return [date, id];
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { PayoutsService } from '../../src/payouts/payouts.service';
+import { admin, eventually } from '../support/sim-client';
+import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import { bearer } from '../support/test-app';
+
+const d24Beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'José', lastName: 'Müller', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123456789' };
+const ibanBeneficiary = { type: 'iban', name: 'Erika Mustermann', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' };
+const cardBeneficiary = { type: 'card', cardToken: 'tok_visa_4242' };
+
+describe('payouts over the three providers (REST → simulators over real TLS → webhooks)', () => {
+  let world: ProviderWorld;
+
+  beforeAll(async () => {
+    world = await startProviderWorld({}, 11);
+    const { code } = (await admin<{ code: string }>(world.sims, 'POST', '/connectpay/auth-codes')).body;
+    const authorized = await world.t.http.post('/v1/credentials/connectpay/oauth/authorize').set(bearer(world.t.adminKey)).send({ environment: 'simulator', authCode: code });
+    expect(authorized.status).toBe(201);
+  });
+  afterAll(() => world.close());
+
+  const post = (body: Record<string, unknown>, key: string = randomUUID()) =>
+    world.t.http.post('/v1/payouts').set(bearer(world.t.adminKey)).set('Idempotency-Key', key).send(body);
+  const get = async (id: string) => (await world.t.http.get(`/v1/payouts/${id}`).set(bearer(world.t.adminKey))).body;
+  const countPayouts = async () => (await world.t.dataSource.query('SELECT count(*)::int AS n FROM payouts'))[0].n as number;
+
+  const d24Payout = (overrides: Record<string, unknown> = {}) => ({ provider: 'd24', environment: 'simulator', amount: '150.75', currency: 'BRL', beneficiary: d24Beneficiary, reference: 'invoice-1', ...overrides });
+
+  it('D24: created, then completed through the signed notification (status fetched, not trusted)', async () => {
+    const created = await post(d24Payout());
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ provider: 'd24', status: 'pending', amount: { amount: '150.75', currency: 'BRL' }, beneficiary: { bankAccount: '…6789' } });
+    const done = await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    expect(done.providerStatus).toBe('COMPLETED');
+    const deliveries = await world.t.dataSource.query(`SELECT outcome FROM webhook_deliveries WHERE payout_id = $1`, [created.body.id]);
+    expect(deliveries.length).toBeGreaterThanOrEqual(1);
+    const events = (await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))).body;
+    expect(events.map((e: { type: string }) => e.type)).toContain('transition');
+    expect(JSON.stringify(events)).not.toContain('123456789');
+    const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter((e) => e.externalId === created.body.id);
+    expect(ledger).toHaveLength(1);
+  });
+
+  it('D24: hold, release and cancel while pending; a rejection carries its code', async () => {
+    await admin(world.sims, 'PATCH', '/d24/settings', { timeline: { deliverAfterMs: 5_000 } });
+    try {
+      const { body } = await post(d24Payout());
+      expect((await world.t.http.post(`/v1/payouts/${body.id}/hold`).set(bearer(world.t.adminKey))).body.status).toBe('on_hold');
+      expect((await world.t.http.post(`/v1/payouts/${body.id}/release`).set(bearer(world.t.adminKey))).body.status).toBe('pending');
+      expect((await world.t.http.post(`/v1/payouts/${body.id}/cancel`).set(bearer(world.t.adminKey))).body.status).toBe('cancelled');
+      const again = await world.t.http.post(`/v1/payouts/${body.id}/cancel`).set(bearer(world.t.adminKey));
+      expect([again.status, again.body.error.code]).toEqual([409, 'PAYOUT_FINAL']);
+    } finally {
+      await admin(world.sims, 'PATCH', '/d24/settings', { timeline: { deliverAfterMs: 150 } });
+    }
+    const rejected = await post(d24Payout({ beneficiary: { ...d24Beneficiary, bankAccount: '0000000000' } }));
+    const final = await eventually(() => get(rejected.body.id), (p) => p.status === 'rejected');
+    expect(final.failure).toEqual({ code: '800', reason: 'ERROR_ACCOUNT_INCORRECT' });
+  });
+
+  it('D24: a completed payout reversed by the bank becomes rejected (the one documented way back)', async () => {
+    const created = await post(d24Payout({ beneficiary: { ...d24Beneficiary, bankAccount: '9999999999' } }));
+    await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    const reversed = await eventually(() => get(created.body.id), (p) => p.status === 'rejected');
+    expect(reversed.failure.code).toBe('826');
+  });
+
+  it('ConnectPay: created over mTLS + OAuth, completed through the token-authenticated webhook; cancel is not supported (409)', async () => {
+    const created = await post({ provider: 'connectpay', environment: 'simulator', amount: '42.10', currency: 'EUR', beneficiary: ibanBeneficiary });
+    expect(created.status).toBe(201);
+    expect(created.body.providerReference).toMatch(/^s-/);
+    await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    const unsupported = await world.t.http.post(`/v1/payouts/${created.body.id}/cancel`).set(bearer(world.t.adminKey));
+    expect([unsupported.status, unsupported.body.error.code]).toEqual([409, 'PAYOUTS_CANCEL_NOT_SUPPORTED']);
+    const synced = await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey));
+    expect(synced.body.status).toBe('completed');
+    const hooks = await world.t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'connectpay' AND payout_id = $1`, [created.body.id]);
+    expect(hooks[0].n).toBeGreaterThanOrEqual(1);
+  });
+
+  it('Verestro: a card payout reaches completed through the reconciler and sync', async () => {
+    const created = await post({ provider: 'verestro', environment: 'simulator', amount: '19.99', currency: 'EUR', beneficiary: cardBeneficiary });
+    expect(created.body).toMatchObject({ status: 'pending', beneficiary: { cardToken: '…4242' } });
+    await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    expect((await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey))).body.status).toBe('completed');
+  });
+
+  it('same key + same body → the same answer; same key + another body → 422 IDEMPOTENCY_KEY_REUSED', async () => {
+    const key = randomUUID();
+    const first = await post(d24Payout(), key);
+    const second = await post(d24Payout(), key);
+    expect([second.status, second.body]).toEqual([first.status, first.body]);
+    const other = await post(d24Payout({ amount: '1.00' }), key);
+    expect([other.status, other.body.error.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+  });
+
+  it('200 concurrent requests with one key → one payout and one provider call', async () => {
+    const key = randomUUID();
+    const before = (await admin<unknown[]>(world.sims, 'GET', '/d24/ledger')).body.length;
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        fetch(`${world.baseUrl}/v1/payouts`, {
+          method: 'POST',
+          headers: { ...bearer(world.t.adminKey), 'Idempotency-Key': key, 'Content-Type': 'application/json' },
+          body: JSON.stringify(d24Payout({ reference: 'concurrent' })),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { id: string } })),
+      ),
+    );
+    expect(new Set(responses.map((r) => r.status))).toEqual(new Set([201]));
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    const after = (await admin<unknown[]>(world.sims, 'GET', '/d24/ledger')).body.length;
+    expect(after - before).toBe(1);
+    expect((await world.t.dataSource.query(`SELECT count(*)::int AS n FROM payouts WHERE reference = 'concurrent'`))[0].n).toBe(1);
+  });
+
+  it.each([
+    ['a number amount', { amount: 10.5 }, 'amount'],
+    ['a negative amount', { amount: '-1.00' }, 'amount'],
+    ['too many decimals for the currency', { amount: '10.5', currency: 'JPY' }, 'amount'],
+    ['an unknown currency', { currency: 'XYZ' }, 'currency'],
+    ['another rail', { beneficiary: ibanBeneficiary }, 'beneficiary.type'],
+    ['a beneficiary missing fields', { beneficiary: { type: 'latam_bank_account', country: 'BR' } }, 'beneficiary.name'],
+    ['an environment of another provider', { environment: 'stage' }, 'environment'],
+    ['an unknown field', { surprise: true }, 'surprise'],
+  ])('refuses %s with 400 and field details, writing nothing', async (_case, overrides, field) => {
+    const before = await countPayouts();
+    const response = await post(d24Payout(overrides));
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('VALIDATION_FAILED');
+    expect(response.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+    expect(await countPayouts()).toBe(before);
+  });
+
+  it('requires an Idempotency-Key', async () => {
+    const response = await world.t.http.post('/v1/payouts').set(bearer(world.t.adminKey)).send(d24Payout());
+    expect(response.body.error.details[0]).toMatchObject({ field: 'Idempotency-Key', code: 'REQUIRED' });
+  });
+
+  it('refuses forged notifications (401, nothing changes) and never moves a payout backwards', async () => {
+    const created = await post(d24Payout());
+    const done = await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    const forged = await world.t.http
+      .post('/v1/webhooks/d24')
+      .type('form')
+      .send({ external_id: created.body.id, cashout_id: '1', control: 'A'.repeat(64), date: '2026-11-24 00:00:00' });
+    expect(forged.status).toBe(401);
+    expect(forged.body.error).toEqual({ code: 'UNAUTHENTICATED', message: 'The notification could not be verified.', details: null });
+    const token = await world.t.http.post('/v1/webhooks/connectpay').set('X-Secret-Token', 'wrong').send({ paymentOrderNo: 's-1' });
+    expect(token.status).toBe(401);
+
+    // A late report of an earlier status is recorded as stale, not applied.
+    const late = await world.t.app.get(PayoutsService).applyProviderResult(created.body.id, { state: 'pending', providerStatus: 'PENDING' }, 'test');
+    expect(late.status).toBe('completed');
+    expect((await get(created.body.id)).status).toBe(done.status);
+    const events = (await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))).body;
+    expect(events.map((e: { type: string }) => e.type)).toContain('stale_update');
+  });
+
+  it('lists with filters and cursor pagination', async () => {
+    const page1 = await world.t.http.get('/v1/payouts?provider=d24&limit=2').set(bearer(world.t.adminKey));
+    expect(page1.body.items).toHaveLength(2);
+    const page2 = await world.t.http.get(`/v1/payouts?provider=d24&limit=2&cursor=${page1.body.nextCursor}`).set(bearer(world.t.adminKey));
+    expect(page2.body.items.map((p: { id: string }) => p.id)).not.toContain(page1.body.items[0].id);
+    const bad = await world.t.http.get('/v1/payouts?cursor=garbage').set(bearer(world.t.adminKey));
+    expect(bad.status).toBe(400);
+  });
+
+  it('shows accounts across providers with capabilities; D24 says it has no balance API', async () => {
+    const accounts = (await world.t.http.get('/v1/accounts').set(bearer(world.t.adminKey))).body as Array<{ id: string; provider: string; balance: unknown }>;
+    expect(accounts.find((a) => a.id === 'connectpay.simulator.acc-eur-main')).toMatchObject({ balance: { currency: 'EUR' } });
+    const d24 = accounts.find((a) => a.provider === 'd24')!;
+    const balance = await world.t.http.get(`/v1/accounts/${d24.id}/balance`).set(bearer(world.t.adminKey));
+    expect([balance.status, balance.body.error.code]).toEqual([409, 'ACCOUNTS_BALANCE_NOT_SUPPORTED']);
+    const transactions = await world.t.http.get('/v1/accounts/connectpay.simulator.acc-eur-main/transactions').set(bearer(world.t.adminKey));
+    expect(transactions.status).toBe(200);
+    expect(transactions.body.length).toBeGreaterThan(0);
+  });
+});
