@@ -6,8 +6,6 @@ import { ProviderError } from '../providers/provider.port';
 import { OPEN } from './domain/payout';
 import { PayoutsService } from './payouts.service';
 
-/** A claimed payout is left to the claimer this long before another replica may take it. */
-const CLAIM_MS = 60_000;
 const BATCH = 25;
 
 /**
@@ -48,7 +46,11 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
     this.running = undefined;
   }
 
-  /** One pass; returns how many payouts were looked at. */
+  /**
+   * One pass; returns how many payouts were looked at. A claimed payout is left to its claimer for
+   * one lease (long enough for its provider calls to time out), so if that replica dies, another
+   * takes over soon after.
+   */
   async runOnce(): Promise<number> {
     // (A CTE so the driver returns the claimed rows, not an UPDATE's [rows, count] pair.)
     const claimed: Array<{ id: string; check_attempts: number }> = await this.dataSource.query(
@@ -62,7 +64,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
              FOR UPDATE SKIP LOCKED)
          RETURNING id, check_attempts)
        SELECT id, check_attempts FROM claimed`,
-      [String(CLAIM_MS), OPEN, BATCH],
+      [String(this.payouts.leaseMs()), OPEN, BATCH],
     );
     await Promise.all(claimed.map((row) => this.check(row.id, row.check_attempts)));
     await this.dataSource.query('DELETE FROM idempotency_keys WHERE expires_at < now()');

@@ -87,7 +87,7 @@ export class PayoutsService {
         failureReason: null,
         fees: null,
         createdByKeyId: idempotency.apiKeyId,
-        nextCheckAt: new Date(Date.now() + this.requestLeaseMs()),
+        nextCheckAt: new Date(Date.now() + this.leaseMs()),
         checkAttempts: 0,
       });
       await manager.getRepository(PayoutEntity).insert(row);
@@ -243,10 +243,10 @@ export class PayoutsService {
   }
 
   /**
-   * While the request that created a payout is still calling the provider, the reconciler leaves
-   * it alone: long enough for two attempts to time out.
+   * While a request or a reconciler is calling the provider about a payout, others leave it alone:
+   * long enough for two attempts to time out.
    */
-  private requestLeaseMs(): number {
+  leaseMs(): number {
     return 2 * (this.environment.PROVIDER_CONNECT_TIMEOUT_MS + this.environment.PROVIDER_RESPONSE_TIMEOUT_MS) + 1_000;
   }
 

@@ -40,7 +40,7 @@ export interface TestApp {
 }
 
 /** One master key for every app this test process starts, so apps sharing a database can open each other's secrets. */
-const MASTER_KEY = randomBytes(32).toString('base64');
+export const TEST_MASTER_KEY = randomBytes(32).toString('base64');
 
 export function randomAdminKey(): string {
   return 'pbk_test_' + randomBytes(24).toString('base64url');
@@ -63,7 +63,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ADMIN_API_KEY: adminKey,
     DATA_DIR: dataDir,
     DATABASE_POOL_MAX: '4',
-    CREDENTIALS_MASTER_KEY: MASTER_KEY,
+    CREDENTIALS_MASTER_KEY: TEST_MASTER_KEY,
     ...options.env,
   });
   const logs = new CapturedLogs();

@@ -1,0 +1,119 @@
+import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { projectRoot } from '../../src/config/paths';
+import { CredentialVault } from '../../src/credentials/credential-vault.service';
+import { CredentialsService } from '../../src/credentials/credentials.service';
+import { DemoSeed } from '../../src/demo/demo-seed';
+import type { RunningSimulators } from '../../src/simulators/simulators';
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { checkD24Ledger, pool, settle } from '../support/ledger-check';
+import { startTestSimulators } from '../support/sim-client';
+import { randomAdminKey, startTestApp, TEST_MASTER_KEY } from '../support/test-app';
+import { DataSource } from 'typeorm';
+
+const main = path.join(projectRoot(), 'dist', 'src', 'main.js');
+const beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'Ana', documentId: '12345678901', bankCode: 341, bankAccount: '55555' };
+
+/**
+ * The compiled service is killed with SIGKILL in the middle of 300 payouts, started again, and
+ * left to reconcile: every cashout the simulator accepted has exactly one payout in the same final
+ * state, and every payout it never saw has failed. Nothing lost, nothing paid twice.
+ */
+describe('crash in the middle of 300 payouts', () => {
+  let sims: RunningSimulators;
+  let database: TestDatabase;
+  let dir: string;
+  const adminKey = randomAdminKey();
+  const children: ChildProcessWithoutNullStreams[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(main)) execFileSync('npx', ['nest', 'build'], { cwd: projectRoot(), stdio: 'ignore' });
+    sims = await startTestSimulators(31);
+    database = await createTestDatabase();
+    dir = mkdtempSync(path.join(tmpdir(), 'pbt-crash-'));
+    writeFileSync(path.join(dir, 'ca.pem'), sims.serverCaPem);
+    const seeder = await startTestApp({ database, env: { D24_SIMULATOR_URL: sims.urls.d24, PROVIDER_CA_FILE: path.join(dir, 'ca.pem') } });
+    await new DemoSeed(seeder.app.get(CredentialsService), seeder.app.get(CredentialVault), { urls: sims.urls, serverCaFile: path.join(dir, 'ca.pem') }, 'http://127.0.0.1:9').run();
+    await seeder.close();
+  });
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await sims.stop();
+    await database.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function start(): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+    const child = spawn(process.execPath, [main], {
+      cwd: projectRoot(),
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: database.url,
+        PORT: '0',
+        SIMULATORS: 'off',
+        DATA_DIR: dir,
+        LOG_LEVEL: 'info',
+        ADMIN_API_KEY: adminKey,
+        CREDENTIALS_MASTER_KEY: TEST_MASTER_KEY,
+        D24_SIMULATOR_URL: sims.urls.d24,
+        PROVIDER_CA_FILE: path.join(dir, 'ca.pem'),
+        RECONCILE_INTERVAL_MS: '200',
+        PROVIDER_CONNECT_TIMEOUT_MS: '500',
+        PROVIDER_RESPONSE_TIMEOUT_MS: '800',
+        PROVIDER_CIRCUIT_FAILURES: '1000',
+      },
+    });
+    children.push(child);
+    let output = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not listening within 30 s:\n${output}`)), 30_000);
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /is listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve({ child, url: match[1] });
+        }
+      });
+    });
+  }
+
+  it('ends with every accepted cashout matched to one payout and the rest failed', async () => {
+    const first = await start();
+    // Slow the simulator a little so that the kill lands while calls are in flight.
+    await fetch(`${sims.urls.admin}/d24/faults`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ route: 'POST /v3/cashout', settings: { latencyMs: 30 } }) });
+    let answered = 0;
+    const requests = pool(300, 20, async (i) => {
+      const response = await fetch(`${first.url}/v1/payouts`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${adminKey}`, 'Idempotency-Key': randomUUID(), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ provider: 'd24', environment: 'simulator', amount: '10.00', currency: 'BRL', beneficiary, reference: `crash-${i}` }),
+      });
+      answered++;
+      return response.status;
+    });
+    while (answered < 100) await new Promise((resolve) => setTimeout(resolve, 5));
+    first.child.kill('SIGKILL');
+    const results = await requests;
+    const lost = results.filter((r) => r.status === 'rejected').length;
+    expect(lost).toBeGreaterThan(0); // the kill really interrupted requests
+
+    await fetch(`${sims.urls.admin}/d24/faults`, { method: 'DELETE' });
+    const second = await start();
+    const dataSource = new DataSource({ type: 'postgres', url: database.url });
+    await dataSource.initialize();
+    try {
+      await settle(dataSource, 'crash-', 30_000);
+      const summary = await checkD24Ledger(dataSource, sims, 'crash-');
+      expect(summary.payouts).toBeGreaterThanOrEqual(100);
+      expect(summary.accepted + summary.failed).toBe(summary.payouts);
+    } finally {
+      await dataSource.destroy();
+      second.child.kill('SIGTERM');
+    }
+  }, 120_000);
+});
