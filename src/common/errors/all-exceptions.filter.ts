@@ -19,6 +19,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       response.end();
       return;
     }
-    response.status(status).json(body);
+    // A route may have set another Content-Type (e.g. text/plain for ConnectPay's "OK"); errors are JSON.
+    response.status(status).type('application/json').json(body);
   }
 }
