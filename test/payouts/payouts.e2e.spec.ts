@@ -156,6 +156,41 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect(events.map((e: { type: string }) => e.type)).toContain('stale_update');
   });
 
+  it('replayed and reordered notifications (duplicated, shuffled by the simulator) end in the right final states', async () => {
+    await admin(world.sims, 'PATCH', '/d24/settings', { notifications: { duplicate: true, reorderWindowMs: 300 } });
+    try {
+      const created = await Promise.all(
+        ['123456789', '0000000000', '123456780'].map((account) => post(d24Payout({ beneficiary: { ...d24Beneficiary, bankAccount: account } }))),
+      );
+      const finals = await Promise.all(created.map((c) => eventually(() => get(c.body.id), (p) => ['completed', 'rejected'].includes(p.status), 10_000)));
+      expect(finals.map((p) => p.status)).toEqual(['completed', 'rejected', 'completed']);
+      const duplicates = await world.t.dataSource.query(
+        `SELECT count(*)::int AS n FROM webhook_deliveries WHERE payout_id = ANY($1)`,
+        [created.map((c) => c.body.id)],
+      );
+      expect(duplicates[0].n).toBeGreaterThanOrEqual(3);
+      const stale = await world.t.dataSource.query(`SELECT type FROM payout_events WHERE payout_id = ANY($1) AND type = 'illegal_update'`, [created.map((c) => c.body.id)]);
+      expect(stale).toEqual([]);
+    } finally {
+      await admin(world.sims, 'PATCH', '/d24/settings', { notifications: { duplicate: false, reorderWindowMs: 0 } });
+    }
+  });
+
+  it('a replayed D24 notification is recorded once and changes nothing', async () => {
+    const created = await post(d24Payout());
+    await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    const [delivery] = (await admin<Array<{ url: string }>>(world.sims, 'GET', '/d24/notifications')).body.slice(-1);
+    expect(delivery).toBeDefined();
+    const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
+    const { d24Control } = await import('../../src/providers/d24/d24.signature');
+    const form = { external_id: created.body.id, cashout_id: '1', control: d24Control(secret.apiSignature!, created.body.id, 'Be4', 'Bo7'), date: '2026-11-24 06:00:00', bank_reference_id: '', comments: '', status_reason: '' };
+    const first = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
+    const second = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.body.outcome).toBe('duplicate');
+    expect((await get(created.body.id)).status).toBe('completed');
+  });
+
   it('lists with filters and cursor pagination', async () => {
     const page1 = await world.t.http.get('/v1/payouts?provider=d24&limit=2').set(bearer(world.t.adminKey));
     expect(page1.body.items).toHaveLength(2);
