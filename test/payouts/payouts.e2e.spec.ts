@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PayoutsService } from '../../src/payouts/payouts.service';
+import { d24Control } from '../../src/providers/d24/d24.signature';
 import { admin, eventually } from '../support/sim-client';
 import { startProviderWorld, ProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
@@ -182,7 +183,6 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     const [delivery] = (await admin<Array<{ url: string }>>(world.sims, 'GET', '/d24/notifications')).body.slice(-1);
     expect(delivery).toBeDefined();
     const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
-    const { d24Control } = await import('../../src/providers/d24/d24.signature');
     const form = { external_id: created.body.id, cashout_id: '1', control: d24Control(secret.apiSignature!, created.body.id, 'Be4', 'Bo7'), date: '2026-11-24 06:00:00', bank_reference_id: '', comments: '', status_reason: '' };
     const first = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
     const second = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);

@@ -25,6 +25,7 @@ export const CREDENTIAL_KINDS = [
   'merchant_signing_key',
   'api_keys',
   'oauth_refresh_token',
+  'callback_ca',
 ] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 

@@ -126,3 +126,78 @@ export function usages(certificate: X509Certificate): {
 
 export const KEY_USAGE = x509.KeyUsageFlags;
 export const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+const DAY_MS = 86_400_000;
+
+/** A self-signed CA of the product's own (it signs the certificate Verestro presents on callbacks). */
+export async function createCertificateAuthority(subject: string, keys: webcrypto.CryptoKeyPair, years = 5): Promise<string> {
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    name: subject,
+    keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
+    notBefore: new Date(Date.now() - DAY_MS),
+    notAfter: new Date(Date.now() + years * 365 * DAY_MS),
+    signingAlgorithm: RSA_SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
+  });
+  return certificate.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
+}
+
+/**
+ * Signs a certificate request with a CA key: a client certificate (from a provider's CSR) or a
+ * server certificate for loopback names. Returns null when the CSR's own signature does not verify.
+ */
+export async function signCertificateRequest(
+  caPem: string,
+  caPrivateKeyPem: string,
+  request: { csrPem: string } | { subject: string; publicKeyPem: string },
+  usage: 'client' | 'server',
+  days = 365,
+): Promise<string | null> {
+  const ca = new x509.X509Certificate(caPem);
+  const signingKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    Buffer.from(caPrivateKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
+    RSA_SIGNING,
+    false,
+    ['sign'],
+  );
+  let subject: x509.Name | string;
+  let publicKey: x509.PublicKey | webcrypto.CryptoKey;
+  if ('csrPem' in request) {
+    const csr = new x509.Pkcs10CertificateRequest(request.csrPem);
+    if (!(await csr.verify())) return null;
+    subject = csr.subjectName;
+    publicKey = csr.publicKey;
+  } else {
+    subject = request.subject;
+    publicKey = await webcrypto.subtle.importKey(
+      'spki',
+      Buffer.from(request.publicKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
+      RSA_SIGNING,
+      true,
+      ['verify'],
+    );
+  }
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.ExtendedKeyUsageExtension([usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth]),
+  ];
+  if (usage === 'server') {
+    extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]));
+  }
+  const certificate = await x509.X509CertificateGenerator.create({
+    subject,
+    issuer: ca.subject,
+    publicKey: publicKey as x509.PublicKey,
+    signingKey: signingKey as unknown as x509.X509CertificateCreateWithKeyParams['signingKey'],
+    notBefore: new Date(Date.now() - DAY_MS),
+    notAfter: new Date(Date.now() + days * DAY_MS),
+    signingAlgorithm: RSA_SIGNING,
+    extensions,
+  });
+  return certificate.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
+}
