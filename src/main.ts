@@ -12,6 +12,7 @@ import { CredentialsService } from './credentials/credentials.service';
 import { DatabaseRuntime, startDatabase } from './database/database-runtime';
 import { DemoSeed, writeDemoSummary } from './demo/demo-seed';
 import { SimulatorProcess, startSimulatorProcess } from './demo/simulator-process';
+import { VerestroCallbackServer } from './webhooks/verestro-callbacks.server';
 import { runMigrations } from './database/migrator';
 import { DOCS_PATH } from './openapi/openapi';
 
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
       environment.CONNECTPAY_SIMULATOR_TLS_URL ??= simulators.urls.connectpayOneWay;
       environment.VERESTRO_SIMULATOR_URL ??= simulators.urls.verestro;
       environment.PROVIDER_CA_FILE = [environment.PROVIDER_CA_FILE, simulators.serverCaFile].filter(Boolean).join(',');
+      environment.VERESTRO_CALLBACK_PORT ??= 0; // the Verestro simulator calls back over mutual TLS
     }
     const app = await createApp({ environment, databaseUrl: database.url });
     closeApp = () => app.close();
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
     const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${port}`;
     environment.PUBLIC_BASE_URL ??= address; // the notification_url sent to D24 points here
     if (simulators) {
-      const summary = await new DemoSeed(app.get(CredentialsService), app.get(CredentialVault), simulators, address).run();
+      const summary = await new DemoSeed(app.get(CredentialsService), app.get(CredentialVault), simulators, address, app.get(VerestroCallbackServer).url).run();
       const file = path.join(resolveDataDir(environment.DATA_DIR), 'demo.json');
       writeDemoSummary(file, summary);
       log.info(

@@ -284,6 +284,28 @@ export class Environment {
   @IsString()
   CONNECTPAY_WEBHOOK_ALLOWED_IPS?: string;
 
+  /**
+   * Port of the HTTPS listener for Verestro callbacks (mutual TLS: Verestro presents the
+   * certificate we signed from its CSR). Unset: no listener. 0: a free port.
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer port number (0 picks a free port)' })
+  @Min(0, { message: 'must be between 0 and 65535' })
+  @Max(65535, { message: 'must be between 0 and 65535' })
+  VERESTRO_CALLBACK_PORT?: number;
+
+  /** The callback listener's own TLS certificate and key (PEM files). Unset: one is issued by our callback CA (local use). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  VERESTRO_CALLBACK_TLS_CERT_FILE?: string;
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  VERESTRO_CALLBACK_TLS_KEY_FILE?: string;
+
   get simulatorsEnabled(): boolean {
     return this.SIMULATORS === 'auto' && !this.isProduction;
   }

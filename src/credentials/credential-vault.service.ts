@@ -280,6 +280,11 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** Records an event about a credential outside a larger transaction. */
+  async recordEvent(credentialId: string, type: string, actor: Actor, details: Record<string, unknown>): Promise<void> {
+    await this.audit(this.dataSource.manager, credentialId, type, actor, details);
+  }
+
   async audit(
     manager: EntityManager,
     credentialId: string | null,

@@ -29,6 +29,8 @@ import {
   D24KeysDto,
   ImportCertificateDto,
   VerestroBasicAuthDto,
+  VerestroCallbackCertificateDto,
+  VerestroCallbackCsrDto,
   VerestroCsrRequestDto,
   VerestroCsrResponseDto,
 } from './dto/onboarding.dto';
@@ -74,6 +76,18 @@ export class CredentialsController {
   @Invalid()
   async storeVerestroBasicAuth(@Body() body: VerestroBasicAuthDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
     return CredentialDto.from(await this.credentials.storeVerestroBasicAuth(body, actorOf(principal)));
+  }
+
+  @Post('verestro/callback-certificate')
+  @ApiOperation({
+    summary: "Sign Verestro's callback CSR",
+    description: 'Verestro calls back over mTLS in reverse: it sends a CSR, we sign it with our own callback CA (created once per environment, key sealed). The callback listener trusts only that CA.',
+  })
+  @ApiCreatedResponse({ type: VerestroCallbackCertificateDto })
+  @Invalid()
+  @Rejected('CSR_REJECTED: the CSR is not valid.')
+  async signVerestroCallbackCsr(@Body() body: VerestroCallbackCsrDto, @CurrentPrincipal() principal: Principal): Promise<VerestroCallbackCertificateDto> {
+    return this.credentials.issueVerestroCallbackCertificate(body, actorOf(principal));
   }
 
   @Post('connectpay/chain-check')

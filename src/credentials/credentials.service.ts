@@ -17,10 +17,12 @@ import { checkVerestroCsr, counterpartEnvironment, RuleViolation, VerestroCsrInp
 import {
   certificateFacts,
   certificatePem,
+  createCertificateAuthority,
   createCsr,
   keyDescription,
   pemBlocks,
   privateKeyFromPem,
+  signCertificateRequest,
   subjectOfCertificate,
   subjectOfCsr,
   SUBJECT_OIDS,
@@ -157,6 +159,44 @@ export class CredentialsService {
       },
       actor,
     );
+  }
+
+  /**
+   * Verestro calls us back over mutual TLS in reverse: it sends a CSR, we sign it with a CA of our
+   * own (generated once per environment, its key sealed) and give back the certificate; the
+   * callback listener then trusts only that CA.
+   */
+  async issueVerestroCallbackCertificate(input: { environment: VerestroEnvironment; csrPem: string }, actor: Actor): Promise<{ certificatePem: string; caPem: string }> {
+    const ca = await this.callbackAuthority(input.environment, actor);
+    const certificatePem = await signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem: input.csrPem }, 'client').catch(() => null);
+    if (!certificatePem) {
+      throw rulesViolated('CSR_REJECTED', 'The callback CSR cannot be signed:', [{ field: 'csrPem', code: 'NOT_A_VALID_CSR', message: 'must be a PEM certificate request whose signature verifies' }]);
+    }
+    const facts = certificateFacts(new X509Certificate(certificatePem));
+    await this.vault.recordEvent(ca.credentialId, 'callback_certificate_issued', actor, { subject: facts.subject, serialNumber: facts.serialNumber, notAfter: facts.notAfter.toISOString() });
+    return { certificatePem, caPem: ca.caPem };
+  }
+
+  /** The callback CA of an environment, created on first use. */
+  async callbackAuthority(environment: VerestroEnvironment, actor: Actor): Promise<{ credentialId: string; caPem: string; privateKeyPem: string }> {
+    const existing = await this.vault.activeMaterial('verestro', environment, 'callback_ca');
+    if (existing?.credential.certificatePem && existing.secret.privateKeyPem) {
+      return { credentialId: existing.credential.id, caPem: existing.credential.certificatePem, privateKeyPem: existing.secret.privateKeyPem };
+    }
+    const generated = await generateRsaKeyPair(2048);
+    const caPem = await createCertificateAuthority(`CN=payments-backend Verestro callbacks CA (${environment}),O=payments-backend`, generated.keys);
+    const credential = await this.vault.create(
+      {
+        ...secretOnlyCredential({ provider: 'verestro', environment, kind: 'callback_ca', label: `Verestro ${environment} callback CA`, hints: {} }),
+        certificate: certificateFacts(new X509Certificate(caPem)),
+        certificatePem: caPem,
+        keyAlgorithm: 'RSA-2048',
+      },
+      { privateKeyPem: generated.privateKeyPem },
+      actor,
+      true,
+    );
+    return { credentialId: credential.id, caPem, privateKeyPem: generated.privateKeyPem };
   }
 
   // ---- ConnectPay -----------------------------------------------------------------------------

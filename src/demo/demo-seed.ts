@@ -29,12 +29,15 @@ export class DemoSeed {
     private readonly vault: CredentialVault,
     private readonly simulators: SimulatorEndpoints,
     private readonly publicBaseUrl: string,
+    /** Where Verestro's callbacks go (our mutual-TLS listener), when it runs. */
+    private readonly verestroCallbackUrl: string | null = null,
   ) {}
 
   async run(): Promise<DemoSummary> {
     await this.d24Keys();
     await this.verestroCertificate();
     await this.verestroBasicAuth();
+    await this.verestroCallbacks();
     await this.connectPayCertificate();
     await this.connectPayClient();
     await this.connectPayWebhookSecret();
@@ -112,6 +115,16 @@ export class DemoSeed {
     if (existing?.secret.clientKey === partner.username && existing.secret.clientSecret === partner.password) return;
     await this.credentials.storeVerestroBasicAuth({ environment: 'simulator', ...partner, label: 'Verestro simulator Basic authorization (demo)' }, DEMO_ACTOR);
     this.created.push('Verestro payouts Basic authorization');
+  }
+
+  /** Signs the simulator's callback CSR with our callback CA and points its callbacks at our listener. */
+  private async verestroCallbacks(): Promise<void> {
+    if (!this.verestroCallbackUrl) return;
+    const firstTime = !(await this.inService('verestro', 'callback_ca'));
+    const { csrPem } = await this.admin<{ csrPem: string }>('GET', '/verestro/callbacks/csr');
+    const { certificatePem, caPem } = await this.credentials.issueVerestroCallbackCertificate({ environment: 'simulator', csrPem }, DEMO_ACTOR);
+    await this.admin('PUT', '/verestro/callbacks', { url: this.verestroCallbackUrl, certificatePem, serverCaPem: caPem });
+    if (firstTime) this.created.push('Verestro callback CA (signs the certificate the simulator presents on callbacks)');
   }
 
   private async connectPayCertificate(): Promise<void> {

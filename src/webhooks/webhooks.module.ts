@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { PayoutsModule } from '../payouts/payouts.module';
+import { CredentialsModule } from '../credentials/credentials.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { VerestroCallbackServer } from './verestro-callbacks.server';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
 @Module({
-  imports: [ProvidersModule, PayoutsModule],
+  imports: [ProvidersModule, PayoutsModule, CredentialsModule],
   controllers: [WebhooksController],
-  providers: [WebhooksService],
+  providers: [WebhooksService, VerestroCallbackServer],
+  exports: [VerestroCallbackServer],
 })
 export class WebhooksModule {}

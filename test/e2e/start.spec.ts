@@ -119,14 +119,14 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     expect(authorized.status).toBe(200);
 
     // The simulators run beside it, and the demo credentials were created through the vault.
-    expect(first.output()).toMatch(/demo: 7 simulator credentials are ready \(7 created now\); they are listed in .*demo\.json/);
+    expect(first.output()).toMatch(/demo: 8 simulator credentials are ready \(8 created now\); they are listed in .*demo\.json/);
     const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as { credentials: Array<{ provider: string; kind: string }> };
     expect(demo.credentials.map((c) => `${c.provider}/${c.kind}`).sort()).toEqual([
       'connectpay/api_client', 'connectpay/merchant_signing_key', 'connectpay/mtls_client_certificate', 'connectpay/webhook_secret',
-      'd24/api_keys', 'verestro/api_client', 'verestro/mtls_client_certificate',
+      'd24/api_keys', 'verestro/api_client', 'verestro/callback_ca', 'verestro/mtls_client_certificate',
     ]);
     const listed = await fetch(`${first.url}/v1/credentials?environment=simulator&status=active`, { headers: { Authorization: `Bearer ${adminKey}` } });
-    expect(((await listed.json()) as unknown[]).length).toBe(7);
+    expect(((await listed.json()) as unknown[]).length).toBe(8);
     expect(simulatorPids(dataDir)).toHaveLength(1);
 
     const leftover = postmasterPid(dataDir);
@@ -139,7 +139,7 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     const second = await start(dataDir);
     expect(second.output()).toMatch(/still running .* from an earlier run that did not shut down cleanly/);
     expect(second.output()).not.toContain(adminKey);
-    expect(second.output()).toMatch(/demo: 7 simulator credentials are ready \(0 created now\)/);
+    expect(second.output()).toMatch(/demo: 8 simulator credentials are ready \(0 created now\)/);
     expect((await fetch(`${second.url}/health/ready`)).status).toBe(200);
     const again = await fetch(`${second.url}/v1/api-keys`, { headers: { Authorization: `Bearer ${adminKey}` } });
     expect(again.status).toBe(200);

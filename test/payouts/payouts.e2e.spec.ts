@@ -1,9 +1,26 @@
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { PayoutsService } from '../../src/payouts/payouts.service';
+import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import * as pki from '../support/pki';
+import { call } from '../support/sim-client';
 import { d24Control } from '../../src/providers/d24/d24.signature';
 import { admin, eventually } from '../support/sim-client';
 import { startProviderWorld, ProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
+
+function opensslCsr(): { csrPem: string; keyPem: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pbt-cb-'));
+  try {
+    execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.csr'), '-subj', '/CN=Verestro Callbacks Test'], { stdio: 'ignore' });
+    return { csrPem: readFileSync(path.join(dir, 'c.csr'), 'utf8'), keyPem: readFileSync(path.join(dir, 'k.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const d24Beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'José', lastName: 'Müller', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123456789' };
 const ibanBeneficiary = { type: 'iban', name: 'Erika Mustermann', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' };
@@ -79,11 +96,39 @@ describe('payouts over the three providers (REST → simulators over real TLS �
     expect(hooks[0].n).toBeGreaterThanOrEqual(1);
   });
 
-  it('Verestro: a card payout reaches completed through the reconciler and sync', async () => {
+  it('Verestro: a card payout completes through the callback over reverse mTLS (X-Idempotency-Key honoured)', async () => {
     const created = await post({ provider: 'verestro', environment: 'simulator', amount: '19.99', currency: 'EUR', beneficiary: cardBeneficiary });
     expect(created.body).toMatchObject({ status: 'pending', beneficiary: { cardToken: '…4242' } });
     await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    const callbacks: Array<{ delivery_id: string }> = await eventually(
+      () => world.t.dataSource.query(`SELECT delivery_id, outcome FROM webhook_deliveries WHERE provider = 'verestro' AND payout_id = $1`, [created.body.id]),
+      (rows: unknown[]) => rows.length >= 1,
+    );
+    expect(callbacks[0].delivery_id).toMatch(/^simulator:[0-9a-f-]{36}$/);
     expect((await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey))).body.status).toBe('completed');
+  });
+
+  it('Verestro callbacks: a client without our certificate is refused at the TLS layer; a repeat is recorded once', async () => {
+    const url = world.t.app.get(VerestroCallbackServer).url!;
+    const { selfSigned: makeSelfSigned } = pki;
+    const stranger = await makeSelfSigned({ subject: 'CN=stranger' });
+    const ca = (await world.vault.activeMaterial('verestro', 'simulator', 'callback_ca'))!.credential.certificatePem!;
+    await expect(call({ method: 'POST', url, body: '{}', ca })).rejects.toThrow();
+    await expect(call({ method: 'POST', url, body: '{}', ca, cert: stranger.pem, key: stranger.privateKeyPem })).rejects.toThrow();
+
+    // Our CA signs a CSR (as for Verestro's), and that certificate gets in, twice with one key.
+    const { csrPem, keyPem } = opensslCsr();
+    const signed = await world.t.http.post('/v1/credentials/verestro/callback-certificate').set(bearer(world.t.adminKey)).send({ environment: 'simulator', csrPem });
+    expect(signed.status).toBe(201);
+    const created = await post({ provider: 'verestro', environment: 'simulator', amount: '2.00', currency: 'EUR', beneficiary: cardBeneficiary });
+    const key = randomUUID();
+    const body = JSON.stringify({ event: 'PAYOUT_STATUS_CHANGED', orderId: created.body.providerReference, externalId: created.body.id, status: 'COMPLETED' });
+    for (let i = 0; i < 2; i++) {
+      const response = await call({ method: 'POST', url, body, ca, cert: signed.body.certificatePem, key: keyPem, headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': key } });
+      expect([response.status, response.json()]).toEqual([200, { status: 'received' }]);
+    }
+    const rows = await world.t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE delivery_id = $1`, [`simulator:${key}`]);
+    expect(rows[0].n).toBe(1);
   });
 
   it('same key + same body → the same answer; same key + another body → 422 IDEMPOTENCY_KEY_REUSED', async () => {

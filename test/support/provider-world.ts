@@ -7,6 +7,7 @@ import { CredentialVault } from '../../src/credentials/credential-vault.service'
 import { CredentialsService } from '../../src/credentials/credentials.service';
 import { DemoSeed } from '../../src/demo/demo-seed';
 import { ProviderRegistry } from '../../src/providers/provider.registry';
+import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { startTestSimulators } from './sim-client';
 import { startTestApp, TestApp } from './test-app';
@@ -41,6 +42,7 @@ export async function startProviderWorld(env: Record<string, string> = {}, seed 
       PROVIDER_RESPONSE_TIMEOUT_MS: '800',
       PROVIDER_CONNECT_TIMEOUT_MS: '1000',
       RECONCILE_INTERVAL_MS: '200',
+      VERESTRO_CALLBACK_PORT: '0',
       ...env,
     },
   });
@@ -49,7 +51,7 @@ export async function startProviderWorld(env: Record<string, string> = {}, seed 
   t.app.get(Environment).PUBLIC_BASE_URL = baseUrl;
   const credentials = t.app.get(CredentialsService);
   const vault = t.app.get(CredentialVault);
-  await new DemoSeed(credentials, vault, { urls: sims.urls, serverCaFile: caFile }, baseUrl).run();
+  await new DemoSeed(credentials, vault, { urls: sims.urls, serverCaFile: caFile }, baseUrl, t.app.get(VerestroCallbackServer).url).run();
   return {
     sims,
     t,

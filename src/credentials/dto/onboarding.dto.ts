@@ -92,6 +92,25 @@ export class VerestroBasicAuthDto extends LabelledDto {
   password!: string;
 }
 
+export class VerestroCallbackCsrDto {
+  @ApiProperty({ enum: ENVIRONMENTS.verestro, example: 'simulator' })
+  @IsIn(ENVIRONMENTS.verestro)
+  environment!: (typeof ENVIRONMENTS.verestro)[number];
+
+  @ApiProperty({ description: 'The CSR Verestro sent for its callback client certificate.' })
+  @IsString()
+  @MaxLength(MAX_PEM)
+  csrPem!: string;
+}
+
+export class VerestroCallbackCertificateDto {
+  @ApiProperty({ description: 'Send this back to Verestro: it presents it on every callback.' })
+  certificatePem!: string;
+
+  @ApiProperty({ description: 'Our callback CA (Verestro may pin it).' })
+  caPem!: string;
+}
+
 export class ImportCertificateDto {
   @ApiProperty({ description: 'The certificate Verestro signed from the CSR, PEM.', example: '-----BEGIN CERTIFICATE-----\nMIIF…\n-----END CERTIFICATE-----\n' })
   @IsString()
