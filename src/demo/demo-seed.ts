@@ -120,11 +120,9 @@ export class DemoSeed {
   /** Signs the simulator's callback CSR with our callback CA and points its callbacks at our listener. */
   private async verestroCallbacks(): Promise<void> {
     if (!this.verestroCallbackUrl) return;
-    const firstTime = !(await this.inService('verestro', 'callback_ca'));
     const { csrPem } = await this.admin<{ csrPem: string }>('GET', '/verestro/callbacks/csr');
     const { certificatePem, caPem } = await this.credentials.issueVerestroCallbackCertificate({ environment: 'simulator', csrPem }, DEMO_ACTOR);
     await this.admin('PUT', '/verestro/callbacks', { url: this.verestroCallbackUrl, certificatePem, serverCaPem: caPem });
-    if (firstTime) this.created.push('Verestro callback CA (signs the certificate the simulator presents on callbacks)');
   }
 
   private async connectPayCertificate(): Promise<void> {

@@ -119,7 +119,7 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     expect(authorized.status).toBe(200);
 
     // The simulators run beside it, and the demo credentials were created through the vault.
-    expect(first.output()).toMatch(/demo: 8 simulator credentials are ready \(8 created now\); they are listed in .*demo\.json/);
+    expect(first.output()).toMatch(/demo: 8 simulator credentials are ready \(7 created now\); they are listed in .*demo\.json/);
     const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as { credentials: Array<{ provider: string; kind: string }> };
     expect(demo.credentials.map((c) => `${c.provider}/${c.kind}`).sort()).toEqual([
       'connectpay/api_client', 'connectpay/merchant_signing_key', 'connectpay/mtls_client_certificate', 'connectpay/webhook_secret',
