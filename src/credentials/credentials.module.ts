@@ -30,6 +30,6 @@ import { loadMasterKeyring, MasterKeyring } from './crypto/master-keyring';
     CredentialExpiryJob,
     CredentialsHealthIndicator,
   ],
-  exports: [CredentialVault, CredentialsService, CredentialsHealthIndicator],
+  exports: [CredentialVault, CredentialsService, CredentialsHealthIndicator, MasterKeyring],
 })
 export class CredentialsModule {}

@@ -1,6 +1,7 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
 import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity, WebhookDeliveryEntity } from '../payouts/persistence/payout.entity';
+import { EventSubscriptionEntity, OutboundEventEntity } from '../events/outbound-event.entity';
 import { CredentialEntity, CredentialEventEntity, CredentialSecretEntity } from '../credentials/persistence/credential.entity';
 
 /** Every TypeORM entity. The migration drift test compares these with migrations/. */
-export const ENTITIES = [ApiKeyEntity, CredentialEntity, CredentialSecretEntity, CredentialEventEntity, PayoutEntity, PayoutEventEntity, IdempotencyKeyEntity, WebhookDeliveryEntity];
+export const ENTITIES = [ApiKeyEntity, CredentialEntity, CredentialSecretEntity, CredentialEventEntity, PayoutEntity, PayoutEventEntity, IdempotencyKeyEntity, WebhookDeliveryEntity, EventSubscriptionEntity, OutboundEventEntity];

@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
 import { Environment } from '../config/environment';
+import { OutboundEvents } from '../events/outbound-events.service';
 import { ProviderRegistry } from '../providers/provider.registry';
 import { Beneficiary, Capability, Money, PayoutProvider, ProviderError, ProviderPayout, type Provider, type ProviderEnvironment } from '../providers/provider.port';
 import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
@@ -55,6 +56,7 @@ export class PayoutsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ProviderRegistry,
     private readonly environment: Environment,
+    private readonly outbound: OutboundEvents,
   ) {}
 
   async create(input: NewPayout, idempotency: { apiKeyId: string; key: string }, render: (payout: Payout) => unknown): Promise<StoredResponse> {
@@ -201,7 +203,10 @@ export class PayoutsService {
       row.nextCheckAt = TERMINAL.has(to) ? null : this.nextCheck(0);
       row.checkAttempts = 0;
       await repository.save(row);
-      if (verdict === 'apply') await event(manager, id, 'transition', from, to, facts);
+      if (verdict === 'apply') {
+        await event(manager, id, 'transition', from, to, facts);
+        await this.announce(manager, row, from);
+      }
       return toPayout(row);
     });
   }
@@ -229,7 +234,24 @@ export class PayoutsService {
       row.nextCheckAt = unknown ? this.nextCheck(row.checkAttempts) : null;
       await repository.save(row);
       await event(manager, id, from === to ? 'provider_error' : 'transition', from, to, detail);
+      if (from !== to) await this.announce(manager, row, from);
       return toPayout(row);
+    });
+  }
+
+  /** payout.status_changed, in the same transaction as the change. */
+  private announce(manager: EntityManager, row: PayoutEntity, from: PayoutStatus): Promise<void> {
+    const payout = toPayout(row);
+    return this.outbound.enqueue(manager, 'payout.status_changed', {
+      payoutId: payout.id,
+      provider: payout.provider,
+      environment: payout.environment,
+      from,
+      to: payout.status,
+      amount: payout.amount,
+      reference: payout.reference,
+      providerReference: payout.providerReference,
+      failure: payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
     });
   }
 

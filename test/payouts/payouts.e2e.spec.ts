@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
+import { Receiver } from '../support/receiver';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -234,6 +235,36 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(second.body.outcome).toBe('duplicate');
     expect((await get(created.body.id)).status).toBe('completed');
+  });
+
+  it('announces payout.status_changed to subscribers, HMAC-signed, retried until accepted', async () => {
+    const receiver = new Receiver();
+    const url = await receiver.start();
+    try {
+      receiver.answers.push({ status: 503, body: 'busy' });
+      const subscription = await world.t.http.post('/v1/event-subscriptions').set(bearer(world.t.adminKey)).send({ url: `${url}/events` });
+      expect(subscription.status).toBe(201);
+      expect(subscription.body.secret).toMatch(/^whsec_/);
+      const created = await post(d24Payout());
+      await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+      const events = await eventually(
+        () => receiver.received.filter((r) => r.body.includes(created.body.id)).map((r) => ({ ...r, json: JSON.parse(r.body) as { type: string; data: { to: string } } })),
+        (list) => list.some((e) => e.json.data.to === 'completed'),
+        10_000,
+      );
+      for (const delivery of events) {
+        expect(delivery.json.type).toBe('payout.status_changed');
+        const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(delivery.headers['x-payments-signature']))!;
+        expect(v1).toBe(createHmac('sha256', subscription.body.secret).update(`${t}.${delivery.body}`).digest('hex'));
+      }
+      const tos = new Set(events.map((e) => e.json.data.to));
+      expect(tos.has('completed')).toBe(true);
+      const list = await world.t.http.get('/v1/event-subscriptions').set(bearer(world.t.adminKey));
+      expect(JSON.stringify(list.body)).not.toContain(subscription.body.secret);
+      expect((await world.t.http.delete(`/v1/event-subscriptions/${subscription.body.id}`).set(bearer(world.t.adminKey))).status).toBe(204);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('lists with filters and cursor pagination', async () => {

@@ -1,0 +1,79 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ArrayNotEmpty, IsArray, IsIn, IsOptional, Matches, MaxLength } from 'class-validator';
+import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
+import type { Principal } from '../common/auth/scopes';
+import { ErrorBodyDto } from '../common/errors/error-body.dto';
+import { uuidParam } from '../common/http/uuid-param.pipe';
+import { EventSubscriptionEntity } from './outbound-event.entity';
+import { EVENT_TYPES, EventType, OutboundEvents } from './outbound-events.service';
+
+class CreateSubscriptionDto {
+  @ApiProperty({ example: 'https://ledger.internal.example/payout-events' })
+  @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'must be an http(s) URL' })
+  @MaxLength(2048)
+  url!: string;
+
+  @ApiPropertyOptional({ enum: EVENT_TYPES, isArray: true, default: ['payout.status_changed'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayNotEmpty()
+  @IsIn(EVENT_TYPES, { each: true })
+  events?: EventType[];
+}
+
+class SubscriptionDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty()
+  url!: string;
+
+  @ApiProperty({ enum: EVENT_TYPES, isArray: true })
+  events!: string[];
+
+  @ApiProperty({ example: '…x9Qa' })
+  secretHint!: string;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  createdAt!: string;
+
+  static from(entity: EventSubscriptionEntity): SubscriptionDto {
+    return { id: entity.id, url: entity.url, events: entity.events, secretHint: `…${entity.secretLastFour}`, createdAt: entity.createdAt.toISOString() };
+  }
+}
+
+class CreatedSubscriptionDto extends SubscriptionDto {
+  @ApiProperty({ description: 'Shown once. Verify X-Payments-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)).' })
+  secret!: string;
+}
+
+@ApiTags('Events')
+@RequireScopes('keys:admin')
+@Controller('v1/event-subscriptions')
+export class EventSubscriptionsController {
+  constructor(private readonly events: OutboundEvents) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Subscribe a URL to payout events', description: 'Delivered at least once, HMAC-signed (X-Payments-Signature), retried with back-off.' })
+  @ApiCreatedResponse({ type: CreatedSubscriptionDto })
+  async create(@Body() body: CreateSubscriptionDto, @CurrentPrincipal() principal: Principal): Promise<CreatedSubscriptionDto> {
+    const { subscription, secret } = await this.events.subscribe(body.url, body.events ?? ['payout.status_changed'], principal.keyId);
+    return { ...SubscriptionDto.from(subscription), secret };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List event subscriptions' })
+  @ApiOkResponse({ type: SubscriptionDto, isArray: true })
+  async list(): Promise<SubscriptionDto[]> {
+    return (await this.events.list()).map(SubscriptionDto.from);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Stop an event subscription' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  async remove(@Param('id', uuidParam()) id: string): Promise<void> {
+    await this.events.disable(id);
+  }
+}
