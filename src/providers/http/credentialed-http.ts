@@ -88,6 +88,8 @@ const RETRY_DELAY_MS = 100;
 export class CredentialedHttp implements OnModuleDestroy {
   private readonly logger = new Logger('ProviderHttp');
   private readonly connections = new Map<string, Promise<Connection>>();
+  /** Opened secrets per provider + environment + kind, so a call does not read and decrypt them again. */
+  private readonly materials = new Map<string, Promise<{ credential: Credential; secret: SecretMaterial }>>();
   private readonly breakers = new Map<string, ReturnType<typeof circuitBreaker>>();
   private readonly trust: string[];
   private readonly stopListening: () => void;
@@ -131,9 +133,21 @@ export class CredentialedHttp implements OnModuleDestroy {
 
   /** The secret material behind the credential in service (for signing, Basic auth, …). */
   async material(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<{ credential: Credential; secret: SecretMaterial }> {
+    const key = `${provider}:${environment}:${kind}`;
+    let loading = this.materials.get(key);
+    if (!loading) {
+      loading = this.loadMaterial(provider, environment, kind);
+      loading.catch(() => this.materials.delete(key));
+      this.materials.set(key, loading);
+    }
+    const active = await loading;
+    assertUsable(active.credential);
+    return active;
+  }
+
+  private async loadMaterial(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<{ credential: Credential; secret: SecretMaterial }> {
     const active = await this.vault.activeMaterial(provider, environment, kind);
     if (!active) throw await this.missingCredential(provider, environment, kind);
-    assertUsable(active.credential);
     return active;
   }
 
@@ -250,8 +264,12 @@ export class CredentialedHttp implements OnModuleDestroy {
     return { agent, credential };
   }
 
-  /** Next calls build a new agent from the vault; the old one finishes what it is doing, then closes. */
+  /**
+   * After a vault change, next calls read the credential again and build a new agent; the old
+   * agent finishes what it is doing, then closes.
+   */
   private forget(provider: Provider, environment: ProviderEnvironment): void {
+    for (const key of this.materials.keys()) if (key.startsWith(`${provider}:${environment}:`)) this.materials.delete(key);
     for (const family of ['mtls', 'tls'] as const) {
       const key = `${provider}:${environment}:${family}`;
       const old = this.connections.get(key);
