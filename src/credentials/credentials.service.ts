@@ -19,6 +19,7 @@ import {
   certificatePem,
   createCertificateAuthority,
   createCsr,
+  isValidCsr,
   keyDescription,
   pemBlocks,
   privateKeyFromPem,
@@ -167,12 +168,15 @@ export class CredentialsService {
    * callback listener then trusts only that CA.
    */
   async issueVerestroCallbackCertificate(input: { environment: VerestroEnvironment; csrPem: string }, actor: Actor): Promise<{ certificatePem: string; caPem: string }> {
-    const ca = await this.callbackAuthority(input.environment, actor);
-    const certificatePem = await signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem: input.csrPem }, 'client').catch(() => null);
+    // Checked before anything is created: a bad CSR leaves no CA behind.
+    const certificatePem = (await isValidCsr(input.csrPem))
+      ? await this.callbackAuthority(input.environment, actor).then((ca) => signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem: input.csrPem }, 'client'))
+      : null;
     if (!certificatePem) {
       throw rulesViolated('CSR_REJECTED', 'The callback CSR cannot be signed:', [{ field: 'csrPem', code: 'NOT_A_VALID_CSR', message: 'must be a PEM certificate request whose signature verifies' }]);
     }
     const facts = certificateFacts(new X509Certificate(certificatePem));
+    const ca = await this.callbackAuthority(input.environment, actor);
     await this.vault.recordEvent(ca.credentialId, 'callback_certificate_issued', actor, { subject: facts.subject, serialNumber: facts.serialNumber, notAfter: facts.notAfter.toISOString() });
     return { certificatePem, caPem: ca.caPem };
   }

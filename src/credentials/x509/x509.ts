@@ -201,3 +201,12 @@ export async function signCertificateRequest(
   });
   return certificate.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
 }
+
+/** True when the text is a PEM certificate request whose own signature verifies. */
+export async function isValidCsr(csrPem: string): Promise<boolean> {
+  try {
+    return await new x509.Pkcs10CertificateRequest(csrPem).verify();
+  } catch {
+    return false;
+  }
+}
