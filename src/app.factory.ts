@@ -42,6 +42,7 @@ export function configureApp(app: NestExpressApplication): void {
   };
   app.use(json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.use(urlencoded({ limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 200, verify: keepRawBody }));
+  app.use(refuseNulCharacters);
   // Body-parser errors happen before Nest's router, so they get the same error shape here.
   app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) return next(error);
@@ -59,6 +60,31 @@ export function configureApp(app: NestExpressApplication): void {
   );
   app.useGlobalFilters(new AllExceptionsFilter());
   setupSwaggerUi(app, buildOpenApiDocument(app));
+}
+
+/**
+ * PostgreSQL cannot store U+0000 in text, so a NUL anywhere in the body or query would surface as
+ * a database error. It is refused up front, naming the field.
+ */
+function refuseNulCharacters(request: Request, response: Response, next: NextFunction): void {
+  const found: string[] = [];
+  const walk = (value: unknown, path: string, depth: number): void => {
+    if (found.length > 10 || depth > 32) return;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) found.push(path || '(body)');
+    } else if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+        if (key.includes('\u0000')) found.push(`${path}${path ? '.' : ''}(a key)`);
+        walk(child, path ? `${path}.${key}` : key, depth + 1);
+      }
+    }
+  };
+  walk(request.body, '', 0);
+  walk(request.query, '', 0);
+  if (found.length === 0) return next();
+  const error = ApiError.validation(found.map((field) => ({ field, code: 'NUL_CHARACTER', message: 'must not contain the NUL character (U+0000)' })));
+  const { status, body } = toErrorResponse(error, request);
+  response.status(status).json(body);
 }
 
 /** A body in a format no route reads would otherwise arrive as "no body": say what to send instead. */
