@@ -202,7 +202,21 @@ export class PayoutsService {
       if (result.fees) row.fees = result.fees;
       row.nextCheckAt = TERMINAL.has(to) ? null : this.nextCheck(0);
       row.checkAttempts = 0;
-      await repository.save(row);
+      // update(), not save(): save() would read the row again to diff it, on every payout.
+      await repository.update(
+        { id },
+        {
+          status: row.status,
+          providerReference: row.providerReference,
+          providerStatus: row.providerStatus,
+          failureCode: row.failureCode,
+          failureReason: row.failureReason,
+          fees: row.fees,
+          nextCheckAt: row.nextCheckAt,
+          checkAttempts: 0,
+        },
+      );
+      row.updatedAt = new Date();
       if (verdict === 'apply') {
         await event(manager, id, 'transition', from, to, facts);
         await this.announce(manager, row, from);

@@ -1,0 +1,287 @@
+/**
+ * npm run bench [-- --duration 8 --connections 16]
+ *
+ * Side by side, in one run: a bare keep-alive HTTPS client against the provider simulators
+ * ("direct") and the same work through the service ("backend", POST /v1/payouts), on the D24
+ * path and on the ConnectPay mTLS path, plus /health latency while four RSA-4096 CSRs are made.
+ * Real PostgreSQL (embedded unless DATABASE_URL is set), simulators and API each in their own
+ * process. Writes bench/results/latest.json and latest.md.
+ */
+import 'reflect-metadata';
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { projectRoot } from '../src/config/paths';
+import { SimulatorProcess, startSimulatorProcess } from '../src/demo/simulator-process';
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+const DURATION = option('duration', 8);
+const CONNECTIONS = option('connections', 16);
+
+interface Measured {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  handshakes: number;
+  requests: number;
+}
+
+interface Scenario {
+  name: string;
+  path: string;
+  connections: number;
+  durationSeconds: number;
+  direct: Measured;
+  backend: Measured;
+  throughputRatio: number;
+  addedLatencyP50Ms: number;
+  addedLatencyP99Ms: number;
+  handshakesPerRequest: number;
+  apiPeakRssMb: number;
+  note?: string;
+}
+
+async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(url, { ...init, headers: { 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) } });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${response.status}: ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+function startApi(dir: string, sims: SimulatorProcess, adminKey: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'main.js')], {
+    env: {
+      PATH: process.env.PATH,
+      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      DATA_DIR: dir,
+      PORT: '0',
+      SIMULATORS: 'off',
+      LOG_LEVEL: 'info', // the service as it runs; the listening line is an info log
+      ADMIN_API_KEY: adminKey,
+      CREDENTIALS_MASTER_KEY: randomBytes(32).toString('base64'),
+      D24_SIMULATOR_URL: sims.urls.d24,
+      CONNECTPAY_SIMULATOR_MTLS_URL: sims.urls.connectpayMtls,
+      CONNECTPAY_SIMULATOR_TLS_URL: sims.urls.connectpayOneWay,
+      VERESTRO_SIMULATOR_URL: sims.urls.verestro,
+      PROVIDER_CA_FILE: sims.serverCaFile,
+      DATABASE_POOL_MAX: '20',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the API did not start:\n${output}`)), 60_000);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (output.length < 100_000) output += chunk.toString();
+      const match = /is listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        output = '';
+        resolve({ child, url: match[1] });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the API exited (${code}):\n${output}`)));
+  });
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+async function load(options: autocannon.Options): Promise<Omit<Measured, 'handshakes' | 'requests'>> {
+  const result = await autocannon({ duration: DURATION, connections: CONNECTIONS, ...options });
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+async function counted(admin: string, server: string, run: () => ReturnType<typeof load>): Promise<Measured> {
+  await fetch(`${admin}/counters/reset`, { method: 'POST' });
+  const measured = await run();
+  const counters = await json<Record<string, { handshakes: number; requests: number }>>(`${admin}/counters`);
+  return { ...measured, handshakes: counters[server].handshakes, requests: counters[server].requests };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'payments-bench-'));
+  chmodSync(dir, 0o711); // the embedded PostgreSQL runs as 'postgres' when we are root
+  const adminKey = 'pbk_bench_' + randomBytes(24).toString('base64url');
+  const sims = await startSimulatorProcess({ portBase: 0, stateDir: path.join(dir, 'simulators'), log: () => undefined });
+  let api: { child: ChildProcess; url: string } | undefined;
+  try {
+    api = await startApi(dir, sims, adminKey);
+    const auth = { Authorization: `Bearer ${adminKey}` };
+    const ca = readFileSync(sims.serverCaFile, 'utf8');
+    const admin = sims.urls.admin;
+
+    // Measure the create path alone: no status changes (and so no notifications or webhooks)
+    // happen during the runs.
+    await json(`${admin}/d24/settings`, { method: 'PATCH', body: JSON.stringify({ timeline: { deliverAfterMs: 3_600_000, completeAfterMs: 3_600_000 }, notifications: { retryDelaysMs: [] } }) });
+    await json(`${admin}/connectpay/settings`, { method: 'PATCH', body: JSON.stringify({ timeline: { processAfterMs: 3_600_000, settleAfterMs: 3_600_000 } }) });
+
+    // Credentials through the product's own flows.
+    const d24Keys = { apiKey: 'bench' + randomBytes(6).toString('hex'), apiPassphrase: randomBytes(12).toString('hex'), apiSignature: randomBytes(24).toString('hex') };
+    await json(`${admin}/d24/merchants`, { method: 'PUT', body: JSON.stringify(d24Keys) });
+    await json(`${api.url}/v1/credentials/d24/keys`, { method: 'POST', headers: auth, body: JSON.stringify({ environment: 'simulator', ...d24Keys }) });
+    const chain = await json<{ chainPem: string; privateKeyPem: string }>(`${admin}/connectpay/chains`, { method: 'POST', body: JSON.stringify({ commonName: 'bench.example.com', register: true }) });
+    await json(`${api.url}/v1/credentials/connectpay/certificate`, { method: 'POST', headers: auth, body: JSON.stringify({ environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem }) });
+    const devApp = await json<{ clientKey: string; clientSecret: string }>(`${admin}/connectpay/devapp`);
+    await json(`${api.url}/v1/credentials/connectpay/api-client`, { method: 'POST', headers: auth, body: JSON.stringify({ environment: 'simulator', clientKey: devApp.clientKey, clientSecret: devApp.clientSecret }) });
+    const { code } = await json<{ code: string }>(`${admin}/connectpay/auth-codes`, { method: 'POST' });
+    await json(`${api.url}/v1/credentials/connectpay/oauth/authorize`, { method: 'POST', headers: auth, body: JSON.stringify({ environment: 'simulator', authCode: code }) });
+
+    // The direct client's own ConnectPay token, over its own mTLS connection.
+    const { code: directCode } = await json<{ code: string }>(`${admin}/connectpay/auth-codes`, { method: 'POST' });
+    const tokenResult = await new Promise<{ access_token: string }>((resolve, reject) => {
+      const body = `grant_type=authorization_code&code=${directCode}`;
+      const request = require('node:https').request(
+        `${sims.urls.connectpayMtls}/auth/v1/oauth2/token`,
+        { method: 'POST', ca, cert: chain.chainPem, key: chain.privateKeyPem, headers: { Authorization: 'Basic ' + Buffer.from(`${devApp.clientKey}:${devApp.clientSecret}`).toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded', 'X-Request-ID': randomUUID(), 'Content-Length': Buffer.byteLength(body) } },
+        (res: import('node:http').IncomingMessage) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk));
+          res.on('end', () => resolve(JSON.parse(text)));
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+
+    let sequence = 0;
+    const beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'Bench', documentId: '84932568207', bankCode: 341, bankAccount: '123456789' };
+    const d24Direct = (rate?: number) =>
+      counted(admin, 'd24', () =>
+        load({
+          url: `${sims.urls.d24}/v3/cashout`,
+          method: 'POST',
+          tlsOptions: { ca },
+          ...(rate ? { overallRate: rate } : {}),
+          requests: [{ setupRequest: (request: autocannon.Request) => {
+            const body = JSON.stringify({ login: d24Keys.apiKey, pass: d24Keys.apiPassphrase, external_id: `bench-direct-${sequence++}`, country: 'BR', currency: 'BRL', amount: 1, document_id: '84932568207', beneficiary_name: 'Bench', bank_code: 341, bank_account: '123456789', notification_url: 'http://127.0.0.1:9/none' });
+            return { ...request, body, headers: { 'Content-Type': 'application/json', 'User-Agent': 'bench-direct', 'Payload-Signature': createHmac('sha256', d24Keys.apiSignature).update(body).digest('hex') } };
+          } }],
+        }),
+      );
+    const backend = (provider: 'd24' | 'connectpay', server: string, rate?: number) =>
+      counted(admin, server, () =>
+        load({
+          url: `${api!.url}/v1/payouts`,
+          method: 'POST',
+          ...(rate ? { overallRate: rate } : {}),
+          requests: [{ setupRequest: (request: autocannon.Request) => ({
+            ...request,
+            body: JSON.stringify(
+              provider === 'd24'
+                ? { provider, environment: 'simulator', amount: '1.00', currency: 'BRL', beneficiary, reference: 'bench' }
+                : { provider, environment: 'simulator', amount: '1.00', currency: 'EUR', beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' }, reference: 'bench' },
+            ),
+            headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+          }) }],
+        }),
+      );
+    const connectpayDirect = () =>
+      counted(admin, 'connectpay-mtls', () =>
+        load({
+          url: `${sims.urls.connectpayMtls}/ob/payments`,
+          method: 'POST',
+          tlsOptions: { ca, cert: chain.chainPem, key: chain.privateKeyPem },
+          requests: [{ setupRequest: (request: autocannon.Request) => ({
+            ...request,
+            body: JSON.stringify({
+              paymentRail: 'SEPA_SCT', debtorAccount: { iban: 'LT601010012345678901' }, creditorAccount: { iban: 'DE89370400440532013000' },
+              creditorName: 'Bench', instructedAmount: { amount: '1.00', currency: 'EUR' }, externalReference: `bench-direct-${sequence++}`,
+            }),
+            headers: { Authorization: `Bearer ${tokenResult.access_token}`, 'Content-Type': 'application/json', 'X-Request-ID': randomUUID() },
+          }) }],
+        }),
+      );
+
+    const scenarios: Scenario[] = [];
+    const compare = (name: string, pathName: string, direct: Measured, backendRun: Measured, note?: string): Scenario => ({
+      name,
+      path: pathName,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      direct,
+      backend: backendRun,
+      throughputRatio: Math.round((backendRun.requestsPerSecond / Math.max(direct.requestsPerSecond, 1)) * 100) / 100,
+      addedLatencyP50Ms: Math.round((backendRun.p50 - direct.p50) * 10) / 10,
+      addedLatencyP99Ms: Math.round((backendRun.p99 - direct.p99) * 10) / 10,
+      handshakesPerRequest: Math.round((backendRun.handshakes / Math.max(backendRun.requests, 1)) * 10_000) / 10_000,
+      apiPeakRssMb: peakRssMb(api!.child.pid as number),
+      ...(note ? { note } : {}),
+    });
+
+    process.stdout.write('measuring D24 …\n');
+    const d24d = await d24Direct();
+    const d24b = await backend('d24', 'd24');
+    scenarios.push(compare('d24-max-rate', 'D24 create cashout', d24d, d24b));
+    const half = Math.max(1, Math.round(d24b.requestsPerSecond / 2));
+    process.stdout.write(`measuring D24 at half the backend's max rate (${half}/s) …\n`);
+    scenarios.push(compare('d24-half-rate', 'D24 create cashout at a fixed rate', await d24Direct(half), await backend('d24', 'd24', half), `fixed rate ${half} requests/s for both`));
+    process.stdout.write('measuring ConnectPay over mTLS …\n');
+    scenarios.push(
+      compare('connectpay-max-rate', 'ConnectPay payment over mTLS', await connectpayDirect(), await backend('connectpay', 'connectpay-mtls'),
+        'direct = one initiate call; backend = paymentrails + initiate + nosca authorisation + status (4 provider calls per payout)'),
+    );
+
+    process.stdout.write('measuring /health while four RSA-4096 CSRs are generated …\n');
+    const idle = await load({ url: `${api.url}/health`, connections: 4, duration: 4 });
+    const csr = (app: string) =>
+      json(`${api!.url}/v1/credentials/verestro/csr`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ environment: 'sandbox', country: 'PL', state: 'Mazowieckie', locality: 'Warsaw', organization: 'Bench', companyName: 'Bench', applicationName: app, email: 'ops@bench.example', keyBits: 4096 }),
+      });
+    const generating = Promise.all(['One', 'Two', 'Three', 'Four'].map(csr));
+    const during = await load({ url: `${api.url}/health`, connections: 4, duration: 4 });
+    await generating;
+    const health = { idleP99Ms: idle.p99, duringKeyGenerationP99Ms: during.p99, ratio: Math.round((during.p99 / Math.max(idle.p99, 1)) * 100) / 100 };
+
+    const results = { ranAt: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, connections: CONNECTIONS, durationSeconds: DURATION, scenarios, health };
+    const outDir = path.join(projectRoot(), 'bench', 'results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+    const rows = scenarios.map(
+      (s) => `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP99Ms} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
+    );
+    const table = [
+      `Benchmark ${results.ranAt} — ${CONNECTIONS} connections, ${DURATION} s per run, ${results.cpus} CPUs, Node ${results.node}`,
+      '',
+      '| path | direct req/s | backend req/s | ratio | direct p50/p99 ms | backend p50/p99 ms | added p99 ms | handshakes/req | API peak RSS MB | backend errors |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      `/health p99: ${health.idleP99Ms} ms idle, ${health.duringKeyGenerationP99Ms} ms while four RSA-4096 CSRs are generated (×${health.ratio}).`,
+      ...scenarios.filter((s) => s.note).map((s) => `- ${s.path}: ${s.note}`),
+      '',
+    ].join('\n');
+    writeFileSync(path.join(outDir, 'latest.md'), table);
+    process.stdout.write('\n' + table);
+  } finally {
+    api?.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sims.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
