@@ -79,7 +79,10 @@ function startApi(dir: string, sims: SimulatorProcess, adminKey: string): Promis
   });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the API did not start:\n${output}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM'); // never leave a service behind
+      reject(new Error(`the API did not start:\n${output}`));
+    }, 60_000);
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stdout?.on('data', (chunk: Buffer) => {
       if (output.length < 100_000) output += chunk.toString();

@@ -98,12 +98,15 @@ export class PayoutsService {
     });
     if (!claimed) return this.replay(idempotency, requestHash, render);
 
-    const payout = await this.submit(toPayout(claimed), provider);
-    const response = { status: HttpStatus.CREATED, body: render(payout) };
-    await this.dataSource
-      .getRepository(IdempotencyKeyEntity)
-      .update({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key }, { responseStatus: response.status, responseBody: response.body as object });
-    return response;
+    // The answer is stored for replays in the same transaction as the outcome (one commit fewer).
+    let body: unknown;
+    await this.submit(toPayout(claimed), provider, async (manager, payout) => {
+      body = render(payout);
+      await manager
+        .getRepository(IdempotencyKeyEntity)
+        .update({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key }, { responseStatus: HttpStatus.CREATED, responseBody: body as object });
+    });
+    return { status: HttpStatus.CREATED, body };
   }
 
   /**
@@ -111,7 +114,7 @@ export class PayoutsService {
    * payouts and, by the reconciler, for payouts whose submission may not have happened: providers
    * recognise our id, so a repeat never pays twice.
    */
-  async submit(payout: Payout, provider = this.registry.get(payout.provider, payout.environment)): Promise<Payout> {
+  async submit(payout: Payout, provider = this.registry.get(payout.provider, payout.environment), settle?: Settle): Promise<Payout> {
     try {
       const result = await provider.createPayout({
         externalId: payout.id,
@@ -121,9 +124,9 @@ export class PayoutsService {
         notificationUrl: `${this.publicBaseUrl()}/v1/webhooks/${payout.provider}`,
         debtorAccountId: payout.metadata.debtorAccountId,
       });
-      return await this.applyProviderResult(payout.id, result, 'create');
+      return await this.applyProviderResult(payout.id, result, 'create', settle);
     } catch (error) {
-      return this.recordFailure(payout.id, error, 'create');
+      return this.recordFailure(payout.id, error, 'create', settle);
     }
   }
 
@@ -179,7 +182,7 @@ export class PayoutsService {
    * Applies what a provider says, under a row lock. Late or reordered reports never move a payout
    * backwards; they are recorded as stale.
    */
-  async applyProviderResult(id: string, result: ProviderPayout, source: string): Promise<Payout> {
+  async applyProviderResult(id: string, result: ProviderPayout, source: string, settle?: Settle): Promise<Payout> {
     return this.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(PayoutEntity);
       const row = await repository.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -189,7 +192,7 @@ export class PayoutsService {
       const facts = { source, providerStatus: result.providerStatus, providerReference: result.providerReference, rejectionCode: result.rejectionCode };
       if (verdict === 'stale' || verdict === 'illegal') {
         await event(manager, id, verdict === 'stale' ? 'stale_update' : 'illegal_update', row.status, to, facts);
-        return toPayout(row);
+        return settled(manager, toPayout(row), settle);
       }
       const from = row.status;
       row.status = to;
@@ -221,12 +224,12 @@ export class PayoutsService {
         await event(manager, id, 'transition', from, to, facts);
         await this.announce(manager, row, from);
       }
-      return toPayout(row);
+      return settled(manager, toPayout(row), settle);
     });
   }
 
   /** A failed provider call: definite refusals fail the payout; a lost answer makes it unknown. */
-  async recordFailure(id: string, error: unknown, source: string): Promise<Payout> {
+  async recordFailure(id: string, error: unknown, source: string, settle?: Settle): Promise<Payout> {
     const providerError = error instanceof ProviderError ? error : null;
     const unknown = !providerError || providerError.outcomeUnknown || providerError.code === 'PAYOUT_ALREADY_EXISTS';
     if (!providerError) this.logger.error({ payoutId: id, error: error instanceof Error ? error.message : String(error) }, 'unexpected error while submitting a payout');
@@ -239,7 +242,7 @@ export class PayoutsService {
       if (row.status !== 'requested' && row.status !== 'unknown') {
         // Already moved on (a webhook or the reconciler was faster): only record the exchange.
         await event(manager, id, 'provider_error', row.status, row.status, detail);
-        return toPayout(row);
+        return settled(manager, toPayout(row), settle);
       }
       const from = row.status;
       row.status = to;
@@ -249,7 +252,7 @@ export class PayoutsService {
       await repository.save(row);
       await event(manager, id, from === to ? 'provider_error' : 'transition', from, to, detail);
       if (from !== to) await this.announce(manager, row, from);
-      return toPayout(row);
+      return settled(manager, toPayout(row), settle);
     });
   }
 
@@ -312,6 +315,14 @@ export class PayoutsService {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+/** Extra work that must commit together with a payout's new state (e.g. the stored idempotent answer). */
+type Settle = (manager: EntityManager, payout: Payout) => Promise<void>;
+
+async function settled(manager: EntityManager, payout: Payout, settle?: Settle): Promise<Payout> {
+  if (settle) await settle(manager, payout);
+  return payout;
 }
 
 async function event(manager: EntityManager, payoutId: string, type: string, fromStatus: string | null, toStatus: string | null, detail: Record<string, unknown>): Promise<void> {
