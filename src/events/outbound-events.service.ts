@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
+import { PeriodicTask } from '../common/periodic-task';
 import { Environment } from '../config/environment';
 import { open, seal } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
@@ -27,8 +28,10 @@ export function eventSignature(secret: string, timestamp: number, body: string):
 @Injectable()
 export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('OutboundEvents');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly dispatcher = new PeriodicTask(
+    () => this.dispatch(),
+    (error) => this.logger.warn({ error: String(error) }, 'event dispatch failed'),
+  );
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -37,18 +40,11 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.dispatch()
-        .catch((error: unknown) => this.logger.warn({ error: String(error) }, 'event dispatch failed'))
-        .finally(() => (this.running = undefined));
-    }, Math.min(this.environment.RECONCILE_INTERVAL_MS, 1_000));
-    this.timer.unref();
+    this.dispatcher.start(Math.min(this.environment.RECONCILE_INTERVAL_MS, 1_000));
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onModuleDestroy(): Promise<void> {
+    return this.dispatcher.stop();
   }
 
   async subscribe(url: string, events: EventType[], createdByKeyId: string | null): Promise<{ subscription: EventSubscriptionEntity; secret: string }> {

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import { Environment } from '../config/environment';
 import { ProviderError } from '../providers/provider.port';
 import { OPEN } from './domain/payout';
@@ -17,8 +18,10 @@ const BATCH = 25;
 @Injectable()
 export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Reconciler');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly passes = new PeriodicTask(
+    () => this.runOnce(),
+    (error) => this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'reconciliation pass failed'),
+  );
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -27,23 +30,11 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), this.environment.RECONCILE_INTERVAL_MS);
-    this.timer.unref();
+    this.passes.start(this.environment.RECONCILE_INTERVAL_MS);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
-  }
-
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = this.runOnce().catch((error: unknown) => {
-      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'reconciliation pass failed');
-      return 0;
-    });
-    await this.running;
-    this.running = undefined;
+  onModuleDestroy(): Promise<void> {
+    return this.passes.stop();
   }
 
   /**
