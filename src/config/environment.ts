@@ -306,12 +306,147 @@ export class Environment {
   @IsString()
   VERESTRO_CALLBACK_TLS_KEY_FILE?: string;
 
+  // The HTTP edge (main listener and the Verestro callback listener).
+
+  /** Time a client has to send the request headers (ms); slower clients are cut off with 408. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100, { message: 'must be between 100 and 120000' })
+  @Max(120_000, { message: 'must be between 100 and 120000' })
+  HTTP_HEADERS_TIMEOUT_MS: number = 10_000;
+
+  /** Time a client has to send the whole request, body included (ms). */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100, { message: 'must be between 100 and 600000' })
+  @Max(600_000, { message: 'must be between 100 and 600000' })
+  HTTP_REQUEST_TIMEOUT_MS: number = 30_000;
+
+  /** How long an idle keep-alive connection stays open (ms); keep it below the load balancer's. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100, { message: 'must be between 100 and 600000' })
+  @Max(600_000, { message: 'must be between 100 and 600000' })
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: number = 5_000;
+
+  /** Open connections accepted per listener; more are closed at once. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 100000' })
+  @Max(100_000, { message: 'must be between 1 and 100000' })
+  HTTP_MAX_CONNECTIONS: number = 1_024;
+
+  /**
+   * Which proxies may set X-Forwarded-For (Express "trust proxy"): unset trusts none, so the
+   * client address is the socket's; e.g. "loopback", "10.0.0.0/8" or a hop count such as "1".
+   * Rate limits and IP allow-lists use the address this yields.
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^(\d{1,2}|[0-9A-Za-z.:/_, -]{1,500})$/, { message: 'must be a hop count, or comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal' })
+  TRUST_PROXY?: string;
+
+  /** Swagger UI and /docs-json: public, protected (an API key as Bearer or as the Basic password), or off. Default: public, protected in production. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsIn(['public', 'protected', 'off'], { message: 'must be public, protected or off' })
+  API_DOCS?: 'public' | 'protected' | 'off';
+
+  /** Length of a rate-limit window (ms); every limit below counts per window. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(1_000, { message: 'must be between 1000 and 3600000' })
+  @Max(3_600_000, { message: 'must be between 1000 and 3600000' })
+  RATE_LIMIT_WINDOW_MS: number = 10_000;
+
+  /** Requests per API key per window, across all replicas; 0 turns the limit off. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(0, { message: 'must be between 0 and 10000000' })
+  @Max(10_000_000, { message: 'must be between 0 and 10000000' })
+  RATE_LIMIT_PER_KEY: number = 10_000;
+
+  /** Failed authentications per client address per window before that address gets 429; 0 turns it off. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(0, { message: 'must be between 0 and 1000000' })
+  @Max(1_000_000, { message: 'must be between 0 and 1000000' })
+  RATE_LIMIT_AUTH_FAILURES: number = 20;
+
+  /** Webhook requests per source address per window (all providers); 0 turns the limit off. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(0, { message: 'must be between 0 and 10000000' })
+  @Max(10_000_000, { message: 'must be between 0 and 10000000' })
+  RATE_LIMIT_WEBHOOKS_PER_SOURCE: number = 2_000;
+
+  /** Largest provider notification body accepted (bytes), on the webhook routes and the callback listener. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of bytes' })
+  @Min(1_024, { message: 'must be between 1024 and 1048576' })
+  @Max(1_048_576, { message: 'must be between 1024 and 1048576' })
+  WEBHOOK_BODY_LIMIT_BYTES: number = 65_536;
+
+  /**
+   * At most one provider status fetch per payout in this interval (ms), whatever the number of
+   * notifications; a notification inside it schedules one follow-up fetch at its end.
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(0, { message: 'must be between 0 and 3600000' })
+  @Max(3_600_000, { message: 'must be between 0 and 3600000' })
+  WEBHOOK_FETCH_INTERVAL_MS: number = 5_000;
+
+  /**
+   * How long a retried payout request waits for the first attempt with the same Idempotency-Key
+   * while that attempt is still running (ms), before a 409 with Retry-After.
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(0, { message: 'must be between 0 and 30000' })
+  @Max(30_000, { message: 'must be between 0 and 30000' })
+  IDEMPOTENCY_WAIT_MS: number = 2_000;
+
+  /**
+   * Private addresses and names event subscriptions may reach, comma-separated CIDR ranges and
+   * host names (e.g. "10.0.0.0/8,events.internal"). Public addresses are always allowed;
+   * loopback, link-local (cloud metadata), unspecified and multicast only inside a listed range.
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$/, { message: 'must be comma-separated CIDR ranges, addresses or host names' })
+  EVENTS_ALLOWED_DESTINATIONS?: string;
+
+  /**
+   * Common names the Verestro callback CSR may carry, comma-separated (Verestro names its
+   * subject at onboarding). Unset: any single plain CN (checked: RSA >= 2048 or EC P-256+).
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^[^,]{1,64}(,[^,]{1,64})*$/, { message: 'must be comma-separated common names of at most 64 characters' })
+  VERESTRO_CALLBACK_CSR_CN?: string;
+
   get simulatorsEnabled(): boolean {
     return this.SIMULATORS === 'auto' && !this.isProduction;
   }
 
   get isProduction(): boolean {
     return this.NODE_ENV === 'production';
+  }
+
+  get apiDocs(): 'public' | 'protected' | 'off' {
+    return this.API_DOCS ?? (this.isProduction ? 'protected' : 'public');
   }
 }
 

@@ -15,6 +15,18 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  /** An API key went over its request budget for the current window (429, Retry-After). */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** Too many failed authentications from one client address (429, Retry-After). */
+  TOO_MANY_FAILED_AUTHENTICATIONS: 'TOO_MANY_FAILED_AUTHENTICATIONS',
+  /** A key tried to give a new key a scope it does not hold itself. */
+  SCOPE_ESCALATION: 'SCOPE_ESCALATION',
+  /** The first request with this Idempotency-Key is still running (409, Retry-After). */
+  IDEMPOTENCY_KEY_IN_PROGRESS: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+  /** An event subscription URL points where events may not go (internal address, not HTTPS in production). */
+  DESTINATION_NOT_ALLOWED: 'DESTINATION_NOT_ALLOWED',
+  /** The request body uses a Content-Encoding that cannot be decoded. */
+  BAD_CONTENT_ENCODING: 'BAD_CONTENT_ENCODING',
   NOT_READY: 'NOT_READY',
   INTERNAL: 'INTERNAL',
 } as const;
