@@ -2,14 +2,20 @@ import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, NextFunction, Request, Response, urlencoded } from 'express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
+import { Authenticator } from './common/auth/authenticator';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ApiError } from './common/errors/api-error';
 import { ErrorCode } from './common/errors/error-codes';
 import { toErrorResponse } from './common/errors/error-response';
 import { validationExceptionFactory } from './common/errors/validation';
-import { buildOpenApiDocument, setupSwaggerUi } from './openapi/openapi';
+import { assignRequestId } from './common/http/request-id';
+import { LimitedExpressAdapter, serverLimits } from './common/http/server-limits';
+import { clientBucket, RateLimiter } from './common/rate-limit/rate-limiter';
+import { Environment } from './config/environment';
+import { buildOpenApiDocument, DOCS_PATH, setupSwaggerUi } from './openapi/openapi';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -20,7 +26,7 @@ const BODY_TYPES = /^application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)\s*
  * so what they exercise is the real stack (body limits, pipes, filter, guard, docs).
  */
 export async function createApp(options: AppOptions): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), new LimitedExpressAdapter(serverLimits(options.environment)), {
     bodyParser: false,
     bufferLogs: true,
     abortOnError: false,
@@ -33,21 +39,33 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
 }
 
 export function configureApp(app: NestExpressApplication): void {
+  const environment = app.get(Environment);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (environment.TRUST_PROXY) app.set('trust proxy', trustProxySetting(environment.TRUST_PROXY));
+  app.use(assignRequestId);
+  app.use(securityHeaders());
   app.use(refuseUnreadableBodies);
   // Webhook signatures are over the exact bytes received: keep them beside the parsed body.
   const keepRawBody = (request: Request, _response: Response, buffer: Buffer) => {
     (request as Request & { rawBody?: Buffer }).rawBody = buffer;
   };
+  // Provider notifications are small: their routes get a small limit and a per-source budget,
+  // both applied before a byte of the body is read (body-parser skips a body already parsed).
+  const webhookLimit = environment.WEBHOOK_BODY_LIMIT_BYTES;
+  app.use(
+    '/v1/webhooks',
+    limitWebhookSources(app.get(RateLimiter), environment),
+    json({ limit: webhookLimit, type: ['application/json', 'application/*+json'], verify: keepRawBody }),
+    urlencoded({ limit: webhookLimit, extended: false, parameterLimit: 100, verify: keepRawBody }),
+  );
   app.use(json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.use(urlencoded({ limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 200, verify: keepRawBody }));
   app.use(refuseNulCharacters);
   // Body-parser errors happen before Nest's router, so they get the same error shape here.
   app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) return next(error);
-    const { status, body } = toErrorResponse(error, request);
-    response.status(status).json(body);
+    sendError(response, error, request);
   });
   app.useGlobalPipes(
     new ValidationPipe({
@@ -59,7 +77,104 @@ export function configureApp(app: NestExpressApplication): void {
     }),
   );
   app.useGlobalFilters(new AllExceptionsFilter());
-  setupSwaggerUi(app, buildOpenApiDocument(app));
+  if (environment.apiDocs !== 'off') {
+    if (environment.apiDocs === 'protected') app.use(requireKeyForDocs(app.get(Authenticator)));
+    setupSwaggerUi(app, buildOpenApiDocument(app), { persistAuthorization: !environment.isProduction });
+  }
+}
+
+function sendError(response: Response, error: unknown, request: Request): void {
+  const { status, body, headers } = toErrorResponse(error, request);
+  if (headers) response.set(headers);
+  response.status(status).json(body);
+}
+
+/** TRUST_PROXY as Express understands it: a hop count, or a list of addresses, ranges and names. */
+function trustProxySetting(value: string): number | string[] {
+  return /^\d+$/.test(value) ? Number(value) : value.split(',').map((part) => part.trim()).filter(Boolean);
+}
+
+/**
+ * Security headers on every answer (helmet): nosniff, no framing, no referrer, HSTS, and a CSP
+ * that allows nothing for the API (it only ever answers JSON) and what Swagger UI needs under
+ * /docs. Answers that are not documentation are never stored by a cache: they may carry a key,
+ * a secret or payout data.
+ */
+function securityHeaders(): (request: Request, response: Response, next: NextFunction) => void {
+  const common = { frameguard: { action: 'deny' as const }, referrerPolicy: { policy: 'no-referrer' as const }, crossOriginResourcePolicy: { policy: 'same-origin' as const } };
+  const api = helmet({ ...common, contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } });
+  const docs = helmet({
+    ...common,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+      },
+    },
+  });
+  return (request, response, next) => {
+    if (isDocsPath(request.path)) {
+      docs(request, response, next);
+      return;
+    }
+    response.setHeader('Cache-Control', 'no-store');
+    api(request, response, next);
+  };
+}
+
+/** Swagger UI and its assets, and the document as JSON or YAML. */
+function isDocsPath(path: string): boolean {
+  const prefix = `/${DOCS_PATH}`;
+  return path === prefix || path.startsWith(`${prefix}/`) || path === `${prefix}-json` || path === `${prefix}-yaml`;
+}
+
+/** Per-source budget on the webhook routes, counted before the body is read. */
+function limitWebhookSources(limiter: RateLimiter, environment: Environment): (request: Request, response: Response, next: NextFunction) => void {
+  return (request, response, next) => {
+    const decision = limiter.take(`webhook:${clientBucket(request.ip)}`, environment.RATE_LIMIT_WEBHOOKS_PER_SOURCE);
+    if (decision.allowed) return next();
+    const error = new ApiError(429, ErrorCode.TOO_MANY_REQUESTS, 'Too many notifications from this address. Wait for the time in Retry-After.').retryAfter(decision.retryAfterMs);
+    sendError(response, error, request);
+  };
+}
+
+/**
+ * API_DOCS=protected: Swagger UI and the document need an active API key (any scope), as
+ * "Authorization: Bearer <key>" or as the password of the browser's Basic prompt.
+ */
+function requireKeyForDocs(authenticator: Authenticator): (request: Request, response: Response, next: NextFunction) => void {
+  const keyOf = (header: string | undefined): string | null => {
+    if (!header) return null;
+    const [scheme, value] = header.split(' ', 2);
+    if (/^bearer$/i.test(scheme ?? '') && value) return value;
+    if (/^basic$/i.test(scheme ?? '') && value) {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      return colon >= 0 ? decoded.slice(colon + 1) : null;
+    }
+    return null;
+  };
+  return (request, response, next) => {
+    if (!isDocsPath(request.path)) return next();
+    const key = keyOf(request.headers.authorization);
+    const principal = key && /^[\x21-\x7e]{1,512}$/.test(key) ? authenticator.authenticate(key) : Promise.resolve(null);
+    principal.then(
+      (found) => {
+        if (found) return next();
+        response.setHeader('WWW-Authenticate', 'Basic realm="payments-backend API docs", charset="UTF-8"');
+        sendError(response, new ApiError(401, ErrorCode.UNAUTHENTICATED, 'The API documentation needs an API key: enter it as the password (any user name), or send "Authorization: Bearer <key>".'), request);
+      },
+      (error: unknown) => next(error),
+    );
+  };
 }
 
 /**
@@ -83,8 +198,7 @@ function refuseNulCharacters(request: Request, response: Response, next: NextFun
   walk(request.query, '', 0);
   if (found.length === 0) return next();
   const error = ApiError.validation(found.map((field) => ({ field, code: 'NUL_CHARACTER', message: 'must not contain the NUL character (U+0000)' })));
-  const { status, body } = toErrorResponse(error, request);
-  response.status(status).json(body);
+  sendError(response, error, request);
 }
 
 /** A body in a format no route reads would otherwise arrive as "no body": say what to send instead. */
@@ -98,8 +212,7 @@ function refuseUnreadableBodies(request: Request, response: Response, next: Next
       'Send the request body as JSON with "Content-Type: application/json".',
       { contentType: type ?? null },
     );
-    const { status, body } = toErrorResponse(error, request);
-    response.status(status).json(body);
+    sendError(response, error, request);
     return;
   }
   next();

@@ -7,11 +7,13 @@ import type { DestinationStream } from 'pino';
 import { AccountsModule } from './accounts/accounts.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { ApiKeyGuard } from './common/auth/api-key.guard';
+import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { httpLoggerOptions } from './common/logging/logging';
 import { Environment } from './config/environment';
 import { EnvironmentModule } from './config/environment.module';
 import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { LivenessModule } from './database/liveness.module';
 import { HealthModule } from './health/health.module';
 import { PayoutsModule } from './payouts/payouts.module';
 import { ProvidersModule } from './providers/providers.module';
@@ -36,6 +38,8 @@ export class AppModule {
         LoggerModule.forRoot({ pinoHttp: httpLoggerOptions(environment, options.logStream) }),
         TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX)),
         ScheduleModule.forRoot(),
+        LivenessModule,
+        RateLimitModule,
         HealthModule,
         ApiKeysModule,
         CredentialsModule,

@@ -496,6 +496,9 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
       problems.push('CREDENTIALS_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)');
     }
   }
+  if (environment.HTTP_HEADERS_TIMEOUT_MS > environment.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
   if (problems.length > 0) throw new ConfigurationError([...new Set(problems)]);
   return environment;
 }

@@ -28,10 +28,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   });
 }
 
-export function setupSwaggerUi(app: INestApplication, document: OpenAPIObject): void {
+/**
+ * Swagger UI at /docs. persistAuthorization keeps the pasted API key in the browser's
+ * localStorage, a convenience for local use that production turns off.
+ */
+export function setupSwaggerUi(app: INestApplication, document: OpenAPIObject, options: { persistAuthorization: boolean }): void {
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: `${DOCS_PATH}-json`,
+    yamlDocumentUrl: `${DOCS_PATH}-yaml`,
     customSiteTitle: 'payments-backend API',
-    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true, tryItOutEnabled: false },
+    swaggerOptions: { persistAuthorization: options.persistAuthorization, displayRequestDuration: true, tryItOutEnabled: false },
   });
 }

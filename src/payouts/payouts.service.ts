@@ -350,10 +350,13 @@ function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function decodeCursor(cursor: string): [Date, string] {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const [at, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const date = new Date(at);
-  if (!id || Number.isNaN(date.getTime())) {
+  // Checked here, not by PostgreSQL: a malformed id would otherwise fail the query (500).
+  if (!id || extra !== undefined || !UUID.test(id) || Number.isNaN(date.getTime()) || Math.abs(date.getFullYear()) > 9999) {
     throw ApiError.validation([{ field: 'cursor', code: 'INVALID_CURSOR', message: 'is not a cursor this API returned; start again without it' }]);
   }
   return [date, id];

@@ -11,7 +11,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
-    const { status, body } = toErrorResponse(exception, request);
+    const { status, body, headers } = toErrorResponse(exception, request);
     if (status >= 500) {
       this.logger.error({ err: loggableError(exception), status }, 'request failed unexpectedly');
     }
@@ -20,6 +20,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     // A route may have set another Content-Type (e.g. text/plain for ConnectPay's "OK"); errors are JSON.
+    if (headers) response.set(headers);
     response.status(status).type('application/json').json(body);
   }
 }

@@ -13,6 +13,9 @@ export interface FieldProblem {
  * `message` is a sentence that tells the caller what to do; it never contains a secret.
  */
 export class ApiError extends Error {
+  /** Response headers that belong to the error, e.g. Retry-After on a 429 or a 409 in progress. */
+  headers: Record<string, string> = {};
+
   constructor(
     readonly status: HttpStatus,
     readonly code: ErrorCode | string,
@@ -21,6 +24,12 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = 'ApiError';
+  }
+
+  /** The same error, telling the client when to try again (whole seconds, at least 1). */
+  retryAfter(milliseconds: number): this {
+    this.headers['Retry-After'] = String(Math.max(1, Math.ceil(milliseconds / 1000)));
+    return this;
   }
 
   static notFound(what: string, id: string): ApiError {

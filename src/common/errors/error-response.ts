@@ -5,6 +5,7 @@ import { ErrorCode } from './error-codes';
 export interface ErrorResponse {
   status: number;
   body: ErrorBody;
+  headers?: Record<string, string>;
 }
 
 interface RequestLike {
@@ -41,6 +42,15 @@ function isDomainError(error: unknown): error is DomainError {
   return error instanceof Error && typeof (error as DomainError).httpStatus === 'number' && typeof (error as DomainError).code === 'string';
 }
 
+/**
+ * body-parser wraps a failing decompression (zlib's Z_DATA_ERROR, Z_BUF_ERROR, …) in a 400
+ * without a `type`; it is the client's broken body, not our fault.
+ */
+function isUndecodableBody(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && (error as { status?: unknown }).status === 400 && typeof code === 'string' && /^(Z_|ERR_BROTLI|ERR__ZLIB)/.test(code);
+}
+
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: ErrorCode.BAD_REQUEST,
   401: ErrorCode.UNAUTHENTICATED,
@@ -65,7 +75,7 @@ function body(code: string, message: string, details: unknown = null): ErrorBody
  */
 export function toErrorResponse(exception: unknown, request: RequestLike): ErrorResponse {
   if (exception instanceof ApiError) {
-    return { status: exception.status, body: body(exception.code, exception.message, exception.details) };
+    return { status: exception.status, body: body(exception.code, exception.message, exception.details), headers: exception.headers };
   }
 
   if (isDomainError(exception)) {
@@ -93,7 +103,7 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
       case 'charset.unsupported':
         return {
           status: 415,
-          body: body(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be UTF-8 JSON without content encoding.'),
+          body: body(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be UTF-8 JSON, sent as is or with Content-Encoding gzip, deflate or br.'),
         };
       default:
         if (exception.status >= 400 && exception.status < 500) {
@@ -103,6 +113,13 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
           };
         }
     }
+  }
+
+  if (isUndecodableBody(exception)) {
+    return {
+      status: 400,
+      body: body(ErrorCode.BAD_CONTENT_ENCODING, 'The request body could not be decoded with the Content-Encoding it names. Send it compressed correctly, or uncompressed without that header.'),
+    };
   }
 
   if (exception instanceof HttpException) {

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import type { Environment } from '../../config/environment';
+import { requestIdFrom } from '../http/request-id';
 
 /**
  * Paths pino replaces with "[REDACTED]" wherever they appear in a log line. Request headers
@@ -43,8 +43,6 @@ export const REDACTED_PATHS = [
   ...SENSITIVE_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
 ];
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 export function loggerOptions(environment: Environment): LoggerOptions {
   return {
     level: environment.LOG_LEVEL,
@@ -61,16 +59,15 @@ export function createBootLogger(environment: Environment, stream?: DestinationS
 }
 
 /**
- * Per-request logging: the request id comes from X-Request-ID when the caller sent a sane one
- * (so a trace crosses services) and is echoed back; otherwise a fresh UUID.
+ * Per-request logging, under the request id (see request-id.ts).
  */
 export function httpLoggerOptions(environment: Environment, stream?: DestinationStream): PinoHttpOptions {
   return {
     ...loggerOptions(environment),
     stream,
+    // assignRequestId (the first middleware) has normally set req.id already; pino-http keeps it.
     genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const offered = req.headers['x-request-id'];
-      const id = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+      const id = requestIdFrom(req.headers);
       res.setHeader('X-Request-ID', id);
       return id;
     },

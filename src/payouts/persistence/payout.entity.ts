@@ -5,7 +5,8 @@ import type { Payout, PayoutStatus } from '../domain/payout';
 
 @Entity({ name: 'payouts' })
 @Index('ix_payouts_created', ['createdAt', 'id'])
-@Index('ix_payouts_status_check', ['status', 'nextCheckAt'])
+// Partial: the reconciler only ever looks for rows with a check due; most rows are final and have none.
+@Index('ix_payouts_next_check', ['nextCheckAt'], { where: 'next_check_at IS NOT NULL' })
 export class PayoutEntity {
   /** Also the provider's external id: a re-sent create is recognised as the same payout. */
   @PrimaryColumn({ type: 'uuid' })
@@ -67,6 +68,10 @@ export class PayoutEntity {
 
   @Column({ name: 'check_attempts', type: 'int', default: 0 })
   checkAttempts!: number;
+
+  /** When a provider notification last made us fetch the status: at most one such fetch per interval. */
+  @Column({ name: 'webhook_fetch_at', type: 'timestamptz', nullable: true })
+  webhookFetchAt!: Date | null;
 }
 
 /** Append-only history of every transition and provider exchange (beneficiaries masked). */
@@ -120,6 +125,17 @@ export class IdempotencyKeyEntity {
 
   @Column({ name: 'response_body', type: 'jsonb', nullable: true })
   responseBody!: unknown;
+
+  /**
+   * The process working on the first attempt (its liveness lock in PostgreSQL, see
+   * InstanceLiveness); a retry takes the claim over at once when that process is gone.
+   */
+  @Column({ name: 'owner_instance', type: 'int', nullable: true })
+  ownerInstance!: number | null;
+
+  /** Until when the owner may work undisturbed; a claim past it is taken over even if its owner lives. */
+  @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
+  leaseUntil!: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
