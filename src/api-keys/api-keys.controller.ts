@@ -14,7 +14,10 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create an API key', description: 'The key is in the response once; only its hash is stored.' })
+  @ApiOperation({
+    summary: 'Create an API key',
+    description: 'The key is in the response once; only its hash is stored. A key can only grant scopes it holds itself (403 SCOPE_ESCALATION otherwise).',
+  })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'VALIDATION_FAILED with one entry per bad field.' })
   async create(@Body() body: CreateApiKeyDto, @CurrentPrincipal() principal: Principal): Promise<CreatedApiKeyDto> {

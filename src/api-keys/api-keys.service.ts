@@ -40,6 +40,17 @@ export class ApiKeysService extends Authenticator {
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
       throw ApiError.validation([{ field: 'expiresAt', code: 'IN_THE_PAST', message: 'must be in the future' }]);
     }
+    // keys:admin lets a key manage keys, not become more than it is: a new key holds at most the
+    // scopes of the key that creates it.
+    const beyond = [...new Set(input.scopes)].filter((scope) => !by.scopes.includes(scope));
+    if (beyond.length > 0) {
+      throw new ApiError(
+        HttpStatus.FORBIDDEN,
+        ErrorCode.SCOPE_ESCALATION,
+        `A key can only grant scopes it holds itself; this one lacks ${beyond.join(', ')}. Remove ${beyond.length > 1 ? 'them' : 'it'}, or create the key with a key that holds ${beyond.length > 1 ? 'them' : 'it'}.`,
+        { scopesNotHeld: beyond },
+      );
+    }
     const secret = generateApiKeySecret();
     const apiKey = await this.insert(this.dataSource.manager, input, secret, 'api', by.keyId);
     this.logger.log({ keyId: apiKey.id, scopes: apiKey.scopes, by: by.keyId }, 'API key created');

@@ -12,8 +12,10 @@ const BATCH = 25;
 /**
  * Re-polls payouts that are not final, with back-off, and re-submits those whose submission is in
  * doubt (requested after a crash, or unknown after a lost answer): providers recognise our id, so
- * this ends in the right state, never in a second payout. Replicas claim rows with
- * FOR UPDATE SKIP LOCKED, so several can run on one database.
+ * this ends in the right state, never in a second payout. It also runs the single follow-up check
+ * a throttled notification schedules, even on a final payout (D24 may reverse a completed one).
+ * Replicas claim rows with FOR UPDATE SKIP LOCKED, so several can run on one database. A row has a
+ * check due only while next_check_at is set; it is cleared once the payout is final.
  */
 @Injectable()
 export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -49,13 +51,13 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
          UPDATE payouts SET next_check_at = now() + ($1 || ' milliseconds')::interval, check_attempts = check_attempts + 1
           WHERE id IN (
             SELECT id FROM payouts
-             WHERE status = ANY($2) AND next_check_at IS NOT NULL AND next_check_at <= now()
+             WHERE next_check_at IS NOT NULL AND next_check_at <= now()
              ORDER BY next_check_at
-             LIMIT $3
+             LIMIT $2
              FOR UPDATE SKIP LOCKED)
          RETURNING id, check_attempts)
        SELECT id, check_attempts FROM claimed`,
-      [String(this.payouts.leaseMs()), OPEN, BATCH],
+      [String(this.payouts.leaseMs()), BATCH],
     );
     await Promise.all(claimed.map((row) => this.check(row.id, row.check_attempts)));
     await this.dataSource.query('DELETE FROM idempotency_keys WHERE expires_at < now()');

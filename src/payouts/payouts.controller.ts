@@ -38,6 +38,10 @@ export class PayoutsController {
   @ApiCreatedResponse({ type: PayoutDto, description: 'The payout and where it stands (pending, failed, unknown …).' })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail, Idempotency-Key).' })
   @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'IDEMPOTENCY_KEY_REUSED.' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After); PAYOUTS_CREATE_NOT_SUPPORTED.',
+  })
   async create(
     @Body() body: CreatePayoutDto,
     @Headers('idempotency-key') idempotencyHeader: string | undefined,

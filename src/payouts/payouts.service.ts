@@ -1,9 +1,11 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
-import { Brackets, DataSource, EntityManager } from 'typeorm';
+import { Brackets, DataSource, EntityManager, IsNull } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
 import { Environment } from '../config/environment';
+import { InstanceLiveness } from '../database/instance-liveness';
 import { OutboundEvents } from '../events/outbound-events.service';
 import { ProviderRegistry } from '../providers/provider.registry';
 import { Beneficiary, Capability, Money, PayoutProvider, ProviderError, ProviderPayout, type Provider, type ProviderEnvironment } from '../providers/provider.port';
@@ -40,8 +42,6 @@ const CAPABILITY: Record<Operation, Capability> = { cancel: 'payouts.cancel', ho
 
 /** Idempotency keys are kept at least this long (the promise is 24 h). */
 const IDEMPOTENCY_TTL = '48 hours';
-/** A replay waits this long for a concurrent request with the same key to finish. */
-const REPLAY_WAIT_MS = 30_000;
 
 /**
  * The payouts domain service. A payout is committed (status requested, our id = the provider's
@@ -57,6 +57,7 @@ export class PayoutsService {
     private readonly registry: ProviderRegistry,
     private readonly environment: Environment,
     private readonly outbound: OutboundEvents,
+    private readonly liveness: InstanceLiveness,
   ) {}
 
   async create(input: NewPayout, idempotency: { apiKeyId: string; key: string }, render: (payout: Payout) => unknown): Promise<StoredResponse> {
@@ -66,11 +67,13 @@ export class PayoutsService {
     const id = randomUUID();
     const claimed = await this.dataSource.transaction(async (manager) => {
       // The unique (api key, Idempotency-Key) row is the lock: a concurrent request with the same
-      // key waits here until this transaction commits, then finds the row and replays.
+      // key waits here until this transaction commits, then finds the row and replays. The row
+      // names this process (its liveness lock) and a lease, so a retry can tell a first attempt
+      // still at work from one whose process died.
       const inserted: unknown[] = await manager.query(
-        `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at)
-         VALUES ($1, $2, $3, $4, now() + interval '${IDEMPOTENCY_TTL}') ON CONFLICT DO NOTHING RETURNING payout_id`,
-        [idempotency.apiKeyId, idempotency.key, requestHash, id],
+        `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at, owner_instance, lease_until)
+         VALUES ($1, $2, $3, $4, now() + interval '${IDEMPOTENCY_TTL}', $5, now() + $6 * interval '1 millisecond') ON CONFLICT DO NOTHING RETURNING payout_id`,
+        [idempotency.apiKeyId, idempotency.key, requestHash, id, this.liveness.id, this.leaseMs()],
       );
       if (inserted.length === 0) return null;
       const row = manager.getRepository(PayoutEntity).create({
@@ -97,15 +100,32 @@ export class PayoutsService {
       return row;
     });
     if (!claimed) return this.replay(idempotency, requestHash, render);
+    return this.answer(toPayout(claimed), idempotency, provider, render);
+  }
 
-    // The answer is stored for replays in the same transaction as the outcome (one commit fewer).
+  /**
+   * Finishes a claimed request: submits the payout (or, when it has moved on without us, reads
+   * it) and stores the answer for replays in the same transaction as the outcome. If this fails
+   * unexpectedly, the claim is released so a retry takes over at once instead of after the lease.
+   */
+  private async answer(payout: Payout, idempotency: { apiKeyId: string; key: string }, provider: PayoutProvider, render: (payout: Payout) => unknown): Promise<StoredResponse> {
     let body: unknown;
-    await this.submit(toPayout(claimed), provider, async (manager, payout) => {
-      body = render(payout);
+    const store: Settle = async (manager, settledPayout) => {
+      body = render(settledPayout);
       await manager
         .getRepository(IdempotencyKeyEntity)
         .update({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key }, { responseStatus: HttpStatus.CREATED, responseBody: body as object });
-    });
+    };
+    try {
+      if (payout.status === 'requested' || payout.status === 'unknown') await this.submit(payout, provider, store);
+      else await this.dataSource.transaction((manager) => store(manager, payout));
+    } catch (error) {
+      await this.dataSource
+        .getRepository(IdempotencyKeyEntity)
+        .update({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key, responseStatus: IsNull() }, { leaseUntil: new Date(0) })
+        .catch(() => undefined); // the lease then runs out on its own
+      throw error;
+    }
     return { status: HttpStatus.CREATED, body };
   }
 
@@ -293,9 +313,15 @@ export class PayoutsService {
     return (this.environment.PUBLIC_BASE_URL ?? `http://127.0.0.1:${this.environment.PORT}`).replace(/\/+$/, '');
   }
 
+  /**
+   * Another request holds this Idempotency-Key. Its stored answer is replayed; while it is still
+   * at work, this waits up to IDEMPOTENCY_WAIT_MS and then answers 409 with Retry-After; when its
+   * process is gone (its liveness lock released) or its lease ran out, this request takes the claim
+   * over and finishes the payout itself: providers deduplicate by our id, so nothing is paid twice.
+   */
   private async replay(idempotency: { apiKeyId: string; key: string }, requestHash: string, render: (payout: Payout) => unknown): Promise<StoredResponse> {
     const repository = this.dataSource.getRepository(IdempotencyKeyEntity);
-    const deadline = Date.now() + REPLAY_WAIT_MS;
+    const deadline = Date.now() + this.environment.IDEMPOTENCY_WAIT_MS;
     for (;;) {
       const record = await repository.findOneBy({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key });
       if (!record) throw new ApiError(HttpStatus.CONFLICT, 'IDEMPOTENCY_KEY_EXPIRED', 'This Idempotency-Key was just purged; send the request again.');
@@ -308,12 +334,46 @@ export class PayoutsService {
         );
       }
       if (record.responseStatus !== null) return { status: record.responseStatus, body: record.responseBody };
-      if (Date.now() > deadline) {
-        // The first request never finished (its process died): answer with what is known now.
-        return { status: HttpStatus.CREATED, body: render(await this.get(record.payoutId)) };
+      const leaseEnd = (record.leaseUntil ?? new Date(record.createdAt.getTime() + this.leaseMs())).getTime();
+      if (await this.firstAttemptGone(record, leaseEnd)) {
+        const payout = await this.takeOver(record);
+        if (payout) return this.answer(payout, idempotency, this.provider(payout), render);
+        continue; // another retry took it over first: wait for its answer like for any first attempt
+      }
+      if (Date.now() >= deadline) {
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
+          'The first request with this Idempotency-Key is still being processed. Send the same request again after the time in Retry-After to get its answer.',
+          { payoutId: record.payoutId },
+        ).retryAfter(Math.min(Math.max(leaseEnd - Date.now(), 1_000), 5_000));
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+
+  private async firstAttemptGone(record: IdempotencyKeyEntity, leaseEnd: number): Promise<boolean> {
+    if (leaseEnd <= Date.now()) return true;
+    // Claims written while this process had no liveness lock name no owner: only the lease tells.
+    if (record.ownerInstance === null) return false;
+    return !(await this.liveness.alive([record.ownerInstance])).has(record.ownerInstance);
+  }
+
+  /** Moves the claim to this process if nobody else did meanwhile; returns the payout to finish. */
+  private async takeOver(record: IdempotencyKeyEntity): Promise<Payout | null> {
+    const taken = await this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(IdempotencyKeyEntity);
+      const current = await repository.findOne({ where: { apiKeyId: record.apiKeyId, idempotencyKey: record.idempotencyKey }, lock: { mode: 'pessimistic_write' } });
+      if (!current || current.responseStatus !== null || current.ownerInstance !== record.ownerInstance) return false;
+      await repository.update(
+        { apiKeyId: record.apiKeyId, idempotencyKey: record.idempotencyKey },
+        { ownerInstance: this.liveness.id, leaseUntil: new Date(Date.now() + this.leaseMs()) },
+      );
+      return true;
+    });
+    if (!taken) return null;
+    this.logger.warn({ payoutId: record.payoutId, previousOwner: record.ownerInstance }, 'took over a payout request whose first attempt is gone');
+    return this.get(record.payoutId);
   }
 }
 

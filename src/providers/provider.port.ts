@@ -98,11 +98,16 @@ export interface Capabilities {
 }
 
 /** What an inbound notification says once verified: which payout, never its status. */
+/**
+ * What a verified notification says, limited to what the provider's proof covers: a field the
+ * signature (or mutual TLS, or the shared token) does not authenticate is left out, so it can
+ * never choose which payout is fetched or what is stored.
+ */
 export interface WebhookNotice {
   externalId?: string;
   providerReference?: string;
-  /** An identifier for deduplicating deliveries. */
-  deliveryId: string;
+  /** Identifies this delivery for deduplication, when the provider authenticates it; absent otherwise. */
+  deliveryId?: string;
 }
 
 export interface InboundWebhook {

@@ -13,8 +13,9 @@ type RawRequest = Request & { rawBody?: Buffer };
 /** Answered to anything that does not verify: no hint of why. */
 const unverifiable = () => new ApiError(HttpStatus.UNAUTHORIZED, ErrorCode.UNAUTHENTICATED, 'The notification could not be verified.');
 
+/** The client address is Express's request.ip, so TRUST_PROXY decides whether X-Forwarded-For counts. */
 function inbound(request: RawRequest): InboundWebhook {
-  return { headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0), remoteAddress: request.socket.remoteAddress };
+  return { headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0), remoteAddress: request.ip ?? request.socket.remoteAddress };
 }
 
 /**
@@ -31,16 +32,18 @@ export class WebhooksController {
 
   @Post('d24')
   @HttpCode(200)
-  @ApiOperation({ summary: 'D24 cashout notification (form-encoded)', description: '`control` is verified in constant time; then the status is fetched from D24.' })
-  @ApiOkResponse({ schema: { type: 'object', properties: { outcome: { type: 'string', example: 'applied' } } } })
+  @ApiOperation({
+    summary: 'D24 cashout notification (form-encoded)',
+    description:
+      '`control` is verified in constant time; it covers `external_id` only, so the status is fetched from D24 by that id and no other field is used. ' +
+      'At most one fetch per payout per WEBHOOK_FETCH_INTERVAL_MS (`deferred`: a follow-up check is scheduled); `final`: the payout can no longer change.',
+  })
+  @ApiOkResponse({ schema: { type: 'object', properties: { outcome: { type: 'string', enum: ['applied', 'duplicate', 'deferred', 'final', 'unknown_payout', 'failed'], example: 'applied' } } } })
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   async d24(@Req() request: RawRequest): Promise<{ outcome: string }> {
     const webhook = inbound(request);
     const verified = await this.webhooks.verify('d24', webhook, await this.webhooks.d24EnvironmentHint(webhook.rawBody));
-    if (!verified) {
-      await this.webhooks.recordRejected('d24', webhook.rawBody);
-      throw unverifiable();
-    }
+    if (!verified) throw unverifiable();
     return { outcome: await this.webhooks.process('d24', verified.environment, verified.notice) };
   }
 
@@ -52,10 +55,7 @@ export class WebhooksController {
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   async connectpay(@Req() request: RawRequest): Promise<string> {
     const verified = await this.webhooks.verify('connectpay', inbound(request));
-    if (!verified) {
-      await this.webhooks.recordRejected('connectpay', request.rawBody ?? Buffer.alloc(0));
-      throw unverifiable();
-    }
+    if (!verified) throw unverifiable();
     // ConnectPay wants OK within 10 s; the status fetch happens after the answer.
     setImmediate(() => {
       this.webhooks.process('connectpay', verified.environment, verified.notice).catch((error: unknown) => this.logger.warn({ error: String(error) }, 'notification processing failed'));

@@ -1,10 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Environment } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
-import { TERMINAL } from '../payouts/domain/payout';
+import { mayStillChange } from '../payouts/domain/payout';
 import { PayoutEntity } from '../payouts/persistence/payout.entity';
 import { PayoutsService } from '../payouts/payouts.service';
 import { ProviderRegistry } from '../providers/provider.registry';
@@ -12,15 +11,26 @@ import type { InboundWebhook, Provider, ProviderEnvironment, WebhookNotice } fro
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export type WebhookOutcome = 'applied' | 'duplicate' | 'unknown_payout' | 'rejected' | 'failed';
+export type WebhookOutcome = 'applied' | 'duplicate' | 'deferred' | 'final' | 'unknown_payout' | 'failed';
+
+/** Why an inbound notification was refused (counted in the logs, never stored). */
+export type RejectionReason = 'unverified' | 'source_not_allowed';
+
+/** A summary line per provider and reason at most this often, however fast rejections come. */
+const REJECTION_LOG_INTERVAL_MS = 10_000;
 
 /**
- * Inbound notifications: verified by the provider module (D24 control, ConnectPay token), stored
- * and deduplicated, then turned into a status fetch. The body is never trusted for the status.
+ * Inbound notifications: verified by the provider module (D24 control, ConnectPay token, Verestro
+ * mutual TLS), then turned into a status fetch; what a notification says about the status is
+ * never trusted. Floods and replays are cheap: a refused request writes nothing, a notification
+ * about a payout that can no longer change costs nothing, and each payout gets at most one status
+ * fetch per WEBHOOK_FETCH_INTERVAL_MS (a notification inside that interval schedules a single
+ * follow-up check at its end, so a genuine change, D24's reversal included, is never missed).
  */
 @Injectable()
 export class WebhooksService {
   private readonly logger = new Logger('Webhooks');
+  private readonly rejections = new Map<string, { count: number; total: number; loggedAt: number }>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -31,7 +41,10 @@ export class WebhooksService {
 
   /** Returns null when no environment's credential verifies the notification. */
   async verify(provider: Provider, webhook: InboundWebhook, hint?: ProviderEnvironment): Promise<{ notice: WebhookNotice; environment: ProviderEnvironment } | null> {
-    if (provider === 'connectpay' && !this.allowedSource(webhook.remoteAddress)) return null;
+    if (provider === 'connectpay' && !this.allowedSource(webhook.remoteAddress)) {
+      this.rejected(provider, 'source_not_allowed', webhook.remoteAddress);
+      return null;
+    }
     const environments = hint ? [hint] : (ENVIRONMENTS[provider] as readonly ProviderEnvironment[]);
     for (const environment of environments) {
       const notice = await this.registry
@@ -40,6 +53,7 @@ export class WebhooksService {
         .catch(() => null); // no credential for that environment
       if (notice) return { notice, environment };
     }
+    this.rejected(provider, 'unverified', webhook.remoteAddress);
     return null;
   }
 
@@ -70,35 +84,73 @@ export class WebhooksService {
     return rows.length > 0;
   }
 
-  async recordRejected(provider: Provider, rawBody: Buffer): Promise<void> {
-    await this.record(provider, null, `rejected:${createHash('sha256').update(rawBody).update(String(Date.now())).digest('hex')}`, null, 'rejected');
-  }
-
-  /**
-   * Processes a verified notice: fetch the payout's status from the provider and apply it. A
-   * duplicate delivery is recorded once but still triggers a fetch while the payout is open, which
-   * is harmless (the state machine is idempotent) and never misses a change.
-   */
+  /** Processes a verified notice: at most one status fetch per payout per interval, then the state machine. */
   async process(provider: Provider, environment: ProviderEnvironment, notice: WebhookNotice): Promise<WebhookOutcome> {
     const payout = await this.payoutFor(provider, notice);
-    const deliveryId = `${environment}:${notice.deliveryId}`;
     if (!payout) {
-      await this.record(provider, environment, deliveryId, null, 'unknown_payout');
-      this.logger.warn({ provider, environment, externalId: notice.externalId, providerReference: notice.providerReference }, 'notification for a payout we do not know; recorded');
+      // Nothing stored: a verified notification can still be replayed at will.
+      this.logger.warn({ provider, environment, externalId: notice.externalId, providerReference: notice.providerReference }, 'notification for a payout we do not know');
       return 'unknown_payout';
     }
-    const fresh = await this.record(provider, environment, deliveryId, payout.id, 'applied');
-    if (!fresh && TERMINAL.has(payout.status)) return 'duplicate';
+    if (!mayStillChange(payout.provider, payout.status)) return 'final';
+    if (notice.deliveryId !== undefined && !(await this.record(provider, environment, `${environment}:${notice.deliveryId}`, payout.id, 'applied'))) {
+      return 'duplicate';
+    }
+    if (!(await this.claimFetch(payout.id))) {
+      await this.deferFetch(payout.id);
+      return 'deferred';
+    }
+    // Without an authenticated delivery id, the fetch itself is the delivery worth recording.
+    if (notice.deliveryId === undefined) await this.record(provider, environment, `${environment}:fetch:${payout.id}:${Date.now()}`, payout.id, 'applied');
     try {
       const result = await this.registry
         .get(provider, environment)
         .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? notice.providerReference });
       await this.payouts.applyProviderResult(payout.id, result, `webhook:${provider}`);
-      return fresh ? 'applied' : 'duplicate';
+      return 'applied';
     } catch (error) {
       this.logger.warn({ payoutId: payout.id, error: error instanceof Error ? error.message : String(error) }, 'could not fetch the status after a notification; the reconciler will');
       return 'failed';
     }
+  }
+
+  /** Takes this payout's fetch slot for the interval; false when a fetch happened within it (on any replica). */
+  private async claimFetch(payoutId: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE payouts SET webhook_fetch_at = now()
+          WHERE id = $1 AND (webhook_fetch_at IS NULL OR webhook_fetch_at <= now() - $2 * interval '1 millisecond')
+         RETURNING id)
+       SELECT id FROM claimed`,
+      [payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS],
+    );
+    return rows.length > 0;
+  }
+
+  /** One follow-up check by the reconciler at the end of the interval (never later than one already due). */
+  private async deferFetch(payoutId: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE payouts SET next_check_at = LEAST(COALESCE(next_check_at, 'infinity'::timestamptz), webhook_fetch_at + $2 * interval '1 millisecond')
+        WHERE id = $1`,
+      [payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS],
+    );
+  }
+
+  /**
+   * Counts a refused notification. Nothing is written (a flood must not grow a table) and the
+   * log gets one summary line per provider and reason per interval.
+   */
+  private rejected(provider: Provider, reason: RejectionReason, source: string | undefined): void {
+    const key = `${provider}:${reason}`;
+    const now = Date.now();
+    const entry = this.rejections.get(key) ?? { count: 0, total: 0, loggedAt: 0 };
+    entry.count += 1;
+    entry.total += 1;
+    this.rejections.set(key, entry);
+    if (now - entry.loggedAt < REJECTION_LOG_INTERVAL_MS) return;
+    this.logger.warn({ provider, reason, source, sinceLastLine: entry.count, total: entry.total }, 'refused provider notifications');
+    entry.count = 0;
+    entry.loggedAt = now;
   }
 
   private allowedSource(address: string | undefined): boolean {

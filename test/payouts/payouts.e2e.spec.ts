@@ -1,3 +1,4 @@
+import { Environment } from '../../src/config/environment';
 import { createHmac, randomUUID } from 'node:crypto';
 import { Receiver } from '../support/receiver';
 import { execFileSync } from 'node:child_process';
@@ -223,18 +224,32 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     }
   });
 
-  it('a replayed D24 notification is recorded once and changes nothing', async () => {
+  it('a D24 notification replayed with fresh unsigned fields costs at most one status fetch and changes nothing', async () => {
     const created = await post(d24Payout());
     await eventually(() => get(created.body.id), (p) => p.status === 'completed');
-    const [delivery] = (await admin<Array<{ url: string }>>(world.sims, 'GET', '/d24/notifications')).body.slice(-1);
-    expect(delivery).toBeDefined();
-    const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
-    const form = { external_id: created.body.id, cashout_id: '1', control: d24Control(secret.apiSignature!, created.body.id, 'Be4', 'Bo7'), date: '2026-11-24 06:00:00', bank_reference_id: '', comments: '', status_reason: '' };
-    const first = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
-    const second = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
-    expect([first.status, second.status]).toEqual([200, 200]);
-    expect(second.body.outcome).toBe('duplicate');
-    expect((await get(created.body.id)).status).toBe('completed');
+    const environment = world.t.app.get(Environment);
+    environment.WEBHOOK_FETCH_INTERVAL_MS = 60_000;
+    try {
+      const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
+      const control = d24Control(secret.apiSignature!, created.body.id, 'Be4', 'Bo7');
+      const d24Requests = async () => (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body.d24.requests;
+      const before = await d24Requests();
+      const outcomes: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        // The control covers external_id only: date and status_reason change freely in a replay.
+        const form = { external_id: created.body.id, cashout_id: '1', control, date: `2026-11-24 06:00:0${i}`, bank_reference_id: '', comments: '', status_reason: `replay ${i}` };
+        const response = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
+        expect(response.status).toBe(200);
+        outcomes.push(response.body.outcome);
+      }
+      expect(outcomes.slice(1)).toEqual(['deferred', 'deferred', 'deferred', 'deferred']);
+      expect((await d24Requests()) - before).toBeLessThanOrEqual(1);
+      const payout = await get(created.body.id);
+      expect(payout.status).toBe('completed');
+      expect(payout.providerReference).toBe(created.body.providerReference);
+    } finally {
+      environment.WEBHOOK_FETCH_INTERVAL_MS = 50;
+    }
   });
 
   it('announces payout.status_changed to subscribers, HMAC-signed, retried until accepted', async () => {

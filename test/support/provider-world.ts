@@ -42,6 +42,8 @@ export async function startProviderWorld(env: Record<string, string> = {}, seed 
       PROVIDER_RESPONSE_TIMEOUT_MS: '800',
       PROVIDER_CONNECT_TIMEOUT_MS: '1000',
       RECONCILE_INTERVAL_MS: '200',
+      // The simulators' timelines last milliseconds; the per-payout fetch interval follows suit.
+      WEBHOOK_FETCH_INTERVAL_MS: '50',
       VERESTRO_CALLBACK_PORT: '0',
       ...env,
     },

@@ -47,6 +47,14 @@ export function judgeTransition(provider: Provider, from: PayoutStatus, to: Payo
   return 'apply';
 }
 
+/**
+ * Whether a provider could still report a change we would apply: any open payout, and a final
+ * one with a documented way out (D24's reversal of a completed cashout).
+ */
+export function mayStillChange(provider: Provider, status: PayoutStatus): boolean {
+  return !TERMINAL.has(status) || PAYOUT_STATUSES.some((to) => judgeTransition(provider, status, to) === 'apply');
+}
+
 export function fromProviderState(state: ProviderPayoutState): PayoutStatus {
   return state;
 }

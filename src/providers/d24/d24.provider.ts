@@ -127,8 +127,11 @@ export class D24Provider extends PayoutProvider {
   }
 
   /**
-   * A notification is trusted only if its `control` verifies (constant time). It never carries
-   * the status: the caller must fetch it.
+   * A notification is trusted only if its `control` verifies (constant time), and only for what
+   * the control covers: `external_id`. Everything else in it (cashout_id, date, status_reason) is
+   * unsigned, so none of it is returned: the status is fetched by the signed external_id, and
+   * since the control never changes for a payout, a delivery cannot be told from a replay (the
+   * caller bounds fetches per payout instead).
    */
   override async verifyWebhook(webhook: InboundWebhook): Promise<WebhookNotice | null> {
     const form = new URLSearchParams(webhook.rawBody.toString('utf8'));
@@ -138,8 +141,7 @@ export class D24Provider extends PayoutProvider {
     const { apiSignature } = await this.keys();
     const expected = d24Control(apiSignature, externalId, this.settings.controlPrefix, this.settings.controlSuffix);
     if (!controlMatches(expected, control)) return null;
-    const cashoutId = form.get('cashout_id') ?? undefined;
-    return { externalId, providerReference: cashoutId, deliveryId: `${cashoutId ?? externalId}:${form.get('date') ?? ''}:${form.get('status_reason') ?? ''}` };
+    return { externalId };
   }
 }
 

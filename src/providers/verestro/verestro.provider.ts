@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { VerestroEnvironment } from '../../credentials/domain/credential';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import {
@@ -90,7 +91,7 @@ export class VerestroProvider extends PayoutProvider {
     }
     if (!body.orderId) return null;
     const key = webhook.headers['x-idempotency-key'];
-    return { providerReference: body.orderId, externalId: body.externalId, deliveryId: typeof key === 'string' && key ? key : `${body.orderId}:${webhook.rawBody.toString('base64').slice(0, 32)}` };
+    return { providerReference: body.orderId, externalId: body.externalId, deliveryId: typeof key === 'string' && key ? key : `${body.orderId}:${createHash('sha256').update(webhook.rawBody).digest('hex')}` };
   }
 
   private raise(response: OutboundResponse): void {
