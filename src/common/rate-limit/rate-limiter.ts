@@ -38,6 +38,9 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly buckets = new Map<string, Bucket>();
   private readonly windowMs: number;
   private exchanges = 0;
+  /** Exchanges run one at a time: two at once would both send the same unsynced hits. */
+  private exchanging: Promise<void> = Promise.resolve();
+  private exchangeSoon = false;
   private readonly exchange = new PeriodicTask(
     () => this.sync(),
     (error) => this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not exchange rate-limit counts; limiting on this replica\'s counts alone'),
@@ -83,7 +86,13 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Sends our hits of the current window, learns every replica's totals, forgets past windows. */
-  async sync(now = Date.now()): Promise<void> {
+  sync(): Promise<void> {
+    const next = this.exchanging.then(() => this.exchangeCounts(Date.now()));
+    this.exchanging = next.catch(() => undefined);
+    return next;
+  }
+
+  private async exchangeCounts(now: number): Promise<void> {
     const window = this.windowOf(now);
     const sent = new Map<string, number>();
     for (const [name, bucket] of this.buckets) {
@@ -122,8 +131,20 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
       }
       bucket = { window, shared: 0, unsynced: 0 };
       this.buckets.set(name, bucket);
+      // A bucket new to this replica knows nothing of the others' hits yet: learn them now rather
+      // than at the next periodic exchange, so the overshoot is one round trip, not an interval.
+      this.scheduleExchange();
     }
     return bucket;
+  }
+
+  private scheduleExchange(): void {
+    if (this.exchangeSoon) return;
+    this.exchangeSoon = true;
+    setImmediate(() => {
+      this.exchangeSoon = false;
+      this.sync().catch((error: unknown) => this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not exchange rate-limit counts'));
+    });
   }
 
   private refusal(now: number): RateDecision {
