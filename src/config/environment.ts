@@ -12,6 +12,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { parseAllowedDestinations } from '../events/destination-policy';
 
 export const NODE_ENVIRONMENTS = ['development', 'test', 'production'] as const;
 export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
@@ -496,6 +497,8 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
       problems.push('CREDENTIALS_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)');
     }
   }
+  // Checked here too (the policy parses it again when built) so a bad range stops the process at boot, listed with the rest.
+  problems.push(...parseAllowedDestinations(environment.EVENTS_ALLOWED_DESTINATIONS).problems);
   if (problems.length > 0) throw new ConfigurationError([...new Set(problems)]);
   return environment;
 }
