@@ -46,8 +46,8 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   );
   // Pooled connections per scheme. A pooled socket was opened to an address checked at connect time.
   private readonly agents = {
-    'http:': new http.Agent({ keepAlive: true, maxSockets: 16 }),
-    'https:': new https.Agent({ keepAlive: true, maxSockets: 16 }),
+    'http:': new http.Agent({ keepAlive: true }),
+    'https:': new https.Agent({ keepAlive: true }),
   };
 
   constructor(
@@ -170,7 +170,9 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
         // The URL is not logged: its path or query may carry something the subscriber considers secret.
         this.logger.warn({ subscriptionId: event.subscriptionId, eventId: id, refusal: failure.refusal.code }, 'event destination refused at delivery');
       }
-      error = failure instanceof Error ? failure.message.slice(0, 200) : 'delivery failed';
+      // Not `instanceof Error`: errors from Node's own sockets may come from another realm (e.g. under jest).
+      const message = (failure as { message?: unknown } | null)?.message;
+      error = typeof message === 'string' && message !== '' ? message.slice(0, 200) : 'delivery failed';
     }
     const attempts = event.attempts + 1;
     await this.dataSource.getRepository(OutboundEventEntity).update(

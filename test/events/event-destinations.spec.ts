@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { DestinationResolver, ResolvedAddress } from '../../src/events/destination-policy';
 import { OutboundEventEntity } from '../../src/events/outbound-event.entity';
 import { OutboundEvents } from '../../src/events/outbound-events.service';
+import { EKU, selfSigned } from '../support/pki';
 import { Receiver } from '../support/receiver';
 import { eventually } from '../support/sim-client';
 import { bearer, startTestApp, TestApp } from '../support/test-app';
@@ -209,6 +210,25 @@ describe('event destinations', () => {
         expect(first.receiver.received).toHaveLength(1);
         expect(first.receiver.received[0].headers['x-payments-signature']).toBeDefined();
         expect(second.receiver.received).toEqual([]);
+      } finally {
+        expect((await unsubscribe(t, created.body.id)).status).toBe(204);
+      }
+    });
+
+    it('keeps TLS verification on: a receiver with a certificate nobody trusts gets nothing', async () => {
+      const server = await selfSigned({ subject: 'CN=127.0.0.1', extendedKeyUsages: [EKU.serverAuth], altNames: ['127.0.0.1'] });
+      const receiver = new Receiver();
+      receivers.push(receiver);
+      const url = await receiver.start({ key: server.privateKeyPem, cert: server.pem });
+      const created = await subscribe(t, `${url}/events`);
+      expect(created.status).toBe(201);
+      try {
+        await enqueue(t, { payoutId: 'p-tls' });
+        await t.app.get(OutboundEvents).dispatch();
+        const [event] = await settled(t, created.body.id, (e) => e.attempts >= 1);
+        expect(event.deliveredAt).toBeNull();
+        expect(event.lastError).toMatch(/self.signed certificate/i);
+        expect(receiver.received).toEqual([]);
       } finally {
         expect((await unsubscribe(t, created.body.id)).status).toBe(204);
       }
