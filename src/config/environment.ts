@@ -12,6 +12,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { parseAllowedDestinations } from '../events/destination-policy';
 
 export const NODE_ENVIRONMENTS = ['development', 'test', 'production'] as const;
 export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
@@ -499,6 +500,8 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
   if (environment.HTTP_HEADERS_TIMEOUT_MS > environment.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
   }
+  // Checked here too (the policy parses it again when built) so a bad range stops the process at boot, listed with the rest.
+  problems.push(...parseAllowedDestinations(environment.EVENTS_ALLOWED_DESTINATIONS).problems);
   if (problems.length > 0) throw new ConfigurationError([...new Set(problems)]);
   return environment;
 }

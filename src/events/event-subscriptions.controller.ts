@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { ArrayNotEmpty, IsArray, IsIn, IsOptional, Matches, MaxLength } from 'class-validator';
 import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
 import type { Principal } from '../common/auth/scopes';
@@ -9,7 +9,11 @@ import { EventSubscriptionEntity } from './outbound-event.entity';
 import { EVENT_TYPES, EventType, OutboundEvents } from './outbound-events.service';
 
 class CreateSubscriptionDto {
-  @ApiProperty({ example: 'https://ledger.internal.example/payout-events' })
+  // The pattern only checks the shape; where the URL may point is decided by DestinationPolicy.
+  @ApiProperty({
+    example: 'https://ledger.internal.example/payout-events',
+    description: 'http(s) URL without user:password@; https only in production. Must resolve to public addresses, or to ranges or a host name the operator allows in EVENTS_ALLOWED_DESTINATIONS.',
+  })
   @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'must be an http(s) URL' })
   @MaxLength(2048)
   url!: string;
@@ -55,8 +59,15 @@ export class EventSubscriptionsController {
   constructor(private readonly events: OutboundEvents) {}
 
   @Post()
-  @ApiOperation({ summary: 'Subscribe a URL to payout events', description: 'Delivered at least once, HMAC-signed (X-Payments-Signature), retried with back-off.' })
+  @ApiOperation({
+    summary: 'Subscribe a URL to payout events',
+    description:
+      'Delivered at least once, HMAC-signed (X-Payments-Signature), retried with back-off. Redirects are not followed. ' +
+      'Loopback, link-local, unspecified, multicast and reserved addresses are refused, private ones unless allowed by EVENTS_ALLOWED_DESTINATIONS; ' +
+      'the check is repeated on every delivery.',
+  })
   @ApiCreatedResponse({ type: CreatedSubscriptionDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'DESTINATION_NOT_ALLOWED: the URL points where events may not go (details name the field and the reason).' })
   async create(@Body() body: CreateSubscriptionDto, @CurrentPrincipal() principal: Principal): Promise<CreatedSubscriptionDto> {
     const { subscription, secret } = await this.events.subscribe(body.url, body.events ?? ['payout.status_changed'], principal.keyId);
     return { ...SubscriptionDto.from(subscription), secret };

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { projectRoot } from '../../src/config/paths';
+import { DestinationResolver } from '../../src/events/destination-policy';
 import { bearer, startTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -190,6 +191,8 @@ describe('fuzzing every route from openapi.json', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ env: { LOG_LEVEL: 'silent', PROVIDER_CONNECT_TIMEOUT_MS: '200', PROVIDER_RESPONSE_TIMEOUT_MS: '300' } });
+    // No real DNS from a test: event subscription hosts (e.g. the documented example) do not resolve here.
+    jest.spyOn(t.app.get(DestinationResolver), 'lookup').mockRejectedValue(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }));
     await t.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
     const keys = { environment: 'simulator', apiKey: 'fuzz-d24-key', apiPassphrase: 'fuzz-d24-pass', apiSignature: 'fuzz-d24-hmac-secret-value', readOnlyKey: 'fuzz-readonly-1' };

@@ -32,7 +32,8 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
   let world: ProviderWorld;
 
   beforeAll(async () => {
-    world = await startProviderWorld({}, 11);
+    // The event receiver below listens on 127.0.0.1, which the destination policy refuses unless listed.
+    world = await startProviderWorld({ EVENTS_ALLOWED_DESTINATIONS: '127.0.0.0/8' }, 11);
     const { code } = (await admin<{ code: string }>(world.sims, 'POST', '/connectpay/auth-codes')).body;
     const authorized = await world.t.http.post('/v1/credentials/connectpay/oauth/authorize').set(bearer(world.t.adminKey)).send({ environment: 'simulator', authCode: code });
     expect(authorized.status).toBe(201);

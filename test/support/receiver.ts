@@ -11,12 +11,19 @@ export interface Received {
   peerCertificateSubject?: string;
 }
 
+export interface Answer {
+  status: number;
+  body: string;
+  /** Extra response headers (e.g. Location for a redirect). */
+  headers?: Record<string, string>;
+}
+
 /** A local endpoint that records what a simulator sends and answers as told. */
 export class Receiver {
   readonly received: Received[] = [];
   /** What to answer next; falls back to `otherwise`. */
-  readonly answers: Array<{ status: number; body: string }> = [];
-  otherwise = { status: 200, body: 'OK' };
+  readonly answers: Answer[] = [];
+  otherwise: Answer = { status: 200, body: 'OK' };
   private server: Server | undefined;
 
   async start(tls?: ServerOptions): Promise<string> {
@@ -34,7 +41,7 @@ export class Receiver {
           peerCertificateSubject: peer?.subject ? String(peer.subject.CN) : undefined,
         });
         const answer = this.answers.shift() ?? this.otherwise;
-        res.writeHead(answer.status, { 'Content-Type': 'text/plain' });
+        res.writeHead(answer.status, { 'Content-Type': 'text/plain', ...answer.headers });
         res.end(answer.body);
       });
     };
