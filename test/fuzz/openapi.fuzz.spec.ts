@@ -157,10 +157,34 @@ interface Generated {
   idempotencyKey: unknown;
 }
 
+/**
+ * Provider notifications as forgers send them: D24's form fields with made-up or near-miss
+ * controls, ConnectPay-like JSON, random bytes under any content type.
+ */
+const notificationBody: fc.Arbitrary<Generated['body']> = fc.oneof(
+  fc
+    .record({
+      external_id: fc.oneof(fc.uuid(), hostile.map(text)),
+      control: fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString('hex').toUpperCase()), hostile.map(text)),
+      cashout_id: fc.oneof(fc.nat().map(String), hostile.map(text)),
+      date: fc.string({ maxLength: 30 }),
+      status_reason: fc.string({ maxLength: 30 }),
+    })
+    .map((fields) => ({ kind: 'raw' as const, value: new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, text(v).slice(0, 500)])).toString(), type: 'application/x-www-form-urlencoded' })),
+  fc
+    .record({ paymentOrderNo: fc.oneof(fc.string(), hostile), externalReference: fc.oneof(fc.uuid(), hostile), transactionStatus: fc.oneof(fc.constantFrom('COMPLETED', 'REJECTED'), hostile) })
+    .map((value) => ({ kind: 'json' as const, value })),
+  fc
+    .tuple(fc.uint8Array({ maxLength: 300 }), fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain'))
+    .map(([bytes, type]) => ({ kind: 'raw' as const, value: Buffer.from(bytes).toString('latin1'), type })),
+);
+
 function requestFor(operation: Operation): fc.Arbitrary<Generated> {
   const pathParams = operation.parameters.filter((p) => p.in === 'path');
   const queryParams = operation.parameters.filter((p) => p.in === 'query');
-  const bodyArb: fc.Arbitrary<Generated['body']> = operation.body
+  const bodyArb: fc.Arbitrary<Generated['body']> = operation.path.startsWith('/v1/webhooks/')
+    ? notificationBody
+    : operation.body
     ? fc.oneof(
         { weight: 3, arbitrary: valid(operation.body, 0).map((value) => ({ kind: 'json' as const, value })) },
         { weight: 4, arbitrary: mutated(operation.body).map((value) => ({ kind: 'json' as const, value })) },
@@ -190,7 +214,10 @@ describe('fuzzing every route from openapi.json', () => {
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { LOG_LEVEL: 'silent', PROVIDER_CONNECT_TIMEOUT_MS: '200', PROVIDER_RESPONSE_TIMEOUT_MS: '300' } });
+    // Rate limits off: thousands of requests from one address would otherwise turn most of them into 429s.
+    t = await startTestApp({
+      env: { LOG_LEVEL: 'silent', PROVIDER_CONNECT_TIMEOUT_MS: '200', PROVIDER_RESPONSE_TIMEOUT_MS: '300', RATE_LIMIT_AUTH_FAILURES: '0', RATE_LIMIT_PER_KEY: '0', RATE_LIMIT_WEBHOOKS_PER_SOURCE: '0' },
+    });
     // No real DNS from a test: event subscription hosts (e.g. the documented example) do not resolve here.
     jest.spyOn(t.app.get(DestinationResolver), 'lookup').mockRejectedValue(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }));
     await t.app.listen(0, '127.0.0.1');
@@ -211,7 +238,7 @@ describe('fuzzing every route from openapi.json', () => {
         (SELECT count(*) FROM idempotency_keys) AS idempotency, (SELECT count(*) FROM credentials) AS credentials,
         (SELECT count(*) FROM credential_secrets) AS secrets, (SELECT count(*) FROM credential_events) AS credential_events,
         (SELECT count(*) FROM api_keys) AS api_keys, (SELECT count(*) FILTER (WHERE revoked_at IS NOT NULL) FROM api_keys) AS revoked,
-        (SELECT count(*) FROM event_subscriptions) AS subscriptions`),
+        (SELECT count(*) FROM event_subscriptions) AS subscriptions, (SELECT count(*) FROM webhook_deliveries) AS webhook_deliveries`),
     );
 
   const total = Number(process.env.FUZZ_REQUESTS ?? 10_000);
