@@ -45,7 +45,7 @@ export class ApiKeyGuard implements CanActivate {
     }
     const header = request.headers.authorization;
     if (!header) {
-      this.limiter.count(failures);
+      // Not counted: a request without a key guesses nothing and costs no lookup.
       throw new ApiError(
         HttpStatus.UNAUTHORIZED,
         ErrorCode.UNAUTHENTICATED,
