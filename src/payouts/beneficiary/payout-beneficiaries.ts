@@ -169,8 +169,8 @@ export class PayoutBeneficiaries {
   redact<E>(error: E, beneficiary: Beneficiary | undefined): E {
     if (!beneficiary || !(error instanceof Error)) return error;
     let message = error.message;
-    for (const value of identifiers(beneficiary)) {
-      if (value.length >= 4) message = message.split(value).join(maskValue(value));
+    for (const [text, masked] of identifiers(beneficiary)) {
+      if (text.length >= 4) message = message.split(text).join(masked);
     }
     if (message !== error.message) error.message = message;
     return error;
@@ -215,16 +215,18 @@ export function canonicalAccount(beneficiary: Beneficiary): string {
   }
 }
 
-/** The values that must never appear in full outside the sealed columns (and the provider call). */
-function identifiers(beneficiary: Beneficiary): string[] {
+/** The values that must never appear in full outside the sealed columns (and the provider call), each with its mask. */
+function identifiers(beneficiary: Beneficiary): Array<[text: string, masked: string]> {
   switch (beneficiary.type) {
     case 'iban': {
+      // As sent, compact, and in the print format (groups of four) a provider may echo.
       const compact = beneficiary.iban.replace(/\s/g, '');
-      return [beneficiary.iban, compact, compact.replace(/(.{4})(?!$)/g, '$1 ')];
+      const masked = maskValue(compact);
+      return [...new Set([beneficiary.iban, compact, compact.replace(/(.{4})(?!$)/g, '$1 ')])].map((text) => [text, masked]);
     }
     case 'card':
-      return [beneficiary.cardToken];
+      return [[beneficiary.cardToken, maskValue(beneficiary.cardToken)]];
     default:
-      return [beneficiary.documentId, beneficiary.bankAccount].filter((value): value is string => Boolean(value));
+      return [beneficiary.documentId, beneficiary.bankAccount].filter((value): value is string => Boolean(value)).map((text) => [text, maskValue(text)]);
   }
 }
