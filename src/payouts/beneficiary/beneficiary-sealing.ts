@@ -1,10 +1,17 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../../common/periodic-task';
 import type { Beneficiary } from '../../providers/provider.port';
 import { PayoutBeneficiaries } from './payout-beneficiaries';
 
 const BATCH = 100;
+/**
+ * After the pass at boot, how often to look again: replicas of the previous version keep writing
+ * plaintext rows until a rolling deploy has replaced them all. Each look is one probe of an empty
+ * partial index.
+ */
+const AGAIN_EVERY_MS = 15 * 60_000;
 
 /**
  * The database side of sealed beneficiaries, outside the payout hot path:
@@ -15,8 +22,15 @@ const BATCH = 100;
  * Replicas and a running rotation share the work through row locks, as the reconciler does.
  */
 @Injectable()
-export class BeneficiarySealing implements OnApplicationBootstrap {
+export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('BeneficiarySealing');
+  // pass() logs its own failures.
+  private readonly again = new PeriodicTask(
+    () => this.pass(),
+    () => undefined,
+  );
+  private bootPass: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -24,12 +38,32 @@ export class BeneficiarySealing implements OnApplicationBootstrap {
   ) {}
 
   /**
-   * Awaited, so the service starts with nothing in plaintext. A no-op in one index probe once every
-   * row is sealed (ix_payouts_beneficiary_unsealed is partial: it only holds unsealed rows).
+   * In the background: a large backlog must not hold up start-up and readiness, and an unsealed row
+   * is still paid correctly meanwhile (from its plaintext). Once every row is sealed, a pass is one
+   * probe of ix_payouts_beneficiary_unsealed, which is partial and then empty.
    */
-  async onApplicationBootstrap(): Promise<void> {
-    const sealed = await this.sealLegacyRows();
-    if (sealed > 0) this.logger.log({ sealed }, `sealed the beneficiary of ${sealed} payout(s) written before beneficiaries were sealed`);
+  onApplicationBootstrap(): void {
+    this.bootPass = this.pass();
+    this.again.start(AGAIN_EVERY_MS);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([this.bootPass, this.again.stop()]);
+  }
+
+  /** Resolves when the pass started at boot is over (for tests and scripts). */
+  bootPassDone(): Promise<void> {
+    return this.bootPass;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const sealed = await this.sealLegacyRows();
+      if (sealed > 0) this.logger.log({ sealed }, `sealed the beneficiary of ${sealed} payout(s) written before beneficiaries were sealed`);
+    } catch (error) {
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not seal the beneficiaries of older payouts; will try again');
+    }
   }
 
   /**
@@ -40,7 +74,7 @@ export class BeneficiarySealing implements OnApplicationBootstrap {
    */
   async sealLegacyRows(): Promise<number> {
     let total = 0;
-    for (;;) {
+    while (!this.stopping) {
       const count = await this.dataSource.transaction(async (manager) => {
         const rows: Array<{ id: string; beneficiary: Beneficiary }> = await manager.query(
           `SELECT id, beneficiary FROM payouts WHERE beneficiary_ciphertext IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
@@ -58,8 +92,9 @@ export class BeneficiarySealing implements OnApplicationBootstrap {
         return rows.length;
       });
       total += count;
-      if (count < BATCH) return total;
+      if (count < BATCH) break;
     }
+    return total;
   }
 
   /**
@@ -99,7 +134,8 @@ export class BeneficiarySealing implements OnApplicationBootstrap {
   /** Payouts to this account, newest first (every key of the ring, so this works mid-rotation). */
   async payoutIdsTo(beneficiary: Beneficiary, limit = 100): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT id FROM payouts WHERE beneficiary_fingerprint = ANY($1) ORDER BY created_at DESC, id DESC LIMIT $2`,
+      // bpchar[], like the column: compared as text[] the index would not be used.
+      `SELECT id FROM payouts WHERE beneficiary_fingerprint = ANY($1::bpchar[]) ORDER BY created_at DESC, id DESC LIMIT $2`,
       [this.beneficiaries.fingerprints(beneficiary), limit],
     );
     return rows.map((row) => row.id);
