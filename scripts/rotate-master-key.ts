@@ -1,8 +1,10 @@
 /**
  * npm run credentials:rotate-master-key
  *
- * Re-wraps every credential's data key under CREDENTIALS_MASTER_KEY. The secrets themselves are
- * not re-encrypted. Rotation without downtime:
+ * Re-wraps every credential's, and every payout beneficiary's, data key under
+ * CREDENTIALS_MASTER_KEY. The secrets themselves are not re-encrypted; beneficiary fingerprints
+ * (HMAC under a key derived from the master key) are recomputed in the same update, and lookups
+ * match under old and new keys until then. Rotation without downtime:
  *   1. set CREDENTIALS_MASTER_KEY to the new key and CREDENTIALS_MASTER_KEY_PREVIOUS to the old one,
  *      and roll the service (it now reads both);
  *   2. run this command (safe to run twice, and beside running replicas);
@@ -18,6 +20,8 @@ import { CredentialVault } from '../src/credentials/credential-vault.service';
 import { loadMasterKeyring } from '../src/credentials/crypto/master-keyring';
 import { startDatabase } from '../src/database/database-runtime';
 import { openDataSource } from '../src/database/migrator';
+import { BeneficiarySealing } from '../src/payouts/beneficiary/beneficiary-sealing';
+import { PayoutBeneficiaries } from '../src/payouts/beneficiary/payout-beneficiaries';
 
 async function main(): Promise<void> {
   const dotenv = path.join(projectRoot(), '.env');
@@ -35,10 +39,11 @@ async function main(): Promise<void> {
   const dataSource = await openDataSource(database.url);
   try {
     const count = await new CredentialVault(dataSource, keyring).rewrapAll({ keyId: null, name: 'credentials:rotate-master-key' });
+    const beneficiaries = await new BeneficiarySealing(dataSource, new PayoutBeneficiaries(keyring)).rewrapAll();
     log.info(
-      { rewrapped: count, masterKeyId: keyring.current.id },
-      count > 0
-        ? `re-wrapped ${count} data key(s) under ${keyring.current.id}; remove CREDENTIALS_MASTER_KEY_PREVIOUS once every replica runs with the new key`
+      { rewrapped: count, beneficiariesRewrapped: beneficiaries, masterKeyId: keyring.current.id },
+      count + beneficiaries > 0
+        ? `re-wrapped ${count} credential and ${beneficiaries} payout beneficiary data key(s) under ${keyring.current.id}; remove CREDENTIALS_MASTER_KEY_PREVIOUS once every replica runs with the new key`
         : `every data key is already wrapped by ${keyring.current.id}`,
     );
   } finally {

@@ -9,6 +9,7 @@ import { InstanceLiveness } from '../database/instance-liveness';
 import { OutboundEvents } from '../events/outbound-events.service';
 import { ProviderRegistry } from '../providers/provider.registry';
 import { Beneficiary, Capability, Money, PayoutProvider, ProviderError, ProviderPayout, type Provider, type ProviderEnvironment } from '../providers/provider.port';
+import { PayoutBeneficiaries } from './beneficiary/payout-beneficiaries';
 import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
 import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity, toPayout } from './persistence/payout.entity';
 
@@ -58,6 +59,7 @@ export class PayoutsService {
     private readonly environment: Environment,
     private readonly outbound: OutboundEvents,
     private readonly liveness: InstanceLiveness,
+    private readonly beneficiaries: PayoutBeneficiaries,
   ) {}
 
   async create(input: NewPayout, idempotency: { apiKeyId: string; key: string }, render: (payout: Payout) => unknown): Promise<StoredResponse> {
@@ -83,7 +85,8 @@ export class PayoutsService {
         status: 'requested',
         amount: input.amount.amount,
         currency: input.amount.currency,
-        beneficiary: input.beneficiary,
+        // Masked view readable, full beneficiary sealed to this payout id, fingerprint: sealed once, here.
+        ...this.beneficiaries.seal(id, input.beneficiary),
         reference: input.reference ?? null,
         metadata: input.metadata ?? {},
         providerReference: null,
@@ -135,18 +138,21 @@ export class PayoutsService {
    * recognise our id, so a repeat never pays twice.
    */
   async submit(payout: Payout, provider = this.registry.get(payout.provider, payout.environment), settle?: Settle): Promise<Payout> {
+    let beneficiary: Beneficiary | undefined;
     try {
+      // Opened once per provider call, from the row already read; it lives only in this call.
+      beneficiary = this.beneficiaries.open(payout.sealedBeneficiary);
       const result = await provider.createPayout({
         externalId: payout.id,
         amount: payout.amount,
-        beneficiary: payout.beneficiary,
+        beneficiary,
         reference: payout.reference ?? undefined,
         notificationUrl: `${this.publicBaseUrl()}/v1/webhooks/${payout.provider}`,
         debtorAccountId: payout.metadata.debtorAccountId,
       });
       return await this.applyProviderResult(payout.id, result, 'create', settle);
     } catch (error) {
-      return this.recordFailure(payout.id, error, 'create', settle);
+      return this.recordFailure(payout.id, this.beneficiaries.redact(error, beneficiary), 'create', settle);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Beneficiary, Money, Provider, ProviderEnvironment, ProviderPayoutState } from '../../providers/provider.port';
+import type { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
 
 /**
  * One state machine for every provider. `unknown` means the provider's answer was lost (timeout,
@@ -65,7 +66,10 @@ export interface Payout {
   environment: ProviderEnvironment;
   status: PayoutStatus;
   amount: Money;
-  beneficiary: Beneficiary;
+  /** What answers and the history show: account numbers, documents and card tokens by their last four characters. */
+  beneficiary: MaskedBeneficiary;
+  /** The full beneficiary, closed: only PayoutBeneficiaries.open() gets it out, for the provider call. */
+  sealedBeneficiary: SealedBeneficiary;
   reference: string | null;
   metadata: Record<string, string>;
   providerReference: string | null;
@@ -78,9 +82,23 @@ export interface Payout {
   createdByKeyId: string | null;
 }
 
-/** The history shows an IBAN or card token only by its last four characters. */
-export function maskBeneficiary(beneficiary: Beneficiary): Record<string, unknown> {
-  const mask = (value?: string) => (value ? `…${value.slice(-4)}` : undefined);
+/** The beneficiary as answers, the history and the readable payouts.beneficiary column hold it. */
+export type MaskedBeneficiary =
+  | { type: 'latam_bank_account'; country: string; name: string; documentId?: string; bankAccount?: string }
+  | { type: 'iban'; name: string; iban?: string; bic?: string }
+  | { type: 'card'; cardToken?: string };
+
+/**
+ * An IBAN, document, bank account or card token by its last four characters only, and a short one
+ * by at most half of it, so that the mask is never the whole value.
+ */
+export function maskValue(value: string): string {
+  return `…${value.slice(value.length - Math.min(4, Math.floor(value.length / 2)))}`;
+}
+
+/** The beneficiary as answers and the history show it. */
+export function maskBeneficiary(beneficiary: Beneficiary): MaskedBeneficiary {
+  const mask = (value?: string) => (value ? maskValue(value) : undefined);
   switch (beneficiary.type) {
     case 'iban':
       return { type: 'iban', name: beneficiary.name, iban: mask(beneficiary.iban), bic: beneficiary.bic };

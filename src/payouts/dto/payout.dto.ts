@@ -18,7 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ALL_ENVIRONMENTS, PROVIDERS } from '../../credentials/domain/credential';
-import { maskBeneficiary, Payout, PAYOUT_STATUSES } from '../domain/payout';
+import { Payout, PAYOUT_STATUSES } from '../domain/payout';
 
 export class MoneyDto {
   @ApiProperty({ example: '150.75', description: 'Decimal string with at most the currency\'s decimals (JPY 0, EUR 2, BHD 3). Never a number.' })
@@ -320,7 +320,8 @@ export class PayoutDto {
       environment: payout.environment,
       status: payout.status,
       amount: payout.amount,
-      beneficiary: maskBeneficiary(payout.beneficiary),
+      // Already the masked view (the full beneficiary is not on a Payout, only sealed).
+      beneficiary: { ...payout.beneficiary },
       reference: payout.reference,
       metadata: payout.metadata,
       providerReference: payout.providerReference,

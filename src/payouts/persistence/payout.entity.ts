@@ -1,12 +1,15 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { Beneficiary, Provider, ProviderEnvironment } from '../../providers/provider.port';
+import { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
 import { formatAmount } from '../domain/money';
-import type { Payout, PayoutStatus } from '../domain/payout';
+import type { MaskedBeneficiary, Payout, PayoutStatus } from '../domain/payout';
 
 @Entity({ name: 'payouts' })
 @Index('ix_payouts_created', ['createdAt', 'id'])
 // Partial: the reconciler only ever looks for rows with a check due; most rows are final and have none.
 @Index('ix_payouts_next_check', ['nextCheckAt'], { where: 'next_check_at IS NOT NULL' })
+// Partial: empty once every row is sealed, so the sealing job's "anything left?" is free at each boot.
+@Index('ix_payouts_beneficiary_unsealed', ['id'], { where: '"beneficiary_ciphertext" IS NULL' })
 export class PayoutEntity {
   /** Also the provider's external id: a re-sent create is recognised as the same payout. */
   @PrimaryColumn({ type: 'uuid' })
@@ -28,8 +31,33 @@ export class PayoutEntity {
   @Column({ type: 'char', length: 3 })
   currency!: string;
 
+  /**
+   * Readable: the masked beneficiary that answers and the history show. The full one is only in
+   * the sealed columns below. (A row written before sealing holds its plaintext here until
+   * BeneficiarySealing reaches it; toPayout() masks it meanwhile.)
+   */
   @Column({ type: 'jsonb' })
-  beneficiary!: Beneficiary;
+  beneficiary!: MaskedBeneficiary | Beneficiary;
+
+  /**
+   * The full beneficiary, sealed with the vault's envelope scheme (AES-256-GCM data key bound to
+   * the payout id, wrapped by this master key). Nullable only because rows created before sealing
+   * are sealed by a boot-time job (SQL cannot encrypt) and because replicas of the previous version
+   * keep inserting without them during a rolling deploy; every row this version writes has them.
+   */
+  @Column({ name: 'beneficiary_master_key_id', type: 'varchar', length: 32, nullable: true })
+  beneficiaryMasterKeyId!: string | null;
+
+  @Column({ name: 'beneficiary_wrapped_key', type: 'bytea', nullable: true })
+  beneficiaryWrappedKey!: Buffer | null;
+
+  @Column({ name: 'beneficiary_ciphertext', type: 'bytea', nullable: true })
+  beneficiaryCiphertext!: Buffer | null;
+
+  /** HMAC-SHA256 of the account identifier, under a key derived from beneficiary_master_key_id's key: for equality lookups. */
+  @Index('ix_payouts_beneficiary_fingerprint')
+  @Column({ name: 'beneficiary_fingerprint', type: 'char', length: 64, nullable: true })
+  beneficiaryFingerprint!: string | null;
 
   @Index('ix_payouts_reference')
   @Column({ type: 'varchar', length: 140, nullable: true })
@@ -177,7 +205,8 @@ export function toPayout(row: PayoutEntity): Payout {
     environment: row.environment,
     status: row.status,
     amount: { amount: formatAmount(row.amount, row.currency), currency: row.currency },
-    beneficiary: row.beneficiary,
+    beneficiary: SealedBeneficiary.maskedView(row),
+    sealedBeneficiary: SealedBeneficiary.fromRow(row),
     reference: row.reference,
     metadata: row.metadata,
     providerReference: row.providerReference,

@@ -1,0 +1,143 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../../common/periodic-task';
+import type { Beneficiary } from '../../providers/provider.port';
+import { PayoutBeneficiaries } from './payout-beneficiaries';
+
+const BATCH = 100;
+/**
+ * After the pass at boot, how often to look again: replicas of the previous version keep writing
+ * plaintext rows until a rolling deploy has replaced them all. Each look is one probe of an empty
+ * partial index.
+ */
+const AGAIN_EVERY_MS = 15 * 60_000;
+
+/**
+ * The database side of sealed beneficiaries, outside the payout hot path:
+ * - at boot, seals rows written before beneficiaries were sealed (or, during a rolling deploy, by
+ *   a replica of the previous version): SQL cannot encrypt, so the migration only adds columns;
+ * - for the master key rotation, re-wraps every beneficiary's data key and recomputes its fingerprint;
+ * - finds payouts to an account by fingerprint.
+ * Replicas and a running rotation share the work through row locks, as the reconciler does.
+ */
+@Injectable()
+export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('BeneficiarySealing');
+  // pass() logs its own failures.
+  private readonly again = new PeriodicTask(
+    () => this.pass(),
+    () => undefined,
+  );
+  private bootPass: Promise<void> = Promise.resolve();
+  private stopping = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly beneficiaries: PayoutBeneficiaries,
+  ) {}
+
+  /**
+   * In the background: a large backlog must not hold up start-up and readiness, and an unsealed row
+   * is still paid correctly meanwhile (from its plaintext). Once every row is sealed, a pass is one
+   * probe of ix_payouts_beneficiary_unsealed, which is partial and then empty.
+   */
+  onApplicationBootstrap(): void {
+    this.bootPass = this.pass();
+    this.again.start(AGAIN_EVERY_MS);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([this.bootPass, this.again.stop()]);
+  }
+
+  /** Resolves when the pass started at boot is over (for tests and scripts). */
+  bootPassDone(): Promise<void> {
+    return this.bootPass;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const sealed = await this.sealLegacyRows();
+      if (sealed > 0) this.logger.log({ sealed }, `sealed the beneficiary of ${sealed} payout(s) written before beneficiaries were sealed`);
+    } catch (error) {
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not seal the beneficiaries of older payouts; will try again');
+    }
+  }
+
+  /**
+   * Seals every row whose sealed columns are NULL and replaces its readable beneficiary with the
+   * masked one. Idempotent. Rows locked at that moment (a payout being updated, another replica
+   * sealing them) are skipped and left to that replica or the next boot; the provider call of such
+   * a row still works meanwhile (SealedBeneficiary falls back to the row's plaintext).
+   */
+  async sealLegacyRows(): Promise<number> {
+    let total = 0;
+    while (!this.stopping) {
+      const count = await this.dataSource.transaction(async (manager) => {
+        const rows: Array<{ id: string; beneficiary: Beneficiary }> = await manager.query(
+          `SELECT id, beneficiary FROM payouts WHERE beneficiary_ciphertext IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          [BATCH],
+        );
+        for (const row of rows) {
+          const columns = this.beneficiaries.seal(row.id, row.beneficiary);
+          // updated_at is left alone: nothing about the payout changed.
+          await manager.query(
+            `UPDATE payouts SET beneficiary = $2, beneficiary_master_key_id = $3, beneficiary_wrapped_key = $4, beneficiary_ciphertext = $5, beneficiary_fingerprint = $6
+              WHERE id = $1 AND beneficiary_ciphertext IS NULL`,
+            [row.id, JSON.stringify(columns.beneficiary), columns.beneficiaryMasterKeyId, columns.beneficiaryWrappedKey, columns.beneficiaryCiphertext, columns.beneficiaryFingerprint],
+          );
+        }
+        return rows.length;
+      });
+      total += count;
+      if (count < BATCH) break;
+    }
+    return total;
+  }
+
+  /**
+   * Re-wraps every beneficiary's data key under the current master key (the ciphertext stays) and
+   * recomputes its fingerprint under the current key, in one update per row. Returns how many.
+   * Walks the table once in primary key order; waits for (does not skip) rows a payout is being
+   * updated under, so none is left behind. Safe to run twice and beside running replicas.
+   */
+  async rewrapAll(): Promise<number> {
+    const current = this.beneficiaries.currentMasterKeyId;
+    let count = 0;
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const rows = await this.dataSource.transaction(async (manager) => {
+        const batch: Array<{ id: string; beneficiary_master_key_id: string; beneficiary_wrapped_key: Buffer; beneficiary_ciphertext: Buffer }> = await manager.query(
+          `SELECT id, beneficiary_master_key_id, beneficiary_wrapped_key, beneficiary_ciphertext FROM payouts
+            WHERE id > $1 AND beneficiary_master_key_id <> $2 ORDER BY id LIMIT $3 FOR UPDATE`,
+          [after, current, BATCH],
+        );
+        for (const row of batch) {
+          const columns = this.beneficiaries.rewrap(row.id, { masterKeyId: row.beneficiary_master_key_id, wrappedDataKey: row.beneficiary_wrapped_key, ciphertext: row.beneficiary_ciphertext });
+          await manager.query(`UPDATE payouts SET beneficiary_master_key_id = $2, beneficiary_wrapped_key = $3, beneficiary_fingerprint = $4 WHERE id = $1`, [
+            row.id,
+            columns.beneficiaryMasterKeyId,
+            columns.beneficiaryWrappedKey,
+            columns.beneficiaryFingerprint,
+          ]);
+        }
+        return batch;
+      });
+      if (rows.length === 0) return count;
+      count += rows.length;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /** Payouts to this account, newest first (every key of the ring, so this works mid-rotation). */
+  async payoutIdsTo(beneficiary: Beneficiary, limit = 100): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      // bpchar[], like the column: compared as text[] the index would not be used.
+      `SELECT id FROM payouts WHERE beneficiary_fingerprint = ANY($1::bpchar[]) ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [this.beneficiaries.fingerprints(beneficiary), limit],
+    );
+    return rows.map((row) => row.id);
+  }
+}
