@@ -45,6 +45,11 @@ export const REDACTED_PATHS = [
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's X-Request-ID when it is a sane one (so a trace crosses services), otherwise a fresh UUID. */
+export function requestIdFrom(offered: string | string[] | undefined): string {
+  return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+}
+
 export function loggerOptions(environment: Environment): LoggerOptions {
   return {
     level: environment.LOG_LEVEL,
@@ -69,8 +74,7 @@ export function httpLoggerOptions(environment: Environment, stream?: Destination
     ...loggerOptions(environment),
     stream,
     genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const offered = req.headers['x-request-id'];
-      const id = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+      const id = requestIdFrom(req.headers['x-request-id']);
       res.setHeader('X-Request-ID', id);
       return id;
     },
