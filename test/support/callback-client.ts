@@ -33,7 +33,7 @@ export function open(url: string, identity: ClientIdentity): Promise<TLSSocket> 
  * Reads one answer: resolves when a full response (by Content-Length) arrived, when the
  * connection closed, or after timeoutMs (status 0, closed false).
  */
-export function readAnswer(socket: TLSSocket, timeoutMs = 10_000): Promise<RawAnswer> {
+export function readAnswer(socket: TLSSocket, timeoutMs = 10_000, options: { bodyless?: boolean } = {}): Promise<RawAnswer> {
   const started = Date.now();
   return new Promise((resolve) => {
     let buffer = Buffer.alloc(0);
@@ -50,7 +50,8 @@ export function readAnswer(socket: TLSSocket, timeoutMs = 10_000): Promise<RawAn
     const onData = (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);
       const parsed = parse(buffer);
-      if (parsed?.complete) finish(socket.destroyed);
+      // An answer to HEAD has a Content-Length but no body.
+      if (parsed && (parsed.complete || (options.bodyless && parsed.status >= 200))) finish(socket.destroyed);
     };
     const onClose = () => finish(true);
     const timer = setTimeout(() => finish(false), timeoutMs);

@@ -4,6 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { Environment } from '../../src/config/environment';
 import { EKU_CLIENT_AUTH, KEY_USAGE, usages } from '../../src/credentials/x509/x509';
 import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import { WebhooksService } from '../../src/webhooks/webhooks.service';
 import { ClientIdentity, closedWithin, exchange, head, open, readAnswer, sleep } from '../support/callback-client';
 import { opensslCsr, opensslText } from '../support/csr';
 import { bearer, startTestApp, TestApp } from '../support/test-app';
@@ -165,6 +166,23 @@ describe('the Verestro callback listener', () => {
     }
   });
 
+  it('answers 500 INTERNAL with the request id and no detail when processing fails unexpectedly, logs it, and keeps serving', async () => {
+    const spy = jest.spyOn(t.app.get(WebhooksService), 'process').mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    try {
+      const answer = await exchange(url, identity, json('{"orderId":"boom","secret":"do-not-log-me"}', { 'X-Request-ID': 'boom-1' }));
+      expect(answer.status).toBe(500);
+      expect(JSON.parse(answer.text)).toEqual({
+        error: { code: 'INTERNAL', message: 'An unexpected error occurred. Retry later; if it keeps happening, report request id boom-1.', details: null },
+      });
+      const logged = t.logs.parsed().find((line) => line.msg === 'callback handling failed');
+      expect(logged).toMatchObject({ level: 'error', requestId: 'boom-1', error: { type: 'Error', message: 'Connection terminated unexpectedly' } });
+      expect(t.logs.text).not.toContain('do-not-log-me');
+    } finally {
+      spy.mockRestore();
+    }
+    await stillAnswers();
+  });
+
   it('serves several requests on one keep-alive connection', async () => {
     const socket = await open(url, identity);
     try {
@@ -206,7 +224,7 @@ describe('the Verestro callback listener', () => {
       expect(response.body.error.details).toContainEqual({ field, code, message: expect.any(String) });
     });
 
-    it('refuses what is not a CSR, and a CSR altered after signing', async () => {
+    it('refuses what is not a CSR (an altered one: see the unit suite)', async () => {
       const garbage = await issue('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n');
       expect([garbage.status, garbage.body.error.details[0].code]).toEqual([422, 'NOT_A_VALID_CSR']);
     });
