@@ -117,7 +117,7 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
       this.logger.debug({ code: error.code, reason: error.message, remoteAddress: socket.remoteAddress }, 'callback TLS handshake refused');
       socket.destroy();
     });
-    server.on('drop', (data?: { remoteAddress?: string }) => this.logger.warn({ remoteAddress: data?.remoteAddress, maxConnections }, 'callback connection dropped: HTTP_MAX_CONNECTIONS reached'));
+    server.on('drop', () => this.noteDroppedConnection(maxConnections));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -144,6 +144,17 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     this.stopListening?.();
     const server = this.server;
     if (server) await new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections()));
+  }
+
+  private dropped = { count: 0, loggedAt: 0 };
+
+  /** Connections over the cap are closed by Node; logged at most every 10 s, so a flood cannot flood the logs. */
+  private noteDroppedConnection(maxConnections: number): void {
+    this.dropped.count++;
+    const now = Date.now();
+    if (now - this.dropped.loggedAt < 10_000) return;
+    this.logger.warn({ dropped: this.dropped.count, maxConnections }, 'callback connections dropped: HTTP_MAX_CONNECTIONS reached');
+    this.dropped = { count: 0, loggedAt: now };
   }
 
   private limits(): { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number; maxConnections: number } {

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes, X509Certificate } from 'node:crypto';
+import { createConnection } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { Environment } from '../../src/config/environment';
 import { EKU_CLIENT_AUTH, KEY_USAGE, usages } from '../../src/credentials/x509/x509';
@@ -19,6 +20,7 @@ import { bearer, startTestApp, TestApp } from '../support/test-app';
 const PATH = '/v1/webhooks/verestro';
 const HEADERS_TIMEOUT_MS = 500;
 const REQUEST_TIMEOUT_MS = 1_000;
+const MAX_CONNECTIONS = 8;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('the Verestro callback listener', () => {
@@ -41,7 +43,7 @@ describe('the Verestro callback listener', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { VERESTRO_CALLBACK_PORT: '0', HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), WEBHOOK_BODY_LIMIT_BYTES: '4096' },
+      env: { VERESTRO_CALLBACK_PORT: '0', HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), WEBHOOK_BODY_LIMIT_BYTES: '4096', HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS) },
     });
     url = t.app.get(VerestroCallbackServer).url as string;
     const { csrPem, keyPem } = opensslCsr({ subject: '/CN=Verestro Callbacks Test' });
@@ -74,6 +76,16 @@ describe('the Verestro callback listener', () => {
     expect(headers['x-request-id']).toMatch(UUID);
     expect(JSON.parse(text).error.code).toBe('REQUEST_TIMEOUT');
     expect(await closedWithin(socket, 1_000)).toBe(true);
+    await stillAnswers();
+  });
+
+  it('closes a connection that never starts its TLS handshake, within about the headers timeout', async () => {
+    const target = new URL(url);
+    const started = Date.now();
+    const socket = createConnection({ host: target.hostname, port: Number(target.port) });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(Date.now() - started).toBeLessThan(HEADERS_TIMEOUT_MS * 4);
     await stillAnswers();
   });
 
@@ -180,6 +192,19 @@ describe('the Verestro callback listener', () => {
     } finally {
       spy.mockRestore();
     }
+    await stillAnswers();
+  });
+
+  it('drops connections over HTTP_MAX_CONNECTIONS and serves again once they close', async () => {
+    const attempts = await Promise.allSettled(Array.from({ length: MAX_CONNECTIONS + 1 }, () => open(url, identity)));
+    const opened = attempts.flatMap((attempt) => (attempt.status === 'fulfilled' ? [attempt.value] : []));
+    try {
+      expect(opened.length).toBeLessThanOrEqual(MAX_CONNECTIONS);
+      expect(t.logs.text).toContain('HTTP_MAX_CONNECTIONS reached');
+    } finally {
+      for (const socket of opened) socket.destroy();
+    }
+    await sleep(100);
     await stillAnswers();
   });
 
