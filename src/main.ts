@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory';
 import { createBootLogger } from './common/logging/logging';
+import { createProcessPolicy, installProcessPolicy } from './common/process-lifecycle';
 import { ConfigurationError, Environment, loadEnvironment } from './config/environment';
 import { projectRoot, resolveDataDir } from './config/paths';
 import { CredentialVault } from './credentials/credential-vault.service';
@@ -40,32 +41,21 @@ async function main(): Promise<void> {
   let closeApp: (() => Promise<void>) | undefined;
   let simulators: SimulatorProcess | undefined;
 
-  // Installed before anything starts, so Ctrl-C during start-up also stops the embedded database.
-  let shutdownStartedAt: number | undefined;
-  const shutdown = (signal: string) => {
-    if (shutdownStartedAt !== undefined) {
-      // Ctrl-C under `npm start` reaches this process twice (from the terminal and from npm):
-      // only a signal sent well after the first one means "stop waiting".
-      if (Date.now() - shutdownStartedAt < DUPLICATE_SIGNAL_WINDOW_MS) return;
-      log.warn({ signal }, 'second signal: exiting now without waiting');
-      process.exit(130);
-    }
-    shutdownStartedAt = Date.now();
-    log.info({ signal }, 'shutting down: draining HTTP, closing the pool, then stopping the database');
-    const force = setTimeout(() => {
-      log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
-    force.unref();
-    void (async () => {
-      await closeApp?.().catch((error: unknown) => log.error({ error: String(error) }, 'error while closing the app'));
-      await simulators?.stop().catch(() => undefined);
-      await database?.stop().catch((error: unknown) => log.error({ error: String(error) }, 'error while stopping the database'));
-      process.exit(0);
-    })();
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Installed before anything starts, so Ctrl-C (or a crash) during start-up also stops the embedded
+  // database. An unhandled rejection or uncaught exception is logged as fatal and stops everything
+  // in order with exit code 1, instead of killing the process with the database left behind.
+  const policy = createProcessPolicy({
+    log,
+    steps: () => [
+      { name: 'the app (HTTP first)', run: closeApp },
+      { name: 'the simulators', run: simulators?.stop.bind(simulators) },
+      { name: 'the database', run: database?.stop.bind(database) },
+    ],
+    exit: (code) => process.exit(code),
+    graceMs: SHUTDOWN_GRACE_MS,
+    duplicateSignalWindowMs: DUPLICATE_SIGNAL_WINDOW_MS,
+  });
+  installProcessPolicy(process, policy);
 
   try {
     database = await startDatabase(environment, (level, message) => log[level](message));

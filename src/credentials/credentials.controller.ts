@@ -81,11 +81,14 @@ export class CredentialsController {
   @Post('verestro/callback-certificate')
   @ApiOperation({
     summary: "Sign Verestro's callback CSR",
-    description: 'Verestro calls back over mTLS in reverse: it sends a CSR, we sign it with our own callback CA (created once per environment, key sealed). The callback listener trusts only that CA.',
+    description:
+      'Verestro calls back over mTLS in reverse: it sends a CSR, we sign it with our own callback CA (created once per environment, key sealed). The callback listener trusts only that CA. ' +
+      'The CSR must carry an RSA key of at least 2048 bits or an EC key on P-256, P-384 or P-521, and a subject with exactly one CN (at most 64 characters; one of VERESTRO_CALLBACK_CSR_CN when that is set) and only CN, O, OU, C, L, ST, without commas, wildcards or control characters. ' +
+      'The certificate takes only the subject and key: not a CA, client authentication only, valid for a year at most.',
   })
   @ApiCreatedResponse({ type: VerestroCallbackCertificateDto })
   @Invalid()
-  @Rejected('CSR_REJECTED: the CSR is not valid.')
+  @Rejected('CSR_REJECTED: the CSR is not valid or breaks the callback CA policy; details lists every problem with its field and code. Nothing is created.')
   async signVerestroCallbackCsr(@Body() body: VerestroCallbackCsrDto, @CurrentPrincipal() principal: Principal): Promise<VerestroCallbackCertificateDto> {
     return this.credentials.issueVerestroCallbackCertificate(body, actorOf(principal));
   }

@@ -2,6 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { X509Certificate } from 'node:crypto';
 import { zipSync } from 'fflate';
 import { ApiError } from '../common/errors/api-error';
+import { Environment } from '../config/environment';
 import { lintClientChain, ChainReport } from './connectpay/chain-lint';
 import { CredentialVault, secretOnlyCredential } from './credential-vault.service';
 import { generateRsaKeyPair } from './crypto/key-generation';
@@ -13,16 +14,17 @@ import {
   maskHint,
   VerestroEnvironment,
 } from './domain/credential';
+import { checkCallbackCsr, parseAllowedCommonNames } from './verestro/callback-csr-rules';
 import { checkVerestroCsr, counterpartEnvironment, RuleViolation, VerestroCsrInput } from './verestro/csr-rules';
 import {
   certificateFacts,
   certificatePem,
   createCertificateAuthority,
   createCsr,
-  isValidCsr,
   keyDescription,
   pemBlocks,
   privateKeyFromPem,
+  readCsr,
   signCertificateRequest,
   subjectOfCertificate,
   subjectOfCsr,
@@ -51,7 +53,10 @@ export interface ChainCheckResult {
  */
 @Injectable()
 export class CredentialsService {
-  constructor(private readonly vault: CredentialVault) {}
+  constructor(
+    private readonly vault: CredentialVault,
+    private readonly environment: Environment,
+  ) {}
 
   // ---- Verestro -------------------------------------------------------------------------------
 
@@ -165,18 +170,23 @@ export class CredentialsService {
   /**
    * Verestro calls us back over mutual TLS in reverse: it sends a CSR, we sign it with a CA of our
    * own (generated once per environment, its key sealed) and give back the certificate; the
-   * callback listener then trusts only that CA.
+   * callback listener then trusts only that CA. The CSR must pass the callback CA's policy
+   * (callback-csr-rules.ts); the certificate takes only its subject and key.
    */
   async issueVerestroCallbackCertificate(input: { environment: VerestroEnvironment; csrPem: string }, actor: Actor): Promise<{ certificatePem: string; caPem: string }> {
-    // Checked before anything is created: a bad CSR leaves no CA behind.
-    const certificatePem = (await isValidCsr(input.csrPem))
-      ? await this.callbackAuthority(input.environment, actor).then((ca) => signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem: input.csrPem }, 'client'))
-      : null;
+    // Checked before anything is created: a refused CSR leaves no CA behind.
+    const csr = await readCsr(input.csrPem);
+    const violations = csr
+      ? checkCallbackCsr(csr, { allowedCommonNames: parseAllowedCommonNames(this.environment.VERESTRO_CALLBACK_CSR_CN) })
+      : [{ field: 'csrPem', code: 'NOT_A_VALID_CSR', message: 'must be a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----) whose signature verifies' }];
+    if (violations.length > 0) throw rulesViolated('CSR_REJECTED', 'The callback CSR cannot be signed:', violations);
+    const ca = await this.callbackAuthority(input.environment, actor);
+    const certificatePem = await signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem: input.csrPem }, 'client');
     if (!certificatePem) {
+      // readCsr verified the signature already; kept so a change there can never issue for an unverified request.
       throw rulesViolated('CSR_REJECTED', 'The callback CSR cannot be signed:', [{ field: 'csrPem', code: 'NOT_A_VALID_CSR', message: 'must be a PEM certificate request whose signature verifies' }]);
     }
     const facts = certificateFacts(new X509Certificate(certificatePem));
-    const ca = await this.callbackAuthority(input.environment, actor);
     await this.vault.recordEvent(ca.credentialId, 'callback_certificate_issued', actor, { subject: facts.subject, serialNumber: facts.serialNumber, notAfter: facts.notAfter.toISOString() });
     return { certificatePem, caPem: ca.caPem };
   }

@@ -27,6 +27,12 @@ export const ErrorCode = {
   DESTINATION_NOT_ALLOWED: 'DESTINATION_NOT_ALLOWED',
   /** The request body uses a Content-Encoding that cannot be decoded. */
   BAD_CONTENT_ENCODING: 'BAD_CONTENT_ENCODING',
+  /** The request (headers, or headers and body) was not received within the server's time limit (408). */
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  /** The request headers are larger than the server reads (431). */
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  /** A Verestro callback body that is not a JSON object with an orderId (400). */
+  MALFORMED_CALLBACK: 'MALFORMED_CALLBACK',
   NOT_READY: 'NOT_READY',
   INTERNAL: 'INTERNAL',
 } as const;

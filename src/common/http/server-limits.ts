@@ -1,7 +1,9 @@
 import { ExpressAdapter } from '@nestjs/platform-express';
 import * as http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Environment } from '../../config/environment';
+import { ErrorCode } from '../errors/error-codes';
 import { requestIdFrom } from './request-id';
 
 /** The limits every listener of ours applies to its clients (main API and Verestro callbacks). */
@@ -14,7 +16,8 @@ export interface ServerLimits {
 
 export function serverLimits(environment: Environment): ServerLimits {
   return {
-    headersTimeoutMs: environment.HTTP_HEADERS_TIMEOUT_MS,
+    // Node refuses a headers timeout longer than the request timeout (configuration also checks it).
+    headersTimeoutMs: Math.min(environment.HTTP_HEADERS_TIMEOUT_MS, environment.HTTP_REQUEST_TIMEOUT_MS),
     requestTimeoutMs: environment.HTTP_REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: environment.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     maxConnections: environment.HTTP_MAX_CONNECTIONS,
@@ -31,37 +34,54 @@ export function serverOptions(limits: ServerLimits): http.ServerOptions {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
   };
 }
 
 /** Applies what createServer's options cannot carry, and answers malformed requests in our error shape. */
-export function applyServerLimits(server: http.Server, limits: ServerLimits): void {
+export function applyServerLimits(server: http.Server, limits: ServerLimits, log?: (code: string | undefined, reason: string) => void): void {
   server.maxConnections = limits.maxConnections;
-  server.on('clientError', answerClientError);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    log?.(error.code, error.message);
+    answerClientError(error, socket, limits);
+  });
 }
 
-const CLIENT_ERRORS: Record<string, { status: number; reason: string; code: string; message: string }> = {
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', code: 'REQUEST_TIMEOUT', message: 'The request was not received in time. Send it again, faster.' },
-  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', code: 'BAD_REQUEST', message: 'The request headers are too large. Send fewer or shorter headers.' },
-};
-
 /**
- * A request Node's parser refuses (bad syntax, too slow, headers too large) never reaches
- * Express; without a handler Node answers a bare status. Ours answers the documented shape with a
- * request id, then closes the connection. A socket that is already gone is simply destroyed.
+ * A request Node's parser refuses (bad syntax, too slow, headers too large) never reaches a
+ * handler; without this Node answers a bare status. Ours answers the documented shape with a
+ * request id, then closes the connection. A client that is gone, or a connection that already
+ * carries an answer, is simply destroyed.
  */
-function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || (error.code === 'ECONNRESET')) {
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, limits: ServerLimits): void {
+  const code = error.code;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable || (socket as Socket).bytesWritten > 0) {
     socket.destroy();
     return;
   }
-  const known = CLIENT_ERRORS[error.code ?? ''] ?? { status: 400, reason: 'Bad Request', code: 'BAD_REQUEST', message: 'The request is not valid HTTP/1.1. Check the request line and headers.' };
-  const body = JSON.stringify({ error: { code: known.code, message: known.message, details: null } });
-  socket.end(
-    `HTTP/1.1 ${known.status} ${known.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `X-Request-ID: ${requestIdFrom({})}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const [status, errorCode, message] =
+    code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, ErrorCode.REQUEST_TIMEOUT, `The request was not received in time: send the headers within ${limits.headersTimeoutMs} ms and the whole request within ${limits.requestTimeoutMs} ms.`]
+      : code === 'HPE_HEADER_OVERFLOW'
+        ? [431, ErrorCode.HEADERS_TOO_LARGE, 'The request headers are too large; send fewer or shorter headers.']
+        : [400, ErrorCode.BAD_REQUEST, 'The request is not valid HTTP/1.1; check the request line, the headers and Content-Length or Transfer-Encoding.'];
+  const body = JSON.stringify({ error: { code: errorCode, message, details: null } });
+  const head = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Request-ID: ${requestIdFrom({})}`,
+    'Cache-Control: no-store',
+    'X-Content-Type-Options: nosniff',
+    'Connection: close',
+  ].join('\r\n');
+  try {
+    socket.end(`${head}\r\n\r\n${body}`, () => socket.destroy());
+    // A client that never reads must not keep the connection half-open.
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  } catch {
+    socket.destroy();
+  }
 }
 
 /**

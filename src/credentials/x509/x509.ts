@@ -1,5 +1,5 @@
 import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first.
-import { createPrivateKey, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { CertificateFacts } from '../domain/credential';
 import { RSA_SIGNING } from '../crypto/key-generation';
@@ -140,14 +140,64 @@ export async function createCertificateAuthority(subject: string, keys: webcrypt
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as webcrypto.CryptoKey),
     ],
   });
   return certificate.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
 }
 
+/** The public key a CSR carries, as Node reads its SubjectPublicKeyInfo. */
+export interface CsrKey {
+  /** Node's asymmetricKeyType: rsa, rsa-pss, ec, dsa, ed25519, … */
+  type: string;
+  /** RSA modulus length. */
+  bits?: number;
+  /** EC named curve in OpenSSL's naming (prime256v1, secp384r1, secp521r1, …); absent for explicit parameters. */
+  curve?: string;
+}
+
+/** What a CA policy needs to know about a certificate request, read without trusting it. */
+export interface CsrFacts {
+  key: CsrKey;
+  /** The subject's RDNs in order; each RDN lists its attributes as [short name or OID, value]. */
+  subject: Array<Array<[string, string]>>;
+  /** Whether the request's own signature verifies; null when this key type cannot be checked here. */
+  signatureValid: boolean | null;
+}
+
+/** Parses a PEM certificate request for policy checks; null when it is not one. */
+export async function readCsr(pem: string): Promise<CsrFacts | null> {
+  let csr: x509.Pkcs10CertificateRequest;
+  let key: KeyObject;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(pem);
+    key = createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' });
+  } catch {
+    return null;
+  }
+  const details = key.asymmetricKeyDetails ?? {};
+  let signatureValid: boolean | null;
+  try {
+    signatureValid = await csr.verify();
+  } catch {
+    // WebCrypto cannot verify DSA or unusual curves; the key policy refuses those anyway.
+    signatureValid = null;
+  }
+  return {
+    key: { type: key.asymmetricKeyType ?? 'unknown', bits: details.modulusLength, curve: details.namedCurve },
+    subject: csr.subjectName.toJSON().map((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((value): [string, string] => [type, value]))),
+    signatureValid,
+  };
+}
+
 /**
  * Signs a certificate request with a CA key: a client certificate (from a provider's CSR) or a
  * server certificate for loopback names. Returns null when the CSR's own signature does not verify.
+ *
+ * Only the request's subject and public key are taken: whatever extensions it asks for (CA:true,
+ * other names, other usages) are ignored, and the certificate states its own: not a CA, the key
+ * usages the key type allows, one extended usage, key identifiers, and a validity that never
+ * outlives the CA.
  */
 export async function signCertificateRequest(
   caPem: string,
@@ -165,7 +215,7 @@ export async function signCertificateRequest(
     ['sign'],
   );
   let subject: x509.Name | string;
-  let publicKey: x509.PublicKey | webcrypto.CryptoKey;
+  let publicKey: x509.PublicKey;
   if ('csrPem' in request) {
     const csr = new x509.Pkcs10CertificateRequest(request.csrPem);
     if (!(await csr.verify())) return null;
@@ -173,40 +223,34 @@ export async function signCertificateRequest(
     publicKey = csr.publicKey;
   } else {
     subject = request.subject;
-    publicKey = await webcrypto.subtle.importKey(
-      'spki',
-      Buffer.from(request.publicKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
-      RSA_SIGNING,
-      true,
-      ['verify'],
-    );
+    publicKey = new x509.PublicKey(Buffer.from(request.publicKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
   }
+  const keyType = createPublicKey({ key: Buffer.from(publicKey.rawData), format: 'der', type: 'spki' }).asymmetricKeyType;
+  // keyEncipherment means RSA key transport; an EC key can only sign (key agreement is not used by TLS 1.2+ ECDHE).
+  const keyUsage = x509.KeyUsageFlags.digitalSignature | (keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : 0);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.KeyUsagesExtension(keyUsage, true),
     new x509.ExtendedKeyUsageExtension([usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth]),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
+    // A renewed CA keeps the same name; the key identifier lets verifiers pick the right one.
+    await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
   ];
   if (usage === 'server') {
     extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]));
   }
+  const now = Date.now();
   const certificate = await x509.X509CertificateGenerator.create({
     subject,
-    issuer: ca.subject,
-    publicKey: publicKey as x509.PublicKey,
+    // The CA's name exactly as encoded in its certificate, so name chaining never depends on re-encoding.
+    issuer: ca.subjectName,
+    publicKey,
     signingKey: signingKey as unknown as x509.X509CertificateCreateWithKeyParams['signingKey'],
-    notBefore: new Date(Date.now() - DAY_MS),
-    notAfter: new Date(Date.now() + days * DAY_MS),
+    // A day of slack for clocks behind ours, never before the CA itself; never after the CA expires.
+    notBefore: new Date(Math.max(now - DAY_MS, ca.notBefore.getTime())),
+    notAfter: new Date(Math.min(now + days * DAY_MS, ca.notAfter.getTime())),
     signingAlgorithm: RSA_SIGNING,
     extensions,
   });
   return certificate.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
-}
-
-/** True when the text is a PEM certificate request whose own signature verifies. */
-export async function isValidCsr(csrPem: string): Promise<boolean> {
-  try {
-    return await new x509.Pkcs10CertificateRequest(csrPem).verify();
-  } catch {
-    return false;
-  }
 }

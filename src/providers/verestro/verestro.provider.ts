@@ -83,15 +83,21 @@ export class VerestroProvider extends PayoutProvider {
    * the body and the optional X-Idempotency-Key used to process a delivery once.
    */
   override async verifyWebhook(webhook: InboundWebhook): Promise<WebhookNotice | null> {
-    let body: { orderId?: string; externalId?: string };
+    let body: unknown;
     try {
-      body = JSON.parse(webhook.rawBody.toString('utf8')) as typeof body;
+      body = JSON.parse(webhook.rawBody.toString('utf8'));
     } catch {
       return null;
     }
-    if (!body.orderId) return null;
+    // Anything but an object with a plain string orderId is malformed (JSON null, arrays, numbers,
+    // NUL characters PostgreSQL cannot store): refused here, not failing later in a query.
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+    const { orderId, externalId } = body as Record<string, unknown>;
+    if (!isReference(orderId)) return null;
     const key = webhook.headers['x-idempotency-key'];
-    return { providerReference: body.orderId, externalId: body.externalId, deliveryId: typeof key === 'string' && key ? key : `${body.orderId}:${createHash('sha256').update(webhook.rawBody).digest('hex')}` };
+    // Without a key, a delivery is one exact body: a hash of all of it, not of a prefix every callback shares.
+    const deliveryId = typeof key === 'string' && key ? key : `${orderId}:${createHash('sha256').update(webhook.rawBody).digest('base64url')}`;
+    return { providerReference: orderId, externalId: isReference(externalId) ? externalId : undefined, deliveryId };
   }
 
   private raise(response: OutboundResponse): void {
@@ -101,4 +107,12 @@ export class VerestroProvider extends PayoutProvider {
     if (response.status === 404) throw new ProviderError('PAYOUT_NOT_FOUND', 'Verestro does not know this order.');
     throw new ProviderError('PAYOUT_REJECTED', `Verestro rejected the payout (${response.status}: ${detail}).`, { providerCode: response.status });
   }
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** An order or payout reference as Verestro sends it: a short printable string. */
+function isReference(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 200 && !CONTROL.test(value);
 }
