@@ -1,10 +1,11 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import { Brackets, DataSource, EntityManager, IsNull } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Environment } from '../config/environment';
+import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
 import { OutboundEvents } from '../events/outbound-events.service';
 import { ProviderRegistry } from '../providers/provider.registry';
@@ -60,12 +61,40 @@ export class PayoutsService {
     private readonly outbound: OutboundEvents,
     private readonly liveness: InstanceLiveness,
     private readonly beneficiaries: PayoutBeneficiaries,
+    private readonly keyring: MasterKeyring,
   ) {}
+
+  private readonly requestHashKeys = new Map<string, Buffer>();
+
+  /**
+   * The request's identity for idempotency: the body with keys sorted, under HMAC. Keyed because
+   * the body holds the full beneficiary: a plain hash in a dump would let anyone confirm a guessed
+   * account number. One hash per master key in the ring, the current one first, so a replay still
+   * matches while a master key rotation runs.
+   */
+  private requestHashes(value: unknown): string[] {
+    const canonical = (input: unknown): unknown =>
+      Array.isArray(input)
+        ? input.map(canonical)
+        : input && typeof input === 'object'
+          ? Object.fromEntries(Object.keys(input as object).sort().map((key) => [key, canonical((input as Record<string, unknown>)[key])]))
+          : input;
+    const text = JSON.stringify(canonical(value));
+    return [this.keyring.current.id, ...this.keyring.ids.filter((id) => id !== this.keyring.current.id)].map((id) => {
+      let key = this.requestHashKeys.get(id);
+      if (!key) {
+        key = Buffer.from(hkdfSync('sha256', (this.keyring.get(id) as { key: Buffer }).key, Buffer.alloc(0), 'payments-backend/idempotency-request-hash', 32));
+        this.requestHashKeys.set(id, key);
+      }
+      return createHmac('sha256', key).update(text).digest('hex');
+    });
+  }
 
   async create(input: NewPayout, idempotency: { apiKeyId: string; key: string }, render: (payout: Payout) => unknown): Promise<StoredResponse> {
     const provider = this.registry.get(input.provider, input.environment);
     if (!provider.capabilities.payouts.create) throw unsupported(input.provider, 'payouts.create');
-    const requestHash = fingerprint(input);
+    const requestHashes = this.requestHashes(input);
+    const requestHash = requestHashes[0];
     const id = randomUUID();
     const claimed = await this.dataSource.transaction(async (manager) => {
       // The unique (api key, Idempotency-Key) row is the lock: a concurrent request with the same
@@ -102,7 +131,7 @@ export class PayoutsService {
       await event(manager, id, 'created', null, 'requested', { amount: input.amount, beneficiary: maskBeneficiary(input.beneficiary), reference: input.reference });
       return row;
     });
-    if (!claimed) return this.replay(idempotency, requestHash, render);
+    if (!claimed) return this.replay(idempotency, requestHashes, render);
     return this.answer(toPayout(claimed), idempotency, provider, render);
   }
 
@@ -325,13 +354,13 @@ export class PayoutsService {
    * process is gone (its liveness lock released) or its lease ran out, this request takes the claim
    * over and finishes the payout itself: providers deduplicate by our id, so nothing is paid twice.
    */
-  private async replay(idempotency: { apiKeyId: string; key: string }, requestHash: string, render: (payout: Payout) => unknown): Promise<StoredResponse> {
+  private async replay(idempotency: { apiKeyId: string; key: string }, requestHashes: string[], render: (payout: Payout) => unknown): Promise<StoredResponse> {
     const repository = this.dataSource.getRepository(IdempotencyKeyEntity);
     const deadline = Date.now() + this.environment.IDEMPOTENCY_WAIT_MS;
     for (;;) {
       const record = await repository.findOneBy({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key });
       if (!record) throw new ApiError(HttpStatus.CONFLICT, 'IDEMPOTENCY_KEY_EXPIRED', 'This Idempotency-Key was just purged; send the request again.');
-      if (record.requestHash !== requestHash) {
+      if (!requestHashes.includes(record.requestHash)) {
         throw new ApiError(
           HttpStatus.UNPROCESSABLE_ENTITY,
           'IDEMPOTENCY_KEY_REUSED',
@@ -399,17 +428,6 @@ async function event(manager: EntityManager, payoutId: string, type: string, fro
 function unsupported(provider: Provider, capability: Capability, operation?: string): ApiError {
   const code = `${capability.replace('.', '_').toUpperCase()}_NOT_SUPPORTED`;
   return new ApiError(HttpStatus.CONFLICT, code, `${provider} does not support ${operation ?? capability} (${capability}).`, { provider, capability });
-}
-
-/** The request's identity for idempotency: the body with keys sorted, hashed. */
-function fingerprint(value: unknown): string {
-  const canonical = (input: unknown): unknown =>
-    Array.isArray(input)
-      ? input.map(canonical)
-      : input && typeof input === 'object'
-        ? Object.fromEntries(Object.keys(input as object).sort().map((key) => [key, canonical((input as Record<string, unknown>)[key])]))
-        : input;
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
 }
 
 function encodeCursor(createdAt: Date, id: string): string {
