@@ -120,7 +120,8 @@ describe('crash in the middle of 300 payouts', () => {
       });
       const answers = retried.map((result) => (result.status === 'fulfilled' ? result.value : { status: 0, ms: Infinity }));
       expect(answers.filter((answer) => answer.status !== 201)).toEqual([]);
-      expect(Math.max(...answers.map((answer) => answer.ms))).toBeLessThan(5_000);
+      // Was 30 s (REPLAY_WAIT_MS) for the in-flight ones; well under a 15 s client timeout now, on 2 loaded cores.
+      expect(Math.max(...answers.map((answer) => answer.ms))).toBeLessThan(10_000);
 
       await settle(dataSource, 'crash-', 30_000);
       const summary = await checkD24Ledger(dataSource, sims, 'crash-');
