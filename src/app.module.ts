@@ -16,6 +16,7 @@ import { dataSourceOptions } from './database/data-source-options';
 import { LivenessModule } from './database/liveness.module';
 import { HealthModule } from './health/health.module';
 import { PayoutsModule } from './payouts/payouts.module';
+import { ProviderIntegrationsModule } from './providers/provider-integrations.module';
 import { ProvidersModule } from './providers/providers.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -38,6 +39,8 @@ export class AppModule {
         LoggerModule.forRoot({ pinoHttp: httpLoggerOptions(environment, options.logStream) }),
         TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX)),
         ScheduleModule.forRoot(),
+        // First among the feature modules: provider routes must be registered before generic ones.
+        ProviderIntegrationsModule,
         LivenessModule,
         RateLimitModule,
         HealthModule,

@@ -4,13 +4,18 @@ import { IsOptional, Matches } from 'class-validator';
 import { RequireScopes } from '../common/auth/auth.decorators';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { MoneyDto } from '../payouts/dto/payout.dto';
+import { PROVIDERS } from '../providers/provider-catalogue';
+import { PROVIDER_DESCRIPTORS } from '../providers/registered-providers';
 import { AccountsService } from './accounts.service';
 
+/** A provider that lists accounts, for the examples. */
+const ACCOUNTS_PROVIDER = PROVIDER_DESCRIPTORS.find((descriptor) => descriptor.capabilities.accounts.list)?.id ?? PROVIDERS[0];
+
 class AccountDto {
-  @ApiProperty({ example: 'connectpay.simulator.acc-eur-main', description: '<provider>.<environment>.<account>' })
+  @ApiProperty({ example: `${ACCOUNTS_PROVIDER}.simulator.acc-eur-main`, description: '<provider>.<environment>.<account>' })
   id!: string;
 
-  @ApiProperty({ example: 'connectpay' })
+  @ApiProperty({ enum: PROVIDERS, example: ACCOUNTS_PROVIDER })
   provider!: string;
 
   @ApiProperty({ example: 'simulator' })

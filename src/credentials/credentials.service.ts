@@ -8,12 +8,12 @@ import { CredentialVault, secretOnlyCredential } from './credential-vault.servic
 import { generateRsaKeyPair } from './crypto/key-generation';
 import {
   Actor,
-  ConnectPayEnvironment,
   Credential,
-  D24Environment,
   maskHint,
-  VerestroEnvironment,
 } from './domain/credential';
+import type { ConnectPayEnvironment } from '../providers/connectpay/connectpay.descriptor';
+import type { D24Environment } from '../providers/d24/d24.descriptor';
+import type { VerestroEnvironment } from '../providers/verestro/verestro.descriptor';
 import { checkCallbackCsr, parseAllowedCommonNames } from './verestro/callback-csr-rules';
 import { checkVerestroCsr, counterpartEnvironment, RuleViolation, VerestroCsrInput } from './verestro/csr-rules';
 import {

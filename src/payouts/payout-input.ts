@@ -2,10 +2,10 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ApiError, FieldProblem } from '../common/errors/api-error';
 import { toFieldProblems } from '../common/errors/validation';
-import { ENVIRONMENTS } from '../credentials/domain/credential';
 import type { Beneficiary } from '../providers/provider.port';
 import { isCurrency, normaliseAmount } from './domain/money';
-import { BENEFICIARY_TYPES, CreatePayoutDto, RAIL_OF_PROVIDER } from './dto/payout.dto';
+import { descriptorOf, ENVIRONMENTS } from '../providers/provider-catalogue';
+import { CreatePayoutDto } from './dto/payout.dto';
 import type { NewPayout } from './payouts.service';
 
 const AMOUNT_MESSAGES = {
@@ -40,13 +40,13 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
     }
   }
 
-  const rail = RAIL_OF_PROVIDER[dto.provider];
+  const { rail, beneficiaryDto } = descriptorOf(dto.provider);
   const type = dto.beneficiary.type;
   let beneficiary: Beneficiary | undefined;
   if (type !== rail) {
     problems.push({ field: 'beneficiary.type', code: 'WRONG_RAIL', message: `must be ${rail} for ${dto.provider}` });
   } else {
-    const instance: object = plainToInstance(BENEFICIARY_TYPES[rail] as new () => object, dto.beneficiary);
+    const instance: object = plainToInstance(beneficiaryDto as new () => object, dto.beneficiary);
     const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
     problems.push(...toFieldProblems(errors, 'beneficiary'));
     beneficiary = instance as unknown as Beneficiary;

@@ -1,22 +1,10 @@
 /**
  * The vault's domain types. No HTTP and no ORM here: persistence maps to and from these.
  */
-export const PROVIDERS = ['verestro', 'connectpay', 'd24'] as const;
-export type Provider = (typeof PROVIDERS)[number];
-
-/** Each provider names its environments its own way; `simulator` is the local simulator. */
-export const ENVIRONMENTS = {
-  verestro: ['sandbox', 'beta', 'production', 'simulator'],
-  connectpay: ['stage', 'prod', 'simulator'],
-  d24: ['stg', 'prod', 'simulator'],
-} as const satisfies Record<Provider, readonly string[]>;
-
-export type VerestroEnvironment = (typeof ENVIRONMENTS.verestro)[number];
-export type ConnectPayEnvironment = (typeof ENVIRONMENTS.connectpay)[number];
-export type D24Environment = (typeof ENVIRONMENTS.d24)[number];
-export type ProviderEnvironment = VerestroEnvironment | ConnectPayEnvironment | D24Environment;
-
-export const ALL_ENVIRONMENTS = [...new Set(Object.values(ENVIRONMENTS).flat())] as ProviderEnvironment[];
+// The providers and their environments are declared by the registered descriptors.
+export { ALL_ENVIRONMENTS, ENVIRONMENTS, PROVIDERS } from '../../providers/provider-catalogue';
+export type { EnvironmentOf, Provider, ProviderEnvironment } from '../../providers/provider-catalogue';
+import type { Provider, ProviderEnvironment } from '../../providers/provider-catalogue';
 
 export const CREDENTIAL_KINDS = [
   'mtls_client_certificate',

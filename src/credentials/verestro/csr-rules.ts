@@ -1,5 +1,5 @@
 import { isValid as isIsoCountry } from 'i18n-iso-countries';
-import type { VerestroEnvironment } from '../domain/credential';
+import type { VerestroEnvironment } from '../../providers/verestro/verestro.descriptor';
 import type { SubjectAttributes } from '../x509/x509';
 
 /**

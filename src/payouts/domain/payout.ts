@@ -1,4 +1,5 @@
 import type { Beneficiary, Money, Provider, ProviderEnvironment, ProviderPayoutState } from '../../providers/provider.port';
+import { descriptorOf } from '../../providers/provider-catalogue';
 import type { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
 
 /**
@@ -26,7 +27,8 @@ const ALLOWED: Record<PayoutStatus, readonly PayoutStatus[]> = {
   pending: ['processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled'],
   on_hold: ['pending', 'processing', 'completed', 'failed', 'rejected', 'cancelled'],
   processing: ['completed', 'failed', 'rejected'],
-  // D24 documents one reversal: a completed cashout can later be rejected by the bank.
+  // Out of a final status only by a reversal a provider documents (its descriptor's `reversals`):
+  // D24's bank return of a completed cashout. Illegal for a provider that does not document it.
   completed: ['rejected'],
   failed: [],
   rejected: [],
@@ -35,22 +37,35 @@ const ALLOWED: Record<PayoutStatus, readonly PayoutStatus[]> = {
 
 export type TransitionVerdict = 'apply' | 'same' | 'stale' | 'illegal';
 
+/** A documented way out of a final status, as a provider's descriptor declares it. */
+export interface Reversal {
+  from: PayoutStatus;
+  to: PayoutStatus;
+}
+
 /**
- * Decides what to do with a status a provider reports. Late or reordered reports that would move
- * the payout backwards are 'stale' (recorded, not applied). The only way out of completed is
- * D24's documented reversal.
+ * Decides what to do with a status a provider reports, under that provider's documented
+ * reversals. Late or reordered reports that would move the payout backwards are 'stale'
+ * (recorded, not applied). The only ways out of a final status are the reversals given.
  */
-export function judgeTransition(provider: Provider, from: PayoutStatus, to: PayoutStatus): TransitionVerdict {
+export function judgeTransitionUnder(reversals: readonly Reversal[], from: PayoutStatus, to: PayoutStatus): TransitionVerdict {
   if (from === to) return 'same';
-  if (from === 'completed' && to === 'rejected') return provider === 'd24' ? 'apply' : 'illegal';
+  if (TERMINAL.has(from) && ALLOWED[from].includes(to)) {
+    return reversals.some((reversal) => reversal.from === from && reversal.to === to) ? 'apply' : 'illegal';
+  }
   if (!ALLOWED[from].includes(to)) return PROGRESS[to] < PROGRESS[from] || TERMINAL.has(from) ? 'stale' : 'illegal';
   if (PROGRESS[to] < PROGRESS[from]) return 'stale';
   return 'apply';
 }
 
+/** judgeTransitionUnder with the reversals the provider's descriptor declares (D24 reverses a completed cashout). */
+export function judgeTransition(provider: Provider, from: PayoutStatus, to: PayoutStatus): TransitionVerdict {
+  return judgeTransitionUnder(descriptorOf(provider).reversals, from, to);
+}
+
 /**
  * Whether a provider could still report a change we would apply: any open payout, and a final
- * one with a documented way out (D24's reversal of a completed cashout).
+ * one with a documented way out.
  */
 export function mayStillChange(provider: Provider, status: PayoutStatus): boolean {
   return !TERMINAL.has(status) || PAYOUT_STATUSES.some((to) => judgeTransition(provider, status, to) === 'apply');
@@ -107,4 +122,9 @@ export function maskBeneficiary(beneficiary: Beneficiary): MaskedBeneficiary {
     default:
       return { type: beneficiary.type, country: beneficiary.country, name: beneficiary.name, documentId: mask(beneficiary.documentId), bankAccount: mask(beneficiary.bankAccount) };
   }
+}
+
+/** Whether the state machine can express a reversal at all (a descriptor may only declare these). */
+export function isExpressibleReversal(reversal: Reversal): boolean {
+  return TERMINAL.has(reversal.from) && ALLOWED[reversal.from].includes(reversal.to);
 }

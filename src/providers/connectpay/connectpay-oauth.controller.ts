@@ -4,14 +4,14 @@ import { IsIn, IsString, Length, Matches } from 'class-validator';
 import { CurrentPrincipal, RequireScopes } from '../../common/auth/auth.decorators';
 import type { Principal } from '../../common/auth/scopes';
 import { ErrorBodyDto } from '../../common/errors/error-body.dto';
-import { ENVIRONMENTS } from '../../credentials/domain/credential';
 import { CredentialDto } from '../../credentials/dto/credential.dto';
+import { CONNECTPAY_ENVIRONMENTS, type ConnectPayEnvironment } from './connectpay.descriptor';
 import { ConnectPayTokens } from './connectpay.oauth';
 
 export class ConnectPayAuthorizeDto {
-  @ApiProperty({ enum: ENVIRONMENTS.connectpay, example: 'simulator' })
-  @IsIn(ENVIRONMENTS.connectpay)
-  environment!: (typeof ENVIRONMENTS.connectpay)[number];
+  @ApiProperty({ enum: CONNECTPAY_ENVIRONMENTS, example: 'simulator' })
+  @IsIn(CONNECTPAY_ENVIRONMENTS)
+  environment!: ConnectPayEnvironment;
 
   @ApiProperty({ description: 'The auth code generated in Online Banking (Settings → API → Generate AuthCode), valid 24 h, used once.', example: '3f1c…' })
   @IsString()

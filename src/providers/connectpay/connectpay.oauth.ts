@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CredentialVault, secretOnlyCredential } from '../../credentials/credential-vault.service';
-import { Actor, ConnectPayEnvironment, Credential, maskHint, SYSTEM_ACTOR } from '../../credentials/domain/credential';
+import { Actor, Credential, maskHint, SYSTEM_ACTOR } from '../../credentials/domain/credential';
+import { ConnectPayAccessTokens } from './connectpay.access-tokens';
+import type { ConnectPayEnvironment } from './connectpay.descriptor';
 import { CredentialedHttp } from '../http/credentialed-http';
 import { ProviderError } from '../provider.port';
 import { CONNECTPAY_ENDPOINTS, endpointPath } from './connectpay.endpoints';
@@ -25,7 +27,7 @@ const EARLY_REFRESH_MS = 60_000;
  * returns a new one; flagged as expiring in its last week).
  */
 @Injectable()
-export class ConnectPayTokens {
+export class ConnectPayTokens implements ConnectPayAccessTokens {
   private readonly tokens = new Map<ConnectPayEnvironment, { accessToken: string; refreshAt: number }>();
   private readonly refreshing = new Map<ConnectPayEnvironment, Promise<string>>();
 

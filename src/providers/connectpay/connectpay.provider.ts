@@ -1,5 +1,5 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { ConnectPayEnvironment } from '../../credentials/domain/credential';
+import type { ConnectPayEnvironment } from './connectpay.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import type { HostFamily } from '../provider-endpoints';
 import {
@@ -17,7 +17,7 @@ import {
   WebhookNotice,
 } from '../provider.port';
 import { assertHostFamily, CONNECTPAY_ENDPOINTS, ConnectPayEndpoint, endpointPath } from './connectpay.endpoints';
-import type { ConnectPayTokens } from './connectpay.oauth';
+import type { ConnectPayAccessTokens } from './connectpay.access-tokens';
 import { merchantSignature } from './connectpay.signature';
 
 /** ISO 20022 payment statuses in the domain's words. */
@@ -46,22 +46,25 @@ interface CallOptions {
   via?: HostFamily;
 }
 
+/** What the client can do; the descriptor declares the same object. */
+export const CONNECTPAY_CAPABILITIES: Capabilities = {
+  payouts: { create: true, status: true, cancel: false, hold: false },
+  accounts: { list: true, balance: true, transactions: true },
+  webhooks: { verify: true },
+};
+
 /**
  * ConnectPay: person-data APIs on the mTLS host with OAuth Bearer tokens, Merchant API v2 on
  * the one-way host with Basic auth and X-Signature, an X-Request-ID on every call.
  */
 export class ConnectPayProvider extends PayoutProvider {
   readonly provider = 'connectpay' as const;
-  readonly capabilities: Capabilities = {
-    payouts: { create: true, status: true, cancel: false, hold: false },
-    accounts: { list: true, balance: true, transactions: true },
-    webhooks: { verify: true },
-  };
+  readonly capabilities: Capabilities = CONNECTPAY_CAPABILITIES;
 
   constructor(
     readonly environment: ConnectPayEnvironment,
     private readonly http: CredentialedHttp,
-    private readonly tokens: ConnectPayTokens,
+    private readonly tokens: ConnectPayAccessTokens,
     private readonly settings: ConnectPaySettings,
   ) {
     super();

@@ -1,5 +1,5 @@
 import { packageVersion } from '../../config/paths';
-import type { D24Environment } from '../../credentials/domain/credential';
+import type { D24Environment } from './d24.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import {
   Capabilities,
@@ -15,14 +15,17 @@ import { controlMatches, d24Control, signD24Payload } from './d24.signature';
 
 const USER_AGENT = `payments-backend/${packageVersion()}`;
 
+/** What the client can do; the descriptor declares the same object. */
+export const D24_CAPABILITIES: Capabilities = {
+  payouts: { create: true, status: true, cancel: true, hold: true },
+  accounts: { list: false, balance: false, transactions: false },
+  webhooks: { verify: true },
+};
+
 /** D24 Cashouts v3: body credentials, a signature over the exact bytes, D24's codes mapped. */
 export class D24Provider extends PayoutProvider {
   readonly provider = 'd24' as const;
-  readonly capabilities: Capabilities = {
-    payouts: { create: true, status: true, cancel: true, hold: true },
-    accounts: { list: false, balance: false, transactions: false },
-    webhooks: { verify: true },
-  };
+  readonly capabilities: Capabilities = D24_CAPABILITIES;
 
   constructor(
     readonly environment: D24Environment,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { VerestroEnvironment } from '../../credentials/domain/credential';
+import type { VerestroEnvironment } from './verestro.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import {
   Capabilities,
@@ -16,14 +16,17 @@ import {
 /** Order statuses in the domain's words. Payload shapes are UNCONFIRMED publicly: this file is the mapping. */
 const STATES: Record<string, ProviderPayoutState> = { PENDING: 'pending', PROCESSING: 'processing', COMPLETED: 'completed', FAILED: 'failed', REJECTED: 'rejected' };
 
+/** What the client can do; the descriptor declares the same object. */
+export const VERESTRO_CAPABILITIES: Capabilities = {
+  payouts: { create: true, status: true, cancel: false, hold: false },
+  accounts: { list: false, balance: false, transactions: false },
+  webhooks: { verify: true },
+};
+
 /** Verestro payouts to cards: mTLS with the certificate from the CSR flow, Basic authorization on top. */
 export class VerestroProvider extends PayoutProvider {
   readonly provider = 'verestro' as const;
-  readonly capabilities: Capabilities = {
-    payouts: { create: true, status: true, cancel: false, hold: false },
-    accounts: { list: false, balance: false, transactions: false },
-    webhooks: { verify: true },
-  };
+  readonly capabilities: Capabilities = VERESTRO_CAPABILITIES;
 
   constructor(
     readonly environment: VerestroEnvironment,
