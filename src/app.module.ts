@@ -11,6 +11,7 @@ import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { httpLoggerOptions } from './common/logging/logging';
 import { Environment } from './config/environment';
 import { EnvironmentModule } from './config/environment.module';
+import { CredentialsApiModule } from './credentials/credentials-api.module';
 import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { LivenessModule } from './database/liveness.module';
@@ -39,8 +40,6 @@ export class AppModule {
         LoggerModule.forRoot({ pinoHttp: httpLoggerOptions(environment, options.logStream) }),
         TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX)),
         ScheduleModule.forRoot(),
-        // First among the feature modules: provider routes must be registered before generic ones.
-        ProviderIntegrationsModule,
         LivenessModule,
         RateLimitModule,
         HealthModule,
@@ -50,6 +49,9 @@ export class AppModule {
         PayoutsModule,
         WebhooksModule,
         AccountsModule,
+        ProviderIntegrationsModule,
+        // Last: its /v1/credentials/:id routes must not shadow the providers' fixed paths.
+        CredentialsApiModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };

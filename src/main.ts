@@ -8,12 +8,10 @@ import { createBootLogger } from './common/logging/logging';
 import { createProcessPolicy, installProcessPolicy } from './common/process-lifecycle';
 import { ConfigurationError, Environment, loadEnvironment } from './config/environment';
 import { projectRoot, resolveDataDir } from './config/paths';
-import { CredentialVault } from './credentials/credential-vault.service';
-import { CredentialsService } from './credentials/credentials.service';
 import { DatabaseRuntime, startDatabase } from './database/database-runtime';
 import { DemoSeed, writeDemoSummary } from './demo/demo-seed';
 import { SimulatorProcess, startSimulatorProcess } from './demo/simulator-process';
-import { VerestroCallbackServer } from './webhooks/verestro-callbacks.server';
+import { VerestroCallbackServer } from './providers/verestro/verestro-callbacks.server';
 import { runMigrations } from './database/migrator';
 import { DOCS_PATH } from './openapi/openapi';
 
@@ -85,7 +83,7 @@ async function main(): Promise<void> {
     const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${port}`;
     environment.PUBLIC_BASE_URL ??= address; // the notification_url sent to D24 points here
     if (simulators) {
-      const summary = await new DemoSeed(app.get(CredentialsService), app.get(CredentialVault), simulators, address, app.get(VerestroCallbackServer).url).run();
+      const summary = await new DemoSeed(app, simulators, address, app.get(VerestroCallbackServer).url).run();
       const file = path.join(resolveDataDir(environment.DATA_DIR), 'demo.json');
       writeDemoSummary(file, summary);
       log.info(

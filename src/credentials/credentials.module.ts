@@ -4,14 +4,13 @@ import { Environment } from '../config/environment';
 import { resolveDataDir } from '../config/paths';
 import { CredentialExpiryJob } from './credential-expiry.job';
 import { CredentialVault } from './credential-vault.service';
-import { CredentialsController } from './credentials.controller';
 import { CredentialsHealthIndicator } from './credentials.health';
 import { CredentialsService } from './credentials.service';
 import { loadMasterKeyring, MasterKeyring } from './crypto/master-keyring';
 
+/** The vault and the onboarding steps every provider shares; the routes are in CredentialsApiModule. */
 @Module({
   imports: [TerminusModule],
-  controllers: [CredentialsController],
   providers: [
     {
       provide: MasterKeyring,

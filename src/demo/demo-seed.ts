@@ -1,7 +1,11 @@
 import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { CredentialVault } from '../credentials/credential-vault.service';
+import type { Type } from '@nestjs/common';
 import { CredentialsService } from '../credentials/credentials.service';
+import { ConnectPayOnboarding } from '../providers/connectpay/connectpay.onboarding';
+import { D24Onboarding } from '../providers/d24/d24.onboarding';
+import { VerestroOnboarding } from '../providers/verestro/verestro.onboarding';
 import { Actor, Credential } from '../credentials/domain/credential';
 import { pemBlocks } from '../credentials/x509/x509';
 import type { SimulatorEndpoints } from './simulator-process';
@@ -24,14 +28,26 @@ export interface DemoSummary {
 export class DemoSeed {
   private readonly created: string[] = [];
 
+  private readonly credentials: CredentialsService;
+  private readonly vault: CredentialVault;
+  private readonly d24: D24Onboarding;
+  private readonly verestro: VerestroOnboarding;
+  private readonly connectPay: ConnectPayOnboarding;
+
   constructor(
-    private readonly credentials: CredentialsService,
-    private readonly vault: CredentialVault,
+    /** The running application (or any context that resolves its injectables). */
+    app: { get<T>(type: Type<T>): T },
     private readonly simulators: SimulatorEndpoints,
     private readonly publicBaseUrl: string,
     /** Where Verestro's callbacks go (our mutual-TLS listener), when it runs. */
     private readonly verestroCallbackUrl: string | null = null,
-  ) {}
+  ) {
+    this.credentials = app.get(CredentialsService);
+    this.vault = app.get(CredentialVault);
+    this.d24 = app.get(D24Onboarding);
+    this.verestro = app.get(VerestroOnboarding);
+    this.connectPay = app.get(ConnectPayOnboarding);
+  }
 
   async run(): Promise<DemoSummary> {
     await this.d24Keys();
@@ -79,7 +95,7 @@ export class DemoSeed {
         };
     await this.admin('PUT', '/d24/merchants', keys);
     if (!existing) {
-      await this.credentials.storeD24Keys({ environment: 'simulator', ...keys, label: 'D24 simulator keys (demo)' }, DEMO_ACTOR);
+      await this.d24.storeKeys({ environment: 'simulator', ...keys, label: 'D24 simulator keys (demo)' }, DEMO_ACTOR);
       this.created.push('D24 cashout keys');
     }
   }
@@ -89,7 +105,7 @@ export class DemoSeed {
     // Keep ours unless the simulator's CA was recreated (its state deleted): then it is useless.
     const { caPem } = await this.admin<{ caPem: string }>('GET', '/verestro/ca');
     if (existing && existing.credential.caPem === caPem) return;
-    const { credential, csrPem } = await this.credentials.createVerestroCsr(
+    const { credential, csrPem } = await this.verestro.createCsr(
       {
         environment: 'simulator',
         country: 'PL',
@@ -113,7 +129,7 @@ export class DemoSeed {
     const partner = await this.admin<{ username: string; password: string }>('GET', '/verestro/partner');
     const existing = await this.inService('verestro', 'api_client');
     if (existing?.secret.clientKey === partner.username && existing.secret.clientSecret === partner.password) return;
-    await this.credentials.storeVerestroBasicAuth({ environment: 'simulator', ...partner, label: 'Verestro simulator Basic authorization (demo)' }, DEMO_ACTOR);
+    await this.verestro.storeBasicAuth({ environment: 'simulator', ...partner, label: 'Verestro simulator Basic authorization (demo)' }, DEMO_ACTOR);
     this.created.push('Verestro payouts Basic authorization');
   }
 
@@ -121,7 +137,7 @@ export class DemoSeed {
   private async verestroCallbacks(): Promise<void> {
     if (!this.verestroCallbackUrl) return;
     const { csrPem } = await this.admin<{ csrPem: string }>('GET', '/verestro/callbacks/csr');
-    const { certificatePem, caPem } = await this.credentials.issueVerestroCallbackCertificate({ environment: 'simulator', csrPem }, DEMO_ACTOR);
+    const { certificatePem, caPem } = await this.verestro.issueCallbackCertificate({ environment: 'simulator', csrPem }, DEMO_ACTOR);
     await this.admin('PUT', '/verestro/callbacks', { url: this.verestroCallbackUrl, certificatePem, serverCaPem: caPem });
   }
 
@@ -134,7 +150,7 @@ export class DemoSeed {
       return;
     }
     const chain = await this.admin<{ chainPem: string; privateKeyPem: string }>('POST', '/connectpay/chains', { commonName: 'demo.payments-backend.local' });
-    await this.credentials.storeConnectPayCertificate(
+    await this.connectPay.storeCertificate(
       { environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem, label: 'ConnectPay simulator chain (demo)' },
       DEMO_ACTOR,
     );
@@ -147,7 +163,7 @@ export class DemoSeed {
     const devApp = await this.admin<{ clientKey: string; clientSecret: string; brandId: string }>('GET', '/connectpay/devapp');
     const existing = await this.inService('connectpay', 'api_client');
     if (existing?.secret.clientKey === devApp.clientKey && existing.secret.clientSecret === devApp.clientSecret) return;
-    await this.credentials.storeConnectPayApiClient(
+    await this.connectPay.storeApiClient(
       { environment: 'simulator', clientKey: devApp.clientKey, clientSecret: devApp.clientSecret, brandId: devApp.brandId, label: 'ConnectPay simulator DevApp (demo)' },
       DEMO_ACTOR,
     );
@@ -159,7 +175,7 @@ export class DemoSeed {
     const secretToken = existing?.secret.secretToken ?? randomUUID();
     await this.admin('PUT', '/connectpay/webhook', { url: `${this.publicBaseUrl}/v1/webhooks/connectpay`, secretToken, headerName: 'X-Secret-Token' });
     if (!existing) {
-      await this.credentials.storeConnectPayWebhookSecret({ environment: 'simulator', secretToken, label: 'ConnectPay simulator webhook token (demo)' }, DEMO_ACTOR);
+      await this.connectPay.storeWebhookSecret({ environment: 'simulator', secretToken, label: 'ConnectPay simulator webhook token (demo)' }, DEMO_ACTOR);
       this.created.push('ConnectPay webhook secret token');
     }
   }
@@ -167,7 +183,7 @@ export class DemoSeed {
   private async connectPayMerchantKey(): Promise<void> {
     let existing = (await this.inService('connectpay', 'merchant_signing_key'))?.credential;
     if (!existing) {
-      existing = await this.credentials.generateConnectPayMerchantSigningKey({ environment: 'simulator', label: 'ConnectPay simulator Merchant API key (demo)' }, DEMO_ACTOR);
+      existing = await this.connectPay.generateMerchantSigningKey({ environment: 'simulator', label: 'ConnectPay simulator Merchant API key (demo)' }, DEMO_ACTOR);
       this.created.push('ConnectPay Merchant API v2 signing key');
     }
     await this.admin('POST', '/connectpay/merchant-keys', { publicKeyPem: existing.publicKeyPem });

@@ -76,6 +76,8 @@ export interface ProviderDescriptor<Id extends string = string, Env extends stri
   readonly capabilities: Capabilities;
   /** The credential kinds it uses; each is onboarded by a route of its integration module. */
   readonly credentialKinds: readonly CredentialKind[];
+  /** Kinds whose certificate chain the provider wants as a .zip (GET /v1/credentials/:id/submission.zip, served by its module). */
+  readonly chainSubmissionKinds?: readonly CredentialKind[];
   /** Ways out of a final status that the provider documents; none for most. */
   readonly reversals: readonly StatusReversal[];
   readonly webhook: WebhookTransport;

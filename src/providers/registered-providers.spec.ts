@@ -135,8 +135,9 @@ describe('registered providers', () => {
         if (descriptor.webhook.allowedSourcesVariable) expect(variables).toContain(descriptor.webhook.allowedSourcesVariable);
       }
       if (descriptor.webhook.kind === 'listener') expect(variables).toContain(descriptor.webhook.portVariable);
-      // Every onboarding route of the provider sits under its own name.
-      for (const routePath of paths.filter((p) => p.startsWith('v1/credentials'))) expect(routePath.startsWith(`v1/credentials/${id}`)).toBe(true);
+      // Its onboarding routes sit under its own name (or act on one credential by id).
+      for (const routePath of paths.filter((p) => p.startsWith('v1/credentials/'))) expect(routePath.startsWith(`v1/credentials/${id}`)).toBe(true);
+      expect(paths.some((routePath) => routePath.startsWith(`v1/credentials/${id}`))).toBe(true);
     });
   });
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
+import { descriptorOf } from '../providers/provider-catalogue';
 import { mayStillChange } from '../payouts/domain/payout';
 import { PayoutEntity } from '../payouts/persistence/payout.entity';
 import { PayoutsService } from '../payouts/payouts.service';
@@ -11,7 +12,8 @@ import type { InboundWebhook, Provider, ProviderEnvironment, WebhookNotice } fro
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export type WebhookOutcome = 'applied' | 'duplicate' | 'deferred' | 'final' | 'unknown_payout' | 'failed';
+export const WEBHOOK_OUTCOMES = ['applied', 'duplicate', 'deferred', 'final', 'unknown_payout', 'failed'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** Why an inbound notification was refused (counted in the logs, never stored). */
 export type RejectionReason = 'unverified' | 'source_not_allowed';
@@ -41,7 +43,7 @@ export class WebhooksService {
 
   /** Returns null when no environment's credential verifies the notification. */
   async verify(provider: Provider, webhook: InboundWebhook, hint?: ProviderEnvironment): Promise<{ notice: WebhookNotice; environment: ProviderEnvironment } | null> {
-    if (provider === 'connectpay' && !this.allowedSource(webhook.remoteAddress)) {
+    if (!this.allowedSource(provider, webhook.remoteAddress)) {
       this.rejected(provider, 'source_not_allowed', webhook.remoteAddress);
       return null;
     }
@@ -67,11 +69,10 @@ export class WebhooksService {
     return notice.providerReference ? repository.findOneBy({ provider, providerReference: notice.providerReference }) : null;
   }
 
-  /** D24 names the payout in the body; it tells which environment's keys to check. */
-  async d24EnvironmentHint(rawBody: Buffer): Promise<ProviderEnvironment | undefined> {
-    const externalId = new URLSearchParams(rawBody.toString('utf8')).get('external_id');
-    if (!externalId || !UUID.test(externalId)) return undefined;
-    return (await this.dataSource.getRepository(PayoutEntity).findOneBy({ id: externalId, provider: 'd24' }))?.environment;
+  /** The environment of one of our payouts, when a provider names it before its proof is checked (a hint only). */
+  async environmentOfPayout(provider: Provider, externalId: string): Promise<ProviderEnvironment | undefined> {
+    if (!UUID.test(externalId)) return undefined;
+    return (await this.dataSource.getRepository(PayoutEntity).findOneBy({ id: externalId, provider }))?.environment;
   }
 
   /** Records the delivery; false when this exact delivery was seen before. */
@@ -153,8 +154,13 @@ export class WebhooksService {
     entry.loggedAt = now;
   }
 
-  private allowedSource(address: string | undefined): boolean {
-    const allowed = (this.environment.CONNECTPAY_WEBHOOK_ALLOWED_IPS ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
+  /** The provider's source allow-list (the variable its descriptor names); none configured allows any. */
+  private allowedSource(provider: Provider, address: string | undefined): boolean {
+    const { webhook } = descriptorOf(provider);
+    const variable = webhook.kind === 'route' ? webhook.allowedSourcesVariable : undefined;
+    if (!variable) return true;
+    const configured = (this.environment as unknown as Record<string, unknown>)[variable];
+    const allowed = (typeof configured === 'string' ? configured : '').split(',').map((ip) => ip.trim()).filter(Boolean);
     if (allowed.length === 0) return true;
     const ip = (address ?? '').replace(/^::ffff:/, '');
     return allowed.includes(ip);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import { ClientIdentity, open, readAnswer, sleep } from '../support/callback-client';
 import { opensslCsr } from '../support/csr';
 import { bearer, startTestApp, TestApp } from '../support/test-app';

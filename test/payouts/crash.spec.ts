@@ -4,8 +4,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../../src/config/paths';
-import { CredentialVault } from '../../src/credentials/credential-vault.service';
-import { CredentialsService } from '../../src/credentials/credentials.service';
 import { DemoSeed } from '../../src/demo/demo-seed';
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { createTestDatabase, TestDatabase } from '../support/database';
@@ -36,7 +34,7 @@ describe('crash in the middle of 300 payouts', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'pbt-crash-'));
     writeFileSync(path.join(dir, 'ca.pem'), sims.serverCaPem);
     const seeder = await startTestApp({ database, env: { D24_SIMULATOR_URL: sims.urls.d24, PROVIDER_CA_FILE: path.join(dir, 'ca.pem') } });
-    await new DemoSeed(seeder.app.get(CredentialsService), seeder.app.get(CredentialVault), { urls: sims.urls, serverCaFile: path.join(dir, 'ca.pem') }, 'http://127.0.0.1:9').run();
+    await new DemoSeed(seeder.app, { urls: sims.urls, serverCaFile: path.join(dir, 'ca.pem') }, 'http://127.0.0.1:9').run();
     await seeder.close();
   });
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PayoutsService } from '../../src/payouts/payouts.service';
-import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import * as pki from '../support/pki';
 import { call } from '../support/sim-client';
 import { d24Control } from '../../src/providers/d24/d24.signature';

@@ -5,6 +5,7 @@ import { CredentialExpiryJob } from '../../src/credentials/credential-expiry.job
 import { admin, eventually } from '../support/sim-client';
 import { startProviderWorld, ProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
+import { ConnectPayOnboarding } from '../../src/providers/connectpay/connectpay.onboarding';
 
 describe('ConnectPay client against the simulator (real mTLS and one-way TLS)', () => {
   let world: ProviderWorld;
@@ -121,7 +122,7 @@ describe('ConnectPay client against the simulator (real mTLS and one-way TLS)', 
     await connectpay.listAccounts();
     const before = (await admin<Record<string, { lastClientSerial?: string }>>(world.sims, 'GET', '/counters')).body['connectpay-mtls'].lastClientSerial;
     const chain = (await admin<{ chainPem: string; privateKeyPem: string; serialNumber: string }>(world.sims, 'POST', '/connectpay/chains', { commonName: 'rotated.example.com', register: true })).body;
-    await world.credentials.storeConnectPayCertificate({ environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem }, { keyId: null, name: 'test' });
+    await world.t.app.get(ConnectPayOnboarding).storeCertificate({ environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem }, { keyId: null, name: 'test' });
     await connectpay.listAccounts();
     const after = (await admin<Record<string, { lastClientSerial?: string }>>(world.sims, 'GET', '/counters')).body['connectpay-mtls'].lastClientSerial;
     expect(after).not.toBe(before);

@@ -3,6 +3,7 @@ import { VerestroProvider } from '../../src/providers/verestro/verestro.provider
 import { decryptFromVerestro, encryptForVerestro } from '../../src/providers/verestro/verestro.jwe';
 import { admin, eventually } from '../support/sim-client';
 import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import { VerestroOnboarding } from '../../src/providers/verestro/verestro.onboarding';
 
 describe('Verestro JWE helpers (RSA-OAEP-256 + A256GCM)', () => {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -90,7 +91,7 @@ describe('Verestro client against the simulator (real mTLS + Basic)', () => {
   it('uses a rotated certificate on the next call, and refuses a revoked one before any byte is sent', async () => {
     await verestro.getPayout({ externalId: 'x', providerReference: 'unknown' }).catch(() => undefined);
     const before = (await admin<Record<string, { lastClientSerial?: string }>>(world.sims, 'GET', '/counters')).body.verestro.lastClientSerial;
-    const { credential, csrPem } = await world.credentials.createVerestroCsr(
+    const { credential, csrPem } = await world.t.app.get(VerestroOnboarding).createCsr(
       { environment: 'simulator', country: 'PL', state: 'Mazowieckie', locality: 'Warsaw', organization: 'DemoCompany', companyName: 'DemoCompany', applicationName: 'Payouts', email: 'ops@demo.example', keyBits: 2048 },
       { keyId: null, name: 'test' },
     );

@@ -7,7 +7,7 @@ import { CredentialVault } from '../../src/credentials/credential-vault.service'
 import { CredentialsService } from '../../src/credentials/credentials.service';
 import { DemoSeed } from '../../src/demo/demo-seed';
 import { ProviderRegistry } from '../../src/providers/provider.registry';
-import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { startTestSimulators } from './sim-client';
 import { startTestApp, TestApp } from './test-app';
@@ -54,7 +54,7 @@ export async function startProviderWorld(env: Record<string, string> = {}, seed 
   const credentials = t.app.get(CredentialsService);
   const vault = t.app.get(CredentialVault);
   if (options.seedCredentials !== false) {
-    await new DemoSeed(credentials, vault, { urls: sims.urls, serverCaFile: caFile }, baseUrl, t.app.get(VerestroCallbackServer).url).run();
+    await new DemoSeed(t.app, { urls: sims.urls, serverCaFile: caFile }, baseUrl, t.app.get(VerestroCallbackServer).url).run();
   }
   return {
     sims,

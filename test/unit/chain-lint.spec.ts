@@ -1,4 +1,4 @@
-import { lintClientChain } from '../../src/credentials/connectpay/chain-lint';
+import { lintClientChain } from '../../src/providers/connectpay/connectpay.chain-lint';
 import { buildTestPki, DAY_MS, EKU, issue, selfSigned, TestPki } from '../support/pki';
 
 const codes = (report: ReturnType<typeof lintClientChain>, severity?: 'error' | 'warning') =>

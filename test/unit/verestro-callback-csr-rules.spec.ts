@@ -2,7 +2,7 @@ import 'reflect-metadata'; // @peculiar/x509 needs it before it loads
 import { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { generateRsaKeyPair } from '../../src/credentials/crypto/key-generation';
-import { checkCallbackCsr, parseAllowedCommonNames } from '../../src/credentials/verestro/callback-csr-rules';
+import { checkCallbackCsr, parseAllowedCommonNames } from '../../src/providers/verestro/verestro.callback-csr-rules';
 import { createCertificateAuthority, CsrFacts, EKU_CLIENT_AUTH, KEY_USAGE, readCsr, signCertificateRequest, usages } from '../../src/credentials/x509/x509';
 import { opensslCsr, opensslText } from '../support/csr';
 

@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { Environment } from '../../src/config/environment';
 import { EKU_CLIENT_AUTH, KEY_USAGE, usages } from '../../src/credentials/x509/x509';
-import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import { WebhooksService } from '../../src/webhooks/webhooks.service';
 import { ClientIdentity, closedWithin, exchange, head, open, readAnswer, sleep } from '../support/callback-client';
 import { opensslCsr, opensslText } from '../support/csr';

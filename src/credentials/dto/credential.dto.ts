@@ -1,3 +1,4 @@
+import { descriptorOf } from '../../providers/provider-catalogue';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
@@ -74,7 +75,7 @@ export class CredentialDto {
   hints!: Record<string, string>;
 
   @ApiProperty({
-    description: 'Non-secret provider facts (Verestro CN and application, ConnectPay brand id).',
+    description: 'Non-secret provider facts (e.g. the CN and application of a CSR, a brand id).',
     type: 'object',
     additionalProperties: { type: 'string' },
   })
@@ -118,7 +119,7 @@ export class CredentialDto {
     const downloads: CredentialDownloadsDto = {};
     if (credential.csrPem) downloads.csr = `${base}/csr`;
     if (credential.kind === 'merchant_signing_key' && credential.publicKeyPem) downloads.publicKey = `${base}/public-key.pem`;
-    if (credential.provider === 'connectpay' && credential.kind === 'mtls_client_certificate') downloads.submissionZip = `${base}/submission.zip`;
+    if (descriptorOf(credential.provider).chainSubmissionKinds?.includes(credential.kind)) downloads.submissionZip = `${base}/submission.zip`;
     const certificate = credential.certificate;
     return {
       id: credential.id,

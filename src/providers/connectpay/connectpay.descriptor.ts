@@ -36,6 +36,7 @@ export const connectPayDescriptor: ProviderDescriptor<'connectpay', ConnectPayEn
   beneficiaryDto: IbanBeneficiaryDto,
   capabilities: CONNECTPAY_CAPABILITIES,
   credentialKinds: ['mtls_client_certificate', 'api_client', 'webhook_secret', 'merchant_signing_key', 'oauth_refresh_token'],
+  chainSubmissionKinds: ['mtls_client_certificate'],
   reversals: [],
   webhook: { kind: 'route', route: 'connectpay', allowedSourcesVariable: 'CONNECTPAY_WEBHOOK_ALLOWED_IPS' },
   createClient: (environment, { http, settings, resolve }) =>

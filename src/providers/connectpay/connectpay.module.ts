@@ -1,15 +1,19 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../../credentials/credentials.module';
+import { WebhooksModule } from '../../webhooks/webhooks.module';
 import { ProvidersModule } from '../providers.module';
 import { ConnectPayAccessTokens } from './connectpay.access-tokens';
 import { ConnectPayOAuthController } from './connectpay-oauth.controller';
 import { ConnectPayTokens } from './connectpay.oauth';
+import { ConnectPayOnboarding } from './connectpay.onboarding';
+import { ConnectPayChainDownloadController, ConnectPayOnboardingController } from './connectpay.onboarding.controller';
+import { ConnectPayWebhookController } from './connectpay.webhook.controller';
 
-/** ConnectPay's Nest side: the OAuth token manager and its authorize route. */
+/** ConnectPay's Nest side: credential onboarding, the OAuth token manager and its authorize route, the notification route. */
 @Module({
-  imports: [ProvidersModule, CredentialsModule],
-  controllers: [ConnectPayOAuthController],
-  providers: [ConnectPayTokens, { provide: ConnectPayAccessTokens, useExisting: ConnectPayTokens }],
-  exports: [ConnectPayTokens, ConnectPayAccessTokens],
+  imports: [ProvidersModule, CredentialsModule, WebhooksModule],
+  controllers: [ConnectPayOnboardingController, ConnectPayChainDownloadController, ConnectPayOAuthController, ConnectPayWebhookController],
+  providers: [ConnectPayOnboarding, ConnectPayTokens, { provide: ConnectPayAccessTokens, useExisting: ConnectPayTokens }],
+  exports: [ConnectPayOnboarding, ConnectPayTokens, ConnectPayAccessTokens],
 })
 export class ConnectPayModule {}

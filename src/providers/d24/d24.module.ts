@@ -1,5 +1,15 @@
 import { Module } from '@nestjs/common';
+import { CredentialsModule } from '../../credentials/credentials.module';
+import { WebhooksModule } from '../../webhooks/webhooks.module';
+import { D24Onboarding } from './d24.onboarding';
+import { D24OnboardingController } from './d24.onboarding.controller';
+import { D24WebhookController } from './d24.webhook.controller';
 
-/** D24's Nest side. */
-@Module({})
+/** D24's Nest side: key onboarding and the notification route. */
+@Module({
+  imports: [CredentialsModule, WebhooksModule],
+  controllers: [D24OnboardingController, D24WebhookController],
+  providers: [D24Onboarding],
+  exports: [D24Onboarding],
+})
 export class D24Module {}

@@ -5,20 +5,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, Server, ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { ErrorBody } from '../common/errors/api-error';
-import { ErrorCode } from '../common/errors/error-codes';
-import { loggableError } from '../common/errors/error-response';
-import { requestIdFrom } from '../common/http/request-id';
-import { applyServerLimits, serverLimits, serverOptions } from '../common/http/server-limits';
-import { Environment } from '../config/environment';
-import { CredentialVault } from '../credentials/credential-vault.service';
-import { CredentialsService } from '../credentials/credentials.service';
-import { generateRsaKeyPair } from '../credentials/crypto/key-generation';
-import { ENVIRONMENTS, SYSTEM_ACTOR } from '../credentials/domain/credential';
-import type { VerestroEnvironment } from '../providers/verestro/verestro.descriptor';
-import { signCertificateRequest } from '../credentials/x509/x509';
-import { ProviderRegistry } from '../providers/provider.registry';
-import { WebhooksService } from './webhooks.service';
+import type { ErrorBody } from '../../common/errors/api-error';
+import { ErrorCode } from '../../common/errors/error-codes';
+import { loggableError } from '../../common/errors/error-response';
+import { requestIdFrom } from '../../common/http/request-id';
+import { applyServerLimits, serverLimits, serverOptions } from '../../common/http/server-limits';
+import { Environment } from '../../config/environment';
+import { CredentialVault } from '../../credentials/credential-vault.service';
+import { generateRsaKeyPair } from '../../credentials/crypto/key-generation';
+import { SYSTEM_ACTOR } from '../../credentials/domain/credential';
+import { VERESTRO_ENVIRONMENTS, type VerestroEnvironment } from './verestro.descriptor';
+import { VerestroOnboarding } from './verestro.onboarding';
+import { signCertificateRequest } from '../../credentials/x509/x509';
+import { ProviderRegistry } from '../provider.registry';
+import { WebhooksService } from '../../webhooks/webhooks.service';
 
 const PATH = '/v1/webhooks/verestro';
 
@@ -80,7 +80,7 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
 
   constructor(
     private readonly environment: Environment,
-    private readonly credentials: CredentialsService,
+    private readonly onboarding: VerestroOnboarding,
     private readonly vault: CredentialVault,
     private readonly registry: ProviderRegistry,
     private readonly webhooks: WebhooksService,
@@ -152,10 +152,10 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
   private async tlsOptions(): Promise<ServerOptions> {
     const { VERESTRO_CALLBACK_TLS_CERT_FILE: certFile, VERESTRO_CALLBACK_TLS_KEY_FILE: keyFile } = this.environment;
     // Without a configured certificate (local use), our simulator-environment callback CA issues one.
-    const local = certFile && keyFile ? null : await this.credentials.callbackAuthority('simulator', SYSTEM_ACTOR);
+    const local = certFile && keyFile ? null : await this.onboarding.callbackAuthority('simulator', SYSTEM_ACTOR);
     const authorities: string[] = [];
     this.authorities = new Map();
-    for (const environment of ENVIRONMENTS.verestro) {
+    for (const environment of VERESTRO_ENVIRONMENTS) {
       const ca = (await this.vault.activeMaterial('verestro', environment, 'callback_ca'))?.credential.certificatePem;
       if (!ca) continue;
       authorities.push(ca);

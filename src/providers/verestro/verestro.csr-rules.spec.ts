@@ -1,4 +1,4 @@
-import { checkVerestroCsr, VerestroCsrInput } from '../../src/credentials/verestro/csr-rules';
+import { checkVerestroCsr, VerestroCsrInput } from './verestro.csr-rules';
 
 const valid: VerestroCsrInput = {
   environment: 'sandbox',

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import type { CertificateFacts } from '../domain/credential';
-import { EXPIRING_WITHIN_DAYS } from '../domain/credential';
+import type { CertificateFacts } from '../../credentials/domain/credential';
+import { EXPIRING_WITHIN_DAYS } from '../../credentials/domain/credential';
 import {
   certificateFacts,
   EKU_CLIENT_AUTH,
@@ -9,7 +9,7 @@ import {
   privateKeyFromPem,
   rsaModulusBits,
   usages,
-} from '../x509/x509';
+} from '../../credentials/x509/x509';
 
 /**
  * ConnectPay's rules for an mTLS client chain (seed 003), made executable: a CA-issued full
@@ -188,5 +188,19 @@ export function lintClientChain(chainPem: string, options: { privateKeyPem?: str
     certificates: summaries,
     findings,
     parsed: certificates,
+  };
+}
+
+/** A linted certificate's public facts, as the API shows them. */
+export function publicCertificateSummary(certificate: ChainReport['certificates'][number]) {
+  return {
+    index: certificate.index,
+    subject: certificate.subject,
+    issuer: certificate.issuer,
+    serialNumber: certificate.serialNumber,
+    fingerprintSha256: certificate.fingerprintSha256,
+    notBefore: certificate.notBefore.toISOString(),
+    notAfter: certificate.notAfter.toISOString(),
+    selfSigned: certificate.selfSigned,
   };
 }

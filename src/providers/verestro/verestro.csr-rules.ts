@@ -1,6 +1,6 @@
 import { isValid as isIsoCountry } from 'i18n-iso-countries';
-import type { VerestroEnvironment } from '../../providers/verestro/verestro.descriptor';
-import type { SubjectAttributes } from '../x509/x509';
+import type { VerestroEnvironment } from './verestro.descriptor';
+import type { SubjectAttributes } from '../../credentials/x509/x509';
 
 /**
  * Verestro's CSR rules (seed 000), made executable. Every rule that fails is reported, with the
@@ -18,11 +18,8 @@ export interface VerestroCsrInput {
   keyBits: number;
 }
 
-export interface RuleViolation {
-  field: string;
-  code: string;
-  message: string;
-}
+export type { RuleViolation } from '../../credentials/onboarding/rule-violation';
+import type { RuleViolation } from '../../credentials/onboarding/rule-violation';
 
 export const VERESTRO_KEY_SIZES = [2048, 3072, 4096] as const;
 export const VERESTRO_OU = 'main';

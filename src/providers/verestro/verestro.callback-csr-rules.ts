@@ -1,5 +1,5 @@
-import type { CsrFacts } from '../x509/x509';
-import type { RuleViolation } from './csr-rules';
+import type { CsrFacts } from '../../credentials/x509/x509';
+import type { RuleViolation } from '../../credentials/onboarding/rule-violation';
 
 /**
  * What our Verestro callback CA agrees to sign. The CA is trusted by the callback listener, so
