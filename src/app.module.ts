@@ -50,7 +50,7 @@ export class AppModule {
         WebhooksModule,
         AccountsModule,
         ProviderIntegrationsModule,
-        // Last: its /v1/credentials/:id routes must not shadow the providers' fixed paths.
+        // After the provider integrations: its /v1/credentials/:id routes must not shadow their fixed paths.
         CredentialsApiModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],

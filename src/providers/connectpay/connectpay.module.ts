@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type Type } from '@nestjs/common';
 import { CredentialsModule } from '../../credentials/credentials.module';
 import { WebhooksModule } from '../../webhooks/webhooks.module';
 import { ProvidersModule } from '../providers.module';
@@ -12,8 +12,10 @@ import { ConnectPayWebhookController } from './connectpay.webhook.controller';
 /** ConnectPay's Nest side: credential onboarding, the OAuth token manager and its authorize route, the notification route. */
 @Module({
   imports: [ProvidersModule, CredentialsModule, WebhooksModule],
-  controllers: [ConnectPayOnboardingController, ConnectPayChainDownloadController, ConnectPayOAuthController, ConnectPayWebhookController],
   providers: [ConnectPayOnboarding, ConnectPayTokens, { provide: ConnectPayAccessTokens, useExisting: ConnectPayTokens }],
-  exports: [ConnectPayOnboarding, ConnectPayTokens, ConnectPayAccessTokens],
+  exports: [WebhooksModule, ConnectPayOnboarding, ConnectPayTokens, ConnectPayAccessTokens],
 })
-export class ConnectPayModule {}
+export class ConnectPayModule {
+  /** Its routes, mounted by ProviderIntegrationsModule (see there why). */
+  static readonly routes: Type<unknown>[] = [ConnectPayOnboardingController, ConnectPayChainDownloadController, ConnectPayOAuthController, ConnectPayWebhookController];
+}

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type Type } from '@nestjs/common';
 import { CredentialsModule } from '../../credentials/credentials.module';
 import { WebhooksModule } from '../../webhooks/webhooks.module';
 import { ProvidersModule } from '../providers.module';
@@ -9,8 +9,10 @@ import { VerestroOnboardingController } from './verestro.onboarding.controller';
 /** Verestro's Nest side: CSR, Basic authorization and callback CA onboarding, and the mutual-TLS callback listener. */
 @Module({
   imports: [CredentialsModule, ProvidersModule, WebhooksModule],
-  controllers: [VerestroOnboardingController],
   providers: [VerestroOnboarding, VerestroCallbackServer],
-  exports: [VerestroOnboarding, VerestroCallbackServer],
+  exports: [WebhooksModule, VerestroOnboarding, VerestroCallbackServer],
 })
-export class VerestroModule {}
+export class VerestroModule {
+  /** Its routes, mounted by ProviderIntegrationsModule (see there why). */
+  static readonly routes: Type<unknown>[] = [VerestroOnboardingController];
+}
