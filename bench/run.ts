@@ -9,13 +9,15 @@
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config/paths';
-import { SimulatorProcess, startSimulatorProcess } from '../src/demo/simulator-process';
+import type { SimulatorProcess } from '../src/demo/simulator-process';
+import { startSimulatorProcess } from '../src/demo/simulator-process';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);

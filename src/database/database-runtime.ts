@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Environment } from '../config/environment';
+import type { Environment } from '../config/environment';
 import { resolveDataDir } from '../config/paths';
 import { EmbeddedPostgres } from './embedded-postgres';
 

@@ -1,6 +1,6 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FaultSettings } from './kit/faults';
 import { issueClientCertificate } from './kit/pki';
 import type { RunningSimulators } from './simulators';
 import type { VerestroSigningEnvironment } from './verestro/csr-policy';
@@ -38,7 +38,7 @@ export class AdminServer {
     this.on('PUT', /^\/([a-z0-9-]+)\/faults$/, (body, match) => {
       const server = serverOf(match[1]);
       if (!server) return [404, { error: `no simulator ${match[1]}` }];
-      server.faults.set(String(body.route ?? '*'), (body.settings ?? {}) as FaultSettings);
+      server.faults.set(String(body.route ?? '*'), body.settings ?? {});
       return [200, server.faults.snapshot()];
     });
     this.on('DELETE', /^\/([a-z0-9-]+)\/faults$/, (_body, match) => {

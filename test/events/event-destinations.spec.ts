@@ -5,7 +5,8 @@ import { OutboundEvents } from '../../src/events/outbound-events.service';
 import { EKU, selfSigned } from '../support/pki';
 import { Receiver } from '../support/receiver';
 import { eventually } from '../support/sim-client';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /**
  * Where events may go, end to end: the real app and database, real HTTP receivers on 127.0.0.1.

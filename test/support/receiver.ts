@@ -1,5 +1,7 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
-import { createServer as createHttpsServer, ServerOptions } from 'node:https';
+import type { IncomingMessage, Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { ServerOptions } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { createProcessPolicy, installProcessPolicy, LifecycleLog, ShutdownStep } from '../../src/common/process-lifecycle';
+import type { LifecycleLog, ShutdownStep } from '../../src/common/process-lifecycle';
+import { createProcessPolicy, installProcessPolicy } from '../../src/common/process-lifecycle';
 
 /**
  * The process policy of main.ts, against a stand-in process: signals and last-resort errors start

@@ -3,7 +3,8 @@ import type { ServerOptions } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
-import { basicCredentials, SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { basicCredentials, SimServer } from '../kit/http-server';
 import { Deliverer, post } from '../kit/outbound';
 import { isValidXSignature, signedString } from './x-signature';
 

@@ -1,6 +1,7 @@
 import type { ServerOptions } from 'node:https';
 import { Deliverer, post } from '../kit/outbound';
-import { SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { SimServer } from '../kit/http-server';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
 import { isValidPayloadSignature, notificationControl } from './d24-signature';

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { ServerOptions } from 'node:https';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
-import { basicCredentials, SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { basicCredentials, SimServer } from '../kit/http-server';
 import { Deliverer, post } from '../kit/outbound';
-import { Authority, createRequest, parseCsr, signRequest } from '../kit/pki';
-import { csrPolicyViolations, VerestroSigningEnvironment } from './csr-policy';
+import type { Authority } from '../kit/pki';
+import { createRequest, parseCsr, signRequest } from '../kit/pki';
+import type { VerestroSigningEnvironment } from './csr-policy';
+import { csrPolicyViolations } from './csr-policy';
 
 /**
  * Verestro: an mTLS host that trusts only certificates it signed itself, card payouts with Basic
