@@ -29,6 +29,16 @@ export interface SimResponse {
   headers?: Record<string, string>;
 }
 
+/**
+ * A parsed body field as text. Objects and arrays become their JSON text, not "[object Object]",
+ * so a malformed request is checked (lengths, lookups) against what it actually sent.
+ */
+export function fieldText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
+}
+
 export type SimHandler = (request: SimRequest) => Promise<SimResponse> | SimResponse;
 
 interface Route {
