@@ -2,10 +2,11 @@
 // ESLint flat config: type-aware typescript-eslint rules over everything tsconfig.json compiles
 // (src, test, migrations, scripts, bench). `npm run lint` runs it with --max-warnings=0.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['dist/**', 'coverage/**', '.data/**', 'node_modules/**', 'test/artifacts/**'],
   },
@@ -13,7 +14,7 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
   },
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
+  tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: {
