@@ -9,13 +9,17 @@
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config/paths';
-import { SimulatorProcess, startSimulatorProcess } from '../src/demo/simulator-process';
+import type { SimulatorProcess } from '../src/demo/simulator-process';
+import { startSimulatorProcess } from '../src/demo/simulator-process';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -152,13 +156,14 @@ async function main(): Promise<void> {
     const { code: directCode } = await json<{ code: string }>(`${admin}/connectpay/auth-codes`, { method: 'POST' });
     const tokenResult = await new Promise<{ access_token: string }>((resolve, reject) => {
       const body = `grant_type=authorization_code&code=${directCode}`;
-      const request = require('node:https').request(
+      const request = httpsRequest(
         `${sims.urls.connectpayMtls}/auth/v1/oauth2/token`,
         { method: 'POST', ca, cert: chain.chainPem, key: chain.privateKeyPem, headers: { Authorization: 'Basic ' + Buffer.from(`${devApp.clientKey}:${devApp.clientSecret}`).toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded', 'X-Request-ID': randomUUID(), 'Content-Length': Buffer.byteLength(body) } },
-        (res: import('node:http').IncomingMessage) => {
-          let text = '';
-          res.on('data', (chunk: Buffer) => (text += chunk));
-          res.on('end', () => resolve(JSON.parse(text)));
+        (res: IncomingMessage) => {
+          // Joined as bytes, then decoded: a character split across two chunks stays whole.
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { access_token: string }));
         },
       );
       request.on('error', reject);
@@ -256,7 +261,7 @@ async function main(): Promise<void> {
     await generating;
     const health = { idleP99Ms: idle.p99, duringKeyGenerationP99Ms: during.p99, ratio: Math.round((during.p99 / Math.max(idle.p99, 1)) * 100) / 100 };
 
-    const results = { ranAt: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, connections: CONNECTIONS, durationSeconds: DURATION, scenarios, health };
+    const results = { ranAt: new Date().toISOString(), node: process.version, cpus: cpus().length, connections: CONNECTIONS, durationSeconds: DURATION, scenarios, health };
     const outDir = path.join(projectRoot(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');

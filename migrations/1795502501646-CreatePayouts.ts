@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Payouts, their append-only history (a trigger refuses UPDATE, DELETE and TRUNCATE), idempotency

@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 export class CreateOutboundEvents1795503675322 implements MigrationInterface {
   name = 'CreateOutboundEvents1795503675322';

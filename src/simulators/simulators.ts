@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConnectPaySettings, ConnectPaySimulator } from './connectpay/connectpay.simulator';
-import { D24Settings, D24Simulator } from './d24/d24.simulator';
-import { SimServer } from './kit/http-server';
+import type { ConnectPaySettings } from './connectpay/connectpay.simulator';
+import { ConnectPaySimulator } from './connectpay/connectpay.simulator';
+import type { D24Settings } from './d24/d24.simulator';
+import { D24Simulator } from './d24/d24.simulator';
+import type { SimServer } from './kit/http-server';
+import type { Authority, CertifiedKey } from './kit/pki';
 import {
-  Authority,
   authorityFrom,
-  CertifiedKey,
   createIntermediateAuthority,
   createRootAuthority,
   issueServerCertificate,
 } from './kit/pki';
-import { VerestroSettings, VerestroSimulator } from './verestro/verestro.simulator';
+import type { VerestroSettings } from './verestro/verestro.simulator';
+import { VerestroSimulator } from './verestro/verestro.simulator';
 import { AdminServer } from './admin';
 
 /**

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ApiKeyEntity } from '../../src/api-keys/api-key.entity';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 describe('API keys and authentication (real HTTP stack, real PostgreSQL)', () => {
   let t: TestApp;

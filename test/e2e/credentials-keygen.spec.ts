@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /**
  * RSA-4096 generation takes seconds of CPU. It runs on the thread pool, so requests keep being

@@ -6,8 +6,10 @@ import { unzipSync } from 'fflate';
 import type { Response as SuperAgentResponse } from 'superagent';
 import { CredentialChange, CredentialVault } from '../../src/credentials/credential-vault.service';
 import { CredentialExpiryJob } from '../../src/credentials/credential-expiry.job';
-import { buildTestPki, csrSubject, DAY_MS, selfSigned, signCsr, TestPki } from '../support/pki';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestPki } from '../support/pki';
+import { buildTestPki, csrSubject, DAY_MS, selfSigned, signCsr } from '../support/pki';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 const csrRequest = {
   environment: 'sandbox',

@@ -1,5 +1,6 @@
 import { ApiKeyEntity } from '../../src/api-keys/api-key.entity';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /** Every error leaves in one shape: {"error":{"code","message","details"}}. */
 function expectErrorShape(body: unknown, code: string): void {

@@ -1,5 +1,6 @@
 import { revertLastMigration, runMigrations } from '../../src/database/migrator';
-import { startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { startTestApp } from '../support/test-app';
 
 describe('health', () => {
   let t: TestApp;

@@ -10,8 +10,10 @@ import { BeneficiarySealing } from '../../src/payouts/beneficiary/beneficiary-se
 import { PayoutBeneficiaries } from '../../src/payouts/beneficiary/payout-beneficiaries';
 import { PayoutEntity, toPayout } from '../../src/payouts/persistence/payout.entity';
 import type { Beneficiary } from '../../src/providers/provider.port';
-import { createTestDatabase, TestDatabase } from '../support/database';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestDatabase } from '../support/database';
+import { createTestDatabase } from '../support/database';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 const run = promisify(execFile);
 const script = path.join(projectRoot(), 'dist', 'scripts', 'rotate-master-key.js');

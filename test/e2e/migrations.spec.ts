@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { projectRoot } from '../../src/config/paths';
 import { openDataSource, pendingSchemaChanges, revertLastMigration, runMigrations } from '../../src/database/migrator';
-import { createEmptyDatabase, TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
+import { createEmptyDatabase } from '../support/database';
 
 describe('migrations', () => {
   let database: TestDatabase;

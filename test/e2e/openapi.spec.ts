@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { projectRoot } from '../../src/config/paths';
 import { generateOpenApiDocument, serializeOpenApi } from '../../src/openapi/generate';
-import { startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { startTestApp } from '../support/test-app';
 
 describe('OpenAPI and Swagger UI', () => {
   let t: TestApp;

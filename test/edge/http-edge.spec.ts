@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { connect, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import type { AddressInfo , Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { RateLimiter } from '../../src/common/rate-limit/rate-limiter';
 import { Environment } from '../../src/config/environment';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /** Opens a raw TCP connection to the app and reports when (and with what) the server closes it. */
 function rawConnection(port: number): { socket: Socket; closed: Promise<{ afterMs: number; received: string }> } {

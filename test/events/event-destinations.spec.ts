@@ -5,7 +5,8 @@ import { OutboundEvents } from '../../src/events/outbound-events.service';
 import { EKU, selfSigned } from '../support/pki';
 import { Receiver } from '../support/receiver';
 import { eventually } from '../support/sim-client';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /**
  * Where events may go, end to end: the real app and database, real HTTP receivers on 127.0.0.1.
@@ -18,10 +19,10 @@ type Names = Record<string, string[]>;
 
 /** Replaces name resolution for the whole app (subscribe and connect time) with `names`. */
 function fakeDns(t: TestApp, names: Names): jest.SpyInstance {
-  return jest.spyOn(t.app.get(DestinationResolver), 'lookup').mockImplementation(async (name: string): Promise<ResolvedAddress[]> => {
+  return jest.spyOn(t.app.get(DestinationResolver), 'lookup').mockImplementation((name: string): Promise<ResolvedAddress[]> => {
     const addresses = names[name];
-    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
-    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    if (!addresses) return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+    return Promise.resolve(addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
   });
 }
 
@@ -266,7 +267,7 @@ describe('event destinations', () => {
       const { receiver, url } = await startReceiver();
       const created = await subscribe(t, `${url}/events`);
       expect(created.status).toBe(201);
-      const service = t.app.get(OutboundEvents) as unknown as { deliver(id: string): Promise<void> };
+      const service = t.app.get<OutboundEvents, { deliver(id: string): Promise<void> }>(OutboundEvents); // deliver is private
       const deliver = service.deliver.bind(service);
       // The first claimed delivery (by this test's dispatch or the timer's) meets a DELETE in between.
       let finished: Promise<void> | undefined;

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { projectRoot } from '../../src/config/paths';
 import { DestinationResolver } from '../../src/events/destination-policy';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /**
  * Requests generated from the committed openapi.json for every operation: valid ones, boundary
@@ -134,7 +135,7 @@ function mutated(schema: Schema): fc.Arbitrary<unknown> {
 /** Keeps the expensive valid paths cheap: RSA generation is measured elsewhere, not fuzzed. */
 function tame(operation: Operation, body: unknown): unknown {
   if (operation.path === '/v1/credentials/verestro/csr' && body && typeof body === 'object' && !Array.isArray(body)) {
-    return { ...(body as object), keyBits: 1024 };
+    return { ...body, keyBits: 1024 };
   }
   return body;
 }
@@ -247,8 +248,8 @@ describe('fuzzing every route from openapi.json', () => {
   it.each(operations.map((operation) => [`${operation.method} ${operation.path}`, operation]))('%s', async (_name, operation) => {
     const runs = Math.ceil(total / operations.length);
     await fc.assert(
-      fc.asyncProperty(requestFor(operation as Operation), async (generated) => {
-        const op = operation as Operation;
+      fc.asyncProperty(requestFor(operation), async (generated) => {
+        const op = operation;
         let index = 0;
         const url = new URL(base + op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(text(generated.pathValues[index++]).slice(0, 200))));
         for (const [name, value] of generated.query) if (value !== undefined) url.searchParams.set(name, text(value).slice(0, 2000));

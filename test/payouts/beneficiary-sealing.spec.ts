@@ -8,7 +8,8 @@ import { PayoutEntity, toPayout } from '../../src/payouts/persistence/payout.ent
 import type { Beneficiary } from '../../src/providers/provider.port';
 import { Receiver } from '../support/receiver';
 import { admin, eventually } from '../support/sim-client';
-import { ProviderWorld, startProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 import { bearer, startTestApp } from '../support/test-app';
 
 const run = promisify(execFile);

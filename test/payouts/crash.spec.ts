@@ -1,4 +1,5 @@
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,8 @@ import * as path from 'node:path';
 import { projectRoot } from '../../src/config/paths';
 import { DemoSeed } from '../../src/demo/demo-seed';
 import type { RunningSimulators } from '../../src/simulators/simulators';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
+import { createTestDatabase } from '../support/database';
 import { checkD24Ledger, pool, settle } from '../support/ledger-check';
 import { startTestSimulators } from '../support/sim-client';
 import { randomAdminKey, startTestApp, TEST_MASTER_KEY } from '../support/test-app';

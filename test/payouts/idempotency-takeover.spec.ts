@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Environment } from '../../src/config/environment';
 import { InstanceLiveness } from '../../src/database/instance-liveness';
 import { admin, eventually } from '../support/sim-client';
-import { ProviderWorld, startProviderWorld } from '../support/provider-world';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 const beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'Ana', documentId: '12345678901', bankCode: 341, bankAccount: '424242' };
 

@@ -11,7 +11,8 @@ import * as pki from '../support/pki';
 import { call } from '../support/sim-client';
 import { d24Control } from '../../src/providers/d24/d24.signature';
 import { admin, eventually } from '../support/sim-client';
-import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
 
 function opensslCsr(): { csrPem: string; keyPem: string } {

@@ -3,7 +3,8 @@ import { Environment } from '../../src/config/environment';
 import { startTestApp } from '../support/test-app';
 import { admin } from '../support/sim-client';
 import { checkD24Ledger, pool, settle } from '../support/ledger-check';
-import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
 
 const beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'Ana', documentId: '12345678901', bankCode: 341, bankAccount: '55555' };

@@ -3,7 +3,8 @@ import { ConnectPayTokens } from '../../src/providers/connectpay/connectpay.oaut
 import { assertHostFamily } from '../../src/providers/connectpay/connectpay.endpoints';
 import { CredentialExpiryJob } from '../../src/credentials/credential-expiry.job';
 import { admin, eventually } from '../support/sim-client';
-import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
 import { ConnectPayOnboarding } from '../../src/providers/connectpay/connectpay.onboarding';
 

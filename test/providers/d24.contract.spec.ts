@@ -4,7 +4,8 @@ import { cashoutBody } from '../../src/providers/d24/d24.mapper';
 import { D24Provider } from '../../src/providers/d24/d24.provider';
 import { PayoutInstruction, ProviderError } from '../../src/providers/provider.port';
 import { admin, eventually } from '../support/sim-client';
-import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 
 describe('D24 signing, against fixed vectors computed with openssl', () => {
   it.each(D24_PAYLOAD_SIGNATURE_VECTORS.map((v) => [v.body, v.signature]))('signs %j', (body, signature) => {

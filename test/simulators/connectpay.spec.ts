@@ -61,7 +61,7 @@ describe('ConnectPay simulator', () => {
     expect((await mtls('POST', '/auth/v1/oauth2/token', form)).json()).toMatchObject({ error: 'invalid_grant' });
 
     const refreshed = await mtls('POST', '/auth/v1/oauth2/token', {
-      body: `grant_type=refresh_token&refresh_token=${response.json().refresh_token}`,
+      body: `grant_type=refresh_token&refresh_token=${response.json<{ refresh_token: string }>().refresh_token}`,
       headers: form.headers,
     });
     expect(refreshed.json()).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });

@@ -1,4 +1,5 @@
-import { connect, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { connect } from 'node:tls';
 
 /**
  * A hand-rolled HTTP/1.1 client over mutual TLS for the Verestro callback listener: it writes

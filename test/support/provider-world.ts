@@ -10,7 +10,8 @@ import { ProviderRegistry } from '../../src/providers/provider.registry';
 import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { startTestSimulators } from './sim-client';
-import { startTestApp, TestApp } from './test-app';
+import type { TestApp } from './test-app';
+import { startTestApp } from './test-app';
 
 export interface ProviderWorld {
   sims: RunningSimulators;

@@ -1,4 +1,5 @@
-import { Agent, request } from 'node:https';
+import type { Agent } from 'node:https';
+import { request } from 'node:https';
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { startSimulators } from '../../src/simulators/simulators';
 

@@ -1,5 +1,6 @@
 import { lintClientChain } from '../../src/providers/connectpay/connectpay.chain-lint';
-import { buildTestPki, DAY_MS, EKU, issue, selfSigned, TestPki } from '../support/pki';
+import type { TestPki } from '../support/pki';
+import { buildTestPki, DAY_MS, EKU, issue, selfSigned } from '../support/pki';
 
 const codes = (report: ReturnType<typeof lintClientChain>, severity?: 'error' | 'warning') =>
   report.findings.filter((f) => !severity || f.severity === severity).map((f) => f.code);

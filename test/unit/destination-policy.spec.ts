@@ -9,10 +9,10 @@ import {
 
 /** No real DNS here: names resolve through this table, anything else does not resolve. */
 function fakeLookup(table: Record<string, string[]>) {
-  return async (name: string): Promise<ResolvedAddress[]> => {
+  return (name: string): Promise<ResolvedAddress[]> => {
     const addresses = table[name];
-    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
-    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    if (!addresses) return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+    return Promise.resolve(addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
   };
 }
 

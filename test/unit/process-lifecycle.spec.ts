@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { createProcessPolicy, installProcessPolicy, LifecycleLog, ShutdownStep } from '../../src/common/process-lifecycle';
+import type { LifecycleLog, ShutdownStep } from '../../src/common/process-lifecycle';
+import { createProcessPolicy, installProcessPolicy } from '../../src/common/process-lifecycle';
 
 /**
  * The process policy of main.ts, against a stand-in process: signals and last-resort errors start
@@ -92,12 +93,12 @@ describe('the process policy (main.ts)', () => {
   });
 
   it('steps that never started (a crash during start-up) are skipped', async () => {
-    const h = harness({ steps: [{ name: 'app', run: undefined }, { name: 'simulators', run: undefined }, { name: 'database', run: async () => undefined }] });
+    const h = harness({ steps: [{ name: 'app', run: undefined }, { name: 'simulators', run: undefined }, { name: 'database', run: () => Promise.resolve() }] });
     h.target.emit('uncaughtException', new Error('boot failure'));
     expect(await h.exitedOnce).toBe(1);
   });
 
-  it('exits non-zero after the grace period when a step hangs', async () => {
+  it('exits non-zero after the grace period when a step hangs', () => {
     jest.useFakeTimers();
     try {
       const h = harness({ steps: [{ name: 'stuck', run: () => new Promise(() => undefined) }], graceMs: 1_000 });

@@ -6,9 +6,11 @@ import { Environment } from '../../src/config/environment';
 import { EKU_CLIENT_AUTH, KEY_USAGE, usages } from '../../src/credentials/x509/x509';
 import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import { WebhooksService } from '../../src/webhooks/webhooks.service';
-import { ClientIdentity, closedWithin, exchange, head, open, readAnswer, sleep } from '../support/callback-client';
+import type { ClientIdentity } from '../support/callback-client';
+import { closedWithin, exchange, head, open, readAnswer, sleep } from '../support/callback-client';
 import { opensslCsr, opensslText } from '../support/csr';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /**
  * The Verestro callback listener under hostile clients (all holding a certificate our callback

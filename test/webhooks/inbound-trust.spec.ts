@@ -3,7 +3,8 @@ import { RateLimiter } from '../../src/common/rate-limit/rate-limiter';
 import { Environment } from '../../src/config/environment';
 import { d24Control } from '../../src/providers/d24/d24.signature';
 import { admin, eventually } from '../support/sim-client';
-import { ProviderWorld, startProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
 
 const d24Beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'José', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123456789' };

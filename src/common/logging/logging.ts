@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
+import type { DestinationStream, Logger, LoggerOptions } from 'pino';
+import pino from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import type { Environment } from '../../config/environment';
 import { requestIdFrom } from '../http/request-id';

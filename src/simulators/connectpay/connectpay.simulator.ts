@@ -3,7 +3,8 @@ import type { ServerOptions } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
-import { basicCredentials, SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { basicCredentials, SimServer } from '../kit/http-server';
 import { Deliverer, post } from '../kit/outbound';
 import { isValidXSignature, signedString } from './x-signature';
 
@@ -382,7 +383,7 @@ export class ConnectPaySimulator {
     if (!client || client.user !== this.settings.devApp.clientKey || client.password !== this.settings.devApp.clientSecret) {
       return error(401, 'UNAUTHORIZED', 'Basic authentication with the DevApp ClientKey and ClientSecret is required.');
     }
-    const message = signedString(request.method, `${request.host}${request.path}${request.query.size ? `?${request.query}` : ''}`, request.rawBody.toString('utf8'), this.settings.xSignatureSeparator);
+    const message = signedString(request.method, `${request.host}${request.path}${request.query.size ? `?${request.query.toString()}` : ''}`, request.rawBody.toString('utf8'), this.settings.xSignatureSeparator);
     const signature = request.headers['x-signature'];
     if (!isValidXSignature(this.settings.merchantPublicKeys, message, typeof signature === 'string' ? signature : undefined)) {
       return error(401, 'INVALID_SIGNATURE', 'X-Signature does not verify with the merchant public key on file.');

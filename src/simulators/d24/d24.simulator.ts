@@ -1,6 +1,7 @@
 import type { ServerOptions } from 'node:https';
 import { Deliverer, post } from '../kit/outbound';
-import { SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { fieldText, SimServer } from '../kit/http-server';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
 import { isValidPayloadSignature, notificationControl } from './d24-signature';
@@ -162,7 +163,7 @@ export class D24Simulator {
     const missing = REQUIRED.filter((field) => body[field] === undefined || body[field] === null || body[field] === '');
     if (missing.length > 0) return d24Error(300, 'Invalid params', `Missing fields: ${missing.join(', ')}`);
     for (const [field, max] of Object.entries(MAX_LENGTH)) {
-      if (body[field] !== undefined && String(body[field]).length > max) return d24Error(300, 'Invalid params', `${field} is longer than ${max}`);
+      if (body[field] !== undefined && fieldText(body[field]).length > max) return d24Error(300, 'Invalid params', `${field} is longer than ${max}`);
     }
     const amount = body.amount;
     if (typeof amount !== 'number' || !Number.isFinite(amount) || Math.abs(amount * 100 - Math.round(amount * 100)) > 1e-6) {
@@ -171,7 +172,7 @@ export class D24Simulator {
     if (amount < 1) return d24Error(533, 'Amount below minimum');
     const country = String(body.country);
     if (!BANKS[country]) return d24Error(518, 'Country not available');
-    const currency = String(body.currency ?? 'USD');
+    const currency = fieldText(body.currency ?? 'USD');
     if (!CURRENCIES.has(currency)) return d24Error(526, 'Invalid currency');
     if (body.bank_code !== undefined && !BANKS[country].some((bank) => bank.code === Number(body.bank_code))) {
       return d24Error(303, 'Invalid bank code');
@@ -194,7 +195,7 @@ export class D24Simulator {
       country,
       status: body.on_hold === true ? 'ON_HOLD' : 'PENDING',
       history: [],
-      bankAccount: body.bank_account === undefined ? undefined : String(body.bank_account),
+      bankAccount: body.bank_account === undefined ? undefined : fieldText(body.bank_account),
       notificationUrl: String(body.notification_url),
       createdAt: now,
     };
@@ -208,7 +209,7 @@ export class D24Simulator {
 
   private find(body: Record<string, unknown>, merchant: D24Merchant): { entry: D24LedgerEntry } | { error: SimResponse } {
     const byId = body.cashout_id !== undefined ? this.byId.get(Number(body.cashout_id)) : undefined;
-    const byExternal = body.external_id !== undefined ? this.byExternalId.get(`${merchant.apiKey}:${String(body.external_id)}`) : undefined;
+    const byExternal = body.external_id !== undefined ? this.byExternalId.get(`${merchant.apiKey}:${fieldText(body.external_id)}`) : undefined;
     if (body.cashout_id === undefined && body.external_id === undefined) {
       return { error: d24Error(300, 'Invalid params', 'cashout_id or external_id is required') };
     }

@@ -1,5 +1,6 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, Server, ServerOptions } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server, ServerOptions } from 'node:https';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { FaultInjector } from './faults';
@@ -26,6 +27,16 @@ export interface SimResponse {
   /** Sent as is (text) instead of JSON. */
   text?: string;
   headers?: Record<string, string>;
+}
+
+/**
+ * A parsed body field as text. Objects and arrays become their JSON text, not "[object Object]",
+ * so a malformed request is checked (lengths, lookups) against what it actually sent.
+ */
+export function fieldText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
 }
 
 export type SimHandler = (request: SimRequest) => Promise<SimResponse> | SimResponse;

@@ -9,8 +9,10 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-type KeyPair = x509.X509CertificateCreateSelfSignedParams['keys'];
-type PrivateKey = KeyPair['privateKey'];
+// Node's own WebCrypto types: @peculiar/x509 names the DOM's CryptoKeyPair, which this project's
+// libraries (ES2023, no DOM) do not declare, so its `keys` type would silently be `any`.
+type KeyPair = webcrypto.CryptoKeyPair;
+type PrivateKey = webcrypto.CryptoKey;
 
 const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
 const DAY = 86_400_000;
@@ -35,16 +37,16 @@ function certificatePem(certificate: x509.X509Certificate): string {
 }
 
 export async function newKeys(): Promise<KeyPair> {
-  return (await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as unknown as KeyPair;
+  return webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']);
 }
 
 async function privateKeyPem(keys: KeyPair): Promise<string> {
-  return pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey));
+  return pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
 }
 
 async function importSigningKey(privateKeyPem: string): Promise<PrivateKey> {
   const der = Buffer.from(privateKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  return (await webcrypto.subtle.importKey('pkcs8', der, RSA, false, ['sign'])) as unknown as PrivateKey;
+  return webcrypto.subtle.importKey('pkcs8', der, RSA, false, ['sign']);
 }
 
 export async function authorityFrom(material: CertifiedKey): Promise<Authority> {
@@ -97,7 +99,7 @@ export async function createRootAuthority(subject: string, years = 10): Promise<
 async function issue(
   issuer: Authority,
   subject: string | x509.Name,
-  publicKey: x509.PublicKey | KeyPair['publicKey'],
+  publicKey: x509.PublicKey | webcrypto.CryptoKey,
   extensions: x509.Extension[],
   days: number,
   serialNumber = serial(),

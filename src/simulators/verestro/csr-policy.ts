@@ -1,4 +1,5 @@
-import { OID, ParsedCsr, subjectField } from '../kit/pki';
+import type { ParsedCsr } from '../kit/pki';
+import { OID, subjectField } from '../kit/pki';
 
 /**
  * What Verestro checks before signing a partner CSR (seed 000), written for the simulator:

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { ServerOptions } from 'node:https';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
-import { basicCredentials, SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { basicCredentials, fieldText, SimServer } from '../kit/http-server';
 import { Deliverer, post } from '../kit/outbound';
-import { Authority, createRequest, parseCsr, signRequest } from '../kit/pki';
-import { csrPolicyViolations, VerestroSigningEnvironment } from './csr-policy';
+import type { Authority } from '../kit/pki';
+import { createRequest, parseCsr, signRequest } from '../kit/pki';
+import type { VerestroSigningEnvironment } from './csr-policy';
+import { csrPolicyViolations } from './csr-policy';
 
 /**
  * Verestro: an mTLS host that trusts only certificates it signed itself, card payouts with Basic
@@ -169,7 +172,7 @@ export class VerestroSimulator {
     const body = this.body(request);
     if (!body || typeof body.amount !== 'string' || !AMOUNT.test(body.amount)) return { status: 400, body: { error: 'VALIDATION_ERROR', fields: ['amount'] } };
     const commission = Math.max(0.5, Math.round(Number(body.amount) * 100 * 0.01) / 100);
-    return { status: 200, body: { commission: { amount: commission.toFixed(2), currency: String(body.currency ?? 'EUR') } } };
+    return { status: 200, body: { commission: { amount: commission.toFixed(2), currency: fieldText(body.currency ?? 'EUR') } } };
   }
 
   private move(entry: VerestroLedgerEntry, status: OrderStatus): void {
