@@ -2,6 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { X509Certificate } from 'node:crypto';
 import { zipSync } from 'fflate';
 import { ApiError } from '../common/errors/api-error';
+import type { ErrorCode } from '../common/errors/error-codes';
 import { Environment } from '../config/environment';
 import { lintClientChain, ChainReport } from './connectpay/chain-lint';
 import { CredentialVault, secretOnlyCredential } from './credential-vault.service';
@@ -33,7 +34,7 @@ import {
 } from './x509/x509';
 
 /** 422 with every violated rule listed, so the operator can fix them all at once. */
-function rulesViolated(code: string, message: string, violations: RuleViolation[]): ApiError {
+function rulesViolated(code: Extract<ErrorCode, 'CSR_RULES_VIOLATED' | 'CERTIFICATE_REJECTED' | 'CSR_REJECTED'>, message: string, violations: RuleViolation[]): ApiError {
   return new ApiError(
     HttpStatus.UNPROCESSABLE_ENTITY,
     code,

@@ -2,6 +2,7 @@
  * The one port every provider implements. Domain types only: no HTTP, no provider JSON. A
  * provider folder maps between these and its own wire format.
  */
+import type { ErrorCode } from '../common/errors/error-codes';
 import type { Provider, ProviderEnvironment } from '../credentials/domain/credential';
 
 export type { Provider, ProviderEnvironment };
@@ -169,7 +170,8 @@ export abstract class PayoutProvider {
  * result was lost (timeout, reset, dropped response): the payout must be reconciled, never
  * blindly re-sent unless the provider deduplicates it.
  */
-export type ProviderErrorCode =
+export type ProviderErrorCode = Extract<
+  ErrorCode,
   | 'CAPABILITY_NOT_SUPPORTED'
   | 'PROVIDER_NOT_CONFIGURED'
   | 'CREDENTIAL_MISSING'
@@ -184,7 +186,8 @@ export type ProviderErrorCode =
   | 'INSUFFICIENT_FUNDS'
   | 'INVALID_TRANSITION'
   | 'PAYOUT_REJECTED'
-  | 'OAUTH_AUTHORIZATION_REQUIRED';
+  | 'OAUTH_AUTHORIZATION_REQUIRED'
+>;
 
 /** How each code reaches an API caller: their own fault (4xx) or the provider's (502/503/504). */
 const HTTP_STATUS: Record<ProviderErrorCode, number> = {
