@@ -103,7 +103,7 @@ export class CredentialsService {
       },
       { privateKeyPem: generated.privateKeyPem },
       actor,
-      false,
+      { activate: false },
     );
     return { credential, commonName, csrPem };
   }
@@ -209,7 +209,7 @@ export class CredentialsService {
       },
       { privateKeyPem: generated.privateKeyPem },
       actor,
-      true,
+      { activate: true },
     );
     return { credentialId: credential.id, caPem, privateKeyPem: generated.privateKeyPem };
   }
@@ -258,7 +258,7 @@ export class CredentialsService {
       },
       { privateKeyPem: normalizePrivateKeyPem(input.privateKeyPem) },
       actor,
-      true,
+      { activate: true },
     );
     return { report, credential };
   }
@@ -294,7 +294,7 @@ export class CredentialsService {
       }),
       { clientKey: input.clientKey, clientSecret: input.clientSecret },
       actor,
-      true,
+      { activate: true },
     );
   }
 
@@ -310,7 +310,7 @@ export class CredentialsService {
       }),
       { clientKey: input.username, clientSecret: input.password },
       actor,
-      true,
+      { activate: true },
     );
   }
 
@@ -325,7 +325,7 @@ export class CredentialsService {
       }),
       { secretToken: input.secretToken },
       actor,
-      true,
+      { activate: true },
     );
   }
 
@@ -346,7 +346,7 @@ export class CredentialsService {
       },
       { privateKeyPem: generated.privateKeyPem },
       actor,
-      true,
+      { activate: true },
     );
   }
 
@@ -367,7 +367,7 @@ export class CredentialsService {
       secretOnlyCredential({ provider: 'd24', environment: input.environment, kind: 'api_keys', label: input.label ?? 'D24 cashout keys', hints }),
       secret,
       actor,
-      true,
+      { activate: true },
     );
   }
 

@@ -90,7 +90,7 @@ export class ConnectPayTokens {
       }),
       { secretToken: response.refresh_token },
       actor,
-      true,
+      { activate: true },
     );
   }
 
