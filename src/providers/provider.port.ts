@@ -169,6 +169,8 @@ export abstract class PayoutProvider {
  * Every failure of a provider call, in domain terms. `outcomeUnknown` marks a write whose
  * result was lost (timeout, reset, dropped response): the payout must be reconciled, never
  * blindly re-sent unless the provider deduplicates it.
+ * The codes are a subset of the error catalogue: a name missing from it drops out of this union,
+ * and HTTP_STATUS below then fails to compile.
  */
 export type ProviderErrorCode = Extract<
   ErrorCode,
