@@ -42,13 +42,16 @@ function resolveSource(from: string, specifier: string): string | null {
   return null;
 }
 
+/** Parsing and type-checking the whole program takes seconds alone, and minutes on a loaded machine. */
+const COMPILER_TIMEOUT_MS = 180_000;
+
 describe('the production build', () => {
   let program: ts.Program;
   let sources: string[];
   beforeAll(() => {
     program = productionProgram();
     sources = emittedSources(program);
-  });
+  }, COMPILER_TIMEOUT_MS);
 
   it('compiles no file from src/simulators or src/demo, and no spec', () => {
     expect(sources).toContain(path.join(root, 'src', 'main.ts'));
@@ -60,7 +63,7 @@ describe('the production build', () => {
   it("type-checks: the production sources compile on their own", () => {
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(problems).toEqual([]);
-  }, 120_000);
+  }, COMPILER_TIMEOUT_MS);
 
   it("the production entry's static import graph stays inside the production build", () => {
     const inBuild = new Set(sources);
@@ -83,7 +86,7 @@ describe('the production build', () => {
     // The walk did reach the application, not just the entry.
     expect(seen.has(path.join(root, 'src', 'app.factory.ts'))).toBe(true);
     expect(seen.has(path.join(root, 'src', 'demo-mode.ts'))).toBe(true);
-  });
+  }, COMPILER_TIMEOUT_MS);
 
   it('refuses to load the demo mode in production, before touching the file system', async () => {
     const production = loadEnvironment({
