@@ -86,7 +86,7 @@ export class AccountsController {
   }
 
   @Get(':id/balance')
-  @ApiOperation({ summary: "An account's balance", description: 'D24 has no balance API: 409 ACCOUNTS_BALANCE_NOT_SUPPORTED.' })
+  @ApiOperation({ summary: "An account's balance", description: 'D24 has no balance API: 409 CAPABILITY_NOT_SUPPORTED (details.capability: accounts.balance).' })
   @ApiOkResponse({ type: MoneyDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto })

@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
 import { CredentialVault } from '../credentials/credential-vault.service';
 import { ENVIRONMENTS, IN_SERVICE_STATUSES } from '../credentials/domain/credential';
 import { ProviderRegistry } from '../providers/provider.registry';
@@ -15,7 +16,7 @@ export interface AccountView {
   balance: Money | null;
   capabilities: Capabilities;
   /** Why the provider's accounts could not be listed right now (e.g. OAuth authorization missing). */
-  problem: { code: string; message: string } | null;
+  problem: { code: ErrorCode; message: string } | null;
 }
 
 /** Account ids are "<provider>.<environment>.<provider account id>", so a call finds its provider. */
@@ -59,7 +60,7 @@ export class AccountsService {
             problem: null,
           }));
         } catch (error) {
-          const problem = error instanceof ProviderError ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: 'The accounts could not be listed.' };
+          const problem = error instanceof ProviderError ? { code: error.code, message: error.message } : { code: ErrorCode.INTERNAL, message: 'The accounts could not be listed.' };
           return [{ ...base, id: `${provider}.${environment}.default`, name: `${provider} ${environment}`, iban: null, currency: null, balance: null, problem }];
         }
       }),
@@ -71,7 +72,7 @@ export class AccountsService {
     const { provider, environment, accountId } = parseId(id);
     const implementation = this.registry.get(provider, environment);
     if (!implementation.capabilities.accounts.balance) {
-      throw new ApiError(HttpStatus.CONFLICT, 'ACCOUNTS_BALANCE_NOT_SUPPORTED', `${provider} has no balance API; check the balance in its merchant panel.`, { provider, capability: 'accounts.balance' });
+      throw new ApiError(HttpStatus.CONFLICT, ErrorCode.CAPABILITY_NOT_SUPPORTED, `${provider} has no balance API; check the balance in its merchant panel.`, { provider, capability: 'accounts.balance' });
     }
     return implementation.getBalance(accountId);
   }
@@ -80,7 +81,7 @@ export class AccountsService {
     const { provider, environment, accountId } = parseId(id);
     const implementation = this.registry.get(provider, environment);
     if (!implementation.capabilities.accounts.transactions) {
-      throw new ApiError(HttpStatus.CONFLICT, 'ACCOUNTS_TRANSACTIONS_NOT_SUPPORTED', `${provider} has no transactions API.`, { provider, capability: 'accounts.transactions' });
+      throw new ApiError(HttpStatus.CONFLICT, ErrorCode.CAPABILITY_NOT_SUPPORTED, `${provider} has no transactions API.`, { provider, capability: 'accounts.transactions' });
     }
     return implementation.listTransactions(accountId, range);
   }

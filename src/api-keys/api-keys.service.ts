@@ -57,7 +57,7 @@ export class ApiKeysService extends Authenticator {
     return { apiKey, secret };
   }
 
-  async list(includeRevoked: boolean): Promise<ApiKey[]> {
+  async list({ includeRevoked }: { includeRevoked: boolean }): Promise<ApiKey[]> {
     const rows = await this.dataSource.getRepository(ApiKeyEntity).find({
       where: includeRevoked ? {} : { revokedAt: IsNull() },
       order: { createdAt: 'DESC', id: 'ASC' },

@@ -113,8 +113,8 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     return () => this.changes.off('change', listener);
   }
 
-  /** Stores a new credential (pending, or put in service at once) with its secret sealed. */
-  async create(input: NewCredential, secret: SecretMaterial | null, actor: Actor, activate: boolean): Promise<Credential> {
+  /** Stores a new credential (pending, or put in service at once with `activate: true`) with its secret sealed. */
+  async create(input: NewCredential, secret: SecretMaterial | null, actor: Actor, { activate }: { activate: boolean }): Promise<Credential> {
     const id = randomUUID();
     const { credential, change } = await this.dataSource.transaction(async (manager) => {
       const row = manager.getRepository(CredentialEntity).create({

@@ -51,7 +51,7 @@ export class EmbeddedPostgres {
           'Delete that directory and start again.',
       );
     }
-    const password = readOrCreatePassword(dataDir, initialised);
+    const password = readOrCreatePassword(dataDir, { clusterExists: initialised });
     const port = options.port || (await freeLoopbackPort());
     const recentLines: string[] = [];
     const server = new library({
@@ -221,11 +221,14 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
-/** The cluster's superuser password lives beside the data directory, readable by the owner only. */
-function readOrCreatePassword(dataDir: string, initialised: boolean): string {
+/**
+ * The cluster's superuser password lives beside the data directory, readable by the owner only.
+ * A cluster that already exists must have one: a new password would not open it.
+ */
+function readOrCreatePassword(dataDir: string, { clusterExists }: { clusterExists: boolean }): string {
   const file = `${dataDir}.password`;
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  if (initialised) {
+  if (clusterExists) {
     throw new Error(`${file} is missing, so the embedded cluster in ${dataDir} cannot be opened. Delete ${dataDir} to start afresh.`);
   }
   const password = randomBytes(24).toString('base64url');

@@ -20,7 +20,7 @@ import { idempotencyKeyOf, toNewPayout } from './payout-input';
 import { PayoutsService } from './payouts.service';
 
 const Unsupported = () =>
-  ApiConflictResponse({ type: ErrorBodyDto, description: 'PAYOUTS_CANCEL_NOT_SUPPORTED / PAYOUTS_HOLD_NOT_SUPPORTED for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.' });
+  ApiConflictResponse({ type: ErrorBodyDto, description: 'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.' });
 
 @ApiTags('Payouts')
 @Controller('v1/payouts')
@@ -40,7 +40,7 @@ export class PayoutsController {
   @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'IDEMPOTENCY_KEY_REUSED.' })
   @ApiConflictResponse({
     type: ErrorBodyDto,
-    description: 'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After); PAYOUTS_CREATE_NOT_SUPPORTED.',
+    description: 'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After); CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create).',
   })
   async create(
     @Body() body: CreatePayoutDto,

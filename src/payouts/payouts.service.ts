@@ -425,9 +425,9 @@ async function event(manager: EntityManager, payoutId: string, type: string, fro
   await manager.getRepository(PayoutEventEntity).save(entity, { reload: false });
 }
 
+/** The same code the provider port raises for a missing capability, so a client branches on one code for one condition. */
 function unsupported(provider: Provider, capability: Capability, operation?: string): ApiError {
-  const code = `${capability.replace('.', '_').toUpperCase()}_NOT_SUPPORTED`;
-  return new ApiError(HttpStatus.CONFLICT, code, `${provider} does not support ${operation ?? capability} (${capability}).`, { provider, capability });
+  return new ApiError(HttpStatus.CONFLICT, ErrorCode.CAPABILITY_NOT_SUPPORTED, `${provider} does not support ${operation ?? capability} (${capability}).`, { provider, capability });
 }
 
 function encodeCursor(createdAt: Date, id: string): string {

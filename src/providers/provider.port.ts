@@ -2,6 +2,7 @@
  * The one port every provider implements. Domain types only: no HTTP, no provider JSON. A
  * provider folder maps between these and its own wire format.
  */
+import type { ErrorCode } from '../common/errors/error-codes';
 import type { Provider, ProviderEnvironment } from '../credentials/domain/credential';
 
 export type { Provider, ProviderEnvironment };
@@ -168,8 +169,11 @@ export abstract class PayoutProvider {
  * Every failure of a provider call, in domain terms. `outcomeUnknown` marks a write whose
  * result was lost (timeout, reset, dropped response): the payout must be reconciled, never
  * blindly re-sent unless the provider deduplicates it.
+ * The codes are a subset of the error catalogue: a name missing from it drops out of this union,
+ * and HTTP_STATUS below then fails to compile.
  */
-export type ProviderErrorCode =
+export type ProviderErrorCode = Extract<
+  ErrorCode,
   | 'CAPABILITY_NOT_SUPPORTED'
   | 'PROVIDER_NOT_CONFIGURED'
   | 'CREDENTIAL_MISSING'
@@ -184,7 +188,8 @@ export type ProviderErrorCode =
   | 'INSUFFICIENT_FUNDS'
   | 'INVALID_TRANSITION'
   | 'PAYOUT_REJECTED'
-  | 'OAUTH_AUTHORIZATION_REQUIRED';
+  | 'OAUTH_AUTHORIZATION_REQUIRED'
+>;
 
 /** How each code reaches an API caller: their own fault (4xx) or the provider's (502/503/504). */
 const HTTP_STATUS: Record<ProviderErrorCode, number> = {

@@ -1,12 +1,7 @@
 import fc from 'fast-check';
-<<<<<<< HEAD
 import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
-import { ClientIdentity, open, readAnswer, sleep } from '../support/callback-client';
-=======
-import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
 import type { ClientIdentity } from '../support/callback-client';
 import { open, readAnswer, sleep } from '../support/callback-client';
->>>>>>> wt-lint
 import { opensslCsr } from '../support/csr';
 import type { TestApp } from '../support/test-app';
 import { bearer, startTestApp } from '../support/test-app';

@@ -93,7 +93,7 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect(created.body.providerReference).toMatch(/^s-/);
     await eventually(() => get(created.body.id), (p) => p.status === 'completed');
     const unsupported = await world.t.http.post(`/v1/payouts/${created.body.id}/cancel`).set(bearer(world.t.adminKey));
-    expect([unsupported.status, unsupported.body.error.code]).toEqual([409, 'PAYOUTS_CANCEL_NOT_SUPPORTED']);
+    expect([unsupported.status, unsupported.body.error.code, unsupported.body.error.details]).toEqual([409, 'CAPABILITY_NOT_SUPPORTED', { provider: 'connectpay', capability: 'payouts.cancel' }]);
     const synced = await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey));
     expect(synced.body.status).toBe('completed');
     const hooks = await world.t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'connectpay' AND payout_id = $1`, [created.body.id]);
@@ -298,7 +298,7 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect(accounts.find((a) => a.id === 'connectpay.simulator.acc-eur-main')).toMatchObject({ balance: { currency: 'EUR' } });
     const d24 = accounts.find((a) => a.provider === 'd24')!;
     const balance = await world.t.http.get(`/v1/accounts/${d24.id}/balance`).set(bearer(world.t.adminKey));
-    expect([balance.status, balance.body.error.code]).toEqual([409, 'ACCOUNTS_BALANCE_NOT_SUPPORTED']);
+    expect([balance.status, balance.body.error.code, balance.body.error.details]).toEqual([409, 'CAPABILITY_NOT_SUPPORTED', { provider: 'd24', capability: 'accounts.balance' }]);
     const transactions = await world.t.http.get('/v1/accounts/connectpay.simulator.acc-eur-main/transactions').set(bearer(world.t.adminKey));
     expect(transactions.status).toBe(200);
     expect(transactions.body.length).toBeGreaterThan(0);

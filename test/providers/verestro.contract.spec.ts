@@ -2,13 +2,9 @@ import { generateKeyPairSync, privateDecrypt, constants, createDecipheriv } from
 import { VerestroProvider } from '../../src/providers/verestro/verestro.provider';
 import { decryptFromVerestro, encryptForVerestro } from '../../src/providers/verestro/verestro.jwe';
 import { admin, eventually } from '../support/sim-client';
-<<<<<<< HEAD
-import { startProviderWorld, ProviderWorld } from '../support/provider-world';
-import { VerestroOnboarding } from '../../src/providers/verestro/verestro.onboarding';
-=======
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
->>>>>>> wt-lint
+import { VerestroOnboarding } from '../../src/providers/verestro/verestro.onboarding';
 
 describe('Verestro JWE helpers (RSA-OAEP-256 + A256GCM)', () => {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -33,7 +33,7 @@ function isBodyParserError(error: unknown): error is BodyParserError {
  */
 interface DomainError extends Error {
   httpStatus: number;
-  code: string;
+  code: ErrorCode;
   capability?: string;
   providerCode?: string;
 }
@@ -64,7 +64,7 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   503: ErrorCode.NOT_READY,
 };
 
-function body(code: string, message: string, details: unknown = null): ErrorBody {
+function body(code: ErrorCode, message: string, details: unknown = null): ErrorBody {
   return { error: { code, message, details } };
 }
 

@@ -59,7 +59,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, 
     socket.destroy();
     return;
   }
-  const [status, errorCode, message] =
+  const [status, errorCode, message]: [number, ErrorCode, string] =
     code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, ErrorCode.REQUEST_TIMEOUT, `The request was not received in time: send the headers within ${limits.headersTimeoutMs} ms and the whole request within ${limits.requestTimeoutMs} ms.`]
       : code === 'HPE_HEADER_OVERFLOW'

@@ -1,6 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import { X509Certificate } from 'node:crypto';
 import { ApiError } from '../../common/errors/api-error';
+import type { ErrorCode } from '../../common/errors/error-codes';
 import { certificateFacts, pemBlocks, privateKeyFromPem } from '../x509/x509';
 
 /** One broken onboarding rule, with the field to fix: every rule is checked, all are reported at once. */
@@ -11,7 +12,7 @@ export interface RuleViolation {
 }
 
 /** 422 with every violated rule listed, so the operator can fix them all at once. */
-export function rulesViolated(code: string, message: string, violations: RuleViolation[]): ApiError {
+export function rulesViolated(code: Extract<ErrorCode, 'CSR_RULES_VIOLATED' | 'CERTIFICATE_REJECTED' | 'CSR_REJECTED'>, message: string, violations: RuleViolation[]): ApiError {
   return new ApiError(
     HttpStatus.UNPROCESSABLE_ENTITY,
     code,

@@ -92,7 +92,7 @@ export class ConnectPayTokens implements ConnectPayAccessTokens {
       }),
       { secretToken: response.refresh_token },
       actor,
-      true,
+      { activate: true },
     );
   }
 

@@ -66,7 +66,7 @@ export class ConnectPayOnboarding {
       },
       { privateKeyPem: normalizePrivateKeyPem(input.privateKeyPem) },
       actor,
-      true,
+      { activate: true },
     );
     return { report, credential };
   }
@@ -102,7 +102,7 @@ export class ConnectPayOnboarding {
       }),
       { clientKey: input.clientKey, clientSecret: input.clientSecret },
       actor,
-      true,
+      { activate: true },
     );
   }
 
@@ -117,7 +117,7 @@ export class ConnectPayOnboarding {
       }),
       { secretToken: input.secretToken },
       actor,
-      true,
+      { activate: true },
     );
   }
 
@@ -138,7 +138,7 @@ export class ConnectPayOnboarding {
       },
       { privateKeyPem: generated.privateKeyPem },
       actor,
-      true,
+      { activate: true },
     );
   }
 

@@ -23,7 +23,7 @@ export class D24Onboarding {
       secretOnlyCredential({ provider: 'd24', environment: input.environment, kind: 'api_keys', label: input.label ?? 'D24 cashout keys', hints }),
       secret,
       actor,
-      true,
+      { activate: true },
     );
   }
 }

@@ -29,7 +29,7 @@ const ALWAYS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff
 class Refusal {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly message: string,
     readonly details: unknown = null,
   ) {}
@@ -42,7 +42,7 @@ class BodyInterrupted extends Error {
   }
 }
 
-function errorBody(code: string, message: string, details: unknown = null): ErrorBody {
+function errorBody(code: ErrorCode, message: string, details: unknown = null): ErrorBody {
   return { error: { code, message, details } };
 }
 

@@ -64,7 +64,7 @@ export class VerestroOnboarding {
       },
       { privateKeyPem: generated.privateKeyPem },
       actor,
-      false,
+      { activate: false },
     );
     return { credential, commonName, csrPem };
   }
@@ -81,7 +81,7 @@ export class VerestroOnboarding {
       }),
       { clientKey: input.username, clientSecret: input.password },
       actor,
-      true,
+      { activate: true },
     );
   }
 
@@ -126,7 +126,7 @@ export class VerestroOnboarding {
       },
       { privateKeyPem: generated.privateKeyPem },
       actor,
-      true,
+      { activate: true },
     );
     return { credentialId: credential.id, caPem, privateKeyPem: generated.privateKeyPem };
   }
