@@ -253,16 +253,20 @@ export function errorFromAnswer(httpStatus: number, body: Buffer): ProviderError
 // Answers → domain
 // ---------------------------------------------------------------------------------------------
 
-/** Calls that change a cashout; a malformed answer to one leaves its outcome unknown. */
+/** The calls answered with a cashout status; all but `status` change the cashout. */
 export type D24StatusOperation = 'status' | 'cancel' | 'hold' | 'release';
 
-function context(operation: string): AnswerContext {
-  return { provider: D24, operation, write: operation !== 'status' && operation !== 'banks' };
+/**
+ * A malformed answer to a call that changes a cashout leaves its outcome unknown; so does one to
+ * a status lookup that ends a create (`afterWrite`: the create was answered 511, D24 has it).
+ */
+function context(operation: string, afterWrite = false): AnswerContext {
+  return { provider: D24, operation, write: afterWrite || (operation !== 'status' && operation !== 'banks') };
 }
 
-export function toProviderPayout(cashoutId: string | undefined, body: D24CashoutStatus, operation: D24StatusOperation = 'status'): ProviderPayout {
+export function toProviderPayout(cashoutId: string | undefined, body: D24CashoutStatus, operation: D24StatusOperation = 'status', afterWrite = false): ProviderPayout {
   if (!isD24Status(body.cashout_status)) {
-    throw protocolError(context(operation), `cashout_status ${token(body.cashout_status)} is not a documented D24 status (0–5)`);
+    throw protocolError(context(operation, afterWrite), `cashout_status ${token(body.cashout_status)} is not a documented D24 status (0–5)`);
   }
   const mapped = D24_STATUSES[body.cashout_status];
   return {
@@ -281,8 +285,8 @@ export function readCashoutCreated(body: Buffer): ProviderPayout {
 }
 
 /** The answer to status, cancel, hold or release. */
-export function readCashoutStatus(body: Buffer, cashoutId: string | undefined, operation: D24StatusOperation): ProviderPayout {
-  return toProviderPayout(cashoutId, readAnswer(d24CashoutStatusSchema, body, context(operation)), operation);
+export function readCashoutStatus(body: Buffer, cashoutId: string | undefined, operation: D24StatusOperation, afterWrite = false): ProviderPayout {
+  return toProviderPayout(cashoutId, readAnswer(d24CashoutStatusSchema, body, context(operation, afterWrite)), operation, afterWrite);
 }
 
 export function readBanks(body: Buffer): D24Bank[] {

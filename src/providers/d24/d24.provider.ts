@@ -88,15 +88,20 @@ export class D24Provider extends PayoutProvider {
       const response = await this.call('create', 'POST', '/v3/cashout', cashoutBody(apiKey, apiPassphrase, instruction), true);
       return readCashoutCreated(response.body);
     } catch (error) {
-      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS') return this.getPayout({ externalId: instruction.externalId });
+      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS') return this.lookup({ externalId: instruction.externalId }, true);
       throw error;
     }
   }
 
-  async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
+  getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
+    return this.lookup(reference, false);
+  }
+
+  /** `afterWrite`: the lookup ends a create, so an unreadable answer leaves the create's outcome unknown. */
+  private async lookup(reference: { externalId: string; providerReference?: string }, afterWrite: boolean): Promise<ProviderPayout> {
     const body = await this.credentialsBody(statusRequest(reference));
     const response = await this.call('status', 'POST', '/v3/cashout/status', body, true);
-    return readCashoutStatus(response.body, reference.providerReference, 'status');
+    return readCashoutStatus(response.body, reference.providerReference, 'status', afterWrite);
   }
 
   override async cancelPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
