@@ -183,6 +183,11 @@ describe('D24 answers that do not have the documented shape → PROVIDER_PROTOCO
     expect(error.message).toBe(`D24 answered status with a malformed body: ${problem}.`);
   });
 
+  it('a status lookup that ends a create (answered 511) leaves the create outcome unknown when unreadable', () => {
+    expect(caught(() => readCashoutStatus(json({ cashout_status: '0' }), undefined, 'status', true))).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: true });
+    expect(caught(() => readCashoutStatus(json({ cashout_status: 6 }), undefined, 'status', true))).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: true });
+  });
+
   it('never echoes the body or a value from it', () => {
     const secret = 'pass-9f8e7d6c5b4a';
     for (const run of [
