@@ -4,6 +4,7 @@ import {
   CONNECTPAY_DIRECTIONS,
   CONNECTPAY_ERRORS,
   CONNECTPAY_STATUSES,
+  CONNECTPAY_TOKEN_ERRORS,
   CONNECTPAY_UNKNOWN_STATUS_STATE,
   errorFromAnswer,
   ibanBeneficiary,
@@ -15,8 +16,10 @@ import {
   readPaymentInitiated,
   readPaymentRails,
   readPaymentStatus,
+  readTokenAnswer,
   readTransactions,
   readWebhookBody,
+  tokenErrorFromAnswer,
   transactionsQuery,
   webhookNotice,
 } from './connectpay.mapper';
@@ -63,6 +66,10 @@ describe('ConnectPay status table', () => {
 });
 
 describe('ConnectPay error table', () => {
+  it('decides by HTTP status 401, 403, 404, then by error code, then refuses', () => {
+    expect(Object.keys(CONNECTPAY_ERRORS.byStatus)).toEqual(['401', '403', '404']);
+  });
+
   it.each<[number, string | undefined, string]>([
     [401, 'invalid_token', 'PROVIDER_AUTH_FAILED'],
     [403, 'CERTIFICATE_NOT_REGISTERED', 'PROVIDER_AUTH_FAILED'],
@@ -90,6 +97,37 @@ describe('ConnectPay error table', () => {
     for (const body of [Buffer.from('<html/>'), Buffer.alloc(0), json({ error: 7 })]) {
       expect(errorFromAnswer(429, body)).toMatchObject({ code: 'PAYOUT_REJECTED', providerCode: '429', message: 'ConnectPay rejected the request (429).' });
     }
+  });
+});
+
+describe('ConnectPay OAuth token answers', () => {
+  const token = { token_type: 'Bearer', access_token: 'at', refresh_token: 'rt', expires_in: 3600, scope: 'ob-ps:authz-nosca ob-ps ob-as', refresh_token_expires_in: '2592000' };
+
+  it('reads the documented answer (refresh_token_expires_in as a string or a number)', () => {
+    expect(readTokenAnswer(json(token))).toEqual(token);
+    expect(readTokenAnswer(json({ ...token, refresh_token_expires_in: 2592000 })).refresh_token_expires_in).toBe(2592000);
+  });
+
+  it('a malformed token answer is a protocol error that leaves no payout unknown (nothing was sent yet), never echoing a token', () => {
+    const error = caught(() => readTokenAnswer(json({ ...token, access_token: undefined, expires_in: '3600' })));
+    expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: false, message: 'ConnectPay answered oauth-token with a malformed body: access_token is missing.' });
+    expect(caught(() => readTokenAnswer(json({ ...token, refresh_token_expires_in: 'soon' }))).message).not.toContain('rt');
+  });
+
+  it.each<[number, string | undefined, string, string]>([
+    [401, 'invalid_client', 'PROVIDER_AUTH_FAILED', 'ConnectPay refused the DevApp client credentials (ClientKey/ClientSecret).'],
+    [400, 'invalid_grant', 'OAUTH_AUTHORIZATION_REQUIRED', 'ConnectPay refused the authorization: generate a new auth code in Online Banking and authorize again (invalid_grant: Unknown code.).'],
+    [400, 'unsupported_grant_type', 'PROVIDER_AUTH_FAILED', 'ConnectPay refused the token request (unsupported_grant_type: Unknown code.).'],
+  ])('token error HTTP %i %s → %s', (status, error, code, message) => {
+    expect(tokenErrorFromAnswer(status, json({ error, error_description: 'Unknown code.' }))).toMatchObject({ code, message, providerCode: error, retryable: false, outcomeUnknown: false });
+  });
+
+  it('the token error table has exactly those rows', () => {
+    expect(CONNECTPAY_TOKEN_ERRORS).toEqual({
+      byStatus: { 401: expect.objectContaining({ code: 'PROVIDER_AUTH_FAILED' }) },
+      byCode: { invalid_grant: expect.objectContaining({ code: 'OAUTH_AUTHORIZATION_REQUIRED' }) },
+      otherwise: expect.objectContaining({ code: 'PROVIDER_AUTH_FAILED' }),
+    });
   });
 });
 

@@ -310,6 +310,64 @@ export function readMerchantPayment(body: Buffer): ConnectPayMerchantPayment {
 }
 
 // ---------------------------------------------------------------------------------------------
+// OAuth token (POST /auth/v1/oauth2/token, form body; the exchange itself is in connectpay.oauth.ts)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * 200 to the token call (connectpay.md "Authentication"): `{"token_type":"Bearer","access_token",
+ * "refresh_token","expires_in":3600,"scope":"…","refresh_token_expires_in":"2592000"}`.
+ */
+export const connectPayTokenSchema = z.object({
+  token_type: z.string(),
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1),
+  expires_in: z.number().positive(),
+  scope: z.string(),
+  refresh_token_expires_in: z.union([z.number().nonnegative(), z.string().regex(/^\d+$/, 'a number of seconds')]),
+});
+export type ConnectPayTokenAnswer = z.infer<typeof connectPayTokenSchema>;
+
+/**
+ * Token call error answers → domain errors. A 401 is our DevApp client credentials; an
+ * `invalid_grant` is an auth code or refresh token ConnectPay no longer accepts (a person must
+ * authorize again); anything else is a refusal of our authentication.
+ */
+export const CONNECTPAY_TOKEN_ERRORS = {
+  byStatus: {
+    401: refused('PROVIDER_AUTH_FAILED', 'refused the DevApp client credentials (ClientKey/ClientSecret)'),
+  },
+  byCode: {
+    invalid_grant: refused('OAUTH_AUTHORIZATION_REQUIRED', 'refused the authorization: generate a new auth code in Online Banking and authorize again'),
+  },
+  otherwise: refused('PROVIDER_AUTH_FAILED', 'refused the token request'),
+} as const satisfies { byStatus: ProviderErrorTable<number>; byCode: ProviderErrorTable; otherwise: ProviderErrorRule };
+
+export function connectPayTokenErrorRule(httpStatus: number, errorCode: string | undefined): ProviderErrorRule {
+  const { byStatus, byCode, otherwise } = CONNECTPAY_TOKEN_ERRORS;
+  if (Object.prototype.hasOwnProperty.call(byStatus, httpStatus)) return byStatus[httpStatus as keyof typeof byStatus];
+  if (errorCode !== undefined && Object.prototype.hasOwnProperty.call(byCode, errorCode)) return byCode[errorCode as keyof typeof byCode];
+  return otherwise;
+}
+
+export function tokenErrorFromAnswer(httpStatus: number, body: Buffer): ProviderError {
+  const answer = readErrorAnswer(connectPayErrorBodySchema, body);
+  const rule = connectPayTokenErrorRule(httpStatus, answer.error);
+  const words = answer.error_description ?? answer.message;
+  return providerError(CONNECTPAY, rule, {
+    providerCode: answer.error ?? httpStatus,
+    detail: rule === CONNECTPAY_TOKEN_ERRORS.byStatus[401] ? undefined : `${answer.error ?? httpStatus}${words ? `: ${words}` : ''}`,
+  });
+}
+
+/**
+ * The token answer. Not a write for a payout's sake: a token that cannot be read means nothing
+ * was sent to the payments API, so a payout waiting on it is not of unknown outcome.
+ */
+export function readTokenAnswer(body: Buffer): ConnectPayTokenAnswer {
+  return readAnswer(connectPayTokenSchema, body, context('oauth-token', false));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Webhooks (ConnectPay → us): no signature; the provider checks the secret token header first
 // ---------------------------------------------------------------------------------------------
 

@@ -54,6 +54,10 @@ describe('Verestro status table', () => {
 });
 
 describe('Verestro error table', () => {
+  it('decides by HTTP status 401, 403, 404, otherwise refuses', () => {
+    expect(Object.keys(VERESTRO_ERRORS.byStatus)).toEqual(['401', '403', '404']);
+  });
+
   it.each<[number, string, string]>([
     [401, 'PROVIDER_AUTH_FAILED', 'Verestro refused the Basic authorization (401).'],
     [403, 'PROVIDER_AUTH_FAILED', 'Verestro refused the Basic authorization (403).'],
