@@ -34,6 +34,28 @@ export function providerError(providerName: string, rule: ProviderErrorRule, ans
   });
 }
 
+/**
+ * The same error, saying the outcome is unknown: for any failure of a call that follows a write
+ * in the same operation (the status fetched after a create), since the write may have happened.
+ */
+export function withOutcomeUnknown(error: unknown): unknown {
+  if (!(error instanceof ProviderError) || error.outcomeUnknown) return error;
+  return new ProviderError(error.code, error.message, { retryable: error.retryable, outcomeUnknown: true, providerCode: error.providerCode, capability: error.capability });
+}
+
+/**
+ * Awaits the lookup that ends a write (a create answered "already exists", or one whose payment
+ * is initiated and authorised): whatever it fails with leaves the write's outcome unknown, so the
+ * payout is reconciled, never marked failed and sent again.
+ */
+export async function lookupAfterWrite<T>(lookup: Promise<T>): Promise<T> {
+  try {
+    return await lookup;
+  } catch (error) {
+    throw withOutcomeUnknown(error);
+  }
+}
+
 /** Which provider call an answer belongs to, for the message and for what a malformed answer means. */
 export interface AnswerContext {
   /** As people write it: "D24", "ConnectPay", "Verestro". */

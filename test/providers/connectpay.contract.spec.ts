@@ -130,7 +130,15 @@ describe('ConnectPay client against the simulator (real mTLS and one-way TLS)', 
       outcomeUnknown: false,
       message: 'ConnectPay answered paymentStatus with a malformed body: transactionStatus should be a string, not null.',
     });
+    // The same lookup ending a create (payment initiated and authorised): the outcome is unknown, not failed.
+    const another = { ...instruction, externalId: `${instruction.externalId}-2` };
+    await expect(connectpay.createPayout(another)).rejects.toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: true });
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'GET /ob/payments/:no/status', settings: { errorRate: 1 } });
+    await expect(connectpay.createPayout({ ...instruction, externalId: `${instruction.externalId}-3` })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', outcomeUnknown: true });
     await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+    const ledger2 = (await admin<Array<{ externalReference: string; status: string }>>(world.sims, 'GET', '/connectpay/ledger')).body.filter((p) => p.externalReference.startsWith(`${instruction.externalId}-`));
+    expect(ledger2).toHaveLength(2); // both were initiated: marking them failed would have invited a second payment
+    await new Promise((resolve) => setTimeout(resolve, 250));
   });
 
   it('signs a Merchant API v2 request with X-Signature on the one-way host', async () => {

@@ -146,11 +146,11 @@ describe('ConnectPay answers that do not have the documented shape → PROVIDER_
     expect(caught(() => readMerchantPayment(json({ status: 'CREATED' })))).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: true, message: expect.stringContaining('merchantCreatePayment') });
   });
 
-  it('reads: the outcome is known; a status lookup that ends a create is not', () => {
+  it('reads: the outcome is known', () => {
     const status = caught(() => readPaymentStatus(json({ transactionStatus: 42 }), 's-1'));
     expect(status).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: false });
     expect(status.message).toBe('ConnectPay answered paymentStatus with a malformed body: transactionStatus should be a string, not a number.');
-    expect(caught(() => readPaymentStatus(json({ transactionStatus: '' }), 's-1', true))).toMatchObject({ outcomeUnknown: true, message: expect.stringContaining('transactionStatus is empty or too short') });
+    expect(caught(() => readPaymentStatus(json({ transactionStatus: '' }), 's-1'))).toMatchObject({ outcomeUnknown: false, message: expect.stringContaining('transactionStatus is empty or too short') });
     expect(caught(() => readPaymentRails(json({ paymentRails: 'SEPA_SCT' })))).toMatchObject({ outcomeUnknown: false, message: expect.stringContaining('paymentRails should be an array, not a string') });
     expect(caught(() => readAccounts(json({ accounts: [{ accountId: 'a', name: 'Main', currency: 'EUR', balances: [{ amount: 100.5, currency: 'EUR' }] }] })))).toMatchObject({
       message: 'ConnectPay answered accounts with a malformed body: accounts[0].balances[0].amount should be a string, not a number.',

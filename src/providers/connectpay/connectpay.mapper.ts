@@ -275,12 +275,9 @@ export function readDuplicatePayment(body: Buffer): string {
   return readAnswer(connectPayDuplicatePaymentSchema, body, context('initiatePayment', true)).paymentOrderNo;
 }
 
-/**
- * The status of a payment order. `afterWrite` when the lookup ends a create (the payment is
- * already initiated and authorised): if it cannot be read, the create's outcome is unknown.
- */
-export function readPaymentStatus(body: Buffer, paymentOrderNo: string, afterWrite = false): ProviderPayout {
-  const { transactionStatus } = readAnswer(connectPayPaymentStatusSchema, body, context('paymentStatus', afterWrite));
+/** The status of a payment order. */
+export function readPaymentStatus(body: Buffer, paymentOrderNo: string): ProviderPayout {
+  const { transactionStatus } = readAnswer(connectPayPaymentStatusSchema, body, context('paymentStatus', false));
   return { providerReference: paymentOrderNo, state: connectPayState(transactionStatus), providerStatus: transactionStatus };
 }
 

@@ -14,6 +14,7 @@ import {
   ProviderTransaction,
   WebhookNotice,
 } from '../provider.port';
+import { lookupAfterWrite } from '../provider-errors';
 import { assertHostFamily, CONNECTPAY_ENDPOINTS, ConnectPayEndpoint, endpointPath } from './connectpay.endpoints';
 import {
   accountsQuery,
@@ -123,7 +124,8 @@ export class ConnectPayProvider extends PayoutProvider {
     }
     // A 409 here: authorised before (a create resumed after a lost answer).
     await this.call('authorisePayment', { params: { paymentOrderNo }, answers: [409] });
-    const payout = await this.paymentStatus(paymentOrderNo, true);
+    // Initiated and authorised: a lookup that fails now leaves the payout's outcome unknown, not failed.
+    const payout = await lookupAfterWrite(this.getPayout({ externalId: instruction.externalId, providerReference: paymentOrderNo }));
     return fees ? { ...payout, fees } : payout;
   }
 
@@ -131,13 +133,8 @@ export class ConnectPayProvider extends PayoutProvider {
     if (!reference.providerReference) {
       throw new ProviderError('PAYOUT_NOT_FOUND', 'ConnectPay looks payments up by paymentOrderNo, which is not known for this payout.');
     }
-    return this.paymentStatus(reference.providerReference, false);
-  }
-
-  /** `afterWrite`: the lookup ends a create, so an unreadable answer leaves the create's outcome unknown. */
-  private async paymentStatus(paymentOrderNo: string, afterWrite: boolean): Promise<ProviderPayout> {
-    const response = await this.call('paymentStatus', { params: { paymentOrderNo } });
-    return readPaymentStatus(response.body, paymentOrderNo, afterWrite);
+    const response = await this.call('paymentStatus', { params: { paymentOrderNo: reference.providerReference } });
+    return readPaymentStatus(response.body, reference.providerReference);
   }
 
   override async listAccounts(): Promise<ProviderAccount[]> {

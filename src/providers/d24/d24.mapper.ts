@@ -244,9 +244,18 @@ export function toProviderError(httpStatus: number, body: D24ErrorBody): Provide
   return providerError(D24, known ? d24ErrorRule(code) : D24_UNLISTED_ERROR, { providerCode, detail: `${providerCode} ${words}` });
 }
 
-/** Reads a 4xx answer's body (leniently) and maps it. */
-export function errorFromAnswer(httpStatus: number, body: Buffer): ProviderError {
-  return toProviderError(httpStatus, readErrorAnswer(d24ErrorBodySchema, body));
+/**
+ * A 4xx answer to `operation`, as a domain error. D24 documents a numeric `code` in every error
+ * answer; one without it is malformed, and after a write it is not even a refusal we can trust
+ * (D24 answers "already exists", 511, with a 400 too), so the outcome is unknown.
+ */
+export function errorFromAnswer(httpStatus: number, body: Buffer, operation: string): ProviderError {
+  const answer = readErrorAnswer(d24ErrorBodySchema, body);
+  const code = typeof answer.code === 'string' && answer.code.trim() !== '' ? Number(answer.code) : answer.code;
+  if (typeof code !== 'number' || !Number.isInteger(code)) {
+    return protocolError(context(operation), `the HTTP ${httpStatus} error answer has no numeric code`);
+  }
+  return toProviderError(httpStatus, answer);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,17 +265,14 @@ export function errorFromAnswer(httpStatus: number, body: Buffer): ProviderError
 /** The calls answered with a cashout status; all but `status` change the cashout. */
 export type D24StatusOperation = 'status' | 'cancel' | 'hold' | 'release';
 
-/**
- * A malformed answer to a call that changes a cashout leaves its outcome unknown; so does one to
- * a status lookup that ends a create (`afterWrite`: the create was answered 511, D24 has it).
- */
-function context(operation: string, afterWrite = false): AnswerContext {
-  return { provider: D24, operation, write: afterWrite || (operation !== 'status' && operation !== 'banks') };
+/** A malformed answer to a call that changes a cashout leaves its outcome unknown. */
+function context(operation: string): AnswerContext {
+  return { provider: D24, operation, write: operation !== 'status' && operation !== 'banks' };
 }
 
-export function toProviderPayout(cashoutId: string | undefined, body: D24CashoutStatus, operation: D24StatusOperation = 'status', afterWrite = false): ProviderPayout {
+export function toProviderPayout(cashoutId: string | undefined, body: D24CashoutStatus, operation: D24StatusOperation = 'status'): ProviderPayout {
   if (!isD24Status(body.cashout_status)) {
-    throw protocolError(context(operation, afterWrite), `cashout_status ${token(body.cashout_status)} is not a documented D24 status (0–5)`);
+    throw protocolError(context(operation), `cashout_status ${token(body.cashout_status)} is not a documented D24 status (0–5)`);
   }
   const mapped = D24_STATUSES[body.cashout_status];
   return {
@@ -285,8 +291,8 @@ export function readCashoutCreated(body: Buffer): ProviderPayout {
 }
 
 /** The answer to status, cancel, hold or release. */
-export function readCashoutStatus(body: Buffer, cashoutId: string | undefined, operation: D24StatusOperation, afterWrite = false): ProviderPayout {
-  return toProviderPayout(cashoutId, readAnswer(d24CashoutStatusSchema, body, context(operation, afterWrite)), operation, afterWrite);
+export function readCashoutStatus(body: Buffer, cashoutId: string | undefined, operation: D24StatusOperation): ProviderPayout {
+  return toProviderPayout(cashoutId, readAnswer(d24CashoutStatusSchema, body, context(operation)), operation);
 }
 
 export function readBanks(body: Buffer): D24Bank[] {

@@ -10,6 +10,7 @@ import {
   ProviderPayout,
   WebhookNotice,
 } from '../provider.port';
+import { lookupAfterWrite } from '../provider-errors';
 import {
   banksPath,
   cancelRequest,
@@ -69,7 +70,7 @@ export class D24Provider extends PayoutProvider {
         ...extraHeaders,
       },
     });
-    if (response.status >= 400) throw errorFromAnswer(response.status, response.body);
+    if (response.status >= 400) throw errorFromAnswer(response.status, response.body, operation);
     return response;
   }
 
@@ -88,20 +89,15 @@ export class D24Provider extends PayoutProvider {
       const response = await this.call('create', 'POST', '/v3/cashout', cashoutBody(apiKey, apiPassphrase, instruction), true);
       return readCashoutCreated(response.body);
     } catch (error) {
-      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS') return this.lookup({ externalId: instruction.externalId }, true);
+      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS') return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
       throw error;
     }
   }
 
-  getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
-    return this.lookup(reference, false);
-  }
-
-  /** `afterWrite`: the lookup ends a create, so an unreadable answer leaves the create's outcome unknown. */
-  private async lookup(reference: { externalId: string; providerReference?: string }, afterWrite: boolean): Promise<ProviderPayout> {
+  async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
     const body = await this.credentialsBody(statusRequest(reference));
     const response = await this.call('status', 'POST', '/v3/cashout/status', body, true);
-    return readCashoutStatus(response.body, reference.providerReference, 'status', afterWrite);
+    return readCashoutStatus(response.body, reference.providerReference, 'status');
   }
 
   override async cancelPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {

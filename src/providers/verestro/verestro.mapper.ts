@@ -136,9 +136,9 @@ export function readDuplicateOrder(body: Buffer): string {
   return readAnswer(verestroDuplicateOrderSchema, body, context('send-money', true)).orderId;
 }
 
-/** The answer to the order lookup. `afterWrite` when it ends a create: unreadable then means outcome unknown. */
-export function readOrder(body: Buffer, afterWrite = false): ProviderPayout {
-  return toProviderPayout(readAnswer(verestroOrderSchema, body, context('order-status', afterWrite)));
+/** The answer to the order lookup. */
+export function readOrder(body: Buffer): ProviderPayout {
+  return toProviderPayout(readAnswer(verestroOrderSchema, body, context('order-status', false)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import type { VerestroEnvironment } from '../../credentials/domain/credential';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import { Capabilities, InboundWebhook, PayoutInstruction, PayoutProvider, ProviderError, ProviderPayout, WebhookNotice } from '../provider.port';
+import { lookupAfterWrite } from '../provider-errors';
 import { callbackDeliveryId, errorFromAnswer, orderPath, readCallback, readDuplicateOrder, readOrder, readSendMoney, SEND_MONEY_PATH, sendMoneyRequest } from './verestro.mapper';
 
 /** Verestro payouts to cards: mTLS with the certificate from the CSR flow, Basic authorization on top. */
@@ -43,19 +44,15 @@ export class VerestroProvider extends PayoutProvider {
   /** Verestro deduplicates by externalId (a repeat answers 409 with the order): safe to retry. */
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     const response = await this.call('send-money', 'POST', SEND_MONEY_PATH, sendMoneyRequest(instruction), true, [409]);
-    if (response.status === 409) return this.order(readDuplicateOrder(response.body), true);
+    // Sent before: Verestro has the order, so a lookup that fails leaves the outcome unknown, not failed.
+    if (response.status === 409) return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId, providerReference: readDuplicateOrder(response.body) }));
     return readSendMoney(response.body);
   }
 
   async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
     if (!reference.providerReference) throw new ProviderError('PAYOUT_NOT_FOUND', 'Verestro looks orders up by orderId, which is not known for this payout.');
-    return this.order(reference.providerReference, false);
-  }
-
-  /** `afterWrite`: the lookup ends a create (Verestro has the order), so an unreadable answer leaves its outcome unknown. */
-  private async order(orderId: string, afterWrite: boolean): Promise<ProviderPayout> {
-    const response = await this.call('order-status', 'GET', orderPath(orderId), undefined, true);
-    return readOrder(response.body, afterWrite);
+    const response = await this.call('order-status', 'GET', orderPath(reference.providerReference), undefined, true);
+    return readOrder(response.body);
   }
 
   /**
