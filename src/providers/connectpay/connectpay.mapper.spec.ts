@@ -1,6 +1,7 @@
 import { ProviderError, type PayoutInstruction } from '../provider.port';
 import {
   chooseRail,
+  debtorAccount,
   CONNECTPAY_DIRECTIONS,
   CONNECTPAY_ERRORS,
   CONNECTPAY_STATUSES,
@@ -213,6 +214,14 @@ describe('ConnectPay requests', () => {
 
   it('refuses a beneficiary that is not an IBAN before any call', () => {
     expect(caught(() => ibanBeneficiary({ ...instruction, beneficiary: { type: 'card', cardToken: 't' } }))).toMatchObject({ code: 'PAYOUT_REJECTED' });
+  });
+
+  it('pays from the account asked for, or the first; never from one without an IBAN', () => {
+    const accounts = [{ id: 'a', name: 'A', iban: 'LT1', currency: 'EUR' }, { id: 'b', name: 'B', iban: 'LT2', currency: 'EUR' }, { id: 'c', name: 'C', currency: 'EUR' }];
+    expect(debtorAccount(accounts).id).toBe('a');
+    expect(debtorAccount(accounts, 'b').id).toBe('b');
+    expect(caught(() => debtorAccount(accounts, 'c'))).toMatchObject({ code: 'PAYOUT_REJECTED', message: 'ConnectPay has no debtor account c.' });
+    expect(caught(() => debtorAccount([]))).toMatchObject({ code: 'PAYOUT_REJECTED', message: 'ConnectPay returned no account to pay from.' });
   });
 
   it('prefers the internal rail, then instant SEPA, SEPA, SWIFT; never an unknown one', () => {

@@ -69,6 +69,13 @@ export function paymentRailsRequest(debtorIban: string, beneficiary: IbanBenefic
   return { debtorAccount: { iban: debtorIban }, creditorAccount: { iban: beneficiary.iban }, instructedAmount: amount };
 }
 
+/** The account to pay from: the one asked for, or the first; it must have an IBAN. */
+export function debtorAccount(accounts: ProviderAccount[], accountId?: string): ProviderAccount & { iban: string } {
+  const account = accountId ? accounts.find((candidate) => candidate.id === accountId) : accounts[0];
+  if (!account?.iban) throw new ProviderError('PAYOUT_REJECTED', accountId ? `ConnectPay has no debtor account ${accountId}.` : 'ConnectPay returned no account to pay from.');
+  return account as ProviderAccount & { iban: string };
+}
+
 /** The preferred rail among those ConnectPay offers; an unknown rail name is never chosen. */
 export function chooseRail(available: readonly string[]): ConnectPayRail {
   const rail = RAIL_PREFERENCE.find((candidate) => available.includes(candidate));

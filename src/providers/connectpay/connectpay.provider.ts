@@ -19,6 +19,7 @@ import { assertHostFamily, CONNECTPAY_ENDPOINTS, ConnectPayEndpoint, endpointPat
 import {
   accountsQuery,
   chooseRail,
+  debtorAccount,
   errorFromAnswer,
   ibanBeneficiary,
   initiatePaymentRequest,
@@ -195,10 +196,6 @@ export class ConnectPayProvider extends PayoutProvider {
   }
 
   private async debtorAccount(accountId?: string): Promise<ProviderAccount & { iban: string }> {
-    const accounts = await this.listAccounts();
-    const account = accountId ? accounts.find((candidate) => candidate.id === accountId) : accounts[0];
-    if (!account?.iban) throw new ProviderError('PAYOUT_REJECTED', accountId ? `ConnectPay has no debtor account ${accountId}.` : 'ConnectPay returned no account to pay from.');
-    return account as ProviderAccount & { iban: string };
+    return debtorAccount(await this.listAccounts(), accountId);
   }
-
 }
