@@ -189,6 +189,7 @@ export type ProviderErrorCode = Extract<
   | 'INVALID_TRANSITION'
   | 'PAYOUT_REJECTED'
   | 'OAUTH_AUTHORIZATION_REQUIRED'
+  | 'PROVIDER_PROTOCOL_ERROR'
 >;
 
 /** How each code reaches an API caller: their own fault (4xx) or the provider's (502/503/504). */
@@ -205,6 +206,7 @@ const HTTP_STATUS: Record<ProviderErrorCode, number> = {
   INSUFFICIENT_FUNDS: 422,
   PAYOUT_REJECTED: 422,
   PROVIDER_AUTH_FAILED: 502,
+  PROVIDER_PROTOCOL_ERROR: 502,
   PROVIDER_UNAVAILABLE: 503,
   CIRCUIT_OPEN: 503,
   PROVIDER_TIMEOUT: 504,

@@ -1,4 +1,5 @@
 import { ConnectPayProvider } from '../../src/providers/connectpay/connectpay.provider';
+import { ProviderError } from '../../src/providers/provider.port';
 import { ConnectPayTokens } from '../../src/providers/connectpay/connectpay.oauth';
 import { assertHostFamily } from '../../src/providers/connectpay/connectpay.endpoints';
 import { CredentialExpiryJob } from '../../src/credentials/credential-expiry.job';
@@ -103,6 +104,42 @@ describe('ConnectPay client against the simulator (real mTLS and one-way TLS)', 
     await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'GET /ob/payments/:no/status', settings: { timeoutRate: 1, hangMs: 3000 } });
     await expect(connectpay.getPayout({ externalId: 'x', providerReference: 's-1' })).rejects.toMatchObject({ code: 'PROVIDER_TIMEOUT' });
     await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  });
+
+  it('a malformed answer → PROVIDER_PROTOCOL_ERROR, not a TypeError; after initiate the outcome is unknown and a retry continues the same payment', async () => {
+    const instruction = { externalId: `po-bad-${Date.now()}`, amount: { amount: '4.00', currency: 'EUR' }, beneficiary: { type: 'iban' as const, name: 'Z', iban: 'DE89370400440532013000' } };
+    // The simulator initiates the payment, then answers without its number.
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'POST /ob/payments', settings: { malformedRate: 1, malformedBody: '{"paymentRail":"SEPA_SCT","transactionStatus":"RCVD"}' } });
+    const error = await connectpay.createPayout(instruction).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', httpStatus: 502, outcomeUnknown: true });
+    expect((error as Error).message).toBe('ConnectPay answered initiatePayment with a malformed body: paymentOrderNo is missing.');
+    await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'GET /ob/accounts', settings: { malformedRate: 1 } });
+    await expect(connectpay.listAccounts()).rejects.toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: false, message: 'ConnectPay answered accounts with a malformed body: the body is not JSON.' });
+    await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+
+    const resumed = await connectpay.createPayout(instruction);
+    const ledger = (await admin<Array<{ externalReference: string; paymentOrderNo: string }>>(world.sims, 'GET', '/connectpay/ledger')).body.filter((p) => p.externalReference === instruction.externalId);
+    expect(ledger).toHaveLength(1);
+    expect(resumed.providerReference).toBe(ledger[0].paymentOrderNo);
+
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'GET /ob/payments/:no/status', settings: { malformedRate: 1, malformedBody: '{"transactionStatus":null}' } });
+    await expect(connectpay.getPayout({ externalId: instruction.externalId, providerReference: resumed.providerReference })).rejects.toMatchObject({
+      code: 'PROVIDER_PROTOCOL_ERROR',
+      outcomeUnknown: false,
+      message: 'ConnectPay answered paymentStatus with a malformed body: transactionStatus should be a string, not null.',
+    });
+    // The same lookup ending a create (payment initiated and authorised): the outcome is unknown, not failed.
+    const another = { ...instruction, externalId: `${instruction.externalId}-2` };
+    await expect(connectpay.createPayout(another)).rejects.toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: true });
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', { route: 'GET /ob/payments/:no/status', settings: { errorRate: 1 } });
+    await expect(connectpay.createPayout({ ...instruction, externalId: `${instruction.externalId}-3` })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', outcomeUnknown: true });
+    await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+    const ledger2 = (await admin<Array<{ externalReference: string; status: string }>>(world.sims, 'GET', '/connectpay/ledger')).body.filter((p) => p.externalReference.startsWith(`${instruction.externalId}-`));
+    expect(ledger2).toHaveLength(2); // both were initiated: marking them failed would have invited a second payment
     await new Promise((resolve) => setTimeout(resolve, 250));
   });
 

@@ -139,6 +139,42 @@ describe('D24 client against the simulator (real TLS)', () => {
       await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { timeoutRate: 1, hangMs: 5000 } });
       await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'PROVIDER_TIMEOUT' });
     });
+
+    it('a malformed answer → PROVIDER_PROTOCOL_ERROR, not a TypeError; after a create the outcome is unknown (D24 has the cashout)', async () => {
+      // The simulator makes the cashout, then answers with its body cut in half.
+      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { malformedRate: 1 } });
+      await admin(world.sims, 'POST', '/counters/reset');
+      const payout = instruction();
+      const error = await d24.createPayout(payout).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', httpStatus: 502, outcomeUnknown: true, retryable: false });
+      expect((error as Error).message).toBe('D24 answered create with a malformed body: the body is not JSON.');
+      const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
+      expect(counters.d24.requests).toBe(1); // not re-sent: it is reconciled by external_id instead
+      const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter((e) => e.externalId === payout.externalId);
+      expect(ledger).toHaveLength(1);
+      // Sent again with its answers still cut: the 511 error answer has no readable code, and a 4xx to a
+      // create may be that very "already exists", so the outcome stays unknown.
+      await expect(d24.createPayout(payout)).rejects.toMatchObject({
+        code: 'PROVIDER_PROTOCOL_ERROR',
+        outcomeUnknown: true,
+        message: 'D24 answered create with a malformed body: the HTTP 400 error answer has no numeric code.',
+      });
+      await admin(world.sims, 'DELETE', '/d24/faults');
+
+      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { malformedRate: 1, malformedBody: '{"cashout_status":"COMPLETED"}' } });
+      const read = await d24.getPayout({ externalId: payout.externalId }).catch((e: unknown) => e);
+      expect(read).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: false });
+      expect((read as Error).message).toBe('D24 answered status with a malformed body: cashout_status should be a number, not a string.');
+      // Sent again, the create is answered 511 and ends with that lookup: D24 has the cashout, so still unknown, not failed.
+      await expect(d24.createPayout(payout)).rejects.toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: true, message: expect.stringContaining('answered status') });
+
+      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { malformedRate: 1, malformedBody: '{"cashout_status":7}' } });
+      await expect(d24.getPayout({ externalId: payout.externalId })).rejects.toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', message: expect.stringContaining('cashout_status 7 is not a documented D24 status') });
+
+      await admin(world.sims, 'DELETE', '/d24/faults');
+      await expect(d24.getPayout({ externalId: payout.externalId })).resolves.toMatchObject({ providerStatus: expect.any(String) });
+    });
   });
 
   it('opens the circuit after repeated failures and reports it in /health/ready, then recovers', async () => {

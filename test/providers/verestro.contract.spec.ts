@@ -1,4 +1,5 @@
 import { generateKeyPairSync, privateDecrypt, constants, createDecipheriv } from 'node:crypto';
+import { ProviderError } from '../../src/providers/provider.port';
 import { VerestroProvider } from '../../src/providers/verestro/verestro.provider';
 import { decryptFromVerestro, encryptForVerestro } from '../../src/providers/verestro/verestro.jwe';
 import { admin, eventually } from '../support/sim-client';
@@ -86,6 +87,30 @@ describe('Verestro client against the simulator (real mTLS + Basic)', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
       await admin(world.sims, 'PUT', '/verestro/faults', { route: 'GET /api/v2/client/send-money/:orderId', settings: { timeoutRate: 1, hangMs: 3000 } });
       await expect(verestro.getPayout({ externalId: 'x', providerReference: 'o-1' })).rejects.toMatchObject({ code: 'PROVIDER_TIMEOUT' });
+    });
+
+    it('a malformed answer → PROVIDER_PROTOCOL_ERROR, not a TypeError; after send-money the outcome is unknown (Verestro has the order)', async () => {
+      // The simulator makes the order, then answers without its id.
+      await admin(world.sims, 'PUT', '/verestro/faults', { route: 'POST /api/v2/client/send-money', settings: { malformedRate: 1, malformedBody: '{"status":"PENDING"}' } });
+      const instruction = { externalId: `card-bad-${Date.now()}`, amount: { amount: '8.00', currency: 'EUR' }, beneficiary: { type: 'card' as const, cardToken: 'tok_visa_3' } };
+      const error = await verestro.createPayout(instruction).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', httpStatus: 502, outcomeUnknown: true });
+      expect((error as Error).message).toBe('Verestro answered send-money with a malformed body: orderId is missing.');
+      const ledger = (await admin<Array<{ externalId: string; orderId: string }>>(world.sims, 'GET', '/verestro/ledger')).body.filter((e) => e.externalId === instruction.externalId);
+      expect(ledger).toHaveLength(1);
+
+      await admin(world.sims, 'PUT', '/verestro/faults', { route: 'GET /api/v2/client/send-money/:orderId', settings: { malformedRate: 1 } });
+      await expect(verestro.getPayout({ externalId: instruction.externalId, providerReference: ledger[0].orderId })).rejects.toMatchObject({
+        code: 'PROVIDER_PROTOCOL_ERROR',
+        outcomeUnknown: false,
+        message: 'Verestro answered order-status with a malformed body: the body is not JSON.',
+      });
+
+      // Sent again, Verestro answers 409 with the order: the create resumes it, one order in all.
+      await admin(world.sims, 'DELETE', '/verestro/faults');
+      const resumed = await verestro.createPayout(instruction);
+      expect(resumed.providerReference).toBe(ledger[0].orderId);
     });
   });
 

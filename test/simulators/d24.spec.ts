@@ -223,6 +223,22 @@ describe('D24 simulator', () => {
     expect(ledger.map((e) => e.externalId)).toContain(body.external_id);
   });
 
+  it('injects malformed answers: the work is done, the body is cut in half or replaced, the status kept', async () => {
+    await admin(sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { malformedRate: 1 } });
+    const body = cashout();
+    const cut = await send('POST', '/v3/cashout', JSON.stringify(body));
+    expect(cut.status).toBe(200);
+    expect(cut.headers['content-type']).toBe('application/json');
+    expect(() => JSON.parse(cut.text)).toThrow();
+    expect(cut.text).toMatch(/^\{"cashout_id/); // the first half of {"cashout_id":"8405…"}
+    await admin(sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { malformedRate: 1, malformedBody: '{"cashout_id":null}' } });
+    const replaced = await create();
+    expect([replaced.status, replaced.text]).toEqual([200, '{"cashout_id":null}']);
+    await admin(sims, 'DELETE', '/d24/faults');
+    const ledger = (await admin<Array<{ externalId: string }>>(sims, 'GET', '/d24/ledger')).body;
+    expect(ledger.map((e) => e.externalId)).toContain(body.external_id);
+  });
+
   it('counts TLS handshakes and requests: a keep-alive client does one handshake for many calls', async () => {
     await admin(sims, 'POST', '/counters/reset');
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -48,6 +48,12 @@ export const ErrorCode = {
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   /** A Verestro callback body that is not a JSON object with an orderId (400). */
   MALFORMED_CALLBACK: 'MALFORMED_CALLBACK',
+  /**
+   * A provider answered with a body that is not what its API documents (not JSON, a missing
+   * field, a wrong type, an unknown status) (502). After a create, cancel or hold the provider may
+   * have done it: the payout is reconciled, never sent again.
+   */
+  PROVIDER_PROTOCOL_ERROR: 'PROVIDER_PROTOCOL_ERROR',
   /** Readiness failed; `details` says which dependency (503). */
   NOT_READY: 'NOT_READY',
   /** Anything unexpected; the message carries the request id, never SQL or a stack (500). */

@@ -7,15 +7,10 @@ import type { ConnectPayEnvironment } from './connectpay.descriptor';
 import { CredentialedHttp } from '../http/credentialed-http';
 import { ProviderError } from '../provider.port';
 import { CONNECTPAY_ENDPOINTS, endpointPath } from './connectpay.endpoints';
+import { ConnectPayTokenAnswer, readTokenAnswer, tokenErrorFromAnswer } from './connectpay.mapper';
 
-interface TokenResponse {
-  token_type: string;
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-  scope: string;
-  refresh_token_expires_in: string | number;
-}
+/** The token answer, checked at runtime by the mapper. */
+type TokenResponse = ConnectPayTokenAnswer;
 
 /** Refresh this long before the access token's own expiry, so a call never carries a dying token. */
 const EARLY_REFRESH_MS = 60_000;
@@ -114,14 +109,7 @@ export class ConnectPayTokens implements ConnectPayAccessTokens {
         'X-Request-ID': randomUUID(),
       },
     });
-    const body = response.json<TokenResponse & { error?: string; error_description?: string }>();
-    if (response.status === 401) throw new ProviderError('PROVIDER_AUTH_FAILED', 'ConnectPay refused the DevApp client credentials (ClientKey/ClientSecret).');
-    if (response.status >= 400) {
-      throw new ProviderError(
-        body.error === 'invalid_grant' ? 'OAUTH_AUTHORIZATION_REQUIRED' : 'PROVIDER_AUTH_FAILED',
-        `ConnectPay refused the token request (${body.error ?? response.status}): ${body.error_description ?? 'generate a new auth code'}.`,
-      );
-    }
-    return body;
+    if (response.status >= 400) throw tokenErrorFromAnswer(response.status, response.body);
+    return readTokenAnswer(response.body);
   }
 }

@@ -4,7 +4,6 @@ import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-ht
 import type { HostFamily } from '../provider-endpoints';
 import {
   Capabilities,
-  IbanBeneficiary,
   InboundWebhook,
   Money,
   PayoutInstruction,
@@ -12,26 +11,34 @@ import {
   ProviderAccount,
   ProviderError,
   ProviderPayout,
-  ProviderPayoutState,
   ProviderTransaction,
   WebhookNotice,
 } from '../provider.port';
+import { lookupAfterWrite } from '../provider-errors';
 import { assertHostFamily, CONNECTPAY_ENDPOINTS, ConnectPayEndpoint, endpointPath } from './connectpay.endpoints';
 import type { ConnectPayAccessTokens } from './connectpay.access-tokens';
+import {
+  accountsQuery,
+  chooseRail,
+  debtorAccount,
+  errorFromAnswer,
+  ibanBeneficiary,
+  initiatePaymentRequest,
+  instructedAmount,
+  merchantPaymentRequest,
+  paymentRailsRequest,
+  readAccounts,
+  readDuplicatePayment,
+  readMerchantPayment,
+  readPaymentInitiated,
+  readPaymentRails,
+  readPaymentStatus,
+  readTransactions,
+  readWebhookBody,
+  transactionsQuery,
+  webhookNotice,
+} from './connectpay.mapper';
 import { merchantSignature } from './connectpay.signature';
-
-/** ISO 20022 payment statuses in the domain's words. */
-const STATES: Record<string, ProviderPayoutState> = {
-  RCVD: 'pending',
-  ACTC: 'processing',
-  ACSP: 'processing',
-  ACSC: 'completed',
-  ACCC: 'completed',
-  PDNG: 'on_hold',
-  RJCT: 'rejected',
-  CANC: 'cancelled',
-};
-const RAIL_PREFERENCE = ['INTERNAL', 'SEPA_SCT_INST', 'SEPA_SCT', 'SWIFT'];
 
 export interface ConnectPaySettings {
   webhookTokenHeader: string;
@@ -44,6 +51,8 @@ interface CallOptions {
   body?: unknown;
   /** Only for proving the guard: a caller may not choose the other host family. */
   via?: HostFamily;
+  /** Error statuses the flow reads itself (a 409 on initiate: the payment exists); any other 4xx is raised. */
+  answers?: number[];
 }
 
 /** What the client can do; the descriptor declares the same object. */
@@ -70,7 +79,10 @@ export class ConnectPayProvider extends PayoutProvider {
     super();
   }
 
-  /** A Bearer call on the mTLS host; a 401 drops the cached token and tries once more. */
+  /**
+   * A Bearer call on the mTLS host; a 401 drops the cached token and tries once more. An error
+   * answer is raised as the domain error CONNECTPAY_ERRORS gives for it.
+   */
   async call(endpoint: ConnectPayEndpoint, options: CallOptions = {}, retried = false): Promise<OutboundResponse> {
     const declared = CONNECTPAY_ENDPOINTS[endpoint];
     assertHostFamily(endpoint, options.via ?? declared.family);
@@ -94,51 +106,30 @@ export class ConnectPayProvider extends PayoutProvider {
       this.tokens.forget(this.environment);
       return this.call(endpoint, options, true);
     }
+    if (response.status >= 400 && !options.answers?.includes(response.status)) throw errorFromAnswer(response.status, response.body);
     return response;
   }
 
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
-    const beneficiary = instruction.beneficiary as IbanBeneficiary;
-    if (beneficiary.type !== 'iban') throw new ProviderError('PAYOUT_REJECTED', 'ConnectPay pays out to IBANs (beneficiary.type iban).');
+    const beneficiary = ibanBeneficiary(instruction);
     const debtor = await this.debtorAccount(instruction.debtorAccountId);
-    const amount = { amount: instruction.amount.amount, currency: instruction.amount.currency };
 
-    const railsResponse = await this.call('paymentRails', {
-      body: { debtorAccount: { iban: debtor.iban }, creditorAccount: { iban: beneficiary.iban }, instructedAmount: amount },
-    });
-    this.raise(railsResponse);
-    const available = railsResponse.json<{ paymentRails: string[] }>().paymentRails;
-    const rail = RAIL_PREFERENCE.find((candidate) => available.includes(candidate));
-    if (!rail) throw new ProviderError('PAYOUT_REJECTED', 'ConnectPay offers no payment rail for this payment.');
+    const railsResponse = await this.call('paymentRails', { body: paymentRailsRequest(debtor.iban, beneficiary, instructedAmount(instruction)) });
+    const rail = chooseRail(readPaymentRails(railsResponse.body));
 
-    const initiated = await this.call('initiatePayment', {
-      body: {
-        paymentRail: rail,
-        debtorAccount: { iban: debtor.iban },
-        creditorAccount: { iban: beneficiary.iban, ...(beneficiary.bic ? { bic: beneficiary.bic } : {}), ...(beneficiary.bankName ? { bankName: beneficiary.bankName } : {}) },
-        creditorName: beneficiary.name,
-        ...(beneficiary.address
-          ? { creditorAddress: { addressLine1: beneficiary.address.line1, city: beneficiary.address.city, postcode: beneficiary.address.postcode, countryCode: beneficiary.address.country } }
-          : {}),
-        instructedAmount: amount,
-        remittanceInformationUnstructured: instruction.reference ?? instruction.externalId,
-        externalReference: instruction.externalId,
-      },
-    });
+    const initiated = await this.call('initiatePayment', { body: initiatePaymentRequest(rail, debtor.iban, beneficiary, instruction), answers: [409] });
     let paymentOrderNo: string;
     let fees: Money | undefined;
     if (initiated.status === 409) {
       // Initiated before (our externalReference): continue with that payment, never a second one.
-      paymentOrderNo = initiated.json<{ paymentOrderNo: string }>().paymentOrderNo;
+      paymentOrderNo = readDuplicatePayment(initiated.body);
     } else {
-      this.raise(initiated);
-      const body = initiated.json<{ paymentOrderNo: string; transactionFees?: Money }>();
-      paymentOrderNo = body.paymentOrderNo;
-      fees = body.transactionFees;
+      ({ paymentOrderNo, fees } = readPaymentInitiated(initiated.body));
     }
-    const authorised = await this.call('authorisePayment', { params: { paymentOrderNo } });
-    if (authorised.status !== 409) this.raise(authorised);
-    const payout = await this.getPayout({ externalId: instruction.externalId, providerReference: paymentOrderNo });
+    // A 409 here: authorised before (a create resumed after a lost answer).
+    await this.call('authorisePayment', { params: { paymentOrderNo }, answers: [409] });
+    // Initiated and authorised: a lookup that fails now leaves the payout's outcome unknown, not failed.
+    const payout = await lookupAfterWrite(this.getPayout({ externalId: instruction.externalId, providerReference: paymentOrderNo }));
     return fees ? { ...payout, fees } : payout;
   }
 
@@ -147,23 +138,12 @@ export class ConnectPayProvider extends PayoutProvider {
       throw new ProviderError('PAYOUT_NOT_FOUND', 'ConnectPay looks payments up by paymentOrderNo, which is not known for this payout.');
     }
     const response = await this.call('paymentStatus', { params: { paymentOrderNo: reference.providerReference } });
-    this.raise(response);
-    const { transactionStatus } = response.json<{ transactionStatus: string }>();
-    return { providerReference: reference.providerReference, state: STATES[transactionStatus] ?? 'processing', providerStatus: transactionStatus };
+    return readPaymentStatus(response.body, reference.providerReference);
   }
 
   override async listAccounts(): Promise<ProviderAccount[]> {
-    const response = await this.call('accounts', { query: new URLSearchParams({ withBalance: 'true' }) });
-    this.raise(response);
-    return response
-      .json<{ accounts: Array<{ accountId: string; iban: string; name: string; currency: string; balances?: Array<{ amount: string; currency: string }> }> }>()
-      .accounts.map((account) => ({
-        id: account.accountId,
-        name: account.name,
-        iban: account.iban,
-        currency: account.currency,
-        ...(account.balances?.[0] ? { balance: { amount: account.balances[0].amount, currency: account.balances[0].currency } } : {}),
-      }));
+    const response = await this.call('accounts', { query: accountsQuery() });
+    return readAccounts(response.body);
   }
 
   override async getBalance(accountId: string): Promise<Money> {
@@ -173,21 +153,8 @@ export class ConnectPayProvider extends PayoutProvider {
   }
 
   override async listTransactions(accountId: string, range: { from?: string; to?: string }): Promise<ProviderTransaction[]> {
-    const query = new URLSearchParams({ sortOrder: 'DESC' });
-    if (range.from) query.set('dateFrom', range.from);
-    if (range.to) query.set('dateTo', range.to);
-    const response = await this.call('transactions', { params: { accountId }, query });
-    this.raise(response);
-    return response
-      .json<{ transactions: Array<{ transactionId: string; bookingDate: string; amount: string; currency: string; creditDebitIndicator: string; remittanceInformation: string; counterpartyIban?: string }> }>()
-      .transactions.map((t) => ({
-        id: t.transactionId,
-        bookedAt: t.bookingDate,
-        amount: { amount: t.amount, currency: t.currency },
-        direction: t.creditDebitIndicator === 'CRDT' ? 'credit' : 'debit',
-        description: t.remittanceInformation,
-        ...(t.counterpartyIban ? { counterpartyIban: t.counterpartyIban } : {}),
-      }));
+    const response = await this.call('transactions', { params: { accountId }, query: transactionsQuery(range) });
+    return readTransactions(response.body);
   }
 
   /** Webhooks carry no signature: the Secret Token header (compared in constant time) is the proof. */
@@ -197,18 +164,9 @@ export class ConnectPayProvider extends PayoutProvider {
     const stored = await this.http.material('connectpay', this.environment, 'webhook_secret').catch(() => null);
     const expected = stored?.secret.secretToken;
     if (!expected || offered.length !== expected.length || !timingSafeEqual(Buffer.from(offered), Buffer.from(expected))) return null;
-    let body: { paymentOrderNo?: string; externalReference?: string; transactionStatus?: string };
-    try {
-      body = JSON.parse(webhook.rawBody.toString('utf8')) as typeof body;
-    } catch {
-      return null;
-    }
-    const timestamp = webhook.headers['x-connectpay-timestamp'];
-    return {
-      providerReference: body.paymentOrderNo,
-      externalId: body.externalReference,
-      deliveryId: `${body.paymentOrderNo ?? ''}:${body.transactionStatus ?? ''}:${typeof timestamp === 'string' ? timestamp : ''}`,
-    };
+    const body = readWebhookBody(webhook.rawBody);
+    if (!body) return null;
+    return webhookNotice(body, webhook.headers['x-connectpay-timestamp']);
   }
 
   /** Merchant API v2 on the one-way host: Basic auth plus X-Signature with the merchant key. */
@@ -218,7 +176,7 @@ export class ConnectPayProvider extends PayoutProvider {
       this.http.material('connectpay', this.environment, 'api_client'),
       this.http.material('connectpay', this.environment, 'merchant_signing_key'),
     ]);
-    const body = JSON.stringify({ amount, reference });
+    const body = JSON.stringify(merchantPaymentRequest(amount, reference));
     const url = this.http.url('connectpay', this.environment, endpoint.family, endpoint.path);
     const response = await this.http.request({
       provider: 'connectpay',
@@ -236,29 +194,11 @@ export class ConnectPayProvider extends PayoutProvider {
         'X-Signature': merchantSignature(signer.privateKeyPem as string, endpoint.method, url, body, this.settings.xSignatureSeparator),
       },
     });
-    this.raise(response);
-    return response.json();
+    if (response.status >= 400) throw errorFromAnswer(response.status, response.body);
+    return readMerchantPayment(response.body);
   }
 
   private async debtorAccount(accountId?: string): Promise<ProviderAccount & { iban: string }> {
-    const accounts = await this.listAccounts();
-    const account = accountId ? accounts.find((candidate) => candidate.id === accountId) : accounts[0];
-    if (!account?.iban) throw new ProviderError('PAYOUT_REJECTED', accountId ? `ConnectPay has no debtor account ${accountId}.` : 'ConnectPay returned no account to pay from.');
-    return account as ProviderAccount & { iban: string };
-  }
-
-  private raise(response: OutboundResponse): void {
-    if (response.status < 400) return;
-    let body: { error?: string; message?: string } = {};
-    try {
-      body = response.json();
-    } catch {
-      body = {};
-    }
-    const detail = `${body.error ?? response.status}${body.message ? `: ${body.message}` : ''}`;
-    if (response.status === 401 || response.status === 403) throw new ProviderError('PROVIDER_AUTH_FAILED', `ConnectPay refused the call (${detail}).`, { providerCode: body.error });
-    if (response.status === 404) throw new ProviderError('PAYOUT_NOT_FOUND', `ConnectPay does not know it (${detail}).`, { providerCode: body.error });
-    if (body.error === 'INSUFFICIENT_FUNDS') throw new ProviderError('INSUFFICIENT_FUNDS', `ConnectPay: ${detail}.`, { providerCode: body.error });
-    throw new ProviderError('PAYOUT_REJECTED', `ConnectPay rejected the request (${detail}).`, { providerCode: body.error ?? response.status });
+    return debtorAccount(await this.listAccounts(), accountId);
   }
 }

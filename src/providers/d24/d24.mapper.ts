@@ -1,57 +1,86 @@
+/**
+ * D24 Cashouts v3 wire format and its mapping to the domain: request bodies, the answers we read
+ * (checked at runtime), the status table and the error table. Pure functions only; the calls,
+ * signing and credentials live in d24.provider.ts.
+ *
+ * Sources: /work/shared/providers/d24-cashouts.md (gathered from seed 004 and D24's public
+ * cashout documentation) and D24's public "API Codes" page for the Cashouts API
+ * (docs.d24.com/api-documentation/cashouts-api/api-codes, same table on docs.directa24.com).
+ */
+import { z } from 'zod';
+import { AnswerContext, protocolError, providerError, ProviderErrorRule, ProviderErrorTable, readAnswer, readErrorAnswer, token } from '../provider-errors';
 import type { LatamBankBeneficiary, PayoutInstruction, ProviderPayout, ProviderPayoutState } from '../provider.port';
 import { ProviderError } from '../provider.port';
 
-/** D24 cashout statuses 0–5 in the domain's words. DELIVERED means the bank has it: processing. */
-const STATES: Record<number, { state: ProviderPayoutState; name: string }> = {
-  0: { state: 'pending', name: 'PENDING' },
-  1: { state: 'completed', name: 'COMPLETED' },
-  2: { state: 'cancelled', name: 'CANCELLED' },
-  3: { state: 'rejected', name: 'REJECTED' },
-  4: { state: 'processing', name: 'DELIVERED' },
-  5: { state: 'on_hold', name: 'ON_HOLD' },
-};
+const D24 = 'D24';
 
-export interface D24StatusBody {
-  cashout_status: number;
-  cashout_status_description?: string;
-  rejection_code?: number | string;
-  rejection_reason?: string;
+// ---------------------------------------------------------------------------------------------
+// Requests (every body also carries `login` and `pass`, added by the provider with the keys)
+// ---------------------------------------------------------------------------------------------
+
+/** The merchant credentials D24 reads from every JSON body. */
+export interface D24Credentials {
+  login: string;
+  pass: string;
 }
 
-export function toProviderPayout(cashoutId: string | undefined, body: D24StatusBody): ProviderPayout {
-  const mapped = STATES[body.cashout_status];
-  if (!mapped) throw new ProviderError('PAYOUT_REJECTED', `D24 returned an unknown cashout status ${body.cashout_status}.`);
-  return {
-    ...(cashoutId ? { providerReference: cashoutId } : {}),
-    state: mapped.state,
-    providerStatus: mapped.name,
-    ...(body.rejection_code !== undefined ? { rejectionCode: String(body.rejection_code) } : {}),
-    ...(body.rejection_reason ? { rejectionReason: body.rejection_reason } : {}),
-  };
+/** POST /v3/cashout. `amount` is a JSON number, written from the decimal string (see cashoutBody). */
+export interface D24CashoutRequest extends D24Credentials {
+  external_id: string;
+  country: string;
+  currency: string;
+  amount: number;
+  document_id: string;
+  document_type?: string;
+  beneficiary_name: string;
+  beneficiary_lastname?: string;
+  email?: string;
+  phone?: string;
+  bank_code?: number;
+  bank_account?: string;
+  bank_branch?: string;
+  account_type?: string;
+  notification_url?: string;
+  comments?: string;
+  type: 'json';
 }
 
-/** Every documented D24 error code, as a domain error. */
-export function toProviderError(httpStatus: number, body: { code?: number; message?: string; reason?: string }): ProviderError {
-  const code = Number(body.code);
-  const detail = [body.message, body.reason].filter(Boolean).join(': ') || `HTTP ${httpStatus}`;
-  switch (code) {
-    case 511:
-      return new ProviderError('PAYOUT_ALREADY_EXISTS', `D24 already has this external_id (${detail}).`, { providerCode: code });
-    case 509:
-      return new ProviderError('PAYOUT_NOT_FOUND', `D24 does not know this cashout (${detail}).`, { providerCode: code });
-    case 514:
-      return new ProviderError('INSUFFICIENT_FUNDS', `The D24 balance does not cover this cashout (${detail}).`, { providerCode: code });
-    case 510:
-    case 702:
-      return new ProviderError('INVALID_TRANSITION', `D24 refused the status change (${detail}).`, { providerCode: code });
-    case 302:
-    case 401:
-    case 402:
-      return new ProviderError('PROVIDER_AUTH_FAILED', `D24 refused our authentication: ${code === 302 ? 'signature' : code === 402 ? 'source IP not whitelisted' : 'credentials'} (${detail}).`, { providerCode: code });
-    default:
-      // 300 invalid params, 303 bank code, 502 malformed, 504 KYC, 508 limit, 518 country, 526 currency, 533 minimum …
-      return new ProviderError('PAYOUT_REJECTED', `D24 rejected the request with code ${Number.isFinite(code) ? code : httpStatus} (${detail}).`, { providerCode: Number.isFinite(code) ? code : httpStatus });
-  }
+/** POST /v3/cashout/status: by D24's id when we have it, otherwise by ours. */
+export type D24StatusRequest = { cashout_id: number } | { external_id: string };
+
+/** DELETE /v3/cashout/cancel. */
+export interface D24CancelRequest {
+  cashout_id?: number;
+  external_id: string;
+}
+
+/** PUT /v3/cashout/status: hold (ON_HOLD) or release (PENDING), by cashout_id only. */
+export interface D24SetStatusRequest {
+  cashout_id: number;
+  status: 'ON_HOLD' | 'PENDING';
+}
+
+/** A payout as the port names it. */
+export interface D24Reference {
+  externalId: string;
+  providerReference?: string;
+}
+
+export function statusRequest(reference: D24Reference): D24StatusRequest {
+  return reference.providerReference ? { cashout_id: Number(reference.providerReference) } : { external_id: reference.externalId };
+}
+
+export function cancelRequest(reference: D24Reference): D24CancelRequest {
+  return { ...(reference.providerReference ? { cashout_id: Number(reference.providerReference) } : {}), external_id: reference.externalId };
+}
+
+export function setStatusRequest(cashoutId: string, status: D24SetStatusRequest['status']): D24SetStatusRequest {
+  return { cashout_id: Number(cashoutId), status };
+}
+
+/** GET /v3/banks?country=XX (no body; the empty string is what is signed). */
+export function banksPath(country: string): string {
+  return `/v3/banks?country=${encodeURIComponent(country)}`;
 }
 
 const DECIMAL = /^\d{1,13}(\.\d{1,2})?$/;
@@ -69,7 +98,8 @@ export function cashoutBody(login: string, pass: string, instruction: PayoutInst
   if (!DECIMAL.test(instruction.amount.amount)) {
     throw new ProviderError('PAYOUT_REJECTED', `D24 amounts have at most 2 decimals; got ${instruction.amount.amount}.`);
   }
-  const fields: Record<string, unknown> = {
+  // Key order is the byte order that is signed and sent.
+  const fields: Omit<D24CashoutRequest, 'amount'> & { amount: typeof AMOUNT_MARK } = {
     login,
     pass,
     external_id: instruction.externalId,
@@ -91,4 +121,198 @@ export function cashoutBody(login: string, pass: string, instruction: PayoutInst
     type: 'json',
   };
   return JSON.stringify(fields).replace(JSON.stringify(AMOUNT_MARK), instruction.amount.amount);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers we read, checked at runtime
+// ---------------------------------------------------------------------------------------------
+
+/** 200 to POST /v3/cashout: `{"cashout_id": "8405147"}` (a number in some copies of the docs). */
+export const d24CashoutCreatedSchema = z.object({
+  cashout_id: z.union([z.string().regex(/^\d{1,20}$/, 'a cashout id of digits'), z.number().int().nonnegative()]),
+});
+export type D24CashoutCreated = z.infer<typeof d24CashoutCreatedSchema>;
+
+/** 200 to status, cancel, hold and release: `{"cashout_status":1,"cashout_status_description":"Completed"}`. */
+export const d24CashoutStatusSchema = z.object({
+  cashout_status: z.number().int(),
+  cashout_status_description: z.string().nullish(),
+  /** 800–826 when the bank rejected it. */
+  rejection_code: z.union([z.number().int(), z.string()]).nullish(),
+  rejection_reason: z.string().nullish(),
+});
+export type D24CashoutStatus = z.infer<typeof d24CashoutStatusSchema>;
+/** Kept for callers of the earlier name. */
+export type D24StatusBody = D24CashoutStatus;
+
+/** 200 to GET /v3/banks: `[{"code": 1, "name": "..."}]`. */
+export const d24BanksSchema = z.array(z.object({ code: z.number().int(), name: z.string() }));
+export type D24Bank = z.infer<typeof d24BanksSchema>[number];
+
+/** Any 4xx: `{"code": int, "message": string, "reason"?: string, "reason_code"?: int}`. Read leniently. */
+export const d24ErrorBodySchema = z.object({
+  code: z.union([z.number(), z.string()]).optional().catch(undefined),
+  message: z.string().optional().catch(undefined),
+  reason: z.string().optional().catch(undefined),
+  reason_code: z.union([z.number(), z.string()]).optional().catch(undefined),
+});
+export type D24ErrorBody = z.infer<typeof d24ErrorBodySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Status table
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * D24 cashout statuses 0–5 (d24-cashouts.md "Statuses"; D24 API Codes, "Cashout Status Codes")
+ * in the domain's words. DELIVERED means the bank has it: processing. The documented set is
+ * closed, so any other value is a protocol error (see toProviderPayout), never a guess.
+ */
+export const D24_STATUSES = {
+  0: { state: 'pending', name: 'PENDING' },
+  1: { state: 'completed', name: 'COMPLETED' },
+  2: { state: 'cancelled', name: 'CANCELLED' },
+  3: { state: 'rejected', name: 'REJECTED' },
+  4: { state: 'processing', name: 'DELIVERED' },
+  5: { state: 'on_hold', name: 'ON_HOLD' },
+} as const satisfies Record<number, { state: ProviderPayoutState; name: string }>;
+
+export type D24StatusCode = keyof typeof D24_STATUSES;
+
+function isD24Status(status: number): status is D24StatusCode {
+  return Object.prototype.hasOwnProperty.call(D24_STATUSES, status);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error table
+// ---------------------------------------------------------------------------------------------
+
+const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErrorRule => ({ code, meaning, retryable: false, outcomeUnknown: false });
+
+/**
+ * Every documented D24 cashout error code ("Cashout Internal Error Codes" on D24's API Codes page;
+ * the 16 of them in d24-cashouts.md are the ones the simulator answers). An error answer is a
+ * definite refusal: nothing was done, so none is retryable or of unknown outcome. 5xx answers never
+ * get here (the HTTP client maps them to PROVIDER_UNAVAILABLE).
+ */
+export const D24_ERRORS = {
+  300: refused('PAYOUT_REJECTED', 'refused the request parameters'),
+  302: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: signature'),
+  303: refused('PAYOUT_REJECTED', 'does not know this bank code'),
+  401: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: credentials'),
+  402: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: source IP not whitelisted'),
+  502: refused('PAYOUT_REJECTED', 'could not read the request body'),
+  503: refused('PAYOUT_REJECTED', 'refused it: regulatory limits on the beneficiary account'),
+  504: refused('PAYOUT_REJECTED', 'refused it: beneficiary not authorised (KYC)'),
+  508: refused('PAYOUT_REJECTED', 'refused it: a limit is exceeded'),
+  509: refused('PAYOUT_NOT_FOUND', 'does not know this cashout'),
+  510: refused('INVALID_TRANSITION', 'refused the status change'),
+  511: refused('PAYOUT_ALREADY_EXISTS', 'already has this external_id'),
+  514: refused('INSUFFICIENT_FUNDS', 'balance does not cover this cashout'),
+  515: refused('PAYOUT_REJECTED', 'refused it: beneficiary blacklisted, blocked or suspended'),
+  518: refused('PAYOUT_REJECTED', 'does not pay out to this country'),
+  519: refused('PROVIDER_AUTH_FAILED', 'has not enabled this merchant for cashouts'),
+  524: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: credentials not valid for cashouts'),
+  525: refused('PAYOUT_REJECTED', 'refused it: closed-loop rule'),
+  526: refused('PAYOUT_REJECTED', 'does not pay out in this currency'),
+  533: refused('PAYOUT_REJECTED', 'refused it: amount below the minimum'),
+  537: refused('PAYOUT_REJECTED', 'could not make the cashout'),
+  538: refused('PAYOUT_REJECTED', 'refused it: beneficiary account blacklisted'),
+  539: refused('PAYOUT_REJECTED', 'refused it: payout method unavailable for this country or bank'),
+  540: refused('PAYOUT_REJECTED', 'refused it: beneficiary email or phone is required'),
+  541: refused('PAYOUT_REJECTED', 'refused it: email used by another beneficiary'),
+  542: refused('PAYOUT_REJECTED', 'refused it: phone used by another beneficiary'),
+  543: refused('PAYOUT_REJECTED', 'refused it: phone number not valid'),
+  702: refused('INVALID_TRANSITION', 'could not cancel the cashout'),
+  703: refused('PAYOUT_REJECTED', 'could not make the cashout'),
+} as const satisfies ProviderErrorTable<number>;
+
+export type D24ErrorCode = keyof typeof D24_ERRORS;
+
+/** A code D24 does not document (or an error body without one): still a refusal of this request. */
+export const D24_UNLISTED_ERROR: ProviderErrorRule = refused('PAYOUT_REJECTED', 'rejected the request');
+
+export function d24ErrorRule(code: number): ProviderErrorRule {
+  return Object.prototype.hasOwnProperty.call(D24_ERRORS, code) ? D24_ERRORS[code as D24ErrorCode] : D24_UNLISTED_ERROR;
+}
+
+/** A 4xx answer as a domain error: the row of D24_ERRORS for its `code`, D24's words as detail. */
+export function toProviderError(httpStatus: number, body: D24ErrorBody): ProviderError {
+  const code = Number(body.code);
+  const known = body.code !== undefined && body.code !== '' && Number.isFinite(code);
+  const providerCode = known ? code : httpStatus;
+  const words = [body.message, body.reason].filter(Boolean).join(': ') || `HTTP ${httpStatus}`;
+  return providerError(D24, known ? d24ErrorRule(code) : D24_UNLISTED_ERROR, { providerCode, detail: `${providerCode} ${words}` });
+}
+
+/**
+ * A 4xx answer to `operation`, as a domain error. D24 documents a numeric `code` in every error
+ * answer; one without it is malformed, and after a write it is not even a refusal we can trust
+ * (D24 answers "already exists", 511, with a 400 too), so the outcome is unknown.
+ */
+export function errorFromAnswer(httpStatus: number, body: Buffer, operation: string): ProviderError {
+  const answer = readErrorAnswer(d24ErrorBodySchema, body);
+  const code = typeof answer.code === 'string' && answer.code.trim() !== '' ? Number(answer.code) : answer.code;
+  if (typeof code !== 'number' || !Number.isInteger(code)) {
+    return protocolError(context(operation), `the HTTP ${httpStatus} error answer has no numeric code`);
+  }
+  return toProviderError(httpStatus, answer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers → domain
+// ---------------------------------------------------------------------------------------------
+
+/** The calls answered with a cashout status; all but `status` change the cashout. */
+export type D24StatusOperation = 'status' | 'cancel' | 'hold' | 'release';
+
+/** A malformed answer to a call that changes a cashout leaves its outcome unknown. */
+function context(operation: string): AnswerContext {
+  return { provider: D24, operation, write: operation !== 'status' && operation !== 'banks' };
+}
+
+export function toProviderPayout(cashoutId: string | undefined, body: D24CashoutStatus, operation: D24StatusOperation = 'status'): ProviderPayout {
+  if (!isD24Status(body.cashout_status)) {
+    throw protocolError(context(operation), `cashout_status ${token(body.cashout_status)} is not a documented D24 status (0–5)`);
+  }
+  const mapped = D24_STATUSES[body.cashout_status];
+  return {
+    ...(cashoutId ? { providerReference: cashoutId } : {}),
+    state: mapped.state,
+    providerStatus: mapped.name,
+    ...(body.rejection_code !== undefined && body.rejection_code !== null ? { rejectionCode: String(body.rejection_code) } : {}),
+    ...(body.rejection_reason ? { rejectionReason: body.rejection_reason } : {}),
+  };
+}
+
+/** The answer to create: D24 accepted it as PENDING. */
+export function readCashoutCreated(body: Buffer): ProviderPayout {
+  const { cashout_id } = readAnswer(d24CashoutCreatedSchema, body, context('create'));
+  return { providerReference: String(cashout_id), state: 'pending', providerStatus: 'PENDING' };
+}
+
+/** The answer to status, cancel, hold or release. */
+export function readCashoutStatus(body: Buffer, cashoutId: string | undefined, operation: D24StatusOperation): ProviderPayout {
+  return toProviderPayout(cashoutId, readAnswer(d24CashoutStatusSchema, body, context(operation)), operation);
+}
+
+export function readBanks(body: Buffer): D24Bank[] {
+  return readAnswer(d24BanksSchema, body, context('banks'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications (D24 → us): form fields; the provider verifies `control`
+// ---------------------------------------------------------------------------------------------
+
+/** The notification fields we use; the others (cashout_id, date, status_reason…) are unsigned. */
+export interface D24Notification {
+  external_id: string;
+  control: string;
+}
+
+export function readNotification(rawBody: Buffer): D24Notification | null {
+  const form = new URLSearchParams(rawBody.toString('utf8'));
+  const externalId = form.get('external_id');
+  const control = form.get('control');
+  if (!externalId || !control) return null;
+  return { external_id: externalId, control };
 }

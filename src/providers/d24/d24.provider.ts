@@ -10,7 +10,20 @@ import {
   ProviderPayout,
   WebhookNotice,
 } from '../provider.port';
-import { cashoutBody, D24StatusBody, toProviderError, toProviderPayout } from './d24.mapper';
+import { lookupAfterWrite } from '../provider-errors';
+import {
+  banksPath,
+  cancelRequest,
+  cashoutBody,
+  D24Bank,
+  errorFromAnswer,
+  readBanks,
+  readCashoutCreated,
+  readCashoutStatus,
+  readNotification,
+  setStatusRequest,
+  statusRequest,
+} from './d24.mapper';
 import { controlMatches, d24Control, signD24Payload } from './d24.signature';
 
 const USER_AGENT = `payments-backend/${packageVersion()}`;
@@ -60,11 +73,11 @@ export class D24Provider extends PayoutProvider {
         ...extraHeaders,
       },
     });
-    if (response.status >= 400) throw toProviderError(response.status, safeJson(response));
+    if (response.status >= 400) throw errorFromAnswer(response.status, response.body, operation);
     return response;
   }
 
-  private async credentialsBody(fields: Record<string, unknown>): Promise<string> {
+  private async credentialsBody(fields: object): Promise<string> {
     const { apiKey, apiPassphrase } = await this.keys();
     return JSON.stringify({ login: apiKey, pass: apiPassphrase, ...fields });
   }
@@ -77,29 +90,23 @@ export class D24Provider extends PayoutProvider {
     const { apiKey, apiPassphrase } = await this.keys();
     try {
       const response = await this.call('create', 'POST', '/v3/cashout', cashoutBody(apiKey, apiPassphrase, instruction), true);
-      const { cashout_id } = response.json<{ cashout_id: string | number }>();
-      return { providerReference: String(cashout_id), state: 'pending', providerStatus: 'PENDING' };
+      return readCashoutCreated(response.body);
     } catch (error) {
-      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS') return this.getPayout({ externalId: instruction.externalId });
+      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS') return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
       throw error;
     }
   }
 
   async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
-    const body = await this.credentialsBody(
-      reference.providerReference ? { cashout_id: Number(reference.providerReference) } : { external_id: reference.externalId },
-    );
+    const body = await this.credentialsBody(statusRequest(reference));
     const response = await this.call('status', 'POST', '/v3/cashout/status', body, true);
-    return toProviderPayout(reference.providerReference, response.json<D24StatusBody>());
+    return readCashoutStatus(response.body, reference.providerReference, 'status');
   }
 
   override async cancelPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
-    const body = await this.credentialsBody({
-      ...(reference.providerReference ? { cashout_id: Number(reference.providerReference) } : {}),
-      external_id: reference.externalId,
-    });
+    const body = await this.credentialsBody(cancelRequest(reference));
     const response = await this.call('cancel', 'DELETE', '/v3/cashout/cancel', body, true);
-    return toProviderPayout(reference.providerReference, response.json<D24StatusBody>());
+    return readCashoutStatus(response.body, reference.providerReference, 'cancel');
   }
 
   override holdPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
@@ -116,17 +123,18 @@ export class D24Provider extends PayoutProvider {
     if (!providerReference) {
       throw new ProviderError('PAYOUT_NOT_FOUND', 'D24 needs the cashout_id to hold or release; it is not known for this payout yet.');
     }
-    const body = await this.credentialsBody({ cashout_id: Number(providerReference), status });
-    const response = await this.call(status === 'ON_HOLD' ? 'hold' : 'release', 'PUT', '/v3/cashout/status', body, true);
-    return toProviderPayout(providerReference, response.json<D24StatusBody>());
+    const operation = status === 'ON_HOLD' ? 'hold' : 'release';
+    const body = await this.credentialsBody(setStatusRequest(providerReference, status));
+    const response = await this.call(operation, 'PUT', '/v3/cashout/status', body, true);
+    return readCashoutStatus(response.body, providerReference, operation);
   }
 
   /** Banks for a country, with the read-only key (GET, empty body signed). */
-  async listBanks(country: string): Promise<Array<{ code: number; name: string }>> {
+  async listBanks(country: string): Promise<D24Bank[]> {
     const { readOnlyKey } = await this.keys();
     if (!readOnlyKey) throw new ProviderError('CREDENTIAL_MISSING', 'The D24 keys have no read-only key; add it to list banks.');
-    const response = await this.call('banks', 'GET', `/v3/banks?country=${encodeURIComponent(country)}`, '', true, { Authorization: `Bearer ${readOnlyKey}` });
-    return response.json<Array<{ code: number; name: string }>>();
+    const response = await this.call('banks', 'GET', banksPath(country), '', true, { Authorization: `Bearer ${readOnlyKey}` });
+    return readBanks(response.body);
   }
 
   /**
@@ -137,21 +145,11 @@ export class D24Provider extends PayoutProvider {
    * caller bounds fetches per payout instead).
    */
   override async verifyWebhook(webhook: InboundWebhook): Promise<WebhookNotice | null> {
-    const form = new URLSearchParams(webhook.rawBody.toString('utf8'));
-    const externalId = form.get('external_id');
-    const control = form.get('control');
-    if (!externalId || !control) return null;
+    const notification = readNotification(webhook.rawBody);
+    if (!notification) return null;
     const { apiSignature } = await this.keys();
-    const expected = d24Control(apiSignature, externalId, this.settings.controlPrefix, this.settings.controlSuffix);
-    if (!controlMatches(expected, control)) return null;
-    return { externalId };
-  }
-}
-
-function safeJson(response: OutboundResponse): { code?: number; message?: string; reason?: string } {
-  try {
-    return response.json();
-  } catch {
-    return {};
+    const expected = d24Control(apiSignature, notification.external_id, this.settings.controlPrefix, this.settings.controlSuffix);
+    if (!controlMatches(expected, notification.control)) return null;
+    return { externalId: notification.external_id };
   }
 }

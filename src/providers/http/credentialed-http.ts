@@ -40,11 +40,15 @@ export interface OutboundRequest {
   idempotent: boolean;
 }
 
+/**
+ * A provider's answer as received. There is deliberately no `json<T>()`: a body is read through
+ * its provider mapper's schema (readAnswer in provider-errors.ts), so a malformed answer becomes
+ * PROVIDER_PROTOCOL_ERROR instead of an unchecked cast.
+ */
 export interface OutboundResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
-  json<T = Record<string, unknown>>(): T;
 }
 
 /** What a provider + environment uses to connect: its agent and, for mTLS, the credential behind it. */
@@ -221,7 +225,6 @@ export class CredentialedHttp implements OnModuleDestroy {
         status: response.status,
         headers: Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, String(value)])),
         body,
-        json: <T>() => JSON.parse(body.toString('utf8')) as T,
       };
     } catch (error) {
       if (error instanceof ProviderError) throw error;

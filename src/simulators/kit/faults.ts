@@ -14,9 +14,15 @@ export interface FaultSettings {
   /** Do the work (it is in the ledger), then destroy the connection instead of answering. */
   dropResponseRate?: number;
   hangMs?: number;
+  /**
+   * Do the work (it is in the ledger), then answer with the same status but a body that is not
+   * the documented one: `malformedBody` as is, or else the real body cut in half (broken JSON).
+   */
+  malformedRate?: number;
+  malformedBody?: string;
 }
 
-export type FaultDecision = 'none' | 'error' | 'reset' | 'timeout' | 'drop-response';
+export type FaultDecision = 'none' | 'error' | 'reset' | 'timeout' | 'drop-response' | 'malformed';
 
 /** mulberry32: small, fast, good enough to pick faults reproducibly. */
 export function seededRandom(seed: number): () => number {
@@ -33,7 +39,7 @@ export function seededRandom(seed: number): () => number {
 export class FaultInjector {
   private readonly byRoute = new Map<string, FaultSettings>();
   private random: () => number;
-  private readonly counts: Record<FaultDecision, number> = { none: 0, error: 0, reset: 0, timeout: 0, 'drop-response': 0 };
+  private readonly counts: Record<FaultDecision, number> = { none: 0, error: 0, reset: 0, timeout: 0, 'drop-response': 0, malformed: 0 };
 
   constructor(seed = 1) {
     this.random = seededRandom(seed);
@@ -65,6 +71,7 @@ export class FaultInjector {
         [settings.resetRate, 'reset'],
         [settings.timeoutRate, 'timeout'],
         [settings.dropResponseRate, 'drop-response'],
+        [settings.malformedRate, 'malformed'],
       ] as const) {
         edge += rate ?? 0;
         if (draw < edge) {

@@ -162,6 +162,7 @@ export class SimServer {
       response = { status: 500, body: { error: 'simulator error', message: error instanceof Error ? error.message : String(error) } };
     }
     if (decision === 'drop-response') return void req.socket.destroy();
+    if (decision === 'malformed') return this.send(res, malformed(response, settings?.malformedBody));
     this.send(res, response);
   }
 
@@ -175,6 +176,13 @@ export class SimServer {
     });
     res.end(body);
   }
+}
+
+/** The same status with a body that breaks the documented shape (see FaultSettings.malformedRate). */
+function malformed(response: SimResponse, body: string | undefined): SimResponse {
+  const real = response.text ?? (response.body === undefined ? '' : JSON.stringify(response.body));
+  // Still labelled JSON, as a provider with a bug would.
+  return { status: response.status, headers: { 'Content-Type': 'application/json', ...response.headers }, text: body ?? real.slice(0, Math.floor(real.length / 2)) };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
