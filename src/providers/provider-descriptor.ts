@@ -15,7 +15,7 @@ import type { Environment } from '../config/environment';
 import type { CredentialKind } from '../credentials/domain/credential';
 import type { PayoutStatus } from '../payouts/domain/payout';
 import type { CredentialedHttp } from './http/credentialed-http';
-import type { Beneficiary, Capabilities, PayoutProvider } from './provider.port';
+import type { Beneficiary, Capabilities, PayoutProvider, ProviderPayoutState } from './provider.port';
 
 /** mTLS for server-to-server APIs that touch person data; one-way TLS for the rest (ConnectPay). */
 export type HostFamily = 'mtls' | 'tls';
@@ -76,6 +76,10 @@ export interface ProviderDescriptor<Id extends string = string, Env extends stri
   readonly capabilities: Capabilities;
   /** The credential kinds it uses; each is onboarded by a route of its integration module. */
   readonly credentialKinds: readonly CredentialKind[];
+  /** The provider's payout statuses, mapped into the domain's (its mapper's status table). */
+  readonly statusTable: Readonly<Record<string, ProviderPayoutState>>;
+  /** What a status missing from the table means: a state to keep checking, or a protocol error when the set is closed. */
+  readonly unknownStatus: ProviderPayoutState | 'protocol_error';
   /** Kinds whose certificate chain the provider wants as a .zip (GET /v1/credentials/:id/submission.zip, served by its module). */
   readonly chainSubmissionKinds?: readonly CredentialKind[];
   /** Ways out of a final status that the provider documents; none for most. */

@@ -114,6 +114,16 @@ describe('registered providers', () => {
       expect(typeRules.map((rule) => rule.constraints[0])).toEqual([[descriptor.rail]]);
     });
 
+    it('maps every status it documents into the domain, and says what an unknown one means', () => {
+      const states = ['pending', 'processing', 'completed', 'rejected', 'cancelled', 'on_hold', 'failed'];
+      expect(Object.keys(descriptor.statusTable).length).toBeGreaterThan(2);
+      for (const state of Object.values(descriptor.statusTable)) expect(states).toContain(state);
+      expect(Object.values(descriptor.statusTable)).toContain('completed');
+      expect([...states, 'protocol_error']).toContain(descriptor.unknownStatus);
+      // An unknown status is never taken as final: a payout is only settled by a status the provider documents.
+      expect(['completed', 'rejected', 'cancelled', 'failed']).not.toContain(descriptor.unknownStatus);
+    });
+
     it('uses known credential kinds and only reversals the state machine can express', () => {
       expect(descriptor.credentialKinds.length).toBeGreaterThan(0);
       for (const kind of descriptor.credentialKinds) expect(CREDENTIAL_KINDS).toContain(kind);

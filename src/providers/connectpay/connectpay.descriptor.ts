@@ -3,6 +3,7 @@ import { IbanBeneficiaryDto } from './connectpay.beneficiary.dto';
 import { ConnectPayAccessTokens } from './connectpay.access-tokens';
 import { CONNECTPAY_CAPABILITIES, ConnectPayProvider } from './connectpay.provider';
 import { ConnectPaySettings } from './connectpay.settings';
+import { CONNECTPAY_STATUSES, CONNECTPAY_UNKNOWN_STATUS_STATE } from './connectpay.mapper';
 
 export const CONNECTPAY_ENVIRONMENTS = ['stage', 'prod', 'simulator'] as const;
 export type ConnectPayEnvironment = (typeof CONNECTPAY_ENVIRONMENTS)[number];
@@ -37,6 +38,8 @@ export const connectPayDescriptor: ProviderDescriptor<'connectpay', ConnectPayEn
   capabilities: CONNECTPAY_CAPABILITIES,
   credentialKinds: ['mtls_client_certificate', 'api_client', 'webhook_secret', 'merchant_signing_key', 'oauth_refresh_token'],
   chainSubmissionKinds: ['mtls_client_certificate'],
+  statusTable: CONNECTPAY_STATUSES,
+  unknownStatus: CONNECTPAY_UNKNOWN_STATUS_STATE,
   reversals: [],
   webhook: { kind: 'route', route: 'connectpay', allowedSourcesVariable: 'CONNECTPAY_WEBHOOK_ALLOWED_IPS' },
   createClient: (environment, { http, settings, resolve }) =>

@@ -2,6 +2,7 @@ import type { ProviderDescriptor } from '../provider-descriptor';
 import { LatamBankBeneficiaryDto } from './d24.beneficiary.dto';
 import { D24_CAPABILITIES, D24Provider } from './d24.provider';
 import { D24Settings } from './d24.settings';
+import { D24_STATUSES } from './d24.mapper';
 
 export const D24_ENVIRONMENTS = ['stg', 'prod', 'simulator'] as const;
 export type D24Environment = (typeof D24_ENVIRONMENTS)[number];
@@ -23,6 +24,8 @@ export const d24Descriptor: ProviderDescriptor<'d24', D24Environment, D24Setting
   beneficiaryDto: LatamBankBeneficiaryDto,
   capabilities: D24_CAPABILITIES,
   credentialKinds: ['api_keys'],
+  statusTable: Object.fromEntries(Object.values(D24_STATUSES).map(({ name, state }) => [name, state])),
+  unknownStatus: 'protocol_error',
   reversals: [
     {
       from: 'completed',

@@ -2,6 +2,7 @@ import type { ProviderDescriptor } from '../provider-descriptor';
 import { CardBeneficiaryDto } from './verestro.beneficiary.dto';
 import { VERESTRO_CAPABILITIES, VerestroProvider } from './verestro.provider';
 import { VerestroSettings } from './verestro.settings';
+import { VERESTRO_STATUSES, VERESTRO_UNKNOWN_STATUS_STATE } from './verestro.mapper';
 
 export const VERESTRO_ENVIRONMENTS = ['sandbox', 'beta', 'production', 'simulator'] as const;
 export type VerestroEnvironment = (typeof VERESTRO_ENVIRONMENTS)[number];
@@ -28,6 +29,8 @@ export const verestroDescriptor: ProviderDescriptor<'verestro', VerestroEnvironm
   beneficiaryDto: CardBeneficiaryDto,
   capabilities: VERESTRO_CAPABILITIES,
   credentialKinds: ['mtls_client_certificate', 'api_client', 'callback_ca'],
+  statusTable: VERESTRO_STATUSES,
+  unknownStatus: VERESTRO_UNKNOWN_STATUS_STATE,
   reversals: [],
   webhook: { kind: 'listener', portVariable: 'VERESTRO_CALLBACK_PORT' },
   createClient: (environment, { http }) => new VerestroProvider(environment, http),
