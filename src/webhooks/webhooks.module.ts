@@ -4,12 +4,13 @@ import { CredentialsModule } from '../credentials/credentials.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { VerestroCallbackServer } from './verestro-callbacks.server';
 import { WebhooksController } from './webhooks.controller';
+import { WebhookDeliveriesRepository } from './persistence/webhook-deliveries.repository';
 import { WebhooksService } from './webhooks.service';
 
 @Module({
   imports: [ProvidersModule, PayoutsModule, CredentialsModule],
   controllers: [WebhooksController],
-  providers: [WebhooksService, VerestroCallbackServer],
+  providers: [WebhooksService, VerestroCallbackServer, WebhookDeliveriesRepository],
   exports: [VerestroCallbackServer],
 })
 export class WebhooksModule {}
