@@ -8,6 +8,9 @@ import { CredentialsController } from './credentials.controller';
 import { CredentialsHealthIndicator } from './credentials.health';
 import { CredentialsService } from './credentials.service';
 import { loadMasterKeyring, MasterKeyring } from './crypto/master-keyring';
+import { UnitOfWork } from '../database/unit-of-work';
+import { CredentialChangesChannel } from './persistence/credential-changes.channel';
+import { CredentialsRepository } from './persistence/credentials.repository';
 
 @Module({
   imports: [TerminusModule],
@@ -25,6 +28,9 @@ import { loadMasterKeyring, MasterKeyring } from './crypto/master-keyring';
           warn: (message) => new Logger('CredentialVault').warn(message),
         }),
     },
+    UnitOfWork,
+    CredentialsRepository,
+    CredentialChangesChannel,
     CredentialVault,
     CredentialsService,
     CredentialExpiryJob,
