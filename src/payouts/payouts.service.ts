@@ -14,7 +14,7 @@ import { CreatedPayoutAnswer, CreateOutcome, IdempotencyClaim, IdempotencyScope 
 import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
 import type { PayoutHistoryEntry } from './domain/payout-history';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
-import { PayoutsRepository, PayoutStateChange } from './persistence/payouts.repository';
+import { PayoutsRepository } from './persistence/payouts.repository';
 
 export interface NewPayout {
   provider: Provider;
@@ -225,27 +225,27 @@ export class PayoutsService {
         return settled(transaction, current, settle);
       }
       const from = current.status;
-      const change: PayoutStateChange = {
-        status: to,
-        providerReference: current.providerReference ?? result.providerReference ?? null,
-        providerStatus: result.providerStatus,
-        failureCode: result.rejectionCode || result.rejectionReason ? (result.rejectionCode ?? current.failureCode) : current.failureCode,
-        failureReason: result.rejectionCode || result.rejectionReason ? (result.rejectionReason ?? current.failureReason) : current.failureReason,
-        fees: result.fees ? result.fees : current.fees,
-        nextCheckAt: TERMINAL.has(to) ? null : this.nextCheck(0),
-        checkAttempts: 0,
-      };
-      await this.payouts.updateState(transaction, id, change);
+      const rejected = Boolean(result.rejectionCode || result.rejectionReason);
       const payout: Payout = {
         ...current,
         status: to,
-        providerReference: change.providerReference ?? null,
-        providerStatus: change.providerStatus ?? null,
-        failureCode: change.failureCode,
-        failureReason: change.failureReason,
-        fees: change.fees ?? null,
+        providerReference: current.providerReference ?? result.providerReference ?? null,
+        providerStatus: result.providerStatus,
+        failureCode: rejected ? (result.rejectionCode ?? current.failureCode) : current.failureCode,
+        failureReason: rejected ? (result.rejectionReason ?? current.failureReason) : current.failureReason,
+        fees: result.fees ?? current.fees,
         updatedAt: new Date(),
       };
+      await this.payouts.updateState(transaction, id, {
+        status: to,
+        providerReference: payout.providerReference,
+        providerStatus: payout.providerStatus,
+        failureCode: payout.failureCode,
+        failureReason: payout.failureReason,
+        fees: payout.fees,
+        nextCheckAt: TERMINAL.has(to) ? null : this.nextCheck(0),
+        checkAttempts: 0,
+      });
       if (verdict === 'apply') {
         await this.payouts.appendHistory(transaction, id, 'transition', from, to, facts);
         await this.announce(transaction, payout, from);
@@ -271,14 +271,19 @@ export class PayoutsService {
         return settled(transaction, current, settle);
       }
       const from = current.status;
-      const change: PayoutStateChange = {
+      const payout: Payout = {
+        ...current,
         status: to,
         failureCode: unknown ? null : (providerError?.code ?? null),
         failureReason: unknown ? null : (providerError?.message ?? null),
-        nextCheckAt: unknown ? this.nextCheck(locked.checkAttempts) : null,
+        updatedAt: new Date(),
       };
-      await this.payouts.updateState(transaction, id, change);
-      const payout: Payout = { ...current, status: to, failureCode: change.failureCode, failureReason: change.failureReason, updatedAt: new Date() };
+      await this.payouts.updateState(transaction, id, {
+        status: to,
+        failureCode: payout.failureCode,
+        failureReason: payout.failureReason,
+        nextCheckAt: unknown ? this.nextCheck(locked.checkAttempts) : null,
+      });
       await this.payouts.appendHistory(transaction, id, from === to ? 'provider_error' : 'transition', from, to, detail);
       if (from !== to) await this.announce(transaction, payout, from);
       return settled(transaction, payout, settle);
