@@ -31,8 +31,8 @@ export class CredentialsService {
     const ca = input.caPem ? parseCertificates(input.caPem, 'caPem', violations)[0] : undefined;
     const leaf = certificates[0];
     if (leaf) {
-      const { privateKeyPem } = await this.vault.openSecret(id);
-      const key = privateKeyFromPem(privateKeyPem as string);
+      const { privateKeyPem } = await this.vault.openSecret(id, 'mtls_client_certificate');
+      const key = privateKeyFromPem(privateKeyPem);
       if (!key || !leaf.checkPrivateKey(key)) {
         violations.push({ field: 'certificatePem', code: 'KEY_MISMATCH', message: 'does not carry the public key of this CSR: it was issued for another request' });
       }

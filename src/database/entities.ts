@@ -1,5 +1,6 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
-import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity, WebhookDeliveryEntity } from '../payouts/persistence/payout.entity';
+import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity } from '../payouts/persistence/payout.entity';
+import { WebhookDeliveryEntity } from '../webhooks/persistence/webhook-delivery.entity';
 import { EventSubscriptionEntity, OutboundEventEntity } from '../events/outbound-event.entity';
 import { CredentialEntity, CredentialEventEntity, CredentialSecretEntity } from '../credentials/persistence/credential.entity';
 

@@ -79,14 +79,14 @@ export class DemoSeed {
     return (text ? JSON.parse(text) : null) as T;
   }
 
-  private inService(provider: Credential['provider'], kind: Credential['kind']) {
+  private inService<K extends Credential['kind']>(provider: Credential['provider'], kind: K) {
     return this.vault.activeMaterial(provider, 'simulator', kind);
   }
 
   private async d24Keys(): Promise<void> {
     const existing = await this.inService('d24', 'api_keys');
     const keys = existing
-      ? (existing.secret as { apiKey: string; apiPassphrase: string; apiSignature: string; readOnlyKey?: string })
+      ? existing.secret
       : {
           apiKey: 'demo' + randomBytes(8).toString('hex'),
           apiPassphrase: randomBytes(16).toString('base64url'),

@@ -5,7 +5,7 @@ import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators'
 import type { Principal } from '../common/auth/scopes';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { uuidParam } from '../common/http/uuid-param.pipe';
-import { EventSubscriptionEntity } from './outbound-event.entity';
+import type { EventSubscription } from './domain/event-subscription';
 import { EVENT_TYPES, EventType, OutboundEvents } from './outbound-events.service';
 
 class CreateSubscriptionDto {
@@ -42,7 +42,7 @@ class SubscriptionDto {
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
 
-  static from(entity: EventSubscriptionEntity): SubscriptionDto {
+  static from(entity: EventSubscription): SubscriptionDto {
     return { id: entity.id, url: entity.url, events: entity.events, secretHint: `…${entity.secretLastFour}`, createdAt: entity.createdAt.toISOString() };
   }
 }

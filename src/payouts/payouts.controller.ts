@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Injectable, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -15,6 +15,8 @@ import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators'
 import type { Principal } from '../common/auth/scopes';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { uuidParam } from '../common/http/uuid-param.pipe';
+import { CreatedPayoutAnswer, StoredAnswer } from './domain/idempotency';
+import type { Payout } from './domain/payout';
 import { CreatePayoutDto, ListPayoutsQueryDto, PayoutDto, PayoutEventDto, PayoutPageDto } from './dto/payout.dto';
 import { idempotencyKeyOf, toNewPayout } from './payout-input';
 import { PayoutsService } from './payouts.service';
@@ -22,10 +24,24 @@ import { PayoutsService } from './payouts.service';
 const Unsupported = () =>
   ApiConflictResponse({ type: ErrorBodyDto, description: 'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.' });
 
+/**
+ * A created payout is answered 201 with its DTO. The same rendering is stored with the
+ * Idempotency-Key (in the transaction of the payout's outcome) and replayed as stored.
+ */
+@Injectable()
+export class HttpCreatedPayoutAnswer extends CreatedPayoutAnswer {
+  render(payout: Payout): StoredAnswer {
+    return { status: HttpStatus.CREATED, body: PayoutDto.from(payout) };
+  }
+}
+
 @ApiTags('Payouts')
 @Controller('v1/payouts')
 export class PayoutsController {
-  constructor(private readonly payouts: PayoutsService) {}
+  constructor(
+    private readonly payouts: PayoutsService,
+    private readonly createdAnswer: CreatedPayoutAnswer,
+  ) {}
 
   @Post()
   @RequireScopes('payouts:write')
@@ -49,9 +65,11 @@ export class PayoutsController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<unknown> {
     const key = idempotencyKeyOf(idempotencyHeader);
-    const stored = await this.payouts.create(toNewPayout(body), { apiKeyId: principal.keyId, key }, PayoutDto.from);
-    response.status(stored.status);
-    return stored.body;
+    const result = await this.payouts.create(toNewPayout(body), { apiKeyId: principal.keyId, key });
+    // A replay answers exactly what the first request was answered (as stored then).
+    const answer = result.outcome === 'replayed' ? result.answer : this.createdAnswer.render(result.payout);
+    response.status(answer.status);
+    return answer.body;
   }
 
   @Get()

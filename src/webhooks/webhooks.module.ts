@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { PayoutsModule } from '../payouts/payouts.module';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { WebhookDeliveriesRepository } from './persistence/webhook-deliveries.repository';
 import { WebhooksService } from './webhooks.service';
 
 /**
@@ -10,7 +11,7 @@ import { WebhooksService } from './webhooks.service';
  */
 @Module({
   imports: [ProvidersModule, PayoutsModule, CredentialsModule],
-  providers: [WebhooksService],
+  providers: [WebhooksService, WebhookDeliveriesRepository],
   exports: [WebhooksService],
 })
 export class WebhooksModule {}

@@ -1,14 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Environment } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
 import { descriptorOf } from '../providers/provider-catalogue';
-import { mayStillChange } from '../payouts/domain/payout';
-import { PayoutEntity } from '../payouts/persistence/payout.entity';
+import { mayStillChange, Payout } from '../payouts/domain/payout';
+import { PayoutsRepository } from '../payouts/persistence/payouts.repository';
 import { PayoutsService } from '../payouts/payouts.service';
 import { ProviderRegistry } from '../providers/provider.registry';
 import type { InboundWebhook, Provider, ProviderEnvironment, WebhookNotice } from '../providers/provider.port';
+import { WebhookDeliveriesRepository } from './persistence/webhook-deliveries.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,7 +34,9 @@ export class WebhooksService {
   private readonly rejections = new Map<string, { count: number; total: number; loggedAt: number }>();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    // The payouts module's own repository: notifications read payouts and claim their fetch slots through it.
+    private readonly payoutRows: PayoutsRepository,
     private readonly registry: ProviderRegistry,
     private readonly payouts: PayoutsService,
     private readonly environment: Environment,
@@ -60,29 +61,21 @@ export class WebhooksService {
   }
 
   /** Finds the payout a verified notice is about (our id is the provider's external id). */
-  async payoutFor(provider: Provider, notice: WebhookNotice): Promise<PayoutEntity | null> {
-    const repository = this.dataSource.getRepository(PayoutEntity);
-    if (notice.externalId && UUID.test(notice.externalId)) {
-      const byId = await repository.findOneBy({ id: notice.externalId, provider });
-      if (byId) return byId;
-    }
-    return notice.providerReference ? repository.findOneBy({ provider, providerReference: notice.providerReference }) : null;
+  async payoutFor(provider: Provider, notice: WebhookNotice): Promise<Payout | null> {
+    // Not a uuid: cannot be one of our ids (and would fail the query).
+    const externalId = notice.externalId && UUID.test(notice.externalId) ? notice.externalId : undefined;
+    return this.payoutRows.findForNotice(provider, externalId, notice.providerReference);
   }
 
   /** The environment of one of our payouts, when a provider names it before its proof is checked (a hint only). */
   async environmentOfPayout(provider: Provider, externalId: string): Promise<ProviderEnvironment | undefined> {
     if (!UUID.test(externalId)) return undefined;
-    return (await this.dataSource.getRepository(PayoutEntity).findOneBy({ id: externalId, provider }))?.environment;
+    return this.payoutRows.environmentOf(provider, externalId);
   }
 
   /** Records the delivery; false when this exact delivery was seen before. */
   async record(provider: Provider, environment: ProviderEnvironment | null, deliveryId: string, payoutId: string | null, outcome: WebhookOutcome): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `INSERT INTO webhook_deliveries (provider, environment, delivery_id, payout_id, outcome) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id`,
-      [provider, environment, deliveryId.slice(0, 300), payoutId, outcome],
-    );
-    return rows.length > 0;
+    return this.deliveries.recordOnce({ provider, environment, deliveryId: deliveryId.slice(0, 300), payoutId, outcome });
   }
 
   /** Processes a verified notice: at most one status fetch per payout per interval, then the state machine. */
@@ -116,25 +109,13 @@ export class WebhooksService {
   }
 
   /** Takes this payout's fetch slot for the interval; false when a fetch happened within it (on any replica). */
-  private async claimFetch(payoutId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE payouts SET webhook_fetch_at = now()
-          WHERE id = $1 AND (webhook_fetch_at IS NULL OR webhook_fetch_at <= now() - $2 * interval '1 millisecond')
-         RETURNING id)
-       SELECT id FROM claimed`,
-      [payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS],
-    );
-    return rows.length > 0;
+  private claimFetch(payoutId: string): Promise<boolean> {
+    return this.payoutRows.claimWebhookFetch(payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS);
   }
 
   /** One follow-up check by the reconciler at the end of the interval (never later than one already due). */
-  private async deferFetch(payoutId: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE payouts SET next_check_at = LEAST(COALESCE(next_check_at, 'infinity'::timestamptz), webhook_fetch_at + $2 * interval '1 millisecond')
-        WHERE id = $1`,
-      [payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS],
-    );
+  private deferFetch(payoutId: string): Promise<void> {
+    return this.payoutRows.scheduleCheckAfterWebhookFetch(payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS);
   }
 
   /**

@@ -50,7 +50,7 @@ export class D24Provider extends PayoutProvider {
 
   private async keys() {
     const { secret } = await this.http.material('d24', this.environment, 'api_keys');
-    return secret as { apiKey: string; apiPassphrase: string; apiSignature: string; readOnlyKey?: string };
+    return secret;
   }
 
   /** Serialises once, signs those bytes, sends those same bytes. */

@@ -18,7 +18,7 @@ import {
 } from 'cockatiel';
 import { Environment } from '../../config/environment';
 import { CredentialVault } from '../../credentials/credential-vault.service';
-import type { Credential, SecretMaterial } from '../../credentials/domain/credential';
+import type { Credential, CredentialKind, SecretMaterial, SecretOf } from '../../credentials/domain/credential';
 import { ProviderEndpoints, HostFamily } from '../provider-endpoints';
 import { ProviderError, type Provider, type ProviderEnvironment } from '../provider.port';
 
@@ -136,7 +136,7 @@ export class CredentialedHttp implements OnModuleDestroy {
   }
 
   /** The secret material behind the credential in service (for signing, Basic auth, …). */
-  async material(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<{ credential: Credential; secret: SecretMaterial }> {
+  async material<K extends CredentialKind>(provider: Provider, environment: ProviderEnvironment, kind: K): Promise<{ credential: Credential; secret: SecretOf<K> }> {
     const key = `${provider}:${environment}:${kind}`;
     let loading = this.materials.get(key);
     if (!loading) {
@@ -144,12 +144,13 @@ export class CredentialedHttp implements OnModuleDestroy {
       loading.catch(() => this.materials.delete(key));
       this.materials.set(key, loading);
     }
-    const active = await loading;
+    // The cache key names the kind, so what it holds is this kind's secret.
+    const active = (await loading) as { credential: Credential; secret: SecretOf<K> };
     assertUsable(active.credential);
     return active;
   }
 
-  private async loadMaterial(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<{ credential: Credential; secret: SecretMaterial }> {
+  private async loadMaterial<K extends CredentialKind>(provider: Provider, environment: ProviderEnvironment, kind: K): Promise<{ credential: Credential; secret: SecretOf<K> }> {
     const active = await this.vault.activeMaterial(provider, environment, kind);
     if (!active) throw await this.missingCredential(provider, environment, kind);
     return active;
