@@ -42,8 +42,17 @@ async function main(): Promise<void> {
   const database = await startDatabase(environment, (level, message) => log[level](message));
   const dataSource = await openDataSource(database.url);
   try {
-    const count = await new CredentialVault(new UnitOfWork(dataSource), new CredentialsRepository(dataSource), new CredentialChangesChannel(dataSource), keyring).rewrapAll({ keyId: null, name: 'credentials:rotate-master-key' });
-    const beneficiaries = await new BeneficiarySealing(new UnitOfWork(dataSource), new SealedBeneficiariesRepository(dataSource), new PayoutBeneficiaries(keyring)).rewrapAll();
+    const count = await new CredentialVault(
+      new UnitOfWork(dataSource),
+      new CredentialsRepository(dataSource),
+      new CredentialChangesChannel(dataSource),
+      keyring,
+    ).rewrapAll({ keyId: null, name: 'credentials:rotate-master-key' });
+    const beneficiaries = await new BeneficiarySealing(
+      new UnitOfWork(dataSource),
+      new SealedBeneficiariesRepository(dataSource),
+      new PayoutBeneficiaries(keyring),
+    ).rewrapAll();
     log.info(
       { rewrapped: count, beneficiariesRewrapped: beneficiaries, masterKeyId: keyring.current.id },
       count + beneficiaries > 0

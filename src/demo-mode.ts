@@ -34,7 +34,10 @@ export interface DemoModeModule {
  * true with NODE_ENV=production.
  */
 export async function loadDemoMode(environment: Environment): Promise<DemoModeModule> {
-  if (!environment.simulatorsEnabled) throw new Error('the demo mode (simulators and demo credentials) runs only when SIMULATORS=auto outside production');
+  if (!environment.simulatorsEnabled)
+    throw new Error(
+      'the demo mode (simulators and demo credentials) runs only when SIMULATORS=auto outside production',
+    );
   const entry = pathToFileURL(path.join(__dirname, 'demo', 'demo-mode.js')).href;
   return (await import(entry)) as DemoModeModule;
 }

@@ -57,7 +57,10 @@ async function main(): Promise<void> {
     database = await startDatabase(environment, (level, message) => log[level](message));
     if (environment.DATABASE_MIGRATIONS_RUN === 'true') {
       const applied = await runMigrations(database.url);
-      log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+      log.info(
+        { applied },
+        applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
+      );
     }
     // Development only: the simulators and demo code are not in the production build, and are
     // loaded (never imported) only here, never with NODE_ENV=production.

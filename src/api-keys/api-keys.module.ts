@@ -7,7 +7,12 @@ import { ApiKeysRepository } from './persistence/api-keys.repository';
 
 @Module({
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, ApiKeysRepository, AdminKeyBootstrap, { provide: Authenticator, useExisting: ApiKeysService }],
+  providers: [
+    ApiKeysService,
+    ApiKeysRepository,
+    AdminKeyBootstrap,
+    { provide: Authenticator, useExisting: ApiKeysService },
+  ],
   exports: [Authenticator, ApiKeysService],
 })
 export class ApiKeysModule {}

@@ -96,15 +96,29 @@ export class ApiKeysService extends Authenticator {
       const existing = await this.keys.findByHash(hashApiKey(secret), transaction);
       if (existing) {
         if (existing.revokedAt || !SCOPES.every((scope) => existing.scopes.includes(scope))) {
-          await this.keys.update(transaction, existing.id, { revokedAt: null, revokedByKeyId: null, expiresAt: null, scopes: [...SCOPES] });
+          await this.keys.update(transaction, existing.id, {
+            revokedAt: null,
+            revokedByKeyId: null,
+            expiresAt: null,
+            scopes: [...SCOPES],
+          });
           this.logger.warn({ keyId: existing.id }, 'ADMIN_API_KEY re-activated with every scope');
         }
         return;
       }
       const replaced = await this.keys.unrevokedFromSource(transaction, 'environment');
       for (const old of replaced) await this.keys.update(transaction, old.id, { revokedAt: new Date() });
-      const created = await this.insert(transaction, adminKeyInput('admin (ADMIN_API_KEY)'), secret, 'environment', null);
-      this.logger.log({ keyId: created.id, replaced: replaced.map((key) => key.id) }, 'Admin API key ensured from ADMIN_API_KEY');
+      const created = await this.insert(
+        transaction,
+        adminKeyInput('admin (ADMIN_API_KEY)'),
+        secret,
+        'environment',
+        null,
+      );
+      this.logger.log(
+        { keyId: created.id, replaced: replaced.map((key) => key.id) },
+        'Admin API key ensured from ADMIN_API_KEY',
+      );
     });
   }
 
@@ -119,10 +133,18 @@ export class ApiKeysService extends Authenticator {
   }
 
   private async activeAdminKeys(transaction: Transaction): Promise<ApiKey[]> {
-    return (await this.keys.unrevokedWithScope(transaction, 'keys:admin' satisfies Scope)).filter((key) => isActive(key));
+    return (await this.keys.unrevokedWithScope(transaction, 'keys:admin' satisfies Scope)).filter((key) =>
+      isActive(key),
+    );
   }
 
-  private insert(transaction: Transaction | undefined, input: NewApiKey, secret: string, source: ApiKeySource, createdByKeyId: string | null): Promise<ApiKey> {
+  private insert(
+    transaction: Transaction | undefined,
+    input: NewApiKey,
+    secret: string,
+    source: ApiKeySource,
+    createdByKeyId: string | null,
+  ): Promise<ApiKey> {
     return this.keys.insert(
       {
         name: input.name,

@@ -211,7 +211,9 @@ export class Environment {
    */
   @Transform(blankToUndefined)
   @IsOptional()
-  @Matches(/^(\d{1,2}|[0-9A-Za-z.:/_, -]{1,500})$/, { message: 'must be a hop count, or comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal' })
+  @Matches(/^(\d{1,2}|[0-9A-Za-z.:/_, -]{1,500})$/, {
+    message: 'must be a hop count, or comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal',
+  })
   TRUST_PROXY?: string;
 
   /** Swagger UI and /docs-json: public, protected (an API key as Bearer or as the Basic password), or off. Default: public, protected in production. */
@@ -289,7 +291,9 @@ export class Environment {
    */
   @Transform(blankToUndefined)
   @IsOptional()
-  @Matches(/^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$/, { message: 'must be comma-separated CIDR ranges, addresses or host names' })
+  @Matches(/^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$/, {
+    message: 'must be comma-separated CIDR ranges, addresses or host names',
+  })
   EVENTS_ALLOWED_DESTINATIONS?: string;
   get simulatorsEnabled(): boolean {
     return this.SIMULATORS === 'auto' && !this.isProduction;
@@ -324,7 +328,10 @@ export class ConfigurationError extends Error {
 }
 
 /** The classes that declare variables: the core one, then each registered provider's settings. */
-const settingsClasses = (): Array<new () => object> => [Environment, ...PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.settings)];
+const settingsClasses = (): Array<new () => object> => [
+  Environment,
+  ...PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.settings),
+];
 
 function variablesOf(settingsClass: new () => object): string[] {
   const metadata = getMetadataStorage().getTargetValidationMetadatas(settingsClass, '', true, false);
@@ -338,7 +345,9 @@ export function environmentVariableNames(): string[] {
 
 function describe(errors: ValidationError[]): string[] {
   // Values are deliberately left out of the messages: several variables are secrets.
-  return errors.map((error) => `${error.property} ${[...new Set(Object.values(error.constraints ?? {}))].reverse().join('; ')}`);
+  return errors.map(
+    (error) => `${error.property} ${[...new Set(Object.values(error.constraints ?? {}))].reverse().join('; ')}`,
+  );
 }
 
 /**
@@ -368,11 +377,15 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
       problems.push('DATABASE_URL is required when NODE_ENV=production (the embedded database is for local use only)');
     }
     if (!environment.CREDENTIALS_MASTER_KEY) {
-      problems.push('CREDENTIALS_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)');
+      problems.push(
+        'CREDENTIALS_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)',
+      );
     }
   }
   if (environment.HTTP_HEADERS_TIMEOUT_MS > environment.HTTP_REQUEST_TIMEOUT_MS) {
-    problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+    problems.push(
+      'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
   }
   // Checked here too (the policy parses it again when built) so a bad range stops the process at boot, listed with the rest.
   problems.push(...parseAllowedDestinations(environment.EVENTS_ALLOWED_DESTINATIONS).problems);

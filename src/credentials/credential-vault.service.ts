@@ -53,7 +53,11 @@ export type NewCredential = Omit<
 
 /** A new credential that is only a secret (no certificate, CSR or public key). */
 export function secretOnlyCredential<K extends CredentialKind>(
-  fields: Pick<Credential, 'provider' | 'environment' | 'label' | 'hints'> & { kind: K; attributes?: Record<string, string>; expiresAt?: Date },
+  fields: Pick<Credential, 'provider' | 'environment' | 'label' | 'hints'> & {
+    kind: K;
+    attributes?: Record<string, string>;
+    expiresAt?: Date;
+  },
 ): NewCredential & { kind: K } {
   return {
     attributes: {},
@@ -115,7 +119,12 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Stores a new credential (pending, or put in service at once with `activate: true`) with its secret sealed. */
-  async create<K extends CredentialKind>(input: NewCredential & { kind: K }, secret: SecretOf<K> | null, actor: Actor, { activate }: { activate: boolean }): Promise<Credential> {
+  async create<K extends CredentialKind>(
+    input: NewCredential & { kind: K },
+    secret: SecretOf<K> | null,
+    actor: Actor,
+    { activate }: { activate: boolean },
+  ): Promise<Credential> {
     const id = randomUUID();
     // Checked before anything is stored: a secret that does not fit its kind could never be used.
     const plaintext = secret ? Buffer.from(JSON.stringify(secretOfKind(input.kind, secret)), 'utf8') : null;
@@ -134,7 +143,11 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
         revokedByKeyId: null,
       });
       if (plaintext) await this.credentials.insertSecret(transaction, id, seal(this.keyring, id, plaintext));
-      await this.audit(transaction, id, 'created', actor, { provider: input.provider, environment: input.environment, kind: input.kind });
+      await this.audit(transaction, id, 'created', actor, {
+        provider: input.provider,
+        environment: input.environment,
+        kind: input.kind,
+      });
       if (!activate) return { credential: created, change: null };
       return this.putInService(transaction, id, {}, actor);
     });
@@ -147,7 +160,9 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
    * signed certificate). The one it replaces is retired in the same transaction.
    */
   async activate(id: string, completion: Partial<NewCredential>, actor: Actor): Promise<Credential> {
-    const { credential, change } = await this.unitOfWork.run((transaction) => this.putInService(transaction, id, completion, actor));
+    const { credential, change } = await this.unitOfWork.run((transaction) =>
+      this.putInService(transaction, id, completion, actor),
+    );
     this.emitLocally(change);
     return credential;
   }
@@ -162,12 +177,18 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     const { expiringWithinDays, ...query } = filter;
     return this.credentials.list({
       ...query,
-      inServiceExpiringBy: expiringWithinDays !== undefined ? new Date(Date.now() + expiringWithinDays * DAY_MS) : undefined,
+      inServiceExpiringBy:
+        expiringWithinDays !== undefined ? new Date(Date.now() + expiringWithinDays * DAY_MS) : undefined,
     });
   }
 
   /** Credentials of one provider in other environments, for cross-environment rules. */
-  async findByAttribute(provider: Provider, kind: CredentialKind, attribute: string, value: string): Promise<Credential[]> {
+  async findByAttribute(
+    provider: Provider,
+    kind: CredentialKind,
+    attribute: string,
+    value: string,
+  ): Promise<Credential[]> {
     return this.credentials.findByAttribute(provider, kind, attribute, value);
   }
 
@@ -190,12 +211,17 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
    */
   async openSecret<K extends CredentialKind>(id: string, kind: K): Promise<SecretOf<K>> {
     const stored = await this.credentials.findSecret(id);
-    if (!stored) throw new ApiError(HttpStatus.CONFLICT, 'CREDENTIAL_HAS_NO_SECRET', `Credential ${id} holds no secret material.`);
+    if (!stored)
+      throw new ApiError(HttpStatus.CONFLICT, 'CREDENTIAL_HAS_NO_SECRET', `Credential ${id} holds no secret material.`);
     return secretOfKind(kind, JSON.parse(open(this.keyring, id, stored.sealed).toString('utf8')));
   }
 
   /** The credential in service for provider + environment + kind, with its secret opened; null when none. */
-  async activeMaterial<K extends CredentialKind>(provider: Provider, environment: ProviderEnvironment, kind: K): Promise<ActiveCredential<K> | null> {
+  async activeMaterial<K extends CredentialKind>(
+    provider: Provider,
+    environment: ProviderEnvironment,
+    kind: K,
+  ): Promise<ActiveCredential<K> | null> {
     const credential = await this.credentials.findInService(provider, environment, kind);
     if (!credential) return null;
     return { credential, secret: await this.openSecret(credential.id, kind) };
@@ -234,7 +260,10 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
         for (const row of rows) {
           const rewrapped = rewrap(this.keyring, row.credentialId, row.sealed);
           await this.credentials.storeRewrappedKey(transaction, row.credentialId, rewrapped);
-          await this.audit(transaction, row.credentialId, 'data_key_rewrapped', actor, { from: row.sealed.masterKeyId, to: rewrapped.masterKeyId });
+          await this.audit(transaction, row.credentialId, 'data_key_rewrapped', actor, {
+            from: row.sealed.masterKeyId,
+            to: rewrapped.masterKeyId,
+          });
         }
         count += rows.length;
         return rows.length === 0;
@@ -256,7 +285,13 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     actor: Actor,
     details: Record<string, unknown> = {},
   ): Promise<void> {
-    await this.credentials.appendEvent(transaction, { credentialId, type, actorKeyId: actor.keyId, actorName: actor.name, details });
+    await this.credentials.appendEvent(transaction, {
+      credentialId,
+      type,
+      actorKeyId: actor.keyId,
+      actorName: actor.name,
+      details,
+    });
   }
 
   private async putInService(
@@ -278,19 +313,37 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     // One slot per provider + environment + kind: serialise everybody activating into it.
     await this.credentials.lockServiceSlot(transaction, current);
     const now = new Date();
-    const previous = await this.credentials.findInService(current.provider, current.environment, current.kind, transaction);
+    const previous = await this.credentials.findInService(
+      current.provider,
+      current.environment,
+      current.kind,
+      transaction,
+    );
     if (previous) {
-      await this.credentials.updateLifecycle(transaction, previous.id, { status: 'retired', rotatedAt: now, replacedById: current.id });
+      await this.credentials.updateLifecycle(transaction, previous.id, {
+        status: 'retired',
+        rotatedAt: now,
+        replacedById: current.id,
+      });
       await this.audit(transaction, previous.id, 'rotated_out', actor, { replacedById: current.id });
     }
     const credential = await this.credentials.replace(transaction, {
       ...current,
       ...completion,
-      status: current.expiresAt || completion.certificate ? statusForValidity((completion.certificate?.notAfter ?? current.expiresAt) as Date, now, current.kind) : 'active',
+      status:
+        current.expiresAt || completion.certificate
+          ? statusForValidity((completion.certificate?.notAfter ?? current.expiresAt) as Date, now, current.kind)
+          : 'active',
       activatedAt: now,
       replacesId: previous?.id ?? null,
     });
-    await this.audit(transaction, credential.id, previous ? 'rotated_in' : 'activated', actor, previous ? { replacesId: previous.id } : {});
+    await this.audit(
+      transaction,
+      credential.id,
+      previous ? 'rotated_in' : 'activated',
+      actor,
+      previous ? { replacesId: previous.id } : {},
+    );
     const change = changeOf(credential);
     await this.notify(transaction, change);
     return { credential, change };
@@ -304,7 +357,8 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
         return { credential: current, change: null };
       }
       const now = new Date();
-      const update = status === 'revoked' ? { status, revokedAt: now, revokedByKeyId: actor.keyId } : { status, rotatedAt: now };
+      const update =
+        status === 'revoked' ? { status, revokedAt: now, revokedByKeyId: actor.keyId } : { status, rotatedAt: now };
       await this.credentials.updateLifecycle(transaction, id, update);
       const ended: Credential = { ...current, ...update };
       await this.audit(transaction, id, status, actor);
@@ -353,5 +407,11 @@ function statusForValidity(notAfter: Date, now: Date, kind: CredentialKind): Cre
 }
 
 function changeOf(credential: Credential): CredentialChange {
-  return { credentialId: credential.id, provider: credential.provider, environment: credential.environment, kind: credential.kind, status: credential.status };
+  return {
+    credentialId: credential.id,
+    provider: credential.provider,
+    environment: credential.environment,
+    kind: credential.kind,
+    status: credential.status,
+  };
 }

@@ -43,13 +43,16 @@ export class CredentialsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Import the certificate a provider signed from our CSR',
-    description: 'Checks the key, the subject against the CSR, the validity window and (when given) the CA signature, then puts it in service, retiring the one it replaces.',
+    description:
+      'Checks the key, the subject against the CSR, the validity window and (when given) the CA signature, then puts it in service, retiring the one it replaces.',
   })
   @ApiOkResponse({ type: CredentialDto })
   @Invalid()
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'CREDENTIAL_NOT_PENDING or NOT_A_CSR_CREDENTIAL.' })
-  @Rejected('CERTIFICATE_REJECTED: details says which check failed (KEY_MISMATCH, SUBJECT_MISMATCH, EXPIRED, NOT_SIGNED_BY_CA …).')
+  @Rejected(
+    'CERTIFICATE_REJECTED: details says which check failed (KEY_MISMATCH, SUBJECT_MISMATCH, EXPIRED, NOT_SIGNED_BY_CA …).',
+  )
   async importCertificate(
     @Param('id', uuidParam()) id: string,
     @Body() body: ImportCertificateDto,
@@ -66,7 +69,10 @@ export class CredentialsController {
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'NO_CSR' })
   async downloadCsr(@Param('id', uuidParam()) id: string): Promise<StreamableFile> {
     const { fileName, pem } = await this.credentials.csrPem(id);
-    return new StreamableFile(Buffer.from(pem), { type: 'application/pkcs10', disposition: `attachment; filename="${fileName}"` });
+    return new StreamableFile(Buffer.from(pem), {
+      type: 'application/pkcs10',
+      disposition: `attachment; filename="${fileName}"`,
+    });
   }
 
   @Get(':id/public-key.pem')
@@ -77,7 +83,10 @@ export class CredentialsController {
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'NO_PUBLIC_KEY' })
   async downloadPublicKey(@Param('id', uuidParam()) id: string): Promise<StreamableFile> {
     const { fileName, pem } = await this.credentials.publicKeyPem(id);
-    return new StreamableFile(Buffer.from(pem), { type: 'application/x-pem-file', disposition: `attachment; filename="${fileName}"` });
+    return new StreamableFile(Buffer.from(pem), {
+      type: 'application/x-pem-file',
+      disposition: `attachment; filename="${fileName}"`,
+    });
   }
 
   @Get(':id')
@@ -105,7 +114,10 @@ export class CredentialsController {
 
   @Post(':id/revoke')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke a credential', description: 'It is never used again (provider clients refuse it at once). Idempotent.' })
+  @ApiOperation({
+    summary: 'Revoke a credential',
+    description: 'It is never used again (provider clients refuse it at once). Idempotent.',
+  })
   @ApiOkResponse({ type: CredentialDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async revoke(@Param('id', uuidParam()) id: string, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
@@ -114,7 +126,10 @@ export class CredentialsController {
 
   @Post(':id/retire')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Retire a credential', description: 'Takes it out of service without marking it compromised. Idempotent.' })
+  @ApiOperation({
+    summary: 'Retire a credential',
+    description: 'Takes it out of service without marking it compromised. Idempotent.',
+  })
   @ApiOkResponse({ type: CredentialDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async retire(@Param('id', uuidParam()) id: string, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {

@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
@@ -83,7 +93,9 @@ export class EmbeddedPostgres {
     try {
       await server.start();
     } catch {
-      throw new Error(`Embedded PostgreSQL did not start on port ${port}. Its last messages:\n  ${recentLines.join('\n  ')}`);
+      throw new Error(
+        `Embedded PostgreSQL did not start on port ${port}. Its last messages:\n  ${recentLines.join('\n  ')}`,
+      );
     }
     const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`;
     const embedded = new EmbeddedPostgres(server, url, port);
@@ -182,7 +194,10 @@ async function stopStalePostmaster(dataDir: string, log: EmbeddedPostgresOptions
     `A PostgreSQL server (pid ${pid}) is still running on ${dataDir} from an earlier run that did not shut down ` +
       `cleanly (for example killed with SIGKILL). Stopping it and starting a fresh one.`,
   );
-  for (const [signal, waitMs] of [['SIGINT', 15_000], ['SIGQUIT', 5_000]] as const) {
+  for (const [signal, waitMs] of [
+    ['SIGINT', 15_000],
+    ['SIGQUIT', 5_000],
+  ] as const) {
     try {
       process.kill(pid, signal);
     } catch {
@@ -229,7 +244,9 @@ function readOrCreatePassword(dataDir: string, { clusterExists }: { clusterExist
   const file = `${dataDir}.password`;
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   if (clusterExists) {
-    throw new Error(`${file} is missing, so the embedded cluster in ${dataDir} cannot be opened. Delete ${dataDir} to start afresh.`);
+    throw new Error(
+      `${file} is missing, so the embedded cluster in ${dataDir} cannot be opened. Delete ${dataDir} to start afresh.`,
+    );
   }
   const password = randomBytes(24).toString('base64url');
   writeFileSync(file, password + '\n', { mode: 0o600 });
@@ -244,7 +261,9 @@ function freeLoopbackPort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -10,7 +10,10 @@ import { DemoSeed, writeDemoSummary } from './demo-seed';
 import { startSimulatorProcess } from './simulator-process';
 
 /** Loaded by main.ts through `loadDemoMode` (src/demo-mode.ts), never imported by production code. */
-export const startDemoMode: DemoModeModule['startDemoMode'] = async (environment: Environment, log: Logger): Promise<DemoMode> => {
+export const startDemoMode: DemoModeModule['startDemoMode'] = async (
+  environment: Environment,
+  log: Logger,
+): Promise<DemoMode> => {
   const dataDir = resolveDataDir(environment.DATA_DIR);
   const simulators = await startSimulatorProcess({
     portBase: environment.SIMULATORS_PORT_BASE,

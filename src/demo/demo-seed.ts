@@ -120,7 +120,10 @@ export class DemoSeed {
       },
       DEMO_ACTOR,
     );
-    const signed = await this.admin<{ certificatePem: string; caPem: string }>('POST', '/verestro/csr', { csrPem, environment: 'sandbox' });
+    const signed = await this.admin<{ certificatePem: string; caPem: string }>('POST', '/verestro/csr', {
+      csrPem,
+      environment: 'sandbox',
+    });
     await this.credentials.importSignedCertificate(credential.id, signed, DEMO_ACTOR);
     this.created.push('Verestro mTLS certificate (CSR signed by the simulator)');
   }
@@ -129,7 +132,10 @@ export class DemoSeed {
     const partner = await this.admin<{ username: string; password: string }>('GET', '/verestro/partner');
     const existing = await this.inService('verestro', 'api_client');
     if (existing?.secret.clientKey === partner.username && existing.secret.clientSecret === partner.password) return;
-    await this.verestro.storeBasicAuth({ environment: 'simulator', ...partner, label: 'Verestro simulator Basic authorization (demo)' }, DEMO_ACTOR);
+    await this.verestro.storeBasicAuth(
+      { environment: 'simulator', ...partner, label: 'Verestro simulator Basic authorization (demo)' },
+      DEMO_ACTOR,
+    );
     this.created.push('Verestro payouts Basic authorization');
   }
 
@@ -137,8 +143,15 @@ export class DemoSeed {
   private async verestroCallbacks(): Promise<void> {
     if (!this.verestroCallbackUrl) return;
     const { csrPem } = await this.admin<{ csrPem: string }>('GET', '/verestro/callbacks/csr');
-    const { certificatePem, caPem } = await this.verestro.issueCallbackCertificate({ environment: 'simulator', csrPem }, DEMO_ACTOR);
-    await this.admin('PUT', '/verestro/callbacks', { url: this.verestroCallbackUrl, certificatePem, serverCaPem: caPem });
+    const { certificatePem, caPem } = await this.verestro.issueCallbackCertificate(
+      { environment: 'simulator', csrPem },
+      DEMO_ACTOR,
+    );
+    await this.admin('PUT', '/verestro/callbacks', {
+      url: this.verestroCallbackUrl,
+      certificatePem,
+      serverCaPem: caPem,
+    });
   }
 
   private async connectPayCertificate(): Promise<void> {
@@ -149,9 +162,16 @@ export class DemoSeed {
       await this.admin('POST', '/connectpay/devapp/certificates', { chainPem: existing.credential.chainPem });
       return;
     }
-    const chain = await this.admin<{ chainPem: string; privateKeyPem: string }>('POST', '/connectpay/chains', { commonName: 'demo.payments-backend.local' });
+    const chain = await this.admin<{ chainPem: string; privateKeyPem: string }>('POST', '/connectpay/chains', {
+      commonName: 'demo.payments-backend.local',
+    });
     await this.connectPay.storeCertificate(
-      { environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem, label: 'ConnectPay simulator chain (demo)' },
+      {
+        environment: 'simulator',
+        chainPem: chain.chainPem,
+        privateKeyPem: chain.privateKeyPem,
+        label: 'ConnectPay simulator chain (demo)',
+      },
       DEMO_ACTOR,
     );
     // What ConnectPay support does with the submitted .zip: attach the leaf to the DevApp.
@@ -160,11 +180,20 @@ export class DemoSeed {
   }
 
   private async connectPayClient(): Promise<void> {
-    const devApp = await this.admin<{ clientKey: string; clientSecret: string; brandId: string }>('GET', '/connectpay/devapp');
+    const devApp = await this.admin<{ clientKey: string; clientSecret: string; brandId: string }>(
+      'GET',
+      '/connectpay/devapp',
+    );
     const existing = await this.inService('connectpay', 'api_client');
     if (existing?.secret.clientKey === devApp.clientKey && existing.secret.clientSecret === devApp.clientSecret) return;
     await this.connectPay.storeApiClient(
-      { environment: 'simulator', clientKey: devApp.clientKey, clientSecret: devApp.clientSecret, brandId: devApp.brandId, label: 'ConnectPay simulator DevApp (demo)' },
+      {
+        environment: 'simulator',
+        clientKey: devApp.clientKey,
+        clientSecret: devApp.clientSecret,
+        brandId: devApp.brandId,
+        label: 'ConnectPay simulator DevApp (demo)',
+      },
       DEMO_ACTOR,
     );
     this.created.push('ConnectPay DevApp client');
@@ -173,9 +202,16 @@ export class DemoSeed {
   private async connectPayWebhookSecret(): Promise<void> {
     const existing = await this.inService('connectpay', 'webhook_secret');
     const secretToken = existing?.secret.secretToken ?? randomUUID();
-    await this.admin('PUT', '/connectpay/webhook', { url: `${this.publicBaseUrl}/v1/webhooks/connectpay`, secretToken, headerName: 'X-Secret-Token' });
+    await this.admin('PUT', '/connectpay/webhook', {
+      url: `${this.publicBaseUrl}/v1/webhooks/connectpay`,
+      secretToken,
+      headerName: 'X-Secret-Token',
+    });
     if (!existing) {
-      await this.connectPay.storeWebhookSecret({ environment: 'simulator', secretToken, label: 'ConnectPay simulator webhook token (demo)' }, DEMO_ACTOR);
+      await this.connectPay.storeWebhookSecret(
+        { environment: 'simulator', secretToken, label: 'ConnectPay simulator webhook token (demo)' },
+        DEMO_ACTOR,
+      );
       this.created.push('ConnectPay webhook secret token');
     }
   }
@@ -183,7 +219,10 @@ export class DemoSeed {
   private async connectPayMerchantKey(): Promise<void> {
     let existing = (await this.inService('connectpay', 'merchant_signing_key'))?.credential;
     if (!existing) {
-      existing = await this.connectPay.generateMerchantSigningKey({ environment: 'simulator', label: 'ConnectPay simulator Merchant API key (demo)' }, DEMO_ACTOR);
+      existing = await this.connectPay.generateMerchantSigningKey(
+        { environment: 'simulator', label: 'ConnectPay simulator Merchant API key (demo)' },
+        DEMO_ACTOR,
+      );
       this.created.push('ConnectPay Merchant API v2 signing key');
     }
     await this.admin('POST', '/connectpay/merchant-keys', { publicKeyPem: existing.publicKeyPem });
@@ -193,7 +232,9 @@ export class DemoSeed {
 function lastCertificateIs(chainPem: string, rootPem: string): boolean {
   const blocks = pemBlocks(chainPem).blocks;
   const last = blocks[blocks.length - 1];
-  return last !== undefined && new X509Certificate(last.der).fingerprint256 === new X509Certificate(rootPem).fingerprint256;
+  return (
+    last !== undefined && new X509Certificate(last.der).fingerprint256 === new X509Certificate(rootPem).fingerprint256
+  );
 }
 
 export function writeDemoSummary(file: string, summary: DemoSummary): void {

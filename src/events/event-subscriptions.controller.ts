@@ -1,5 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import { ArrayNotEmpty, IsArray, IsIn, IsOptional, Matches, MaxLength } from 'class-validator';
 import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
 import type { Principal } from '../common/auth/scopes';
@@ -12,7 +21,8 @@ class CreateSubscriptionDto {
   // The pattern only checks the shape; where the URL may point is decided by DestinationPolicy.
   @ApiProperty({
     example: 'https://ledger.internal.example/payout-events',
-    description: 'http(s) URL without user:password@; https only in production. Must resolve to public addresses, or to ranges or a host name the operator allows in EVENTS_ALLOWED_DESTINATIONS.',
+    description:
+      'http(s) URL without user:password@; https only in production. Must resolve to public addresses, or to ranges or a host name the operator allows in EVENTS_ALLOWED_DESTINATIONS.',
   })
   @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'must be an http(s) URL' })
   @MaxLength(2048)
@@ -43,12 +53,20 @@ class SubscriptionDto {
   createdAt!: string;
 
   static from(entity: EventSubscription): SubscriptionDto {
-    return { id: entity.id, url: entity.url, events: entity.events, secretHint: `…${entity.secretLastFour}`, createdAt: entity.createdAt.toISOString() };
+    return {
+      id: entity.id,
+      url: entity.url,
+      events: entity.events,
+      secretHint: `…${entity.secretLastFour}`,
+      createdAt: entity.createdAt.toISOString(),
+    };
   }
 }
 
 class CreatedSubscriptionDto extends SubscriptionDto {
-  @ApiProperty({ description: 'Shown once. Verify X-Payments-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)).' })
+  @ApiProperty({
+    description: 'Shown once. Verify X-Payments-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)).',
+  })
   secret!: string;
 }
 
@@ -67,9 +85,20 @@ export class EventSubscriptionsController {
       'the check is repeated on every delivery.',
   })
   @ApiCreatedResponse({ type: CreatedSubscriptionDto })
-  @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'DESTINATION_NOT_ALLOWED: the URL points where events may not go (details name the field and the reason).' })
-  async create(@Body() body: CreateSubscriptionDto, @CurrentPrincipal() principal: Principal): Promise<CreatedSubscriptionDto> {
-    const { subscription, secret } = await this.events.subscribe(body.url, body.events ?? ['payout.status_changed'], principal.keyId);
+  @ApiUnprocessableEntityResponse({
+    type: ErrorBodyDto,
+    description:
+      'DESTINATION_NOT_ALLOWED: the URL points where events may not go (details name the field and the reason).',
+  })
+  async create(
+    @Body() body: CreateSubscriptionDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CreatedSubscriptionDto> {
+    const { subscription, secret } = await this.events.subscribe(
+      body.url,
+      body.events ?? ['payout.status_changed'],
+      principal.keyId,
+    );
     return { ...SubscriptionDto.from(subscription), secret };
   }
 

@@ -14,7 +14,11 @@ import { OutboundEventsRepository } from './persistence/outbound-events.reposito
     OutboundEventsRepository,
     DestinationResolver,
     // Built once: EVENTS_ALLOWED_DESTINATIONS is parsed here, not per request.
-    { provide: DestinationPolicy, useFactory: (environment: Environment) => DestinationPolicy.fromEnvironment(environment), inject: [Environment] },
+    {
+      provide: DestinationPolicy,
+      useFactory: (environment: Environment) => DestinationPolicy.fromEnvironment(environment),
+      inject: [Environment],
+    },
   ],
   exports: [OutboundEvents],
 })

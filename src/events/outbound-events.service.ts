@@ -11,7 +11,13 @@ import { Environment } from '../config/environment';
 import { open, seal } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import type { Transaction } from '../database/unit-of-work';
-import { DestinationPolicy, DestinationRefusedError, DestinationResolver, ParsedDestination, resolveHost } from './destination-policy';
+import {
+  DestinationPolicy,
+  DestinationRefusedError,
+  DestinationResolver,
+  ParsedDestination,
+  resolveHost,
+} from './destination-policy';
 import type { EventSubscription } from './domain/event-subscription';
 import { OutboundEventsRepository } from './persistence/outbound-events.repository';
 
@@ -69,15 +75,22 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Refuses (422 DESTINATION_NOT_ALLOWED) a URL the destination policy does not allow, before anything is stored. */
-  async subscribe(url: string, events: EventType[], createdByKeyId: string | null): Promise<{ subscription: EventSubscription; secret: string }> {
+  async subscribe(
+    url: string,
+    events: EventType[],
+    createdByKeyId: string | null,
+  ): Promise<{ subscription: EventSubscription; secret: string }> {
     try {
       await this.policy.check(url, (host) => this.resolver.lookup(host));
     } catch (error) {
       if (!(error instanceof DestinationRefusedError)) throw error;
       const { code, reason, hint } = error.refusal;
-      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, ErrorCode.DESTINATION_NOT_ALLOWED, `Events cannot be sent to this url: ${reason}. ${hint}`, [
-        { field: 'url', code, message: reason },
-      ]);
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        ErrorCode.DESTINATION_NOT_ALLOWED,
+        `Events cannot be sent to this url: ${reason}. ${hint}`,
+        [{ field: 'url', code, message: reason }],
+      );
     }
     const id = randomUUID();
     const secret = 'whsec_' + randomBytes(24).toString('base64url');
@@ -102,12 +115,18 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
    * stay as history, marked with why they stopped.
    */
   async disable(id: string): Promise<void> {
-    if (!(await this.repository.disableSubscription(id, SUBSCRIPTION_DISABLED))) throw ApiError.notFound('event subscription', id);
+    if (!(await this.repository.disableSubscription(id, SUBSCRIPTION_DISABLED)))
+      throw ApiError.notFound('event subscription', id);
   }
 
   /** Call inside the transaction that makes the change: one outbox row per interested subscription. */
   async enqueue(transaction: Transaction, type: EventType, data: Record<string, unknown>): Promise<void> {
-    await this.repository.enqueue(transaction, type, { id: randomUUID(), type, occurredAt: new Date().toISOString(), data });
+    await this.repository.enqueue(transaction, type, {
+      id: randomUUID(),
+      type,
+      occurredAt: new Date().toISOString(),
+      data,
+    });
   }
 
   /**
@@ -146,7 +165,10 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     } catch (failure) {
       if (failure instanceof DestinationRefusedError) {
         // The URL is not logged: its path or query may carry something the subscriber considers secret.
-        this.logger.warn({ subscriptionId: event.subscription.id, eventId: id, refusal: failure.refusal.code }, 'event destination refused at delivery');
+        this.logger.warn(
+          { subscriptionId: event.subscription.id, eventId: id, refusal: failure.refusal.code },
+          'event destination refused at delivery',
+        );
       }
       // Not `instanceof Error`: errors from Node's own sockets may come from another realm (e.g. under jest).
       const message = (failure as { message?: unknown } | null)?.message;
@@ -155,7 +177,14 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     const attempts = event.attempts + 1;
     await this.repository.recordAttempt(
       id,
-      error ? { delivered: false, attempts, error, nextAttemptAt: new Date(Date.now() + Math.min(1_000 * 2 ** attempts, 3_600_000)) } : { delivered: true, attempts },
+      error
+        ? {
+            delivered: false,
+            attempts,
+            error,
+            nextAttemptAt: new Date(Date.now() + Math.min(1_000 * 2 ** attempts, 3_600_000)),
+          }
+        : { delivered: true, attempts },
     );
   }
 
@@ -206,7 +235,10 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
           resolve(status);
         },
       );
-      const deadline = setTimeout(() => request.destroy(new Error(`no response within ${DELIVERY_TIMEOUT_MS / 1000} s`)), DELIVERY_TIMEOUT_MS);
+      const deadline = setTimeout(
+        () => request.destroy(new Error(`no response within ${DELIVERY_TIMEOUT_MS / 1000} s`)),
+        DELIVERY_TIMEOUT_MS,
+      );
       const finish = (then: () => void) => {
         clearTimeout(deadline);
         then();
@@ -228,7 +260,12 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
         if (refusal) return callback(new DestinationRefusedError(refusal), '', 0);
         const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
         const wanted: LookupAddress[] = family ? addresses.filter((a) => a.family === family) : addresses;
-        if (wanted.length === 0) return callback(Object.assign(new Error(`${hostName} has no IPv${family} address`), { code: 'ENOTFOUND' }), '', 0);
+        if (wanted.length === 0)
+          return callback(
+            Object.assign(new Error(`${hostName} has no IPv${family} address`), { code: 'ENOTFOUND' }),
+            '',
+            0,
+          );
         if (options.all) return callback(null, wanted);
         callback(null, wanted[0].address, wanted[0].family);
       },

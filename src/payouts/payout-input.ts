@@ -22,7 +22,11 @@ const AMOUNT_MESSAGES = {
 export function toNewPayout(dto: CreatePayoutDto): NewPayout {
   const problems: FieldProblem[] = [];
   if (!(ENVIRONMENTS[dto.provider] as readonly string[]).includes(dto.environment)) {
-    problems.push({ field: 'environment', code: 'NOT_AN_ENVIRONMENT_OF_PROVIDER', message: `must be one of ${ENVIRONMENTS[dto.provider].join(', ')} for ${dto.provider}` });
+    problems.push({
+      field: 'environment',
+      code: 'NOT_AN_ENVIRONMENT_OF_PROVIDER',
+      message: `must be one of ${ENVIRONMENTS[dto.provider].join(', ')} for ${dto.provider}`,
+    });
   }
   let amount = dto.amount;
   if (!isCurrency(dto.currency)) {
@@ -33,7 +37,10 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
       problems.push({
         field: 'amount',
         code: checked.problem,
-        message: checked.problem === 'TOO_PRECISE' ? `has more than the ${checked.decimals} decimal(s) ${dto.currency} allows` : AMOUNT_MESSAGES[checked.problem],
+        message:
+          checked.problem === 'TOO_PRECISE'
+            ? `has more than the ${checked.decimals} decimal(s) ${dto.currency} allows`
+            : AMOUNT_MESSAGES[checked.problem],
       });
     } else {
       amount = checked.amount;
@@ -54,10 +61,15 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
 
   const metadata = dto.metadata ?? {};
   const entries = Object.entries(metadata);
-  if (entries.length > 20) problems.push({ field: 'metadata', code: 'TOO_MANY_KEYS', message: 'may have at most 20 keys' });
+  if (entries.length > 20)
+    problems.push({ field: 'metadata', code: 'TOO_MANY_KEYS', message: 'may have at most 20 keys' });
   for (const [key, value] of entries) {
     if (typeof value !== 'string' || value.length > 500 || key.length > 40) {
-      problems.push({ field: `metadata.${key}`, code: 'NOT_A_SHORT_STRING', message: 'must be a string of at most 500 characters under a key of at most 40' });
+      problems.push({
+        field: `metadata.${key}`,
+        code: 'NOT_A_SHORT_STRING',
+        message: 'must be a string of at most 500 characters under a key of at most 40',
+      });
     }
   }
 
@@ -77,7 +89,11 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 export function idempotencyKeyOf(header: string | undefined): string {
   if (!header || !IDEMPOTENCY_KEY.test(header)) {
     throw ApiError.validation([
-      { field: 'Idempotency-Key', code: 'REQUIRED', message: 'header is required: 1-255 visible ASCII characters, unique per payout (a UUID is ideal)' },
+      {
+        field: 'Idempotency-Key',
+        code: 'REQUIRED',
+        message: 'header is required: 1-255 visible ASCII characters, unique per payout (a UUID is ideal)',
+      },
     ]);
   }
   return header;

@@ -22,7 +22,8 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   private readonly logger = new Logger('Reconciler');
   private readonly passes = new PeriodicTask(
     () => this.runOnce(),
-    (error) => this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'reconciliation pass failed'),
+    (error) =>
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'reconciliation pass failed'),
   );
 
   constructor(
@@ -58,10 +59,19 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
       if (payout.status === 'requested' || payout.status === 'unknown') {
         await this.payouts.submit(payout);
       } else {
-        await this.payouts.applyProviderResult(id, await this.payouts.provider(payout).getPayout({ externalId: id, providerReference: payout.providerReference ?? undefined }), 'reconcile');
+        await this.payouts.applyProviderResult(
+          id,
+          await this.payouts
+            .provider(payout)
+            .getPayout({ externalId: id, providerReference: payout.providerReference ?? undefined }),
+          'reconcile',
+        );
       }
     } catch (error) {
-      this.logger.warn({ payoutId: id, error: error instanceof ProviderError ? error.code : String(error) }, 'could not reconcile payout; will retry');
+      this.logger.warn(
+        { payoutId: id, error: error instanceof ProviderError ? error.code : String(error) },
+        'could not reconcile payout; will retry',
+      );
     } finally {
       // Back off: the next look is further away each time, until the payout is final.
       await this.rows.scheduleNextCheck(id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10)));

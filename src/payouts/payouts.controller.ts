@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Injectable, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Injectable,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -22,7 +34,11 @@ import { idempotencyKeyOf, toNewPayout } from './payout-input';
 import { PayoutsService } from './payouts.service';
 
 const Unsupported = () =>
-  ApiConflictResponse({ type: ErrorBodyDto, description: 'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.' });
+  ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.',
+  });
 
 /**
  * A created payout is answered 201 with its DTO. The same rendering is stored with the
@@ -48,15 +64,25 @@ export class PayoutsController {
   @ApiOperation({
     summary: 'Create a payout',
     description:
-      'The payout is stored before the provider is called, with its id as the provider\'s external id. The same Idempotency-Key with the same body always gets the same answer; with another body, 422 IDEMPOTENCY_KEY_REUSED; concurrent requests with one key make one provider call.',
+      "The payout is stored before the provider is called, with its id as the provider's external id. The same Idempotency-Key with the same body always gets the same answer; with another body, 422 IDEMPOTENCY_KEY_REUSED; concurrent requests with one key make one provider call.",
   })
-  @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'Unique per payout, e.g. a UUID. Kept at least 24 h.', example: 'c6a2b8d4-5e1f-4a3b-9c7d-2e8f1a6b4c90' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: true,
+    description: 'Unique per payout, e.g. a UUID. Kept at least 24 h.',
+    example: 'c6a2b8d4-5e1f-4a3b-9c7d-2e8f1a6b4c90',
+  })
   @ApiCreatedResponse({ type: PayoutDto, description: 'The payout and where it stands (pending, failed, unknown …).' })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail, Idempotency-Key).' })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description:
+      'VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail, Idempotency-Key).',
+  })
   @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'IDEMPOTENCY_KEY_REUSED.' })
   @ApiConflictResponse({
     type: ErrorBodyDto,
-    description: 'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After); CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create).',
+    description:
+      'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After); CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create).',
   })
   async create(
     @Body() body: CreatePayoutDto,
@@ -93,11 +119,21 @@ export class PayoutsController {
 
   @Get(':id/events')
   @RequireScopes('payouts:read')
-  @ApiOperation({ summary: "A payout's history", description: 'Every transition and provider exchange, append-only; account numbers masked.' })
+  @ApiOperation({
+    summary: "A payout's history",
+    description: 'Every transition and provider exchange, append-only; account numbers masked.',
+  })
   @ApiOkResponse({ type: PayoutEventDto, isArray: true })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async events(@Param('id', uuidParam()) id: string): Promise<PayoutEventDto[]> {
-    return (await this.payouts.events(id)).map((e) => ({ id: e.id, type: e.type, fromStatus: e.fromStatus, toStatus: e.toStatus, detail: e.detail, occurredAt: e.occurredAt.toISOString() }));
+    return (await this.payouts.events(id)).map((e) => ({
+      id: e.id,
+      type: e.type,
+      fromStatus: e.fromStatus,
+      toStatus: e.toStatus,
+      detail: e.detail,
+      occurredAt: e.occurredAt.toISOString(),
+    }));
   }
 
   @Post(':id/cancel')

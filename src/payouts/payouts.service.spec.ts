@@ -5,14 +5,27 @@ import { masterKeyFromBase64, MasterKeyring } from '../credentials/crypto/master
 import type { InstanceLiveness } from '../database/instance-liveness';
 import type { Transaction, UnitOfWork } from '../database/unit-of-work';
 import type { OutboundEvents } from '../events/outbound-events.service';
-import { Capabilities, PayoutInstruction, PayoutProvider, ProviderError, ProviderPayout, type Beneficiary } from '../providers/provider.port';
+import {
+  Capabilities,
+  PayoutInstruction,
+  PayoutProvider,
+  ProviderError,
+  ProviderPayout,
+  type Beneficiary,
+} from '../providers/provider.port';
 import type { ProviderRegistry } from '../providers/provider.registry';
 import { PayoutBeneficiaries, SealedBeneficiary } from './beneficiary/payout-beneficiaries';
 import { CreatedPayoutAnswer, IdempotencyClaim, IdempotencyScope, StoredAnswer } from './domain/idempotency';
 import type { Payout } from './domain/payout';
 import type { PayoutHistoryEntry } from './domain/payout-history';
 import type { IdempotencyKeysRepository, NewClaim } from './persistence/idempotency-keys.repository';
-import type { LockedPayout, PayoutPageQuery, PayoutsRepository, PayoutStateChange, RequestedPayout } from './persistence/payouts.repository';
+import type {
+  LockedPayout,
+  PayoutPageQuery,
+  PayoutsRepository,
+  PayoutStateChange,
+  RequestedPayout,
+} from './persistence/payouts.repository';
 import { NewPayout, PayoutsService } from './payouts.service';
 
 /**
@@ -70,7 +83,10 @@ class FakeUnitOfWork implements Pick<UnitOfWork, 'run'> {
   }
 }
 
-class FakePayouts implements Pick<PayoutsRepository, 'insertRequested' | 'findById' | 'lockById' | 'updateState' | 'page' | 'appendHistory' | 'history'> {
+class FakePayouts implements Pick<
+  PayoutsRepository,
+  'insertRequested' | 'findById' | 'lockById' | 'updateState' | 'page' | 'appendHistory' | 'history'
+> {
   constructor(
     private readonly tables: Tables,
     private readonly unitOfWork: FakeUnitOfWork,
@@ -99,7 +115,11 @@ class FakePayouts implements Pick<PayoutsRepository, 'insertRequested' | 'findBy
       updatedAt: now,
       createdByKeyId: input.createdByKeyId,
     };
-    this.tables.payouts = new Map(this.tables.payouts).set(input.id, { payout, checkAttempts: 0, nextCheckAt: input.nextCheckAt });
+    this.tables.payouts = new Map(this.tables.payouts).set(input.id, {
+      payout,
+      checkAttempts: 0,
+      nextCheckAt: input.nextCheckAt,
+    });
     return payout;
   }
 
@@ -133,9 +153,27 @@ class FakePayouts implements Pick<PayoutsRepository, 'insertRequested' | 'findBy
       .slice(0, query.limit + 1);
   }
 
-  async appendHistory(transaction: Transaction, payoutId: string, type: string, fromStatus: string | null, toStatus: string | null, detail: Record<string, unknown>): Promise<void> {
+  async appendHistory(
+    transaction: Transaction,
+    payoutId: string,
+    type: string,
+    fromStatus: string | null,
+    toStatus: string | null,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
     this.unitOfWork.check(transaction);
-    this.tables.history = [...this.tables.history, { id: String(this.tables.history.length + 1), payoutId, type, fromStatus, toStatus, detail, occurredAt: new Date() }];
+    this.tables.history = [
+      ...this.tables.history,
+      {
+        id: String(this.tables.history.length + 1),
+        payoutId,
+        type,
+        fromStatus,
+        toStatus,
+        detail,
+        occurredAt: new Date(),
+      },
+    ];
   }
 
   async history(payoutId: string): Promise<PayoutHistoryEntry[]> {
@@ -145,7 +183,10 @@ class FakePayouts implements Pick<PayoutsRepository, 'insertRequested' | 'findBy
 
 const keyOf = (scope: IdempotencyScope) => `${scope.apiKeyId}|${scope.key}`;
 
-class FakeIdempotencyKeys implements Pick<IdempotencyKeysRepository, 'claim' | 'find' | 'lock' | 'assignOwner' | 'storeAnswer' | 'releaseUnanswered'> {
+class FakeIdempotencyKeys implements Pick<
+  IdempotencyKeysRepository,
+  'claim' | 'find' | 'lock' | 'assignOwner' | 'storeAnswer' | 'releaseUnanswered'
+> {
   constructor(
     private readonly tables: Tables,
     private readonly unitOfWork: FakeUnitOfWork,
@@ -154,7 +195,15 @@ class FakeIdempotencyKeys implements Pick<IdempotencyKeysRepository, 'claim' | '
   async claim(transaction: Transaction, scope: IdempotencyScope, claim: NewClaim): Promise<boolean> {
     this.unitOfWork.check(transaction);
     if (this.tables.claims.has(keyOf(scope))) return false;
-    this.put({ ...scope, requestHash: claim.requestHash, payoutId: claim.payoutId, answer: null, ownerInstance: claim.ownerInstance, leaseUntil: new Date(Date.now() + claim.leaseMs), createdAt: new Date() });
+    this.put({
+      ...scope,
+      requestHash: claim.requestHash,
+      payoutId: claim.payoutId,
+      answer: null,
+      ownerInstance: claim.ownerInstance,
+      leaseUntil: new Date(Date.now() + claim.leaseMs),
+      createdAt: new Date(),
+    });
     return true;
   }
 
@@ -167,7 +216,12 @@ class FakeIdempotencyKeys implements Pick<IdempotencyKeysRepository, 'claim' | '
     return this.find(scope);
   }
 
-  async assignOwner(transaction: Transaction, scope: IdempotencyScope, ownerInstance: number | null, leaseUntil: Date): Promise<void> {
+  async assignOwner(
+    transaction: Transaction,
+    scope: IdempotencyScope,
+    ownerInstance: number | null,
+    leaseUntil: Date,
+  ): Promise<void> {
     this.unitOfWork.check(transaction);
     this.put({ ...this.existing(scope), ownerInstance, leaseUntil });
   }
@@ -175,7 +229,10 @@ class FakeIdempotencyKeys implements Pick<IdempotencyKeysRepository, 'claim' | '
   async storeAnswer(transaction: Transaction, scope: IdempotencyScope, answer: StoredAnswer): Promise<void> {
     this.unitOfWork.check(transaction);
     // As in jsonb: what is stored is the JSON of the answer, not the object the service holds.
-    this.put({ ...this.existing(scope), answer: { status: answer.status, body: JSON.parse(JSON.stringify(answer.body)) } });
+    this.put({
+      ...this.existing(scope),
+      answer: { status: answer.status, body: JSON.parse(JSON.stringify(answer.body)) },
+    });
   }
 
   async releaseUnanswered(scope: IdempotencyScope): Promise<void> {
@@ -216,7 +273,11 @@ class ScriptedProvider extends PayoutProvider {
     webhooks: { verify: false },
   };
   readonly sent: PayoutInstruction[] = [];
-  onCreate: (instruction: PayoutInstruction) => Promise<ProviderPayout> = async () => ({ state: 'pending', providerStatus: 'PENDING', providerReference: '8405150' });
+  onCreate: (instruction: PayoutInstruction) => Promise<ProviderPayout> = async () => ({
+    state: 'pending',
+    providerStatus: 'PENDING',
+    providerReference: '8405150',
+  });
 
   createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     this.sent.push(instruction);
@@ -228,8 +289,22 @@ class ScriptedProvider extends PayoutProvider {
   }
 }
 
-const beneficiary: Beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'José', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankBranch: '0001', bankAccount: '123456789' };
-const newPayout = (amount = '10.00'): NewPayout => ({ provider: 'd24', environment: 'simulator', amount: { amount, currency: 'BRL' }, beneficiary });
+const beneficiary: Beneficiary = {
+  type: 'latam_bank_account',
+  country: 'BR',
+  name: 'José',
+  documentId: '84932568207',
+  documentType: 'CPF',
+  bankCode: 341,
+  bankBranch: '0001',
+  bankAccount: '123456789',
+};
+const newPayout = (amount = '10.00'): NewPayout => ({
+  provider: 'd24',
+  environment: 'simulator',
+  amount: { amount, currency: 'BRL' },
+  beneficiary,
+});
 
 function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
   const tables = new Tables();
@@ -237,10 +312,22 @@ function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
   const provider = new ScriptedProvider();
   const keyring = new MasterKeyring(masterKeyFromBase64(randomBytes(32).toString('base64')));
   const answer: CreatedPayoutAnswer = {
-    render: (payout) => ({ status: 201, body: { id: payout.id, status: payout.status, beneficiary: payout.beneficiary, sealed: payout.sealedBeneficiary } }),
+    render: (payout) => ({
+      status: 201,
+      body: { id: payout.id, status: payout.status, beneficiary: payout.beneficiary, sealed: payout.sealedBeneficiary },
+    }),
   };
-  const environment = { RECONCILE_INTERVAL_MS: 1_000, PROVIDER_CONNECT_TIMEOUT_MS: 100, PROVIDER_RESPONSE_TIMEOUT_MS: 100, IDEMPOTENCY_WAIT_MS: options.idempotencyWaitMs ?? 2_000, PORT: 3000 } as unknown as Environment;
-  const liveness = { id: 7, alive: async (ids: number[]) => new Set(ids.filter((id) => (options.alive ?? [7]).includes(id))) } as unknown as InstanceLiveness;
+  const environment = {
+    RECONCILE_INTERVAL_MS: 1_000,
+    PROVIDER_CONNECT_TIMEOUT_MS: 100,
+    PROVIDER_RESPONSE_TIMEOUT_MS: 100,
+    IDEMPOTENCY_WAIT_MS: options.idempotencyWaitMs ?? 2_000,
+    PORT: 3000,
+  } as unknown as Environment;
+  const liveness = {
+    id: 7,
+    alive: async (ids: number[]) => new Set(ids.filter((id) => (options.alive ?? [7]).includes(id))),
+  } as unknown as InstanceLiveness;
   const service = new PayoutsService(
     unitOfWork as unknown as UnitOfWork,
     new FakePayouts(tables, unitOfWork) as unknown as PayoutsRepository,
@@ -278,19 +365,36 @@ describe('PayoutsService rules (in-memory repositories)', () => {
     expect(provider.sent).toHaveLength(1);
     expect(provider.sent[0].beneficiary).toEqual(beneficiary);
     expect(unitOfWork.commits).toBe(2);
-    expect(tables.claims.get(keyOf(scope))?.answer).toEqual({ status: 201, body: { id: result.payout.id, status: 'pending', beneficiary: result.payout.beneficiary, sealed: '[sealed]' } });
+    expect(tables.claims.get(keyOf(scope))?.answer).toEqual({
+      status: 201,
+      body: { id: result.payout.id, status: 'pending', beneficiary: result.payout.beneficiary, sealed: '[sealed]' },
+    });
     expect(tables.history.map((entry) => [entry.type, entry.fromStatus, entry.toStatus])).toEqual([
       ['created', null, 'requested'],
       ['transition', 'requested', 'pending'],
     ]);
-    expect(tables.outbox).toEqual([{ type: 'payout.status_changed', data: expect.objectContaining({ payoutId: result.payout.id, from: 'requested', to: 'pending' }) }]);
+    expect(tables.outbox).toEqual([
+      {
+        type: 'payout.status_changed',
+        data: expect.objectContaining({ payoutId: result.payout.id, from: 'requested', to: 'pending' }),
+      },
+    ]);
   });
 
   it('replays the stored answer for the same key and body, without a second provider call', async () => {
     const { service, provider } = setUp();
     const first = await service.create(newPayout(), scope);
     const again = await service.create(newPayout(), scope);
-    expect(again).toEqual({ outcome: 'replayed', answer: { status: 201, body: expect.objectContaining({ id: first.outcome === 'created' ? first.payout.id : 'none', status: 'pending' }) } });
+    expect(again).toEqual({
+      outcome: 'replayed',
+      answer: {
+        status: 201,
+        body: expect.objectContaining({
+          id: first.outcome === 'created' ? first.payout.id : 'none',
+          status: 'pending',
+        }),
+      },
+    });
     expect(provider.sent).toHaveLength(1);
   });
 
@@ -307,13 +411,18 @@ describe('PayoutsService rules (in-memory repositories)', () => {
 
   it('fails the payout on a definite refusal and makes it unknown (with a check due) when the answer was lost', async () => {
     const { service, tables, provider } = setUp();
-    provider.onCreate = () => Promise.reject(new ProviderError('INSUFFICIENT_FUNDS', 'Not enough balance.', { providerCode: 401 }));
+    provider.onCreate = () =>
+      Promise.reject(new ProviderError('INSUFFICIENT_FUNDS', 'Not enough balance.', { providerCode: 401 }));
     const refused = await service.create(newPayout(), scope);
-    expect(refused).toMatchObject({ outcome: 'created', payout: { status: 'failed', failureCode: 'INSUFFICIENT_FUNDS', failureReason: 'Not enough balance.' } });
+    expect(refused).toMatchObject({
+      outcome: 'created',
+      payout: { status: 'failed', failureCode: 'INSUFFICIENT_FUNDS', failureReason: 'Not enough balance.' },
+    });
     const refusedId = refused.outcome === 'created' ? refused.payout.id : '';
     expect(tables.payouts.get(refusedId)?.nextCheckAt).toBeNull();
 
-    provider.onCreate = () => Promise.reject(new ProviderError('PROVIDER_TIMEOUT', 'No answer.', { outcomeUnknown: true }));
+    provider.onCreate = () =>
+      Promise.reject(new ProviderError('PROVIDER_TIMEOUT', 'No answer.', { outcomeUnknown: true }));
     const lost = await service.create(newPayout(), { ...scope, key: 'key-2' });
     expect(lost).toMatchObject({ outcome: 'created', payout: { status: 'unknown', failureCode: null } });
     const lostId = lost.outcome === 'created' ? lost.payout.id : '';
@@ -361,8 +470,14 @@ describe('PayoutsService rules (in-memory repositories)', () => {
     busy.provider.onCreate = () => new Promise(() => undefined);
     void busy.service.create(newPayout(), scope);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    busy.tables.claims.set(keyOf(scope), { ...(busy.tables.claims.get(keyOf(scope)) as IdempotencyClaim), ownerInstance: 3 });
-    await expect(busy.service.create(newPayout(), scope)).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_IN_PROGRESS' });
+    busy.tables.claims.set(keyOf(scope), {
+      ...(busy.tables.claims.get(keyOf(scope)) as IdempotencyClaim),
+      ownerInstance: 3,
+    });
+    await expect(busy.service.create(newPayout(), scope)).rejects.toMatchObject({
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+    });
   });
 
   it('records a late report as stale and leaves the payout where it is', async () => {

@@ -8,7 +8,16 @@ import { InstanceLiveness } from '../database/instance-liveness';
 import { Transaction, UnitOfWork } from '../database/unit-of-work';
 import { OutboundEvents } from '../events/outbound-events.service';
 import { ProviderRegistry } from '../providers/provider.registry';
-import { Beneficiary, Capability, Money, PayoutProvider, ProviderError, ProviderPayout, type Provider, type ProviderEnvironment } from '../providers/provider.port';
+import {
+  Beneficiary,
+  Capability,
+  Money,
+  PayoutProvider,
+  ProviderError,
+  ProviderPayout,
+  type Provider,
+  type ProviderEnvironment,
+} from '../providers/provider.port';
 import { PayoutBeneficiaries } from './beneficiary/payout-beneficiaries';
 import { CreatedPayoutAnswer, CreateOutcome, IdempotencyClaim, IdempotencyScope } from './domain/idempotency';
 import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
@@ -37,7 +46,12 @@ export interface PayoutFilter {
 }
 
 type Operation = 'cancel' | 'hold' | 'release' | 'sync';
-const CAPABILITY: Record<Operation, Capability> = { cancel: 'payouts.cancel', hold: 'payouts.hold', release: 'payouts.hold', sync: 'payouts.status' };
+const CAPABILITY: Record<Operation, Capability> = {
+  cancel: 'payouts.cancel',
+  hold: 'payouts.hold',
+  release: 'payouts.hold',
+  sync: 'payouts.status',
+};
 
 /**
  * The payouts domain service. A payout is committed (status requested, our id = the provider's
@@ -74,13 +88,25 @@ export class PayoutsService {
       Array.isArray(input)
         ? input.map(canonical)
         : input && typeof input === 'object'
-          ? Object.fromEntries(Object.keys(input as object).sort().map((key) => [key, canonical((input as Record<string, unknown>)[key])]))
+          ? Object.fromEntries(
+              Object.keys(input as object)
+                .sort()
+                .map((key) => [key, canonical((input as Record<string, unknown>)[key])]),
+            )
           : input;
     const text = JSON.stringify(canonical(value));
     return [this.keyring.current.id, ...this.keyring.ids.filter((id) => id !== this.keyring.current.id)].map((id) => {
       let key = this.requestHashKeys.get(id);
       if (!key) {
-        key = Buffer.from(hkdfSync('sha256', (this.keyring.get(id) as { key: Buffer }).key, Buffer.alloc(0), 'payments-backend/idempotency-request-hash', 32));
+        key = Buffer.from(
+          hkdfSync(
+            'sha256',
+            (this.keyring.get(id) as { key: Buffer }).key,
+            Buffer.alloc(0),
+            'payments-backend/idempotency-request-hash',
+            32,
+          ),
+        );
         this.requestHashKeys.set(id, key);
       }
       return createHmac('sha256', key).update(text).digest('hex');
@@ -102,7 +128,12 @@ export class PayoutsService {
       // transaction commits, then finds the claim and replays. The claim names this process (its
       // liveness lock) and a lease, so a retry can tell a first attempt still at work from one
       // whose process died.
-      const fresh = await this.idempotencyKeys.claim(transaction, idempotency, { requestHash, payoutId: id, ownerInstance: this.liveness.id, leaseMs: this.leaseMs() });
+      const fresh = await this.idempotencyKeys.claim(transaction, idempotency, {
+        requestHash,
+        payoutId: id,
+        ownerInstance: this.liveness.id,
+        leaseMs: this.leaseMs(),
+      });
       if (!fresh) return null;
       const payout = await this.payouts.insertRequested(transaction, {
         id,
@@ -116,7 +147,11 @@ export class PayoutsService {
         createdByKeyId: idempotency.apiKeyId,
         nextCheckAt: new Date(Date.now() + this.leaseMs()),
       });
-      await this.payouts.appendHistory(transaction, id, 'created', null, 'requested', { amount: input.amount, beneficiary: maskBeneficiary(input.beneficiary), reference: input.reference });
+      await this.payouts.appendHistory(transaction, id, 'created', null, 'requested', {
+        amount: input.amount,
+        beneficiary: maskBeneficiary(input.beneficiary),
+        reference: input.reference,
+      });
       return payout;
     });
     if (!claimed) return this.replay(idempotency, requestHashes);
@@ -128,7 +163,11 @@ export class PayoutsService {
    * it) and stores the answer for replays in the same transaction as the outcome. If this fails
    * unexpectedly, the claim is released so a retry takes over at once instead of after the lease.
    */
-  private async answer(payout: Payout, idempotency: IdempotencyScope, provider: PayoutProvider): Promise<CreateOutcome> {
+  private async answer(
+    payout: Payout,
+    idempotency: IdempotencyScope,
+    provider: PayoutProvider,
+  ): Promise<CreateOutcome> {
     let answered: Payout | undefined;
     const store: Settle = async (transaction, settledPayout) => {
       answered = settledPayout;
@@ -150,7 +189,11 @@ export class PayoutsService {
    * payouts and, by the reconciler, for payouts whose submission may not have happened: providers
    * recognise our id, so a repeat never pays twice.
    */
-  async submit(payout: Payout, provider = this.registry.get(payout.provider, payout.environment), settle?: Settle): Promise<Payout> {
+  async submit(
+    payout: Payout,
+    provider = this.registry.get(payout.provider, payout.environment),
+    settle?: Settle,
+  ): Promise<Payout> {
     let beneficiary: Beneficiary | undefined;
     try {
       // Opened once per provider call, from the row already read; it lives only in this call.
@@ -186,7 +229,10 @@ export class PayoutsService {
     const rows = await this.payouts.page({ ...query, before: before && { createdAt: before[0], id: before[1] } });
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
-    return { items: page, nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+    return {
+      items: page,
+      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
   }
 
   async operate(id: string, operation: Operation): Promise<Payout> {
@@ -196,14 +242,24 @@ export class PayoutsService {
     const [group, name] = capability.split('.') as ['payouts', 'cancel' | 'hold' | 'status'];
     if (!provider.capabilities[group][name]) throw unsupported(payout.provider, capability, operation);
     if (operation !== 'sync' && TERMINAL.has(payout.status)) {
-      throw new ApiError(HttpStatus.CONFLICT, 'PAYOUT_FINAL', `The payout is ${payout.status}; it can no longer be ${operation === 'cancel' ? 'cancelled' : operation === 'hold' ? 'held' : 'released'}.`, { status: payout.status });
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        'PAYOUT_FINAL',
+        `The payout is ${payout.status}; it can no longer be ${operation === 'cancel' ? 'cancelled' : operation === 'hold' ? 'held' : 'released'}.`,
+        { status: payout.status },
+      );
     }
     const reference = { externalId: payout.id, providerReference: payout.providerReference ?? undefined };
     if (operation === 'sync' && (payout.status === 'requested' || payout.status === 'unknown')) {
       // Whether the provider has it at all is not known: re-submit, which the provider deduplicates.
       return this.submit(payout, provider);
     }
-    const call = { cancel: () => provider.cancelPayout(reference), hold: () => provider.holdPayout(reference), release: () => provider.releasePayout(reference), sync: () => provider.getPayout(reference) }[operation];
+    const call = {
+      cancel: () => provider.cancelPayout(reference),
+      hold: () => provider.holdPayout(reference),
+      release: () => provider.releasePayout(reference),
+      sync: () => provider.getPayout(reference),
+    }[operation];
     const result = await call();
     return this.applyProviderResult(id, result, operation);
   }
@@ -219,9 +275,21 @@ export class PayoutsService {
       const current = locked.payout;
       const to = result.state as PayoutStatus;
       const verdict = judgeTransition(current.provider, current.status, to);
-      const facts = { source, providerStatus: result.providerStatus, providerReference: result.providerReference, rejectionCode: result.rejectionCode };
+      const facts = {
+        source,
+        providerStatus: result.providerStatus,
+        providerReference: result.providerReference,
+        rejectionCode: result.rejectionCode,
+      };
       if (verdict === 'stale' || verdict === 'illegal') {
-        await this.payouts.appendHistory(transaction, id, verdict === 'stale' ? 'stale_update' : 'illegal_update', current.status, to, facts);
+        await this.payouts.appendHistory(
+          transaction,
+          id,
+          verdict === 'stale' ? 'stale_update' : 'illegal_update',
+          current.status,
+          to,
+          facts,
+        );
         return settled(transaction, current, settle);
       }
       const from = current.status;
@@ -258,13 +326,22 @@ export class PayoutsService {
   async recordFailure(id: string, error: unknown, source: string, settle?: Settle): Promise<Payout> {
     const providerError = error instanceof ProviderError ? error : null;
     const unknown = !providerError || providerError.outcomeUnknown || providerError.code === 'PAYOUT_ALREADY_EXISTS';
-    if (!providerError) this.logger.error({ payoutId: id, error: error instanceof Error ? error.message : String(error) }, 'unexpected error while submitting a payout');
+    if (!providerError)
+      this.logger.error(
+        { payoutId: id, error: error instanceof Error ? error.message : String(error) },
+        'unexpected error while submitting a payout',
+      );
     return this.unitOfWork.run(async (transaction) => {
       const locked = await this.payouts.lockById(transaction, id);
       if (!locked) throw ApiError.notFound('payout', id);
       const current = locked.payout;
       const to: PayoutStatus = unknown ? 'unknown' : 'failed';
-      const detail = { source, code: providerError?.code ?? 'UNEXPECTED', message: providerError?.message ?? 'unexpected error', providerCode: providerError?.providerCode };
+      const detail = {
+        source,
+        code: providerError?.code ?? 'UNEXPECTED',
+        message: providerError?.message ?? 'unexpected error',
+        providerCode: providerError?.providerCode,
+      };
       if (current.status !== 'requested' && current.status !== 'unknown') {
         // Already moved on (a webhook or the reconciler was faster): only record the exchange.
         await this.payouts.appendHistory(transaction, id, 'provider_error', current.status, current.status, detail);
@@ -284,7 +361,14 @@ export class PayoutsService {
         failureReason: payout.failureReason,
         nextCheckAt: unknown ? this.nextCheck(locked.checkAttempts) : null,
       });
-      await this.payouts.appendHistory(transaction, id, from === to ? 'provider_error' : 'transition', from, to, detail);
+      await this.payouts.appendHistory(
+        transaction,
+        id,
+        from === to ? 'provider_error' : 'transition',
+        from,
+        to,
+        detail,
+      );
       if (from !== to) await this.announce(transaction, payout, from);
       return settled(transaction, payout, settle);
     });
@@ -301,7 +385,8 @@ export class PayoutsService {
       amount: payout.amount,
       reference: payout.reference,
       providerReference: payout.providerReference,
-      failure: payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
+      failure:
+        payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
     });
   }
 
@@ -336,7 +421,12 @@ export class PayoutsService {
     const deadline = Date.now() + this.environment.IDEMPOTENCY_WAIT_MS;
     for (;;) {
       const record = await this.idempotencyKeys.find(idempotency);
-      if (!record) throw new ApiError(HttpStatus.CONFLICT, 'IDEMPOTENCY_KEY_EXPIRED', 'This Idempotency-Key was just purged; send the request again.');
+      if (!record)
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          'IDEMPOTENCY_KEY_EXPIRED',
+          'This Idempotency-Key was just purged; send the request again.',
+        );
       if (!requestHashes.includes(record.requestHash)) {
         throw new ApiError(
           HttpStatus.UNPROCESSABLE_ENTITY,
@@ -376,11 +466,19 @@ export class PayoutsService {
     const taken = await this.unitOfWork.run(async (transaction) => {
       const current = await this.idempotencyKeys.lock(transaction, record);
       if (!current || current.answer !== null || current.ownerInstance !== record.ownerInstance) return false;
-      await this.idempotencyKeys.assignOwner(transaction, record, this.liveness.id, new Date(Date.now() + this.leaseMs()));
+      await this.idempotencyKeys.assignOwner(
+        transaction,
+        record,
+        this.liveness.id,
+        new Date(Date.now() + this.leaseMs()),
+      );
       return true;
     });
     if (!taken) return null;
-    this.logger.warn({ payoutId: record.payoutId, previousOwner: record.ownerInstance }, 'took over a payout request whose first attempt is gone');
+    this.logger.warn(
+      { payoutId: record.payoutId, previousOwner: record.ownerInstance },
+      'took over a payout request whose first attempt is gone',
+    );
     return this.get(record.payoutId);
   }
 }
@@ -395,7 +493,12 @@ async function settled(transaction: Transaction, payout: Payout, settle?: Settle
 
 /** The same code the provider port raises for a missing capability, so a client branches on one code for one condition. */
 function unsupported(provider: Provider, capability: Capability, operation?: string): ApiError {
-  return new ApiError(HttpStatus.CONFLICT, ErrorCode.CAPABILITY_NOT_SUPPORTED, `${provider} does not support ${operation ?? capability} (${capability}).`, { provider, capability });
+  return new ApiError(
+    HttpStatus.CONFLICT,
+    ErrorCode.CAPABILITY_NOT_SUPPORTED,
+    `${provider} does not support ${operation ?? capability} (${capability}).`,
+    { provider, capability },
+  );
 }
 
 function encodeCursor(createdAt: Date, id: string): string {
@@ -408,8 +511,16 @@ function decodeCursor(cursor: string): [Date, string] {
   const [at, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const date = new Date(at);
   // Checked here, not by PostgreSQL: a malformed id would otherwise fail the query (500).
-  if (!id || extra !== undefined || !UUID.test(id) || Number.isNaN(date.getTime()) || Math.abs(date.getFullYear()) > 9999) {
-    throw ApiError.validation([{ field: 'cursor', code: 'INVALID_CURSOR', message: 'is not a cursor this API returned; start again without it' }]);
+  if (
+    !id ||
+    extra !== undefined ||
+    !UUID.test(id) ||
+    Number.isNaN(date.getTime()) ||
+    Math.abs(date.getFullYear()) > 9999
+  ) {
+    throw ApiError.validation([
+      { field: 'cursor', code: 'INVALID_CURSOR', message: 'is not a cursor this API returned; start again without it' },
+    ]);
   }
   return [date, id];
 }

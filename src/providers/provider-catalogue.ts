@@ -11,14 +11,21 @@ export type EnvironmentOf<P extends Provider> = Extract<Registered, { id: P }>['
 export type ProviderEnvironment = Registered['environments'][number];
 export type DescriptorOf<P extends Provider> = Extract<Registered, { id: P }>;
 
-export const PROVIDERS = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.id) as readonly Provider[] as readonly [Provider, ...Provider[]];
+export const PROVIDERS = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.id) as readonly Provider[] as readonly [
+  Provider,
+  ...Provider[],
+];
 
 /** Each provider's own names for its environments. */
-export const ENVIRONMENTS = Object.fromEntries(PROVIDER_DESCRIPTORS.map((descriptor) => [descriptor.id, descriptor.environments])) as {
+export const ENVIRONMENTS = Object.fromEntries(
+  PROVIDER_DESCRIPTORS.map((descriptor) => [descriptor.id, descriptor.environments]),
+) as {
   readonly [P in Provider]: readonly EnvironmentOf<P>[];
 };
 
-export const ALL_ENVIRONMENTS = [...new Set(PROVIDER_DESCRIPTORS.flatMap((descriptor) => descriptor.environments as readonly string[]))] as ProviderEnvironment[];
+export const ALL_ENVIRONMENTS = [
+  ...new Set(PROVIDER_DESCRIPTORS.flatMap((descriptor) => descriptor.environments as readonly string[])),
+] as ProviderEnvironment[];
 
 const BY_ID = new Map<string, Registered>(PROVIDER_DESCRIPTORS.map((descriptor) => [descriptor.id, descriptor]));
 

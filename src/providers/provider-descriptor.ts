@@ -58,7 +58,11 @@ export type SimulatorUrls = Record<string, string>;
  * Descriptors are declared with this type as an annotation (not inferred): the provider ids and
  * settings that the rest of the types derive from must not depend on the clients' own types.
  */
-export interface ProviderDescriptor<Id extends string = string, Env extends string = string, Settings extends object = object> {
+export interface ProviderDescriptor<
+  Id extends string = string,
+  Env extends string = string,
+  Settings extends object = object,
+> {
   readonly id: Id;
   readonly displayName: string;
   /** Its own names for its environments; `simulator` is the local simulator. */

@@ -13,15 +13,23 @@ export class ProviderEndpoints {
 
   baseUrl(provider: Provider, environment: ProviderEnvironment, family: HostFamily): string {
     const descriptor: ProviderDescriptor = descriptorOf(provider);
-    const hosts: Partial<Record<HostFamily, BaseUrlSetting>> | undefined = (descriptor.baseUrls as Record<string, Partial<Record<HostFamily, BaseUrlSetting>>>)[environment];
+    const hosts: Partial<Record<HostFamily, BaseUrlSetting>> | undefined = (
+      descriptor.baseUrls as Record<string, Partial<Record<HostFamily, BaseUrlSetting>>>
+    )[environment];
     const setting = hosts?.[family];
     if (!setting) {
-      throw new ProviderError('PROVIDER_NOT_CONFIGURED', `${provider} has no ${family === 'mtls' ? 'mTLS' : 'one-way TLS'} host in the ${environment} environment.`);
+      throw new ProviderError(
+        'PROVIDER_NOT_CONFIGURED',
+        `${provider} has no ${family === 'mtls' ? 'mTLS' : 'one-way TLS'} host in the ${environment} environment.`,
+      );
     }
     const configured = (this.environment as unknown as Record<string, unknown>)[setting.variable];
     const url = (typeof configured === 'string' ? configured : undefined) ?? setting.default;
     if (!url) {
-      throw new ProviderError('PROVIDER_NOT_CONFIGURED', `Set ${setting.variable} to the ${provider} ${environment} base URL from your contract.`);
+      throw new ProviderError(
+        'PROVIDER_NOT_CONFIGURED',
+        `Set ${setting.variable} to the ${provider} ${environment} base URL from your contract.`,
+      );
     }
     return url.replace(/\/+$/, '');
   }

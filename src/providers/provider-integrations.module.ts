@@ -4,7 +4,9 @@ import { WebhooksModule } from '../webhooks/webhooks.module';
 import { ProvidersModule } from './providers.module';
 import { PROVIDER_DESCRIPTORS } from './registered-providers';
 
-const integrations = PROVIDER_DESCRIPTORS.flatMap((descriptor) => (descriptor.integration ? [descriptor.integration()] : []));
+const integrations = PROVIDER_DESCRIPTORS.flatMap((descriptor) =>
+  descriptor.integration ? [descriptor.integration()] : [],
+);
 
 /**
  * Every registered provider's Nest module (onboarding services, webhook handling, listeners),

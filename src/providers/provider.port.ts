@@ -62,7 +62,8 @@ export interface PayoutInstruction {
 }
 
 /** Provider statuses mapped into the domain's vocabulary. */
-export type ProviderPayoutState = 'pending' | 'processing' | 'completed' | 'rejected' | 'cancelled' | 'on_hold' | 'failed';
+export type ProviderPayoutState =
+  'pending' | 'processing' | 'completed' | 'rejected' | 'cancelled' | 'on_hold' | 'failed';
 
 export interface ProviderPayout {
   /** The provider's id for the payout; absent when a lookup by our external id does not return it. */
@@ -160,7 +161,10 @@ export abstract class PayoutProvider {
 
   protected unsupported<T>(capability: Capability): Promise<T> {
     return Promise.reject(
-      new ProviderError('CAPABILITY_NOT_SUPPORTED', `${this.provider} does not support ${capability}.`, { capability, retryable: false }),
+      new ProviderError('CAPABILITY_NOT_SUPPORTED', `${this.provider} does not support ${capability}.`, {
+        capability,
+        retryable: false,
+      }),
     );
   }
 }
@@ -223,7 +227,12 @@ export class ProviderError extends Error {
   constructor(
     readonly code: ProviderErrorCode,
     message: string,
-    options: { retryable?: boolean; outcomeUnknown?: boolean; providerCode?: string | number; capability?: Capability } = {},
+    options: {
+      retryable?: boolean;
+      outcomeUnknown?: boolean;
+      providerCode?: string | number;
+      capability?: Capability;
+    } = {},
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -20,7 +20,10 @@ export class ProviderRegistry {
   get(provider: Provider, environment: ProviderEnvironment): PayoutProvider {
     const descriptor: ProviderDescriptor = descriptorOf(provider);
     if (!isEnvironmentOf(provider, environment)) {
-      throw new ProviderError('PROVIDER_NOT_CONFIGURED', `${provider} has no ${environment} environment; use one of ${descriptor.environments.join(', ')}.`);
+      throw new ProviderError(
+        'PROVIDER_NOT_CONFIGURED',
+        `${provider} has no ${environment} environment; use one of ${descriptor.environments.join(', ')}.`,
+      );
     }
     const key = `${provider}:${environment}`;
     let instance = this.instances.get(key);

@@ -16,7 +16,11 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const descriptors: ProviderDescriptor[] = [...PROVIDER_DESCRIPTORS];
 
 const variablesOf = (settingsClass: new () => object): string[] => [
-  ...new Set(getMetadataStorage().getTargetValidationMetadatas(settingsClass, '', true, false).map((rule) => rule.propertyName)),
+  ...new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(settingsClass, '', true, false)
+      .map((rule) => rule.propertyName),
+  ),
 ];
 
 /** A stand-in for the HTTP client: building a client must not call anything. */
@@ -38,7 +42,9 @@ describe('registered providers', () => {
     const ids = descriptors.map((descriptor) => descriptor.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^[a-z][a-z0-9]{1,30}$/);
-    const routes = descriptors.flatMap((descriptor) => (descriptor.webhook.kind === 'route' ? [descriptor.webhook.route] : []));
+    const routes = descriptors.flatMap((descriptor) =>
+      descriptor.webhook.kind === 'route' ? [descriptor.webhook.route] : [],
+    );
     expect(new Set(routes).size).toBe(routes.length);
   });
 
@@ -68,25 +74,34 @@ describe('registered providers', () => {
 
     it('configures a host for every environment and host family, from its own validated variables', () => {
       for (const environment of descriptor.environments) {
-        const hosts = (descriptor.baseUrls as Record<string, Record<string, { variable: string; default?: string }>>)[environment];
+        const hosts = (descriptor.baseUrls as Record<string, Record<string, { variable: string; default?: string }>>)[
+          environment
+        ];
         expect(Object.keys(hosts ?? {}).sort()).toEqual([...descriptor.hostFamilies].sort());
         for (const setting of Object.values(hosts)) {
           expect(variables).toContain(setting.variable);
           if (setting.default !== undefined) expect(setting.default).toMatch(/^https:\/\/[^\s/]+$/);
         }
         // The simulator runs locally on known ports: `npm start` works with no configuration.
-        if (environment === 'simulator') for (const setting of Object.values(hosts)) expect(setting.default).toBeDefined();
+        if (environment === 'simulator')
+          for (const setting of Object.values(hosts)) expect(setting.default).toBeDefined();
       }
     });
 
     it('points its simulator environment at the running simulator, without overriding configuration', () => {
-      const urls = new Proxy({} as Record<string, string>, { get: (_target, key) => `https://127.0.0.1:9/${String(key)}` });
+      const urls = new Proxy({} as Record<string, string>, {
+        get: (_target, key) => `https://127.0.0.1:9/${String(key)}`,
+      });
       const settings: Record<string, unknown> = {};
       descriptor.simulator.configure(settings as never, urls);
-      const simulatorHosts = Object.values((descriptor.baseUrls as Record<string, Record<string, { variable: string }>>).simulator);
+      const simulatorHosts = Object.values(
+        (descriptor.baseUrls as Record<string, Record<string, { variable: string }>>).simulator,
+      );
       for (const { variable } of simulatorHosts) expect(settings[variable]).toMatch(/^https:\/\/127\.0\.0\.1:9\//);
 
-      const configured: Record<string, unknown> = Object.fromEntries(simulatorHosts.map(({ variable }) => [variable, 'https://configured.example']));
+      const configured: Record<string, unknown> = Object.fromEntries(
+        simulatorHosts.map(({ variable }) => [variable, 'https://configured.example']),
+      );
       descriptor.simulator.configure(configured as never, urls);
       for (const { variable } of simulatorHosts) expect(configured[variable]).toBe('https://configured.example');
     });
@@ -142,16 +157,18 @@ describe('registered providers', () => {
       expect(descriptor.capabilities.webhooks.verify).toBe(descriptor.webhook.kind !== 'none');
       if (descriptor.webhook.kind === 'route') {
         expect(paths).toContain(`v1/webhooks/${descriptor.webhook.route}`);
-        if (descriptor.webhook.allowedSourcesVariable) expect(variables).toContain(descriptor.webhook.allowedSourcesVariable);
+        if (descriptor.webhook.allowedSourcesVariable)
+          expect(variables).toContain(descriptor.webhook.allowedSourcesVariable);
       }
       if (descriptor.webhook.kind === 'listener') expect(variables).toContain(descriptor.webhook.portVariable);
       // Its onboarding routes sit under its own name (or act on one credential by id).
-      for (const routePath of paths.filter((p) => p.startsWith('v1/credentials/'))) expect(routePath.startsWith(`v1/credentials/${id}`)).toBe(true);
+      for (const routePath of paths.filter((p) => p.startsWith('v1/credentials/')))
+        expect(routePath.startsWith(`v1/credentials/${id}`)).toBe(true);
       expect(paths.some((routePath) => routePath.startsWith(`v1/credentials/${id}`))).toBe(true);
     });
   });
 
-  it("keep their names inside their own folders: outside them, only the list of registered providers names one", () => {
+  it('keep their names inside their own folders: outside them, only the list of registered providers names one', () => {
     const names = descriptors.map((descriptor) => descriptor.id);
     const pattern = new RegExp(`\\b(${names.join('|')})\\b`, 'i');
     const allowed = [

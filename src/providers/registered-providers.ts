@@ -15,6 +15,8 @@ export const PROVIDER_DESCRIPTORS = [verestroDescriptor, connectPayDescriptor, d
 type Registered = (typeof PROVIDER_DESCRIPTORS)[number];
 
 /** Every provider's settings variables together, as they appear on the validated Environment. */
-type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I : never;
+type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void
+  ? I
+  : never;
 type SettingsOf<D> = D extends { settings: Type<infer S> } ? S : never;
 export type RegisteredProviderSettings = UnionToIntersection<SettingsOf<Registered>>;

@@ -8,9 +8,14 @@ import type { InboundWebhook } from '../providers/provider.port';
 export type RawRequest = Request & { rawBody?: Buffer };
 
 /** Answered to anything that does not verify: no hint of why. */
-export const unverifiable = () => new ApiError(HttpStatus.UNAUTHORIZED, ErrorCode.UNAUTHENTICATED, 'The notification could not be verified.');
+export const unverifiable = () =>
+  new ApiError(HttpStatus.UNAUTHORIZED, ErrorCode.UNAUTHENTICATED, 'The notification could not be verified.');
 
 /** The client address is Express's request.ip, so TRUST_PROXY decides whether X-Forwarded-For counts. */
 export function inbound(request: RawRequest): InboundWebhook {
-  return { headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0), remoteAddress: request.ip ?? request.socket.remoteAddress };
+  return {
+    headers: request.headers,
+    rawBody: request.rawBody ?? Buffer.alloc(0),
+    remoteAddress: request.ip ?? request.socket.remoteAddress,
+  };
 }

@@ -43,7 +43,11 @@ export class WebhooksService {
   ) {}
 
   /** Returns null when no environment's credential verifies the notification. */
-  async verify(provider: Provider, webhook: InboundWebhook, hint?: ProviderEnvironment): Promise<{ notice: WebhookNotice; environment: ProviderEnvironment } | null> {
+  async verify(
+    provider: Provider,
+    webhook: InboundWebhook,
+    hint?: ProviderEnvironment,
+  ): Promise<{ notice: WebhookNotice; environment: ProviderEnvironment } | null> {
     if (!this.allowedSource(provider, webhook.remoteAddress)) {
       this.rejected(provider, 'source_not_allowed', webhook.remoteAddress);
       return null;
@@ -74,8 +78,20 @@ export class WebhooksService {
   }
 
   /** Records the delivery; false when this exact delivery was seen before. */
-  async record(provider: Provider, environment: ProviderEnvironment | null, deliveryId: string, payoutId: string | null, outcome: WebhookOutcome): Promise<boolean> {
-    return this.deliveries.recordOnce({ provider, environment, deliveryId: deliveryId.slice(0, 300), payoutId, outcome });
+  async record(
+    provider: Provider,
+    environment: ProviderEnvironment | null,
+    deliveryId: string,
+    payoutId: string | null,
+    outcome: WebhookOutcome,
+  ): Promise<boolean> {
+    return this.deliveries.recordOnce({
+      provider,
+      environment,
+      deliveryId: deliveryId.slice(0, 300),
+      payoutId,
+      outcome,
+    });
   }
 
   /** Processes a verified notice: at most one status fetch per payout per interval, then the state machine. */
@@ -83,11 +99,17 @@ export class WebhooksService {
     const payout = await this.payoutFor(provider, notice);
     if (!payout) {
       // Nothing stored: a verified notification can still be replayed at will.
-      this.logger.warn({ provider, environment, externalId: notice.externalId, providerReference: notice.providerReference }, 'notification for a payout we do not know');
+      this.logger.warn(
+        { provider, environment, externalId: notice.externalId, providerReference: notice.providerReference },
+        'notification for a payout we do not know',
+      );
       return 'unknown_payout';
     }
     if (!mayStillChange(payout.provider, payout.status)) return 'final';
-    if (notice.deliveryId !== undefined && !(await this.record(provider, environment, `${environment}:${notice.deliveryId}`, payout.id, 'applied'))) {
+    if (
+      notice.deliveryId !== undefined &&
+      !(await this.record(provider, environment, `${environment}:${notice.deliveryId}`, payout.id, 'applied'))
+    ) {
       return 'duplicate';
     }
     if (!(await this.claimFetch(payout.id))) {
@@ -95,7 +117,8 @@ export class WebhooksService {
       return 'deferred';
     }
     // Without an authenticated delivery id, the fetch itself is the delivery worth recording.
-    if (notice.deliveryId === undefined) await this.record(provider, environment, `${environment}:fetch:${payout.id}:${Date.now()}`, payout.id, 'applied');
+    if (notice.deliveryId === undefined)
+      await this.record(provider, environment, `${environment}:fetch:${payout.id}:${Date.now()}`, payout.id, 'applied');
     try {
       const result = await this.registry
         .get(provider, environment)
@@ -103,7 +126,10 @@ export class WebhooksService {
       await this.payouts.applyProviderResult(payout.id, result, `webhook:${provider}`);
       return 'applied';
     } catch (error) {
-      this.logger.warn({ payoutId: payout.id, error: error instanceof Error ? error.message : String(error) }, 'could not fetch the status after a notification; the reconciler will');
+      this.logger.warn(
+        { payoutId: payout.id, error: error instanceof Error ? error.message : String(error) },
+        'could not fetch the status after a notification; the reconciler will',
+      );
       return 'failed';
     }
   }
@@ -130,7 +156,10 @@ export class WebhooksService {
     entry.total += 1;
     this.rejections.set(key, entry);
     if (now - entry.loggedAt < REJECTION_LOG_INTERVAL_MS) return;
-    this.logger.warn({ provider, reason, source, sinceLastLine: entry.count, total: entry.total }, 'refused provider notifications');
+    this.logger.warn(
+      { provider, reason, source, sinceLastLine: entry.count, total: entry.total },
+      'refused provider notifications',
+    );
     entry.count = 0;
     entry.loggedAt = now;
   }
@@ -141,7 +170,10 @@ export class WebhooksService {
     const variable = webhook.kind === 'route' ? webhook.allowedSourcesVariable : undefined;
     if (!variable) return true;
     const configured = (this.environment as unknown as Record<string, unknown>)[variable];
-    const allowed = (typeof configured === 'string' ? configured : '').split(',').map((ip) => ip.trim()).filter(Boolean);
+    const allowed = (typeof configured === 'string' ? configured : '')
+      .split(',')
+      .map((ip) => ip.trim())
+      .filter(Boolean);
     if (allowed.length === 0) return true;
     const ip = (address ?? '').replace(/^::ffff:/, '');
     return allowed.includes(ip);

@@ -17,7 +17,12 @@ describe('health', () => {
 
     const ready = await t.http.get('/health/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body.details).toEqual({ database: { status: 'up' }, migrations: { status: 'up' }, credentials: { status: 'up' }, providers: { status: 'up' } });
+    expect(ready.body.details).toEqual({
+      database: { status: 'up' },
+      migrations: { status: 'up' },
+      credentials: { status: 'up' },
+      providers: { status: 'up' },
+    });
   });
 
   it('is not ready (503 NOT_READY) while a migration is pending, and ready again once applied', async () => {

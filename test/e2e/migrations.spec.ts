@@ -13,7 +13,8 @@ describe('migrations', () => {
   });
   afterAll(() => database.drop());
 
-  const migrationFiles = () => readdirSync(path.join(projectRoot(), 'migrations')).filter((file) => file.endsWith('.ts'));
+  const migrationFiles = () =>
+    readdirSync(path.join(projectRoot(), 'migrations')).filter((file) => file.endsWith('.ts'));
 
   it('apply from scratch, and entities agree with them (no drift: run `npm run migration:generate -- Name`)', async () => {
     const applied = await runMigrations(database.url);

@@ -46,7 +46,12 @@ describe('OpenAPI and Swagger UI', () => {
         // Webhooks carry no API key: each provider's own proof (signature, token) is checked instead.
         if (!route.startsWith('/v1/webhooks/')) expect(operation.security).toEqual([{ 'api-key': [] }]);
         const url = route.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
-        const response = await (t.http as unknown as Record<string, (url: string) => Promise<{ status: number; body: { error: { code: string } } }>>)[method](url);
+        const response = await (
+          t.http as unknown as Record<
+            string,
+            (url: string) => Promise<{ status: number; body: { error: { code: string } } }>
+          >
+        )[method](url);
         expect([method, route, response.status]).toEqual([method, route, 401]);
         expect(response.body.error.code).toBe('UNAUTHENTICATED');
         checked++;

@@ -71,7 +71,10 @@ describe('docker-compose.yml and Dockerfile', () => {
   });
 
   it('keeps the simulators, the demo seeding, tests and specs out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
-    for (const entry of ['src/simulators', 'src/demo', 'test', 'bench', '**/*.spec.ts', 'node_modules', '.env']) expect(ignored).toContain(entry);
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim());
+    for (const entry of ['src/simulators', 'src/demo', 'test', 'bench', '**/*.spec.ts', 'node_modules', '.env'])
+      expect(ignored).toContain(entry);
   });
 });

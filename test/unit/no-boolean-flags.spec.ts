@@ -36,7 +36,9 @@ function isBooleanParameter(parameter: ts.ParameterDeclaration): boolean {
     (type.kind === ts.SyntaxKind.BooleanKeyword ||
       (ts.isUnionTypeNode(type) && type.types.some((member) => member.kind === ts.SyntaxKind.BooleanKeyword)));
   const initializer = parameter.initializer;
-  const defaultsToBoolean = initializer !== undefined && (initializer.kind === ts.SyntaxKind.TrueKeyword || initializer.kind === ts.SyntaxKind.FalseKeyword);
+  const defaultsToBoolean =
+    initializer !== undefined &&
+    (initializer.kind === ts.SyntaxKind.TrueKeyword || initializer.kind === ts.SyntaxKind.FalseKeyword);
   return ts.isIdentifier(parameter.name) && (declaredBoolean || defaultsToBoolean);
 }
 
@@ -45,12 +47,20 @@ function booleanFlags(file: string, text = readFileSync(file, 'utf8')): string[]
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
     // Setters and callbacks passed to other APIs (whose shape they do not choose) are not flags.
-    const ownSignature = ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isConstructorDeclaration(node) ||
+    const ownSignature =
+      ts.isFunctionDeclaration(node) ||
+      ts.isMethodDeclaration(node) ||
+      ts.isConstructorDeclaration(node) ||
       ((ts.isArrowFunction(node) || ts.isFunctionExpression(node)) && ts.isVariableDeclaration(node.parent));
     if (ownSignature) {
-      const name = ts.isConstructorDeclaration(node) ? 'constructor' : ts.isVariableDeclaration(node.parent) ? node.parent.name.getText(source) : (node.name?.getText(source) ?? '(anonymous)');
+      const name = ts.isConstructorDeclaration(node)
+        ? 'constructor'
+        : ts.isVariableDeclaration(node.parent)
+          ? node.parent.name.getText(source)
+          : (node.name?.getText(source) ?? '(anonymous)');
       for (const parameter of node.parameters) {
-        if (isBooleanParameter(parameter)) found.push(`${path.relative(root, file)} ${name}(${parameter.name.getText(source)})`);
+        if (isBooleanParameter(parameter))
+          found.push(`${path.relative(root, file)} ${name}(${parameter.name.getText(source)})`);
       }
     }
     ts.forEachChild(node, visit);

@@ -16,7 +16,16 @@ const isDevelopmentOnly = (file: string) => DEVELOPMENT_ONLY.some((folder) => pa
 
 function productionProgram(): ts.Program {
   const configFile = path.join(root, 'tsconfig.prod.json');
-  const parsed = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    configFile,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    },
+  );
   if (!parsed) throw new Error('tsconfig.prod.json could not be read');
   expect(parsed.errors).toEqual([]);
   return ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
@@ -38,7 +47,8 @@ function relativeRequires(file: string, options: ts.CompilerOptions): string[] {
 
 function resolveSource(from: string, specifier: string): string | null {
   const base = path.resolve(path.dirname(from), specifier);
-  for (const candidate of [`${base}.ts`, path.join(base, 'index.ts'), base]) if (existsSync(candidate)) return candidate;
+  for (const candidate of [`${base}.ts`, path.join(base, 'index.ts'), base])
+    if (existsSync(candidate)) return candidate;
   return null;
 }
 
@@ -60,33 +70,46 @@ describe('the production build', () => {
     expect(sources.filter((file) => file.endsWith('.spec.ts')).map((file) => path.relative(root, file))).toEqual([]);
   });
 
-  it("type-checks: the production sources compile on their own", () => {
-    const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-    expect(problems).toEqual([]);
-  }, COMPILER_TIMEOUT_MS);
+  it(
+    'type-checks: the production sources compile on their own',
+    () => {
+      const problems = ts
+        .getPreEmitDiagnostics(program)
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      expect(problems).toEqual([]);
+    },
+    COMPILER_TIMEOUT_MS,
+  );
 
-  it("the production entry's static import graph stays inside the production build", () => {
-    const inBuild = new Set(sources);
-    const seen = new Set<string>();
-    const escapes: string[] = [];
-    const entries = sources.filter((file) => file === path.join(root, 'src', 'main.ts') || file.startsWith(path.join(root, 'scripts') + path.sep));
-    const queue = [...entries];
-    while (queue.length > 0) {
-      const file = queue.pop()!;
-      if (seen.has(file)) continue;
-      seen.add(file);
-      for (const specifier of relativeRequires(file, program.getCompilerOptions())) {
-        const target = resolveSource(file, specifier);
-        // A require tsc did not follow (a literal require() call in TypeScript) would fail in the image.
-        if (!target || !inBuild.has(target) || isDevelopmentOnly(target)) escapes.push(`${path.relative(root, file)} -> ${specifier}`);
-        else queue.push(target);
+  it(
+    "the production entry's static import graph stays inside the production build",
+    () => {
+      const inBuild = new Set(sources);
+      const seen = new Set<string>();
+      const escapes: string[] = [];
+      const entries = sources.filter(
+        (file) => file === path.join(root, 'src', 'main.ts') || file.startsWith(path.join(root, 'scripts') + path.sep),
+      );
+      const queue = [...entries];
+      while (queue.length > 0) {
+        const file = queue.pop()!;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        for (const specifier of relativeRequires(file, program.getCompilerOptions())) {
+          const target = resolveSource(file, specifier);
+          // A require tsc did not follow (a literal require() call in TypeScript) would fail in the image.
+          if (!target || !inBuild.has(target) || isDevelopmentOnly(target))
+            escapes.push(`${path.relative(root, file)} -> ${specifier}`);
+          else queue.push(target);
+        }
       }
-    }
-    expect(escapes).toEqual([]);
-    // The walk did reach the application, not just the entry.
-    expect(seen.has(path.join(root, 'src', 'app.factory.ts'))).toBe(true);
-    expect(seen.has(path.join(root, 'src', 'demo-mode.ts'))).toBe(true);
-  }, COMPILER_TIMEOUT_MS);
+      expect(escapes).toEqual([]);
+      // The walk did reach the application, not just the entry.
+      expect(seen.has(path.join(root, 'src', 'app.factory.ts'))).toBe(true);
+      expect(seen.has(path.join(root, 'src', 'demo-mode.ts'))).toBe(true);
+    },
+    COMPILER_TIMEOUT_MS,
+  );
 
   it('refuses to load the demo mode in production, before touching the file system', async () => {
     const production = loadEnvironment({

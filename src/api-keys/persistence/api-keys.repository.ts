@@ -21,7 +21,9 @@ export interface NewApiKeyRow {
 }
 
 /** The fields a change to an existing key writes. */
-export type ApiKeyChange = Partial<Pick<ApiKey, 'scopes' | 'expiresAt' | 'revokedAt'>> & { revokedByKeyId?: string | null };
+export type ApiKeyChange = Partial<Pick<ApiKey, 'scopes' | 'expiresAt' | 'revokedAt'>> & {
+  revokedByKeyId?: string | null;
+};
 
 /** The api_keys table. Keys leave here as domain ApiKeys (the hash never does). */
 @Injectable()
@@ -72,7 +74,9 @@ export class ApiKeysRepository {
 
   async insert(row: NewApiKeyRow, transaction?: Transaction): Promise<ApiKey> {
     const repository = (transaction ?? this.dataSource.manager).getRepository(ApiKeyEntity);
-    return toApiKey(await repository.save(repository.create({ ...row, lastUsedAt: null, revokedAt: null, revokedByKeyId: null })));
+    return toApiKey(
+      await repository.save(repository.create({ ...row, lastUsedAt: null, revokedAt: null, revokedByKeyId: null })),
+    );
   }
 
   async update(transaction: Transaction, id: string, change: ApiKeyChange): Promise<void> {

@@ -15,8 +15,14 @@ export function RequireScopes(...scopes: Scope[]) {
   return applyDecorators(
     SetMetadata(REQUIRED_SCOPES, scopes),
     ApiBearerAuth('api-key'),
-    ApiUnauthorizedResponse({ description: 'Missing, unknown, expired or revoked API key (UNAUTHENTICATED).', type: ErrorBodyDto }),
-    ApiForbiddenResponse({ description: `The API key lacks a required scope (${scopes.join(', ')}) (FORBIDDEN_SCOPE).`, type: ErrorBodyDto }),
+    ApiUnauthorizedResponse({
+      description: 'Missing, unknown, expired or revoked API key (UNAUTHENTICATED).',
+      type: ErrorBodyDto,
+    }),
+    ApiForbiddenResponse({
+      description: `The API key lacks a required scope (${scopes.join(', ')}) (FORBIDDEN_SCOPE).`,
+      type: ErrorBodyDto,
+    }),
   );
 }
 

@@ -23,8 +23,12 @@ interface BodyParserError {
 }
 
 function isBodyParserError(error: unknown): error is BodyParserError {
-  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' &&
-    typeof (error as BodyParserError).status === 'number';
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as BodyParserError).type === 'string' &&
+    typeof (error as BodyParserError).status === 'number'
+  );
 }
 
 /**
@@ -39,7 +43,11 @@ interface DomainError extends Error {
 }
 
 function isDomainError(error: unknown): error is DomainError {
-  return error instanceof Error && typeof (error as DomainError).httpStatus === 'number' && typeof (error as DomainError).code === 'string';
+  return (
+    error instanceof Error &&
+    typeof (error as DomainError).httpStatus === 'number' &&
+    typeof (error as DomainError).code === 'string'
+  );
 }
 
 /**
@@ -48,7 +56,12 @@ function isDomainError(error: unknown): error is DomainError {
  */
 function isUndecodableBody(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && (error as { status?: unknown }).status === 400 && typeof code === 'string' && /^(Z_|ERR_BROTLI|ERR__ZLIB)/.test(code);
+  return (
+    error instanceof Error &&
+    (error as { status?: unknown }).status === 400 &&
+    typeof code === 'string' &&
+    /^(Z_|ERR_BROTLI|ERR__ZLIB)/.test(code)
+  );
 }
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
@@ -75,11 +88,19 @@ function body(code: ErrorCode, message: string, details: unknown = null): ErrorB
  */
 export function toErrorResponse(exception: unknown, request: RequestLike): ErrorResponse {
   if (exception instanceof ApiError) {
-    return { status: exception.status, body: body(exception.code, exception.message, exception.details), headers: exception.headers };
+    return {
+      status: exception.status,
+      body: body(exception.code, exception.message, exception.details),
+      headers: exception.headers,
+    };
   }
 
   if (isDomainError(exception)) {
-    const details = exception.capability ? { capability: exception.capability } : exception.providerCode ? { providerCode: exception.providerCode } : null;
+    const details = exception.capability
+      ? { capability: exception.capability }
+      : exception.providerCode
+        ? { providerCode: exception.providerCode }
+        : null;
     return { status: exception.httpStatus, body: body(exception.code, exception.message, details) };
   }
 
@@ -103,13 +124,19 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
       case 'charset.unsupported':
         return {
           status: 415,
-          body: body(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be UTF-8 JSON, sent as is or with Content-Encoding gzip, deflate or br.'),
+          body: body(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            'The request body must be UTF-8 JSON, sent as is or with Content-Encoding gzip, deflate or br.',
+          ),
         };
       default:
         if (exception.status >= 400 && exception.status < 500) {
           return {
             status: exception.status,
-            body: body(STATUS_CODES[exception.status] ?? ErrorCode.BAD_REQUEST, 'The request body could not be read. Send it again.'),
+            body: body(
+              STATUS_CODES[exception.status] ?? ErrorCode.BAD_REQUEST,
+              'The request body could not be read. Send it again.',
+            ),
           };
         }
     }
@@ -118,7 +145,10 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
   if (isUndecodableBody(exception)) {
     return {
       status: 400,
-      body: body(ErrorCode.BAD_CONTENT_ENCODING, 'The request body could not be decoded with the Content-Encoding it names. Send it compressed correctly, or uncompressed without that header.'),
+      body: body(
+        ErrorCode.BAD_CONTENT_ENCODING,
+        'The request body could not be decoded with the Content-Encoding it names. Send it compressed correctly, or uncompressed without that header.',
+      ),
     };
   }
 
@@ -138,7 +168,11 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
       // @nestjs/terminus puts the per-check results in the response; they hold no secrets.
       return {
         status,
-        body: body(code, 'The service is not ready: a dependency is down. See details for which one.', exception.getResponse()),
+        body: body(
+          code,
+          'The service is not ready: a dependency is down. See details for which one.',
+          exception.getResponse(),
+        ),
       };
     }
     if (status < 500) {
@@ -146,7 +180,10 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
       const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
       return {
         status,
-        body: body(code, typeof message === 'string' ? sentence(message) : 'The request was refused. Check it against /docs.'),
+        body: body(
+          code,
+          typeof message === 'string' ? sentence(message) : 'The request was refused. Check it against /docs.',
+        ),
       };
     }
   }
@@ -175,7 +212,8 @@ function sentence(message: string): string {
  */
 export function loggableError(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { value: typeof error };
-  const driverCode = (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
+  const driverCode =
+    (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
     (error as { code?: unknown }).code;
   return { type: error.name, message: error.message, sqlState: driverCode, stack: error.stack };
 }

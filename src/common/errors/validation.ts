@@ -8,7 +8,8 @@ export function toFieldProblems(errors: ValidationError[], parent = ''): FieldPr
     const own = Object.entries(error.constraints ?? {}).map(([rule, message]) => ({
       field,
       code: rule === 'whitelistValidation' ? 'UNKNOWN_FIELD' : camelToUpperSnake(rule),
-      message: rule === 'whitelistValidation' ? 'is not a known field; remove it' : stripProperty(message, error.property),
+      message:
+        rule === 'whitelistValidation' ? 'is not a known field; remove it' : stripProperty(message, error.property),
     }));
     return [...own, ...toFieldProblems(error.children ?? [], field)];
   });

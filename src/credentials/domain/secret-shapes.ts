@@ -19,7 +19,9 @@ const SHAPES: { [K in CredentialKind]: z.ZodType<SecretsByKind[K]> } = {
 /** Never carries secret material: it names the kind and the fields that are wrong, not their values. */
 export class SecretShapeError extends Error {
   constructor(kind: CredentialKind, fields: string[]) {
-    super(`The secret is not a ${kind} secret: ${fields.length > 0 ? `${fields.join(', ')} missing or not a non-empty string` : 'not an object'}.`);
+    super(
+      `The secret is not a ${kind} secret: ${fields.length > 0 ? `${fields.join(', ')} missing or not a non-empty string` : 'not an object'}.`,
+    );
     this.name = 'SecretShapeError';
   }
 }
@@ -27,6 +29,9 @@ export class SecretShapeError extends Error {
 /** The secret as the kind's type (fields the kind does not define are dropped), or SecretShapeError. */
 export function secretOfKind<K extends CredentialKind>(kind: K, value: unknown): SecretOf<K> {
   const result = SHAPES[kind].safeParse(value);
-  if (!result.success) throw new SecretShapeError(kind, [...new Set(result.error.issues.map((issue) => issue.path.join('.')).filter(Boolean))]);
+  if (!result.success)
+    throw new SecretShapeError(kind, [
+      ...new Set(result.error.issues.map((issue) => issue.path.join('.')).filter(Boolean)),
+    ]);
   return result.data;
 }

@@ -9,4 +9,8 @@ export const actorOf = (principal: Principal): Actor => ({ keyId: principal.keyI
 
 export const Rejected = (description: string) => ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description });
 
-export const Invalid = () => ApiBadRequestResponse({ type: ErrorBodyDto, description: 'VALIDATION_FAILED: a field is missing or of the wrong type.' });
+export const Invalid = () =>
+  ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description: 'VALIDATION_FAILED: a field is missing or of the wrong type.',
+  });

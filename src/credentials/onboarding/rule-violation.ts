@@ -12,7 +12,11 @@ export interface RuleViolation {
 }
 
 /** 422 with every violated rule listed, so the operator can fix them all at once. */
-export function rulesViolated(code: Extract<ErrorCode, 'CSR_RULES_VIOLATED' | 'CERTIFICATE_REJECTED' | 'CSR_REJECTED'>, message: string, violations: RuleViolation[]): ApiError {
+export function rulesViolated(
+  code: Extract<ErrorCode, 'CSR_RULES_VIOLATED' | 'CERTIFICATE_REJECTED' | 'CSR_REJECTED'>,
+  message: string,
+  violations: RuleViolation[],
+): ApiError {
   return new ApiError(
     HttpStatus.UNPROCESSABLE_ENTITY,
     code,
@@ -29,7 +33,11 @@ export function parseCertificates(text: string, field: string, violations: RuleV
     try {
       certificates.push(new X509Certificate(block.der));
     } catch {
-      violations.push({ field, code: 'NOT_PEM', message: 'holds a CERTIFICATE block that is not a readable X.509 certificate' });
+      violations.push({
+        field,
+        code: 'NOT_PEM',
+        message: 'holds a CERTIFICATE block that is not a readable X.509 certificate',
+      });
       return [];
     }
   }

@@ -27,10 +27,16 @@ export class CredentialChangesChannel {
    * Listens on its own connection (a pooled one would be handed back). Null when the database is
    * not reachable by URL (then there is nobody else to hear from).
    */
-  async listen(onPayload: (payload: string) => void, onLost: (error: Error) => void): Promise<ChangeSubscription | null> {
+  async listen(
+    onPayload: (payload: string) => void,
+    onLost: (error: Error) => void,
+  ): Promise<ChangeSubscription | null> {
     const options = this.dataSource.options as { url?: string };
     if (!options.url) return null;
-    const client = new Client({ connectionString: options.url, application_name: 'payments-backend:credential-changes' });
+    const client = new Client({
+      connectionString: options.url,
+      application_name: 'payments-backend:credential-changes',
+    });
     client.on('notification', (message) => {
       if (message.channel === CHANGES_CHANNEL && message.payload) onPayload(message.payload);
     });

@@ -24,7 +24,12 @@ export interface CredentialQuery {
 }
 
 /** The lifecycle columns of a credential (what activation, rotation, expiry and revocation change). */
-export type CredentialLifecycle = Partial<Pick<Credential, 'status' | 'activatedAt' | 'rotatedAt' | 'replacesId' | 'replacedById' | 'revokedAt' | 'revokedByKeyId'>>;
+export type CredentialLifecycle = Partial<
+  Pick<
+    Credential,
+    'status' | 'activatedAt' | 'rotatedAt' | 'replacesId' | 'replacedById' | 'revokedAt' | 'revokedByKeyId'
+  >
+>;
 
 /** A sealed secret and the credential it belongs to. */
 export interface StoredSecret {
@@ -45,7 +50,12 @@ export class CredentialsRepository {
   /** Inserts a credential; returns it as stored (createdAt from the database). */
   async insert(transaction: Transaction, credential: Omit<Credential, 'createdAt'>): Promise<Credential> {
     const repository = transaction.getRepository(CredentialEntity);
-    const row = repository.create({ ...publicColumns(credential), ...lifecycleColumns(credential), id: credential.id, createdByKeyId: credential.createdByKeyId });
+    const row = repository.create({
+      ...publicColumns(credential),
+      ...lifecycleColumns(credential),
+      id: credential.id,
+      createdByKeyId: credential.createdByKeyId,
+    });
     await repository.insert(row);
     return toCredential(row);
   }
@@ -61,12 +71,19 @@ export class CredentialsRepository {
 
   /** SELECT … FOR UPDATE. */
   async lockById(transaction: Transaction, id: string): Promise<Credential | null> {
-    const row = await transaction.getRepository(CredentialEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    const row = await transaction
+      .getRepository(CredentialEntity)
+      .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
     return row ? toCredential(row) : null;
   }
 
   /** The credential in service for this provider + environment + kind (at most one: a unique index). */
-  async findInService(provider: Provider, environment: ProviderEnvironment, kind: CredentialKind, transaction?: Transaction): Promise<Credential | null> {
+  async findInService(
+    provider: Provider,
+    environment: ProviderEnvironment,
+    kind: CredentialKind,
+    transaction?: Transaction,
+  ): Promise<Credential | null> {
     const row = await (transaction ?? this.dataSource.manager)
       .getRepository(CredentialEntity)
       .findOneBy({ provider, environment, kind, status: In([...IN_SERVICE_STATUSES]) });
@@ -91,7 +108,12 @@ export class CredentialsRepository {
   }
 
   /** Unrevoked credentials of a provider and kind whose attribute has this value. */
-  async findByAttribute(provider: Provider, kind: CredentialKind, attribute: string, value: string): Promise<Credential[]> {
+  async findByAttribute(
+    provider: Provider,
+    kind: CredentialKind,
+    attribute: string,
+    value: string,
+  ): Promise<Credential[]> {
     const rows = await this.dataSource
       .getRepository(CredentialEntity)
       .createQueryBuilder('c')
@@ -126,12 +148,24 @@ export class CredentialsRepository {
   async replace(transaction: Transaction, credential: Credential): Promise<Credential> {
     const columns = { ...publicColumns(credential), ...lifecycleColumns(credential) };
     await transaction.getRepository(CredentialEntity).update({ id: credential.id }, columns);
-    return toCredential(Object.assign(transaction.getRepository(CredentialEntity).create({ id: credential.id, createdAt: credential.createdAt, createdByKeyId: credential.createdByKeyId }), columns));
+    return toCredential(
+      Object.assign(
+        transaction
+          .getRepository(CredentialEntity)
+          .create({ id: credential.id, createdAt: credential.createdAt, createdByKeyId: credential.createdByKeyId }),
+        columns,
+      ),
+    );
   }
 
   /** One slot per provider + environment + kind: serialises everybody putting a credential into it, until commit. */
-  async lockServiceSlot(transaction: Transaction, credential: Pick<Credential, 'provider' | 'environment' | 'kind'>): Promise<void> {
-    await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`credential-slot:${credential.provider}:${credential.environment}:${credential.kind}`]);
+  async lockServiceSlot(
+    transaction: Transaction,
+    credential: Pick<Credential, 'provider' | 'environment' | 'kind'>,
+  ): Promise<void> {
+    await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `credential-slot:${credential.provider}:${credential.environment}:${credential.kind}`,
+    ]);
   }
 
   async findSecret(credentialId: string): Promise<StoredSecret | null> {
@@ -152,10 +186,17 @@ export class CredentialsRepository {
     return rows.map(toStoredSecret);
   }
 
-  async storeRewrappedKey(transaction: Transaction, credentialId: string, rewrapped: Pick<SealedSecret, 'masterKeyId' | 'wrappedDataKey'>): Promise<void> {
+  async storeRewrappedKey(
+    transaction: Transaction,
+    credentialId: string,
+    rewrapped: Pick<SealedSecret, 'masterKeyId' | 'wrappedDataKey'>,
+  ): Promise<void> {
     await transaction
       .getRepository(CredentialSecretEntity)
-      .update({ credentialId }, { masterKeyId: rewrapped.masterKeyId, wrappedDataKey: rewrapped.wrappedDataKey, rewrappedAt: new Date() });
+      .update(
+        { credentialId },
+        { masterKeyId: rewrapped.masterKeyId, wrappedDataKey: rewrapped.wrappedDataKey, rewrappedAt: new Date() },
+      );
   }
 
   /** Appends to the audit trail, inside the transaction when one is given. */
@@ -165,7 +206,9 @@ export class CredentialsRepository {
   }
 
   async events(credentialId: string): Promise<CredentialEvent[]> {
-    const rows = await this.dataSource.getRepository(CredentialEventEntity).find({ where: { credentialId }, order: { id: 'ASC' } });
+    const rows = await this.dataSource
+      .getRepository(CredentialEventEntity)
+      .find({ where: { credentialId }, order: { id: 'ASC' } });
     return rows.map((row) => ({
       id: row.id,
       credentialId: row.credentialId,
@@ -179,12 +222,23 @@ export class CredentialsRepository {
 }
 
 function toStoredSecret(row: CredentialSecretEntity): StoredSecret {
-  return { credentialId: row.credentialId, sealed: { masterKeyId: row.masterKeyId, wrappedDataKey: row.wrappedDataKey, ciphertext: row.ciphertext } };
+  return {
+    credentialId: row.credentialId,
+    sealed: { masterKeyId: row.masterKeyId, wrappedDataKey: row.wrappedDataKey, ciphertext: row.ciphertext },
+  };
 }
 
 function lifecycleColumns(change: CredentialLifecycle): Partial<CredentialEntity> {
   const row: Partial<CredentialEntity> = {};
-  const copy = ['status', 'activatedAt', 'rotatedAt', 'replacesId', 'replacedById', 'revokedAt', 'revokedByKeyId'] as const;
+  const copy = [
+    'status',
+    'activatedAt',
+    'rotatedAt',
+    'replacesId',
+    'replacedById',
+    'revokedAt',
+    'revokedByKeyId',
+  ] as const;
   for (const field of copy) {
     if (change[field] !== undefined) (row as Record<string, unknown>)[field] = change[field];
   }
@@ -198,8 +252,18 @@ function lifecycleColumns(change: CredentialLifecycle): Partial<CredentialEntity
 export function publicColumns(credential: Partial<Credential>): Partial<CredentialEntity> {
   const row: Partial<CredentialEntity> = {};
   const copy = [
-    'provider', 'environment', 'kind', 'label', 'hints', 'attributes', 'keyAlgorithm', 'csrPem',
-    'certificatePem', 'chainPem', 'caPem', 'publicKeyPem',
+    'provider',
+    'environment',
+    'kind',
+    'label',
+    'hints',
+    'attributes',
+    'keyAlgorithm',
+    'csrPem',
+    'certificatePem',
+    'chainPem',
+    'caPem',
+    'publicKeyPem',
   ] as const;
   for (const field of copy) {
     if (credential[field] !== undefined) (row as Record<string, unknown>)[field] = credential[field];

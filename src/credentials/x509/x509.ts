@@ -130,7 +130,11 @@ export const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DAY_MS = 86_400_000;
 
 /** A self-signed CA of the product's own (it signs the certificate Verestro presents on callbacks). */
-export async function createCertificateAuthority(subject: string, keys: webcrypto.CryptoKeyPair, years = 5): Promise<string> {
+export async function createCertificateAuthority(
+  subject: string,
+  keys: webcrypto.CryptoKeyPair,
+  years = 5,
+): Promise<string> {
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: subject,
     keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
@@ -185,7 +189,11 @@ export async function readCsr(pem: string): Promise<CsrFacts | null> {
   }
   return {
     key: { type: key.asymmetricKeyType ?? 'unknown', bits: details.modulusLength, curve: details.namedCurve },
-    subject: csr.subjectName.toJSON().map((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((value): [string, string] => [type, value]))),
+    subject: csr.subjectName
+      .toJSON()
+      .map((rdn) =>
+        Object.entries(rdn).flatMap(([type, values]) => values.map((value): [string, string] => [type, value])),
+      ),
     signatureValid,
   };
 }
@@ -223,21 +231,34 @@ export async function signCertificateRequest(
     publicKey = csr.publicKey;
   } else {
     subject = request.subject;
-    publicKey = new x509.PublicKey(Buffer.from(request.publicKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
+    publicKey = new x509.PublicKey(
+      Buffer.from(request.publicKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
+    );
   }
-  const keyType = createPublicKey({ key: Buffer.from(publicKey.rawData), format: 'der', type: 'spki' }).asymmetricKeyType;
+  const keyType = createPublicKey({
+    key: Buffer.from(publicKey.rawData),
+    format: 'der',
+    type: 'spki',
+  }).asymmetricKeyType;
   // keyEncipherment means RSA key transport; an EC key can only sign (key agreement is not used by TLS 1.2+ ECDHE).
   const keyUsage = x509.KeyUsageFlags.digitalSignature | (keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : 0);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(keyUsage, true),
-    new x509.ExtendedKeyUsageExtension([usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth]),
+    new x509.ExtendedKeyUsageExtension([
+      usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth,
+    ]),
     await x509.SubjectKeyIdentifierExtension.create(publicKey),
     // A renewed CA keeps the same name; the key identifier lets verifiers pick the right one.
     await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
   ];
   if (usage === 'server') {
-    extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]));
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'dns', value: 'localhost' },
+        { type: 'ip', value: '127.0.0.1' },
+      ]),
+    );
   }
   const now = Date.now();
   const certificate = await x509.X509CertificateGenerator.create({

@@ -13,7 +13,8 @@ export interface PendingDelivery {
   attempts: number;
 }
 
-export type DeliveryOutcome = { delivered: true; attempts: number } | { delivered: false; attempts: number; error: string; nextAttemptAt: Date };
+export type DeliveryOutcome =
+  { delivered: true; attempts: number } | { delivered: false; attempts: number; error: string; nextAttemptAt: Date };
 
 /** event_subscriptions and the outbox (outbound_events). */
 @Injectable()
@@ -30,7 +31,9 @@ export class OutboundEventsRepository {
   }
 
   async activeSubscriptions(): Promise<EventSubscription[]> {
-    const rows = await this.dataSource.getRepository(EventSubscriptionEntity).find({ where: { disabledAt: IsNull() }, order: { createdAt: 'ASC' } });
+    const rows = await this.dataSource
+      .getRepository(EventSubscriptionEntity)
+      .find({ where: { disabledAt: IsNull() }, order: { createdAt: 'ASC' } });
     return rows.map(toSubscription);
   }
 
@@ -40,9 +43,13 @@ export class OutboundEventsRepository {
    */
   async disableSubscription(id: string, reason: string): Promise<boolean> {
     return this.dataSource.transaction(async (manager) => {
-      const result = await manager.getRepository(EventSubscriptionEntity).update({ id, disabledAt: IsNull() }, { disabledAt: new Date() });
+      const result = await manager
+        .getRepository(EventSubscriptionEntity)
+        .update({ id, disabledAt: IsNull() }, { disabledAt: new Date() });
       if (!result.affected) return false;
-      await manager.getRepository(OutboundEventEntity).update({ subscriptionId: id, deliveredAt: IsNull() }, { lastError: reason });
+      await manager
+        .getRepository(OutboundEventEntity)
+        .update({ subscriptionId: id, deliveredAt: IsNull() }, { lastError: reason });
       return true;
     });
   }
@@ -78,7 +85,9 @@ export class OutboundEventsRepository {
 
   /** The event with its subscription as they are now; null when either is gone. */
   async findPending(id: string): Promise<PendingDelivery | null> {
-    const row = await this.dataSource.getRepository(OutboundEventEntity).findOne({ where: { id }, relations: { subscription: true } });
+    const row = await this.dataSource
+      .getRepository(OutboundEventEntity)
+      .findOne({ where: { id }, relations: { subscription: true } });
     if (!row?.subscription) return null;
     return { id: row.id, subscription: toSubscription(row.subscription), payload: row.payload, attempts: row.attempts };
   }

@@ -61,9 +61,16 @@ export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestr
   private async pass(): Promise<void> {
     try {
       const sealed = await this.sealLegacyRows();
-      if (sealed > 0) this.logger.log({ sealed }, `sealed the beneficiary of ${sealed} payout(s) written before beneficiaries were sealed`);
+      if (sealed > 0)
+        this.logger.log(
+          { sealed },
+          `sealed the beneficiary of ${sealed} payout(s) written before beneficiaries were sealed`,
+        );
     } catch (error) {
-      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not seal the beneficiaries of older payouts; will try again');
+      this.logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'could not seal the beneficiaries of older payouts; will try again',
+      );
     }
   }
 
@@ -78,7 +85,8 @@ export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestr
     while (!this.stopping) {
       const count = await this.unitOfWork.run(async (transaction) => {
         const rows = await this.rows.lockUnsealed(transaction, BATCH);
-        for (const row of rows) await this.rows.storeSealed(transaction, row.id, this.beneficiaries.seal(row.id, row.beneficiary));
+        for (const row of rows)
+          await this.rows.storeSealed(transaction, row.id, this.beneficiaries.seal(row.id, row.beneficiary));
         return rows.length;
       });
       total += count;
@@ -100,7 +108,8 @@ export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestr
     for (;;) {
       const rows = await this.unitOfWork.run(async (transaction) => {
         const batch = await this.rows.lockSealedUnderOtherKey(transaction, after, current, BATCH);
-        for (const row of batch) await this.rows.storeRewrapped(transaction, row.id, this.beneficiaries.rewrap(row.id, row.sealed));
+        for (const row of batch)
+          await this.rows.storeRewrapped(transaction, row.id, this.beneficiaries.rewrap(row.id, row.sealed));
         return batch;
       });
       if (rows.length === 0) return count;

@@ -1,6 +1,15 @@
 import type { Provider, ProviderPayoutState } from '../../providers/provider.port';
 import { currencyDecimals, formatAmount, isCurrency, normaliseAmount } from './money';
-import { fromProviderState, judgeTransition, mayStillChange, OPEN, PAYOUT_STATUSES, PayoutStatus, TERMINAL, TransitionVerdict } from './payout';
+import {
+  fromProviderState,
+  judgeTransition,
+  mayStillChange,
+  OPEN,
+  PAYOUT_STATUSES,
+  PayoutStatus,
+  TERMINAL,
+  TransitionVerdict,
+} from './payout';
 
 /**
  * Every from → to pair of the payout state machine, written out by hand (not derived from the
@@ -12,19 +21,30 @@ import { fromProviderState, judgeTransition, mayStillChange, OPEN, PAYOUT_STATUS
  *   I  illegal  a report that contradicts the machine
  *   R  the reversal after completion: apply for D24 (its documented bank reversal), illegal for the others
  */
-const COLUMNS = ['requested', 'submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown'] as const;
+const COLUMNS = [
+  'requested',
+  'submitted',
+  'pending',
+  'processing',
+  'on_hold',
+  'completed',
+  'failed',
+  'rejected',
+  'cancelled',
+  'unknown',
+] as const;
 const MATRIX: Record<PayoutStatus, string> = {
   //            req sub pen pro hol com fai rej can unk
-  requested:  ' S   A   A   A   A   A   A   A   A   A',
-  submitted:  ' T   S   A   A   A   A   A   A   A   T',
-  pending:    ' T   T   S   A   A   A   A   A   A   T',
+  requested: ' S   A   A   A   A   A   A   A   A   A',
+  submitted: ' T   S   A   A   A   A   A   A   A   T',
+  pending: ' T   T   S   A   A   A   A   A   A   T',
   processing: ' T   T   T   S   T   A   A   A   I   T',
-  on_hold:    ' T   T   A   A   S   A   A   A   A   T',
-  completed:  ' T   T   T   T   T   S   T   R   T   T',
-  failed:     ' T   T   T   T   T   T   S   T   T   T',
-  rejected:   ' T   T   T   T   T   T   T   S   T   T',
-  cancelled:  ' T   T   T   T   T   T   T   T   S   T',
-  unknown:    ' I   A   A   A   A   A   A   A   A   S',
+  on_hold: ' T   T   A   A   S   A   A   A   A   T',
+  completed: ' T   T   T   T   T   S   T   R   T   T',
+  failed: ' T   T   T   T   T   T   S   T   T   T',
+  rejected: ' T   T   T   T   T   T   T   S   T   T',
+  cancelled: ' T   T   T   T   T   T   T   T   S   T',
+  unknown: ' I   A   A   A   A   A   A   A   A   S',
 };
 const PROVIDERS: Provider[] = ['d24', 'connectpay', 'verestro'];
 
@@ -84,7 +104,15 @@ describe('the payout state machine', () => {
   );
 
   it('takes every provider state as the status of the same name', () => {
-    const states: ProviderPayoutState[] = ['pending', 'processing', 'completed', 'rejected', 'cancelled', 'on_hold', 'failed'];
+    const states: ProviderPayoutState[] = [
+      'pending',
+      'processing',
+      'completed',
+      'rejected',
+      'cancelled',
+      'on_hold',
+      'failed',
+    ];
     for (const state of states) expect(fromProviderState(state)).toBe(state);
   });
 });

@@ -1,4 +1,10 @@
-import type { Beneficiary, Money, Provider, ProviderEnvironment, ProviderPayoutState } from '../../providers/provider.port';
+import type {
+  Beneficiary,
+  Money,
+  Provider,
+  ProviderEnvironment,
+  ProviderPayoutState,
+} from '../../providers/provider.port';
 import { descriptorOf } from '../../providers/provider-catalogue';
 import type { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
 
@@ -7,7 +13,16 @@ import type { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
  * reset, dropped response): the reconciler finds out, nothing is sent blindly again.
  */
 export const PAYOUT_STATUSES = [
-  'requested', 'submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown',
+  'requested',
+  'submitted',
+  'pending',
+  'processing',
+  'on_hold',
+  'completed',
+  'failed',
+  'rejected',
+  'cancelled',
+  'unknown',
 ] as const;
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
 
@@ -17,11 +32,30 @@ export const OPEN: readonly PayoutStatus[] = ['requested', 'submitted', 'pending
 
 /** How far along a payout is; an update may never lower it (on_hold and pending are siblings). */
 const PROGRESS: Record<PayoutStatus, number> = {
-  requested: 0, unknown: 0, submitted: 1, pending: 2, on_hold: 2, processing: 3, completed: 4, failed: 4, rejected: 4, cancelled: 4,
+  requested: 0,
+  unknown: 0,
+  submitted: 1,
+  pending: 2,
+  on_hold: 2,
+  processing: 3,
+  completed: 4,
+  failed: 4,
+  rejected: 4,
+  cancelled: 4,
 };
 
 const ALLOWED: Record<PayoutStatus, readonly PayoutStatus[]> = {
-  requested: ['submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown'],
+  requested: [
+    'submitted',
+    'pending',
+    'processing',
+    'on_hold',
+    'completed',
+    'failed',
+    'rejected',
+    'cancelled',
+    'unknown',
+  ],
   unknown: ['submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled'],
   submitted: ['pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown'],
   pending: ['processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled'],
@@ -48,7 +82,11 @@ export interface Reversal {
  * reversals. Late or reordered reports that would move the payout backwards are 'stale'
  * (recorded, not applied). The only ways out of a final status are the reversals given.
  */
-export function judgeTransitionUnder(reversals: readonly Reversal[], from: PayoutStatus, to: PayoutStatus): TransitionVerdict {
+export function judgeTransitionUnder(
+  reversals: readonly Reversal[],
+  from: PayoutStatus,
+  to: PayoutStatus,
+): TransitionVerdict {
   if (from === to) return 'same';
   if (TERMINAL.has(from) && ALLOWED[from].includes(to)) {
     return reversals.some((reversal) => reversal.from === from && reversal.to === to) ? 'apply' : 'illegal';
@@ -120,7 +158,13 @@ export function maskBeneficiary(beneficiary: Beneficiary): MaskedBeneficiary {
     case 'card':
       return { type: 'card', cardToken: mask(beneficiary.cardToken) };
     default:
-      return { type: beneficiary.type, country: beneficiary.country, name: beneficiary.name, documentId: mask(beneficiary.documentId), bankAccount: mask(beneficiary.bankAccount) };
+      return {
+        type: beneficiary.type,
+        country: beneficiary.country,
+        name: beneficiary.name,
+        documentId: mask(beneficiary.documentId),
+        bankAccount: mask(beneficiary.bankAccount),
+      };
   }
 }
 

@@ -1,23 +1,15 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsDate,
-  IsIn,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
+import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { ALL_ENVIRONMENTS, PROVIDERS } from '../../credentials/domain/credential';
 import { PROVIDER_DESCRIPTORS } from '../../providers/registered-providers';
 import { Payout, PAYOUT_STATUSES } from '../domain/payout';
 
 export class MoneyDto {
-  @ApiProperty({ example: '150.75', description: 'Decimal string with at most the currency\'s decimals (JPY 0, EUR 2, BHD 3). Never a number.' })
+  @ApiProperty({
+    example: '150.75',
+    description: "Decimal string with at most the currency's decimals (JPY 0, EUR 2, BHD 3). Never a number.",
+  })
   amount!: string;
 
   @ApiProperty({ example: 'BRL', description: 'ISO 4217.' })
@@ -27,8 +19,12 @@ export class MoneyDto {
 const BENEFICIARY_DTOS = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.beneficiaryDto);
 
 /** Per rail: which beneficiary each provider pays to, as its descriptor declares it. */
-const RAILS_DESCRIPTION = PROVIDER_DESCRIPTORS.map((descriptor) => `${descriptor.rail} (${descriptor.displayName})`).join(', ');
-const ENVIRONMENTS_DESCRIPTION = PROVIDER_DESCRIPTORS.map((descriptor) => `${descriptor.id}: ${descriptor.environments.join(', ')}`).join('; ');
+const RAILS_DESCRIPTION = PROVIDER_DESCRIPTORS.map(
+  (descriptor) => `${descriptor.rail} (${descriptor.displayName})`,
+).join(', ');
+const ENVIRONMENTS_DESCRIPTION = PROVIDER_DESCRIPTORS.map(
+  (descriptor) => `${descriptor.id}: ${descriptor.environments.join(', ')}`,
+).join('; ');
 
 @ApiExtraModels(...BENEFICIARY_DTOS)
 export class CreatePayoutDto {
@@ -36,7 +32,11 @@ export class CreatePayoutDto {
   @IsIn(PROVIDERS)
   provider!: (typeof PROVIDERS)[number];
 
-  @ApiProperty({ enum: ALL_ENVIRONMENTS, example: 'simulator', description: `One of the provider's environments (${ENVIRONMENTS_DESCRIPTION}).` })
+  @ApiProperty({
+    enum: ALL_ENVIRONMENTS,
+    example: 'simulator',
+    description: `One of the provider's environments (${ENVIRONMENTS_DESCRIPTION}).`,
+  })
   @IsIn(ALL_ENVIRONMENTS)
   environment!: (typeof ALL_ENVIRONMENTS)[number];
 
@@ -52,7 +52,16 @@ export class CreatePayoutDto {
   @ApiProperty({
     description: `Per rail: ${RAILS_DESCRIPTION}.`,
     oneOf: BENEFICIARY_DTOS.map((dto) => ({ $ref: getSchemaPath(dto) })),
-    example: { type: 'latam_bank_account', country: 'BR', name: 'José', lastName: 'Müller', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123456789' },
+    example: {
+      type: 'latam_bank_account',
+      country: 'BR',
+      name: 'José',
+      lastName: 'Müller',
+      documentId: '84932568207',
+      documentType: 'CPF',
+      bankCode: 341,
+      bankAccount: '123456789',
+    },
   })
   @IsObject()
   beneficiary!: Record<string, unknown>;
@@ -63,7 +72,12 @@ export class CreatePayoutDto {
   @Length(1, 140)
   reference?: string;
 
-  @ApiPropertyOptional({ example: { orderId: '42' }, description: 'Up to 20 string values of at most 500 characters.', type: 'object', additionalProperties: { type: 'string' } })
+  @ApiPropertyOptional({
+    example: { orderId: '42' },
+    description: 'Up to 20 string values of at most 500 characters.',
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  })
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;
@@ -136,13 +150,21 @@ export class PayoutDto {
   @ApiProperty({ enum: ALL_ENVIRONMENTS })
   environment!: string;
 
-  @ApiProperty({ enum: PAYOUT_STATUSES, description: 'requested → submitted → pending → processing → completed | failed | rejected | cancelled; on_hold; unknown while the provider\'s answer is being recovered.' })
+  @ApiProperty({
+    enum: PAYOUT_STATUSES,
+    description:
+      "requested → submitted → pending → processing → completed | failed | rejected | cancelled; on_hold; unknown while the provider's answer is being recovered.",
+  })
   status!: string;
 
   @ApiProperty({ type: MoneyDto })
   amount!: MoneyDto;
 
-  @ApiProperty({ description: 'The beneficiary with account numbers and card tokens masked.', type: 'object', additionalProperties: true })
+  @ApiProperty({
+    description: 'The beneficiary with account numbers and card tokens masked.',
+    type: 'object',
+    additionalProperties: true,
+  })
   beneficiary!: Record<string, unknown>;
 
   @ApiProperty({ type: String, nullable: true })
@@ -182,7 +204,8 @@ export class PayoutDto {
       metadata: payout.metadata,
       providerReference: payout.providerReference,
       providerStatus: payout.providerStatus,
-      failure: payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
+      failure:
+        payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
       fees: payout.fees,
       createdAt: payout.createdAt.toISOString(),
       updatedAt: payout.updatedAt.toISOString(),

@@ -35,7 +35,9 @@ export class IdempotencyKeysRepository {
   }
 
   async find(scope: IdempotencyScope): Promise<IdempotencyClaim | null> {
-    const row = await this.dataSource.getRepository(IdempotencyKeyEntity).findOneBy({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key });
+    const row = await this.dataSource
+      .getRepository(IdempotencyKeyEntity)
+      .findOneBy({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key });
     return row ? toClaim(row) : null;
   }
 
@@ -47,21 +49,34 @@ export class IdempotencyKeysRepository {
     return row ? toClaim(row) : null;
   }
 
-  async assignOwner(transaction: Transaction, scope: IdempotencyScope, ownerInstance: number | null, leaseUntil: Date): Promise<void> {
-    await transaction.getRepository(IdempotencyKeyEntity).update({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key }, { ownerInstance, leaseUntil });
+  async assignOwner(
+    transaction: Transaction,
+    scope: IdempotencyScope,
+    ownerInstance: number | null,
+    leaseUntil: Date,
+  ): Promise<void> {
+    await transaction
+      .getRepository(IdempotencyKeyEntity)
+      .update({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key }, { ownerInstance, leaseUntil });
   }
 
   async storeAnswer(transaction: Transaction, scope: IdempotencyScope, answer: StoredAnswer): Promise<void> {
     await transaction
       .getRepository(IdempotencyKeyEntity)
-      .update({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key }, { responseStatus: answer.status, responseBody: answer.body as object });
+      .update(
+        { apiKeyId: scope.apiKeyId, idempotencyKey: scope.key },
+        { responseStatus: answer.status, responseBody: answer.body as object },
+      );
   }
 
   /** Ends the lease of an unanswered claim at once, so a retry takes it over without waiting. */
   async releaseUnanswered(scope: IdempotencyScope): Promise<void> {
     await this.dataSource
       .getRepository(IdempotencyKeyEntity)
-      .update({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key, responseStatus: IsNull() }, { leaseUntil: new Date(0) });
+      .update(
+        { apiKeyId: scope.apiKeyId, idempotencyKey: scope.key, responseStatus: IsNull() },
+        { leaseUntil: new Date(0) },
+      );
   }
 
   async purgeExpired(): Promise<void> {

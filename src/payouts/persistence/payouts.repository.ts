@@ -90,7 +90,9 @@ export class PayoutsRepository {
 
   /** SELECT … FOR UPDATE: the payout, locked until the transaction ends. */
   async lockById(transaction: Transaction, id: string): Promise<LockedPayout | null> {
-    const row = await transaction.getRepository(PayoutEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    const row = await transaction
+      .getRepository(PayoutEntity)
+      .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
     return row ? { payout: toPayout(row), checkAttempts: row.checkAttempts } : null;
   }
 
@@ -110,20 +112,46 @@ export class PayoutsRepository {
     if (query.createdTo) builder.andWhere('p.created_at < :to', { to: query.createdTo });
     if (query.before) {
       const { createdAt, id } = query.before;
-      builder.andWhere(new Brackets((q) => q.where('p.created_at < :cAt', { cAt: createdAt }).orWhere('p.created_at = :cAt AND p.id < :cId', { cAt: createdAt, cId: id })));
+      builder.andWhere(
+        new Brackets((q) =>
+          q
+            .where('p.created_at < :cAt', { cAt: createdAt })
+            .orWhere('p.created_at = :cAt AND p.id < :cId', { cAt: createdAt, cId: id }),
+        ),
+      );
     }
-    const rows = await builder.orderBy('p.created_at', 'DESC').addOrderBy('p.id', 'DESC').limit(query.limit + 1).getMany();
+    const rows = await builder
+      .orderBy('p.created_at', 'DESC')
+      .addOrderBy('p.id', 'DESC')
+      .limit(query.limit + 1)
+      .getMany();
     return rows.map(toPayout);
   }
 
-  async appendHistory(transaction: Transaction, payoutId: string, type: string, fromStatus: string | null, toStatus: string | null, detail: Record<string, unknown>): Promise<void> {
+  async appendHistory(
+    transaction: Transaction,
+    payoutId: string,
+    type: string,
+    fromStatus: string | null,
+    toStatus: string | null,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
     const repository = transaction.getRepository(PayoutEventEntity);
     await repository.save(repository.create({ payoutId, type, fromStatus, toStatus, detail }), { reload: false });
   }
 
   async history(payoutId: string): Promise<PayoutHistoryEntry[]> {
-    const rows = await this.dataSource.getRepository(PayoutEventEntity).find({ where: { payoutId }, order: { id: 'ASC' } });
-    return rows.map((row) => ({ id: row.id, type: row.type, fromStatus: row.fromStatus, toStatus: row.toStatus, detail: row.detail, occurredAt: row.occurredAt }));
+    const rows = await this.dataSource
+      .getRepository(PayoutEventEntity)
+      .find({ where: { payoutId }, order: { id: 'ASC' } });
+    return rows.map((row) => ({
+      id: row.id,
+      type: row.type,
+      fromStatus: row.fromStatus,
+      toStatus: row.toStatus,
+      detail: row.detail,
+      occurredAt: row.occurredAt,
+    }));
   }
 
   /**
@@ -150,11 +178,18 @@ export class PayoutsRepository {
 
   /** Next check at `at` while the payout's status is one of `openStatuses`, none once it is final. */
   async scheduleNextCheck(id: string, openStatuses: readonly PayoutStatus[], at: Date): Promise<void> {
-    await this.dataSource.query(`UPDATE payouts SET next_check_at = CASE WHEN status = ANY($2) THEN $3::timestamptz ELSE NULL END WHERE id = $1`, [id, openStatuses, at]);
+    await this.dataSource.query(
+      `UPDATE payouts SET next_check_at = CASE WHEN status = ANY($2) THEN $3::timestamptz ELSE NULL END WHERE id = $1`,
+      [id, openStatuses, at],
+    );
   }
 
   /** The payout a provider notification names: by our id (the provider's external id), else by the provider's reference. */
-  async findForNotice(provider: Provider, externalId: string | undefined, providerReference: string | undefined): Promise<Payout | null> {
+  async findForNotice(
+    provider: Provider,
+    externalId: string | undefined,
+    providerReference: string | undefined,
+  ): Promise<Payout | null> {
     const repository = this.dataSource.getRepository(PayoutEntity);
     if (externalId) {
       const byId = await repository.findOneBy({ id: externalId, provider });

@@ -21,8 +21,14 @@ export class SealedBeneficiariesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Rows written before beneficiaries were sealed, with their plaintext; rows locked elsewhere are skipped. */
-  async lockUnsealed(transaction: Transaction, limit: number): Promise<Array<{ id: string; beneficiary: Beneficiary }>> {
-    return transaction.query(`SELECT id, beneficiary FROM payouts WHERE beneficiary_ciphertext IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit]);
+  async lockUnsealed(
+    transaction: Transaction,
+    limit: number,
+  ): Promise<Array<{ id: string; beneficiary: Beneficiary }>> {
+    return transaction.query(
+      `SELECT id, beneficiary FROM payouts WHERE beneficiary_ciphertext IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
   }
 
   /** Stores a legacy row's sealed columns (and its masked view), unless another replica sealed it first. */
@@ -31,27 +37,53 @@ export class SealedBeneficiariesRepository {
     await transaction.query(
       `UPDATE payouts SET beneficiary = $2, beneficiary_master_key_id = $3, beneficiary_wrapped_key = $4, beneficiary_ciphertext = $5, beneficiary_fingerprint = $6
         WHERE id = $1 AND beneficiary_ciphertext IS NULL`,
-      [id, JSON.stringify(columns.beneficiary), columns.beneficiaryMasterKeyId, columns.beneficiaryWrappedKey, columns.beneficiaryCiphertext, columns.beneficiaryFingerprint],
+      [
+        id,
+        JSON.stringify(columns.beneficiary),
+        columns.beneficiaryMasterKeyId,
+        columns.beneficiaryWrappedKey,
+        columns.beneficiaryCiphertext,
+        columns.beneficiaryFingerprint,
+      ],
     );
   }
 
   /** The next rows after `afterId` sealed under another master key than `currentMasterKeyId`; waits for (does not skip) locked rows. */
-  async lockSealedUnderOtherKey(transaction: Transaction, afterId: string, currentMasterKeyId: string, limit: number): Promise<SealedBeneficiaryRow[]> {
-    const rows: Array<{ id: string; beneficiary_master_key_id: string; beneficiary_wrapped_key: Buffer; beneficiary_ciphertext: Buffer }> = await transaction.query(
+  async lockSealedUnderOtherKey(
+    transaction: Transaction,
+    afterId: string,
+    currentMasterKeyId: string,
+    limit: number,
+  ): Promise<SealedBeneficiaryRow[]> {
+    const rows: Array<{
+      id: string;
+      beneficiary_master_key_id: string;
+      beneficiary_wrapped_key: Buffer;
+      beneficiary_ciphertext: Buffer;
+    }> = await transaction.query(
       `SELECT id, beneficiary_master_key_id, beneficiary_wrapped_key, beneficiary_ciphertext FROM payouts
         WHERE id > $1 AND beneficiary_master_key_id <> $2 ORDER BY id LIMIT $3 FOR UPDATE`,
       [afterId, currentMasterKeyId, limit],
     );
-    return rows.map((row) => ({ id: row.id, sealed: { masterKeyId: row.beneficiary_master_key_id, wrappedDataKey: row.beneficiary_wrapped_key, ciphertext: row.beneficiary_ciphertext } }));
+    return rows.map((row) => ({
+      id: row.id,
+      sealed: {
+        masterKeyId: row.beneficiary_master_key_id,
+        wrappedDataKey: row.beneficiary_wrapped_key,
+        ciphertext: row.beneficiary_ciphertext,
+      },
+    }));
   }
 
-  async storeRewrapped(transaction: Transaction, id: string, columns: Pick<BeneficiaryColumns, 'beneficiaryMasterKeyId' | 'beneficiaryWrappedKey' | 'beneficiaryFingerprint'>): Promise<void> {
-    await transaction.query(`UPDATE payouts SET beneficiary_master_key_id = $2, beneficiary_wrapped_key = $3, beneficiary_fingerprint = $4 WHERE id = $1`, [
-      id,
-      columns.beneficiaryMasterKeyId,
-      columns.beneficiaryWrappedKey,
-      columns.beneficiaryFingerprint,
-    ]);
+  async storeRewrapped(
+    transaction: Transaction,
+    id: string,
+    columns: Pick<BeneficiaryColumns, 'beneficiaryMasterKeyId' | 'beneficiaryWrappedKey' | 'beneficiaryFingerprint'>,
+  ): Promise<void> {
+    await transaction.query(
+      `UPDATE payouts SET beneficiary_master_key_id = $2, beneficiary_wrapped_key = $3, beneficiary_fingerprint = $4 WHERE id = $1`,
+      [id, columns.beneficiaryMasterKeyId, columns.beneficiaryWrappedKey, columns.beneficiaryFingerprint],
+    );
   }
 
   /** Payout ids whose fingerprint is one of these, newest first. */

@@ -12,10 +12,19 @@ import { ConnectPayWebhookController } from './connectpay.webhook.controller';
 /** ConnectPay's Nest side: credential onboarding, the OAuth token manager and its authorize route, the notification route. */
 @Module({
   imports: [ProvidersModule, CredentialsModule, WebhooksModule],
-  providers: [ConnectPayOnboarding, ConnectPayTokens, { provide: ConnectPayAccessTokens, useExisting: ConnectPayTokens }],
+  providers: [
+    ConnectPayOnboarding,
+    ConnectPayTokens,
+    { provide: ConnectPayAccessTokens, useExisting: ConnectPayTokens },
+  ],
   exports: [WebhooksModule, ConnectPayOnboarding, ConnectPayTokens, ConnectPayAccessTokens],
 })
 export class ConnectPayModule {
   /** Its routes, mounted by ProviderIntegrationsModule (see there why). */
-  static readonly routes: Type<unknown>[] = [ConnectPayOnboardingController, ConnectPayChainDownloadController, ConnectPayOAuthController, ConnectPayWebhookController];
+  static readonly routes: Type<unknown>[] = [
+    ConnectPayOnboardingController,
+    ConnectPayChainDownloadController,
+    ConnectPayOAuthController,
+    ConnectPayWebhookController,
+  ];
 }

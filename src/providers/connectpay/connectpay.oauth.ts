@@ -32,7 +32,10 @@ export class ConnectPayTokens implements ConnectPayAccessTokens {
   ) {}
 
   async authorize(environment: ConnectPayEnvironment, authCode: string, actor: Actor): Promise<Credential> {
-    const response = await this.tokenCall(environment, new URLSearchParams({ grant_type: 'authorization_code', code: authCode }));
+    const response = await this.tokenCall(
+      environment,
+      new URLSearchParams({ grant_type: 'authorization_code', code: authCode }),
+    );
     return this.keep(environment, response, actor);
   }
 
@@ -54,13 +57,19 @@ export class ConnectPayTokens implements ConnectPayAccessTokens {
 
   private async refresh(environment: ConnectPayEnvironment): Promise<string> {
     const stored = await this.vault.activeMaterial('connectpay', environment, 'oauth_refresh_token');
-    if (!stored?.secret.secretToken || (stored.credential.expiresAt && stored.credential.expiresAt.getTime() <= Date.now())) {
+    if (
+      !stored?.secret.secretToken ||
+      (stored.credential.expiresAt && stored.credential.expiresAt.getTime() <= Date.now())
+    ) {
       throw new ProviderError(
         'OAUTH_AUTHORIZATION_REQUIRED',
         `ConnectPay ${environment} needs an authorization: generate an auth code in Online Banking (Settings → API) and submit it to POST /v1/credentials/connectpay/oauth/authorize.`,
       );
     }
-    const response = await this.tokenCall(environment, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: stored.secret.secretToken }));
+    const response = await this.tokenCall(
+      environment,
+      new URLSearchParams({ grant_type: 'refresh_token', refresh_token: stored.secret.secretToken }),
+    );
     if (response.refresh_token && response.refresh_token !== stored.secret.secretToken) {
       await this.keep(environment, response, SYSTEM_ACTOR);
     } else {
@@ -70,7 +79,10 @@ export class ConnectPayTokens implements ConnectPayAccessTokens {
   }
 
   private cache(environment: ConnectPayEnvironment, response: TokenResponse): void {
-    this.tokens.set(environment, { accessToken: response.access_token, refreshAt: Date.now() + response.expires_in * 1000 - EARLY_REFRESH_MS });
+    this.tokens.set(environment, {
+      accessToken: response.access_token,
+      refreshAt: Date.now() + response.expires_in * 1000 - EARLY_REFRESH_MS,
+    });
   }
 
   private async keep(environment: ConnectPayEnvironment, response: TokenResponse, actor: Actor): Promise<Credential> {

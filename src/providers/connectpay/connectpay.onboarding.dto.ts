@@ -9,7 +9,11 @@ export class ConnectPayChainCheckDto {
   @IsIn(CONNECTPAY_ENVIRONMENTS)
   environment!: ConnectPayEnvironment;
 
-  @ApiProperty({ description: 'The full chain in PEM: leaf first, then intermediates, root last.', example: '-----BEGIN CERTIFICATE-----\n…leaf…\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n…root…\n-----END CERTIFICATE-----\n' })
+  @ApiProperty({
+    description: 'The full chain in PEM: leaf first, then intermediates, root last.',
+    example:
+      '-----BEGIN CERTIFICATE-----\n…leaf…\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n…root…\n-----END CERTIFICATE-----\n',
+  })
   @IsString()
   @MaxLength(MAX_PEM)
   chainPem!: string;
@@ -44,7 +48,10 @@ export class ChainFindingDto {
   @ApiProperty({ enum: ['error', 'warning'] })
   severity!: string;
 
-  @ApiProperty({ example: 'Certificate 1 is not issued and signed by certificate 2. Order the chain leaf first, then each issuer, root last.' })
+  @ApiProperty({
+    example:
+      'Certificate 1 is not issued and signed by certificate 2. Order the chain leaf first, then each issuer, root last.',
+  })
   message!: string;
 
   @ApiProperty({ type: Number, nullable: true, description: '0 is the first certificate in the text you sent.' })
@@ -128,7 +135,12 @@ export class ConnectPayWebhookSecretDto extends LabelledDto {
   @IsIn(CONNECTPAY_ENVIRONMENTS)
   environment!: ConnectPayEnvironment;
 
-  @ApiProperty({ description: 'The 36-character Secret Token ConnectPay sends with each webhook.', example: '0b7d3c1e-5f2a-4c8e-9a6b-1d2e3f4a5b6c', minLength: 36, maxLength: 36 })
+  @ApiProperty({
+    description: 'The 36-character Secret Token ConnectPay sends with each webhook.',
+    example: '0b7d3c1e-5f2a-4c8e-9a6b-1d2e3f4a5b6c',
+    minLength: 36,
+    maxLength: 36,
+  })
   @IsString()
   @Length(36, 36, { message: 'must be exactly 36 characters (the Secret Token from the DevApp)' })
   @Matches(NO_WHITESPACE, { message: 'must not contain spaces' })

@@ -6,7 +6,13 @@ import { CredentialVault, secretOnlyCredential } from '../../credentials/credent
 import { generateRsaKeyPair } from '../../credentials/crypto/key-generation';
 import { Actor, Credential, maskHint } from '../../credentials/domain/credential';
 import { normalizePrivateKeyPem } from '../../credentials/onboarding/rule-violation';
-import { certificateFacts, certificatePem, keyDescription, pemBlocks, privateKeyFromPem } from '../../credentials/x509/x509';
+import {
+  certificateFacts,
+  certificatePem,
+  keyDescription,
+  pemBlocks,
+  privateKeyFromPem,
+} from '../../credentials/x509/x509';
 import { ChainReport, lintClientChain, publicCertificateSummary } from './connectpay.chain-lint';
 import type { ConnectPayEnvironment } from './connectpay.descriptor';
 
@@ -25,7 +31,11 @@ export class ConnectPayOnboarding {
   constructor(private readonly vault: CredentialVault) {}
 
   /** Lints a chain (and key) against ConnectPay's rules; stores nothing. */
-  async checkChain(input: { environment: ConnectPayEnvironment; chainPem: string; privateKeyPem?: string }): Promise<ChainReport> {
+  async checkChain(input: {
+    environment: ConnectPayEnvironment;
+    chainPem: string;
+    privateKeyPem?: string;
+  }): Promise<ChainReport> {
     const report = lintClientChain(input.chainPem, { privateKeyPem: input.privateKeyPem });
     await this.warnIfSharedAcrossEnvironments(report, input.environment);
     return report;
@@ -75,7 +85,11 @@ export class ConnectPayOnboarding {
   async submissionZip(id: string): Promise<{ fileName: string; zip: Buffer }> {
     const credential = await this.vault.get(id);
     if (credential.provider !== 'connectpay' || credential.kind !== 'mtls_client_certificate' || !credential.chainPem) {
-      throw new ApiError(HttpStatus.CONFLICT, 'NOT_A_CONNECTPAY_CHAIN', `Credential ${id} is not a ConnectPay certificate chain; the submission .zip exists only for those.`);
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        'NOT_A_CONNECTPAY_CHAIN',
+        `Credential ${id} is not a ConnectPay certificate chain; the submission .zip exists only for those.`,
+      );
     }
     const certificates = pemBlocks(credential.chainPem).blocks.map((block) => new X509Certificate(block.der));
     const files: Record<string, [Uint8Array, { mtime: Date }]> = {};
@@ -87,10 +101,22 @@ export class ConnectPayOnboarding {
       files[`${index + 1}-${name(index)}.pem`] = [Buffer.from(certificatePem(certificate), 'utf8'), { mtime }];
     });
     const fingerprint = credential.certificate?.fingerprintSha256.slice(0, 12) ?? id.slice(0, 8);
-    return { fileName: `connectpay-${credential.environment}-chain-${fingerprint}.zip`, zip: Buffer.from(zipSync(files, { level: 6 })) };
+    return {
+      fileName: `connectpay-${credential.environment}-chain-${fingerprint}.zip`,
+      zip: Buffer.from(zipSync(files, { level: 6 })),
+    };
   }
 
-  async storeApiClient(input: { environment: ConnectPayEnvironment; clientKey: string; clientSecret: string; brandId?: string; label?: string }, actor: Actor): Promise<Credential> {
+  async storeApiClient(
+    input: {
+      environment: ConnectPayEnvironment;
+      clientKey: string;
+      clientSecret: string;
+      brandId?: string;
+      label?: string;
+    },
+    actor: Actor,
+  ): Promise<Credential> {
     return this.vault.create(
       secretOnlyCredential({
         provider: 'connectpay',
@@ -106,7 +132,10 @@ export class ConnectPayOnboarding {
     );
   }
 
-  async storeWebhookSecret(input: { environment: ConnectPayEnvironment; secretToken: string; label?: string }, actor: Actor): Promise<Credential> {
+  async storeWebhookSecret(
+    input: { environment: ConnectPayEnvironment; secretToken: string; label?: string },
+    actor: Actor,
+  ): Promise<Credential> {
     return this.vault.create(
       secretOnlyCredential({
         provider: 'connectpay',
@@ -122,7 +151,10 @@ export class ConnectPayOnboarding {
   }
 
   /** Generates the RSA-2048 key that signs Merchant API v2 requests; its public key goes to ConnectPay. */
-  async generateMerchantSigningKey(input: { environment: ConnectPayEnvironment; label?: string }, actor: Actor): Promise<Credential> {
+  async generateMerchantSigningKey(
+    input: { environment: ConnectPayEnvironment; label?: string },
+    actor: Actor,
+  ): Promise<Credential> {
     const generated = await generateRsaKeyPair(2048);
     return this.vault.create(
       {
@@ -146,7 +178,9 @@ export class ConnectPayOnboarding {
     const fingerprint = report.certificates[0]?.fingerprintSha256;
     const other = environment === 'stage' ? 'prod' : environment === 'prod' ? 'stage' : null;
     if (!fingerprint || !other) return;
-    const inOther = (await this.vault.list({ provider: 'connectpay', environment: other, kind: 'mtls_client_certificate' })).filter(
+    const inOther = (
+      await this.vault.list({ provider: 'connectpay', environment: other, kind: 'mtls_client_certificate' })
+    ).filter(
       (credential) => credential.certificate?.fingerprintSha256 === fingerprint && credential.status !== 'revoked',
     );
     if (inOther.length > 0) {

@@ -106,7 +106,8 @@ export class ConnectPayProvider extends PayoutProvider {
       this.tokens.forget(this.environment);
       return this.call(endpoint, options, true);
     }
-    if (response.status >= 400 && !options.answers?.includes(response.status)) throw errorFromAnswer(response.status, response.body);
+    if (response.status >= 400 && !options.answers?.includes(response.status))
+      throw errorFromAnswer(response.status, response.body);
     return response;
   }
 
@@ -114,10 +115,15 @@ export class ConnectPayProvider extends PayoutProvider {
     const beneficiary = ibanBeneficiary(instruction);
     const debtor = await this.debtorAccount(instruction.debtorAccountId);
 
-    const railsResponse = await this.call('paymentRails', { body: paymentRailsRequest(debtor.iban, beneficiary, instructedAmount(instruction)) });
+    const railsResponse = await this.call('paymentRails', {
+      body: paymentRailsRequest(debtor.iban, beneficiary, instructedAmount(instruction)),
+    });
     const rail = chooseRail(readPaymentRails(railsResponse.body));
 
-    const initiated = await this.call('initiatePayment', { body: initiatePaymentRequest(rail, debtor.iban, beneficiary, instruction), answers: [409] });
+    const initiated = await this.call('initiatePayment', {
+      body: initiatePaymentRequest(rail, debtor.iban, beneficiary, instruction),
+      answers: [409],
+    });
     let paymentOrderNo: string;
     let fees: Money | undefined;
     if (initiated.status === 409) {
@@ -129,13 +135,18 @@ export class ConnectPayProvider extends PayoutProvider {
     // A 409 here: authorised before (a create resumed after a lost answer).
     await this.call('authorisePayment', { params: { paymentOrderNo }, answers: [409] });
     // Initiated and authorised: a lookup that fails now leaves the payout's outcome unknown, not failed.
-    const payout = await lookupAfterWrite(this.getPayout({ externalId: instruction.externalId, providerReference: paymentOrderNo }));
+    const payout = await lookupAfterWrite(
+      this.getPayout({ externalId: instruction.externalId, providerReference: paymentOrderNo }),
+    );
     return fees ? { ...payout, fees } : payout;
   }
 
   async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
     if (!reference.providerReference) {
-      throw new ProviderError('PAYOUT_NOT_FOUND', 'ConnectPay looks payments up by paymentOrderNo, which is not known for this payout.');
+      throw new ProviderError(
+        'PAYOUT_NOT_FOUND',
+        'ConnectPay looks payments up by paymentOrderNo, which is not known for this payout.',
+      );
     }
     const response = await this.call('paymentStatus', { params: { paymentOrderNo: reference.providerReference } });
     return readPaymentStatus(response.body, reference.providerReference);
@@ -152,7 +163,10 @@ export class ConnectPayProvider extends PayoutProvider {
     return account.balance;
   }
 
-  override async listTransactions(accountId: string, range: { from?: string; to?: string }): Promise<ProviderTransaction[]> {
+  override async listTransactions(
+    accountId: string,
+    range: { from?: string; to?: string },
+  ): Promise<ProviderTransaction[]> {
     const response = await this.call('transactions', { params: { accountId }, query: transactionsQuery(range) });
     return readTransactions(response.body);
   }
@@ -163,7 +177,12 @@ export class ConnectPayProvider extends PayoutProvider {
     if (typeof offered !== 'string') return null;
     const stored = await this.http.material('connectpay', this.environment, 'webhook_secret').catch(() => null);
     const expected = stored?.secret.secretToken;
-    if (!expected || offered.length !== expected.length || !timingSafeEqual(Buffer.from(offered), Buffer.from(expected))) return null;
+    if (
+      !expected ||
+      offered.length !== expected.length ||
+      !timingSafeEqual(Buffer.from(offered), Buffer.from(expected))
+    )
+      return null;
     const body = readWebhookBody(webhook.rawBody);
     if (!body) return null;
     return webhookNotice(body, webhook.headers['x-connectpay-timestamp']);
@@ -191,7 +210,13 @@ export class ConnectPayProvider extends PayoutProvider {
         Authorization: 'Basic ' + Buffer.from(`${client.clientKey}:${client.clientSecret}`).toString('base64'),
         'Content-Type': 'application/json',
         'X-Request-ID': randomUUID(),
-        'X-Signature': merchantSignature(signer.privateKeyPem as string, endpoint.method, url, body, this.settings.xSignatureSeparator),
+        'X-Signature': merchantSignature(
+          signer.privateKeyPem as string,
+          endpoint.method,
+          url,
+          body,
+          this.settings.xSignatureSeparator,
+        ),
       },
     });
     if (response.status >= 400) throw errorFromAnswer(response.status, response.body);

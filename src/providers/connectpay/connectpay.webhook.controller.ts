@@ -23,7 +23,8 @@ export class ConnectPayWebhookController {
   @ApiOperation({
     operationId: 'Webhooks_connectpay',
     summary: 'ConnectPay notification',
-    description: 'Secret token header (and optional source-IP allow-list) verified; answers OK at once and processes after.',
+    description:
+      'Secret token header (and optional source-IP allow-list) verified; answers OK at once and processes after.',
   })
   @ApiOkResponse({ schema: { type: 'string', example: 'OK' } })
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
@@ -32,7 +33,9 @@ export class ConnectPayWebhookController {
     if (!verified) throw unverifiable();
     // ConnectPay wants OK within 10 s; the status fetch happens after the answer.
     setImmediate(() => {
-      this.webhooks.process('connectpay', verified.environment, verified.notice).catch((error: unknown) => this.logger.warn({ error: String(error) }, 'notification processing failed'));
+      this.webhooks
+        .process('connectpay', verified.environment, verified.notice)
+        .catch((error: unknown) => this.logger.warn({ error: String(error) }, 'notification processing failed'));
     });
     return 'OK';
   }

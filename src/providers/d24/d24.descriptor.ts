@@ -30,12 +30,16 @@ export const d24Descriptor: ProviderDescriptor<'d24', D24Environment, D24Setting
     {
       from: 'completed',
       to: 'rejected',
-      source: 'D24 Cashouts v3 status notifications: a completed cashout the bank returns is reported as rejected (seeds/d24).',
+      source:
+        'D24 Cashouts v3 status notifications: a completed cashout the bank returns is reported as rejected (seeds/d24).',
     },
   ],
   webhook: { kind: 'route', route: 'd24' },
   createClient: (environment, { http, settings }) =>
-    new D24Provider(environment, http, { controlPrefix: settings.D24_CONTROL_PREFIX, controlSuffix: settings.D24_CONTROL_SUFFIX }),
+    new D24Provider(environment, http, {
+      controlPrefix: settings.D24_CONTROL_PREFIX,
+      controlSuffix: settings.D24_CONTROL_SUFFIX,
+    }),
   // Required lazily: the module reaches Nest, the vault and DTOs, which import the descriptor list.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   integration: () => (require('./d24.module') as typeof import('./d24.module')).D24Module,

@@ -15,7 +15,11 @@ export class D24OnboardingController {
   constructor(private readonly onboarding: D24Onboarding) {}
 
   @Post('keys')
-  @ApiOperation({ operationId: 'Credentials_storeD24Keys', summary: 'Store D24 cashout keys (API Key, Passphrase, Signature)', description: 'Replaces the keys in service for that environment.' })
+  @ApiOperation({
+    operationId: 'Credentials_storeD24Keys',
+    summary: 'Store D24 cashout keys (API Key, Passphrase, Signature)',
+    description: 'Replaces the keys in service for that environment.',
+  })
   @ApiCreatedResponse({ type: CredentialDto })
   @Invalid()
   async storeD24Keys(@Body() body: D24KeysDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {

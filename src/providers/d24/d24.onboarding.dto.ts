@@ -14,13 +14,21 @@ export class D24KeysDto extends LabelledDto {
   @Matches(NO_WHITESPACE, { message: 'must not contain spaces' })
   apiKey!: string;
 
-  @ApiProperty({ description: 'Cashouts "API Passphrase" (sent as pass).', example: 'simPassphrase0001', maxLength: 32 })
+  @ApiProperty({
+    description: 'Cashouts "API Passphrase" (sent as pass).',
+    example: 'simPassphrase0001',
+    maxLength: 32,
+  })
   @IsString()
   @Length(1, 32)
   @Matches(NO_WHITESPACE, { message: 'must not contain spaces' })
   apiPassphrase!: string;
 
-  @ApiProperty({ description: 'Cashouts "API Signature": the HMAC secret, never sent to D24.', example: 'simSignatureSecret0001', maxLength: 128 })
+  @ApiProperty({
+    description: 'Cashouts "API Signature": the HMAC secret, never sent to D24.',
+    example: 'simSignatureSecret0001',
+    maxLength: 128,
+  })
   @IsString()
   @Length(1, 128)
   @Matches(NO_WHITESPACE, { message: 'must not contain spaces' })

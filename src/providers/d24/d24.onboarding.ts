@@ -9,7 +9,14 @@ export class D24Onboarding {
   constructor(private readonly vault: CredentialVault) {}
 
   async storeKeys(
-    input: { environment: D24Environment; apiKey: string; apiPassphrase: string; apiSignature: string; readOnlyKey?: string; label?: string },
+    input: {
+      environment: D24Environment;
+      apiKey: string;
+      apiPassphrase: string;
+      apiSignature: string;
+      readOnlyKey?: string;
+      label?: string;
+    },
     actor: Actor,
   ): Promise<Credential> {
     const hints: Record<string, string> = {
@@ -18,9 +25,20 @@ export class D24Onboarding {
       apiSignature: maskHint(input.apiSignature),
     };
     if (input.readOnlyKey) hints.readOnlyKey = maskHint(input.readOnlyKey);
-    const secret = { apiKey: input.apiKey, apiPassphrase: input.apiPassphrase, apiSignature: input.apiSignature, ...(input.readOnlyKey ? { readOnlyKey: input.readOnlyKey } : {}) };
+    const secret = {
+      apiKey: input.apiKey,
+      apiPassphrase: input.apiPassphrase,
+      apiSignature: input.apiSignature,
+      ...(input.readOnlyKey ? { readOnlyKey: input.readOnlyKey } : {}),
+    };
     return this.vault.create(
-      secretOnlyCredential({ provider: 'd24', environment: input.environment, kind: 'api_keys', label: input.label ?? 'D24 cashout keys', hints }),
+      secretOnlyCredential({
+        provider: 'd24',
+        environment: input.environment,
+        kind: 'api_keys',
+        label: input.label ?? 'D24 cashout keys',
+        hints,
+      }),
       secret,
       actor,
       { activate: true },

@@ -54,7 +54,14 @@ export class D24Provider extends PayoutProvider {
   }
 
   /** Serialises once, signs those bytes, sends those same bytes. */
-  private async call(operation: string, method: 'POST' | 'PUT' | 'DELETE' | 'GET', path: string, body: string, idempotent: boolean, extraHeaders: Record<string, string> = {}): Promise<OutboundResponse> {
+  private async call(
+    operation: string,
+    method: 'POST' | 'PUT' | 'DELETE' | 'GET',
+    path: string,
+    body: string,
+    idempotent: boolean,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<OutboundResponse> {
     const { apiSignature } = await this.keys();
     const bytes = Buffer.from(body, 'utf8');
     const response = await this.http.request({
@@ -89,10 +96,17 @@ export class D24Provider extends PayoutProvider {
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     const { apiKey, apiPassphrase } = await this.keys();
     try {
-      const response = await this.call('create', 'POST', '/v3/cashout', cashoutBody(apiKey, apiPassphrase, instruction), true);
+      const response = await this.call(
+        'create',
+        'POST',
+        '/v3/cashout',
+        cashoutBody(apiKey, apiPassphrase, instruction),
+        true,
+      );
       return readCashoutCreated(response.body);
     } catch (error) {
-      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS') return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
+      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS')
+        return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
       throw error;
     }
   }
@@ -117,11 +131,17 @@ export class D24Provider extends PayoutProvider {
     return this.setStatus(reference, 'PENDING');
   }
 
-  private async setStatus(reference: { externalId: string; providerReference?: string }, status: 'ON_HOLD' | 'PENDING'): Promise<ProviderPayout> {
+  private async setStatus(
+    reference: { externalId: string; providerReference?: string },
+    status: 'ON_HOLD' | 'PENDING',
+  ): Promise<ProviderPayout> {
     // D24 changes the status by cashout_id only.
     const providerReference = reference.providerReference;
     if (!providerReference) {
-      throw new ProviderError('PAYOUT_NOT_FOUND', 'D24 needs the cashout_id to hold or release; it is not known for this payout yet.');
+      throw new ProviderError(
+        'PAYOUT_NOT_FOUND',
+        'D24 needs the cashout_id to hold or release; it is not known for this payout yet.',
+      );
     }
     const operation = status === 'ON_HOLD' ? 'hold' : 'release';
     const body = await this.credentialsBody(setStatusRequest(providerReference, status));
@@ -132,8 +152,11 @@ export class D24Provider extends PayoutProvider {
   /** Banks for a country, with the read-only key (GET, empty body signed). */
   async listBanks(country: string): Promise<D24Bank[]> {
     const { readOnlyKey } = await this.keys();
-    if (!readOnlyKey) throw new ProviderError('CREDENTIAL_MISSING', 'The D24 keys have no read-only key; add it to list banks.');
-    const response = await this.call('banks', 'GET', banksPath(country), '', true, { Authorization: `Bearer ${readOnlyKey}` });
+    if (!readOnlyKey)
+      throw new ProviderError('CREDENTIAL_MISSING', 'The D24 keys have no read-only key; add it to list banks.');
+    const response = await this.call('banks', 'GET', banksPath(country), '', true, {
+      Authorization: `Bearer ${readOnlyKey}`,
+    });
     return readBanks(response.body);
   }
 
@@ -148,7 +171,12 @@ export class D24Provider extends PayoutProvider {
     const notification = readNotification(webhook.rawBody);
     if (!notification) return null;
     const { apiSignature } = await this.keys();
-    const expected = d24Control(apiSignature, notification.external_id, this.settings.controlPrefix, this.settings.controlSuffix);
+    const expected = d24Control(
+      apiSignature,
+      notification.external_id,
+      this.settings.controlPrefix,
+      this.settings.controlSuffix,
+    );
     if (!controlMatches(expected, notification.control)) return null;
     return { externalId: notification.external_id };
   }

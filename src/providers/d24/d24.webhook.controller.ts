@@ -24,7 +24,12 @@ export class D24WebhookController {
       '`control` is verified in constant time; it covers `external_id` only, so the status is fetched from D24 by that id and no other field is used. ' +
       'At most one fetch per payout per WEBHOOK_FETCH_INTERVAL_MS (`deferred`: a follow-up check is scheduled); `final`: the payout can no longer change.',
   })
-  @ApiOkResponse({ schema: { type: 'object', properties: { outcome: { type: 'string', enum: [...WEBHOOK_OUTCOMES], example: 'applied' } } } })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: { outcome: { type: 'string', enum: [...WEBHOOK_OUTCOMES], example: 'applied' } },
+    },
+  })
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   async notify(@Req() request: RawRequest): Promise<{ outcome: string }> {
     const webhook = inbound(request);

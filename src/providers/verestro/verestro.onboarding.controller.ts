@@ -5,7 +5,13 @@ import type { Principal } from '../../common/auth/scopes';
 import { CredentialDto } from '../../credentials/dto/credential.dto';
 import { actorOf, Invalid, Rejected } from '../../credentials/onboarding/onboarding-routes';
 import { VerestroOnboarding } from './verestro.onboarding';
-import { VerestroBasicAuthDto, VerestroCallbackCertificateDto, VerestroCallbackCsrDto, VerestroCsrRequestDto, VerestroCsrResponseDto } from './verestro.onboarding.dto';
+import {
+  VerestroBasicAuthDto,
+  VerestroCallbackCertificateDto,
+  VerestroCallbackCsrDto,
+  VerestroCsrRequestDto,
+  VerestroCsrResponseDto,
+} from './verestro.onboarding.dto';
 
 /** Verestro's onboarding routes (operation ids kept from when they lived in the credentials controller). */
 @ApiTags('Credentials')
@@ -26,16 +32,26 @@ export class VerestroOnboardingController {
   @ApiCreatedResponse({ type: VerestroCsrResponseDto })
   @Invalid()
   @Rejected('CSR_RULES_VIOLATED: details lists every broken rule with its field and code.')
-  async createVerestroCsr(@Body() body: VerestroCsrRequestDto, @CurrentPrincipal() principal: Principal): Promise<VerestroCsrResponseDto> {
+  async createVerestroCsr(
+    @Body() body: VerestroCsrRequestDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<VerestroCsrResponseDto> {
     const result = await this.onboarding.createCsr({ ...body, keyBits: body.keyBits ?? 4096 }, actorOf(principal));
     return { credential: CredentialDto.from(result.credential), commonName: result.commonName, csrPem: result.csrPem };
   }
 
   @Post('basic-auth')
-  @ApiOperation({ operationId: 'Credentials_storeVerestroBasicAuth', summary: 'Store the Verestro payouts Basic authorization', description: 'Sent on top of mTLS on every payout call. Replaces the one in service for that environment.' })
+  @ApiOperation({
+    operationId: 'Credentials_storeVerestroBasicAuth',
+    summary: 'Store the Verestro payouts Basic authorization',
+    description: 'Sent on top of mTLS on every payout call. Replaces the one in service for that environment.',
+  })
   @ApiCreatedResponse({ type: CredentialDto })
   @Invalid()
-  async storeVerestroBasicAuth(@Body() body: VerestroBasicAuthDto, @CurrentPrincipal() principal: Principal): Promise<CredentialDto> {
+  async storeVerestroBasicAuth(
+    @Body() body: VerestroBasicAuthDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CredentialDto> {
     return CredentialDto.from(await this.onboarding.storeBasicAuth(body, actorOf(principal)));
   }
 
@@ -50,8 +66,13 @@ export class VerestroOnboardingController {
   })
   @ApiCreatedResponse({ type: VerestroCallbackCertificateDto })
   @Invalid()
-  @Rejected('CSR_REJECTED: the CSR is not valid or breaks the callback CA policy; details lists every problem with its field and code. Nothing is created.')
-  async signVerestroCallbackCsr(@Body() body: VerestroCallbackCsrDto, @CurrentPrincipal() principal: Principal): Promise<VerestroCallbackCertificateDto> {
+  @Rejected(
+    'CSR_REJECTED: the CSR is not valid or breaks the callback CA policy; details lists every problem with its field and code. Nothing is created.',
+  )
+  async signVerestroCallbackCsr(
+    @Body() body: VerestroCallbackCsrDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<VerestroCallbackCertificateDto> {
     return this.onboarding.issueCallbackCertificate(body, actorOf(principal));
   }
 }

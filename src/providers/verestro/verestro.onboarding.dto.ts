@@ -5,7 +5,11 @@ import { CredentialDto } from '../../credentials/dto/credential.dto';
 import { VERESTRO_ENVIRONMENTS, type VerestroEnvironment } from './verestro.descriptor';
 
 export class VerestroCsrRequestDto extends LabelledDto {
-  @ApiProperty({ enum: VERESTRO_ENVIRONMENTS, example: 'simulator', description: 'sandbox and simulator get a V-SBX- CN; beta and production share one V- CN.' })
+  @ApiProperty({
+    enum: VERESTRO_ENVIRONMENTS,
+    example: 'simulator',
+    description: 'sandbox and simulator get a V-SBX- CN; beta and production share one V- CN.',
+  })
   @IsIn(VERESTRO_ENVIRONMENTS)
   environment!: VerestroEnvironment;
 
@@ -29,7 +33,10 @@ export class VerestroCsrRequestDto extends LabelledDto {
   @MaxLength(256)
   organization!: string;
 
-  @ApiProperty({ example: 'SomeCompany', description: 'Company part of the CN: letters and digits; written first letter upper case, the rest lower case.' })
+  @ApiProperty({
+    example: 'SomeCompany',
+    description: 'Company part of the CN: letters and digits; written first letter upper case, the rest lower case.',
+  })
   @IsString()
   @MaxLength(256)
   companyName!: string;
@@ -66,13 +73,19 @@ export class VerestroBasicAuthDto extends LabelledDto {
   @IsIn(VERESTRO_ENVIRONMENTS)
   environment!: VerestroEnvironment;
 
-  @ApiProperty({ description: 'Username of the Basic authorization issued at onboarding.', example: 'partner-1a2b3c4d' })
+  @ApiProperty({
+    description: 'Username of the Basic authorization issued at onboarding.',
+    example: 'partner-1a2b3c4d',
+  })
   @IsString()
   @Length(1, 128)
   @Matches(NO_WHITESPACE, { message: 'must not contain spaces' })
   username!: string;
 
-  @ApiProperty({ description: 'Password of the Basic authorization (sealed, never shown again).', example: 'partner-secret' })
+  @ApiProperty({
+    description: 'Password of the Basic authorization (sealed, never shown again).',
+    example: 'partner-secret',
+  })
   @IsString()
   @Length(1, 256)
   @Matches(NO_WHITESPACE, { message: 'must not contain spaces' })

@@ -5,7 +5,13 @@ import { CredentialVault, secretOnlyCredential } from '../../credentials/credent
 import { generateRsaKeyPair } from '../../credentials/crypto/key-generation';
 import { Actor, Credential, maskHint } from '../../credentials/domain/credential';
 import { rulesViolated } from '../../credentials/onboarding/rule-violation';
-import { certificateFacts, createCertificateAuthority, createCsr, readCsr, signCertificateRequest } from '../../credentials/x509/x509';
+import {
+  certificateFacts,
+  createCertificateAuthority,
+  createCsr,
+  readCsr,
+  signCertificateRequest,
+} from '../../credentials/x509/x509';
 import { checkCallbackCsr, parseAllowedCommonNames } from './verestro.callback-csr-rules';
 import { checkVerestroCsr, counterpartEnvironment, VerestroCsrInput } from './verestro.csr-rules';
 import type { VerestroEnvironment } from './verestro.descriptor';
@@ -22,12 +28,20 @@ export class VerestroOnboarding {
     private readonly environment: Environment,
   ) {}
 
-  async createCsr(input: VerestroCsrInput & { label?: string }, actor: Actor): Promise<{ credential: Credential; commonName: string; csrPem: string }> {
+  async createCsr(
+    input: VerestroCsrInput & { label?: string },
+    actor: Actor,
+  ): Promise<{ credential: Credential; commonName: string; csrPem: string }> {
     const { violations, subject } = checkVerestroCsr(input);
     const commonName = subject.CN as string;
     const counterpart = counterpartEnvironment(input.environment);
     if (counterpart && violations.length === 0) {
-      const siblings = await this.vault.findByAttribute('verestro', 'mtls_client_certificate', 'applicationName', input.applicationName.toLowerCase());
+      const siblings = await this.vault.findByAttribute(
+        'verestro',
+        'mtls_client_certificate',
+        'applicationName',
+        input.applicationName.toLowerCase(),
+      );
       const conflicting = siblings.find((c) => c.environment === counterpart && c.attributes.commonName !== commonName);
       if (conflicting) {
         violations.push({
@@ -38,7 +52,7 @@ export class VerestroOnboarding {
       }
     }
     if (violations.length > 0) {
-      throw rulesViolated('CSR_RULES_VIOLATED', 'The CSR would break Verestro\'s rules:', violations);
+      throw rulesViolated('CSR_RULES_VIOLATED', "The CSR would break Verestro's rules:", violations);
     }
     const generated = await generateRsaKeyPair(input.keyBits);
     const csrPem = await createCsr(subject, generated.keys);
@@ -70,7 +84,10 @@ export class VerestroOnboarding {
   }
 
   /** The Basic authorization Verestro issues at onboarding for payouts (used on top of mTLS). */
-  async storeBasicAuth(input: { environment: VerestroEnvironment; username: string; password: string; label?: string }, actor: Actor): Promise<Credential> {
+  async storeBasicAuth(
+    input: { environment: VerestroEnvironment; username: string; password: string; label?: string },
+    actor: Actor,
+  ): Promise<Credential> {
     return this.vault.create(
       secretOnlyCredential({
         provider: 'verestro',
@@ -91,35 +108,72 @@ export class VerestroOnboarding {
    * callback listener then trusts only that CA. The CSR must pass the callback CA's policy
    * (callback-csr-rules.ts); the certificate takes only its subject and key.
    */
-  async issueCallbackCertificate(input: { environment: VerestroEnvironment; csrPem: string }, actor: Actor): Promise<{ certificatePem: string; caPem: string }> {
+  async issueCallbackCertificate(
+    input: { environment: VerestroEnvironment; csrPem: string },
+    actor: Actor,
+  ): Promise<{ certificatePem: string; caPem: string }> {
     // Checked before anything is created: a refused CSR leaves no CA behind.
     const csr = await readCsr(input.csrPem);
     const violations = csr
-      ? checkCallbackCsr(csr, { allowedCommonNames: parseAllowedCommonNames(this.environment.VERESTRO_CALLBACK_CSR_CN) })
-      : [{ field: 'csrPem', code: 'NOT_A_VALID_CSR', message: 'must be a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----) whose signature verifies' }];
+      ? checkCallbackCsr(csr, {
+          allowedCommonNames: parseAllowedCommonNames(this.environment.VERESTRO_CALLBACK_CSR_CN),
+        })
+      : [
+          {
+            field: 'csrPem',
+            code: 'NOT_A_VALID_CSR',
+            message: 'must be a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----) whose signature verifies',
+          },
+        ];
     if (violations.length > 0) throw rulesViolated('CSR_REJECTED', 'The callback CSR cannot be signed:', violations);
     const ca = await this.callbackAuthority(input.environment, actor);
     const certificatePem = await signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem: input.csrPem }, 'client');
     if (!certificatePem) {
       // readCsr verified the signature already; kept so a change there can never issue for an unverified request.
-      throw rulesViolated('CSR_REJECTED', 'The callback CSR cannot be signed:', [{ field: 'csrPem', code: 'NOT_A_VALID_CSR', message: 'must be a PEM certificate request whose signature verifies' }]);
+      throw rulesViolated('CSR_REJECTED', 'The callback CSR cannot be signed:', [
+        {
+          field: 'csrPem',
+          code: 'NOT_A_VALID_CSR',
+          message: 'must be a PEM certificate request whose signature verifies',
+        },
+      ]);
     }
     const facts = certificateFacts(new X509Certificate(certificatePem));
-    await this.vault.recordEvent(ca.credentialId, 'callback_certificate_issued', actor, { subject: facts.subject, serialNumber: facts.serialNumber, notAfter: facts.notAfter.toISOString() });
+    await this.vault.recordEvent(ca.credentialId, 'callback_certificate_issued', actor, {
+      subject: facts.subject,
+      serialNumber: facts.serialNumber,
+      notAfter: facts.notAfter.toISOString(),
+    });
     return { certificatePem, caPem: ca.caPem };
   }
 
   /** The callback CA of an environment, created on first use. */
-  async callbackAuthority(environment: VerestroEnvironment, actor: Actor): Promise<{ credentialId: string; caPem: string; privateKeyPem: string }> {
+  async callbackAuthority(
+    environment: VerestroEnvironment,
+    actor: Actor,
+  ): Promise<{ credentialId: string; caPem: string; privateKeyPem: string }> {
     const existing = await this.vault.activeMaterial('verestro', environment, 'callback_ca');
     if (existing?.credential.certificatePem && existing.secret.privateKeyPem) {
-      return { credentialId: existing.credential.id, caPem: existing.credential.certificatePem, privateKeyPem: existing.secret.privateKeyPem };
+      return {
+        credentialId: existing.credential.id,
+        caPem: existing.credential.certificatePem,
+        privateKeyPem: existing.secret.privateKeyPem,
+      };
     }
     const generated = await generateRsaKeyPair(2048);
-    const caPem = await createCertificateAuthority(`CN=payments-backend Verestro callbacks CA (${environment}),O=payments-backend`, generated.keys);
+    const caPem = await createCertificateAuthority(
+      `CN=payments-backend Verestro callbacks CA (${environment}),O=payments-backend`,
+      generated.keys,
+    );
     const credential = await this.vault.create(
       {
-        ...secretOnlyCredential({ provider: 'verestro', environment, kind: 'callback_ca', label: `Verestro ${environment} callback CA`, hints: {} }),
+        ...secretOnlyCredential({
+          provider: 'verestro',
+          environment,
+          kind: 'callback_ca',
+          label: `Verestro ${environment} callback CA`,
+          hints: {},
+        }),
         certificate: certificateFacts(new X509Certificate(caPem)),
         certificatePem: caPem,
         keyAlgorithm: 'RSA-2048',

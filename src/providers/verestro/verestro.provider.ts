@@ -1,8 +1,26 @@
 import type { VerestroEnvironment } from './verestro.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
-import { Capabilities, InboundWebhook, PayoutInstruction, PayoutProvider, ProviderError, ProviderPayout, WebhookNotice } from '../provider.port';
+import {
+  Capabilities,
+  InboundWebhook,
+  PayoutInstruction,
+  PayoutProvider,
+  ProviderError,
+  ProviderPayout,
+  WebhookNotice,
+} from '../provider.port';
 import { lookupAfterWrite } from '../provider-errors';
-import { callbackDeliveryId, errorFromAnswer, orderPath, readCallback, readDuplicateOrder, readOrder, readSendMoney, SEND_MONEY_PATH, sendMoneyRequest } from './verestro.mapper';
+import {
+  callbackDeliveryId,
+  errorFromAnswer,
+  orderPath,
+  readCallback,
+  readDuplicateOrder,
+  readOrder,
+  readSendMoney,
+  SEND_MONEY_PATH,
+  sendMoneyRequest,
+} from './verestro.mapper';
 
 /** What the client can do; the descriptor declares the same object. */
 export const VERESTRO_CAPABILITIES: Capabilities = {
@@ -24,7 +42,14 @@ export class VerestroProvider extends PayoutProvider {
   }
 
   /** An error answer is raised as the domain error VERESTRO_ERRORS gives for it, unless the flow reads that status itself. */
-  private async call(operation: string, method: 'GET' | 'POST', path: string, body: unknown, idempotent: boolean, answers: number[] = []): Promise<OutboundResponse> {
+  private async call(
+    operation: string,
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    idempotent: boolean,
+    answers: number[] = [],
+  ): Promise<OutboundResponse> {
     const { secret } = await this.http.material('verestro', this.environment, 'api_client');
     const response = await this.http.request({
       provider: 'verestro',
@@ -40,7 +65,8 @@ export class VerestroProvider extends PayoutProvider {
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       },
     });
-    if (response.status >= 400 && !answers.includes(response.status)) throw errorFromAnswer(response.status, response.body);
+    if (response.status >= 400 && !answers.includes(response.status))
+      throw errorFromAnswer(response.status, response.body);
     return response;
   }
 
@@ -48,12 +74,19 @@ export class VerestroProvider extends PayoutProvider {
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     const response = await this.call('send-money', 'POST', SEND_MONEY_PATH, sendMoneyRequest(instruction), true, [409]);
     // Sent before: Verestro has the order, so a lookup that fails leaves the outcome unknown, not failed.
-    if (response.status === 409) return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId, providerReference: readDuplicateOrder(response.body) }));
+    if (response.status === 409)
+      return lookupAfterWrite(
+        this.getPayout({ externalId: instruction.externalId, providerReference: readDuplicateOrder(response.body) }),
+      );
     return readSendMoney(response.body);
   }
 
   async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
-    if (!reference.providerReference) throw new ProviderError('PAYOUT_NOT_FOUND', 'Verestro looks orders up by orderId, which is not known for this payout.');
+    if (!reference.providerReference)
+      throw new ProviderError(
+        'PAYOUT_NOT_FOUND',
+        'Verestro looks orders up by orderId, which is not known for this payout.',
+      );
     const response = await this.call('order-status', 'GET', orderPath(reference.providerReference), undefined, true);
     return readOrder(response.body);
   }

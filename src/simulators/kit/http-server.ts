@@ -77,7 +77,9 @@ export class SimServer {
   route(method: string, path: string, handler: SimHandler): this {
     const names: string[] = [];
     const pattern = new RegExp(
-      '^' + path.replace(/\//g, '\\/').replace(/:([A-Za-z]+)/g, (_m, name: string) => (names.push(name), '([^/]+)')) + '$',
+      '^' +
+        path.replace(/\//g, '\\/').replace(/:([A-Za-z]+)/g, (_m, name: string) => (names.push(name), '([^/]+)')) +
+        '$',
     );
     this.routes.push({ method, pattern, names, key: `${method} ${path}`, handler });
     return this;
@@ -159,7 +161,10 @@ export class SimServer {
     try {
       response = await (route ? route.handler(request) : this.fallback(request));
     } catch (error) {
-      response = { status: 500, body: { error: 'simulator error', message: error instanceof Error ? error.message : String(error) } };
+      response = {
+        status: 500,
+        body: { error: 'simulator error', message: error instanceof Error ? error.message : String(error) },
+      };
     }
     if (decision === 'drop-response') return void req.socket.destroy();
     if (decision === 'malformed') return this.send(res, malformed(response, settings?.malformedBody));
@@ -182,7 +187,11 @@ export class SimServer {
 function malformed(response: SimResponse, body: string | undefined): SimResponse {
   const real = response.text ?? (response.body === undefined ? '' : JSON.stringify(response.body));
   // Still labelled JSON, as a provider with a bug would.
-  return { status: response.status, headers: { 'Content-Type': 'application/json', ...response.headers }, text: body ?? real.slice(0, Math.floor(real.length / 2)) };
+  return {
+    status: response.status,
+    headers: { 'Content-Type': 'application/json', ...response.headers },
+    text: body ?? real.slice(0, Math.floor(real.length / 2)),
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
