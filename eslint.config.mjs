@@ -65,8 +65,12 @@ export default defineConfig(
     // those libraries, and check their shape at run time with `expect`. The no-unsafe-* rules
     // flag every such read (over 400 findings, none a defect); typing each body would add casts,
     // not checks. Everything else, the promise rules above included, applies to tests too.
-    files: ['test/**'],
+    // Colocated specs (src/**/*.spec.ts) too; their strict in-memory fakes implement async ports
+    // synchronously (require-await) and hand methods to jest.spyOn (unbound-method).
+    files: ['test/**', 'src/**/*.spec.ts'],
     rules: {
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',

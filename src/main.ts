@@ -6,10 +6,13 @@ import type { Logger } from 'pino';
 import { createApp } from './app.factory';
 import { createBootLogger } from './common/logging/logging';
 import { createProcessPolicy, installProcessPolicy } from './common/process-lifecycle';
-import { ConfigurationError, Environment, loadEnvironment } from './config/environment';
+import type { Environment } from './config/environment';
+import { ConfigurationError, loadEnvironment } from './config/environment';
 import { projectRoot } from './config/paths';
-import { DatabaseRuntime, startDatabase } from './database/database-runtime';
-import { DemoMode, loadDemoMode } from './demo-mode';
+import type { DatabaseRuntime } from './database/database-runtime';
+import { startDatabase } from './database/database-runtime';
+import type { DemoMode } from './demo-mode';
+import { loadDemoMode } from './demo-mode';
 import { runMigrations } from './database/migrator';
 import { DOCS_PATH } from './openapi/openapi';
 

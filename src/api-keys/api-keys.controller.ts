@@ -41,7 +41,9 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'List API keys (masked)' })
   @ApiOkResponse({ type: ApiKeyDto, isArray: true })
   async list(@Query() query: ListApiKeysQueryDto): Promise<ApiKeyDto[]> {
-    return (await this.apiKeys.list({ includeRevoked: query.includeRevoked ?? false })).map(ApiKeyDto.from);
+    return (await this.apiKeys.list({ includeRevoked: query.includeRevoked ?? false })).map((key) =>
+      ApiKeyDto.from(key),
+    );
   }
 
   @Get(':id')

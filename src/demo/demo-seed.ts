@@ -6,7 +6,7 @@ import { CredentialsService } from '../credentials/credentials.service';
 import { ConnectPayOnboarding } from '../providers/connectpay/connectpay.onboarding';
 import { D24Onboarding } from '../providers/d24/d24.onboarding';
 import { VerestroOnboarding } from '../providers/verestro/verestro.onboarding';
-import { Actor, Credential } from '../credentials/domain/credential';
+import type { Actor, Credential } from '../credentials/domain/credential';
 import { pemBlocks } from '../credentials/x509/x509';
 import type { SimulatorEndpoints } from './simulator-process';
 

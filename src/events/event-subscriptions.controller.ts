@@ -106,7 +106,7 @@ export class EventSubscriptionsController {
   @ApiOperation({ summary: 'List event subscriptions' })
   @ApiOkResponse({ type: SubscriptionDto, isArray: true })
   async list(): Promise<SubscriptionDto[]> {
-    return (await this.events.list()).map(SubscriptionDto.from);
+    return (await this.events.list()).map((subscription) => SubscriptionDto.from(subscription));
   }
 
   @Delete(':id')

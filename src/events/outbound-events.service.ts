@@ -200,7 +200,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       destination = this.policy.parseUrl(rawUrl);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     const { url, host } = destination;
     const transport = url.protocol === 'https:' ? https : http;

@@ -1,11 +1,12 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { ApiError, FieldProblem } from '../common/errors/api-error';
+import type { FieldProblem } from '../common/errors/api-error';
+import { ApiError } from '../common/errors/api-error';
 import { toFieldProblems } from '../common/errors/validation';
 import type { Beneficiary } from '../providers/provider.port';
 import { isCurrency, normaliseAmount } from './domain/money';
 import { descriptorOf, ENVIRONMENTS } from '../providers/provider-catalogue';
-import { CreatePayoutDto } from './dto/payout.dto';
+import type { CreatePayoutDto } from './dto/payout.dto';
 import type { NewPayout } from './payouts.service';
 
 const AMOUNT_MESSAGES = {

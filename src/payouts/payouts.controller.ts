@@ -105,7 +105,7 @@ export class PayoutsController {
   @ApiBadRequestResponse({ type: ErrorBodyDto })
   async list(@Query() query: ListPayoutsQueryDto): Promise<PayoutPageDto> {
     const page = await this.payouts.list({ ...query, limit: query.limit ?? 20 });
-    return { items: page.items.map(PayoutDto.from), nextCursor: page.nextCursor };
+    return { items: page.items.map((payout) => PayoutDto.from(payout)), nextCursor: page.nextCursor };
   }
 
   @Get(':id')

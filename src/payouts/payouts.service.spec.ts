@@ -5,17 +5,11 @@ import { masterKeyFromBase64, MasterKeyring } from '../credentials/crypto/master
 import type { InstanceLiveness } from '../database/instance-liveness';
 import type { Transaction, UnitOfWork } from '../database/unit-of-work';
 import type { OutboundEvents } from '../events/outbound-events.service';
-import {
-  Capabilities,
-  PayoutInstruction,
-  PayoutProvider,
-  ProviderError,
-  ProviderPayout,
-  type Beneficiary,
-} from '../providers/provider.port';
+import type { Capabilities, PayoutInstruction, ProviderPayout } from '../providers/provider.port';
+import { PayoutProvider, ProviderError, type Beneficiary } from '../providers/provider.port';
 import type { ProviderRegistry } from '../providers/provider.registry';
 import { PayoutBeneficiaries, SealedBeneficiary } from './beneficiary/payout-beneficiaries';
-import { CreatedPayoutAnswer, IdempotencyClaim, IdempotencyScope, StoredAnswer } from './domain/idempotency';
+import type { CreatedPayoutAnswer, IdempotencyClaim, IdempotencyScope, StoredAnswer } from './domain/idempotency';
 import type { Payout } from './domain/payout';
 import type { PayoutHistoryEntry } from './domain/payout-history';
 import type { IdempotencyKeysRepository, NewClaim } from './persistence/idempotency-keys.repository';
@@ -26,7 +20,8 @@ import type {
   PayoutStateChange,
   RequestedPayout,
 } from './persistence/payouts.repository';
-import { NewPayout, PayoutsService } from './payouts.service';
+import type { NewPayout } from './payouts.service';
+import { PayoutsService } from './payouts.service';
 
 /**
  * PayoutsService's rules against in-memory repositories. The fakes are strict: a statement outside

@@ -89,7 +89,7 @@ export class PayoutsService {
         ? input.map(canonical)
         : input && typeof input === 'object'
           ? Object.fromEntries(
-              Object.keys(input as object)
+              Object.keys(input)
                 .sort()
                 .map((key) => [key, canonical((input as Record<string, unknown>)[key])]),
             )

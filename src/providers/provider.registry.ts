@@ -22,7 +22,7 @@ export class ProviderRegistry {
     if (!isEnvironmentOf(provider, environment)) {
       throw new ProviderError(
         'PROVIDER_NOT_CONFIGURED',
-        `${provider} has no ${environment} environment; use one of ${descriptor.environments.join(', ')}.`,
+        `${provider} has no ${String(environment)} environment; use one of ${descriptor.environments.join(', ')}.`,
       );
     }
     const key = `${provider}:${environment}`;

@@ -49,7 +49,7 @@ describe('registered providers', () => {
   });
 
   describe.each(descriptors.map((descriptor) => [descriptor.id, descriptor] as const))('%s', (id, descriptor) => {
-    const variables = variablesOf(descriptor.settings as new () => object);
+    const variables = variablesOf(descriptor.settings);
     const prefix = `${id.toUpperCase()}_`;
 
     it('lives in its own folder with a client, a mapper, settings and a simulator', () => {
@@ -89,9 +89,12 @@ describe('registered providers', () => {
     });
 
     it('points its simulator environment at the running simulator, without overriding configuration', () => {
-      const urls = new Proxy({} as Record<string, string>, {
-        get: (_target, key) => `https://127.0.0.1:9/${String(key)}`,
-      });
+      const urls = new Proxy(
+        {},
+        {
+          get: (_target, key) => `https://127.0.0.1:9/${String(key)}`,
+        },
+      );
       const settings: Record<string, unknown> = {};
       descriptor.simulator.configure(settings as never, urls);
       const simulatorHosts = Object.values(

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Response as SuperAgentResponse } from 'superagent';
-import { CredentialChange, CredentialVault } from '../../src/credentials/credential-vault.service';
+import type { CredentialChange } from '../../src/credentials/credential-vault.service';
+import { CredentialVault } from '../../src/credentials/credential-vault.service';
 import { CredentialExpiryJob } from '../../src/credentials/credential-expiry.job';
 import type { TestPki } from '../support/pki';
 import { buildTestPki, csrSubject, DAY_MS, selfSigned, signCsr } from '../support/pki';
@@ -261,7 +262,7 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
           .activeMaterial('verestro', 'simulator', 'mtls_client_certificate');
         expect(material?.credential.id).toBe(next.body.credential.id);
         expect(material?.secret.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-        secrets.push(material!.secret.privateKeyPem!);
+        secrets.push(material!.secret.privateKeyPem);
         expect(changes.map((c) => [c.credentialId, c.status])).toEqual(
           expect.arrayContaining([
             [credentialId, 'active'],
@@ -370,15 +371,12 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
 
     it('stores the DevApp client, the webhook token, and generates a Merchant API signing key whose public key downloads', async () => {
       const client = remember(
-        await t.http
-          .post('/v1/credentials/connectpay/api-client')
-          .set(admin())
-          .send({
-            environment: 'stage',
-            clientKey: 'ck-live-1234567890',
-            clientSecret: 'cs-super-secret-value-9876',
-            brandId: 'brand-7',
-          }),
+        await t.http.post('/v1/credentials/connectpay/api-client').set(admin()).send({
+          environment: 'stage',
+          clientKey: 'ck-live-1234567890',
+          clientSecret: 'cs-super-secret-value-9876',
+          brandId: 'brand-7',
+        }),
       );
       secrets.push('ck-live-1234567890', 'cs-super-secret-value-9876');
       expect(client.status).toBe(201);
@@ -415,7 +413,7 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----/);
       expect(openssl(['pkey', '-pubin', '-noout', '-text'], pem)).toMatch(/Public-Key: \(2048 bit\)/);
       const material = await t.app.get(CredentialVault).activeMaterial('connectpay', 'stage', 'merchant_signing_key');
-      secrets.push(material!.secret.privateKeyPem!);
+      secrets.push(material!.secret.privateKeyPem);
       const derived = execFileSync('openssl', ['pkey', '-pubout'], {
         input: material!.secret.privateKeyPem,
         encoding: 'utf8',
@@ -427,31 +425,25 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
   describe('D24 keys', () => {
     it('stores the three keys, shows only hints, and rotates on the next store', async () => {
       const first = remember(
-        await t.http
-          .post('/v1/credentials/d24/keys')
-          .set(admin())
-          .send({
-            environment: 'stg',
-            apiKey: 'd24-login-key-0001',
-            apiPassphrase: 'd24-passphrase-0001',
-            apiSignature: 'd24-hmac-signature-secret-0001',
-            readOnlyKey: 'd24-readonly-0001',
-          }),
+        await t.http.post('/v1/credentials/d24/keys').set(admin()).send({
+          environment: 'stg',
+          apiKey: 'd24-login-key-0001',
+          apiPassphrase: 'd24-passphrase-0001',
+          apiSignature: 'd24-hmac-signature-secret-0001',
+          readOnlyKey: 'd24-readonly-0001',
+        }),
       );
       secrets.push('d24-login-key-0001', 'd24-passphrase-0001', 'd24-hmac-signature-secret-0001', 'd24-readonly-0001');
       expect(first.status).toBe(201);
       expect(first.body).toMatchObject({ status: 'active', hints: { apiKey: '…0001', apiSignature: '…0001' } });
 
       const second = remember(
-        await t.http
-          .post('/v1/credentials/d24/keys')
-          .set(admin())
-          .send({
-            environment: 'stg',
-            apiKey: 'd24-login-key-0002',
-            apiPassphrase: 'd24-passphrase-0002',
-            apiSignature: 'd24-hmac-signature-secret-0002',
-          }),
+        await t.http.post('/v1/credentials/d24/keys').set(admin()).send({
+          environment: 'stg',
+          apiKey: 'd24-login-key-0002',
+          apiPassphrase: 'd24-passphrase-0002',
+          apiSignature: 'd24-hmac-signature-secret-0002',
+        }),
       );
       secrets.push('d24-login-key-0002', 'd24-passphrase-0002', 'd24-hmac-signature-secret-0002');
       expect(second.body.replacesId).toBe(first.body.id);

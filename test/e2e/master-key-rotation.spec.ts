@@ -82,15 +82,12 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       cardPayout = await insertPayout(before, card);
       ciphertextBefore = (await columnsOf(before, ibanPayout)).beneficiary_ciphertext;
       expect(await before.app.get(BeneficiarySealing).payoutIdsTo(iban)).toEqual([ibanPayout]);
-      const stored = await before.http
-        .post('/v1/credentials/d24/keys')
-        .set(bearer(before.adminKey))
-        .send({
-          environment: 'prod',
-          apiKey: 'rot-key-1',
-          apiPassphrase: 'rot-pass-1',
-          apiSignature: 'rot-signature-secret-1',
-        });
+      const stored = await before.http.post('/v1/credentials/d24/keys').set(bearer(before.adminKey)).send({
+        environment: 'prod',
+        apiKey: 'rot-key-1',
+        apiPassphrase: 'rot-pass-1',
+        apiSignature: 'rot-signature-secret-1',
+      });
       expect(stored.status).toBe(201);
     } finally {
       await before.close();

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { DestinationResolver, ResolvedAddress } from '../../src/events/destination-policy';
+import type { ResolvedAddress } from '../../src/events/destination-policy';
+import { DestinationResolver } from '../../src/events/destination-policy';
 import { OutboundEventEntity } from '../../src/events/outbound-event.entity';
 import { OutboundEvents } from '../../src/events/outbound-events.service';
 import { EKU, selfSigned } from '../support/pki';

@@ -392,7 +392,7 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     environment.WEBHOOK_FETCH_INTERVAL_MS = 60_000;
     try {
       const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
-      const control = d24Control(secret.apiSignature!, created.body.id, 'Be4', 'Bo7');
+      const control = d24Control(secret.apiSignature, created.body.id, 'Be4', 'Bo7');
       const d24Requests = async () =>
         (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body.d24.requests;
       const before = await d24Requests();

@@ -1,4 +1,4 @@
-import { ConnectPayProvider } from '../../src/providers/connectpay/connectpay.provider';
+import type { ConnectPayProvider } from '../../src/providers/connectpay/connectpay.provider';
 import { ProviderError } from '../../src/providers/provider.port';
 import { ConnectPayTokens } from '../../src/providers/connectpay/connectpay.oauth';
 import { assertHostFamily } from '../../src/providers/connectpay/connectpay.endpoints';
@@ -264,7 +264,7 @@ describe('ConnectPay client against the simulator (real mTLS and one-way TLS)', 
     ).toMatchObject({ providerReference: 's-1', externalId: 'po-1' });
     expect(
       await connectpay.verifyWebhook({
-        headers: { 'x-secret-token': secret.secretToken!.replace(/.$/, 'x') },
+        headers: { 'x-secret-token': secret.secretToken.replace(/.$/, 'x') },
         rawBody,
       }),
     ).toBeNull();

@@ -5,8 +5,9 @@ import {
 } from '../../src/simulators/d24/d24-vectors';
 import { d24Control, signD24Payload } from '../../src/providers/d24/d24.signature';
 import { cashoutBody } from '../../src/providers/d24/d24.mapper';
-import { D24Provider } from '../../src/providers/d24/d24.provider';
-import { PayoutInstruction, ProviderError } from '../../src/providers/provider.port';
+import type { D24Provider } from '../../src/providers/d24/d24.provider';
+import type { PayoutInstruction } from '../../src/providers/provider.port';
+import { ProviderError } from '../../src/providers/provider.port';
 import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
@@ -125,7 +126,7 @@ describe('D24 client against the simulator (real TLS)', () => {
 
   it('verifies a notification control and refuses a forged one', async () => {
     const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
-    const control = d24Control(secret.apiSignature!, 'ext-9', 'Be4', 'Bo7');
+    const control = d24Control(secret.apiSignature, 'ext-9', 'Be4', 'Bo7');
     const good = await d24.verifyWebhook({
       headers: {},
       rawBody: Buffer.from(`external_id=ext-9&cashout_id=77&control=${control}&date=2026-11-24`),
@@ -301,7 +302,7 @@ describe('D24 client against the simulator (real TLS)', () => {
       durationMs: expect.any(Number),
       status: expect.any(Number),
     });
-    for (const value of [secret.apiKey!, secret.apiPassphrase!, secret.apiSignature!])
+    for (const value of [secret.apiKey, secret.apiPassphrase, secret.apiSignature])
       expect(world.t.logs.text).not.toContain(value);
   });
 

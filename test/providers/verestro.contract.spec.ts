@@ -1,6 +1,6 @@
 import { generateKeyPairSync, privateDecrypt, constants, createDecipheriv } from 'node:crypto';
 import { ProviderError } from '../../src/providers/provider.port';
-import { VerestroProvider } from '../../src/providers/verestro/verestro.provider';
+import type { VerestroProvider } from '../../src/providers/verestro/verestro.provider';
 import { decryptFromVerestro, encryptForVerestro } from '../../src/providers/verestro/verestro.jwe';
 import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
@@ -190,22 +190,20 @@ describe('Verestro client against the simulator (real mTLS + Basic)', () => {
     await verestro.getPayout({ externalId: 'x', providerReference: 'unknown' }).catch(() => undefined);
     const before = (await admin<Record<string, { lastClientSerial?: string }>>(world.sims, 'GET', '/counters')).body
       .verestro.lastClientSerial;
-    const { credential, csrPem } = await world.t.app
-      .get(VerestroOnboarding)
-      .createCsr(
-        {
-          environment: 'simulator',
-          country: 'PL',
-          state: 'Mazowieckie',
-          locality: 'Warsaw',
-          organization: 'DemoCompany',
-          companyName: 'DemoCompany',
-          applicationName: 'Payouts',
-          email: 'ops@demo.example',
-          keyBits: 2048,
-        },
-        { keyId: null, name: 'test' },
-      );
+    const { credential, csrPem } = await world.t.app.get(VerestroOnboarding).createCsr(
+      {
+        environment: 'simulator',
+        country: 'PL',
+        state: 'Mazowieckie',
+        locality: 'Warsaw',
+        organization: 'DemoCompany',
+        companyName: 'DemoCompany',
+        applicationName: 'Payouts',
+        email: 'ops@demo.example',
+        keyBits: 2048,
+      },
+      { keyId: null, name: 'test' },
+    );
     const signed = (
       await admin<{ certificatePem: string; caPem: string }>(world.sims, 'POST', '/verestro/csr', { csrPem })
     ).body;

@@ -1,10 +1,9 @@
 import { ConfigurationError, loadEnvironment } from '../../src/config/environment';
+import type { RefusalCode, ResolvedAddress } from '../../src/events/destination-policy';
 import {
   DestinationPolicy,
   DestinationRefusedError,
   InvalidAllowedDestinationsError,
-  RefusalCode,
-  ResolvedAddress,
 } from '../../src/events/destination-policy';
 
 /** No real DNS here: names resolve through this table, anything else does not resolve. */

@@ -2,8 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { open, SealedSecretError } from '../../src/credentials/crypto/envelope';
 import { masterKeyFromBase64, MasterKeyring } from '../../src/credentials/crypto/master-keyring';
+import type { BeneficiaryColumns } from '../../src/payouts/beneficiary/payout-beneficiaries';
 import {
-  BeneficiaryColumns,
   canonicalAccount,
   PayoutBeneficiaries,
   SealedBeneficiary,

@@ -3,9 +3,9 @@ import { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { generateRsaKeyPair } from '../../src/credentials/crypto/key-generation';
 import { checkCallbackCsr, parseAllowedCommonNames } from '../../src/providers/verestro/verestro.callback-csr-rules';
+import type { CsrFacts } from '../../src/credentials/x509/x509';
 import {
   createCertificateAuthority,
-  CsrFacts,
   EKU_CLIENT_AUTH,
   KEY_USAGE,
   readCsr,

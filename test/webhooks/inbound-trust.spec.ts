@@ -44,7 +44,7 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
   });
   const controlFor = async (externalId: string) => {
     const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
-    return d24Control(secret.apiSignature!, externalId, 'Be4', 'Bo7');
+    return d24Control(secret.apiSignature, externalId, 'Be4', 'Bo7');
   };
   const countRows = async () =>
     (

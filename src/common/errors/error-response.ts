@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { ApiError, ErrorBody } from './api-error';
+import type { ErrorBody } from './api-error';
+import { ApiError } from './api-error';
 import { ErrorCode } from './error-codes';
 
 export interface ErrorResponse {
@@ -155,7 +156,7 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const code = STATUS_CODES[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
-    if (status === HttpStatus.NOT_FOUND) {
+    if (status === Number(HttpStatus.NOT_FOUND)) {
       return {
         status,
         body: body(
@@ -164,7 +165,7 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
         ),
       };
     }
-    if (status === HttpStatus.SERVICE_UNAVAILABLE) {
+    if (status === Number(HttpStatus.SERVICE_UNAVAILABLE)) {
       // @nestjs/terminus puts the per-check results in the response; they hold no secrets.
       return {
         status,
@@ -192,7 +193,7 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
     status: 500,
     body: body(
       ErrorCode.INTERNAL,
-      `An unexpected error occurred. Retry later; if it keeps happening, report request id ${String(request.id ?? 'unknown')}.`,
+      `An unexpected error occurred. Retry later; if it keeps happening, report request id ${typeof request.id === 'string' || typeof request.id === 'number' ? request.id : 'unknown'}.`,
     ),
   };
 }

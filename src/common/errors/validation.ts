@@ -1,5 +1,6 @@
-import { ValidationError } from 'class-validator';
-import { ApiError, FieldProblem } from './api-error';
+import type { ValidationError } from 'class-validator';
+import type { FieldProblem } from './api-error';
+import { ApiError } from './api-error';
 
 /** Flattens class-validator's nested errors into one problem per field and rule. */
 export function toFieldProblems(errors: ValidationError[], parent = ''): FieldProblem[] {

@@ -1,5 +1,6 @@
 import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first.
-import { createPrivateKey, createPublicKey, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { CertificateFacts } from '../domain/credential';
 import { RSA_SIGNING } from '../crypto/key-generation';
@@ -83,7 +84,7 @@ export async function createCsr(subject: SubjectAttributes, keys: webcrypto.Cryp
   );
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name,
-    keys: keys as unknown as x509.Pkcs10CertificateRequestCreateParams['keys'],
+    keys: keys,
     signingAlgorithm: RSA_SIGNING,
   });
   return csr.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
@@ -137,14 +138,14 @@ export async function createCertificateAuthority(
 ): Promise<string> {
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: subject,
-    keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
+    keys: keys,
     notBefore: new Date(Date.now() - DAY_MS),
     notAfter: new Date(Date.now() + years * 365 * DAY_MS),
     signingAlgorithm: RSA_SIGNING,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as webcrypto.CryptoKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return certificate.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
@@ -266,7 +267,7 @@ export async function signCertificateRequest(
     // The CA's name exactly as encoded in its certificate, so name chaining never depends on re-encoding.
     issuer: ca.subjectName,
     publicKey,
-    signingKey: signingKey as unknown as x509.X509CertificateCreateWithKeyParams['signingKey'],
+    signingKey: signingKey,
     // A day of slack for clocks behind ours, never before the CA itself; never after the CA expires.
     notBefore: new Date(Math.max(now - DAY_MS, ca.notBefore.getTime())),
     notAfter: new Date(Math.min(now + days * DAY_MS, ca.notAfter.getTime())),

@@ -69,9 +69,7 @@ export class SealedBeneficiary {
 
   /** The masked view of a row: stored as such once sealed; masked here for a legacy row. */
   static maskedView(row: BeneficiaryRow): MaskedBeneficiary {
-    return row.beneficiaryCiphertext
-      ? (row.beneficiary as MaskedBeneficiary)
-      : maskBeneficiary(row.beneficiary as Beneficiary);
+    return row.beneficiaryCiphertext ? row.beneficiary : maskBeneficiary(row.beneficiary as Beneficiary);
   }
 
   toJSON(): string {

@@ -1,15 +1,7 @@
 import type { Provider, ProviderPayoutState } from '../../providers/provider.port';
 import { currencyDecimals, formatAmount, isCurrency, normaliseAmount } from './money';
-import {
-  fromProviderState,
-  judgeTransition,
-  mayStillChange,
-  OPEN,
-  PAYOUT_STATUSES,
-  PayoutStatus,
-  TERMINAL,
-  TransitionVerdict,
-} from './payout';
+import type { PayoutStatus, TransitionVerdict } from './payout';
+import { fromProviderState, judgeTransition, mayStillChange, OPEN, PAYOUT_STATUSES, TERMINAL } from './payout';
 
 /**
  * Every from → to pair of the payout state machine, written out by hand (not derived from the

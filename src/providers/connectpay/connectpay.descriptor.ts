@@ -4,6 +4,8 @@ import { ConnectPayAccessTokens } from './connectpay.access-tokens';
 import { CONNECTPAY_CAPABILITIES, ConnectPayProvider } from './connectpay.provider';
 import { ConnectPaySettings } from './connectpay.settings';
 import { CONNECTPAY_STATUSES, CONNECTPAY_UNKNOWN_STATUS_STATE } from './connectpay.mapper';
+// Type only (erased): the module itself is required lazily by `integration`.
+import type * as Integration from './connectpay.module';
 
 export const CONNECTPAY_ENVIRONMENTS = ['stage', 'prod', 'simulator'] as const;
 export type ConnectPayEnvironment = (typeof CONNECTPAY_ENVIRONMENTS)[number];
@@ -48,14 +50,14 @@ export const connectPayDescriptor: ProviderDescriptor<'connectpay', ConnectPayEn
   unknownStatus: CONNECTPAY_UNKNOWN_STATUS_STATE,
   reversals: [],
   webhook: { kind: 'route', route: 'connectpay', allowedSourcesVariable: 'CONNECTPAY_WEBHOOK_ALLOWED_IPS' },
-  createClient: (environment, { http, settings, resolve }) =>
-    new ConnectPayProvider(environment, http, resolve(ConnectPayAccessTokens), {
+  createClient: (environment, { http, settings, ...context }) =>
+    new ConnectPayProvider(environment, http, context.resolve(ConnectPayAccessTokens), {
       webhookTokenHeader: settings.CONNECTPAY_WEBHOOK_TOKEN_HEADER,
       xSignatureSeparator: settings.CONNECTPAY_X_SIGNATURE_SEPARATOR,
     }),
   // Required lazily: the module reaches Nest, the vault and DTOs, which import the descriptor list.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  integration: () => (require('./connectpay.module') as typeof import('./connectpay.module')).ConnectPayModule,
+  integration: () => (require('./connectpay.module') as typeof Integration).ConnectPayModule,
   simulator: {
     configure(settings, urls) {
       settings.CONNECTPAY_SIMULATOR_MTLS_URL ??= urls.connectpayMtls;

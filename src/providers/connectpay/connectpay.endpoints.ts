@@ -43,5 +43,5 @@ export function endpointPath(
   const path = CONNECTPAY_ENDPOINTS[endpoint].path.replace(/:([A-Za-z]+)/g, (_m, name: string) =>
     encodeURIComponent(params[name] ?? ''),
   );
-  return query && [...query].length > 0 ? `${path}?${query}` : path;
+  return query && [...query].length > 0 ? `${path}?${query.toString()}` : path;
 }

@@ -8,14 +8,8 @@
  * an unknown one becomes.
  */
 import { z } from 'zod';
-import {
-  AnswerContext,
-  providerError,
-  ProviderErrorRule,
-  ProviderErrorTable,
-  readAnswer,
-  readErrorAnswer,
-} from '../provider-errors';
+import type { AnswerContext, ProviderErrorRule, ProviderErrorTable } from '../provider-errors';
+import { providerError, readAnswer, readErrorAnswer } from '../provider-errors';
 import type {
   IbanBeneficiary,
   Money,
@@ -463,7 +457,7 @@ export function readWebhookBody(rawBody: Buffer): ConnectPayWebhookBody | null {
   } catch {
     return null;
   }
-  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as ConnectPayWebhookBody) : null;
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? body : null;
 }
 
 /** What a verified webhook tells us; the delivery id dedupes repeats of the same status change. */

@@ -2,20 +2,20 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { ConnectPayEnvironment } from './connectpay.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import type { HostFamily } from '../provider-endpoints';
-import {
+import type {
   Capabilities,
   InboundWebhook,
   Money,
   PayoutInstruction,
-  PayoutProvider,
   ProviderAccount,
-  ProviderError,
   ProviderPayout,
   ProviderTransaction,
   WebhookNotice,
 } from '../provider.port';
+import { PayoutProvider, ProviderError } from '../provider.port';
 import { lookupAfterWrite } from '../provider-errors';
-import { assertHostFamily, CONNECTPAY_ENDPOINTS, ConnectPayEndpoint, endpointPath } from './connectpay.endpoints';
+import type { ConnectPayEndpoint } from './connectpay.endpoints';
+import { assertHostFamily, CONNECTPAY_ENDPOINTS, endpointPath } from './connectpay.endpoints';
 import type { ConnectPayAccessTokens } from './connectpay.access-tokens';
 import {
   accountsQuery,
@@ -211,7 +211,7 @@ export class ConnectPayProvider extends PayoutProvider {
         'Content-Type': 'application/json',
         'X-Request-ID': randomUUID(),
         'X-Signature': merchantSignature(
-          signer.privateKeyPem as string,
+          signer.privateKeyPem,
           endpoint.method,
           url,
           body,

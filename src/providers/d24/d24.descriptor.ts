@@ -3,6 +3,8 @@ import { LatamBankBeneficiaryDto } from './d24.beneficiary.dto';
 import { D24_CAPABILITIES, D24Provider } from './d24.provider';
 import { D24Settings } from './d24.settings';
 import { D24_STATUSES } from './d24.mapper';
+// Type only (erased): the module itself is required lazily by `integration`.
+import type * as Integration from './d24.module';
 
 export const D24_ENVIRONMENTS = ['stg', 'prod', 'simulator'] as const;
 export type D24Environment = (typeof D24_ENVIRONMENTS)[number];
@@ -42,7 +44,7 @@ export const d24Descriptor: ProviderDescriptor<'d24', D24Environment, D24Setting
     }),
   // Required lazily: the module reaches Nest, the vault and DTOs, which import the descriptor list.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  integration: () => (require('./d24.module') as typeof import('./d24.module')).D24Module,
+  integration: () => (require('./d24.module') as typeof Integration).D24Module,
   simulator: {
     configure(settings, urls) {
       settings.D24_SIMULATOR_URL ??= urls.d24;

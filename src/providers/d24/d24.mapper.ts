@@ -8,16 +8,8 @@
  * (docs.d24.com/api-documentation/cashouts-api/api-codes, same table on docs.directa24.com).
  */
 import { z } from 'zod';
-import {
-  AnswerContext,
-  protocolError,
-  providerError,
-  ProviderErrorRule,
-  ProviderErrorTable,
-  readAnswer,
-  readErrorAnswer,
-  token,
-} from '../provider-errors';
+import type { AnswerContext, ProviderErrorRule, ProviderErrorTable } from '../provider-errors';
+import { protocolError, providerError, readAnswer, readErrorAnswer, token } from '../provider-errors';
 import type { LatamBankBeneficiary, PayoutInstruction, ProviderPayout, ProviderPayoutState } from '../provider.port';
 import { ProviderError } from '../provider.port';
 

@@ -1,21 +1,14 @@
 import { packageVersion } from '../../config/paths';
 import type { D24Environment } from './d24.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
-import {
-  Capabilities,
-  InboundWebhook,
-  PayoutInstruction,
-  PayoutProvider,
-  ProviderError,
-  ProviderPayout,
-  WebhookNotice,
-} from '../provider.port';
+import type { Capabilities, InboundWebhook, PayoutInstruction, ProviderPayout, WebhookNotice } from '../provider.port';
+import { PayoutProvider, ProviderError } from '../provider.port';
 import { lookupAfterWrite } from '../provider-errors';
+import type { D24Bank } from './d24.mapper';
 import {
   banksPath,
   cancelRequest,
   cashoutBody,
-  D24Bank,
   errorFromAnswer,
   readBanks,
   readCashoutCreated,

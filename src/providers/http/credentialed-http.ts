@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { AxiosError } from 'axios';
@@ -71,7 +72,7 @@ class ConnectTimeoutAgent extends Agent {
 
   override createConnection(options: AgentOptions, callback?: (error: Error | null, socket: Duplex) => void): Duplex {
     const socket = (
-      Agent.prototype as unknown as { createConnection: (o: AgentOptions, c?: unknown) => import('node:tls').TLSSocket }
+      Agent.prototype as unknown as { createConnection: (o: AgentOptions, c?: unknown) => TLSSocket }
     ).createConnection.call(this, options, callback);
     socket.setTimeout(this.connectTimeoutMs, () =>
       socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' })),

@@ -26,13 +26,16 @@ const PATH = '/v1/webhooks/verestro';
 const ALWAYS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' } as const;
 
 /** A callback refused for a reason the caller can fix: answered with this status and error body. */
-class Refusal {
+class Refusal extends Error {
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
-    readonly message: string,
+    message: string,
     readonly details: unknown = null,
-  ) {}
+  ) {
+    super(message);
+    this.name = 'Refusal';
+  }
 }
 
 /** The body ended before it was complete (client gone, connection reset, server timeout). */

@@ -1,4 +1,5 @@
-import { checkVerestroCsr, VerestroCsrInput } from './verestro.csr-rules';
+import type { VerestroCsrInput } from './verestro.csr-rules';
+import { checkVerestroCsr } from './verestro.csr-rules';
 
 const valid: VerestroCsrInput = {
   environment: 'sandbox',

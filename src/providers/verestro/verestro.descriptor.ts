@@ -3,6 +3,8 @@ import { CardBeneficiaryDto } from './verestro.beneficiary.dto';
 import { VERESTRO_CAPABILITIES, VerestroProvider } from './verestro.provider';
 import { VerestroSettings } from './verestro.settings';
 import { VERESTRO_STATUSES, VERESTRO_UNKNOWN_STATUS_STATE } from './verestro.mapper';
+// Type only (erased): the module itself is required lazily by `integration`.
+import type * as Integration from './verestro.module';
 
 export const VERESTRO_ENVIRONMENTS = ['sandbox', 'beta', 'production', 'simulator'] as const;
 export type VerestroEnvironment = (typeof VERESTRO_ENVIRONMENTS)[number];
@@ -36,7 +38,7 @@ export const verestroDescriptor: ProviderDescriptor<'verestro', VerestroEnvironm
   createClient: (environment, { http }) => new VerestroProvider(environment, http),
   // Required lazily: the module reaches Nest, the vault and DTOs, which import the descriptor list.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  integration: () => (require('./verestro.module') as typeof import('./verestro.module')).VerestroModule,
+  integration: () => (require('./verestro.module') as typeof Integration).VerestroModule,
   simulator: {
     configure(settings, urls) {
       settings.VERESTRO_SIMULATOR_URL ??= urls.verestro;

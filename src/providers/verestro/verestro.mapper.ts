@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AnswerContext, providerError, ProviderErrorRule, ProviderErrorTable, readAnswer } from '../provider-errors';
+import type { AnswerContext, ProviderErrorRule, ProviderErrorTable } from '../provider-errors';
+import { providerError, readAnswer } from '../provider-errors';
 import type { CardBeneficiary, PayoutInstruction, ProviderPayout, ProviderPayoutState } from '../provider.port';
 import { ProviderError } from '../provider.port';
 

@@ -1,14 +1,7 @@
 import type { VerestroEnvironment } from './verestro.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
-import {
-  Capabilities,
-  InboundWebhook,
-  PayoutInstruction,
-  PayoutProvider,
-  ProviderError,
-  ProviderPayout,
-  WebhookNotice,
-} from '../provider.port';
+import type { Capabilities, InboundWebhook, PayoutInstruction, ProviderPayout, WebhookNotice } from '../provider.port';
+import { PayoutProvider, ProviderError } from '../provider.port';
 import { lookupAfterWrite } from '../provider-errors';
 import {
   callbackDeliveryId,
@@ -95,6 +88,7 @@ export class VerestroProvider extends PayoutProvider {
    * Callbacks arrive over reverse mTLS (the TLS layer authenticates Verestro); what is left is
    * the body and the optional X-Idempotency-Key used to process a delivery once.
    */
+  // eslint-disable-next-line @typescript-eslint/require-await -- the port is async; here mutual TLS already proved the sender
   override async verifyWebhook(webhook: InboundWebhook): Promise<WebhookNotice | null> {
     const callback = readCallback(webhook.rawBody);
     if (!callback) return null;
