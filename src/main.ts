@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     await app.listen(environment.PORT, environment.HOST);
     const { port } = app.getHttpServer().address() as AddressInfo; // PORT=0 means "any free port".
     const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${port}`;
-    environment.PUBLIC_BASE_URL ??= address; // the notification_url sent to D24 points here
+    environment.PUBLIC_BASE_URL ??= address; // the notification URL sent to providers points here
     await demo?.seed(app, address);
     log.info(
       { url: address, docs: `${address}/${DOCS_PATH}`, database: database.embedded ? 'embedded' : 'DATABASE_URL' },

@@ -1,3 +1,4 @@
+import type { Capabilities } from '../providers/provider.port';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import {
   ApiConflictResponse,
@@ -15,6 +16,12 @@ import { MoneyDto } from '../payouts/dto/payout.dto';
 import { PROVIDERS } from '../providers/provider-catalogue';
 import { PROVIDER_DESCRIPTORS } from '../providers/registered-providers';
 import { AccountsService } from './accounts.service';
+
+/** The display names of the providers whose capabilities pass, for the route descriptions. */
+const providersThat = (test: (capabilities: Capabilities) => boolean): string =>
+  PROVIDER_DESCRIPTORS.filter((descriptor) => test(descriptor.capabilities))
+    .map((descriptor) => descriptor.displayName)
+    .join(', ') || 'none';
 
 /** A provider that lists accounts, for the examples. */
 const ACCOUNTS_PROVIDER =
@@ -114,7 +121,7 @@ export class AccountsController {
   @Get(':id/balance')
   @ApiOperation({
     summary: "An account's balance",
-    description: 'D24 has no balance API: 409 CAPABILITY_NOT_SUPPORTED (details.capability: accounts.balance).',
+    description: `Providers with a balance API: ${providersThat((c) => c.accounts.balance)}. Others: 409 CAPABILITY_NOT_SUPPORTED (details.capability: accounts.balance).`,
   })
   @ApiOkResponse({ type: MoneyDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
@@ -124,7 +131,10 @@ export class AccountsController {
   }
 
   @Get(':id/transactions')
-  @ApiOperation({ summary: "An account's transactions (ConnectPay)" })
+  @ApiOperation({
+    summary: "An account's transactions",
+    description: `Providers with a transactions API: ${providersThat((c) => c.accounts.transactions)}. Others: 409 CAPABILITY_NOT_SUPPORTED.`,
+  })
   @ApiOkResponse({ type: TransactionDto, isArray: true })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto })

@@ -54,7 +54,7 @@ export class ApiKeysService extends Authenticator {
   }
 
   async list({ includeRevoked }: { includeRevoked: boolean }): Promise<ApiKey[]> {
-    return this.keys.list(includeRevoked);
+    return this.keys.list({ includeRevoked });
   }
 
   async get(id: string): Promise<ApiKey> {

@@ -157,7 +157,7 @@ export class Environment {
   @Max(600_000, { message: 'must be between 50 and 600000' })
   PROVIDER_CIRCUIT_HALF_OPEN_MS: number = 10_000;
 
-  /** Public URL of this service, used to build the notification_url sent to D24. Default: the local address. */
+  /** Public URL of this service, used to build the notification URL sent to providers that call back. Default: the local address. */
   @Transform(blankToUndefined)
   @IsOptional()
   @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'must be an http(s):// URL' })
@@ -171,7 +171,7 @@ export class Environment {
   @Max(600_000, { message: 'must be between 50 and 600000' })
   RECONCILE_INTERVAL_MS: number = 5_000;
 
-  // The HTTP edge (main listener and the Verestro callback listener).
+  // The HTTP edge (main listener and the provider callback listeners).
 
   /** Time a client has to send the request headers (ms); slower clients are cut off with 408. */
   @Transform(toInt)

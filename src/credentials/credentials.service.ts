@@ -23,7 +23,7 @@ export class CredentialsService {
   constructor(private readonly vault: CredentialVault) {}
 
   /**
-   * Imports the certificate a provider signed from our CSR (Verestro does): it must carry our key
+   * Imports the certificate a provider signed from our CSR: it must carry our key
    * and our subject and be valid now; when the provider's CA certificate is given, it must have signed it.
    */
   async importSignedCertificate(

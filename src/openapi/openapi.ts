@@ -2,11 +2,12 @@ import type { INestApplication } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { packageVersion } from '../config/paths';
+import { PROVIDER_DESCRIPTORS } from '../providers/registered-providers';
 
 export const DOCS_PATH = 'docs';
 
 const DESCRIPTION = [
-  'Payouts over Verestro, ConnectPay and D24 behind one API.',
+  `Payouts over ${PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.displayName).join(', ')} behind one API.`,
   '',
   'Every route except `/health*` needs an API key: press **Authorize** and paste it.',
   'On a local first start the admin key is printed once and saved in `.data/admin-api-key`.',

@@ -13,7 +13,7 @@ const BATCH = 25;
  * Re-polls payouts that are not final, with back-off, and re-submits those whose submission is in
  * doubt (requested after a crash, or unknown after a lost answer): providers recognise our id, so
  * this ends in the right state, never in a second payout. It also runs the single follow-up check
- * a throttled notification schedules, even on a final payout (D24 may reverse a completed one).
+ * a throttled notification schedules, even on a final payout (a provider may document the reversal of a completed one).
  * Replicas claim rows with FOR UPDATE SKIP LOCKED, so several can run on one database. A row has a
  * check due only while next_check_at is set; it is cleared once the payout is final.
  */

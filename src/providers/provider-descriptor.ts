@@ -17,7 +17,7 @@ import type { PayoutStatus } from '../payouts/domain/payout';
 import type { CredentialedHttp } from './http/credentialed-http';
 import type { Beneficiary, Capabilities, PayoutProvider, ProviderPayoutState } from './provider.port';
 
-/** mTLS for server-to-server APIs that touch person data; one-way TLS for the rest (ConnectPay). */
+/** mTLS for server-to-server APIs that touch person data; one-way TLS for the rest (a provider may have both). */
 export type HostFamily = 'mtls' | 'tls';
 
 /** Where one host of one environment is configured: the variable, and its default when there is a public one. */
@@ -27,7 +27,7 @@ export interface BaseUrlSetting {
   default?: string;
 }
 
-/** A documented way out of a final status (D24 reverses a completed cashout when the bank returns it). */
+/** A documented way out of a final status (e.g. a completed payout the bank returns becomes rejected). */
 export interface StatusReversal {
   from: PayoutStatus;
   to: PayoutStatus;
@@ -39,7 +39,7 @@ export interface StatusReversal {
 export interface ProviderClientContext {
   http: CredentialedHttp;
   settings: Environment;
-  /** Injectables of the provider's own integration module (e.g. ConnectPay's token manager). */
+  /** Injectables of the provider's own integration module (e.g. an OAuth token manager). */
   resolve<T>(type: Type<T> | Abstract<T>): T;
 }
 
@@ -47,7 +47,7 @@ export interface ProviderClientContext {
 export type WebhookTransport =
   /** POST /v1/webhooks/<route> on the main listener, served by the provider's integration module. */
   | { kind: 'route'; route: string; allowedSourcesVariable?: string }
-  /** A listener of the provider's own (e.g. Verestro's mutual-TLS callbacks), run by its integration module. */
+  /** A listener of the provider's own (e.g. mutual-TLS callbacks), run by its integration module. */
   | { kind: 'listener'; portVariable: string }
   | { kind: 'none' };
 

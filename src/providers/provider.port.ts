@@ -14,7 +14,7 @@ export interface Money {
   currency: string;
 }
 
-/** A bank account in Latin America with the holder's document (D24). */
+/** A bank account in Latin America with the holder's document. */
 export interface LatamBankBeneficiary {
   type: 'latam_bank_account';
   country: string;
@@ -30,7 +30,7 @@ export interface LatamBankBeneficiary {
   phone?: string;
 }
 
-/** IBAN (SEPA or SWIFT) with name and address (ConnectPay). */
+/** IBAN (SEPA or SWIFT) with name and address. */
 export interface IbanBeneficiary {
   type: 'iban';
   name: string;
@@ -40,7 +40,7 @@ export interface IbanBeneficiary {
   address?: { line1: string; city: string; postcode?: string; country: string };
 }
 
-/** A card, by token or reference (Verestro). */
+/** A card, by token or reference. */
 export interface CardBeneficiary {
   type: 'card';
   cardToken: string;
@@ -55,9 +55,9 @@ export interface PayoutInstruction {
   amount: Money;
   beneficiary: Beneficiary;
   reference?: string;
-  /** Where the provider sends status notifications (D24). */
+  /** Where the provider sends status notifications, for providers told per request. */
   notificationUrl?: string;
-  /** Debtor account for providers that pay from an account (ConnectPay). */
+  /** Debtor account for providers that pay from an account. */
   debtorAccountId?: string;
 }
 

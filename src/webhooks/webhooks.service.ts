@@ -21,12 +21,12 @@ export type RejectionReason = 'unverified' | 'source_not_allowed';
 const REJECTION_LOG_INTERVAL_MS = 10_000;
 
 /**
- * Inbound notifications: verified by the provider module (D24 control, ConnectPay token, Verestro
- * mutual TLS), then turned into a status fetch; what a notification says about the status is
+ * Inbound notifications: verified by the provider's client (a control string, a secret token,
+ * mutual TLS: whatever its descriptor's transport proves), then turned into a status fetch; what a notification says about the status is
  * never trusted. Floods and replays are cheap: a refused request writes nothing, a notification
  * about a payout that can no longer change costs nothing, and each payout gets at most one status
  * fetch per WEBHOOK_FETCH_INTERVAL_MS (a notification inside that interval schedules a single
- * follow-up check at its end, so a genuine change, D24's reversal included, is never missed).
+ * follow-up check at its end, so a genuine change, a documented reversal included, is never missed).
  */
 @Injectable()
 export class WebhooksService {

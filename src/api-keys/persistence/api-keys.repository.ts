@@ -48,7 +48,7 @@ export class ApiKeysRepository {
     return row ? toApiKey(row) : null;
   }
 
-  async list(includeRevoked: boolean): Promise<ApiKey[]> {
+  async list({ includeRevoked }: { includeRevoked: boolean }): Promise<ApiKey[]> {
     const rows = await this.dataSource.getRepository(ApiKeyEntity).find({
       where: includeRevoked ? {} : { revokedAt: IsNull() },
       order: { createdAt: 'DESC', id: 'ASC' },

@@ -19,7 +19,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       response.end();
       return;
     }
-    // A route may have set another Content-Type (e.g. text/plain for ConnectPay's "OK"); errors are JSON.
+    // A route may have set another Content-Type (e.g. text/plain for a provider that wants a bare "OK"); errors are JSON.
     if (headers) response.set(headers);
     response.status(status).type('application/json').json(body);
   }

@@ -46,7 +46,7 @@ export const ErrorCode = {
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   /** The request headers are larger than the server reads (431). */
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
-  /** A Verestro callback body that is not a JSON object with an orderId (400). */
+  /** A provider callback body on a callback listener that is not what the provider sends (400). */
   MALFORMED_CALLBACK: 'MALFORMED_CALLBACK',
   /**
    * A provider answered with a body that is not what its API documents (not JSON, a missing
@@ -64,7 +64,7 @@ export const ErrorCode = {
   CREDENTIAL_NOT_PENDING: 'CREDENTIAL_NOT_PENDING',
   /** A certificate can only be imported into a credential created from a CSR (409). */
   NOT_A_CSR_CREDENTIAL: 'NOT_A_CSR_CREDENTIAL',
-  /** The submission .zip exists only for ConnectPay certificate chains (409). */
+  /** The submission .zip exists only for the certificate chains a provider asks to receive that way (409). */
   NOT_A_CONNECTPAY_CHAIN: 'NOT_A_CONNECTPAY_CHAIN',
   /** The credential was not created from a CSR, so there is none to download (409). */
   NO_CSR: 'NO_CSR',
@@ -72,13 +72,13 @@ export const ErrorCode = {
   NO_PUBLIC_KEY: 'NO_PUBLIC_KEY',
   /** The credential holds no secret material (409). */
   CREDENTIAL_HAS_NO_SECRET: 'CREDENTIAL_HAS_NO_SECRET',
-  /** The requested CSR would break Verestro's subject and key rules; `details` lists each (422). */
+  /** The requested CSR would break the provider's subject and key rules; `details` lists each (422). */
   CSR_RULES_VIOLATED: 'CSR_RULES_VIOLATED',
   /** An imported certificate cannot be used (not PEM, expired, wrong key or subject); `details` lists why (422). */
   CERTIFICATE_REJECTED: 'CERTIFICATE_REJECTED',
-  /** A Verestro callback CSR cannot be signed; `details` lists the broken rules (422). */
+  /** A provider's callback CSR cannot be signed by our callback CA; `details` lists the broken rules (422). */
   CSR_REJECTED: 'CSR_REJECTED',
-  /** A ConnectPay certificate chain breaks ConnectPay's rules; `details.findings` lists each (422). */
+  /** A client certificate chain breaks the provider's rules; `details.findings` lists each (422). */
   CHAIN_REJECTED: 'CHAIN_REJECTED',
 
   // ---- Payouts ---------------------------------------------------------------------------------
@@ -100,7 +100,7 @@ export const ErrorCode = {
   CREDENTIAL_EXPIRED: 'CREDENTIAL_EXPIRED',
   /** The credential the call needs was revoked (409). */
   CREDENTIAL_REVOKED: 'CREDENTIAL_REVOKED',
-  /** ConnectPay needs its OAuth authorization (re)done before this call (409). */
+  /** The provider needs its OAuth authorization (re)done before this call (409). */
   OAUTH_AUTHORIZATION_REQUIRED: 'OAUTH_AUTHORIZATION_REQUIRED',
   /** The provider already has a payout with this id (409). */
   PAYOUT_ALREADY_EXISTS: 'PAYOUT_ALREADY_EXISTS',

@@ -6,7 +6,7 @@ import type { Environment } from '../../config/environment';
 import { ErrorCode } from '../errors/error-codes';
 import { requestIdFrom } from './request-id';
 
-/** The limits every listener of ours applies to its clients (main API and Verestro callbacks). */
+/** The limits every listener of ours applies to its clients (main API and any provider callback listener). */
 export interface ServerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;

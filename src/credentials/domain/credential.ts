@@ -52,7 +52,7 @@ export interface Credential {
   status: CredentialStatus;
   /** Masked hints that let an operator recognise a secret: '…abcd'. */
   hints: Record<string, string>;
-  /** Non-secret provider facts (e.g. the Verestro CN and application, the ConnectPay brand id). */
+  /** Non-secret provider facts (e.g. the CN and application of a CSR, a brand id). */
   attributes: Record<string, string>;
   certificate: CertificateFacts | null;
   /** When it stops working: a certificate's notAfter, or a token's expiry. */
@@ -78,18 +78,18 @@ export interface PrivateKeySecret {
   privateKeyPem: string;
 }
 
-/** A client id and its secret (ConnectPay DevApp client; Verestro's Basic authorization user and password). */
+/** A client id and its secret (an API client, or a Basic authorization user and password). */
 export interface ClientSecret {
   clientKey: string;
   clientSecret: string;
 }
 
-/** One opaque token (ConnectPay's webhook secret token, an OAuth refresh token). */
+/** One opaque token (a webhook secret token, an OAuth refresh token). */
 export interface TokenSecret {
   secretToken: string;
 }
 
-/** D24's cashout keys: login, passphrase, the HMAC signature secret and an optional read-only key. */
+/** Body-credential API keys: login, passphrase, the HMAC signature secret and an optional read-only key. */
 export interface D24KeysSecret {
   apiKey: string;
   apiPassphrase: string;

@@ -10,7 +10,7 @@ export class CertificateFactsDto {
   @ApiProperty({ example: 'C=US, ST=Florida, L=Miami, O=SomeCompany, OU=main, CN=V-SBX-Somecompany-Payouts' })
   subject!: string;
 
-  @ApiProperty({ example: 'CN=Verestro Simulator CA' })
+  @ApiProperty({ example: 'CN=Example Provider CA' })
   issuer!: string;
 
   @ApiProperty({ example: '4f1a0c…' })

@@ -130,7 +130,7 @@ export const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
 const DAY_MS = 86_400_000;
 
-/** A self-signed CA of the product's own (it signs the certificate Verestro presents on callbacks). */
+/** A self-signed CA of the product's own (it signs the certificate a provider presents on mutual-TLS callbacks). */
 export async function createCertificateAuthority(
   subject: string,
   keys: webcrypto.CryptoKeyPair,

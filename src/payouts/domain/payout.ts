@@ -62,7 +62,7 @@ const ALLOWED: Record<PayoutStatus, readonly PayoutStatus[]> = {
   on_hold: ['pending', 'processing', 'completed', 'failed', 'rejected', 'cancelled'],
   processing: ['completed', 'failed', 'rejected'],
   // Out of a final status only by a reversal a provider documents (its descriptor's `reversals`):
-  // D24's bank return of a completed cashout. Illegal for a provider that does not document it.
+  // a bank's return of a completed payout. Illegal for a provider that does not document it.
   completed: ['rejected'],
   failed: [],
   rejected: [],
@@ -96,7 +96,7 @@ export function judgeTransitionUnder(
   return 'apply';
 }
 
-/** judgeTransitionUnder with the reversals the provider's descriptor declares (D24 reverses a completed cashout). */
+/** judgeTransitionUnder with the reversals the provider's descriptor declares. */
 export function judgeTransition(provider: Provider, from: PayoutStatus, to: PayoutStatus): TransitionVerdict {
   return judgeTransitionUnder(descriptorOf(provider).reversals, from, to);
 }

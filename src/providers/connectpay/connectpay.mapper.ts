@@ -314,15 +314,20 @@ export function errorFromAnswer(httpStatus: number, body: Buffer): ProviderError
 // Answers → domain
 // ---------------------------------------------------------------------------------------------
 
-const context = (operation: string, write: boolean): AnswerContext => ({ provider: CONNECTPAY, operation, write });
+/** A read leaves the provider as it was; after a write, an unreadable answer means the outcome is unknown. */
+const context = (operation: string, call: 'read' | 'write'): AnswerContext => ({
+  provider: CONNECTPAY,
+  operation,
+  write: call === 'write',
+});
 
 export function readPaymentRails(body: Buffer): string[] {
-  return readAnswer(connectPayPaymentRailsSchema, body, context('paymentRails', false)).paymentRails;
+  return readAnswer(connectPayPaymentRailsSchema, body, context('paymentRails', 'read')).paymentRails;
 }
 
 /** The payment order ConnectPay made, and its fees when it says them. */
 export function readPaymentInitiated(body: Buffer): { paymentOrderNo: string; fees?: Money } {
-  const answer = readAnswer(connectPayPaymentInitiatedSchema, body, context('initiatePayment', true));
+  const answer = readAnswer(connectPayPaymentInitiatedSchema, body, context('initiatePayment', 'write'));
   return {
     paymentOrderNo: answer.paymentOrderNo,
     ...(answer.transactionFees
@@ -333,12 +338,12 @@ export function readPaymentInitiated(body: Buffer): { paymentOrderNo: string; fe
 
 /** A 409 to initiate: initiated before (our externalReference); the flow continues with that payment. */
 export function readDuplicatePayment(body: Buffer): string {
-  return readAnswer(connectPayDuplicatePaymentSchema, body, context('initiatePayment', true)).paymentOrderNo;
+  return readAnswer(connectPayDuplicatePaymentSchema, body, context('initiatePayment', 'write')).paymentOrderNo;
 }
 
 /** The status of a payment order. */
 export function readPaymentStatus(body: Buffer, paymentOrderNo: string): ProviderPayout {
-  const { transactionStatus } = readAnswer(connectPayPaymentStatusSchema, body, context('paymentStatus', false));
+  const { transactionStatus } = readAnswer(connectPayPaymentStatusSchema, body, context('paymentStatus', 'read'));
   return {
     providerReference: paymentOrderNo,
     state: connectPayState(transactionStatus),
@@ -347,7 +352,7 @@ export function readPaymentStatus(body: Buffer, paymentOrderNo: string): Provide
 }
 
 export function readAccounts(body: Buffer): ProviderAccount[] {
-  return readAnswer(connectPayAccountsSchema, body, context('accounts', false)).accounts.map((account) => ({
+  return readAnswer(connectPayAccountsSchema, body, context('accounts', 'read')).accounts.map((account) => ({
     id: account.accountId,
     name: account.name,
     ...(account.iban ? { iban: account.iban } : {}),
@@ -359,7 +364,7 @@ export function readAccounts(body: Buffer): ProviderAccount[] {
 }
 
 export function readTransactions(body: Buffer): ProviderTransaction[] {
-  return readAnswer(connectPayTransactionsSchema, body, context('transactions', false)).transactions.map((t) => ({
+  return readAnswer(connectPayTransactionsSchema, body, context('transactions', 'read')).transactions.map((t) => ({
     id: t.transactionId,
     bookedAt: t.bookingDate,
     amount: { amount: t.amount, currency: t.currency },
@@ -370,7 +375,7 @@ export function readTransactions(body: Buffer): ProviderTransaction[] {
 }
 
 export function readMerchantPayment(body: Buffer): ConnectPayMerchantPayment {
-  return readAnswer(connectPayMerchantPaymentSchema, body, context('merchantCreatePayment', true));
+  return readAnswer(connectPayMerchantPaymentSchema, body, context('merchantCreatePayment', 'write'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,7 +440,7 @@ export function tokenErrorFromAnswer(httpStatus: number, body: Buffer): Provider
  * was sent to the payments API, so a payout waiting on it is not of unknown outcome.
  */
 export function readTokenAnswer(body: Buffer): ConnectPayTokenAnswer {
-  return readAnswer(connectPayTokenSchema, body, context('oauth-token', false));
+  return readAnswer(connectPayTokenSchema, body, context('oauth-token', 'read'));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -142,7 +142,12 @@ export function errorFromAnswer(httpStatus: number, body: Buffer): ProviderError
 // Answers → domain
 // ---------------------------------------------------------------------------------------------
 
-const context = (operation: string, write: boolean): AnswerContext => ({ provider: VERESTRO, operation, write });
+/** A read leaves the provider as it was; after a write, an unreadable answer means the outcome is unknown. */
+const context = (operation: string, call: 'read' | 'write'): AnswerContext => ({
+  provider: VERESTRO,
+  operation,
+  write: call === 'write',
+});
 
 export function toProviderPayout(order: VerestroOrder): ProviderPayout {
   return { providerReference: order.orderId, state: verestroState(order.status), providerStatus: order.status };
@@ -150,17 +155,17 @@ export function toProviderPayout(order: VerestroOrder): ProviderPayout {
 
 /** The answer to send-money: the order Verestro made. */
 export function readSendMoney(body: Buffer): ProviderPayout {
-  return toProviderPayout(readAnswer(verestroOrderSchema, body, context('send-money', true)));
+  return toProviderPayout(readAnswer(verestroOrderSchema, body, context('send-money', 'write')));
 }
 
 /** A 409 to send-money: the order made before for this externalId. */
 export function readDuplicateOrder(body: Buffer): string {
-  return readAnswer(verestroDuplicateOrderSchema, body, context('send-money', true)).orderId;
+  return readAnswer(verestroDuplicateOrderSchema, body, context('send-money', 'write')).orderId;
 }
 
 /** The answer to the order lookup. */
 export function readOrder(body: Buffer): ProviderPayout {
-  return toProviderPayout(readAnswer(verestroOrderSchema, body, context('order-status', false)));
+  return toProviderPayout(readAnswer(verestroOrderSchema, body, context('order-status', 'read')));
 }
 
 // ---------------------------------------------------------------------------------------------
