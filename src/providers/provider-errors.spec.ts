@@ -1,18 +1,43 @@
 import { z } from 'zod';
-import { lookupAfterWrite, protocolError, providerError, readAnswer, readErrorAnswer, token, withOutcomeUnknown } from './provider-errors';
+import {
+  lookupAfterWrite,
+  protocolError,
+  providerError,
+  readAnswer,
+  readErrorAnswer,
+  token,
+  withOutcomeUnknown,
+} from './provider-errors';
 import { ProviderError } from './provider.port';
 
 const context = { provider: 'Acme', operation: 'create', write: true };
 
 describe('providerError: one way to raise a provider error answer from a table row', () => {
-  const rule = { code: 'PAYOUT_REJECTED' as const, meaning: 'rejected the request', retryable: false, outcomeUnknown: false };
+  const rule = {
+    code: 'PAYOUT_REJECTED' as const,
+    meaning: 'rejected the request',
+    retryable: false,
+    outcomeUnknown: false,
+  };
 
   it('builds "<provider> <meaning> (<detail>)." with the row flags and the provider code', () => {
     const error = providerError('Acme', rule, { providerCode: 300, detail: '300 Invalid params' });
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ code: 'PAYOUT_REJECTED', httpStatus: 422, retryable: false, outcomeUnknown: false, providerCode: '300', message: 'Acme rejected the request (300 Invalid params).' });
-    expect(providerError('Acme', { ...rule, retryable: true, outcomeUnknown: true }).message).toBe('Acme rejected the request.');
-    expect(providerError('Acme', { ...rule, retryable: true, outcomeUnknown: true })).toMatchObject({ retryable: true, outcomeUnknown: true });
+    expect(error).toMatchObject({
+      code: 'PAYOUT_REJECTED',
+      httpStatus: 422,
+      retryable: false,
+      outcomeUnknown: false,
+      providerCode: '300',
+      message: 'Acme rejected the request (300 Invalid params).',
+    });
+    expect(providerError('Acme', { ...rule, retryable: true, outcomeUnknown: true }).message).toBe(
+      'Acme rejected the request.',
+    );
+    expect(providerError('Acme', { ...rule, retryable: true, outcomeUnknown: true })).toMatchObject({
+      retryable: true,
+      outcomeUnknown: true,
+    });
   });
 
   it('bounds the provider detail and strips control characters (log and header safety)', () => {
@@ -23,11 +48,24 @@ describe('providerError: one way to raise a provider error answer from a table r
 
 describe('PROVIDER_PROTOCOL_ERROR', () => {
   it('is a 502 naming provider, call and problem; outcome unknown only after a write', () => {
-    expect(protocolError(context, 'id is missing')).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', httpStatus: 502, retryable: false, outcomeUnknown: true, message: 'Acme answered create with a malformed body: id is missing.' });
-    expect(protocolError({ ...context, operation: 'status', write: false }, 'x')).toMatchObject({ outcomeUnknown: false });
+    expect(protocolError(context, 'id is missing')).toMatchObject({
+      code: 'PROVIDER_PROTOCOL_ERROR',
+      httpStatus: 502,
+      retryable: false,
+      outcomeUnknown: true,
+      message: 'Acme answered create with a malformed body: id is missing.',
+    });
+    expect(protocolError({ ...context, operation: 'status', write: false }, 'x')).toMatchObject({
+      outcomeUnknown: false,
+    });
   });
 
-  const schema = z.object({ id: z.string(), items: z.array(z.object({ kind: z.enum(['A', 'B']), amount: z.string().regex(/^\d+\.\d{2}$/, 'a decimal string') })).optional() });
+  const schema = z.object({
+    id: z.string(),
+    items: z
+      .array(z.object({ kind: z.enum(['A', 'B']), amount: z.string().regex(/^\d+\.\d{2}$/, 'a decimal string') }))
+      .optional(),
+  });
 
   it.each<[string, string]>([
     ['', 'the body is empty'],
@@ -38,7 +76,9 @@ describe('PROVIDER_PROTOCOL_ERROR', () => {
     ['{"id":"1","items":[{"kind":"C","amount":"1.00"}]}', 'items[0].kind has an undocumented value'],
     ['{"id":"1","items":[{"kind":"A","amount":"1"}]}', 'items[0].amount has the wrong format (a decimal string)'],
   ])('%j → "%s"', (body, problem) => {
-    expect(() => readAnswer(schema, Buffer.from(body), context)).toThrow(new ProviderError('PROVIDER_PROTOCOL_ERROR', `Acme answered create with a malformed body: ${problem}.`));
+    expect(() => readAnswer(schema, Buffer.from(body), context)).toThrow(
+      new ProviderError('PROVIDER_PROTOCOL_ERROR', `Acme answered create with a malformed body: ${problem}.`),
+    );
   });
 
   it('returns the parsed answer when it has the documented shape', () => {
@@ -55,7 +95,10 @@ describe('PROVIDER_PROTOCOL_ERROR', () => {
 });
 
 describe('readErrorAnswer: an error body is read leniently', () => {
-  const schema = z.object({ code: z.number().optional().catch(undefined), message: z.string().optional().catch(undefined) });
+  const schema = z.object({
+    code: z.number().optional().catch(undefined),
+    message: z.string().optional().catch(undefined),
+  });
 
   it('keeps the fields of the documented type, drops the rest, and never throws', () => {
     expect(readErrorAnswer(schema, Buffer.from('{"code":511,"message":7}'))).toEqual({ code: 511 });
@@ -66,10 +109,20 @@ describe('readErrorAnswer: an error body is read leniently', () => {
 
 describe('a lookup that ends a write', () => {
   it('marks any provider error outcome-unknown, keeping code, message and provider code', async () => {
-    const timeout = new ProviderError('PROVIDER_TIMEOUT', 'Acme did not answer in time.', { retryable: true, providerCode: 'T' });
+    const timeout = new ProviderError('PROVIDER_TIMEOUT', 'Acme did not answer in time.', {
+      retryable: true,
+      providerCode: 'T',
+    });
     const marked = await lookupAfterWrite(Promise.reject(timeout)).catch((e: unknown) => e);
     expect(marked).toBeInstanceOf(ProviderError);
-    expect(marked).toMatchObject({ code: 'PROVIDER_TIMEOUT', message: 'Acme did not answer in time.', retryable: true, outcomeUnknown: true, providerCode: 'T', httpStatus: 504 });
+    expect(marked).toMatchObject({
+      code: 'PROVIDER_TIMEOUT',
+      message: 'Acme did not answer in time.',
+      retryable: true,
+      outcomeUnknown: true,
+      providerCode: 'T',
+      httpStatus: 504,
+    });
     await expect(lookupAfterWrite(Promise.resolve('payout'))).resolves.toBe('payout');
   });
 

@@ -25,7 +25,11 @@ export type ProviderErrorTable<K extends string | number = string> = Readonly<Re
 const MAX_DETAIL = 300;
 
 /** A provider's error answer as a domain error, by the rule its mapper's table gives for it. */
-export function providerError(providerName: string, rule: ProviderErrorRule, answer: { providerCode?: string | number; detail?: string } = {}): ProviderError {
+export function providerError(
+  providerName: string,
+  rule: ProviderErrorRule,
+  answer: { providerCode?: string | number; detail?: string } = {},
+): ProviderError {
   const detail = answer.detail ? printable(answer.detail).slice(0, MAX_DETAIL) : '';
   return new ProviderError(rule.code, `${providerName} ${rule.meaning}${detail ? ` (${detail})` : ''}.`, {
     retryable: rule.retryable,
@@ -40,7 +44,12 @@ export function providerError(providerName: string, rule: ProviderErrorRule, ans
  */
 export function withOutcomeUnknown(error: unknown): unknown {
   if (!(error instanceof ProviderError) || error.outcomeUnknown) return error;
-  return new ProviderError(error.code, error.message, { retryable: error.retryable, outcomeUnknown: true, providerCode: error.providerCode, capability: error.capability });
+  return new ProviderError(error.code, error.message, {
+    retryable: error.retryable,
+    outcomeUnknown: true,
+    providerCode: error.providerCode,
+    capability: error.capability,
+  });
 }
 
 /**
@@ -74,10 +83,14 @@ export interface AnswerContext {
  * field, never the body or a value from it beyond a short printable token (an unknown status).
  */
 export function protocolError(context: AnswerContext, problem: string): ProviderError {
-  return new ProviderError('PROVIDER_PROTOCOL_ERROR', `${context.provider} answered ${context.operation} with a malformed body: ${problem}.`, {
-    retryable: false,
-    outcomeUnknown: context.write,
-  });
+  return new ProviderError(
+    'PROVIDER_PROTOCOL_ERROR',
+    `${context.provider} answered ${context.operation} with a malformed body: ${problem}.`,
+    {
+      retryable: false,
+      outcomeUnknown: context.write,
+    },
+  );
 }
 
 /** Parses a success answer as JSON and checks it against the provider's documented shape. */
@@ -122,7 +135,10 @@ function printable(text: string): string {
 
 function fieldOf(path: Array<string | number>): string {
   if (path.length === 0) return 'the body';
-  return path.reduce<string>((name, part) => (typeof part === 'number' ? `${name}[${part}]` : name ? `${name}.${part}` : part), '');
+  return path.reduce<string>(
+    (name, part) => (typeof part === 'number' ? `${name}[${part}]` : name ? `${name}.${part}` : part),
+    '',
+  );
 }
 
 /** One zod issue in words that name the field and what was expected, never the value received. */
@@ -131,11 +147,19 @@ function describeIssue(issue: z.ZodIssue | undefined): string {
   const field = fieldOf(issue.path);
   switch (issue.code) {
     case 'invalid_type':
-      return issue.received === 'undefined' ? `${field} is missing` : `${field} should be ${article(issue.expected)}, not ${article(issue.received)}`;
+      return issue.received === 'undefined'
+        ? `${field} is missing`
+        : `${field} should be ${article(issue.expected)}, not ${article(issue.received)}`;
     case 'invalid_union': {
       // Every branch refused it: say what the branches expected (all of them read the same field).
-      const expected = issue.unionErrors.flatMap((error) => error.issues).filter((inner) => inner.code === 'invalid_type');
-      if (expected.length > 0 && expected.every((inner) => inner.code === 'invalid_type' && inner.received === 'undefined')) return `${field} is missing`;
+      const expected = issue.unionErrors
+        .flatMap((error) => error.issues)
+        .filter((inner) => inner.code === 'invalid_type');
+      if (
+        expected.length > 0 &&
+        expected.every((inner) => inner.code === 'invalid_type' && inner.received === 'undefined')
+      )
+        return `${field} is missing`;
       return `${field} does not have the documented type or format`;
     }
     case 'invalid_enum_value':

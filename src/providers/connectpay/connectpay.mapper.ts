@@ -8,8 +8,17 @@
  * an unknown one becomes.
  */
 import { z } from 'zod';
-import { AnswerContext, providerError, ProviderErrorRule, ProviderErrorTable, readAnswer, readErrorAnswer } from '../provider-errors';
-import type { IbanBeneficiary, Money, PayoutInstruction, ProviderAccount, ProviderPayout, ProviderPayoutState, ProviderTransaction } from '../provider.port';
+import type { AnswerContext, ProviderErrorRule, ProviderErrorTable } from '../provider-errors';
+import { providerError, readAnswer, readErrorAnswer } from '../provider-errors';
+import type {
+  IbanBeneficiary,
+  Money,
+  PayoutInstruction,
+  ProviderAccount,
+  ProviderPayout,
+  ProviderPayoutState,
+  ProviderTransaction,
+} from '../provider.port';
 import { ProviderError } from '../provider.port';
 
 const CONNECTPAY = 'ConnectPay';
@@ -57,7 +66,8 @@ export interface ConnectPayMerchantPaymentRequest {
 /** The beneficiary ConnectPay can pay: an IBAN. Anything else is refused before a call. */
 export function ibanBeneficiary(instruction: PayoutInstruction): IbanBeneficiary {
   const beneficiary = instruction.beneficiary as IbanBeneficiary;
-  if (beneficiary.type !== 'iban') throw new ProviderError('PAYOUT_REJECTED', 'ConnectPay pays out to IBANs (beneficiary.type iban).');
+  if (beneficiary.type !== 'iban')
+    throw new ProviderError('PAYOUT_REJECTED', 'ConnectPay pays out to IBANs (beneficiary.type iban).');
   return beneficiary;
 }
 
@@ -65,14 +75,22 @@ export function instructedAmount(instruction: PayoutInstruction): ConnectPayMone
   return { amount: instruction.amount.amount, currency: instruction.amount.currency };
 }
 
-export function paymentRailsRequest(debtorIban: string, beneficiary: IbanBeneficiary, amount: ConnectPayMoney): ConnectPayPaymentRailsRequest {
+export function paymentRailsRequest(
+  debtorIban: string,
+  beneficiary: IbanBeneficiary,
+  amount: ConnectPayMoney,
+): ConnectPayPaymentRailsRequest {
   return { debtorAccount: { iban: debtorIban }, creditorAccount: { iban: beneficiary.iban }, instructedAmount: amount };
 }
 
 /** The account to pay from: the one asked for, or the first; it must have an IBAN. */
 export function debtorAccount(accounts: ProviderAccount[], accountId?: string): ProviderAccount & { iban: string } {
   const account = accountId ? accounts.find((candidate) => candidate.id === accountId) : accounts[0];
-  if (!account?.iban) throw new ProviderError('PAYOUT_REJECTED', accountId ? `ConnectPay has no debtor account ${accountId}.` : 'ConnectPay returned no account to pay from.');
+  if (!account?.iban)
+    throw new ProviderError(
+      'PAYOUT_REJECTED',
+      accountId ? `ConnectPay has no debtor account ${accountId}.` : 'ConnectPay returned no account to pay from.',
+    );
   return account as ProviderAccount & { iban: string };
 }
 
@@ -83,15 +101,31 @@ export function chooseRail(available: readonly string[]): ConnectPayRail {
   return rail;
 }
 
-export function initiatePaymentRequest(rail: ConnectPayRail, debtorIban: string, beneficiary: IbanBeneficiary, instruction: PayoutInstruction): ConnectPayInitiatePaymentRequest {
+export function initiatePaymentRequest(
+  rail: ConnectPayRail,
+  debtorIban: string,
+  beneficiary: IbanBeneficiary,
+  instruction: PayoutInstruction,
+): ConnectPayInitiatePaymentRequest {
   // Key order is the byte order sent.
   return {
     paymentRail: rail,
     debtorAccount: { iban: debtorIban },
-    creditorAccount: { iban: beneficiary.iban, ...(beneficiary.bic ? { bic: beneficiary.bic } : {}), ...(beneficiary.bankName ? { bankName: beneficiary.bankName } : {}) },
+    creditorAccount: {
+      iban: beneficiary.iban,
+      ...(beneficiary.bic ? { bic: beneficiary.bic } : {}),
+      ...(beneficiary.bankName ? { bankName: beneficiary.bankName } : {}),
+    },
     creditorName: beneficiary.name,
     ...(beneficiary.address
-      ? { creditorAddress: { addressLine1: beneficiary.address.line1, city: beneficiary.address.city, postcode: beneficiary.address.postcode, countryCode: beneficiary.address.country } }
+      ? {
+          creditorAddress: {
+            addressLine1: beneficiary.address.line1,
+            city: beneficiary.address.city,
+            postcode: beneficiary.address.postcode,
+            countryCode: beneficiary.address.country,
+          },
+        }
       : {}),
     instructedAmount: instructedAmount(instruction),
     remittanceInformationUnstructured: instruction.reference ?? instruction.externalId,
@@ -156,14 +190,19 @@ export const connectPayAccountsSchema = z.object({
       iban: z.string().nullish(),
       name: z.string(),
       currency: z.string().min(1),
-      balances: z.array(z.object({ balanceType: z.string().nullish(), amount: decimal, currency: z.string().min(1) })).nullish(),
+      balances: z
+        .array(z.object({ balanceType: z.string().nullish(), amount: decimal, currency: z.string().min(1) }))
+        .nullish(),
     }),
   ),
 });
 export type ConnectPayAccounts = z.infer<typeof connectPayAccountsSchema>;
 
 /** ISO 20022 credit/debit indicator: which way the money went matters, so nothing else is accepted. */
-export const CONNECTPAY_DIRECTIONS = { CRDT: 'credit', DBIT: 'debit' } as const satisfies Record<string, ProviderTransaction['direction']>;
+export const CONNECTPAY_DIRECTIONS = { CRDT: 'credit', DBIT: 'debit' } as const satisfies Record<
+  string,
+  ProviderTransaction['direction']
+>;
 
 /** 200 to GET /ob/accounts/{accountId}/transactions. */
 export const connectPayTransactionsSchema = z.object({
@@ -182,7 +221,9 @@ export const connectPayTransactionsSchema = z.object({
 export type ConnectPayTransactions = z.infer<typeof connectPayTransactionsSchema>;
 
 /** 201 to POST /merchant/payments. */
-export const connectPayMerchantPaymentSchema = z.object({ paymentId: reference, status: z.string().min(1) }).passthrough();
+export const connectPayMerchantPaymentSchema = z
+  .object({ paymentId: reference, status: z.string().min(1) })
+  .passthrough();
 export type ConnectPayMerchantPayment = z.infer<typeof connectPayMerchantPaymentSchema>;
 
 /** Any 4xx: `{"error": "CODE", "message": "…"}`, or OAuth's `{"error", "error_description"}`. Read leniently. */
@@ -217,14 +258,21 @@ export const CONNECTPAY_STATUSES = {
 export const CONNECTPAY_UNKNOWN_STATUS_STATE: ProviderPayoutState = 'processing';
 
 export function connectPayState(status: string): ProviderPayoutState {
-  return Object.prototype.hasOwnProperty.call(CONNECTPAY_STATUSES, status) ? CONNECTPAY_STATUSES[status as keyof typeof CONNECTPAY_STATUSES] : CONNECTPAY_UNKNOWN_STATUS_STATE;
+  return Object.prototype.hasOwnProperty.call(CONNECTPAY_STATUSES, status)
+    ? CONNECTPAY_STATUSES[status as keyof typeof CONNECTPAY_STATUSES]
+    : CONNECTPAY_UNKNOWN_STATUS_STATE;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Error table
 // ---------------------------------------------------------------------------------------------
 
-const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErrorRule => ({ code, meaning, retryable: false, outcomeUnknown: false });
+const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErrorRule => ({
+  code,
+  meaning,
+  retryable: false,
+  outcomeUnknown: false,
+});
 
 /**
  * ConnectPay error answers → domain errors. The HTTP status decides first (authentication and
@@ -247,7 +295,8 @@ export const CONNECTPAY_ERRORS = {
 export function connectPayErrorRule(httpStatus: number, errorCode: string | undefined): ProviderErrorRule {
   const { byStatus, byCode, otherwise } = CONNECTPAY_ERRORS;
   if (Object.prototype.hasOwnProperty.call(byStatus, httpStatus)) return byStatus[httpStatus as keyof typeof byStatus];
-  if (errorCode !== undefined && Object.prototype.hasOwnProperty.call(byCode, errorCode)) return byCode[errorCode as keyof typeof byCode];
+  if (errorCode !== undefined && Object.prototype.hasOwnProperty.call(byCode, errorCode))
+    return byCode[errorCode as keyof typeof byCode];
   return otherwise;
 }
 
@@ -274,7 +323,12 @@ export function readPaymentRails(body: Buffer): string[] {
 /** The payment order ConnectPay made, and its fees when it says them. */
 export function readPaymentInitiated(body: Buffer): { paymentOrderNo: string; fees?: Money } {
   const answer = readAnswer(connectPayPaymentInitiatedSchema, body, context('initiatePayment', true));
-  return { paymentOrderNo: answer.paymentOrderNo, ...(answer.transactionFees ? { fees: { amount: answer.transactionFees.amount, currency: answer.transactionFees.currency } } : {}) };
+  return {
+    paymentOrderNo: answer.paymentOrderNo,
+    ...(answer.transactionFees
+      ? { fees: { amount: answer.transactionFees.amount, currency: answer.transactionFees.currency } }
+      : {}),
+  };
 }
 
 /** A 409 to initiate: initiated before (our externalReference); the flow continues with that payment. */
@@ -285,7 +339,11 @@ export function readDuplicatePayment(body: Buffer): string {
 /** The status of a payment order. */
 export function readPaymentStatus(body: Buffer, paymentOrderNo: string): ProviderPayout {
   const { transactionStatus } = readAnswer(connectPayPaymentStatusSchema, body, context('paymentStatus', false));
-  return { providerReference: paymentOrderNo, state: connectPayState(transactionStatus), providerStatus: transactionStatus };
+  return {
+    providerReference: paymentOrderNo,
+    state: connectPayState(transactionStatus),
+    providerStatus: transactionStatus,
+  };
 }
 
 export function readAccounts(body: Buffer): ProviderAccount[] {
@@ -294,7 +352,9 @@ export function readAccounts(body: Buffer): ProviderAccount[] {
     name: account.name,
     ...(account.iban ? { iban: account.iban } : {}),
     currency: account.currency,
-    ...(account.balances?.[0] ? { balance: { amount: account.balances[0].amount, currency: account.balances[0].currency } } : {}),
+    ...(account.balances?.[0]
+      ? { balance: { amount: account.balances[0].amount, currency: account.balances[0].currency } }
+      : {}),
   }));
 }
 
@@ -341,7 +401,10 @@ export const CONNECTPAY_TOKEN_ERRORS = {
     401: refused('PROVIDER_AUTH_FAILED', 'refused the DevApp client credentials (ClientKey/ClientSecret)'),
   },
   byCode: {
-    invalid_grant: refused('OAUTH_AUTHORIZATION_REQUIRED', 'refused the authorization: generate a new auth code in Online Banking and authorize again'),
+    invalid_grant: refused(
+      'OAUTH_AUTHORIZATION_REQUIRED',
+      'refused the authorization: generate a new auth code in Online Banking and authorize again',
+    ),
   },
   otherwise: refused('PROVIDER_AUTH_FAILED', 'refused the token request'),
 } as const satisfies { byStatus: ProviderErrorTable<number>; byCode: ProviderErrorTable; otherwise: ProviderErrorRule };
@@ -349,7 +412,8 @@ export const CONNECTPAY_TOKEN_ERRORS = {
 export function connectPayTokenErrorRule(httpStatus: number, errorCode: string | undefined): ProviderErrorRule {
   const { byStatus, byCode, otherwise } = CONNECTPAY_TOKEN_ERRORS;
   if (Object.prototype.hasOwnProperty.call(byStatus, httpStatus)) return byStatus[httpStatus as keyof typeof byStatus];
-  if (errorCode !== undefined && Object.prototype.hasOwnProperty.call(byCode, errorCode)) return byCode[errorCode as keyof typeof byCode];
+  if (errorCode !== undefined && Object.prototype.hasOwnProperty.call(byCode, errorCode))
+    return byCode[errorCode as keyof typeof byCode];
   return otherwise;
 }
 
@@ -359,7 +423,10 @@ export function tokenErrorFromAnswer(httpStatus: number, body: Buffer): Provider
   const words = answer.error_description ?? answer.message;
   return providerError(CONNECTPAY, rule, {
     providerCode: answer.error ?? httpStatus,
-    detail: rule === CONNECTPAY_TOKEN_ERRORS.byStatus[401] ? undefined : `${answer.error ?? httpStatus}${words ? `: ${words}` : ''}`,
+    detail:
+      rule === CONNECTPAY_TOKEN_ERRORS.byStatus[401]
+        ? undefined
+        : `${answer.error ?? httpStatus}${words ? `: ${words}` : ''}`,
   });
 }
 
@@ -390,11 +457,14 @@ export function readWebhookBody(rawBody: Buffer): ConnectPayWebhookBody | null {
   } catch {
     return null;
   }
-  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as ConnectPayWebhookBody) : null;
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? body : null;
 }
 
 /** What a verified webhook tells us; the delivery id dedupes repeats of the same status change. */
-export function webhookNotice(body: ConnectPayWebhookBody, timestamp: string | string[] | undefined): { providerReference?: string; externalId?: string; deliveryId: string } {
+export function webhookNotice(
+  body: ConnectPayWebhookBody,
+  timestamp: string | string[] | undefined,
+): { providerReference?: string; externalId?: string; deliveryId: string } {
   return {
     providerReference: body.paymentOrderNo,
     externalId: body.externalReference,

@@ -91,66 +91,131 @@ describe('D24 status table', () => {
     expect(Object.keys(D24_STATUSES).map(Number).sort()).toEqual(DOCUMENTED_STATUSES.map(([code]) => code));
   });
 
-  it.each(DOCUMENTED_STATUSES)('status %i (%s) → %s, by status, cancel, hold and release answers', (code, name, state) => {
-    for (const operation of ['status', 'cancel', 'hold', 'release'] as const) {
-      expect(readCashoutStatus(json({ cashout_status: code, cashout_status_description: name }), '8405147', operation)).toEqual({
-        providerReference: '8405147',
-        state,
-        providerStatus: name,
-      });
-    }
-  });
+  it.each(DOCUMENTED_STATUSES)(
+    'status %i (%s) → %s, by status, cancel, hold and release answers',
+    (code, name, state) => {
+      for (const operation of ['status', 'cancel', 'hold', 'release'] as const) {
+        expect(
+          readCashoutStatus(json({ cashout_status: code, cashout_status_description: name }), '8405147', operation),
+        ).toEqual({
+          providerReference: '8405147',
+          state,
+          providerStatus: name,
+        });
+      }
+    },
+  );
 
   it('carries the bank rejection code and reason of a REJECTED cashout (800–826)', () => {
-    expect(readCashoutStatus(json({ cashout_status: 3, rejection_code: 801, rejection_reason: 'ERROR_ACCOUNT_CLOSED' }), undefined, 'status')).toEqual({
+    expect(
+      readCashoutStatus(
+        json({ cashout_status: 3, rejection_code: 801, rejection_reason: 'ERROR_ACCOUNT_CLOSED' }),
+        undefined,
+        'status',
+      ),
+    ).toEqual({
       state: 'rejected',
       providerStatus: 'REJECTED',
       rejectionCode: '801',
       rejectionReason: 'ERROR_ACCOUNT_CLOSED',
     });
     // Nulls are "not there", not a malformed answer.
-    expect(readCashoutStatus(json({ cashout_status: 1, rejection_code: null, rejection_reason: null }), undefined, 'status')).toEqual({ state: 'completed', providerStatus: 'COMPLETED' });
+    expect(
+      readCashoutStatus(json({ cashout_status: 1, rejection_code: null, rejection_reason: null }), undefined, 'status'),
+    ).toEqual({ state: 'completed', providerStatus: 'COMPLETED' });
   });
 
   it('an undocumented status is a protocol error, never a guess: unknown outcome after a write, not after a read', () => {
     const read = caught(() => readCashoutStatus(json({ cashout_status: 9 }), '1', 'status'));
-    expect(read).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', httpStatus: 502, outcomeUnknown: false, retryable: false });
-    expect(read.message).toBe('D24 answered status with a malformed body: cashout_status 9 is not a documented D24 status (0–5).');
+    expect(read).toMatchObject({
+      code: 'PROVIDER_PROTOCOL_ERROR',
+      httpStatus: 502,
+      outcomeUnknown: false,
+      retryable: false,
+    });
+    expect(read.message).toBe(
+      'D24 answered status with a malformed body: cashout_status 9 is not a documented D24 status (0–5).',
+    );
     for (const operation of ['cancel', 'hold', 'release'] as const) {
-      expect(caught(() => readCashoutStatus(json({ cashout_status: -1 }), '1', operation))).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: true });
+      expect(caught(() => readCashoutStatus(json({ cashout_status: -1 }), '1', operation))).toMatchObject({
+        code: 'PROVIDER_PROTOCOL_ERROR',
+        outcomeUnknown: true,
+      });
     }
   });
 });
 
 describe('D24 error table', () => {
   it('has exactly the documented cashout error codes', () => {
-    expect(Object.keys(D24_ERRORS).map(Number).sort((a, b) => a - b)).toEqual(DOCUMENTED_ERRORS.map(([code]) => code));
+    expect(
+      Object.keys(D24_ERRORS)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(DOCUMENTED_ERRORS.map(([code]) => code));
   });
 
-  it.each(DOCUMENTED_ERRORS)('code %i (%s) → %s, a definite refusal with D24 code and words kept', (code, description, domain) => {
-    expect(D24_ERRORS[code as keyof typeof D24_ERRORS]).toMatchObject({ code: domain, retryable: false, outcomeUnknown: false });
-    const error = errorFromAnswer(400, json({ code, message: description, reason: 'because' }), 'create');
-    expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ code: domain, providerCode: String(code), httpStatus: HTTP_STATUS_OF[domain], retryable: false, outcomeUnknown: false });
-    expect(error.message).toMatch(/^D24 /);
-    expect(error.message).toContain(`(${code} ${description}: because)`);
-  });
+  it.each(DOCUMENTED_ERRORS)(
+    'code %i (%s) → %s, a definite refusal with D24 code and words kept',
+    (code, description, domain) => {
+      expect(D24_ERRORS[code as keyof typeof D24_ERRORS]).toMatchObject({
+        code: domain,
+        retryable: false,
+        outcomeUnknown: false,
+      });
+      const error = errorFromAnswer(400, json({ code, message: description, reason: 'because' }), 'create');
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({
+        code: domain,
+        providerCode: String(code),
+        httpStatus: HTTP_STATUS_OF[domain],
+        retryable: false,
+        outcomeUnknown: false,
+      });
+      expect(error.message).toMatch(/^D24 /);
+      expect(error.message).toContain(`(${code} ${description}: because)`);
+    },
+  );
 
   it('reads a code sent as a string the same as a number', () => {
-    expect(toProviderError(412, { code: '509', message: 'Cashout not found' })).toMatchObject({ code: 'PAYOUT_NOT_FOUND', providerCode: '509' });
+    expect(toProviderError(412, { code: '509', message: 'Cashout not found' })).toMatchObject({
+      code: 'PAYOUT_NOT_FOUND',
+      providerCode: '509',
+    });
   });
 
   it('an undocumented code is still a refusal, with D24 code', () => {
-    expect(errorFromAnswer(400, json({ code: 999, message: 'Something new' }), 'create')).toMatchObject({ code: 'PAYOUT_REJECTED', providerCode: '999', outcomeUnknown: false });
-    expect(errorFromAnswer(400, json({ code: 999 }), 'create').message).toBe('D24 rejected the request (999 HTTP 400).');
+    expect(errorFromAnswer(400, json({ code: 999, message: 'Something new' }), 'create')).toMatchObject({
+      code: 'PAYOUT_REJECTED',
+      providerCode: '999',
+      outcomeUnknown: false,
+    });
+    expect(errorFromAnswer(400, json({ code: 999 }), 'create').message).toBe(
+      'D24 rejected the request (999 HTTP 400).',
+    );
   });
 
   it('an error answer without a numeric code is malformed: after a write it may be a 511, so the outcome is unknown', () => {
-    for (const body of [Buffer.from('<html>Bad Request</html>'), Buffer.alloc(0), json({ code: { nested: true }, message: 42 }), json({ code: 'x' }), json({ code: 5.5 }), json([1, 2])]) {
-      for (const [operation, unknown] of [['create', true], ['cancel', true], ['hold', true], ['release', true], ['status', false], ['banks', false]] as const) {
+    for (const body of [
+      Buffer.from('<html>Bad Request</html>'),
+      Buffer.alloc(0),
+      json({ code: { nested: true }, message: 42 }),
+      json({ code: 'x' }),
+      json({ code: 5.5 }),
+      json([1, 2]),
+    ]) {
+      for (const [operation, unknown] of [
+        ['create', true],
+        ['cancel', true],
+        ['hold', true],
+        ['release', true],
+        ['status', false],
+        ['banks', false],
+      ] as const) {
         const error = errorFromAnswer(400, body, operation);
         expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', httpStatus: 502, outcomeUnknown: unknown });
-        expect(error.message).toBe(`D24 answered ${operation} with a malformed body: the HTTP 400 error answer has no numeric code.`);
+        expect(error.message).toBe(
+          `D24 answered ${operation} with a malformed body: the HTTP 400 error answer has no numeric code.`,
+        );
       }
     }
   });
@@ -161,25 +226,46 @@ describe('D24 answers that do not have the documented shape → PROVIDER_PROTOCO
     ['not JSON', Buffer.from('{"cashout_id": "84'), 'the body is not JSON'],
     ['empty', Buffer.alloc(0), 'the body is empty'],
     ['no cashout_id', json({ id: '8405147' }), 'cashout_id is missing'],
-    ['cashout_id an object', json({ cashout_id: { value: 'x' } }), 'cashout_id does not have the documented type or format'],
+    [
+      'cashout_id an object',
+      json({ cashout_id: { value: 'x' } }),
+      'cashout_id does not have the documented type or format',
+    ],
     ['cashout_id not digits', json({ cashout_id: 'abc' }), 'cashout_id has the wrong format (a cashout id of digits)'],
     ['an array', json([{ cashout_id: '1' }]), 'the body should be an object, not an array'],
   ])('create answered %s: outcome unknown (D24 may have the cashout), field named', (_case, body, problem) => {
     const error = caught(() => readCashoutCreated(body));
-    expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', httpStatus: 502, outcomeUnknown: true, retryable: false });
+    expect(error).toMatchObject({
+      code: 'PROVIDER_PROTOCOL_ERROR',
+      httpStatus: 502,
+      outcomeUnknown: true,
+      retryable: false,
+    });
     expect(error.message).toBe(`D24 answered create with a malformed body: ${problem}.`);
   });
 
   it('a well-formed create answer, id as a string or a number', () => {
-    expect(readCashoutCreated(json({ cashout_id: '8405147' }))).toEqual({ providerReference: '8405147', state: 'pending', providerStatus: 'PENDING' });
-    expect(readCashoutCreated(json({ cashout_id: 8405147 }))).toEqual({ providerReference: '8405147', state: 'pending', providerStatus: 'PENDING' });
+    expect(readCashoutCreated(json({ cashout_id: '8405147' }))).toEqual({
+      providerReference: '8405147',
+      state: 'pending',
+      providerStatus: 'PENDING',
+    });
+    expect(readCashoutCreated(json({ cashout_id: 8405147 }))).toEqual({
+      providerReference: '8405147',
+      state: 'pending',
+      providerStatus: 'PENDING',
+    });
   });
 
   it.each<[string, unknown, string]>([
     ['status as text', { cashout_status: 'COMPLETED' }, 'cashout_status should be a number, not a string'],
     ['no status', { cashout_status_description: 'Completed' }, 'cashout_status is missing'],
     ['a fractional status', { cashout_status: 1.5 }, 'cashout_status should be an integer, not a float'],
-    ['a reason that is not text', { cashout_status: 3, rejection_reason: 800 }, 'rejection_reason should be a string, not a number'],
+    [
+      'a reason that is not text',
+      { cashout_status: 3, rejection_reason: 800 },
+      'rejection_reason should be a string, not a number',
+    ],
   ])('status answered %s: a read, so the outcome is known', (_case, body, problem) => {
     const error = caught(() => readCashoutStatus(json(body), '1', 'status'));
     expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: false });
@@ -199,7 +285,9 @@ describe('D24 answers that do not have the documented shape → PROVIDER_PROTOCO
   });
 
   it('banks: a list of {code, name}; anything else is a protocol error of a read', () => {
-    expect(readBanks(json([{ code: 12, name: 'BBVA México', extra: true }]))).toEqual([{ code: 12, name: 'BBVA México' }]);
+    expect(readBanks(json([{ code: 12, name: 'BBVA México', extra: true }]))).toEqual([
+      { code: 12, name: 'BBVA México' },
+    ]);
     const error = caught(() => readBanks(json([{ code: '12', name: 'BBVA México' }])));
     expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: false });
     expect(error.message).toBe('D24 answered banks with a malformed body: [0].code should be a number, not a string.');
@@ -211,7 +299,15 @@ describe('D24 requests', () => {
     const body = cashoutBody('key', 'phrase', {
       externalId: 'po-1',
       amount: { amount: '150.75', currency: 'BRL' },
-      beneficiary: { type: 'latam_bank_account', country: 'BR', name: 'José', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123' },
+      beneficiary: {
+        type: 'latam_bank_account',
+        country: 'BR',
+        name: 'José',
+        documentId: '84932568207',
+        documentType: 'CPF',
+        bankCode: 341,
+        bankAccount: '123',
+      },
       notificationUrl: 'https://example.com/n',
       reference: 'invoice 1',
     });
@@ -222,14 +318,32 @@ describe('D24 requests', () => {
   });
 
   it('refuses a beneficiary D24 cannot pay and an amount with more than 2 decimals, before anything is sent', () => {
-    expect(caught(() => cashoutBody('k', 'p', { externalId: 'e', amount: { amount: '1.00', currency: 'EUR' }, beneficiary: { type: 'iban', name: 'A', iban: 'DE89370400440532013000' } }))).toMatchObject({ code: 'PAYOUT_REJECTED' });
-    expect(caught(() => cashoutBody('k', 'p', { externalId: 'e', amount: { amount: '1.005', currency: 'BRL' }, beneficiary: { type: 'latam_bank_account', country: 'BR', name: 'A', documentId: '1' } }))).toMatchObject({ code: 'PAYOUT_REJECTED' });
+    expect(
+      caught(() =>
+        cashoutBody('k', 'p', {
+          externalId: 'e',
+          amount: { amount: '1.00', currency: 'EUR' },
+          beneficiary: { type: 'iban', name: 'A', iban: 'DE89370400440532013000' },
+        }),
+      ),
+    ).toMatchObject({ code: 'PAYOUT_REJECTED' });
+    expect(
+      caught(() =>
+        cashoutBody('k', 'p', {
+          externalId: 'e',
+          amount: { amount: '1.005', currency: 'BRL' },
+          beneficiary: { type: 'latam_bank_account', country: 'BR', name: 'A', documentId: '1' },
+        }),
+      ),
+    ).toMatchObject({ code: 'PAYOUT_REJECTED' });
   });
 
   it('looks a cashout up by D24 id when known, by our id otherwise; cancels with both; holds by id', () => {
     expect(statusRequest({ externalId: 'po-1', providerReference: '8405147' })).toEqual({ cashout_id: 8405147 });
     expect(statusRequest({ externalId: 'po-1' })).toEqual({ external_id: 'po-1' });
-    expect(JSON.stringify(cancelRequest({ externalId: 'po-1', providerReference: '8405147' }))).toBe('{"cashout_id":8405147,"external_id":"po-1"}');
+    expect(JSON.stringify(cancelRequest({ externalId: 'po-1', providerReference: '8405147' }))).toBe(
+      '{"cashout_id":8405147,"external_id":"po-1"}',
+    );
     expect(JSON.stringify(cancelRequest({ externalId: 'po-1' }))).toBe('{"external_id":"po-1"}');
     expect(JSON.stringify(setStatusRequest('8405147', 'ON_HOLD'))).toBe('{"cashout_id":8405147,"status":"ON_HOLD"}');
     expect(banksPath('MX')).toBe('/v3/banks?country=MX');
@@ -237,7 +351,10 @@ describe('D24 requests', () => {
   });
 
   it('reads the signed fields of a notification, and nothing without them', () => {
-    expect(readNotification(Buffer.from('external_id=po-1&cashout_id=7&control=ABC&date=2026-11-24'))).toEqual({ external_id: 'po-1', control: 'ABC' });
+    expect(readNotification(Buffer.from('external_id=po-1&cashout_id=7&control=ABC&date=2026-11-24'))).toEqual({
+      external_id: 'po-1',
+      control: 'ABC',
+    });
     expect(readNotification(Buffer.from('cashout_id=7&control=ABC'))).toBeNull();
     expect(readNotification(Buffer.from('external_id=po-1'))).toBeNull();
   });

@@ -8,7 +8,8 @@
  * (docs.d24.com/api-documentation/cashouts-api/api-codes, same table on docs.directa24.com).
  */
 import { z } from 'zod';
-import { AnswerContext, protocolError, providerError, ProviderErrorRule, ProviderErrorTable, readAnswer, readErrorAnswer, token } from '../provider-errors';
+import type { AnswerContext, ProviderErrorRule, ProviderErrorTable } from '../provider-errors';
+import { protocolError, providerError, readAnswer, readErrorAnswer, token } from '../provider-errors';
 import type { LatamBankBeneficiary, PayoutInstruction, ProviderPayout, ProviderPayoutState } from '../provider.port';
 import { ProviderError } from '../provider.port';
 
@@ -67,11 +68,16 @@ export interface D24Reference {
 }
 
 export function statusRequest(reference: D24Reference): D24StatusRequest {
-  return reference.providerReference ? { cashout_id: Number(reference.providerReference) } : { external_id: reference.externalId };
+  return reference.providerReference
+    ? { cashout_id: Number(reference.providerReference) }
+    : { external_id: reference.externalId };
 }
 
 export function cancelRequest(reference: D24Reference): D24CancelRequest {
-  return { ...(reference.providerReference ? { cashout_id: Number(reference.providerReference) } : {}), external_id: reference.externalId };
+  return {
+    ...(reference.providerReference ? { cashout_id: Number(reference.providerReference) } : {}),
+    external_id: reference.externalId,
+  };
 }
 
 export function setStatusRequest(cashoutId: string, status: D24SetStatusRequest['status']): D24SetStatusRequest {
@@ -93,10 +99,16 @@ const AMOUNT_MARK = '"__D24_AMOUNT__"';
 export function cashoutBody(login: string, pass: string, instruction: PayoutInstruction): string {
   const beneficiary = instruction.beneficiary as LatamBankBeneficiary;
   if (beneficiary.type !== 'latam_bank_account') {
-    throw new ProviderError('PAYOUT_REJECTED', 'D24 pays out to Latin American bank accounts only (beneficiary.type latam_bank_account).');
+    throw new ProviderError(
+      'PAYOUT_REJECTED',
+      'D24 pays out to Latin American bank accounts only (beneficiary.type latam_bank_account).',
+    );
   }
   if (!DECIMAL.test(instruction.amount.amount)) {
-    throw new ProviderError('PAYOUT_REJECTED', `D24 amounts have at most 2 decimals; got ${instruction.amount.amount}.`);
+    throw new ProviderError(
+      'PAYOUT_REJECTED',
+      `D24 amounts have at most 2 decimals; got ${instruction.amount.amount}.`,
+    );
   }
   // Key order is the byte order that is signed and sent.
   const fields: Omit<D24CashoutRequest, 'amount'> & { amount: typeof AMOUNT_MARK } = {
@@ -186,7 +198,12 @@ function isD24Status(status: number): status is D24StatusCode {
 // Error table
 // ---------------------------------------------------------------------------------------------
 
-const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErrorRule => ({ code, meaning, retryable: false, outcomeUnknown: false });
+const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErrorRule => ({
+  code,
+  meaning,
+  retryable: false,
+  outcomeUnknown: false,
+});
 
 /**
  * Every documented D24 cashout error code ("Cashout Internal Error Codes" on D24's API Codes page;
@@ -241,7 +258,10 @@ export function toProviderError(httpStatus: number, body: D24ErrorBody): Provide
   const known = body.code !== undefined && body.code !== '' && Number.isFinite(code);
   const providerCode = known ? code : httpStatus;
   const words = [body.message, body.reason].filter(Boolean).join(': ') || `HTTP ${httpStatus}`;
-  return providerError(D24, known ? d24ErrorRule(code) : D24_UNLISTED_ERROR, { providerCode, detail: `${providerCode} ${words}` });
+  return providerError(D24, known ? d24ErrorRule(code) : D24_UNLISTED_ERROR, {
+    providerCode,
+    detail: `${providerCode} ${words}`,
+  });
 }
 
 /**
@@ -270,16 +290,25 @@ function context(operation: string): AnswerContext {
   return { provider: D24, operation, write: operation !== 'status' && operation !== 'banks' };
 }
 
-export function toProviderPayout(cashoutId: string | undefined, body: D24CashoutStatus, operation: D24StatusOperation = 'status'): ProviderPayout {
+export function toProviderPayout(
+  cashoutId: string | undefined,
+  body: D24CashoutStatus,
+  operation: D24StatusOperation = 'status',
+): ProviderPayout {
   if (!isD24Status(body.cashout_status)) {
-    throw protocolError(context(operation), `cashout_status ${token(body.cashout_status)} is not a documented D24 status (0–5)`);
+    throw protocolError(
+      context(operation),
+      `cashout_status ${token(body.cashout_status)} is not a documented D24 status (0–5)`,
+    );
   }
   const mapped = D24_STATUSES[body.cashout_status];
   return {
     ...(cashoutId ? { providerReference: cashoutId } : {}),
     state: mapped.state,
     providerStatus: mapped.name,
-    ...(body.rejection_code !== undefined && body.rejection_code !== null ? { rejectionCode: String(body.rejection_code) } : {}),
+    ...(body.rejection_code !== undefined && body.rejection_code !== null
+      ? { rejectionCode: String(body.rejection_code) }
+      : {}),
     ...(body.rejection_reason ? { rejectionReason: body.rejection_reason } : {}),
   };
 }
@@ -291,7 +320,11 @@ export function readCashoutCreated(body: Buffer): ProviderPayout {
 }
 
 /** The answer to status, cancel, hold or release. */
-export function readCashoutStatus(body: Buffer, cashoutId: string | undefined, operation: D24StatusOperation): ProviderPayout {
+export function readCashoutStatus(
+  body: Buffer,
+  cashoutId: string | undefined,
+  operation: D24StatusOperation,
+): ProviderPayout {
   return toProviderPayout(cashoutId, readAnswer(d24CashoutStatusSchema, body, context(operation)), operation);
 }
 

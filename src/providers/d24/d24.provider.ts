@@ -15,7 +15,6 @@ import {
   banksPath,
   cancelRequest,
   cashoutBody,
-  D24Bank,
   errorFromAnswer,
   readBanks,
   readCashoutCreated,
@@ -24,6 +23,7 @@ import {
   setStatusRequest,
   statusRequest,
 } from './d24.mapper';
+import type { D24Bank } from './d24.mapper';
 import { controlMatches, d24Control, signD24Payload } from './d24.signature';
 
 const USER_AGENT = `payments-backend/${packageVersion()}`;

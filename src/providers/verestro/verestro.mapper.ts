@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AnswerContext, providerError, ProviderErrorRule, ProviderErrorTable, readAnswer } from '../provider-errors';
+import type { AnswerContext, ProviderErrorRule, ProviderErrorTable } from '../provider-errors';
+import { providerError, readAnswer } from '../provider-errors';
 import type { CardBeneficiary, PayoutInstruction, ProviderPayout, ProviderPayoutState } from '../provider.port';
 import { ProviderError } from '../provider.port';
 
@@ -32,9 +33,16 @@ export const SEND_MONEY_PATH = '/api/v2/client/send-money';
 
 export function sendMoneyRequest(instruction: PayoutInstruction): VerestroSendMoneyRequest {
   const card = instruction.beneficiary as CardBeneficiary;
-  if (card.type !== 'card') throw new ProviderError('PAYOUT_REJECTED', 'Verestro pays out to cards (beneficiary.type card).');
+  if (card.type !== 'card')
+    throw new ProviderError('PAYOUT_REJECTED', 'Verestro pays out to cards (beneficiary.type card).');
   // Key order is the byte order sent.
-  return { amount: instruction.amount.amount, currency: instruction.amount.currency, recipient: { cardToken: card.cardToken }, externalId: instruction.externalId, description: instruction.reference };
+  return {
+    amount: instruction.amount.amount,
+    currency: instruction.amount.currency,
+    recipient: { cardToken: card.cardToken },
+    externalId: instruction.externalId,
+    description: instruction.reference,
+  };
 }
 
 /** GET /api/v2/client/send-money/{orderId}. */
@@ -55,7 +63,11 @@ export const verestroOrderSchema = z.object({
 export type VerestroOrder = z.infer<typeof verestroOrderSchema>;
 
 /** 409 to send-money: this externalId was sent before; the answer names that order. */
-export const verestroDuplicateOrderSchema = z.object({ orderId: z.string().min(1), error: z.string().nullish(), status: z.string().nullish() });
+export const verestroDuplicateOrderSchema = z.object({
+  orderId: z.string().min(1),
+  error: z.string().nullish(),
+  status: z.string().nullish(),
+});
 export type VerestroDuplicateOrder = z.infer<typeof verestroDuplicateOrderSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -78,14 +90,21 @@ export const VERESTRO_STATUSES = {
 export const VERESTRO_UNKNOWN_STATUS_STATE: ProviderPayoutState = 'processing';
 
 export function verestroState(status: string): ProviderPayoutState {
-  return Object.prototype.hasOwnProperty.call(VERESTRO_STATUSES, status) ? VERESTRO_STATUSES[status as keyof typeof VERESTRO_STATUSES] : VERESTRO_UNKNOWN_STATUS_STATE;
+  return Object.prototype.hasOwnProperty.call(VERESTRO_STATUSES, status)
+    ? VERESTRO_STATUSES[status as keyof typeof VERESTRO_STATUSES]
+    : VERESTRO_UNKNOWN_STATUS_STATE;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Error table
 // ---------------------------------------------------------------------------------------------
 
-const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErrorRule => ({ code, meaning, retryable: false, outcomeUnknown: false });
+const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErrorRule => ({
+  code,
+  meaning,
+  retryable: false,
+  outcomeUnknown: false,
+});
 
 /**
  * Verestro error answers → domain errors, by HTTP status (the error body format is not public).
@@ -103,7 +122,9 @@ export const VERESTRO_ERRORS = {
 
 export function verestroErrorRule(httpStatus: number): ProviderErrorRule {
   const { byStatus, otherwise } = VERESTRO_ERRORS;
-  return Object.prototype.hasOwnProperty.call(byStatus, httpStatus) ? byStatus[httpStatus as keyof typeof byStatus] : otherwise;
+  return Object.prototype.hasOwnProperty.call(byStatus, httpStatus)
+    ? byStatus[httpStatus as keyof typeof byStatus]
+    : otherwise;
 }
 
 /**
@@ -112,7 +133,8 @@ export function verestroErrorRule(httpStatus: number): ProviderErrorRule {
  */
 export function errorFromAnswer(httpStatus: number, body: Buffer): ProviderError {
   const rule = verestroErrorRule(httpStatus);
-  const detail = rule === VERESTRO_ERRORS.otherwise ? `${httpStatus}: ${body.toString('utf8').slice(0, 200)}` : String(httpStatus);
+  const detail =
+    rule === VERESTRO_ERRORS.otherwise ? `${httpStatus}: ${body.toString('utf8').slice(0, 200)}` : String(httpStatus);
   return providerError(VERESTRO, rule, { providerCode: httpStatus, detail });
 }
 
@@ -177,6 +199,12 @@ export function readCallback(rawBody: Buffer): VerestroCallback | null {
 }
 
 /** Without a key, a delivery is one exact body: a hash of all of it, not of a prefix every callback shares. */
-export function callbackDeliveryId(orderId: string, idempotencyKey: string | string[] | undefined, rawBody: Buffer): string {
-  return typeof idempotencyKey === 'string' && idempotencyKey ? idempotencyKey : `${orderId}:${createHash('sha256').update(rawBody).digest('base64url')}`;
+export function callbackDeliveryId(
+  orderId: string,
+  idempotencyKey: string | string[] | undefined,
+  rawBody: Buffer,
+): string {
+  return typeof idempotencyKey === 'string' && idempotencyKey
+    ? idempotencyKey
+    : `${orderId}:${createHash('sha256').update(rawBody).digest('base64url')}`;
 }
