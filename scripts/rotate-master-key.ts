@@ -20,8 +20,12 @@ import { CredentialVault } from '../src/credentials/credential-vault.service';
 import { loadMasterKeyring } from '../src/credentials/crypto/master-keyring';
 import { startDatabase } from '../src/database/database-runtime';
 import { openDataSource } from '../src/database/migrator';
+import { UnitOfWork } from '../src/database/unit-of-work';
+import { CredentialChangesChannel } from '../src/credentials/persistence/credential-changes.channel';
+import { CredentialsRepository } from '../src/credentials/persistence/credentials.repository';
 import { BeneficiarySealing } from '../src/payouts/beneficiary/beneficiary-sealing';
 import { PayoutBeneficiaries } from '../src/payouts/beneficiary/payout-beneficiaries';
+import { SealedBeneficiariesRepository } from '../src/payouts/persistence/sealed-beneficiaries.repository';
 
 async function main(): Promise<void> {
   const dotenv = path.join(projectRoot(), '.env');
@@ -38,8 +42,17 @@ async function main(): Promise<void> {
   const database = await startDatabase(environment, (level, message) => log[level](message));
   const dataSource = await openDataSource(database.url);
   try {
-    const count = await new CredentialVault(dataSource, keyring).rewrapAll({ keyId: null, name: 'credentials:rotate-master-key' });
-    const beneficiaries = await new BeneficiarySealing(dataSource, new PayoutBeneficiaries(keyring)).rewrapAll();
+    const count = await new CredentialVault(
+      new UnitOfWork(dataSource),
+      new CredentialsRepository(dataSource),
+      new CredentialChangesChannel(dataSource),
+      keyring,
+    ).rewrapAll({ keyId: null, name: 'credentials:rotate-master-key' });
+    const beneficiaries = await new BeneficiarySealing(
+      new UnitOfWork(dataSource),
+      new SealedBeneficiariesRepository(dataSource),
+      new PayoutBeneficiaries(keyring),
+    ).rewrapAll();
     log.info(
       { rewrapped: count, beneficiariesRewrapped: beneficiaries, masterKeyId: keyring.current.id },
       count + beneficiaries > 0

@@ -1,10 +1,13 @@
-import { INestApplication, ValidationPipe } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { json, NextFunction, Request, Response, urlencoded } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { json, urlencoded } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { AppModule, AppOptions } from './app.module';
+import type { AppOptions } from './app.module';
+import { AppModule } from './app.module';
 import { Authenticator } from './common/auth/authenticator';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ApiError } from './common/errors/api-error';
@@ -26,11 +29,15 @@ const BODY_TYPES = /^application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)\s*
  * so what they exercise is the real stack (body limits, pipes, filter, guard, docs).
  */
 export async function createApp(options: AppOptions): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), new LimitedExpressAdapter(serverLimits(options.environment)), {
-    bodyParser: false,
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(options),
+    new LimitedExpressAdapter(serverLimits(options.environment)),
+    {
+      bodyParser: false,
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   // Nest flushes buffered logs on listen(); tests only init(), so flush here for both.
   app.flushLogs();
@@ -91,7 +98,12 @@ function sendError(response: Response, error: unknown, request: Request): void {
 
 /** TRUST_PROXY as Express understands it: a hop count, or a list of addresses, ranges and names. */
 function trustProxySetting(value: string): number | string[] {
-  return /^\d+$/.test(value) ? Number(value) : value.split(',').map((part) => part.trim()).filter(Boolean);
+  return /^\d+$/.test(value)
+    ? Number(value)
+    : value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean);
 }
 
 /**
@@ -101,8 +113,15 @@ function trustProxySetting(value: string): number | string[] {
  * a secret or payout data.
  */
 function securityHeaders(): (request: Request, response: Response, next: NextFunction) => void {
-  const common = { frameguard: { action: 'deny' as const }, referrerPolicy: { policy: 'no-referrer' as const }, crossOriginResourcePolicy: { policy: 'same-origin' as const } };
-  const api = helmet({ ...common, contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } });
+  const common = {
+    frameguard: { action: 'deny' as const },
+    referrerPolicy: { policy: 'no-referrer' as const },
+    crossOriginResourcePolicy: { policy: 'same-origin' as const },
+  };
+  const api = helmet({
+    ...common,
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
   const docs = helmet({
     ...common,
     contentSecurityPolicy: {
@@ -137,11 +156,18 @@ function isDocsPath(path: string): boolean {
 }
 
 /** Per-source budget on the webhook routes, counted before the body is read. */
-function limitWebhookSources(limiter: RateLimiter, environment: Environment): (request: Request, response: Response, next: NextFunction) => void {
+function limitWebhookSources(
+  limiter: RateLimiter,
+  environment: Environment,
+): (request: Request, response: Response, next: NextFunction) => void {
   return (request, response, next) => {
     const decision = limiter.take(`webhook:${clientBucket(request.ip)}`, environment.RATE_LIMIT_WEBHOOKS_PER_SOURCE);
     if (decision.allowed) return next();
-    const error = new ApiError(429, ErrorCode.TOO_MANY_REQUESTS, 'Too many notifications from this address. Wait for the time in Retry-After.').retryAfter(decision.retryAfterMs);
+    const error = new ApiError(
+      429,
+      ErrorCode.TOO_MANY_REQUESTS,
+      'Too many notifications from this address. Wait for the time in Retry-After.',
+    ).retryAfter(decision.retryAfterMs);
     sendError(response, error, request);
   };
 }
@@ -150,7 +176,9 @@ function limitWebhookSources(limiter: RateLimiter, environment: Environment): (r
  * API_DOCS=protected: Swagger UI and the document need an active API key (any scope), as
  * "Authorization: Bearer <key>" or as the password of the browser's Basic prompt.
  */
-function requireKeyForDocs(authenticator: Authenticator): (request: Request, response: Response, next: NextFunction) => void {
+function requireKeyForDocs(
+  authenticator: Authenticator,
+): (request: Request, response: Response, next: NextFunction) => void {
   const keyOf = (header: string | undefined): string | null => {
     if (!header) return null;
     const [scheme, value] = header.split(' ', 2);
@@ -170,7 +198,15 @@ function requireKeyForDocs(authenticator: Authenticator): (request: Request, res
       (found) => {
         if (found) return next();
         response.setHeader('WWW-Authenticate', 'Basic realm="payments-backend API docs", charset="UTF-8"');
-        sendError(response, new ApiError(401, ErrorCode.UNAUTHENTICATED, 'The API documentation needs an API key: enter it as the password (any user name), or send "Authorization: Bearer <key>".'), request);
+        sendError(
+          response,
+          new ApiError(
+            401,
+            ErrorCode.UNAUTHENTICATED,
+            'The API documentation needs an API key: enter it as the password (any user name), or send "Authorization: Bearer <key>".',
+          ),
+          request,
+        );
       },
       (error: unknown) => next(error),
     );
@@ -197,13 +233,16 @@ function refuseNulCharacters(request: Request, response: Response, next: NextFun
   walk(request.body, '', 0);
   walk(request.query, '', 0);
   if (found.length === 0) return next();
-  const error = ApiError.validation(found.map((field) => ({ field, code: 'NUL_CHARACTER', message: 'must not contain the NUL character (U+0000)' })));
+  const error = ApiError.validation(
+    found.map((field) => ({ field, code: 'NUL_CHARACTER', message: 'must not contain the NUL character (U+0000)' })),
+  );
   sendError(response, error, request);
 }
 
 /** A body in a format no route reads would otherwise arrive as "no body": say what to send instead. */
 function refuseUnreadableBodies(request: Request, response: Response, next: NextFunction): void {
-  const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+  const hasBody =
+    Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
   const type = request.headers['content-type'];
   if (hasBody && !(type && BODY_TYPES.test(type))) {
     const error = new ApiError(

@@ -11,11 +11,13 @@ import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { httpLoggerOptions } from './common/logging/logging';
 import { Environment } from './config/environment';
 import { EnvironmentModule } from './config/environment.module';
+import { CredentialsApiModule } from './credentials/credentials-api.module';
 import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { LivenessModule } from './database/liveness.module';
 import { HealthModule } from './health/health.module';
 import { PayoutsModule } from './payouts/payouts.module';
+import { ProviderIntegrationsModule } from './providers/provider-integrations.module';
 import { ProvidersModule } from './providers/providers.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -47,6 +49,9 @@ export class AppModule {
         PayoutsModule,
         WebhooksModule,
         AccountsModule,
+        ProviderIntegrationsModule,
+        // After the provider integrations: its /v1/credentials/:id routes must not shadow their fixed paths.
+        CredentialsApiModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };

@@ -6,14 +6,13 @@ import type { Logger } from 'pino';
 import { createApp } from './app.factory';
 import { createBootLogger } from './common/logging/logging';
 import { createProcessPolicy, installProcessPolicy } from './common/process-lifecycle';
-import { ConfigurationError, Environment, loadEnvironment } from './config/environment';
-import { projectRoot, resolveDataDir } from './config/paths';
-import { CredentialVault } from './credentials/credential-vault.service';
-import { CredentialsService } from './credentials/credentials.service';
-import { DatabaseRuntime, startDatabase } from './database/database-runtime';
-import { DemoSeed, writeDemoSummary } from './demo/demo-seed';
-import { SimulatorProcess, startSimulatorProcess } from './demo/simulator-process';
-import { VerestroCallbackServer } from './webhooks/verestro-callbacks.server';
+import type { Environment } from './config/environment';
+import { ConfigurationError, loadEnvironment } from './config/environment';
+import { projectRoot } from './config/paths';
+import type { DatabaseRuntime } from './database/database-runtime';
+import { startDatabase } from './database/database-runtime';
+import type { DemoMode } from './demo-mode';
+import { loadDemoMode } from './demo-mode';
 import { runMigrations } from './database/migrator';
 import { DOCS_PATH } from './openapi/openapi';
 
@@ -39,7 +38,7 @@ async function main(): Promise<void> {
   const log = createBootLogger(environment);
   let database: DatabaseRuntime | undefined;
   let closeApp: (() => Promise<void>) | undefined;
-  let simulators: SimulatorProcess | undefined;
+  let demo: DemoMode | undefined;
 
   // Installed before anything starts, so Ctrl-C (or a crash) during start-up also stops the embedded
   // database. An unhandled rejection or uncaught exception is logged as fatal and stops everything
@@ -48,7 +47,7 @@ async function main(): Promise<void> {
     log,
     steps: () => [
       { name: 'the app (HTTP first)', run: closeApp },
-      { name: 'the simulators', run: simulators?.stop.bind(simulators) },
+      { name: 'the simulators', run: demo?.stop.bind(demo) },
       { name: 'the database', run: database?.stop.bind(database) },
     ],
     exit: (code) => process.exit(code),
@@ -61,22 +60,15 @@ async function main(): Promise<void> {
     database = await startDatabase(environment, (level, message) => log[level](message));
     if (environment.DATABASE_MIGRATIONS_RUN === 'true') {
       const applied = await runMigrations(database.url);
-      log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+      log.info(
+        { applied },
+        applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
+      );
     }
+    // Development only: the simulators and demo code are not in the production build, and are
+    // loaded (never imported) only here, never with NODE_ENV=production.
     if (environment.simulatorsEnabled) {
-      simulators = await startSimulatorProcess({
-        portBase: environment.SIMULATORS_PORT_BASE,
-        stateDir: path.join(resolveDataDir(environment.DATA_DIR), 'simulators'),
-        log: (message) => log.warn(message),
-      });
-      log.info({ simulators: simulators.urls }, 'provider simulators are running');
-      // The provider clients reach the simulators through configuration, like any provider.
-      environment.D24_SIMULATOR_URL ??= simulators.urls.d24;
-      environment.CONNECTPAY_SIMULATOR_MTLS_URL ??= simulators.urls.connectpayMtls;
-      environment.CONNECTPAY_SIMULATOR_TLS_URL ??= simulators.urls.connectpayOneWay;
-      environment.VERESTRO_SIMULATOR_URL ??= simulators.urls.verestro;
-      environment.PROVIDER_CA_FILE = [environment.PROVIDER_CA_FILE, simulators.serverCaFile].filter(Boolean).join(',');
-      environment.VERESTRO_CALLBACK_PORT ??= 0; // the Verestro simulator calls back over mutual TLS
+      demo = await (await loadDemoMode(environment)).startDemoMode(environment, log);
     }
     const app = await createApp({ environment, databaseUrl: database.url });
     closeApp = () => app.close();
@@ -84,16 +76,7 @@ async function main(): Promise<void> {
     const { port } = app.getHttpServer().address() as AddressInfo; // PORT=0 means "any free port".
     const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${port}`;
     environment.PUBLIC_BASE_URL ??= address; // the notification_url sent to D24 points here
-    if (simulators) {
-      const summary = await new DemoSeed(app.get(CredentialsService), app.get(CredentialVault), simulators, address, app.get(VerestroCallbackServer).url).run();
-      const file = path.join(resolveDataDir(environment.DATA_DIR), 'demo.json');
-      writeDemoSummary(file, summary);
-      log.info(
-        { created: summary.created, file },
-        `demo: ${summary.credentials.length} simulator credentials are ready (${summary.created.length} created now); ` +
-          `they are listed in ${file} and under GET /v1/credentials?environment=simulator`,
-      );
-    }
+    await demo?.seed(app, address);
     log.info(
       { url: address, docs: `${address}/${DOCS_PATH}`, database: database.embedded ? 'embedded' : 'DATABASE_URL' },
       `payments-backend is listening on ${address}; API docs at ${address}/${DOCS_PATH}`,

@@ -1,16 +1,33 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { RequireScopes } from '../common/auth/auth.decorators';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { MoneyDto } from '../payouts/dto/payout.dto';
+import { PROVIDERS } from '../providers/provider-catalogue';
+import { PROVIDER_DESCRIPTORS } from '../providers/registered-providers';
 import { AccountsService } from './accounts.service';
 
+/** A provider that lists accounts, for the examples. */
+const ACCOUNTS_PROVIDER =
+  PROVIDER_DESCRIPTORS.find((descriptor) => descriptor.capabilities.accounts.list)?.id ?? PROVIDERS[0];
+
 class AccountDto {
-  @ApiProperty({ example: 'connectpay.simulator.acc-eur-main', description: '<provider>.<environment>.<account>' })
+  @ApiProperty({
+    example: `${ACCOUNTS_PROVIDER}.simulator.acc-eur-main`,
+    description: '<provider>.<environment>.<account>',
+  })
   id!: string;
 
-  @ApiProperty({ example: 'connectpay' })
+  @ApiProperty({ enum: PROVIDERS, example: ACCOUNTS_PROVIDER })
   provider!: string;
 
   @ApiProperty({ example: 'simulator' })
@@ -28,10 +45,20 @@ class AccountDto {
   @ApiProperty({ type: MoneyDto, nullable: true })
   balance!: MoneyDto | null;
 
-  @ApiProperty({ description: 'What this provider can do: payouts (create/status/cancel/hold), accounts (list/balance/transactions), webhooks.', type: 'object', additionalProperties: true })
+  @ApiProperty({
+    description:
+      'What this provider can do: payouts (create/status/cancel/hold), accounts (list/balance/transactions), webhooks.',
+    type: 'object',
+    additionalProperties: true,
+  })
   capabilities!: object;
 
-  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true, description: 'Why the accounts could not be listed now, e.g. OAUTH_AUTHORIZATION_REQUIRED.' })
+  @ApiProperty({
+    nullable: true,
+    type: 'object',
+    additionalProperties: true,
+    description: 'Why the accounts could not be listed now, e.g. OAUTH_AUTHORIZATION_REQUIRED.',
+  })
   problem!: { code: string; message: string } | null;
 }
 
@@ -74,14 +101,21 @@ export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Accounts across connected providers', description: 'One entry per provider account (or per provider + environment where the provider has no account API), with its capabilities.' })
+  @ApiOperation({
+    summary: 'Accounts across connected providers',
+    description:
+      'One entry per provider account (or per provider + environment where the provider has no account API), with its capabilities.',
+  })
   @ApiOkResponse({ type: AccountDto, isArray: true })
   async list(): Promise<AccountDto[]> {
     return this.accounts.list();
   }
 
   @Get(':id/balance')
-  @ApiOperation({ summary: "An account's balance", description: 'D24 has no balance API: 409 ACCOUNTS_BALANCE_NOT_SUPPORTED.' })
+  @ApiOperation({
+    summary: "An account's balance",
+    description: 'D24 has no balance API: 409 CAPABILITY_NOT_SUPPORTED (details.capability: accounts.balance).',
+  })
   @ApiOkResponse({ type: MoneyDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto })

@@ -1,9 +1,17 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
 import { CredentialVault } from '../credentials/credential-vault.service';
 import { ENVIRONMENTS, IN_SERVICE_STATUSES } from '../credentials/domain/credential';
 import { ProviderRegistry } from '../providers/provider.registry';
-import { Capabilities, Money, ProviderError, ProviderTransaction, type Provider, type ProviderEnvironment } from '../providers/provider.port';
+import {
+  Capabilities,
+  Money,
+  ProviderError,
+  ProviderTransaction,
+  type Provider,
+  type ProviderEnvironment,
+} from '../providers/provider.port';
 
 export interface AccountView {
   id: string;
@@ -15,14 +23,19 @@ export interface AccountView {
   balance: Money | null;
   capabilities: Capabilities;
   /** Why the provider's accounts could not be listed right now (e.g. OAuth authorization missing). */
-  problem: { code: string; message: string } | null;
+  problem: { code: ErrorCode; message: string } | null;
 }
 
 /** Account ids are "<provider>.<environment>.<provider account id>", so a call finds its provider. */
 function parseId(id: string): { provider: Provider; environment: ProviderEnvironment; accountId: string } {
   const [provider, environment, ...rest] = id.split('.');
   const accountId = rest.join('.');
-  if (!provider || !(provider in ENVIRONMENTS) || !(ENVIRONMENTS[provider as Provider] as readonly string[]).includes(environment) || !accountId) {
+  if (
+    !provider ||
+    !(provider in ENVIRONMENTS) ||
+    !(ENVIRONMENTS[provider as Provider] as readonly string[]).includes(environment) ||
+    !accountId
+  ) {
     throw ApiError.notFound('account', id);
   }
   return { provider: provider as Provider, environment: environment as ProviderEnvironment, accountId };
@@ -39,14 +52,25 @@ export class AccountsService {
   async list(): Promise<AccountView[]> {
     const connected = new Map<string, { provider: Provider; environment: ProviderEnvironment }>();
     for (const credential of await this.vault.list({})) {
-      if (IN_SERVICE_STATUSES.includes(credential.status)) connected.set(`${credential.provider}.${credential.environment}`, credential);
+      if (IN_SERVICE_STATUSES.includes(credential.status))
+        connected.set(`${credential.provider}.${credential.environment}`, credential);
     }
     const views = await Promise.all(
       [...connected.values()].map(async ({ provider, environment }): Promise<AccountView[]> => {
         const implementation = this.registry.get(provider, environment);
         const base = { provider, environment, capabilities: implementation.capabilities };
         if (!implementation.capabilities.accounts.list) {
-          return [{ ...base, id: `${provider}.${environment}.default`, name: `${provider} ${environment}`, iban: null, currency: null, balance: null, problem: null }];
+          return [
+            {
+              ...base,
+              id: `${provider}.${environment}.default`,
+              name: `${provider} ${environment}`,
+              iban: null,
+              currency: null,
+              balance: null,
+              problem: null,
+            },
+          ];
         }
         try {
           return (await implementation.listAccounts()).map((account) => ({
@@ -59,8 +83,21 @@ export class AccountsService {
             problem: null,
           }));
         } catch (error) {
-          const problem = error instanceof ProviderError ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: 'The accounts could not be listed.' };
-          return [{ ...base, id: `${provider}.${environment}.default`, name: `${provider} ${environment}`, iban: null, currency: null, balance: null, problem }];
+          const problem =
+            error instanceof ProviderError
+              ? { code: error.code, message: error.message }
+              : { code: ErrorCode.INTERNAL, message: 'The accounts could not be listed.' };
+          return [
+            {
+              ...base,
+              id: `${provider}.${environment}.default`,
+              name: `${provider} ${environment}`,
+              iban: null,
+              currency: null,
+              balance: null,
+              problem,
+            },
+          ];
         }
       }),
     );
@@ -71,7 +108,12 @@ export class AccountsService {
     const { provider, environment, accountId } = parseId(id);
     const implementation = this.registry.get(provider, environment);
     if (!implementation.capabilities.accounts.balance) {
-      throw new ApiError(HttpStatus.CONFLICT, 'ACCOUNTS_BALANCE_NOT_SUPPORTED', `${provider} has no balance API; check the balance in its merchant panel.`, { provider, capability: 'accounts.balance' });
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        ErrorCode.CAPABILITY_NOT_SUPPORTED,
+        `${provider} has no balance API; check the balance in its merchant panel.`,
+        { provider, capability: 'accounts.balance' },
+      );
     }
     return implementation.getBalance(accountId);
   }
@@ -80,7 +122,12 @@ export class AccountsService {
     const { provider, environment, accountId } = parseId(id);
     const implementation = this.registry.get(provider, environment);
     if (!implementation.capabilities.accounts.transactions) {
-      throw new ApiError(HttpStatus.CONFLICT, 'ACCOUNTS_TRANSACTIONS_NOT_SUPPORTED', `${provider} has no transactions API.`, { provider, capability: 'accounts.transactions' });
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        ErrorCode.CAPABILITY_NOT_SUPPORTED,
+        `${provider} has no transactions API.`,
+        { provider, capability: 'accounts.transactions' },
+      );
     }
     return implementation.listTransactions(accountId, range);
   }

@@ -1,5 +1,13 @@
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
 import type { Principal } from '../common/auth/scopes';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
@@ -16,7 +24,8 @@ export class ApiKeysController {
   @Post()
   @ApiOperation({
     summary: 'Create an API key',
-    description: 'The key is in the response once; only its hash is stored. A key can only grant scopes it holds itself (403 SCOPE_ESCALATION otherwise).',
+    description:
+      'The key is in the response once; only its hash is stored. A key can only grant scopes it holds itself (403 SCOPE_ESCALATION otherwise).',
   })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'VALIDATION_FAILED with one entry per bad field.' })
@@ -32,7 +41,9 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'List API keys (masked)' })
   @ApiOkResponse({ type: ApiKeyDto, isArray: true })
   async list(@Query() query: ListApiKeysQueryDto): Promise<ApiKeyDto[]> {
-    return (await this.apiKeys.list(query.includeRevoked ?? false)).map(ApiKeyDto.from);
+    return (await this.apiKeys.list({ includeRevoked: query.includeRevoked ?? false })).map((key) =>
+      ApiKeyDto.from(key),
+    );
   }
 
   @Get(':id')
@@ -44,7 +55,10 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Revoke an API key', description: 'Idempotent. The last active keys:admin key cannot be revoked.' })
+  @ApiOperation({
+    summary: 'Revoke an API key',
+    description: 'Idempotent. The last active keys:admin key cannot be revoked.',
+  })
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'LAST_ADMIN_KEY' })

@@ -46,7 +46,7 @@ export class CreateApiKeyDto {
 export class ListApiKeysQueryDto {
   @ApiPropertyOptional({ description: 'Include revoked keys.', default: false })
   @IsOptional()
-  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'must be true or false' })
   includeRevoked?: boolean;
 }

@@ -3,10 +3,16 @@ import { Authenticator } from '../common/auth/authenticator';
 import { AdminKeyBootstrap } from './admin-key.bootstrap';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
+import { ApiKeysRepository } from './persistence/api-keys.repository';
 
 @Module({
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, AdminKeyBootstrap, { provide: Authenticator, useExisting: ApiKeysService }],
+  providers: [
+    ApiKeysService,
+    ApiKeysRepository,
+    AdminKeyBootstrap,
+    { provide: Authenticator, useExisting: ApiKeysService },
+  ],
   exports: [Authenticator, ApiKeysService],
 })
 export class ApiKeysModule {}

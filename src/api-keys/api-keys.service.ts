@@ -1,21 +1,17 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { Authenticator } from '../common/auth/authenticator';
 import { Principal, Scope, SCOPES } from '../common/auth/scopes';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
+import type { Transaction } from '../database/unit-of-work';
 import { ApiKey, ApiKeySource, displayParts, generateApiKeySecret, hashApiKey, isActive } from './api-key';
-import { ApiKeyEntity, toApiKey } from './api-key.entity';
+import { ApiKeysRepository } from './persistence/api-keys.repository';
 
 export interface NewApiKey {
   name: string;
   scopes: Scope[];
   expiresAt: Date | null;
 }
-
-/** Serialises every change to the set of keys, so two admins can never revoke the last two admin keys at once. */
-const KEY_ADMIN_LOCK = 'payments-backend:api-keys';
 
 /** last_used_at is informational: write it at most once a minute per key instead of on every request. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
@@ -25,15 +21,15 @@ export class ApiKeysService extends Authenticator {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly lastUsedWrites = new Map<string, number>();
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(private readonly keys: ApiKeysRepository) {
     super();
   }
 
   async authenticate(token: string): Promise<Principal | null> {
-    const row = await this.dataSource.getRepository(ApiKeyEntity).findOneBy({ secretHash: hashApiKey(token) });
-    if (!row || !isActive(toApiKey(row))) return null;
-    this.recordUse(row.id);
-    return { keyId: row.id, name: row.name, scopes: row.scopes };
+    const key = await this.keys.findByHash(hashApiKey(token));
+    if (!key || !isActive(key)) return null;
+    this.recordUse(key.id);
+    return { keyId: key.id, name: key.name, scopes: key.scopes };
   }
 
   async create(input: NewApiKey, by: Principal): Promise<{ apiKey: ApiKey; secret: string }> {
@@ -52,35 +48,29 @@ export class ApiKeysService extends Authenticator {
       );
     }
     const secret = generateApiKeySecret();
-    const apiKey = await this.insert(this.dataSource.manager, input, secret, 'api', by.keyId);
+    const apiKey = await this.insert(undefined, input, secret, 'api', by.keyId);
     this.logger.log({ keyId: apiKey.id, scopes: apiKey.scopes, by: by.keyId }, 'API key created');
     return { apiKey, secret };
   }
 
-  async list(includeRevoked: boolean): Promise<ApiKey[]> {
-    const rows = await this.dataSource.getRepository(ApiKeyEntity).find({
-      where: includeRevoked ? {} : { revokedAt: IsNull() },
-      order: { createdAt: 'DESC', id: 'ASC' },
-    });
-    return rows.map(toApiKey);
+  async list({ includeRevoked }: { includeRevoked: boolean }): Promise<ApiKey[]> {
+    return this.keys.list(includeRevoked);
   }
 
   async get(id: string): Promise<ApiKey> {
-    const row = await this.dataSource.getRepository(ApiKeyEntity).findOneBy({ id });
-    if (!row) throw ApiError.notFound('API key', id);
-    return toApiKey(row);
+    const key = await this.keys.findById(id);
+    if (!key) throw ApiError.notFound('API key', id);
+    return key;
   }
 
   /** Revoking is idempotent; revoking the last active keys:admin key is refused so nobody is locked out. */
   async revoke(id: string, by: Principal): Promise<ApiKey> {
-    const revoked = await this.dataSource.transaction(async (manager) => {
-      await lock(manager);
-      const repository = manager.getRepository(ApiKeyEntity);
-      const row = await repository.findOneBy({ id });
-      if (!row) throw ApiError.notFound('API key', id);
-      if (row.revokedAt) return toApiKey(row);
-      if (row.scopes.includes('keys:admin') && isActive(toApiKey(row))) {
-        const otherAdmins = (await this.activeAdminKeys(manager)).filter((key) => key.id !== id);
+    const revoked = await this.keys.changeKeys(async (transaction) => {
+      const key = await this.keys.findById(id, transaction);
+      if (!key) throw ApiError.notFound('API key', id);
+      if (key.revokedAt) return key;
+      if (key.scopes.includes('keys:admin') && isActive(key)) {
+        const otherAdmins = (await this.activeAdminKeys(transaction)).filter((other) => other.id !== id);
         if (otherAdmins.length === 0) {
           throw new ApiError(
             HttpStatus.CONFLICT,
@@ -89,9 +79,9 @@ export class ApiKeysService extends Authenticator {
           );
         }
       }
-      row.revokedAt = new Date();
-      row.revokedByKeyId = by.keyId;
-      return toApiKey(await repository.save(row));
+      const revokedAt = new Date();
+      await this.keys.update(transaction, id, { revokedAt, revokedByKeyId: by.keyId });
+      return { ...key, revokedAt };
     });
     this.logger.log({ keyId: id, by: by.keyId }, 'API key revoked');
     return revoked;
@@ -102,91 +92,83 @@ export class ApiKeysService extends Authenticator {
    * the key it replaced is revoked, so rotating the variable rotates the key.
    */
   async ensureEnvironmentAdminKey(secret: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      await lock(manager);
-      const repository = manager.getRepository(ApiKeyEntity);
-      const hash = hashApiKey(secret);
-      const existing = await repository.findOneBy({ secretHash: hash });
+    await this.keys.changeKeys(async (transaction) => {
+      const existing = await this.keys.findByHash(hashApiKey(secret), transaction);
       if (existing) {
         if (existing.revokedAt || !SCOPES.every((scope) => existing.scopes.includes(scope))) {
-          existing.revokedAt = null;
-          existing.revokedByKeyId = null;
-          existing.expiresAt = null;
-          existing.scopes = [...SCOPES];
-          await repository.save(existing);
+          await this.keys.update(transaction, existing.id, {
+            revokedAt: null,
+            revokedByKeyId: null,
+            expiresAt: null,
+            scopes: [...SCOPES],
+          });
           this.logger.warn({ keyId: existing.id }, 'ADMIN_API_KEY re-activated with every scope');
         }
         return;
       }
-      const replaced = await repository.find({ where: { source: 'environment', revokedAt: IsNull() } });
-      for (const old of replaced) {
-        old.revokedAt = new Date();
-        await repository.save(old);
-      }
-      const created = await this.insert(manager, adminKeyInput('admin (ADMIN_API_KEY)'), secret, 'environment', null);
-      this.logger.log({ keyId: created.id, replaced: replaced.map((key) => key.id) }, 'Admin API key ensured from ADMIN_API_KEY');
+      const replaced = await this.keys.unrevokedFromSource(transaction, 'environment');
+      for (const old of replaced) await this.keys.update(transaction, old.id, { revokedAt: new Date() });
+      const created = await this.insert(
+        transaction,
+        adminKeyInput('admin (ADMIN_API_KEY)'),
+        secret,
+        'environment',
+        null,
+      );
+      this.logger.log(
+        { keyId: created.id, replaced: replaced.map((key) => key.id) },
+        'Admin API key ensured from ADMIN_API_KEY',
+      );
     });
   }
 
   /** When no active keys:admin key exists, creates one and returns its secret (shown to the operator once). */
   async createFirstAdminKeyIfNone(): Promise<string | null> {
-    return this.dataSource.transaction(async (manager) => {
-      await lock(manager);
-      if ((await this.activeAdminKeys(manager)).length > 0) return null;
+    return this.keys.changeKeys(async (transaction) => {
+      if ((await this.activeAdminKeys(transaction)).length > 0) return null;
       const secret = generateApiKeySecret();
-      await this.insert(manager, adminKeyInput('admin (generated at first start)'), secret, 'bootstrap', null);
+      await this.insert(transaction, adminKeyInput('admin (generated at first start)'), secret, 'bootstrap', null);
       return secret;
     });
   }
 
-  private async activeAdminKeys(manager: EntityManager): Promise<ApiKey[]> {
-    const rows = await manager
-      .getRepository(ApiKeyEntity)
-      .createQueryBuilder('key')
-      .where('key.revoked_at IS NULL')
-      .andWhere(':scope = ANY(key.scopes)', { scope: 'keys:admin' satisfies Scope })
-      .getMany();
-    return rows.map(toApiKey).filter((key) => isActive(key));
+  private async activeAdminKeys(transaction: Transaction): Promise<ApiKey[]> {
+    return (await this.keys.unrevokedWithScope(transaction, 'keys:admin' satisfies Scope)).filter((key) =>
+      isActive(key),
+    );
   }
 
-  private async insert(
-    manager: EntityManager,
+  private insert(
+    transaction: Transaction | undefined,
     input: NewApiKey,
     secret: string,
     source: ApiKeySource,
     createdByKeyId: string | null,
   ): Promise<ApiKey> {
-    const repository = manager.getRepository(ApiKeyEntity);
-    const row = repository.create({
-      name: input.name,
-      scopes: [...new Set(input.scopes)].sort((a, b) => SCOPES.indexOf(a) - SCOPES.indexOf(b)),
-      expiresAt: input.expiresAt,
-      secretHash: hashApiKey(secret),
-      ...displayParts(secret),
-      source,
-      createdByKeyId,
-      lastUsedAt: null,
-      revokedAt: null,
-      revokedByKeyId: null,
-    });
-    return toApiKey(await repository.save(row));
+    return this.keys.insert(
+      {
+        name: input.name,
+        scopes: [...new Set(input.scopes)].sort((a, b) => SCOPES.indexOf(a) - SCOPES.indexOf(b)),
+        expiresAt: input.expiresAt,
+        secretHash: hashApiKey(secret),
+        ...displayParts(secret),
+        source,
+        createdByKeyId,
+      },
+      transaction,
+    );
   }
 
   private recordUse(keyId: string): void {
     const now = Date.now();
     if (now - (this.lastUsedWrites.get(keyId) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWrites.set(keyId, now);
-    this.dataSource
-      .getRepository(ApiKeyEntity)
-      .update({ id: keyId }, { lastUsedAt: new Date(now) })
+    this.keys
+      .recordUse(keyId, new Date(now))
       .catch((error: unknown) => this.logger.warn({ keyId, error: String(error) }, 'could not record API key use'));
   }
 }
 
 function adminKeyInput(name: string): NewApiKey {
   return { name, scopes: [...SCOPES], expiresAt: null };
-}
-
-async function lock(manager: EntityManager): Promise<void> {
-  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KEY_ADMIN_LOCK]);
 }

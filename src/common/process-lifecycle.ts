@@ -82,7 +82,10 @@ export function createProcessPolicy(options: ProcessPolicyOptions): ProcessPolic
       shutdown(signal, 0);
     },
     onFatal(kind, error) {
-      log.fatal({ kind, error: loggableError(error) }, `${kind}: a failure escaped every handler; shutting down in order`);
+      log.fatal(
+        { kind, error: loggableError(error) },
+        `${kind}: a failure escaped every handler; shutting down in order`,
+      );
       shutdown(kind, 1);
     },
   };

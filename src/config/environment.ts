@@ -13,6 +13,9 @@ import {
   ValidationError,
 } from 'class-validator';
 import { parseAllowedDestinations } from '../events/destination-policy';
+import type { RegisteredProviderSettings } from '../providers/registered-providers';
+import { PROVIDER_DESCRIPTORS } from '../providers/registered-providers';
+import { blankToUndefined, toInt } from './variable-rules';
 
 export const NODE_ENVIRONMENTS = ['development', 'test', 'production'] as const;
 export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
@@ -20,22 +23,13 @@ export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Empty strings in the environment mean "not set" (a blank line in .env must not become a value). */
-const blankToUndefined = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
-
-const HTTPS_URL = /^https:\/\/[^\s/]+(\/\S*)?$/;
-
-const toInt = ({ value }: { value: unknown }) => {
-  if (typeof value !== 'string' || value.trim() === '') return value;
-  return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-};
-
 /**
- * Every environment variable the service reads, validated at boot.
- * Keep `.env.example` and the README's configuration table in step with this class
+ * Every environment variable the service reads, validated at boot: the core ones below, and each
+ * registered provider's own (its `settings` class, merged in by loadEnvironment).
+ * Keep `.env.example` and the README's configuration table in step with both
  * (a test compares them).
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the provider settings interface below adds their variables
 export class Environment {
   @Transform(blankToUndefined)
   @IsOptional()
@@ -92,7 +86,7 @@ export class Environment {
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters long' })
-  @Matches(/^[A-Za-z0-9_\-]+$/, { message: 'may only contain letters, digits, "_" and "-"' })
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'may only contain letters, digits, "_" and "-"' })
   ADMIN_API_KEY?: string;
 
   @Transform(blankToUndefined)
@@ -126,86 +120,6 @@ export class Environment {
   @Min(0, { message: 'must be between 0 and 65530' })
   @Max(65530, { message: 'must be between 0 and 65530' })
   SIMULATORS_PORT_BASE: number = 4100;
-
-  // Provider base URLs. Only configuration decides where credentials are sent (never a request).
-
-  /** D24 staging (default https://api-stg.directa24.com). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  D24_STG_URL?: string;
-
-  /** D24 production (default https://api.directa24.com). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  D24_PROD_URL?: string;
-
-  /** D24 simulator (default https://127.0.0.1:4101; set by npm start when it runs the simulators). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  D24_SIMULATOR_URL?: string;
-
-  /** ConnectPay stage mTLS host. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  CONNECTPAY_STAGE_MTLS_URL?: string;
-
-  /** ConnectPay stage one-way TLS host. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  CONNECTPAY_STAGE_TLS_URL?: string;
-
-  /** ConnectPay production mTLS host. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  CONNECTPAY_PROD_MTLS_URL?: string;
-
-  /** ConnectPay production one-way TLS host. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  CONNECTPAY_PROD_TLS_URL?: string;
-
-  /** ConnectPay simulator mTLS host. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  CONNECTPAY_SIMULATOR_MTLS_URL?: string;
-
-  /** ConnectPay simulator one-way host. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  CONNECTPAY_SIMULATOR_TLS_URL?: string;
-
-  /** Verestro sandbox payouts. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  VERESTRO_SANDBOX_URL?: string;
-
-  /** Verestro beta (given with the contract; no default). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  VERESTRO_BETA_URL?: string;
-
-  /** Verestro production (given with the contract; no default). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  VERESTRO_PRODUCTION_URL?: string;
-
-  /** Verestro simulator. */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(HTTPS_URL, { message: 'must be an https:// URL without spaces' })
-  VERESTRO_SIMULATOR_URL?: string;
 
   /** Extra trust anchors for provider servers, PEM files, comma-separated (system roots stay trusted). */
   @Transform(blankToUndefined)
@@ -243,28 +157,6 @@ export class Environment {
   @Max(600_000, { message: 'must be between 50 and 600000' })
   PROVIDER_CIRCUIT_HALF_OPEN_MS: number = 10_000;
 
-  /** ConnectPay X-Signature: separator between method, URL and body (UNCONFIRMED publicly; empty by default). */
-  @IsOptional()
-  @IsString()
-  CONNECTPAY_X_SIGNATURE_SEPARATOR: string = '';
-
-  /** Header that carries ConnectPay's webhook Secret Token (UNCONFIRMED publicly, hence configurable). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' })
-  CONNECTPAY_WEBHOOK_TOKEN_HEADER: string = 'X-Secret-Token';
-
-  /** D24 notification `control` affixes: "Be4" + external_id + "Bo7" (UNCONFIRMED whether per merchant). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @IsString()
-  D24_CONTROL_PREFIX: string = 'Be4';
-
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @IsString()
-  D24_CONTROL_SUFFIX: string = 'Bo7';
-
   /** Public URL of this service, used to build the notification_url sent to D24. Default: the local address. */
   @Transform(blankToUndefined)
   @IsOptional()
@@ -278,34 +170,6 @@ export class Environment {
   @Min(50, { message: 'must be between 50 and 600000' })
   @Max(600_000, { message: 'must be between 50 and 600000' })
   RECONCILE_INTERVAL_MS: number = 5_000;
-
-  /** Source addresses allowed to post ConnectPay webhooks, comma-separated; empty allows any (the token still applies). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @IsString()
-  CONNECTPAY_WEBHOOK_ALLOWED_IPS?: string;
-
-  /**
-   * Port of the HTTPS listener for Verestro callbacks (mutual TLS: Verestro presents the
-   * certificate we signed from its CSR). Unset: no listener. 0: a free port.
-   */
-  @Transform(toInt)
-  @IsOptional()
-  @IsInt({ message: 'must be an integer port number (0 picks a free port)' })
-  @Min(0, { message: 'must be between 0 and 65535' })
-  @Max(65535, { message: 'must be between 0 and 65535' })
-  VERESTRO_CALLBACK_PORT?: number;
-
-  /** The callback listener's own TLS certificate and key (PEM files). Unset: one is issued by our callback CA (local use). */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @IsString()
-  VERESTRO_CALLBACK_TLS_CERT_FILE?: string;
-
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @IsString()
-  VERESTRO_CALLBACK_TLS_KEY_FILE?: string;
 
   // The HTTP edge (main listener and the Verestro callback listener).
 
@@ -348,7 +212,9 @@ export class Environment {
    */
   @Transform(blankToUndefined)
   @IsOptional()
-  @Matches(/^(\d{1,2}|[0-9A-Za-z.:/_, -]{1,500})$/, { message: 'must be a hop count, or comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal' })
+  @Matches(/^(\d{1,2}|[0-9A-Za-z.:/_, -]{1,500})$/, {
+    message: 'must be a hop count, or comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal',
+  })
   TRUST_PROXY?: string;
 
   /** Swagger UI and /docs-json: public, protected (an API key as Bearer or as the Basic password), or off. Default: public, protected in production. */
@@ -426,18 +292,10 @@ export class Environment {
    */
   @Transform(blankToUndefined)
   @IsOptional()
-  @Matches(/^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$/, { message: 'must be comma-separated CIDR ranges, addresses or host names' })
+  @Matches(/^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$/, {
+    message: 'must be comma-separated CIDR ranges, addresses or host names',
+  })
   EVENTS_ALLOWED_DESTINATIONS?: string;
-
-  /**
-   * Common names the Verestro callback CSR may carry, comma-separated (Verestro names its
-   * subject at onboarding). Unset: any single plain CN (checked: RSA >= 2048 or EC P-256+).
-   */
-  @Transform(blankToUndefined)
-  @IsOptional()
-  @Matches(/^[^,]{1,64}(,[^,]{1,64})*$/, { message: 'must be comma-separated common names of at most 64 characters' })
-  VERESTRO_CALLBACK_CSR_CN?: string;
-
   get simulatorsEnabled(): boolean {
     return this.SIMULATORS === 'auto' && !this.isProduction;
   }
@@ -459,6 +317,10 @@ export const SENSITIVE_VARIABLES: ReadonlySet<keyof Environment> = new Set([
   'CREDENTIALS_MASTER_KEY_PREVIOUS',
 ]);
 
+/** The provider variables are declared by each provider's settings class and merged in at load. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface Environment extends RegisteredProviderSettings {}
+
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration; fix these environment variables and start again:\n  - ${problems.join('\n  - ')}`);
@@ -466,15 +328,27 @@ export class ConfigurationError extends Error {
   }
 }
 
-/** The names of all variables the service reads, taken from the validation rules above. */
+/** The classes that declare variables: the core one, then each registered provider's settings. */
+const settingsClasses = (): Array<new () => object> => [
+  Environment,
+  ...PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.settings),
+];
+
+function variablesOf(settingsClass: new () => object): string[] {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(settingsClass, '', true, false);
+  return [...new Set(metadata.map((rule) => rule.propertyName))];
+}
+
+/** The names of all variables the service reads, taken from the validation rules of every settings class. */
 export function environmentVariableNames(): string[] {
-  const metadata = getMetadataStorage().getTargetValidationMetadatas(Environment, '', true, false);
-  return [...new Set(metadata.map((rule) => rule.propertyName))].sort();
+  return [...new Set(settingsClasses().flatMap(variablesOf))].sort();
 }
 
 function describe(errors: ValidationError[]): string[] {
   // Values are deliberately left out of the messages: several variables are secrets.
-  return errors.map((error) => `${error.property} ${[...new Set(Object.values(error.constraints ?? {}))].reverse().join('; ')}`);
+  return errors.map(
+    (error) => `${error.property} ${[...new Set(Object.values(error.constraints ?? {}))].reverse().join('; ')}`,
+  );
 }
 
 /**
@@ -482,23 +356,37 @@ function describe(errors: ValidationError[]): string[] {
  * Throws a ConfigurationError that names every bad variable.
  */
 export function loadEnvironment(source: Record<string, string | undefined>): Environment {
-  const picked: Record<string, unknown> = {};
-  for (const name of environmentVariableNames()) {
-    if (source[name] !== undefined) picked[name] = source[name];
-  }
-  const environment = plainToInstance(Environment, picked, { exposeDefaultValues: true });
+  const pick = (settingsClass: new () => object): Record<string, unknown> => {
+    const picked: Record<string, unknown> = {};
+    for (const name of variablesOf(settingsClass)) {
+      if (source[name] !== undefined) picked[name] = source[name];
+    }
+    return picked;
+  };
+  const environment = plainToInstance(Environment, pick(Environment), { exposeDefaultValues: true });
   const problems = describe(validateSync(environment, { skipMissingProperties: false }));
+  // Each provider's variables are validated by its own class, then live on the one Environment.
+  for (const descriptor of PROVIDER_DESCRIPTORS) {
+    const settingsClass: new () => object = descriptor.settings;
+    const settings = plainToInstance(settingsClass, pick(settingsClass), { exposeDefaultValues: true });
+    problems.push(...describe(validateSync(settings, { skipMissingProperties: false })));
+    Object.assign(environment, settings);
+  }
 
   if (environment.NODE_ENV === 'production') {
     if (!environment.DATABASE_URL) {
       problems.push('DATABASE_URL is required when NODE_ENV=production (the embedded database is for local use only)');
     }
     if (!environment.CREDENTIALS_MASTER_KEY) {
-      problems.push('CREDENTIALS_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)');
+      problems.push(
+        'CREDENTIALS_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)',
+      );
     }
   }
   if (environment.HTTP_HEADERS_TIMEOUT_MS > environment.HTTP_REQUEST_TIMEOUT_MS) {
-    problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+    problems.push(
+      'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
   }
   // Checked here too (the policy parses it again when built) so a bad range stops the process at boot, listed with the rest.
   problems.push(...parseAllowedDestinations(environment.EVENTS_ALLOWED_DESTINATIONS).problems);

@@ -12,7 +12,10 @@ export function projectRoot(): string {
   let dir = __dirname;
   for (;;) {
     const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'payments-backend') {
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'payments-backend'
+    ) {
       cachedRoot = dir;
       return dir;
     }
@@ -28,5 +31,5 @@ export function resolveDataDir(dataDir: string): string {
 }
 
 export function packageVersion(): string {
-  return JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')).version;
+  return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -20,10 +20,21 @@ export class CredentialExpiryJob implements OnApplicationBootstrap {
     try {
       const changes = await this.vault.refreshExpiry(now);
       for (const change of changes) {
-        this.logger.warn({ credentialId: change.credentialId, provider: change.provider, environment: change.environment, status: change.status }, 'credential validity changed');
+        this.logger.warn(
+          {
+            credentialId: change.credentialId,
+            provider: change.provider,
+            environment: change.environment,
+            status: change.status,
+          },
+          'credential validity changed',
+        );
       }
     } catch (error) {
-      this.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'could not refresh credential expiry');
+      this.logger.error(
+        { error: error instanceof Error ? error.message : String(error) },
+        'could not refresh credential expiry',
+      );
     }
   }
 }

@@ -1,26 +1,26 @@
 import { HttpStatus, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Client } from 'pg';
-import { DataSource, EntityManager, In } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
+import { Transaction, UnitOfWork } from '../database/unit-of-work';
 import { open, rewrap, seal } from './crypto/envelope';
 import { MasterKeyring } from './crypto/master-keyring';
 import {
   Actor,
   Credential,
+  CredentialEvent,
   CredentialKind,
   CredentialStatus,
   EXPIRING_WITHIN_DAYS,
   EXPIRING_WITHIN_DAYS_BY_KIND,
-  IN_SERVICE_STATUSES,
   Provider,
   ProviderEnvironment,
-  SecretMaterial,
+  SecretOf,
   SYSTEM_ACTOR,
 } from './domain/credential';
-import { CredentialEntity, CredentialEventEntity, CredentialSecretEntity, toCredential } from './persistence/credential.entity';
+import { secretOfKind } from './domain/secret-shapes';
+import { ChangeSubscription, CredentialChangesChannel } from './persistence/credential-changes.channel';
+import { CredentialsRepository } from './persistence/credentials.repository';
 
 export interface CredentialChange {
   credentialId: string;
@@ -31,9 +31,9 @@ export interface CredentialChange {
 }
 
 /** A credential in service with its secret opened, for the provider clients. Keep it in memory only. */
-export interface ActiveCredential {
+export interface ActiveCredential<K extends CredentialKind = CredentialKind> {
   credential: Credential;
-  secret: SecretMaterial;
+  secret: SecretOf<K>;
 }
 
 export type NewCredential = Omit<
@@ -52,9 +52,13 @@ export type NewCredential = Omit<
 > & { expiresAt?: Date | null };
 
 /** A new credential that is only a secret (no certificate, CSR or public key). */
-export function secretOnlyCredential(
-  fields: Pick<Credential, 'provider' | 'environment' | 'kind' | 'label' | 'hints'> & { attributes?: Record<string, string>; expiresAt?: Date },
-): NewCredential {
+export function secretOnlyCredential<K extends CredentialKind>(
+  fields: Pick<Credential, 'provider' | 'environment' | 'label' | 'hints'> & {
+    kind: K;
+    attributes?: Record<string, string>;
+    expiresAt?: Date;
+  },
+): NewCredential & { kind: K } {
   return {
     attributes: {},
     certificate: null,
@@ -76,7 +80,6 @@ export interface CredentialFilter {
   expiringWithinDays?: number;
 }
 
-const CHANGES_CHANNEL = 'credential_changes';
 const DAY_MS = 86_400_000;
 
 /**
@@ -88,11 +91,13 @@ const DAY_MS = 86_400_000;
 export class CredentialVault implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('CredentialVault');
   private readonly changes = new EventEmitter();
-  private listener: Client | undefined;
+  private listener: ChangeSubscription | undefined;
   private closed = false;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly credentials: CredentialsRepository,
+    private readonly changeChannel: CredentialChangesChannel,
     private readonly keyring: MasterKeyring,
   ) {
     this.changes.setMaxListeners(100);
@@ -104,7 +109,7 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.close().catch(() => undefined);
   }
 
   /** Called with every change to a credential's status (activation, rotation, expiry, revocation). */
@@ -113,12 +118,20 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     return () => this.changes.off('change', listener);
   }
 
-  /** Stores a new credential (pending, or put in service at once) with its secret sealed. */
-  async create(input: NewCredential, secret: SecretMaterial | null, actor: Actor, activate: boolean): Promise<Credential> {
+  /** Stores a new credential (pending, or put in service at once with `activate: true`) with its secret sealed. */
+  async create<K extends CredentialKind>(
+    input: NewCredential & { kind: K },
+    secret: SecretOf<K> | null,
+    actor: Actor,
+    { activate }: { activate: boolean },
+  ): Promise<Credential> {
     const id = randomUUID();
-    const { credential, change } = await this.dataSource.transaction(async (manager) => {
-      const row = manager.getRepository(CredentialEntity).create({
-        ...toRow(input),
+    // Checked before anything is stored: a secret that does not fit its kind could never be used.
+    const plaintext = secret ? Buffer.from(JSON.stringify(secretOfKind(input.kind, secret)), 'utf8') : null;
+    const { credential, change } = await this.unitOfWork.run(async (transaction) => {
+      const created = await this.credentials.insert(transaction, {
+        ...input,
+        expiresAt: input.expiresAt ?? null,
         id,
         status: 'pending',
         createdByKeyId: actor.keyId,
@@ -129,14 +142,14 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
         revokedAt: null,
         revokedByKeyId: null,
       });
-      await manager.getRepository(CredentialEntity).insert(row);
-      if (secret) {
-        const sealed = seal(this.keyring, id, Buffer.from(JSON.stringify(secret), 'utf8'));
-        await manager.getRepository(CredentialSecretEntity).insert({ credentialId: id, ...sealed, rewrappedAt: null });
-      }
-      await this.audit(manager, id, 'created', actor, { provider: input.provider, environment: input.environment, kind: input.kind });
-      if (!activate) return { credential: toCredential(row), change: null };
-      return this.putInService(manager, id, {}, actor);
+      if (plaintext) await this.credentials.insertSecret(transaction, id, seal(this.keyring, id, plaintext));
+      await this.audit(transaction, id, 'created', actor, {
+        provider: input.provider,
+        environment: input.environment,
+        kind: input.kind,
+      });
+      if (!activate) return { credential: created, change: null };
+      return this.putInService(transaction, id, {}, actor);
     });
     if (change) this.emitLocally(change);
     return credential;
@@ -147,43 +160,36 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
    * signed certificate). The one it replaces is retired in the same transaction.
    */
   async activate(id: string, completion: Partial<NewCredential>, actor: Actor): Promise<Credential> {
-    const { credential, change } = await this.dataSource.transaction((manager) => this.putInService(manager, id, completion, actor));
+    const { credential, change } = await this.unitOfWork.run((transaction) =>
+      this.putInService(transaction, id, completion, actor),
+    );
     this.emitLocally(change);
     return credential;
   }
 
   async get(id: string): Promise<Credential> {
-    const row = await this.dataSource.getRepository(CredentialEntity).findOneBy({ id });
-    if (!row) throw ApiError.notFound('credential', id);
-    return toCredential(row);
+    const credential = await this.credentials.findById(id);
+    if (!credential) throw ApiError.notFound('credential', id);
+    return credential;
   }
 
   async list(filter: CredentialFilter): Promise<Credential[]> {
-    const query = this.dataSource.getRepository(CredentialEntity).createQueryBuilder('c');
-    if (filter.provider) query.andWhere('c.provider = :provider', { provider: filter.provider });
-    if (filter.environment) query.andWhere('c.environment = :environment', { environment: filter.environment });
-    if (filter.kind) query.andWhere('c.kind = :kind', { kind: filter.kind });
-    if (filter.status) query.andWhere('c.status = :status', { status: filter.status });
-    if (filter.expiringWithinDays !== undefined) {
-      query
-        .andWhere('c.not_after IS NOT NULL')
-        .andWhere('c.not_after <= :limit', { limit: new Date(Date.now() + filter.expiringWithinDays * DAY_MS) })
-        .andWhere('c.status IN (:...inService)', { inService: IN_SERVICE_STATUSES });
-    }
-    const rows = await query.orderBy('c.created_at', 'DESC').addOrderBy('c.id', 'ASC').getMany();
-    return rows.map(toCredential);
+    const { expiringWithinDays, ...query } = filter;
+    return this.credentials.list({
+      ...query,
+      inServiceExpiringBy:
+        expiringWithinDays !== undefined ? new Date(Date.now() + expiringWithinDays * DAY_MS) : undefined,
+    });
   }
 
   /** Credentials of one provider in other environments, for cross-environment rules. */
-  async findByAttribute(provider: Provider, kind: CredentialKind, attribute: string, value: string): Promise<Credential[]> {
-    const rows = await this.dataSource
-      .getRepository(CredentialEntity)
-      .createQueryBuilder('c')
-      .where('c.provider = :provider AND c.kind = :kind', { provider, kind })
-      .andWhere('c.status <> :revoked', { revoked: 'revoked' })
-      .andWhere(`c.attributes ->> :attribute = :value`, { attribute, value })
-      .getMany();
-    return rows.map(toCredential);
+  async findByAttribute(
+    provider: Provider,
+    kind: CredentialKind,
+    attribute: string,
+    value: string,
+  ): Promise<Credential[]> {
+    return this.credentials.findByAttribute(provider, kind, attribute, value);
   }
 
   async revoke(id: string, actor: Actor): Promise<Credential> {
@@ -194,25 +200,31 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     return this.endService(id, 'retired', actor);
   }
 
-  async events(id: string): Promise<CredentialEventEntity[]> {
+  async events(id: string): Promise<CredentialEvent[]> {
     await this.get(id);
-    return this.dataSource.getRepository(CredentialEventEntity).find({ where: { credentialId: id }, order: { id: 'ASC' } });
+    return this.credentials.events(id);
   }
 
-  /** Opens a credential's secret. For the provider clients and the vault's own flows only. */
-  async openSecret(id: string): Promise<SecretMaterial> {
-    const row = await this.dataSource.getRepository(CredentialSecretEntity).findOneBy({ credentialId: id });
-    if (!row) throw new ApiError(HttpStatus.CONFLICT, 'CREDENTIAL_HAS_NO_SECRET', `Credential ${id} holds no secret material.`);
-    return JSON.parse(open(this.keyring, id, row).toString('utf8')) as SecretMaterial;
+  /**
+   * Opens a credential's secret, checked to be of the given kind. For the provider clients and the
+   * vault's own flows only.
+   */
+  async openSecret<K extends CredentialKind>(id: string, kind: K): Promise<SecretOf<K>> {
+    const stored = await this.credentials.findSecret(id);
+    if (!stored)
+      throw new ApiError(HttpStatus.CONFLICT, 'CREDENTIAL_HAS_NO_SECRET', `Credential ${id} holds no secret material.`);
+    return secretOfKind(kind, JSON.parse(open(this.keyring, id, stored.sealed).toString('utf8')));
   }
 
   /** The credential in service for provider + environment + kind, with its secret opened; null when none. */
-  async activeMaterial(provider: Provider, environment: ProviderEnvironment, kind: CredentialKind): Promise<ActiveCredential | null> {
-    const row = await this.dataSource
-      .getRepository(CredentialEntity)
-      .findOneBy({ provider, environment, kind, status: In([...IN_SERVICE_STATUSES]) });
-    if (!row) return null;
-    return { credential: toCredential(row), secret: await this.openSecret(row.id) };
+  async activeMaterial<K extends CredentialKind>(
+    provider: Provider,
+    environment: ProviderEnvironment,
+    kind: K,
+  ): Promise<ActiveCredential<K> | null> {
+    const credential = await this.credentials.findInService(provider, environment, kind);
+    if (!credential) return null;
+    return { credential, secret: await this.openSecret(credential.id, kind) };
   }
 
   /**
@@ -221,28 +233,18 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
    */
   async refreshExpiry(now = new Date()): Promise<CredentialChange[]> {
     const changes: CredentialChange[] = [];
-    await this.dataSource.transaction(async (manager) => {
-      const rows = await manager
-        .getRepository(CredentialEntity)
-        .createQueryBuilder('c')
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .where('c.status IN (:...inService)', { inService: IN_SERVICE_STATUSES })
-        .andWhere('c.not_after IS NOT NULL')
-        .getMany();
-      for (const row of rows) {
-        const status = statusForValidity(row.notAfter as Date, now, row.kind);
-        if (status === row.status) continue;
-        const from = row.status;
-        row.status = status;
-        await manager.getRepository(CredentialEntity).update({ id: row.id }, { status });
-        await this.audit(manager, row.id, status === 'active' ? 'validity_restored' : status, SYSTEM_ACTOR, {
-          from,
-          notAfter: row.notAfter?.toISOString(),
+    await this.unitOfWork.run(async (transaction) => {
+      for (const credential of await this.credentials.lockInServiceWithExpiry(transaction)) {
+        const status = statusForValidity(credential.expiresAt as Date, now, credential.kind);
+        if (status === credential.status) continue;
+        await this.credentials.updateLifecycle(transaction, credential.id, { status });
+        await this.audit(transaction, credential.id, status === 'active' ? 'validity_restored' : status, SYSTEM_ACTOR, {
+          from: credential.status,
+          notAfter: credential.expiresAt?.toISOString(),
         });
-        const change = changeOf(row);
+        const change = changeOf({ ...credential, status });
         changes.push(change);
-        await notify(manager, change);
+        await this.notify(transaction, change);
       }
     });
     changes.forEach((change) => this.emitLocally(change));
@@ -253,25 +255,15 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
   async rewrapAll(actor: Actor): Promise<number> {
     let count = 0;
     for (;;) {
-      const done = await this.dataSource.transaction(async (manager) => {
-        const rows = await manager
-          .getRepository(CredentialSecretEntity)
-          .createQueryBuilder('s')
-          .setLock('pessimistic_write')
-          .setOnLocked('skip_locked')
-          .where('s.master_key_id <> :current', { current: this.keyring.current.id })
-          .limit(100)
-          .getMany();
+      const done = await this.unitOfWork.run(async (transaction) => {
+        const rows = await this.credentials.lockSecretsNotUnder(transaction, this.keyring.current.id, 100);
         for (const row of rows) {
-          const from = row.masterKeyId;
-          const rewrapped = rewrap(this.keyring, row.credentialId, row);
-          await manager
-            .getRepository(CredentialSecretEntity)
-            .update(
-              { credentialId: row.credentialId },
-              { masterKeyId: rewrapped.masterKeyId, wrappedDataKey: rewrapped.wrappedDataKey, rewrappedAt: new Date() },
-            );
-          await this.audit(manager, row.credentialId, 'data_key_rewrapped', actor, { from, to: rewrapped.masterKeyId });
+          const rewrapped = rewrap(this.keyring, row.credentialId, row.sealed);
+          await this.credentials.storeRewrappedKey(transaction, row.credentialId, rewrapped);
+          await this.audit(transaction, row.credentialId, 'data_key_rewrapped', actor, {
+            from: row.sealed.masterKeyId,
+            to: rewrapped.masterKeyId,
+          });
         }
         count += rows.length;
         return rows.length === 0;
@@ -282,82 +274,105 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
 
   /** Records an event about a credential outside a larger transaction. */
   async recordEvent(credentialId: string, type: string, actor: Actor, details: Record<string, unknown>): Promise<void> {
-    await this.audit(this.dataSource.manager, credentialId, type, actor, details);
+    await this.audit(undefined, credentialId, type, actor, details);
   }
 
+  /** Appends to the audit trail, in the given transaction (or on its own). */
   async audit(
-    manager: EntityManager,
+    transaction: Transaction | undefined,
     credentialId: string | null,
     type: string,
     actor: Actor,
     details: Record<string, unknown> = {},
   ): Promise<void> {
-    const event = manager.getRepository(CredentialEventEntity).create({ credentialId, type, actorKeyId: actor.keyId, actorName: actor.name, details });
-    await manager.getRepository(CredentialEventEntity).save(event, { reload: false });
+    await this.credentials.appendEvent(transaction, {
+      credentialId,
+      type,
+      actorKeyId: actor.keyId,
+      actorName: actor.name,
+      details,
+    });
   }
 
   private async putInService(
-    manager: EntityManager,
+    transaction: Transaction,
     id: string,
     completion: Partial<NewCredential>,
     actor: Actor,
   ): Promise<{ credential: Credential; change: CredentialChange }> {
-    const repository = manager.getRepository(CredentialEntity);
-    const row = await repository.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
-    if (!row) throw ApiError.notFound('credential', id);
-    if (row.status !== 'pending') {
+    const current = await this.credentials.lockById(transaction, id);
+    if (!current) throw ApiError.notFound('credential', id);
+    if (current.status !== 'pending') {
       throw new ApiError(
         HttpStatus.CONFLICT,
         'CREDENTIAL_NOT_PENDING',
-        `Credential ${id} is ${row.status}; only a pending credential can be activated. Start a new one instead.`,
-        { status: row.status },
+        `Credential ${id} is ${current.status}; only a pending credential can be activated. Start a new one instead.`,
+        { status: current.status },
       );
     }
     // One slot per provider + environment + kind: serialise everybody activating into it.
-    await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`credential-slot:${row.provider}:${row.environment}:${row.kind}`]);
+    await this.credentials.lockServiceSlot(transaction, current);
     const now = new Date();
-    const previous = await repository.findOneBy({
-      provider: row.provider,
-      environment: row.environment,
-      kind: row.kind,
-      status: In([...IN_SERVICE_STATUSES]),
-    });
+    const previous = await this.credentials.findInService(
+      current.provider,
+      current.environment,
+      current.kind,
+      transaction,
+    );
     if (previous) {
-      await repository.update({ id: previous.id }, { status: 'retired', rotatedAt: now, replacedById: row.id });
-      await this.audit(manager, previous.id, 'rotated_out', actor, { replacedById: row.id });
+      await this.credentials.updateLifecycle(transaction, previous.id, {
+        status: 'retired',
+        rotatedAt: now,
+        replacedById: current.id,
+      });
+      await this.audit(transaction, previous.id, 'rotated_out', actor, { replacedById: current.id });
     }
-    Object.assign(row, toRow({ ...toCredential(row), ...completion }), {
-      status: row.notAfter || completion.certificate ? statusForValidity((completion.certificate?.notAfter ?? row.notAfter) as Date, now, row.kind) : 'active',
+    const credential = await this.credentials.replace(transaction, {
+      ...current,
+      ...completion,
+      status:
+        current.expiresAt || completion.certificate
+          ? statusForValidity((completion.certificate?.notAfter ?? current.expiresAt) as Date, now, current.kind)
+          : 'active',
       activatedAt: now,
       replacesId: previous?.id ?? null,
     });
-    await repository.save(row);
-    await this.audit(manager, row.id, previous ? 'rotated_in' : 'activated', actor, previous ? { replacesId: previous.id } : {});
-    const change = changeOf(row);
-    await notify(manager, change);
-    return { credential: toCredential(row), change };
+    await this.audit(
+      transaction,
+      credential.id,
+      previous ? 'rotated_in' : 'activated',
+      actor,
+      previous ? { replacesId: previous.id } : {},
+    );
+    const change = changeOf(credential);
+    await this.notify(transaction, change);
+    return { credential, change };
   }
 
   private async endService(id: string, status: 'revoked' | 'retired', actor: Actor): Promise<Credential> {
-    const { credential, change } = await this.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(CredentialEntity);
-      const row = await repository.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!row) throw ApiError.notFound('credential', id);
-      if (row.status === 'revoked' || (row.status === 'retired' && status === 'retired')) {
-        return { credential: toCredential(row), change: null };
+    const { credential, change } = await this.unitOfWork.run(async (transaction) => {
+      const current = await this.credentials.lockById(transaction, id);
+      if (!current) throw ApiError.notFound('credential', id);
+      if (current.status === 'revoked' || (current.status === 'retired' && status === 'retired')) {
+        return { credential: current, change: null };
       }
       const now = new Date();
-      const update: Partial<CredentialEntity> =
+      const update =
         status === 'revoked' ? { status, revokedAt: now, revokedByKeyId: actor.keyId } : { status, rotatedAt: now };
-      await repository.update({ id }, update);
-      Object.assign(row, update);
-      await this.audit(manager, id, status, actor);
-      const change = changeOf(row);
-      await notify(manager, change);
-      return { credential: toCredential(row), change };
+      await this.credentials.updateLifecycle(transaction, id, update);
+      const ended: Credential = { ...current, ...update };
+      await this.audit(transaction, id, status, actor);
+      const change = changeOf(ended);
+      await this.notify(transaction, change);
+      return { credential: ended, change };
     });
     if (change) this.emitLocally(change);
     return credential;
+  }
+
+  /** Delivered at commit, to every replica listening (including this one's listener). */
+  private notify(transaction: Transaction, change: CredentialChange): Promise<void> {
+    return this.changeChannel.publish(transaction, JSON.stringify(change));
   }
 
   private emitLocally(change: CredentialChange): void {
@@ -365,25 +380,22 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
   }
 
   private async listenForOtherReplicas(): Promise<void> {
-    const options = this.dataSource.options as { url?: string };
-    if (!options.url || this.closed) return;
-    const client = new Client({ connectionString: options.url, application_name: 'payments-backend:credential-changes' });
-    client.on('notification', (message) => {
-      if (message.channel !== CHANGES_CHANNEL || !message.payload) return;
-      try {
-        this.emitLocally(JSON.parse(message.payload) as CredentialChange);
-      } catch {
-        this.logger.warn('ignored a malformed credential change notification');
-      }
-    });
-    client.on('error', (error) => {
-      this.logger.warn({ error: error.message }, 'credential change listener lost its connection; reconnecting');
-      this.listener = undefined;
-      setTimeout(() => void this.listenForOtherReplicas().catch(() => undefined), 1_000).unref();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
-    this.listener = client;
+    if (this.closed) return;
+    const subscription = await this.changeChannel.listen(
+      (payload) => {
+        try {
+          this.emitLocally(JSON.parse(payload) as CredentialChange);
+        } catch {
+          this.logger.warn('ignored a malformed credential change notification');
+        }
+      },
+      (error) => {
+        this.logger.warn({ error: error.message }, 'credential change listener lost its connection; reconnecting');
+        this.listener = undefined;
+        setTimeout(() => void this.listenForOtherReplicas().catch(() => undefined), 1_000).unref();
+      },
+    );
+    if (subscription) this.listener = subscription;
   }
 }
 
@@ -394,33 +406,12 @@ function statusForValidity(notAfter: Date, now: Date, kind: CredentialKind): Cre
   return 'active';
 }
 
-function changeOf(row: CredentialEntity): CredentialChange {
-  return { credentialId: row.id, provider: row.provider, environment: row.environment, kind: row.kind, status: row.status };
-}
-
-/** Delivered at commit, to every replica listening (including this one's listener). */
-async function notify(manager: EntityManager, change: CredentialChange): Promise<void> {
-  await manager.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(change)]);
-}
-
-function toRow(credential: Partial<Credential>): Partial<CredentialEntity> {
-  const row: Partial<CredentialEntity> = {};
-  const copy = [
-    'provider', 'environment', 'kind', 'label', 'hints', 'attributes', 'keyAlgorithm', 'csrPem',
-    'certificatePem', 'chainPem', 'caPem', 'publicKeyPem',
-  ] as const;
-  for (const field of copy) {
-    if (credential[field] !== undefined) (row as Record<string, unknown>)[field] = credential[field];
-  }
-  if (credential.expiresAt !== undefined && credential.expiresAt !== null) row.notAfter = credential.expiresAt;
-  if (credential.certificate !== undefined && (credential.certificate !== null || credential.expiresAt == null)) {
-    const certificate = credential.certificate;
-    row.subject = certificate?.subject ?? null;
-    row.issuer = certificate?.issuer ?? null;
-    row.serialNumber = certificate?.serialNumber ?? null;
-    row.fingerprintSha256 = certificate?.fingerprintSha256 ?? null;
-    row.notBefore = certificate?.notBefore ?? null;
-    row.notAfter = certificate?.notAfter ?? null;
-  }
-  return row;
+function changeOf(credential: Credential): CredentialChange {
+  return {
+    credentialId: credential.id,
+    provider: credential.provider,
+    environment: credential.environment,
+    kind: credential.kind,
+    status: credential.status,
+  };
 }

@@ -4,14 +4,16 @@ import { Environment } from '../config/environment';
 import { resolveDataDir } from '../config/paths';
 import { CredentialExpiryJob } from './credential-expiry.job';
 import { CredentialVault } from './credential-vault.service';
-import { CredentialsController } from './credentials.controller';
 import { CredentialsHealthIndicator } from './credentials.health';
 import { CredentialsService } from './credentials.service';
 import { loadMasterKeyring, MasterKeyring } from './crypto/master-keyring';
+import { UnitOfWork } from '../database/unit-of-work';
+import { CredentialChangesChannel } from './persistence/credential-changes.channel';
+import { CredentialsRepository } from './persistence/credentials.repository';
 
+/** The vault and the onboarding steps every provider shares; the routes are in CredentialsApiModule. */
 @Module({
   imports: [TerminusModule],
-  controllers: [CredentialsController],
   providers: [
     {
       provide: MasterKeyring,
@@ -25,6 +27,9 @@ import { loadMasterKeyring, MasterKeyring } from './crypto/master-keyring';
           warn: (message) => new Logger('CredentialVault').warn(message),
         }),
     },
+    UnitOfWork,
+    CredentialsRepository,
+    CredentialChangesChannel,
     CredentialVault,
     CredentialsService,
     CredentialExpiryJob,

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Environment } from '../config/environment';
+import type { Environment } from '../config/environment';
 import { resolveDataDir } from '../config/paths';
 import { EmbeddedPostgres } from './embedded-postgres';
 
@@ -15,7 +15,7 @@ export type RuntimeLog = (level: 'debug' | 'info' | 'warn', message: string) => 
 /** DATABASE_URL when set; otherwise a real PostgreSQL embedded in DATA_DIR/postgres. */
 export async function startDatabase(environment: Environment, log: RuntimeLog): Promise<DatabaseRuntime> {
   if (environment.DATABASE_URL) {
-    return { url: environment.DATABASE_URL, embedded: false, stop: async () => undefined };
+    return { url: environment.DATABASE_URL, embedded: false, stop: () => Promise.resolve() };
   }
   const server = await EmbeddedPostgres.start({
     dataDir: path.join(resolveDataDir(environment.DATA_DIR), 'postgres'),

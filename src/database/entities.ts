@@ -1,7 +1,23 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
-import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity, WebhookDeliveryEntity } from '../payouts/persistence/payout.entity';
+import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity } from '../payouts/persistence/payout.entity';
+import { WebhookDeliveryEntity } from '../webhooks/persistence/webhook-delivery.entity';
 import { EventSubscriptionEntity, OutboundEventEntity } from '../events/outbound-event.entity';
-import { CredentialEntity, CredentialEventEntity, CredentialSecretEntity } from '../credentials/persistence/credential.entity';
+import {
+  CredentialEntity,
+  CredentialEventEntity,
+  CredentialSecretEntity,
+} from '../credentials/persistence/credential.entity';
 
 /** Every TypeORM entity. The migration drift test compares these with migrations/. */
-export const ENTITIES = [ApiKeyEntity, CredentialEntity, CredentialSecretEntity, CredentialEventEntity, PayoutEntity, PayoutEventEntity, IdempotencyKeyEntity, WebhookDeliveryEntity, EventSubscriptionEntity, OutboundEventEntity];
+export const ENTITIES = [
+  ApiKeyEntity,
+  CredentialEntity,
+  CredentialSecretEntity,
+  CredentialEventEntity,
+  PayoutEntity,
+  PayoutEventEntity,
+  IdempotencyKeyEntity,
+  WebhookDeliveryEntity,
+  EventSubscriptionEntity,
+  OutboundEventEntity,
+];

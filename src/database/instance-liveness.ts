@@ -57,7 +57,10 @@ export class InstanceLiveness implements OnApplicationBootstrap, OnModuleDestroy
       await client.connect();
       for (;;) {
         const candidate = randomInt(1, 2 ** 31 - 1);
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [LIVENESS_LOCK_CLASS, candidate]);
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [
+          LIVENESS_LOCK_CLASS,
+          candidate,
+        ]);
         if (rows[0]?.locked) {
           this.client = client;
           this.id = candidate;
@@ -75,7 +78,10 @@ export class InstanceLiveness implements OnApplicationBootstrap, OnModuleDestroy
     this.id = null;
     client.end().catch(() => undefined);
     if (this.stopped) return;
-    this.logger.warn({ error: error instanceof Error ? error.message : undefined }, 'liveness connection lost; in-flight idempotent requests may be taken over by a retry; reconnecting');
+    this.logger.warn(
+      { error: error instanceof Error ? error.message : undefined },
+      'liveness connection lost; in-flight idempotent requests may be taken over by a retry; reconnecting',
+    );
     setTimeout(() => {
       this.connect().catch(() => undefined); // connect() handles its own failures
     }, RECONNECT_DELAY_MS).unref();

@@ -1,8 +1,12 @@
 import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { CredentialVault } from '../credentials/credential-vault.service';
+import type { Type } from '@nestjs/common';
 import { CredentialsService } from '../credentials/credentials.service';
-import { Actor, Credential } from '../credentials/domain/credential';
+import { ConnectPayOnboarding } from '../providers/connectpay/connectpay.onboarding';
+import { D24Onboarding } from '../providers/d24/d24.onboarding';
+import { VerestroOnboarding } from '../providers/verestro/verestro.onboarding';
+import type { Actor, Credential } from '../credentials/domain/credential';
 import { pemBlocks } from '../credentials/x509/x509';
 import type { SimulatorEndpoints } from './simulator-process';
 
@@ -24,14 +28,26 @@ export interface DemoSummary {
 export class DemoSeed {
   private readonly created: string[] = [];
 
+  private readonly credentials: CredentialsService;
+  private readonly vault: CredentialVault;
+  private readonly d24: D24Onboarding;
+  private readonly verestro: VerestroOnboarding;
+  private readonly connectPay: ConnectPayOnboarding;
+
   constructor(
-    private readonly credentials: CredentialsService,
-    private readonly vault: CredentialVault,
+    /** The running application (or any context that resolves its injectables). */
+    app: { get<T>(type: Type<T>): T },
     private readonly simulators: SimulatorEndpoints,
     private readonly publicBaseUrl: string,
     /** Where Verestro's callbacks go (our mutual-TLS listener), when it runs. */
     private readonly verestroCallbackUrl: string | null = null,
-  ) {}
+  ) {
+    this.credentials = app.get(CredentialsService);
+    this.vault = app.get(CredentialVault);
+    this.d24 = app.get(D24Onboarding);
+    this.verestro = app.get(VerestroOnboarding);
+    this.connectPay = app.get(ConnectPayOnboarding);
+  }
 
   async run(): Promise<DemoSummary> {
     await this.d24Keys();
@@ -63,14 +79,14 @@ export class DemoSeed {
     return (text ? JSON.parse(text) : null) as T;
   }
 
-  private inService(provider: Credential['provider'], kind: Credential['kind']) {
+  private inService<K extends Credential['kind']>(provider: Credential['provider'], kind: K) {
     return this.vault.activeMaterial(provider, 'simulator', kind);
   }
 
   private async d24Keys(): Promise<void> {
     const existing = await this.inService('d24', 'api_keys');
     const keys = existing
-      ? (existing.secret as { apiKey: string; apiPassphrase: string; apiSignature: string; readOnlyKey?: string })
+      ? existing.secret
       : {
           apiKey: 'demo' + randomBytes(8).toString('hex'),
           apiPassphrase: randomBytes(16).toString('base64url'),
@@ -79,7 +95,7 @@ export class DemoSeed {
         };
     await this.admin('PUT', '/d24/merchants', keys);
     if (!existing) {
-      await this.credentials.storeD24Keys({ environment: 'simulator', ...keys, label: 'D24 simulator keys (demo)' }, DEMO_ACTOR);
+      await this.d24.storeKeys({ environment: 'simulator', ...keys, label: 'D24 simulator keys (demo)' }, DEMO_ACTOR);
       this.created.push('D24 cashout keys');
     }
   }
@@ -89,7 +105,7 @@ export class DemoSeed {
     // Keep ours unless the simulator's CA was recreated (its state deleted): then it is useless.
     const { caPem } = await this.admin<{ caPem: string }>('GET', '/verestro/ca');
     if (existing && existing.credential.caPem === caPem) return;
-    const { credential, csrPem } = await this.credentials.createVerestroCsr(
+    const { credential, csrPem } = await this.verestro.createCsr(
       {
         environment: 'simulator',
         country: 'PL',
@@ -104,7 +120,10 @@ export class DemoSeed {
       },
       DEMO_ACTOR,
     );
-    const signed = await this.admin<{ certificatePem: string; caPem: string }>('POST', '/verestro/csr', { csrPem, environment: 'sandbox' });
+    const signed = await this.admin<{ certificatePem: string; caPem: string }>('POST', '/verestro/csr', {
+      csrPem,
+      environment: 'sandbox',
+    });
     await this.credentials.importSignedCertificate(credential.id, signed, DEMO_ACTOR);
     this.created.push('Verestro mTLS certificate (CSR signed by the simulator)');
   }
@@ -113,7 +132,10 @@ export class DemoSeed {
     const partner = await this.admin<{ username: string; password: string }>('GET', '/verestro/partner');
     const existing = await this.inService('verestro', 'api_client');
     if (existing?.secret.clientKey === partner.username && existing.secret.clientSecret === partner.password) return;
-    await this.credentials.storeVerestroBasicAuth({ environment: 'simulator', ...partner, label: 'Verestro simulator Basic authorization (demo)' }, DEMO_ACTOR);
+    await this.verestro.storeBasicAuth(
+      { environment: 'simulator', ...partner, label: 'Verestro simulator Basic authorization (demo)' },
+      DEMO_ACTOR,
+    );
     this.created.push('Verestro payouts Basic authorization');
   }
 
@@ -121,8 +143,15 @@ export class DemoSeed {
   private async verestroCallbacks(): Promise<void> {
     if (!this.verestroCallbackUrl) return;
     const { csrPem } = await this.admin<{ csrPem: string }>('GET', '/verestro/callbacks/csr');
-    const { certificatePem, caPem } = await this.credentials.issueVerestroCallbackCertificate({ environment: 'simulator', csrPem }, DEMO_ACTOR);
-    await this.admin('PUT', '/verestro/callbacks', { url: this.verestroCallbackUrl, certificatePem, serverCaPem: caPem });
+    const { certificatePem, caPem } = await this.verestro.issueCallbackCertificate(
+      { environment: 'simulator', csrPem },
+      DEMO_ACTOR,
+    );
+    await this.admin('PUT', '/verestro/callbacks', {
+      url: this.verestroCallbackUrl,
+      certificatePem,
+      serverCaPem: caPem,
+    });
   }
 
   private async connectPayCertificate(): Promise<void> {
@@ -133,9 +162,16 @@ export class DemoSeed {
       await this.admin('POST', '/connectpay/devapp/certificates', { chainPem: existing.credential.chainPem });
       return;
     }
-    const chain = await this.admin<{ chainPem: string; privateKeyPem: string }>('POST', '/connectpay/chains', { commonName: 'demo.payments-backend.local' });
-    await this.credentials.storeConnectPayCertificate(
-      { environment: 'simulator', chainPem: chain.chainPem, privateKeyPem: chain.privateKeyPem, label: 'ConnectPay simulator chain (demo)' },
+    const chain = await this.admin<{ chainPem: string; privateKeyPem: string }>('POST', '/connectpay/chains', {
+      commonName: 'demo.payments-backend.local',
+    });
+    await this.connectPay.storeCertificate(
+      {
+        environment: 'simulator',
+        chainPem: chain.chainPem,
+        privateKeyPem: chain.privateKeyPem,
+        label: 'ConnectPay simulator chain (demo)',
+      },
       DEMO_ACTOR,
     );
     // What ConnectPay support does with the submitted .zip: attach the leaf to the DevApp.
@@ -144,11 +180,20 @@ export class DemoSeed {
   }
 
   private async connectPayClient(): Promise<void> {
-    const devApp = await this.admin<{ clientKey: string; clientSecret: string; brandId: string }>('GET', '/connectpay/devapp');
+    const devApp = await this.admin<{ clientKey: string; clientSecret: string; brandId: string }>(
+      'GET',
+      '/connectpay/devapp',
+    );
     const existing = await this.inService('connectpay', 'api_client');
     if (existing?.secret.clientKey === devApp.clientKey && existing.secret.clientSecret === devApp.clientSecret) return;
-    await this.credentials.storeConnectPayApiClient(
-      { environment: 'simulator', clientKey: devApp.clientKey, clientSecret: devApp.clientSecret, brandId: devApp.brandId, label: 'ConnectPay simulator DevApp (demo)' },
+    await this.connectPay.storeApiClient(
+      {
+        environment: 'simulator',
+        clientKey: devApp.clientKey,
+        clientSecret: devApp.clientSecret,
+        brandId: devApp.brandId,
+        label: 'ConnectPay simulator DevApp (demo)',
+      },
       DEMO_ACTOR,
     );
     this.created.push('ConnectPay DevApp client');
@@ -157,9 +202,16 @@ export class DemoSeed {
   private async connectPayWebhookSecret(): Promise<void> {
     const existing = await this.inService('connectpay', 'webhook_secret');
     const secretToken = existing?.secret.secretToken ?? randomUUID();
-    await this.admin('PUT', '/connectpay/webhook', { url: `${this.publicBaseUrl}/v1/webhooks/connectpay`, secretToken, headerName: 'X-Secret-Token' });
+    await this.admin('PUT', '/connectpay/webhook', {
+      url: `${this.publicBaseUrl}/v1/webhooks/connectpay`,
+      secretToken,
+      headerName: 'X-Secret-Token',
+    });
     if (!existing) {
-      await this.credentials.storeConnectPayWebhookSecret({ environment: 'simulator', secretToken, label: 'ConnectPay simulator webhook token (demo)' }, DEMO_ACTOR);
+      await this.connectPay.storeWebhookSecret(
+        { environment: 'simulator', secretToken, label: 'ConnectPay simulator webhook token (demo)' },
+        DEMO_ACTOR,
+      );
       this.created.push('ConnectPay webhook secret token');
     }
   }
@@ -167,7 +219,10 @@ export class DemoSeed {
   private async connectPayMerchantKey(): Promise<void> {
     let existing = (await this.inService('connectpay', 'merchant_signing_key'))?.credential;
     if (!existing) {
-      existing = await this.credentials.generateConnectPayMerchantSigningKey({ environment: 'simulator', label: 'ConnectPay simulator Merchant API key (demo)' }, DEMO_ACTOR);
+      existing = await this.connectPay.generateMerchantSigningKey(
+        { environment: 'simulator', label: 'ConnectPay simulator Merchant API key (demo)' },
+        DEMO_ACTOR,
+      );
       this.created.push('ConnectPay Merchant API v2 signing key');
     }
     await this.admin('POST', '/connectpay/merchant-keys', { publicKeyPem: existing.publicKeyPem });
@@ -177,7 +232,9 @@ export class DemoSeed {
 function lastCertificateIs(chainPem: string, rootPem: string): boolean {
   const blocks = pemBlocks(chainPem).blocks;
   const last = blocks[blocks.length - 1];
-  return last !== undefined && new X509Certificate(last.der).fingerprint256 === new X509Certificate(rootPem).fingerprint256;
+  return (
+    last !== undefined && new X509Certificate(last.der).fingerprint256 === new X509Certificate(rootPem).fingerprint256
+  );
 }
 
 export function writeDemoSummary(file: string, summary: DemoSummary): void {

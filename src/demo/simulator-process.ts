@@ -1,4 +1,5 @@
-import { ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import * as path from 'node:path';
 
 export interface SimulatorEndpoints {
@@ -14,7 +15,11 @@ export interface SimulatorProcess extends SimulatorEndpoints {
  * Runs the simulators in their own process (as a provider would be), so their TLS and timers
  * never compete with the API's event loop, and waits until they report their ports.
  */
-export function startSimulatorProcess(options: { portBase: number; stateDir: string; log: (message: string) => void }): Promise<SimulatorProcess> {
+export function startSimulatorProcess(options: {
+  portBase: number;
+  stateDir: string;
+  log: (message: string) => void;
+}): Promise<SimulatorProcess> {
   const entry = path.join(__dirname, '..', 'simulators', 'main.js');
   const child: ChildProcess = fork(entry, ['--port-base', String(options.portBase), '--state-dir', options.stateDir], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

@@ -78,7 +78,8 @@ const CATEGORY: Record<string, { code: RefusalCode; label: string }> = {
  */
 const IPV4_COMPATIBLE: Cidr = ipaddr.IPv6.parseCIDR('::/96');
 
-const HOST_NAME = /^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
 function normaliseHostName(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
@@ -101,7 +102,10 @@ export function parseAllowedDestinations(setting: string | undefined): AllowedDe
   const ranges: Cidr[] = [];
   const hostNames = new Set<string>();
   const problems: string[] = [];
-  for (const entry of (setting ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of (setting ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const [text, bits, ...rest] = entry.split('/');
     if (entry.includes('/') || entry.includes(':') || /^[0-9.]+$/.test(entry) || /^0x/i.test(entry)) {
       // An address or a range: a typo here must not silently become a host name, and IPv4 must
@@ -110,7 +114,9 @@ export function parseAllowedDestinations(setting: string | undefined): AllowedDe
       const valid = isV4 ? ipaddr.IPv4.isValidFourPartDecimal(text) : ipaddr.IPv6.isValid(text);
       const prefixValid = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isV4 ? 32 : 128));
       if (!valid || !prefixValid || rest.length > 0) {
-        problems.push(`EVENTS_ALLOWED_DESTINATIONS has "${entry}", which is not a valid ${bits === undefined ? 'IP address' : 'CIDR range'} (write e.g. 10.0.0.0/8, fd00::/8 or 10.1.2.3)`);
+        problems.push(
+          `EVENTS_ALLOWED_DESTINATIONS has "${entry}", which is not a valid ${bits === undefined ? 'IP address' : 'CIDR range'} (write e.g. 10.0.0.0/8, fd00::/8 or 10.1.2.3)`,
+        );
         continue;
       }
       const address = ipaddr.parse(text);
@@ -118,7 +124,9 @@ export function parseAllowedDestinations(setting: string | undefined): AllowedDe
     } else if (HOST_NAME.test(entry)) {
       hostNames.add(normaliseHostName(entry));
     } else {
-      problems.push(`EVENTS_ALLOWED_DESTINATIONS has "${entry}", which is neither a CIDR range, an address nor a host name`);
+      problems.push(
+        `EVENTS_ALLOWED_DESTINATIONS has "${entry}", which is neither a CIDR range, an address nor a host name`,
+      );
     }
   }
   return { ranges, hostNames, problems };
@@ -151,7 +159,10 @@ export class DestinationPolicy {
   }
 
   static fromEnvironment(environment: Environment): DestinationPolicy {
-    return new DestinationPolicy({ allowed: environment.EVENTS_ALLOWED_DESTINATIONS, requireHttps: environment.isProduction });
+    return new DestinationPolicy({
+      allowed: environment.EVENTS_ALLOWED_DESTINATIONS,
+      requireHttps: environment.isProduction,
+    });
   }
 
   /**
@@ -167,7 +178,11 @@ export class DestinationPolicy {
       throw refused('INVALID_URL', 'it is not a valid URL', 'Send an absolute http(s):// URL.');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw refused('SCHEME_NOT_ALLOWED', `the scheme ${url.protocol.replace(/:$/, '')} is not allowed`, 'Use an https:// (or, outside production, http://) URL.');
+      throw refused(
+        'SCHEME_NOT_ALLOWED',
+        `the scheme ${url.protocol.replace(/:$/, '')} is not allowed`,
+        'Use an https:// (or, outside production, http://) URL.',
+      );
     }
     if (this.requireHttps && url.protocol !== 'https:') {
       throw refused('HTTPS_REQUIRED', 'events are sent only over HTTPS in production', 'Use an https:// URL.');
@@ -200,9 +215,16 @@ export class DestinationPolicy {
       // process(): ::ffff:127.0.0.1 must be judged as 127.0.0.1.
       address = ipaddr.process(text);
     } catch {
-      return { code: 'RESERVED_ADDRESS', reason: `${describeHost(viaHostName)}resolves to an unusable address`, hint: 'Use a host name with a public address.' };
+      return {
+        code: 'RESERVED_ADDRESS',
+        reason: `${describeHost(viaHostName)}resolves to an unusable address`,
+        hint: 'Use a host name with a public address.',
+      };
     }
-    if (this.allowed.ranges.some(([network, bits]) => network.kind() === address.kind() && address.match(network, bits))) return null;
+    if (
+      this.allowed.ranges.some(([network, bits]) => network.kind() === address.kind() && address.match(network, bits))
+    )
+      return null;
 
     let range: string = address.range();
     if (address.kind() === 'ipv6' && range === 'unicast' && address.match(IPV4_COMPATIBLE)) range = 'reserved';
@@ -218,11 +240,14 @@ export class DestinationPolicy {
         hint: `Private addresses are reached only when the operator allows them: list the range (e.g. ${privateRangeOf(address) ?? shown}) or the host name in EVENTS_ALLOWED_DESTINATIONS.`,
       };
     }
-    const category = CATEGORY[range] ?? { code: 'RESERVED_ADDRESS' as const, label: 'a reserved or special-purpose address' };
+    const category = CATEGORY[range] ?? {
+      code: 'RESERVED_ADDRESS' as const,
+      label: 'a reserved or special-purpose address',
+    };
     return {
       code: category.code,
       reason: `${where}${viaHostName ? ',' : ''} ${category.label}`,
-      hint: 'Use the receiving service\'s routable address; loopback, link-local, unspecified, multicast and reserved addresses are reached only inside a range listed in EVENTS_ALLOWED_DESTINATIONS.',
+      hint: "Use the receiving service's routable address; loopback, link-local, unspecified, multicast and reserved addresses are reached only inside a range listed in EVENTS_ALLOWED_DESTINATIONS.",
     };
   }
 
@@ -285,7 +310,11 @@ export async function resolveHost(hostName: string, lookup: HostLookup): Promise
 }
 
 function notResolved(hostName: string): Refusal {
-  return { code: 'HOST_NOT_RESOLVED', reason: `${hostName} does not resolve`, hint: 'Check the host name; it must resolve from this service.' };
+  return {
+    code: 'HOST_NOT_RESOLVED',
+    reason: `${hostName} does not resolve`,
+    hint: 'Check the host name; it must resolve from this service.',
+  };
 }
 
 function refused(code: RefusalCode, reason: string, hint: string): DestinationRefusedError {

@@ -1,18 +1,28 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import { ArrayNotEmpty, IsArray, IsIn, IsOptional, Matches, MaxLength } from 'class-validator';
 import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
 import type { Principal } from '../common/auth/scopes';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { uuidParam } from '../common/http/uuid-param.pipe';
-import { EventSubscriptionEntity } from './outbound-event.entity';
+import type { EventSubscription } from './domain/event-subscription';
 import { EVENT_TYPES, EventType, OutboundEvents } from './outbound-events.service';
 
 class CreateSubscriptionDto {
   // The pattern only checks the shape; where the URL may point is decided by DestinationPolicy.
   @ApiProperty({
     example: 'https://ledger.internal.example/payout-events',
-    description: 'http(s) URL without user:password@; https only in production. Must resolve to public addresses, or to ranges or a host name the operator allows in EVENTS_ALLOWED_DESTINATIONS.',
+    description:
+      'http(s) URL without user:password@; https only in production. Must resolve to public addresses, or to ranges or a host name the operator allows in EVENTS_ALLOWED_DESTINATIONS.',
   })
   @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'must be an http(s) URL' })
   @MaxLength(2048)
@@ -42,13 +52,21 @@ class SubscriptionDto {
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
 
-  static from(entity: EventSubscriptionEntity): SubscriptionDto {
-    return { id: entity.id, url: entity.url, events: entity.events, secretHint: `…${entity.secretLastFour}`, createdAt: entity.createdAt.toISOString() };
+  static from(entity: EventSubscription): SubscriptionDto {
+    return {
+      id: entity.id,
+      url: entity.url,
+      events: entity.events,
+      secretHint: `…${entity.secretLastFour}`,
+      createdAt: entity.createdAt.toISOString(),
+    };
   }
 }
 
 class CreatedSubscriptionDto extends SubscriptionDto {
-  @ApiProperty({ description: 'Shown once. Verify X-Payments-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)).' })
+  @ApiProperty({
+    description: 'Shown once. Verify X-Payments-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)).',
+  })
   secret!: string;
 }
 
@@ -67,9 +85,20 @@ export class EventSubscriptionsController {
       'the check is repeated on every delivery.',
   })
   @ApiCreatedResponse({ type: CreatedSubscriptionDto })
-  @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'DESTINATION_NOT_ALLOWED: the URL points where events may not go (details name the field and the reason).' })
-  async create(@Body() body: CreateSubscriptionDto, @CurrentPrincipal() principal: Principal): Promise<CreatedSubscriptionDto> {
-    const { subscription, secret } = await this.events.subscribe(body.url, body.events ?? ['payout.status_changed'], principal.keyId);
+  @ApiUnprocessableEntityResponse({
+    type: ErrorBodyDto,
+    description:
+      'DESTINATION_NOT_ALLOWED: the URL points where events may not go (details name the field and the reason).',
+  })
+  async create(
+    @Body() body: CreateSubscriptionDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CreatedSubscriptionDto> {
+    const { subscription, secret } = await this.events.subscribe(
+      body.url,
+      body.events ?? ['payout.status_changed'],
+      principal.keyId,
+    );
     return { ...SubscriptionDto.from(subscription), secret };
   }
 
@@ -77,7 +106,7 @@ export class EventSubscriptionsController {
   @ApiOperation({ summary: 'List event subscriptions' })
   @ApiOkResponse({ type: SubscriptionDto, isArray: true })
   async list(): Promise<SubscriptionDto[]> {
-    return (await this.events.list()).map(SubscriptionDto.from);
+    return (await this.events.list()).map((subscription) => SubscriptionDto.from(subscription));
   }
 
   @Delete(':id')

@@ -1,19 +1,25 @@
 import { HttpStatus, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { LookupAddress } from 'node:dns';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { PeriodicTask } from '../common/periodic-task';
 import { Environment } from '../config/environment';
 import { open, seal } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
-import { DestinationPolicy, DestinationRefusedError, DestinationResolver, ParsedDestination, resolveHost } from './destination-policy';
-import { EventSubscriptionEntity, OutboundEventEntity } from './outbound-event.entity';
+import type { Transaction } from '../database/unit-of-work';
+import {
+  DestinationPolicy,
+  DestinationRefusedError,
+  DestinationResolver,
+  ParsedDestination,
+  resolveHost,
+} from './destination-policy';
+import type { EventSubscription } from './domain/event-subscription';
+import { OutboundEventsRepository } from './persistence/outbound-events.repository';
 
 export const EVENT_TYPES = ['payout.status_changed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -51,7 +57,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   };
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: OutboundEventsRepository,
     private readonly keyring: MasterKeyring,
     private readonly environment: Environment,
     private readonly policy: DestinationPolicy,
@@ -69,34 +75,38 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Refuses (422 DESTINATION_NOT_ALLOWED) a URL the destination policy does not allow, before anything is stored. */
-  async subscribe(url: string, events: EventType[], createdByKeyId: string | null): Promise<{ subscription: EventSubscriptionEntity; secret: string }> {
+  async subscribe(
+    url: string,
+    events: EventType[],
+    createdByKeyId: string | null,
+  ): Promise<{ subscription: EventSubscription; secret: string }> {
     try {
       await this.policy.check(url, (host) => this.resolver.lookup(host));
     } catch (error) {
       if (!(error instanceof DestinationRefusedError)) throw error;
       const { code, reason, hint } = error.refusal;
-      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, ErrorCode.DESTINATION_NOT_ALLOWED, `Events cannot be sent to this url: ${reason}. ${hint}`, [
-        { field: 'url', code, message: reason },
-      ]);
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        ErrorCode.DESTINATION_NOT_ALLOWED,
+        `Events cannot be sent to this url: ${reason}. ${hint}`,
+        [{ field: 'url', code, message: reason }],
+      );
     }
     const id = randomUUID();
     const secret = 'whsec_' + randomBytes(24).toString('base64url');
-    const sealed = seal(this.keyring, id, Buffer.from(secret, 'utf8'));
-    const subscription = this.dataSource.getRepository(EventSubscriptionEntity).create({
+    const subscription = await this.repository.insertSubscription({
       id,
       url,
       events,
       secretLastFour: secret.slice(-4),
-      ...sealed,
+      sealedSecret: seal(this.keyring, id, Buffer.from(secret, 'utf8')),
       createdByKeyId,
-      disabledAt: null,
     });
-    await this.dataSource.getRepository(EventSubscriptionEntity).insert(subscription);
     return { subscription, secret };
   }
 
-  list(): Promise<EventSubscriptionEntity[]> {
-    return this.dataSource.getRepository(EventSubscriptionEntity).find({ where: { disabledAt: IsNull() }, order: { createdAt: 'ASC' } });
+  list(): Promise<EventSubscription[]> {
+    return this.repository.activeSubscriptions();
   }
 
   /**
@@ -105,21 +115,18 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
    * stay as history, marked with why they stopped.
    */
   async disable(id: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const result = await manager.getRepository(EventSubscriptionEntity).update({ id, disabledAt: IsNull() }, { disabledAt: new Date() });
-      if (!result.affected) throw ApiError.notFound('event subscription', id);
-      await manager.getRepository(OutboundEventEntity).update({ subscriptionId: id, deliveredAt: IsNull() }, { lastError: SUBSCRIPTION_DISABLED });
-    });
+    if (!(await this.repository.disableSubscription(id, SUBSCRIPTION_DISABLED)))
+      throw ApiError.notFound('event subscription', id);
   }
 
   /** Call inside the transaction that makes the change: one outbox row per interested subscription. */
-  async enqueue(manager: EntityManager, type: EventType, data: Record<string, unknown>): Promise<void> {
-    const payload = { id: randomUUID(), type, occurredAt: new Date().toISOString(), data };
-    await manager.query(
-      `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at)
-       SELECT id, $1::text, $2::jsonb, now() FROM event_subscriptions WHERE disabled_at IS NULL AND $1::text = ANY(events)`,
-      [type, JSON.stringify(payload)],
-    );
+  async enqueue(transaction: Transaction, type: EventType, data: Record<string, unknown>): Promise<void> {
+    await this.repository.enqueue(transaction, type, {
+      id: randomUUID(),
+      type,
+      occurredAt: new Date().toISOString(),
+      data,
+    });
   }
 
   /**
@@ -128,33 +135,23 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
    * event rows only and never blocks a concurrent disable().
    */
   async dispatch(): Promise<number> {
-    const due: Array<{ id: string }> = await this.dataSource.query(
-      `WITH due AS (
-         UPDATE outbound_events SET next_attempt_at = now() + interval '30 seconds'
-          WHERE id IN (SELECT e.id FROM outbound_events e
-                        WHERE e.delivered_at IS NULL AND e.attempts < $1 AND e.next_attempt_at <= now()
-                          AND EXISTS (SELECT 1 FROM event_subscriptions s WHERE s.id = e.subscription_id AND s.disabled_at IS NULL)
-                        ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING id)
-       SELECT id FROM due`,
-      [MAX_ATTEMPTS, BATCH],
-    );
-    await Promise.all(due.map(({ id }) => this.deliver(id)));
+    const due = await this.repository.claimDue(MAX_ATTEMPTS, BATCH);
+    await Promise.all(due.map((id) => this.deliver(id)));
     return due.length;
   }
 
   private async deliver(id: string): Promise<void> {
     // Read with its subscription right before sending: a subscription disabled after the claim stops here.
-    const event = await this.dataSource.getRepository(OutboundEventEntity).findOne({ where: { id }, relations: { subscription: true } });
-    if (!event?.subscription) return;
+    const event = await this.repository.findPending(id);
+    if (!event) return;
     if (event.subscription.disabledAt) {
       // Not an attempt (nothing was sent) and not delivered: attempts and delivered_at stay true
       // to history. It is never claimed again because dispatch skips disabled subscriptions and
       // disabling is final (no API re-enables one).
-      await this.dataSource.getRepository(OutboundEventEntity).update({ id }, { lastError: SUBSCRIPTION_DISABLED });
+      await this.repository.markUnsent(id, SUBSCRIPTION_DISABLED);
       return;
     }
-    const secret = open(this.keyring, event.subscriptionId, event.subscription).toString('utf8');
+    const secret = open(this.keyring, event.subscription.id, event.subscription.sealedSecret).toString('utf8');
     const body = JSON.stringify(event.payload);
     const timestamp = Math.floor(Date.now() / 1000);
     let error: string | null = null;
@@ -168,18 +165,26 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     } catch (failure) {
       if (failure instanceof DestinationRefusedError) {
         // The URL is not logged: its path or query may carry something the subscriber considers secret.
-        this.logger.warn({ subscriptionId: event.subscriptionId, eventId: id, refusal: failure.refusal.code }, 'event destination refused at delivery');
+        this.logger.warn(
+          { subscriptionId: event.subscription.id, eventId: id, refusal: failure.refusal.code },
+          'event destination refused at delivery',
+        );
       }
       // Not `instanceof Error`: errors from Node's own sockets may come from another realm (e.g. under jest).
       const message = (failure as { message?: unknown } | null)?.message;
       error = typeof message === 'string' && message !== '' ? message.slice(0, 200) : 'delivery failed';
     }
     const attempts = event.attempts + 1;
-    await this.dataSource.getRepository(OutboundEventEntity).update(
-      { id },
+    await this.repository.recordAttempt(
+      id,
       error
-        ? { attempts, lastError: error, nextAttemptAt: new Date(Date.now() + Math.min(1_000 * 2 ** attempts, 3_600_000)) }
-        : { attempts, deliveredAt: new Date(), lastError: null },
+        ? {
+            delivered: false,
+            attempts,
+            error,
+            nextAttemptAt: new Date(Date.now() + Math.min(1_000 * 2 ** attempts, 3_600_000)),
+          }
+        : { delivered: true, attempts },
     );
   }
 
@@ -195,7 +200,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       destination = this.policy.parseUrl(rawUrl);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     const { url, host } = destination;
     const transport = url.protocol === 'https:' ? https : http;
@@ -230,7 +235,10 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
           resolve(status);
         },
       );
-      const deadline = setTimeout(() => request.destroy(new Error(`no response within ${DELIVERY_TIMEOUT_MS / 1000} s`)), DELIVERY_TIMEOUT_MS);
+      const deadline = setTimeout(
+        () => request.destroy(new Error(`no response within ${DELIVERY_TIMEOUT_MS / 1000} s`)),
+        DELIVERY_TIMEOUT_MS,
+      );
       const finish = (then: () => void) => {
         clearTimeout(deadline);
         then();
@@ -252,7 +260,12 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
         if (refusal) return callback(new DestinationRefusedError(refusal), '', 0);
         const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
         const wanted: LookupAddress[] = family ? addresses.filter((a) => a.family === family) : addresses;
-        if (wanted.length === 0) return callback(Object.assign(new Error(`${hostName} has no IPv${family} address`), { code: 'ENOTFOUND' }), '', 0);
+        if (wanted.length === 0)
+          return callback(
+            Object.assign(new Error(`${hostName} has no IPv${family} address`), { code: 'ENOTFOUND' }),
+            '',
+            0,
+          );
         if (options.all) return callback(null, wanted);
         callback(null, wanted[0].address, wanted[0].family);
       },

@@ -30,7 +30,8 @@ export class HealthController {
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({
     summary: 'Readiness: the database answers and every migration is applied',
-    description: 'Also reports `credentials.degraded` (still 200) with the names of credentials in service that expire within 7 days.',
+    description:
+      'Also reports `credentials.degraded` (still 200) with the names of credentials in service that expire within 7 days.',
   })
   @ApiOkResponse({ description: 'Ready; `details` lists each check.' })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'NOT_READY; `details` says which check failed.' })

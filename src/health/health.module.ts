@@ -6,7 +6,11 @@ import { HealthController } from './health.controller';
 import { MigrationsHealthIndicator } from './migrations.health';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }), CredentialsModule, ProvidersModule],
+  imports: [
+    TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }),
+    CredentialsModule,
+    ProvidersModule,
+  ],
   controllers: [HealthController],
   providers: [MigrationsHealthIndicator],
 })

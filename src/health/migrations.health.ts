@@ -15,7 +15,9 @@ export class MigrationsHealthIndicator {
     const indicator = this.indicators.check(key);
     try {
       const pending = await this.dataSource.showMigrations();
-      return pending ? indicator.down({ message: 'migrations are pending; run npm run migration:run' }) : indicator.up();
+      return pending
+        ? indicator.down({ message: 'migrations are pending; run npm run migration:run' })
+        : indicator.up();
     } catch {
       return indicator.down({ message: 'could not read the migrations table' });
     }

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { packageVersion } from '../config/paths';
 
 export const DOCS_PATH = 'docs';
@@ -19,7 +20,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription(DESCRIPTION)
     .setVersion(packageVersion())
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: 'An API key, e.g. pbk_… (sent as "Authorization: Bearer <key>").' },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key, e.g. pbk_… (sent as "Authorization: Bearer <key>").',
+      },
       'api-key',
     )
     .build();
@@ -32,11 +37,19 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
  * Swagger UI at /docs. persistAuthorization keeps the pasted API key in the browser's
  * localStorage, a convenience for local use that production turns off.
  */
-export function setupSwaggerUi(app: INestApplication, document: OpenAPIObject, options: { persistAuthorization: boolean }): void {
+export function setupSwaggerUi(
+  app: INestApplication,
+  document: OpenAPIObject,
+  options: { persistAuthorization: boolean },
+): void {
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: `${DOCS_PATH}-json`,
     yamlDocumentUrl: `${DOCS_PATH}-yaml`,
     customSiteTitle: 'payments-backend API',
-    swaggerOptions: { persistAuthorization: options.persistAuthorization, displayRequestDuration: true, tryItOutEnabled: false },
+    swaggerOptions: {
+      persistAuthorization: options.persistAuthorization,
+      displayRequestDuration: true,
+      tryItOutEnabled: false,
+    },
   });
 }

@@ -1,11 +1,12 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { ApiError, FieldProblem } from '../common/errors/api-error';
+import type { FieldProblem } from '../common/errors/api-error';
+import { ApiError } from '../common/errors/api-error';
 import { toFieldProblems } from '../common/errors/validation';
-import { ENVIRONMENTS } from '../credentials/domain/credential';
 import type { Beneficiary } from '../providers/provider.port';
 import { isCurrency, normaliseAmount } from './domain/money';
-import { BENEFICIARY_TYPES, CreatePayoutDto, RAIL_OF_PROVIDER } from './dto/payout.dto';
+import { descriptorOf, ENVIRONMENTS } from '../providers/provider-catalogue';
+import type { CreatePayoutDto } from './dto/payout.dto';
 import type { NewPayout } from './payouts.service';
 
 const AMOUNT_MESSAGES = {
@@ -22,7 +23,11 @@ const AMOUNT_MESSAGES = {
 export function toNewPayout(dto: CreatePayoutDto): NewPayout {
   const problems: FieldProblem[] = [];
   if (!(ENVIRONMENTS[dto.provider] as readonly string[]).includes(dto.environment)) {
-    problems.push({ field: 'environment', code: 'NOT_AN_ENVIRONMENT_OF_PROVIDER', message: `must be one of ${ENVIRONMENTS[dto.provider].join(', ')} for ${dto.provider}` });
+    problems.push({
+      field: 'environment',
+      code: 'NOT_AN_ENVIRONMENT_OF_PROVIDER',
+      message: `must be one of ${ENVIRONMENTS[dto.provider].join(', ')} for ${dto.provider}`,
+    });
   }
   let amount = dto.amount;
   if (!isCurrency(dto.currency)) {
@@ -33,20 +38,23 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
       problems.push({
         field: 'amount',
         code: checked.problem,
-        message: checked.problem === 'TOO_PRECISE' ? `has more than the ${checked.decimals} decimal(s) ${dto.currency} allows` : AMOUNT_MESSAGES[checked.problem],
+        message:
+          checked.problem === 'TOO_PRECISE'
+            ? `has more than the ${checked.decimals} decimal(s) ${dto.currency} allows`
+            : AMOUNT_MESSAGES[checked.problem],
       });
     } else {
       amount = checked.amount;
     }
   }
 
-  const rail = RAIL_OF_PROVIDER[dto.provider];
+  const { rail, beneficiaryDto } = descriptorOf(dto.provider);
   const type = dto.beneficiary.type;
   let beneficiary: Beneficiary | undefined;
   if (type !== rail) {
     problems.push({ field: 'beneficiary.type', code: 'WRONG_RAIL', message: `must be ${rail} for ${dto.provider}` });
   } else {
-    const instance: object = plainToInstance(BENEFICIARY_TYPES[rail] as new () => object, dto.beneficiary);
+    const instance: object = plainToInstance(beneficiaryDto as new () => object, dto.beneficiary);
     const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
     problems.push(...toFieldProblems(errors, 'beneficiary'));
     beneficiary = instance as unknown as Beneficiary;
@@ -54,10 +62,15 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
 
   const metadata = dto.metadata ?? {};
   const entries = Object.entries(metadata);
-  if (entries.length > 20) problems.push({ field: 'metadata', code: 'TOO_MANY_KEYS', message: 'may have at most 20 keys' });
+  if (entries.length > 20)
+    problems.push({ field: 'metadata', code: 'TOO_MANY_KEYS', message: 'may have at most 20 keys' });
   for (const [key, value] of entries) {
     if (typeof value !== 'string' || value.length > 500 || key.length > 40) {
-      problems.push({ field: `metadata.${key}`, code: 'NOT_A_SHORT_STRING', message: 'must be a string of at most 500 characters under a key of at most 40' });
+      problems.push({
+        field: `metadata.${key}`,
+        code: 'NOT_A_SHORT_STRING',
+        message: 'must be a string of at most 500 characters under a key of at most 40',
+      });
     }
   }
 
@@ -77,7 +90,11 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 export function idempotencyKeyOf(header: string | undefined): string {
   if (!header || !IDEMPOTENCY_KEY.test(header)) {
     throw ApiError.validation([
-      { field: 'Idempotency-Key', code: 'REQUIRED', message: 'header is required: 1-255 visible ASCII characters, unique per payout (a UUID is ideal)' },
+      {
+        field: 'Idempotency-Key',
+        code: 'REQUIRED',
+        message: 'header is required: 1-255 visible ASCII characters, unique per payout (a UUID is ideal)',
+      },
     ]);
   }
   return header;

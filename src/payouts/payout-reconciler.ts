@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { PeriodicTask } from '../common/periodic-task';
 import { Environment } from '../config/environment';
 import { ProviderError } from '../providers/provider.port';
 import { OPEN } from './domain/payout';
+import { PayoutsRepository } from './persistence/payouts.repository';
+import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
 import { PayoutsService } from './payouts.service';
 
 const BATCH = 25;
@@ -22,11 +22,13 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   private readonly logger = new Logger('Reconciler');
   private readonly passes = new PeriodicTask(
     () => this.runOnce(),
-    (error) => this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'reconciliation pass failed'),
+    (error) =>
+      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'reconciliation pass failed'),
   );
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly rows: PayoutsRepository,
+    private readonly idempotencyKeys: IdempotencyKeysRepository,
     private readonly payouts: PayoutsService,
     private readonly environment: Environment,
   ) {}
@@ -45,22 +47,9 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
    * takes over soon after.
    */
   async runOnce(): Promise<number> {
-    // (A CTE so the driver returns the claimed rows, not an UPDATE's [rows, count] pair.)
-    const claimed: Array<{ id: string; check_attempts: number }> = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE payouts SET next_check_at = now() + ($1 || ' milliseconds')::interval, check_attempts = check_attempts + 1
-          WHERE id IN (
-            SELECT id FROM payouts
-             WHERE next_check_at IS NOT NULL AND next_check_at <= now()
-             ORDER BY next_check_at
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED)
-         RETURNING id, check_attempts)
-       SELECT id, check_attempts FROM claimed`,
-      [String(this.payouts.leaseMs()), BATCH],
-    );
-    await Promise.all(claimed.map((row) => this.check(row.id, row.check_attempts)));
-    await this.dataSource.query('DELETE FROM idempotency_keys WHERE expires_at < now()');
+    const claimed = await this.rows.claimDueChecks(this.payouts.leaseMs(), BATCH);
+    await Promise.all(claimed.map((row) => this.check(row.id, row.checkAttempts)));
+    await this.idempotencyKeys.purgeExpired();
     return claimed.length;
   }
 
@@ -70,16 +59,22 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
       if (payout.status === 'requested' || payout.status === 'unknown') {
         await this.payouts.submit(payout);
       } else {
-        await this.payouts.applyProviderResult(id, await this.payouts.provider(payout).getPayout({ externalId: id, providerReference: payout.providerReference ?? undefined }), 'reconcile');
+        await this.payouts.applyProviderResult(
+          id,
+          await this.payouts
+            .provider(payout)
+            .getPayout({ externalId: id, providerReference: payout.providerReference ?? undefined }),
+          'reconcile',
+        );
       }
     } catch (error) {
-      this.logger.warn({ payoutId: id, error: error instanceof ProviderError ? error.code : String(error) }, 'could not reconcile payout; will retry');
+      this.logger.warn(
+        { payoutId: id, error: error instanceof ProviderError ? error.code : String(error) },
+        'could not reconcile payout; will retry',
+      );
     } finally {
       // Back off: the next look is further away each time, until the payout is final.
-      await this.dataSource.query(
-        `UPDATE payouts SET next_check_at = CASE WHEN status = ANY($2) THEN $3::timestamptz ELSE NULL END WHERE id = $1`,
-        [id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10))],
-      );
+      await this.rows.scheduleNextCheck(id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10)));
     }
   }
 }

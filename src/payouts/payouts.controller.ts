@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Injectable,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -15,32 +27,62 @@ import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators'
 import type { Principal } from '../common/auth/scopes';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { uuidParam } from '../common/http/uuid-param.pipe';
+import { CreatedPayoutAnswer, StoredAnswer } from './domain/idempotency';
+import type { Payout } from './domain/payout';
 import { CreatePayoutDto, ListPayoutsQueryDto, PayoutDto, PayoutEventDto, PayoutPageDto } from './dto/payout.dto';
 import { idempotencyKeyOf, toNewPayout } from './payout-input';
 import { PayoutsService } from './payouts.service';
 
 const Unsupported = () =>
-  ApiConflictResponse({ type: ErrorBodyDto, description: 'PAYOUTS_CANCEL_NOT_SUPPORTED / PAYOUTS_HOLD_NOT_SUPPORTED for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.' });
+  ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.',
+  });
+
+/**
+ * A created payout is answered 201 with its DTO. The same rendering is stored with the
+ * Idempotency-Key (in the transaction of the payout's outcome) and replayed as stored.
+ */
+@Injectable()
+export class HttpCreatedPayoutAnswer extends CreatedPayoutAnswer {
+  render(payout: Payout): StoredAnswer {
+    return { status: HttpStatus.CREATED, body: PayoutDto.from(payout) };
+  }
+}
 
 @ApiTags('Payouts')
 @Controller('v1/payouts')
 export class PayoutsController {
-  constructor(private readonly payouts: PayoutsService) {}
+  constructor(
+    private readonly payouts: PayoutsService,
+    private readonly createdAnswer: CreatedPayoutAnswer,
+  ) {}
 
   @Post()
   @RequireScopes('payouts:write')
   @ApiOperation({
     summary: 'Create a payout',
     description:
-      'The payout is stored before the provider is called, with its id as the provider\'s external id. The same Idempotency-Key with the same body always gets the same answer; with another body, 422 IDEMPOTENCY_KEY_REUSED; concurrent requests with one key make one provider call.',
+      "The payout is stored before the provider is called, with its id as the provider's external id. The same Idempotency-Key with the same body always gets the same answer; with another body, 422 IDEMPOTENCY_KEY_REUSED; concurrent requests with one key make one provider call.",
   })
-  @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'Unique per payout, e.g. a UUID. Kept at least 24 h.', example: 'c6a2b8d4-5e1f-4a3b-9c7d-2e8f1a6b4c90' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: true,
+    description: 'Unique per payout, e.g. a UUID. Kept at least 24 h.',
+    example: 'c6a2b8d4-5e1f-4a3b-9c7d-2e8f1a6b4c90',
+  })
   @ApiCreatedResponse({ type: PayoutDto, description: 'The payout and where it stands (pending, failed, unknown …).' })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail, Idempotency-Key).' })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description:
+      'VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail, Idempotency-Key).',
+  })
   @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'IDEMPOTENCY_KEY_REUSED.' })
   @ApiConflictResponse({
     type: ErrorBodyDto,
-    description: 'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After); PAYOUTS_CREATE_NOT_SUPPORTED.',
+    description:
+      'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After); CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create).',
   })
   async create(
     @Body() body: CreatePayoutDto,
@@ -49,9 +91,11 @@ export class PayoutsController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<unknown> {
     const key = idempotencyKeyOf(idempotencyHeader);
-    const stored = await this.payouts.create(toNewPayout(body), { apiKeyId: principal.keyId, key }, PayoutDto.from);
-    response.status(stored.status);
-    return stored.body;
+    const result = await this.payouts.create(toNewPayout(body), { apiKeyId: principal.keyId, key });
+    // A replay answers exactly what the first request was answered (as stored then).
+    const answer = result.outcome === 'replayed' ? result.answer : this.createdAnswer.render(result.payout);
+    response.status(answer.status);
+    return answer.body;
   }
 
   @Get()
@@ -61,7 +105,7 @@ export class PayoutsController {
   @ApiBadRequestResponse({ type: ErrorBodyDto })
   async list(@Query() query: ListPayoutsQueryDto): Promise<PayoutPageDto> {
     const page = await this.payouts.list({ ...query, limit: query.limit ?? 20 });
-    return { items: page.items.map(PayoutDto.from), nextCursor: page.nextCursor };
+    return { items: page.items.map((payout) => PayoutDto.from(payout)), nextCursor: page.nextCursor };
   }
 
   @Get(':id')
@@ -75,11 +119,21 @@ export class PayoutsController {
 
   @Get(':id/events')
   @RequireScopes('payouts:read')
-  @ApiOperation({ summary: "A payout's history", description: 'Every transition and provider exchange, append-only; account numbers masked.' })
+  @ApiOperation({
+    summary: "A payout's history",
+    description: 'Every transition and provider exchange, append-only; account numbers masked.',
+  })
   @ApiOkResponse({ type: PayoutEventDto, isArray: true })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async events(@Param('id', uuidParam()) id: string): Promise<PayoutEventDto[]> {
-    return (await this.payouts.events(id)).map((e) => ({ id: e.id, type: e.type, fromStatus: e.fromStatus, toStatus: e.toStatus, detail: e.detail, occurredAt: e.occurredAt.toISOString() }));
+    return (await this.payouts.events(id)).map((e) => ({
+      id: e.id,
+      type: e.type,
+      fromStatus: e.fromStatus,
+      toStatus: e.toStatus,
+      detail: e.detail,
+      occurredAt: e.occurredAt.toISOString(),
+    }));
   }
 
   @Post(':id/cancel')

@@ -4,14 +4,30 @@ import { EventsModule } from '../events/events.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { BeneficiarySealing } from './beneficiary/beneficiary-sealing';
 import { PayoutBeneficiaries } from './beneficiary/payout-beneficiaries';
+import { UnitOfWork } from '../database/unit-of-work';
+import { CreatedPayoutAnswer } from './domain/idempotency';
+import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
+import { PayoutsRepository } from './persistence/payouts.repository';
+import { SealedBeneficiariesRepository } from './persistence/sealed-beneficiaries.repository';
 import { PayoutReconciler } from './payout-reconciler';
-import { PayoutsController } from './payouts.controller';
+import { HttpCreatedPayoutAnswer, PayoutsController } from './payouts.controller';
 import { PayoutsService } from './payouts.service';
 
 @Module({
   imports: [ProvidersModule, EventsModule, CredentialsModule],
   controllers: [PayoutsController],
-  providers: [PayoutsService, PayoutReconciler, PayoutBeneficiaries, BeneficiarySealing],
-  exports: [PayoutsService, PayoutReconciler, PayoutBeneficiaries, BeneficiarySealing],
+  providers: [
+    PayoutsService,
+    PayoutReconciler,
+    PayoutBeneficiaries,
+    BeneficiarySealing,
+    UnitOfWork,
+    PayoutsRepository,
+    IdempotencyKeysRepository,
+    SealedBeneficiariesRepository,
+    { provide: CreatedPayoutAnswer, useClass: HttpCreatedPayoutAnswer },
+  ],
+  // PayoutsRepository: the webhooks module reads payouts and claims their notification fetches through it.
+  exports: [PayoutsService, PayoutReconciler, PayoutBeneficiaries, BeneficiarySealing, PayoutsRepository],
 })
 export class PayoutsModule {}

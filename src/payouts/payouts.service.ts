@@ -1,18 +1,29 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
-import { Brackets, DataSource, EntityManager, IsNull } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Environment } from '../config/environment';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
+import { Transaction, UnitOfWork } from '../database/unit-of-work';
 import { OutboundEvents } from '../events/outbound-events.service';
 import { ProviderRegistry } from '../providers/provider.registry';
-import { Beneficiary, Capability, Money, PayoutProvider, ProviderError, ProviderPayout, type Provider, type ProviderEnvironment } from '../providers/provider.port';
+import {
+  Beneficiary,
+  Capability,
+  Money,
+  PayoutProvider,
+  ProviderError,
+  ProviderPayout,
+  type Provider,
+  type ProviderEnvironment,
+} from '../providers/provider.port';
 import { PayoutBeneficiaries } from './beneficiary/payout-beneficiaries';
+import { CreatedPayoutAnswer, CreateOutcome, IdempotencyClaim, IdempotencyScope } from './domain/idempotency';
 import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
-import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity, toPayout } from './persistence/payout.entity';
+import type { PayoutHistoryEntry } from './domain/payout-history';
+import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
+import { PayoutsRepository } from './persistence/payouts.repository';
 
 export interface NewPayout {
   provider: Provider;
@@ -34,16 +45,13 @@ export interface PayoutFilter {
   limit: number;
 }
 
-export interface StoredResponse {
-  status: number;
-  body: unknown;
-}
-
 type Operation = 'cancel' | 'hold' | 'release' | 'sync';
-const CAPABILITY: Record<Operation, Capability> = { cancel: 'payouts.cancel', hold: 'payouts.hold', release: 'payouts.hold', sync: 'payouts.status' };
-
-/** Idempotency keys are kept at least this long (the promise is 24 h). */
-const IDEMPOTENCY_TTL = '48 hours';
+const CAPABILITY: Record<Operation, Capability> = {
+  cancel: 'payouts.cancel',
+  hold: 'payouts.hold',
+  release: 'payouts.hold',
+  sync: 'payouts.status',
+};
 
 /**
  * The payouts domain service. A payout is committed (status requested, our id = the provider's
@@ -55,7 +63,10 @@ export class PayoutsService {
   private readonly logger = new Logger('Payouts');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly payouts: PayoutsRepository,
+    private readonly idempotencyKeys: IdempotencyKeysRepository,
+    private readonly createdAnswer: CreatedPayoutAnswer,
     private readonly registry: ProviderRegistry,
     private readonly environment: Environment,
     private readonly outbound: OutboundEvents,
@@ -77,62 +88,74 @@ export class PayoutsService {
       Array.isArray(input)
         ? input.map(canonical)
         : input && typeof input === 'object'
-          ? Object.fromEntries(Object.keys(input as object).sort().map((key) => [key, canonical((input as Record<string, unknown>)[key])]))
+          ? Object.fromEntries(
+              Object.keys(input)
+                .sort()
+                .map((key) => [key, canonical((input as Record<string, unknown>)[key])]),
+            )
           : input;
     const text = JSON.stringify(canonical(value));
     return [this.keyring.current.id, ...this.keyring.ids.filter((id) => id !== this.keyring.current.id)].map((id) => {
       let key = this.requestHashKeys.get(id);
       if (!key) {
-        key = Buffer.from(hkdfSync('sha256', (this.keyring.get(id) as { key: Buffer }).key, Buffer.alloc(0), 'payments-backend/idempotency-request-hash', 32));
+        key = Buffer.from(
+          hkdfSync(
+            'sha256',
+            (this.keyring.get(id) as { key: Buffer }).key,
+            Buffer.alloc(0),
+            'payments-backend/idempotency-request-hash',
+            32,
+          ),
+        );
         this.requestHashKeys.set(id, key);
       }
       return createHmac('sha256', key).update(text).digest('hex');
     });
   }
 
-  async create(input: NewPayout, idempotency: { apiKeyId: string; key: string }, render: (payout: Payout) => unknown): Promise<StoredResponse> {
+  /**
+   * Creates the payout of a request with an Idempotency-Key, or (same key again) returns the
+   * answer stored for the first request with that key.
+   */
+  async create(input: NewPayout, idempotency: IdempotencyScope): Promise<CreateOutcome> {
     const provider = this.registry.get(input.provider, input.environment);
     if (!provider.capabilities.payouts.create) throw unsupported(input.provider, 'payouts.create');
     const requestHashes = this.requestHashes(input);
     const requestHash = requestHashes[0];
     const id = randomUUID();
-    const claimed = await this.dataSource.transaction(async (manager) => {
-      // The unique (api key, Idempotency-Key) row is the lock: a concurrent request with the same
-      // key waits here until this transaction commits, then finds the row and replays. The row
-      // names this process (its liveness lock) and a lease, so a retry can tell a first attempt
-      // still at work from one whose process died.
-      const inserted: unknown[] = await manager.query(
-        `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at, owner_instance, lease_until)
-         VALUES ($1, $2, $3, $4, now() + interval '${IDEMPOTENCY_TTL}', $5, now() + $6 * interval '1 millisecond') ON CONFLICT DO NOTHING RETURNING payout_id`,
-        [idempotency.apiKeyId, idempotency.key, requestHash, id, this.liveness.id, this.leaseMs()],
-      );
-      if (inserted.length === 0) return null;
-      const row = manager.getRepository(PayoutEntity).create({
+    const claimed = await this.unitOfWork.run(async (transaction) => {
+      // The claim is the lock: a concurrent request with the same key waits until this
+      // transaction commits, then finds the claim and replays. The claim names this process (its
+      // liveness lock) and a lease, so a retry can tell a first attempt still at work from one
+      // whose process died.
+      const fresh = await this.idempotencyKeys.claim(transaction, idempotency, {
+        requestHash,
+        payoutId: id,
+        ownerInstance: this.liveness.id,
+        leaseMs: this.leaseMs(),
+      });
+      if (!fresh) return null;
+      const payout = await this.payouts.insertRequested(transaction, {
         id,
         provider: input.provider,
         environment: input.environment,
-        status: 'requested',
-        amount: input.amount.amount,
-        currency: input.amount.currency,
+        amount: input.amount,
         // Masked view readable, full beneficiary sealed to this payout id, fingerprint: sealed once, here.
-        ...this.beneficiaries.seal(id, input.beneficiary),
+        beneficiary: this.beneficiaries.seal(id, input.beneficiary),
         reference: input.reference ?? null,
         metadata: input.metadata ?? {},
-        providerReference: null,
-        providerStatus: null,
-        failureCode: null,
-        failureReason: null,
-        fees: null,
         createdByKeyId: idempotency.apiKeyId,
         nextCheckAt: new Date(Date.now() + this.leaseMs()),
-        checkAttempts: 0,
       });
-      await manager.getRepository(PayoutEntity).insert(row);
-      await event(manager, id, 'created', null, 'requested', { amount: input.amount, beneficiary: maskBeneficiary(input.beneficiary), reference: input.reference });
-      return row;
+      await this.payouts.appendHistory(transaction, id, 'created', null, 'requested', {
+        amount: input.amount,
+        beneficiary: maskBeneficiary(input.beneficiary),
+        reference: input.reference,
+      });
+      return payout;
     });
-    if (!claimed) return this.replay(idempotency, requestHashes, render);
-    return this.answer(toPayout(claimed), idempotency, provider, render);
+    if (!claimed) return this.replay(idempotency, requestHashes);
+    return this.answer(claimed, idempotency, provider);
   }
 
   /**
@@ -140,25 +163,25 @@ export class PayoutsService {
    * it) and stores the answer for replays in the same transaction as the outcome. If this fails
    * unexpectedly, the claim is released so a retry takes over at once instead of after the lease.
    */
-  private async answer(payout: Payout, idempotency: { apiKeyId: string; key: string }, provider: PayoutProvider, render: (payout: Payout) => unknown): Promise<StoredResponse> {
-    let body: unknown;
-    const store: Settle = async (manager, settledPayout) => {
-      body = render(settledPayout);
-      await manager
-        .getRepository(IdempotencyKeyEntity)
-        .update({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key }, { responseStatus: HttpStatus.CREATED, responseBody: body as object });
+  private async answer(
+    payout: Payout,
+    idempotency: IdempotencyScope,
+    provider: PayoutProvider,
+  ): Promise<CreateOutcome> {
+    let answered: Payout | undefined;
+    const store: Settle = async (transaction, settledPayout) => {
+      answered = settledPayout;
+      await this.idempotencyKeys.storeAnswer(transaction, idempotency, this.createdAnswer.render(settledPayout));
     };
     try {
       if (payout.status === 'requested' || payout.status === 'unknown') await this.submit(payout, provider, store);
-      else await this.dataSource.transaction((manager) => store(manager, payout));
+      else await this.unitOfWork.run((transaction) => store(transaction, payout));
     } catch (error) {
-      await this.dataSource
-        .getRepository(IdempotencyKeyEntity)
-        .update({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key, responseStatus: IsNull() }, { leaseUntil: new Date(0) })
-        .catch(() => undefined); // the lease then runs out on its own
+      await this.idempotencyKeys.releaseUnanswered(idempotency).catch(() => undefined); // the lease then runs out on its own
       throw error;
     }
-    return { status: HttpStatus.CREATED, body };
+    // Every path above stores an answer or throws.
+    return { outcome: 'created', payout: answered as Payout };
   }
 
   /**
@@ -166,7 +189,11 @@ export class PayoutsService {
    * payouts and, by the reconciler, for payouts whose submission may not have happened: providers
    * recognise our id, so a repeat never pays twice.
    */
-  async submit(payout: Payout, provider = this.registry.get(payout.provider, payout.environment), settle?: Settle): Promise<Payout> {
+  async submit(
+    payout: Payout,
+    provider = this.registry.get(payout.provider, payout.environment),
+    settle?: Settle,
+  ): Promise<Payout> {
     let beneficiary: Beneficiary | undefined;
     try {
       // Opened once per provider call, from the row already read; it lives only in this call.
@@ -186,32 +213,26 @@ export class PayoutsService {
   }
 
   async get(id: string): Promise<Payout> {
-    const row = await this.dataSource.getRepository(PayoutEntity).findOneBy({ id });
-    if (!row) throw ApiError.notFound('payout', id);
-    return toPayout(row);
+    const payout = await this.payouts.findById(id);
+    if (!payout) throw ApiError.notFound('payout', id);
+    return payout;
   }
 
-  async events(id: string): Promise<PayoutEventEntity[]> {
+  async events(id: string): Promise<PayoutHistoryEntry[]> {
     await this.get(id);
-    return this.dataSource.getRepository(PayoutEventEntity).find({ where: { payoutId: id }, order: { id: 'ASC' } });
+    return this.payouts.history(id);
   }
 
   async list(filter: PayoutFilter): Promise<{ items: Payout[]; nextCursor: string | null }> {
-    const query = this.dataSource.getRepository(PayoutEntity).createQueryBuilder('p');
-    if (filter.status) query.andWhere('p.status = :status', { status: filter.status });
-    if (filter.provider) query.andWhere('p.provider = :provider', { provider: filter.provider });
-    if (filter.environment) query.andWhere('p.environment = :environment', { environment: filter.environment });
-    if (filter.reference) query.andWhere('p.reference = :reference', { reference: filter.reference });
-    if (filter.createdFrom) query.andWhere('p.created_at >= :from', { from: filter.createdFrom });
-    if (filter.createdTo) query.andWhere('p.created_at < :to', { to: filter.createdTo });
-    if (filter.cursor) {
-      const [createdAt, id] = decodeCursor(filter.cursor);
-      query.andWhere(new Brackets((q) => q.where('p.created_at < :cAt', { cAt: createdAt }).orWhere('p.created_at = :cAt AND p.id < :cId', { cAt: createdAt, cId: id })));
-    }
-    const rows = await query.orderBy('p.created_at', 'DESC').addOrderBy('p.id', 'DESC').limit(filter.limit + 1).getMany();
+    const { cursor, ...query } = filter;
+    const before = cursor ? decodeCursor(cursor) : undefined;
+    const rows = await this.payouts.page({ ...query, before: before && { createdAt: before[0], id: before[1] } });
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
-    return { items: page.map(toPayout), nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+    return {
+      items: page,
+      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
   }
 
   async operate(id: string, operation: Operation): Promise<Payout> {
@@ -221,14 +242,24 @@ export class PayoutsService {
     const [group, name] = capability.split('.') as ['payouts', 'cancel' | 'hold' | 'status'];
     if (!provider.capabilities[group][name]) throw unsupported(payout.provider, capability, operation);
     if (operation !== 'sync' && TERMINAL.has(payout.status)) {
-      throw new ApiError(HttpStatus.CONFLICT, 'PAYOUT_FINAL', `The payout is ${payout.status}; it can no longer be ${operation === 'cancel' ? 'cancelled' : operation === 'hold' ? 'held' : 'released'}.`, { status: payout.status });
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        'PAYOUT_FINAL',
+        `The payout is ${payout.status}; it can no longer be ${operation === 'cancel' ? 'cancelled' : operation === 'hold' ? 'held' : 'released'}.`,
+        { status: payout.status },
+      );
     }
     const reference = { externalId: payout.id, providerReference: payout.providerReference ?? undefined };
     if (operation === 'sync' && (payout.status === 'requested' || payout.status === 'unknown')) {
       // Whether the provider has it at all is not known: re-submit, which the provider deduplicates.
       return this.submit(payout, provider);
     }
-    const call = { cancel: () => provider.cancelPayout(reference), hold: () => provider.holdPayout(reference), release: () => provider.releasePayout(reference), sync: () => provider.getPayout(reference) }[operation];
+    const call = {
+      cancel: () => provider.cancelPayout(reference),
+      hold: () => provider.holdPayout(reference),
+      release: () => provider.releasePayout(reference),
+      sync: () => provider.getPayout(reference),
+    }[operation];
     const result = await call();
     return this.applyProviderResult(id, result, operation);
   }
@@ -238,48 +269,56 @@ export class PayoutsService {
    * backwards; they are recorded as stale.
    */
   async applyProviderResult(id: string, result: ProviderPayout, source: string, settle?: Settle): Promise<Payout> {
-    return this.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(PayoutEntity);
-      const row = await repository.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!row) throw ApiError.notFound('payout', id);
+    return this.unitOfWork.run(async (transaction) => {
+      const locked = await this.payouts.lockById(transaction, id);
+      if (!locked) throw ApiError.notFound('payout', id);
+      const current = locked.payout;
       const to = result.state as PayoutStatus;
-      const verdict = judgeTransition(row.provider, row.status, to);
-      const facts = { source, providerStatus: result.providerStatus, providerReference: result.providerReference, rejectionCode: result.rejectionCode };
+      const verdict = judgeTransition(current.provider, current.status, to);
+      const facts = {
+        source,
+        providerStatus: result.providerStatus,
+        providerReference: result.providerReference,
+        rejectionCode: result.rejectionCode,
+      };
       if (verdict === 'stale' || verdict === 'illegal') {
-        await event(manager, id, verdict === 'stale' ? 'stale_update' : 'illegal_update', row.status, to, facts);
-        return settled(manager, toPayout(row), settle);
+        await this.payouts.appendHistory(
+          transaction,
+          id,
+          verdict === 'stale' ? 'stale_update' : 'illegal_update',
+          current.status,
+          to,
+          facts,
+        );
+        return settled(transaction, current, settle);
       }
-      const from = row.status;
-      row.status = to;
-      row.providerReference = row.providerReference ?? result.providerReference ?? null;
-      row.providerStatus = result.providerStatus;
-      if (result.rejectionCode || result.rejectionReason) {
-        row.failureCode = result.rejectionCode ?? row.failureCode;
-        row.failureReason = result.rejectionReason ?? row.failureReason;
-      }
-      if (result.fees) row.fees = result.fees;
-      row.nextCheckAt = TERMINAL.has(to) ? null : this.nextCheck(0);
-      row.checkAttempts = 0;
-      // update(), not save(): save() would read the row again to diff it, on every payout.
-      await repository.update(
-        { id },
-        {
-          status: row.status,
-          providerReference: row.providerReference,
-          providerStatus: row.providerStatus,
-          failureCode: row.failureCode,
-          failureReason: row.failureReason,
-          fees: row.fees,
-          nextCheckAt: row.nextCheckAt,
-          checkAttempts: 0,
-        },
-      );
-      row.updatedAt = new Date();
+      const from = current.status;
+      const rejected = Boolean(result.rejectionCode || result.rejectionReason);
+      const payout: Payout = {
+        ...current,
+        status: to,
+        providerReference: current.providerReference ?? result.providerReference ?? null,
+        providerStatus: result.providerStatus,
+        failureCode: rejected ? (result.rejectionCode ?? current.failureCode) : current.failureCode,
+        failureReason: rejected ? (result.rejectionReason ?? current.failureReason) : current.failureReason,
+        fees: result.fees ?? current.fees,
+        updatedAt: new Date(),
+      };
+      await this.payouts.updateState(transaction, id, {
+        status: to,
+        providerReference: payout.providerReference,
+        providerStatus: payout.providerStatus,
+        failureCode: payout.failureCode,
+        failureReason: payout.failureReason,
+        fees: payout.fees,
+        nextCheckAt: TERMINAL.has(to) ? null : this.nextCheck(0),
+        checkAttempts: 0,
+      });
       if (verdict === 'apply') {
-        await event(manager, id, 'transition', from, to, facts);
-        await this.announce(manager, row, from);
+        await this.payouts.appendHistory(transaction, id, 'transition', from, to, facts);
+        await this.announce(transaction, payout, from);
       }
-      return settled(manager, toPayout(row), settle);
+      return settled(transaction, payout, settle);
     });
   }
 
@@ -287,34 +326,57 @@ export class PayoutsService {
   async recordFailure(id: string, error: unknown, source: string, settle?: Settle): Promise<Payout> {
     const providerError = error instanceof ProviderError ? error : null;
     const unknown = !providerError || providerError.outcomeUnknown || providerError.code === 'PAYOUT_ALREADY_EXISTS';
-    if (!providerError) this.logger.error({ payoutId: id, error: error instanceof Error ? error.message : String(error) }, 'unexpected error while submitting a payout');
-    return this.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(PayoutEntity);
-      const row = await repository.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!row) throw ApiError.notFound('payout', id);
+    if (!providerError)
+      this.logger.error(
+        { payoutId: id, error: error instanceof Error ? error.message : String(error) },
+        'unexpected error while submitting a payout',
+      );
+    return this.unitOfWork.run(async (transaction) => {
+      const locked = await this.payouts.lockById(transaction, id);
+      if (!locked) throw ApiError.notFound('payout', id);
+      const current = locked.payout;
       const to: PayoutStatus = unknown ? 'unknown' : 'failed';
-      const detail = { source, code: providerError?.code ?? 'UNEXPECTED', message: providerError?.message ?? 'unexpected error', providerCode: providerError?.providerCode };
-      if (row.status !== 'requested' && row.status !== 'unknown') {
+      const detail = {
+        source,
+        code: providerError?.code ?? 'UNEXPECTED',
+        message: providerError?.message ?? 'unexpected error',
+        providerCode: providerError?.providerCode,
+      };
+      if (current.status !== 'requested' && current.status !== 'unknown') {
         // Already moved on (a webhook or the reconciler was faster): only record the exchange.
-        await event(manager, id, 'provider_error', row.status, row.status, detail);
-        return settled(manager, toPayout(row), settle);
+        await this.payouts.appendHistory(transaction, id, 'provider_error', current.status, current.status, detail);
+        return settled(transaction, current, settle);
       }
-      const from = row.status;
-      row.status = to;
-      row.failureCode = unknown ? null : (providerError?.code ?? null);
-      row.failureReason = unknown ? null : (providerError?.message ?? null);
-      row.nextCheckAt = unknown ? this.nextCheck(row.checkAttempts) : null;
-      await repository.save(row);
-      await event(manager, id, from === to ? 'provider_error' : 'transition', from, to, detail);
-      if (from !== to) await this.announce(manager, row, from);
-      return settled(manager, toPayout(row), settle);
+      const from = current.status;
+      const payout: Payout = {
+        ...current,
+        status: to,
+        failureCode: unknown ? null : (providerError?.code ?? null),
+        failureReason: unknown ? null : (providerError?.message ?? null),
+        updatedAt: new Date(),
+      };
+      await this.payouts.updateState(transaction, id, {
+        status: to,
+        failureCode: payout.failureCode,
+        failureReason: payout.failureReason,
+        nextCheckAt: unknown ? this.nextCheck(locked.checkAttempts) : null,
+      });
+      await this.payouts.appendHistory(
+        transaction,
+        id,
+        from === to ? 'provider_error' : 'transition',
+        from,
+        to,
+        detail,
+      );
+      if (from !== to) await this.announce(transaction, payout, from);
+      return settled(transaction, payout, settle);
     });
   }
 
   /** payout.status_changed, in the same transaction as the change. */
-  private announce(manager: EntityManager, row: PayoutEntity, from: PayoutStatus): Promise<void> {
-    const payout = toPayout(row);
-    return this.outbound.enqueue(manager, 'payout.status_changed', {
+  private announce(transaction: Transaction, payout: Payout, from: PayoutStatus): Promise<void> {
+    return this.outbound.enqueue(transaction, 'payout.status_changed', {
       payoutId: payout.id,
       provider: payout.provider,
       environment: payout.environment,
@@ -323,7 +385,8 @@ export class PayoutsService {
       amount: payout.amount,
       reference: payout.reference,
       providerReference: payout.providerReference,
-      failure: payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
+      failure:
+        payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
     });
   }
 
@@ -354,12 +417,16 @@ export class PayoutsService {
    * process is gone (its liveness lock released) or its lease ran out, this request takes the claim
    * over and finishes the payout itself: providers deduplicate by our id, so nothing is paid twice.
    */
-  private async replay(idempotency: { apiKeyId: string; key: string }, requestHashes: string[], render: (payout: Payout) => unknown): Promise<StoredResponse> {
-    const repository = this.dataSource.getRepository(IdempotencyKeyEntity);
+  private async replay(idempotency: IdempotencyScope, requestHashes: string[]): Promise<CreateOutcome> {
     const deadline = Date.now() + this.environment.IDEMPOTENCY_WAIT_MS;
     for (;;) {
-      const record = await repository.findOneBy({ apiKeyId: idempotency.apiKeyId, idempotencyKey: idempotency.key });
-      if (!record) throw new ApiError(HttpStatus.CONFLICT, 'IDEMPOTENCY_KEY_EXPIRED', 'This Idempotency-Key was just purged; send the request again.');
+      const record = await this.idempotencyKeys.find(idempotency);
+      if (!record)
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          'IDEMPOTENCY_KEY_EXPIRED',
+          'This Idempotency-Key was just purged; send the request again.',
+        );
       if (!requestHashes.includes(record.requestHash)) {
         throw new ApiError(
           HttpStatus.UNPROCESSABLE_ENTITY,
@@ -368,11 +435,11 @@ export class PayoutsService {
           { payoutId: record.payoutId },
         );
       }
-      if (record.responseStatus !== null) return { status: record.responseStatus, body: record.responseBody };
+      if (record.answer) return { outcome: 'replayed', answer: record.answer };
       const leaseEnd = (record.leaseUntil ?? new Date(record.createdAt.getTime() + this.leaseMs())).getTime();
       if (await this.firstAttemptGone(record, leaseEnd)) {
         const payout = await this.takeOver(record);
-        if (payout) return this.answer(payout, idempotency, this.provider(payout), render);
+        if (payout) return this.answer(payout, idempotency, this.provider(payout));
         continue; // another retry took it over first: wait for its answer like for any first attempt
       }
       if (Date.now() >= deadline) {
@@ -387,7 +454,7 @@ export class PayoutsService {
     }
   }
 
-  private async firstAttemptGone(record: IdempotencyKeyEntity, leaseEnd: number): Promise<boolean> {
+  private async firstAttemptGone(record: IdempotencyClaim, leaseEnd: number): Promise<boolean> {
     if (leaseEnd <= Date.now()) return true;
     // Claims written while this process had no liveness lock name no owner: only the lease tells.
     if (record.ownerInstance === null) return false;
@@ -395,39 +462,43 @@ export class PayoutsService {
   }
 
   /** Moves the claim to this process if nobody else did meanwhile; returns the payout to finish. */
-  private async takeOver(record: IdempotencyKeyEntity): Promise<Payout | null> {
-    const taken = await this.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(IdempotencyKeyEntity);
-      const current = await repository.findOne({ where: { apiKeyId: record.apiKeyId, idempotencyKey: record.idempotencyKey }, lock: { mode: 'pessimistic_write' } });
-      if (!current || current.responseStatus !== null || current.ownerInstance !== record.ownerInstance) return false;
-      await repository.update(
-        { apiKeyId: record.apiKeyId, idempotencyKey: record.idempotencyKey },
-        { ownerInstance: this.liveness.id, leaseUntil: new Date(Date.now() + this.leaseMs()) },
+  private async takeOver(record: IdempotencyClaim): Promise<Payout | null> {
+    const taken = await this.unitOfWork.run(async (transaction) => {
+      const current = await this.idempotencyKeys.lock(transaction, record);
+      if (!current || current.answer !== null || current.ownerInstance !== record.ownerInstance) return false;
+      await this.idempotencyKeys.assignOwner(
+        transaction,
+        record,
+        this.liveness.id,
+        new Date(Date.now() + this.leaseMs()),
       );
       return true;
     });
     if (!taken) return null;
-    this.logger.warn({ payoutId: record.payoutId, previousOwner: record.ownerInstance }, 'took over a payout request whose first attempt is gone');
+    this.logger.warn(
+      { payoutId: record.payoutId, previousOwner: record.ownerInstance },
+      'took over a payout request whose first attempt is gone',
+    );
     return this.get(record.payoutId);
   }
 }
 
 /** Extra work that must commit together with a payout's new state (e.g. the stored idempotent answer). */
-type Settle = (manager: EntityManager, payout: Payout) => Promise<void>;
+type Settle = (transaction: Transaction, payout: Payout) => Promise<void>;
 
-async function settled(manager: EntityManager, payout: Payout, settle?: Settle): Promise<Payout> {
-  if (settle) await settle(manager, payout);
+async function settled(transaction: Transaction, payout: Payout, settle?: Settle): Promise<Payout> {
+  if (settle) await settle(transaction, payout);
   return payout;
 }
 
-async function event(manager: EntityManager, payoutId: string, type: string, fromStatus: string | null, toStatus: string | null, detail: Record<string, unknown>): Promise<void> {
-  const entity = manager.getRepository(PayoutEventEntity).create({ payoutId, type, fromStatus, toStatus, detail });
-  await manager.getRepository(PayoutEventEntity).save(entity, { reload: false });
-}
-
+/** The same code the provider port raises for a missing capability, so a client branches on one code for one condition. */
 function unsupported(provider: Provider, capability: Capability, operation?: string): ApiError {
-  const code = `${capability.replace('.', '_').toUpperCase()}_NOT_SUPPORTED`;
-  return new ApiError(HttpStatus.CONFLICT, code, `${provider} does not support ${operation ?? capability} (${capability}).`, { provider, capability });
+  return new ApiError(
+    HttpStatus.CONFLICT,
+    ErrorCode.CAPABILITY_NOT_SUPPORTED,
+    `${provider} does not support ${operation ?? capability} (${capability}).`,
+    { provider, capability },
+  );
 }
 
 function encodeCursor(createdAt: Date, id: string): string {
@@ -440,8 +511,16 @@ function decodeCursor(cursor: string): [Date, string] {
   const [at, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const date = new Date(at);
   // Checked here, not by PostgreSQL: a malformed id would otherwise fail the query (500).
-  if (!id || extra !== undefined || !UUID.test(id) || Number.isNaN(date.getTime()) || Math.abs(date.getFullYear()) > 9999) {
-    throw ApiError.validation([{ field: 'cursor', code: 'INVALID_CURSOR', message: 'is not a cursor this API returned; start again without it' }]);
+  if (
+    !id ||
+    extra !== undefined ||
+    !UUID.test(id) ||
+    Number.isNaN(date.getTime()) ||
+    Math.abs(date.getFullYear()) > 9999
+  ) {
+    throw ApiError.validation([
+      { field: 'cursor', code: 'INVALID_CURSOR', message: 'is not a cursor this API returned; start again without it' },
+    ]);
   }
   return [date, id];
 }

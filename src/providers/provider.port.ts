@@ -2,6 +2,7 @@
  * The one port every provider implements. Domain types only: no HTTP, no provider JSON. A
  * provider folder maps between these and its own wire format.
  */
+import type { ErrorCode } from '../common/errors/error-codes';
 import type { Provider, ProviderEnvironment } from '../credentials/domain/credential';
 
 export type { Provider, ProviderEnvironment };
@@ -61,7 +62,8 @@ export interface PayoutInstruction {
 }
 
 /** Provider statuses mapped into the domain's vocabulary. */
-export type ProviderPayoutState = 'pending' | 'processing' | 'completed' | 'rejected' | 'cancelled' | 'on_hold' | 'failed';
+export type ProviderPayoutState =
+  'pending' | 'processing' | 'completed' | 'rejected' | 'cancelled' | 'on_hold' | 'failed';
 
 export interface ProviderPayout {
   /** The provider's id for the payout; absent when a lookup by our external id does not return it. */
@@ -159,7 +161,10 @@ export abstract class PayoutProvider {
 
   protected unsupported<T>(capability: Capability): Promise<T> {
     return Promise.reject(
-      new ProviderError('CAPABILITY_NOT_SUPPORTED', `${this.provider} does not support ${capability}.`, { capability, retryable: false }),
+      new ProviderError('CAPABILITY_NOT_SUPPORTED', `${this.provider} does not support ${capability}.`, {
+        capability,
+        retryable: false,
+      }),
     );
   }
 }
@@ -168,8 +173,11 @@ export abstract class PayoutProvider {
  * Every failure of a provider call, in domain terms. `outcomeUnknown` marks a write whose
  * result was lost (timeout, reset, dropped response): the payout must be reconciled, never
  * blindly re-sent unless the provider deduplicates it.
+ * The codes are a subset of the error catalogue: a name missing from it drops out of this union,
+ * and HTTP_STATUS below then fails to compile.
  */
-export type ProviderErrorCode =
+export type ProviderErrorCode = Extract<
+  ErrorCode,
   | 'CAPABILITY_NOT_SUPPORTED'
   | 'PROVIDER_NOT_CONFIGURED'
   | 'CREDENTIAL_MISSING'
@@ -185,7 +193,8 @@ export type ProviderErrorCode =
   | 'INVALID_TRANSITION'
   | 'PAYOUT_REJECTED'
   | 'OAUTH_AUTHORIZATION_REQUIRED'
-  | 'PROVIDER_PROTOCOL_ERROR';
+  | 'PROVIDER_PROTOCOL_ERROR'
+>;
 
 /** How each code reaches an API caller: their own fault (4xx) or the provider's (502/503/504). */
 const HTTP_STATUS: Record<ProviderErrorCode, number> = {
@@ -218,7 +227,12 @@ export class ProviderError extends Error {
   constructor(
     readonly code: ProviderErrorCode,
     message: string,
-    options: { retryable?: boolean; outcomeUnknown?: boolean; providerCode?: string | number; capability?: Capability } = {},
+    options: {
+      retryable?: boolean;
+      outcomeUnknown?: boolean;
+      providerCode?: string | number;
+      capability?: Capability;
+    } = {},
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -13,8 +13,14 @@ export class ProvidersHealthIndicator {
   check(key: string) {
     const indicator = this.indicators.check(key);
     const circuits = this.http.circuitStates();
-    const open = Object.entries(circuits).filter(([, state]) => state !== 'closed').map(([name]) => name);
+    const open = Object.entries(circuits)
+      .filter(([, state]) => state !== 'closed')
+      .map(([name]) => name);
     if (Object.keys(circuits).length === 0) return indicator.up();
-    return indicator.up(open.length > 0 ? { degraded: true, message: `calls to ${open.join(', ')} are paused after repeated failures`, circuits } : { circuits });
+    return indicator.up(
+      open.length > 0
+        ? { degraded: true, message: `calls to ${open.join(', ')} are paused after repeated failures`, circuits }
+        : { circuits },
+    );
   }
 }

@@ -1,6 +1,7 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FaultSettings } from './kit/faults';
+import { fieldText } from './kit/http-server';
 import { issueClientCertificate } from './kit/pki';
 import type { RunningSimulators } from './simulators';
 import type { VerestroSigningEnvironment } from './verestro/csr-policy';
@@ -26,19 +27,28 @@ export class AdminServer {
     };
 
     this.on('GET', /^\/health$/, () => [200, { status: 'ok' }]);
-    this.on('GET', /^\/simulators$/, () => [200, { urls: sims.urls, ports: sims.ports, serverCaPem: sims.serverCaPem }]);
+    this.on('GET', /^\/simulators$/, () => [
+      200,
+      { urls: sims.urls, ports: sims.ports, serverCaPem: sims.serverCaPem },
+    ]);
     this.on('GET', /^\/counters$/, () => [
       200,
-      Object.fromEntries(Object.entries(sims.servers).map(([name, server]) => [name, { ...server.counters, faults: server.faults.snapshot().injected }])),
+      Object.fromEntries(
+        Object.entries(sims.servers).map(([name, server]) => [
+          name,
+          { ...server.counters, faults: server.faults.snapshot().injected },
+        ]),
+      ),
     ]);
     this.on('POST', /^\/counters\/reset$/, () => {
-      for (const server of Object.values(sims.servers)) Object.assign(server.counters, { handshakes: 0, requests: 0, responses: {} });
+      for (const server of Object.values(sims.servers))
+        Object.assign(server.counters, { handshakes: 0, requests: 0, responses: {} });
       return [204, null];
     });
     this.on('PUT', /^\/([a-z0-9-]+)\/faults$/, (body, match) => {
       const server = serverOf(match[1]);
       if (!server) return [404, { error: `no simulator ${match[1]}` }];
-      server.faults.set(String(body.route ?? '*'), (body.settings ?? {}) as FaultSettings);
+      server.faults.set(fieldText(body.route ?? '*'), body.settings ?? {});
       return [200, server.faults.snapshot()];
     });
     this.on('DELETE', /^\/([a-z0-9-]+)\/faults$/, (_body, match) => {
@@ -53,8 +63,14 @@ export class AdminServer {
     this.on('GET', /^\/d24\/balances$/, () => [200, d24.balances()]);
     this.on('GET', /^\/d24\/notifications$/, () => [200, d24.notifier.log]);
     this.on('PUT', /^\/d24\/merchants$/, (body) => {
-      const merchant = body as unknown as { apiKey: string; apiPassphrase: string; apiSignature: string; readOnlyKey?: string };
-      if (!merchant.apiKey || !merchant.apiPassphrase || !merchant.apiSignature) return [400, { error: 'apiKey, apiPassphrase and apiSignature are required' }];
+      const merchant = body as unknown as {
+        apiKey: string;
+        apiPassphrase: string;
+        apiSignature: string;
+        readOnlyKey?: string;
+      };
+      if (!merchant.apiKey || !merchant.apiPassphrase || !merchant.apiSignature)
+        return [400, { error: 'apiKey, apiPassphrase and apiSignature are required' }];
       d24.settings.merchants = [...d24.settings.merchants.filter((m) => m.apiKey !== merchant.apiKey), merchant];
       return saved([200, { registered: merchant.apiKey }]);
     });
@@ -71,23 +87,51 @@ export class AdminServer {
     // ConnectPay
     this.on('GET', /^\/connectpay\/ledger$/, () => [200, connectpay.ledger]);
     this.on('GET', /^\/connectpay\/webhooks$/, () => [200, connectpay.webhooks.log]);
-    this.on('GET', /^\/connectpay\/devapp$/, () => [200, { ...connectpay.settings.devApp, registeredCertificates: connectpay.settings.registeredCertificates }]);
+    this.on('GET', /^\/connectpay\/devapp$/, () => [
+      200,
+      { ...connectpay.settings.devApp, registeredCertificates: connectpay.settings.registeredCertificates },
+    ]);
     this.on('POST', /^\/connectpay\/chains$/, async (body) => {
-      const commonName = String(body.commonName ?? 'payouts.example.com');
-      const leaf = await issueClientCertificate(sims.connectpayPublicCa.intermediate, `CN=${commonName},O=Example Payments,C=LT`, Number(body.days ?? 365));
-      const chainPem = leaf.certificatePem + sims.connectpayPublicCa.intermediate.certificatePem + sims.connectpayPublicCa.root.certificatePem;
+      const commonName = fieldText(body.commonName ?? 'payouts.example.com');
+      const leaf = await issueClientCertificate(
+        sims.connectpayPublicCa.intermediate,
+        `CN=${commonName},O=Example Payments,C=LT`,
+        Number(body.days ?? 365),
+      );
+      const chainPem =
+        leaf.certificatePem +
+        sims.connectpayPublicCa.intermediate.certificatePem +
+        sims.connectpayPublicCa.root.certificatePem;
       const registration = body.register === true ? saved(connectpay.registerChain(chainPem)) : null;
-      return [201, { chainPem, privateKeyPem: leaf.privateKeyPem, serialNumber: leaf.serialNumber, registered: registration !== null }];
+      return [
+        201,
+        {
+          chainPem,
+          privateKeyPem: leaf.privateKeyPem,
+          serialNumber: leaf.serialNumber,
+          registered: registration !== null,
+        },
+      ];
     });
     this.on('POST', /^\/connectpay\/devapp\/certificates$/, (body) => {
       if (typeof body.chainPem !== 'string') return [400, { error: 'chainPem is required' }];
       return saved([201, connectpay.registerChain(body.chainPem)]);
     });
-    this.on('GET', /^\/connectpay\/public-ca$/, () => [200, { rootPem: sims.connectpayPublicCa.root.certificatePem, intermediatePem: sims.connectpayPublicCa.intermediate.certificatePem }]);
-    this.on('POST', /^\/connectpay\/auth-codes$/, () => [201, { code: connectpay.issueAuthCode(), expiresInSeconds: 86_400 }]);
+    this.on('GET', /^\/connectpay\/public-ca$/, () => [
+      200,
+      {
+        rootPem: sims.connectpayPublicCa.root.certificatePem,
+        intermediatePem: sims.connectpayPublicCa.intermediate.certificatePem,
+      },
+    ]);
+    this.on('POST', /^\/connectpay\/auth-codes$/, () => [
+      201,
+      { code: connectpay.issueAuthCode(), expiresInSeconds: 86_400 },
+    ]);
     this.on('POST', /^\/connectpay\/merchant-keys$/, (body) => {
       if (typeof body.publicKeyPem !== 'string') return [400, { error: 'publicKeyPem is required' }];
-      if (!connectpay.settings.merchantPublicKeys.includes(body.publicKeyPem)) connectpay.settings.merchantPublicKeys.push(body.publicKeyPem);
+      if (!connectpay.settings.merchantPublicKeys.includes(body.publicKeyPem))
+        connectpay.settings.merchantPublicKeys.push(body.publicKeyPem);
       return saved([201, { registered: connectpay.settings.merchantPublicKeys.length }]);
     });
     this.on('PUT', /^\/connectpay\/webhook$/, (body) => {
@@ -111,13 +155,18 @@ export class AdminServer {
     this.on('POST', /^\/verestro\/csr$/, async (body) => {
       if (typeof body.csrPem !== 'string') return [400, { error: 'csrPem is required' }];
       const environment = (body.environment ?? 'sandbox') as VerestroSigningEnvironment;
-      if (!['sandbox', 'beta', 'production'].includes(environment)) return [400, { error: 'environment must be sandbox, beta or production' }];
+      if (!['sandbox', 'beta', 'production'].includes(environment))
+        return [400, { error: 'environment must be sandbox, beta or production' }];
       const result = await verestro.signCsr(body.csrPem, environment);
       return 'violations' in result ? [422, result] : [200, result];
     });
     this.on('GET', /^\/verestro\/callbacks\/csr$/, async () => [200, { csrPem: saved(await verestro.callbackCsr()) }]);
     this.on('PUT', /^\/verestro\/callbacks$/, (body) => {
-      const { url, certificatePem, serverCaPem } = body as { url?: string; certificatePem?: string; serverCaPem?: string };
+      const { url, certificatePem, serverCaPem } = body as {
+        url?: string;
+        certificatePem?: string;
+        serverCaPem?: string;
+      };
       Object.assign(verestro.settings.callbacks, { url, certificatePem, serverCaPem });
       return saved([200, { url }]);
     });

@@ -19,11 +19,17 @@ async function main(): Promise<void> {
     stateDir,
     seed: Number(option('seed') ?? 1),
     fast: process.argv.includes('--fast'),
-    ports: base === 0
-      ? { admin: 0, d24: 0, connectpayMtls: 0, connectpayOneWay: 0, verestro: 0 }
-      : { admin: base, d24: base + 1, connectpayMtls: base + 2, connectpayOneWay: base + 3, verestro: base + 4 },
+    ports:
+      base === 0
+        ? { admin: 0, d24: 0, connectpayMtls: 0, connectpayOneWay: 0, verestro: 0 }
+        : { admin: base, d24: base + 1, connectpayMtls: base + 2, connectpayOneWay: base + 3, verestro: base + 4 },
   });
-  const ready = { event: 'simulators-ready', urls: sims.urls, ports: sims.ports, serverCaFile: path.join(stateDir, 'server-ca.pem') };
+  const ready = {
+    event: 'simulators-ready',
+    urls: sims.urls,
+    ports: sims.ports,
+    serverCaFile: path.join(stateDir, 'server-ca.pem'),
+  };
   if (process.send) process.send(ready);
   process.stdout.write(
     [

@@ -1,18 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConnectPaySettings, ConnectPaySimulator } from './connectpay/connectpay.simulator';
-import { D24Settings, D24Simulator } from './d24/d24.simulator';
-import { SimServer } from './kit/http-server';
-import {
-  Authority,
-  authorityFrom,
-  CertifiedKey,
-  createIntermediateAuthority,
-  createRootAuthority,
-  issueServerCertificate,
-} from './kit/pki';
-import { VerestroSettings, VerestroSimulator } from './verestro/verestro.simulator';
+import type { ConnectPaySettings } from './connectpay/connectpay.simulator';
+import { ConnectPaySimulator } from './connectpay/connectpay.simulator';
+import type { D24Settings } from './d24/d24.simulator';
+import { D24Simulator } from './d24/d24.simulator';
+import type { SimServer } from './kit/http-server';
+import type { Authority, CertifiedKey } from './kit/pki';
+import { authorityFrom, createIntermediateAuthority, createRootAuthority, issueServerCertificate } from './kit/pki';
+import type { VerestroSettings } from './verestro/verestro.simulator';
+import { VerestroSimulator } from './verestro/verestro.simulator';
 import { AdminServer } from './admin';
 
 /**
@@ -47,7 +44,10 @@ interface PkiState {
 interface RegistrationState {
   d24: Pick<D24Settings, 'merchants' | 'allowedIps'>;
   connectpay: Pick<ConnectPaySettings, 'devApp' | 'registeredCertificates' | 'merchantPublicKeys' | 'webhook'>;
-  verestro: { partner: VerestroSettings['partner']; callbacks: Omit<VerestroSettings['callbacks'], 'retryDelaysMs' | 'duplicate' | 'reorderWindowMs'> };
+  verestro: {
+    partner: VerestroSettings['partner'];
+    callbacks: Omit<VerestroSettings['callbacks'], 'retryDelaysMs' | 'duplicate' | 'reorderWindowMs'>;
+  };
 }
 
 export interface RunningSimulators {
@@ -66,7 +66,13 @@ export interface RunningSimulators {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_PORTS: SimulatorPorts = { admin: 4100, d24: 4101, connectpayMtls: 4102, connectpayOneWay: 4103, verestro: 4104 };
+export const DEFAULT_PORTS: SimulatorPorts = {
+  admin: 4100,
+  d24: 4101,
+  connectpayMtls: 4102,
+  connectpayOneWay: 4103,
+  verestro: 4104,
+};
 
 async function loadPki(stateDir: string | undefined): Promise<PkiState> {
   const file = stateDir ? path.join(stateDir, 'pki.json') : undefined;
@@ -82,7 +88,10 @@ async function loadPki(stateDir: string | undefined): Promise<PkiState> {
     serverCa: { certificatePem: serverCa.certificatePem, privateKeyPem: serverCa.privateKeyPem },
     server,
     connectpayRoot: { certificatePem: connectpayRoot.certificatePem, privateKeyPem: connectpayRoot.privateKeyPem },
-    connectpayIntermediate: { certificatePem: connectpayIntermediate.certificatePem, privateKeyPem: connectpayIntermediate.privateKeyPem },
+    connectpayIntermediate: {
+      certificatePem: connectpayIntermediate.certificatePem,
+      privateKeyPem: connectpayIntermediate.privateKeyPem,
+    },
     verestroCa: { certificatePem: verestroCa.certificatePem, privateKeyPem: verestroCa.privateKeyPem },
   };
   if (file) {
@@ -99,13 +108,20 @@ function loadRegistrations(stateDir: string | undefined): RegistrationState {
   return {
     d24: { merchants: [], allowedIps: ['127.0.0.1', '::1'] },
     connectpay: {
-      devApp: { clientKey: `sim-${randomBytes(6).toString('hex')}`, clientSecret: randomBytes(24).toString('base64url'), brandId: 'sim-brand-001' },
+      devApp: {
+        clientKey: `sim-${randomBytes(6).toString('hex')}`,
+        clientSecret: randomBytes(24).toString('base64url'),
+        brandId: 'sim-brand-001',
+      },
       registeredCertificates: [],
       merchantPublicKeys: [],
       webhook: { headerName: 'X-Secret-Token' },
     },
     verestro: {
-      partner: { username: `partner-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('base64url') },
+      partner: {
+        username: `partner-${randomBytes(4).toString('hex')}`,
+        password: randomBytes(24).toString('base64url'),
+      },
       callbacks: {},
     },
   };
@@ -130,8 +146,19 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<R
     tls,
     {
       ...registrations.d24,
-      balances: { BRL: '1000000.00', MXN: '1000000.00', COP: '100000000.00', ARS: '10000000.00', CLP: '100000000.00', PEN: '1000000.00', USD: '1000000.00', EUR: '1000000.00' },
-      timeline: fast ? { deliverAfterMs: 150, completeAfterMs: 150 } : { deliverAfterMs: 3_000, completeAfterMs: 5_000 },
+      balances: {
+        BRL: '1000000.00',
+        MXN: '1000000.00',
+        COP: '100000000.00',
+        ARS: '10000000.00',
+        CLP: '100000000.00',
+        PEN: '1000000.00',
+        USD: '1000000.00',
+        EUR: '1000000.00',
+      },
+      timeline: fast
+        ? { deliverAfterMs: 150, completeAfterMs: 150 }
+        : { deliverAfterMs: 3_000, completeAfterMs: 5_000 },
       notifications: { retryDelaysMs: retries, duplicate: false, reorderWindowMs: 0 },
       controlAffixes: { prefix: 'Be4', suffix: 'Bo7' },
     },

@@ -2,14 +2,16 @@ import { Module } from '@nestjs/common';
 import { PayoutsModule } from '../payouts/payouts.module';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { ProvidersModule } from '../providers/providers.module';
-import { VerestroCallbackServer } from './verestro-callbacks.server';
-import { WebhooksController } from './webhooks.controller';
+import { WebhookDeliveriesRepository } from './persistence/webhook-deliveries.repository';
 import { WebhooksService } from './webhooks.service';
 
+/**
+ * Turning a verified provider notification into a status fetch. The routes and listeners that
+ * receive notifications belong to each provider's module (its descriptor's `webhook`).
+ */
 @Module({
   imports: [ProvidersModule, PayoutsModule, CredentialsModule],
-  controllers: [WebhooksController],
-  providers: [WebhooksService, VerestroCallbackServer],
-  exports: [VerestroCallbackServer],
+  providers: [WebhooksService, WebhookDeliveriesRepository],
+  exports: [WebhooksService],
 })
 export class WebhooksModule {}

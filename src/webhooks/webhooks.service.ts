@@ -1,17 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Environment } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
-import { mayStillChange } from '../payouts/domain/payout';
-import { PayoutEntity } from '../payouts/persistence/payout.entity';
+import { descriptorOf } from '../providers/provider-catalogue';
+import { mayStillChange, Payout } from '../payouts/domain/payout';
+import { PayoutsRepository } from '../payouts/persistence/payouts.repository';
 import { PayoutsService } from '../payouts/payouts.service';
 import { ProviderRegistry } from '../providers/provider.registry';
 import type { InboundWebhook, Provider, ProviderEnvironment, WebhookNotice } from '../providers/provider.port';
+import { WebhookDeliveriesRepository } from './persistence/webhook-deliveries.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export type WebhookOutcome = 'applied' | 'duplicate' | 'deferred' | 'final' | 'unknown_payout' | 'failed';
+export const WEBHOOK_OUTCOMES = ['applied', 'duplicate', 'deferred', 'final', 'unknown_payout', 'failed'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** Why an inbound notification was refused (counted in the logs, never stored). */
 export type RejectionReason = 'unverified' | 'source_not_allowed';
@@ -33,15 +34,21 @@ export class WebhooksService {
   private readonly rejections = new Map<string, { count: number; total: number; loggedAt: number }>();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    // The payouts module's own repository: notifications read payouts and claim their fetch slots through it.
+    private readonly payoutRows: PayoutsRepository,
     private readonly registry: ProviderRegistry,
     private readonly payouts: PayoutsService,
     private readonly environment: Environment,
   ) {}
 
   /** Returns null when no environment's credential verifies the notification. */
-  async verify(provider: Provider, webhook: InboundWebhook, hint?: ProviderEnvironment): Promise<{ notice: WebhookNotice; environment: ProviderEnvironment } | null> {
-    if (provider === 'connectpay' && !this.allowedSource(webhook.remoteAddress)) {
+  async verify(
+    provider: Provider,
+    webhook: InboundWebhook,
+    hint?: ProviderEnvironment,
+  ): Promise<{ notice: WebhookNotice; environment: ProviderEnvironment } | null> {
+    if (!this.allowedSource(provider, webhook.remoteAddress)) {
       this.rejected(provider, 'source_not_allowed', webhook.remoteAddress);
       return null;
     }
@@ -58,30 +65,33 @@ export class WebhooksService {
   }
 
   /** Finds the payout a verified notice is about (our id is the provider's external id). */
-  async payoutFor(provider: Provider, notice: WebhookNotice): Promise<PayoutEntity | null> {
-    const repository = this.dataSource.getRepository(PayoutEntity);
-    if (notice.externalId && UUID.test(notice.externalId)) {
-      const byId = await repository.findOneBy({ id: notice.externalId, provider });
-      if (byId) return byId;
-    }
-    return notice.providerReference ? repository.findOneBy({ provider, providerReference: notice.providerReference }) : null;
+  async payoutFor(provider: Provider, notice: WebhookNotice): Promise<Payout | null> {
+    // Not a uuid: cannot be one of our ids (and would fail the query).
+    const externalId = notice.externalId && UUID.test(notice.externalId) ? notice.externalId : undefined;
+    return this.payoutRows.findForNotice(provider, externalId, notice.providerReference);
   }
 
-  /** D24 names the payout in the body; it tells which environment's keys to check. */
-  async d24EnvironmentHint(rawBody: Buffer): Promise<ProviderEnvironment | undefined> {
-    const externalId = new URLSearchParams(rawBody.toString('utf8')).get('external_id');
-    if (!externalId || !UUID.test(externalId)) return undefined;
-    return (await this.dataSource.getRepository(PayoutEntity).findOneBy({ id: externalId, provider: 'd24' }))?.environment;
+  /** The environment of one of our payouts, when a provider names it before its proof is checked (a hint only). */
+  async environmentOfPayout(provider: Provider, externalId: string): Promise<ProviderEnvironment | undefined> {
+    if (!UUID.test(externalId)) return undefined;
+    return this.payoutRows.environmentOf(provider, externalId);
   }
 
   /** Records the delivery; false when this exact delivery was seen before. */
-  async record(provider: Provider, environment: ProviderEnvironment | null, deliveryId: string, payoutId: string | null, outcome: WebhookOutcome): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `INSERT INTO webhook_deliveries (provider, environment, delivery_id, payout_id, outcome) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id`,
-      [provider, environment, deliveryId.slice(0, 300), payoutId, outcome],
-    );
-    return rows.length > 0;
+  async record(
+    provider: Provider,
+    environment: ProviderEnvironment | null,
+    deliveryId: string,
+    payoutId: string | null,
+    outcome: WebhookOutcome,
+  ): Promise<boolean> {
+    return this.deliveries.recordOnce({
+      provider,
+      environment,
+      deliveryId: deliveryId.slice(0, 300),
+      payoutId,
+      outcome,
+    });
   }
 
   /** Processes a verified notice: at most one status fetch per payout per interval, then the state machine. */
@@ -89,11 +99,17 @@ export class WebhooksService {
     const payout = await this.payoutFor(provider, notice);
     if (!payout) {
       // Nothing stored: a verified notification can still be replayed at will.
-      this.logger.warn({ provider, environment, externalId: notice.externalId, providerReference: notice.providerReference }, 'notification for a payout we do not know');
+      this.logger.warn(
+        { provider, environment, externalId: notice.externalId, providerReference: notice.providerReference },
+        'notification for a payout we do not know',
+      );
       return 'unknown_payout';
     }
     if (!mayStillChange(payout.provider, payout.status)) return 'final';
-    if (notice.deliveryId !== undefined && !(await this.record(provider, environment, `${environment}:${notice.deliveryId}`, payout.id, 'applied'))) {
+    if (
+      notice.deliveryId !== undefined &&
+      !(await this.record(provider, environment, `${environment}:${notice.deliveryId}`, payout.id, 'applied'))
+    ) {
       return 'duplicate';
     }
     if (!(await this.claimFetch(payout.id))) {
@@ -101,7 +117,8 @@ export class WebhooksService {
       return 'deferred';
     }
     // Without an authenticated delivery id, the fetch itself is the delivery worth recording.
-    if (notice.deliveryId === undefined) await this.record(provider, environment, `${environment}:fetch:${payout.id}:${Date.now()}`, payout.id, 'applied');
+    if (notice.deliveryId === undefined)
+      await this.record(provider, environment, `${environment}:fetch:${payout.id}:${Date.now()}`, payout.id, 'applied');
     try {
       const result = await this.registry
         .get(provider, environment)
@@ -109,31 +126,22 @@ export class WebhooksService {
       await this.payouts.applyProviderResult(payout.id, result, `webhook:${provider}`);
       return 'applied';
     } catch (error) {
-      this.logger.warn({ payoutId: payout.id, error: error instanceof Error ? error.message : String(error) }, 'could not fetch the status after a notification; the reconciler will');
+      this.logger.warn(
+        { payoutId: payout.id, error: error instanceof Error ? error.message : String(error) },
+        'could not fetch the status after a notification; the reconciler will',
+      );
       return 'failed';
     }
   }
 
   /** Takes this payout's fetch slot for the interval; false when a fetch happened within it (on any replica). */
-  private async claimFetch(payoutId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE payouts SET webhook_fetch_at = now()
-          WHERE id = $1 AND (webhook_fetch_at IS NULL OR webhook_fetch_at <= now() - $2 * interval '1 millisecond')
-         RETURNING id)
-       SELECT id FROM claimed`,
-      [payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS],
-    );
-    return rows.length > 0;
+  private claimFetch(payoutId: string): Promise<boolean> {
+    return this.payoutRows.claimWebhookFetch(payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS);
   }
 
   /** One follow-up check by the reconciler at the end of the interval (never later than one already due). */
-  private async deferFetch(payoutId: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE payouts SET next_check_at = LEAST(COALESCE(next_check_at, 'infinity'::timestamptz), webhook_fetch_at + $2 * interval '1 millisecond')
-        WHERE id = $1`,
-      [payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS],
-    );
+  private deferFetch(payoutId: string): Promise<void> {
+    return this.payoutRows.scheduleCheckAfterWebhookFetch(payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS);
   }
 
   /**
@@ -148,13 +156,24 @@ export class WebhooksService {
     entry.total += 1;
     this.rejections.set(key, entry);
     if (now - entry.loggedAt < REJECTION_LOG_INTERVAL_MS) return;
-    this.logger.warn({ provider, reason, source, sinceLastLine: entry.count, total: entry.total }, 'refused provider notifications');
+    this.logger.warn(
+      { provider, reason, source, sinceLastLine: entry.count, total: entry.total },
+      'refused provider notifications',
+    );
     entry.count = 0;
     entry.loggedAt = now;
   }
 
-  private allowedSource(address: string | undefined): boolean {
-    const allowed = (this.environment.CONNECTPAY_WEBHOOK_ALLOWED_IPS ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
+  /** The provider's source allow-list (the variable its descriptor names); none configured allows any. */
+  private allowedSource(provider: Provider, address: string | undefined): boolean {
+    const { webhook } = descriptorOf(provider);
+    const variable = webhook.kind === 'route' ? webhook.allowedSourcesVariable : undefined;
+    if (!variable) return true;
+    const configured = (this.environment as unknown as Record<string, unknown>)[variable];
+    const allowed = (typeof configured === 'string' ? configured : '')
+      .split(',')
+      .map((ip) => ip.trim())
+      .filter(Boolean);
     if (allowed.length === 0) return true;
     const ip = (address ?? '').replace(/^::ffff:/, '');
     return allowed.includes(ip);

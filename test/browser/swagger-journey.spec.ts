@@ -4,7 +4,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { projectRoot } from '../../src/config/paths';
 import { admin } from '../support/sim-client';
-import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 
 /**
  * The operator journey in a real browser: Swagger UI at /docs in headless Chromium (Debian's
@@ -16,7 +17,9 @@ const artifacts = path.join(projectRoot(), 'test', 'artifacts');
 const available = existsSync(CHROMIUM);
 const describeIfChromium = available ? describe : describe.skip;
 if (!available) {
-  process.stderr.write(`\n[swagger-journey] skipped: Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).\n`);
+  process.stderr.write(
+    `\n[swagger-journey] skipped: Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).\n`,
+  );
 }
 
 interface Answer {
@@ -35,7 +38,16 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${world.baseUrl}/docs`);
@@ -56,22 +68,39 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
   };
 
   /** Opens an operation, presses "Try it out", fills it like an operator would, executes, reads the answer. */
-  async function tryIt(tag: string, operationId: string, input: { params?: Record<string, string>; body?: unknown } = {}): Promise<Answer> {
+  async function tryIt(
+    tag: string,
+    operationId: string,
+    input: { params?: Record<string, string>; body?: unknown } = {},
+  ): Promise<Answer> {
     const block = page.locator(`#operations-${tag}-${operationId}`);
     await block.scrollIntoViewIfNeeded();
-    if (!(await block.locator('.opblock-body').isVisible().catch(() => false))) await block.locator('.opblock-summary').first().click();
+    if (
+      !(await block
+        .locator('.opblock-body')
+        .isVisible()
+        .catch(() => false))
+    )
+      await block.locator('.opblock-summary').first().click();
     const tryOut = block.locator('button.try-out__btn');
     if ((await tryOut.textContent())?.includes('Try it out')) await tryOut.click();
     for (const [name, value] of Object.entries(input.params ?? {})) {
       await block.locator(`tr[data-param-name="${name}"] input`).fill(value);
     }
-    if (input.body !== undefined) await block.locator('textarea.body-param__text').fill(JSON.stringify(input.body, null, 2));
+    if (input.body !== undefined)
+      await block.locator('textarea.body-param__text').fill(JSON.stringify(input.body, null, 2));
     await block.locator('button.execute').click();
     const status = block.locator('.live-responses-table .response .response-col_status').first();
     await status.waitFor({ timeout: 30_000 });
     await page.waitForTimeout(100);
     const code = Number((await status.textContent())?.trim());
-    const text = (await block.locator('.live-responses-table .response-col_description pre.microlight, .live-responses-table .response-col_description .microlight').first().textContent()) ?? '{}';
+    const text =
+      (await block
+        .locator(
+          '.live-responses-table .response-col_description pre.microlight, .live-responses-table .response-col_description .microlight',
+        )
+        .first()
+        .textContent()) ?? '{}';
     last = block;
     let body: Record<string, unknown> = {};
     try {
@@ -92,30 +121,55 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
 
     // 2. Generate a Verestro CSR with the examples Swagger UI shows.
     const csr = await tryIt('Credentials', 'Credentials_createVerestroCsr', {
-      body: { environment: 'simulator', country: 'US', state: 'Florida', locality: 'Miami', organization: 'SomeCompany', companyName: 'SomeCompany', applicationName: 'Payouts', email: 'security@example.com', keyBits: 2048 },
+      body: {
+        environment: 'simulator',
+        country: 'US',
+        state: 'Florida',
+        locality: 'Miami',
+        organization: 'SomeCompany',
+        companyName: 'SomeCompany',
+        applicationName: 'Payouts',
+        email: 'security@example.com',
+        keyBits: 2048,
+      },
     });
     expect(csr.status).toBe(201);
     expect(csr.body.commonName).toBe('V-SBX-Somecompany-Payouts');
     await shot('02-verestro-csr');
 
     // 3. Verestro signs it (the e-mail exchange, stood in for by the simulator); import the certificate.
-    const signed = (await admin<{ certificatePem: string; caPem: string }>(world.sims, 'POST', '/verestro/csr', { csrPem: csr.body.csrPem })).body;
+    const signed = (
+      await admin<{ certificatePem: string; caPem: string }>(world.sims, 'POST', '/verestro/csr', {
+        csrPem: csr.body.csrPem,
+      })
+    ).body;
     const credentialId = (csr.body.credential as { id: string }).id;
-    const imported = await tryIt('Credentials', 'Credentials_importCertificate', { params: { id: credentialId }, body: { certificatePem: signed.certificatePem, caPem: signed.caPem } });
+    const imported = await tryIt('Credentials', 'Credentials_importCertificate', {
+      params: { id: credentialId },
+      body: { certificatePem: signed.certificatePem, caPem: signed.caPem },
+    });
     expect([imported.status, imported.body.status]).toEqual([200, 'active']);
     await shot('03-verestro-certificate');
 
     // 4. Register the D24 keys (the same ones the D24 simulator knows).
-    const keys = { apiKey: 'demo' + randomBytes(6).toString('hex'), apiPassphrase: randomBytes(10).toString('hex'), apiSignature: randomBytes(20).toString('hex') };
+    const keys = {
+      apiKey: 'demo' + randomBytes(6).toString('hex'),
+      apiPassphrase: randomBytes(10).toString('hex'),
+      apiSignature: randomBytes(20).toString('hex'),
+    };
     await admin(world.sims, 'PUT', '/d24/merchants', keys);
     const d24 = await tryIt('Credentials', 'Credentials_storeD24Keys', { body: { environment: 'simulator', ...keys } });
     expect([d24.status, d24.body.status]).toEqual([201, 'active']);
     await shot('04-d24-keys');
 
     // 5. A ConnectPay chain pasted in the wrong order: the check shows the finding.
-    const chain = (await admin<{ chainPem: string }>(world.sims, 'POST', '/connectpay/chains', { commonName: 'journey.example.com' })).body.chainPem;
+    const chain = (
+      await admin<{ chainPem: string }>(world.sims, 'POST', '/connectpay/chains', { commonName: 'journey.example.com' })
+    ).body.chainPem;
     const certificates = chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
-    const check = await tryIt('Credentials', 'Credentials_checkConnectPayChain', { body: { environment: 'simulator', chainPem: [...certificates].reverse().join('') } });
+    const check = await tryIt('Credentials', 'Credentials_checkConnectPayChain', {
+      body: { environment: 'simulator', chainPem: [...certificates].reverse().join('') },
+    });
     expect(check.status).toBe(200);
     expect((check.body.findings as Array<{ code: string }>).map((f) => f.code)).toContain('WRONG_ORDER');
     await shot('05-connectpay-chain-check');
@@ -123,7 +177,23 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
     // 6. Create a payout with "Try it out".
     const payout = await tryIt('Payouts', 'Payouts_create', {
       params: { 'Idempotency-Key': randomUUID() },
-      body: { provider: 'd24', environment: 'simulator', amount: '150.75', currency: 'BRL', beneficiary: { type: 'latam_bank_account', country: 'BR', name: 'José', lastName: 'Müller', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123456789' }, reference: 'invoice-2026-0042' },
+      body: {
+        provider: 'd24',
+        environment: 'simulator',
+        amount: '150.75',
+        currency: 'BRL',
+        beneficiary: {
+          type: 'latam_bank_account',
+          country: 'BR',
+          name: 'José',
+          lastName: 'Müller',
+          documentId: '84932568207',
+          documentType: 'CPF',
+          bankCode: 341,
+          bankAccount: '123456789',
+        },
+        reference: 'invoice-2026-0042',
+      },
     });
     expect(payout.status).toBe(201);
     await shot('06-payout-created');

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ApiKeyEntity } from '../../src/api-keys/api-key.entity';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 describe('API keys and authentication (real HTTP stack, real PostgreSQL)', () => {
   let t: TestApp;
@@ -11,8 +12,14 @@ describe('API keys and authentication (real HTTP stack, real PostgreSQL)', () =>
   });
   afterAll(() => t.close());
 
-  async function createKey(scopes: string[], extra: Record<string, unknown> = {}): Promise<{ id: string; key: string }> {
-    const response = await t.http.post('/v1/api-keys').set(bearer(t.adminKey)).send({ name: 'test key', scopes, ...extra });
+  async function createKey(
+    scopes: string[],
+    extra: Record<string, unknown> = {},
+  ): Promise<{ id: string; key: string }> {
+    const response = await t.http
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .send({ name: 'test key', scopes, ...extra });
     expect(response.status).toBe(201);
     return { id: response.body.id, key: response.body.key };
   }
@@ -110,7 +117,9 @@ describe('API keys and authentication (real HTTP stack, real PostgreSQL)', () =>
       .set(bearer(t.adminKey))
       .send({ name: 'late', scopes: ['payouts:read'], expiresAt: '2001-01-01T00:00:00Z' });
     expect(past.status).toBe(400);
-    expect(past.body.error.details).toEqual([{ field: 'expiresAt', code: 'IN_THE_PAST', message: 'must be in the future' }]);
+    expect(past.body.error.details).toEqual([
+      { field: 'expiresAt', code: 'IN_THE_PAST', message: 'must be in the future' },
+    ]);
     expect(await t.dataSource.getRepository(ApiKeyEntity).count()).toBe(before);
   });
 

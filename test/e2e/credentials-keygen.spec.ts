@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /**
  * RSA-4096 generation takes seconds of CPU. It runs on the thread pool, so requests keep being
@@ -38,10 +39,20 @@ describe('key generation does not stall the event loop', () => {
           method: 'POST',
           headers: { ...bearer(t.adminKey), 'Content-Type': 'application/json' },
           body: JSON.stringify({
-            environment: 'sandbox', country: 'PL', state: 'Mazowieckie', locality: 'Warsaw', organization: 'Acme',
-            companyName: 'Acme', applicationName: app, email: 'ops@acme.example', keyBits: 4096,
+            environment: 'sandbox',
+            country: 'PL',
+            state: 'Mazowieckie',
+            locality: 'Warsaw',
+            organization: 'Acme',
+            companyName: 'Acme',
+            applicationName: app,
+            email: 'ops@acme.example',
+            keyBits: 4096,
           }),
-        }).then(async (response) => ({ status: response.status, body: (await response.json()) as { credential: { keyAlgorithm: string } } })),
+        }).then(async (response) => ({
+          status: response.status,
+          body: (await response.json()) as { credential: { keyAlgorithm: string } },
+        })),
       ),
     ).finally(() => (done = true));
     const during = await healthLatencies(() => done, 5);

@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Response as SuperAgentResponse } from 'superagent';
-import { CredentialChange, CredentialVault } from '../../src/credentials/credential-vault.service';
+import type { CredentialChange } from '../../src/credentials/credential-vault.service';
+import { CredentialVault } from '../../src/credentials/credential-vault.service';
 import { CredentialExpiryJob } from '../../src/credentials/credential-expiry.job';
-import { buildTestPki, csrSubject, DAY_MS, selfSigned, signCsr, TestPki } from '../support/pki';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestPki } from '../support/pki';
+import { buildTestPki, csrSubject, DAY_MS, selfSigned, signCsr } from '../support/pki';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 const csrRequest = {
   environment: 'sandbox',
@@ -66,15 +69,30 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       const response = remember(await t.http.post('/v1/credentials/verestro/csr').set(admin()).send(csrRequest));
       expect(response.status).toBe(201);
       expect(response.body.commonName).toBe('V-SBX-Somecompany-Payouts');
-      expect(response.body.credential).toMatchObject({ provider: 'verestro', environment: 'sandbox', status: 'pending', keyAlgorithm: 'RSA-2048' });
+      expect(response.body.credential).toMatchObject({
+        provider: 'verestro',
+        environment: 'sandbox',
+        status: 'pending',
+        keyAlgorithm: 'RSA-2048',
+      });
       const csr = response.body.csrPem as string;
       expect(openssl(['req', '-noout', '-verify'], csr)).toBe('');
       expect(subjectFields(csr)).toEqual({
-        C: 'US', ST: 'Florida', L: 'Miami', O: 'SomeCompany', OU: 'main', CN: 'V-SBX-Somecompany-Payouts', emailAddress: 'example@user.com',
+        C: 'US',
+        ST: 'Florida',
+        L: 'Miami',
+        O: 'SomeCompany',
+        OU: 'main',
+        CN: 'V-SBX-Somecompany-Payouts',
+        emailAddress: 'example@user.com',
       });
       expect(openssl(['req', '-noout', '-text'], csr)).toMatch(/Public-Key: \(2048 bit\)/);
 
-      const download = await t.http.get(`/v1/credentials/${response.body.credential.id}/csr`).set(admin()).buffer(true).parse(binary);
+      const download = await t.http
+        .get(`/v1/credentials/${response.body.credential.id}/csr`)
+        .set(admin())
+        .buffer(true)
+        .parse(binary);
       expect(download.status).toBe(200);
       expect(download.headers['content-type']).toContain('application/pkcs10');
       expect(download.headers['content-disposition']).toContain('V-SBX-Somecompany-Payouts.csr');
@@ -82,7 +100,12 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
     });
 
     it('generates beta with V-<Company>-<App>, and refuses a production CN that differs from beta', async () => {
-      const beta = remember(await t.http.post('/v1/credentials/verestro/csr').set(admin()).send({ ...csrRequest, environment: 'beta' }));
+      const beta = remember(
+        await t.http
+          .post('/v1/credentials/verestro/csr')
+          .set(admin())
+          .send({ ...csrRequest, environment: 'beta' }),
+      );
       expect(beta.status).toBe(201);
       expect(subjectFields(beta.body.csrPem)).toMatchObject({ CN: 'V-Somecompany-Payouts', OU: 'main' });
       expect(openssl(['req', '-noout', '-verify'], beta.body.csrPem)).toBe('');
@@ -93,9 +116,14 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
         .send({ ...csrRequest, environment: 'production', companyName: 'OtherCompany' });
       expect(differing.status).toBe(422);
       expect(differing.body.error.code).toBe('CSR_RULES_VIOLATED');
-      expect(differing.body.error.details).toEqual([expect.objectContaining({ field: 'companyName', code: 'CN_DIFFERS_BETWEEN_BETA_AND_PRODUCTION' })]);
+      expect(differing.body.error.details).toEqual([
+        expect.objectContaining({ field: 'companyName', code: 'CN_DIFFERS_BETWEEN_BETA_AND_PRODUCTION' }),
+      ]);
 
-      const same = await t.http.post('/v1/credentials/verestro/csr').set(admin()).send({ ...csrRequest, environment: 'production' });
+      const same = await t.http
+        .post('/v1/credentials/verestro/csr')
+        .set(admin())
+        .send({ ...csrRequest, environment: 'production' });
       expect(same.status).toBe(201);
       expect(same.body.commonName).toBe('V-Somecompany-Payouts');
     });
@@ -105,14 +133,26 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       const response = await t.http
         .post('/v1/credentials/verestro/csr')
         .set(admin())
-        .send({ ...csrRequest, state: 'Florida, USA', organization: 'Some, Inc', locality: 'Mia,mi', country: 'USA', keyBits: 1024 });
+        .send({
+          ...csrRequest,
+          state: 'Florida, USA',
+          organization: 'Some, Inc',
+          locality: 'Mia,mi',
+          country: 'USA',
+          keyBits: 1024,
+        });
       expect(response.status).toBe(422);
       expect(response.body.error.code).toBe('CSR_RULES_VIOLATED');
-      const violations = response.body.error.details.map((v: { field: string; code: string }) => `${v.field}:${v.code}`);
+      const violations = response.body.error.details.map(
+        (v: { field: string; code: string }) => `${v.field}:${v.code}`,
+      );
       expect(violations).toEqual(
         expect.arrayContaining([
-          'state:COMMA_NOT_ALLOWED', 'organization:COMMA_NOT_ALLOWED', 'locality:COMMA_NOT_ALLOWED',
-          'country:COUNTRY_NOT_ISO_3166_ALPHA2', 'keyBits:KEY_TOO_SHORT',
+          'state:COMMA_NOT_ALLOWED',
+          'organization:COMMA_NOT_ALLOWED',
+          'locality:COMMA_NOT_ALLOWED',
+          'country:COUNTRY_NOT_ISO_3166_ALPHA2',
+          'keyBits:KEY_TOO_SHORT',
         ]),
       );
       expect(response.body.error.message).toMatch(/state: must not contain a comma/);
@@ -123,7 +163,9 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       const { email: _email, ...withoutEmail } = csrRequest;
       const response = await t.http.post('/v1/credentials/verestro/csr').set(admin()).send(withoutEmail);
       expect(response.status).toBe(400);
-      expect(response.body.error.details.map((d: { field: string }) => d.field)).toEqual(expect.arrayContaining(['email']));
+      expect(response.body.error.details.map((d: { field: string }) => d.field)).toEqual(
+        expect.arrayContaining(['email']),
+      );
       expect(response.body.error.details.every((d: { field: string }) => d.field === 'email')).toBe(true);
     });
   });
@@ -133,50 +175,80 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
     let csrPem: string;
 
     beforeAll(async () => {
-      const response = await t.http.post('/v1/credentials/verestro/csr').set(admin()).send({ ...csrRequest, environment: 'simulator' });
+      const response = await t.http
+        .post('/v1/credentials/verestro/csr')
+        .set(admin())
+        .send({ ...csrRequest, environment: 'simulator' });
       credentialId = response.body.credential.id;
       csrPem = response.body.csrPem;
     });
 
-    const importing = (body: Record<string, unknown>) => t.http.post(`/v1/credentials/${credentialId}/certificate`).set(admin()).send(body);
+    const importing = (body: Record<string, unknown>) =>
+      t.http.post(`/v1/credentials/${credentialId}/certificate`).set(admin()).send(body);
 
     it('refuses a certificate for another key', async () => {
-      const otherCsr = (await t.http.post('/v1/credentials/verestro/csr').set(admin()).send({ ...csrRequest, environment: 'simulator', applicationName: 'Other' })).body.csrPem;
-      const response = await importing({ certificatePem: await signCsr(pki.intermediate, otherCsr, { subject: csrSubject(csrPem) }) });
+      const otherCsr = (
+        await t.http
+          .post('/v1/credentials/verestro/csr')
+          .set(admin())
+          .send({ ...csrRequest, environment: 'simulator', applicationName: 'Other' })
+      ).body.csrPem;
+      const response = await importing({
+        certificatePem: await signCsr(pki.intermediate, otherCsr, { subject: csrSubject(csrPem) }),
+      });
       expect(response.status).toBe(422);
       expect(response.body.error.details.map((d: { code: string }) => d.code)).toEqual(['KEY_MISMATCH']);
     });
 
     it('refuses a certificate whose subject differs from the CSR', async () => {
-      const response = await importing({ certificatePem: await signCsr(pki.intermediate, csrPem, { subject: 'CN=V-SBX-Somecompany-Payouts,OU=other,O=SomeCompany,C=US' }) });
+      const response = await importing({
+        certificatePem: await signCsr(pki.intermediate, csrPem, {
+          subject: 'CN=V-SBX-Somecompany-Payouts,OU=other,O=SomeCompany,C=US',
+        }),
+      });
       expect(response.status).toBe(422);
       expect(response.body.error.details).toEqual([expect.objectContaining({ code: 'SUBJECT_MISMATCH' })]);
       expect(response.body.error.details[0].message).toContain('OU (expected "main", got "other")');
     });
 
     it('refuses an expired certificate and one not signed by the given CA', async () => {
-      const expired = await signCsr(pki.intermediate, csrPem, { notBefore: new Date(Date.now() - 10 * DAY_MS), notAfter: new Date(Date.now() - DAY_MS) });
-      expect((await importing({ certificatePem: expired })).body.error.details.map((d: { code: string }) => d.code)).toEqual(['EXPIRED']);
+      const expired = await signCsr(pki.intermediate, csrPem, {
+        notBefore: new Date(Date.now() - 10 * DAY_MS),
+        notAfter: new Date(Date.now() - DAY_MS),
+      });
+      expect(
+        (await importing({ certificatePem: expired })).body.error.details.map((d: { code: string }) => d.code),
+      ).toEqual(['EXPIRED']);
       const other = await selfSigned({ subject: 'CN=Another CA', ca: true });
       const wrongCa = await importing({ certificatePem: await signCsr(pki.intermediate, csrPem), caPem: other.pem });
       expect(wrongCa.body.error.details.map((d: { code: string }) => d.code)).toEqual(['NOT_SIGNED_BY_CA']);
-      expect((await importing({ certificatePem: 'garbage' })).body.error.details.map((d: { code: string }) => d.code)).toEqual(['NOT_PEM']);
+      expect(
+        (await importing({ certificatePem: 'garbage' })).body.error.details.map((d: { code: string }) => d.code),
+      ).toEqual(['NOT_PEM']);
     });
 
     it('activates a correct certificate, and a later one rotates it out atomically', async () => {
       const changes: CredentialChange[] = [];
       const stop = t.app.get(CredentialVault).onChange((change) => changes.push(change));
       try {
-        const activated = remember(await importing({ certificatePem: await signCsr(pki.intermediate, csrPem), caPem: pki.intermediate.pem }));
+        const activated = remember(
+          await importing({ certificatePem: await signCsr(pki.intermediate, csrPem), caPem: pki.intermediate.pem }),
+        );
         expect(activated.status).toBe(200);
-        expect(activated.body).toMatchObject({ status: 'active', certificate: { subject: expect.stringContaining('CN=V-SBX-Somecompany-Payouts') } });
+        expect(activated.body).toMatchObject({
+          status: 'active',
+          certificate: { subject: expect.stringContaining('CN=V-SBX-Somecompany-Payouts') },
+        });
         expect(activated.body.certificate.expiresInDays).toBeGreaterThan(300);
 
         const again = await importing({ certificatePem: await signCsr(pki.intermediate, csrPem) });
         expect(again.status).toBe(409);
         expect(again.body.error.code).toBe('CREDENTIAL_NOT_PENDING');
 
-        const next = await t.http.post('/v1/credentials/verestro/csr').set(admin()).send({ ...csrRequest, environment: 'simulator' });
+        const next = await t.http
+          .post('/v1/credentials/verestro/csr')
+          .set(admin())
+          .send({ ...csrRequest, environment: 'simulator' });
         const rotated = await t.http
           .post(`/v1/credentials/${next.body.credential.id}/certificate`)
           .set(admin())
@@ -185,12 +257,17 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
         const old = await t.http.get(`/v1/credentials/${credentialId}`).set(admin());
         expect(old.body).toMatchObject({ status: 'retired', replacedById: next.body.credential.id });
 
-        const material = await t.app.get(CredentialVault).activeMaterial('verestro', 'simulator', 'mtls_client_certificate');
+        const material = await t.app
+          .get(CredentialVault)
+          .activeMaterial('verestro', 'simulator', 'mtls_client_certificate');
         expect(material?.credential.id).toBe(next.body.credential.id);
         expect(material?.secret.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-        secrets.push(material!.secret.privateKeyPem!);
+        secrets.push(material!.secret.privateKeyPem);
         expect(changes.map((c) => [c.credentialId, c.status])).toEqual(
-          expect.arrayContaining([[credentialId, 'active'], [next.body.credential.id, 'active']]),
+          expect.arrayContaining([
+            [credentialId, 'active'],
+            [next.body.credential.id, 'active'],
+          ]),
         );
 
         const events = await t.http.get(`/v1/credentials/${credentialId}/events`).set(admin());
@@ -211,35 +288,70 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
 
     it('checks a chain without storing anything and reports each finding', async () => {
       const before = await t.dataSource.query('SELECT count(*)::int AS n FROM credentials');
-      const good = await t.http.post('/v1/credentials/connectpay/chain-check').set(admin()).send({ environment: 'stage', chainPem: cp.chain, privateKeyPem: cp.leaf.privateKeyPem });
+      const good = await t.http
+        .post('/v1/credentials/connectpay/chain-check')
+        .set(admin())
+        .send({ environment: 'stage', chainPem: cp.chain, privateKeyPem: cp.leaf.privateKeyPem });
       expect(good.status).toBe(200);
       expect(good.body).toMatchObject({ ok: true, findings: [] });
       expect(good.body.certificates).toHaveLength(3);
 
-      const reversed = await t.http.post('/v1/credentials/connectpay/chain-check').set(admin()).send({ environment: 'stage', chainPem: cp.root.pem + cp.intermediate.pem + cp.leaf.pem });
+      const reversed = await t.http
+        .post('/v1/credentials/connectpay/chain-check')
+        .set(admin())
+        .send({ environment: 'stage', chainPem: cp.root.pem + cp.intermediate.pem + cp.leaf.pem });
       expect(reversed.body.ok).toBe(false);
-      expect(reversed.body.findings.map((f: { code: string }) => f.code)).toEqual(expect.arrayContaining(['WRONG_ORDER', 'SUGGESTED_ORDER', 'LEAF_SELF_SIGNED']));
+      expect(reversed.body.findings.map((f: { code: string }) => f.code)).toEqual(
+        expect.arrayContaining(['WRONG_ORDER', 'SUGGESTED_ORDER', 'LEAF_SELF_SIGNED']),
+      );
       expect(await t.dataSource.query('SELECT count(*)::int AS n FROM credentials')).toEqual(before);
     });
 
     it('refuses to store a chain that breaks a rule (422 CHAIN_REJECTED) and writes nothing', async () => {
-      const before = await t.dataSource.query('SELECT (SELECT count(*) FROM credentials)::int AS c, (SELECT count(*) FROM credential_secrets)::int AS s');
-      const response = await t.http.post('/v1/credentials/connectpay/certificate').set(admin()).send({ environment: 'stage', chainPem: cp.leaf.pem + cp.intermediate.pem, privateKeyPem: cp.leaf.privateKeyPem });
+      const before = await t.dataSource.query(
+        'SELECT (SELECT count(*) FROM credentials)::int AS c, (SELECT count(*) FROM credential_secrets)::int AS s',
+      );
+      const response = await t.http
+        .post('/v1/credentials/connectpay/certificate')
+        .set(admin())
+        .send({
+          environment: 'stage',
+          chainPem: cp.leaf.pem + cp.intermediate.pem,
+          privateKeyPem: cp.leaf.privateKeyPem,
+        });
       expect(response.status).toBe(422);
       expect(response.body.error.code).toBe('CHAIN_REJECTED');
       expect(response.body.error.message).toContain('Append the root CA certificate');
       expect(response.body.error.details.findings.map((f: { code: string }) => f.code)).toEqual(['ROOT_MISSING']);
       expect(JSON.stringify(response.body)).not.toContain('PRIVATE KEY');
-      expect(await t.dataSource.query('SELECT (SELECT count(*) FROM credentials)::int AS c, (SELECT count(*) FROM credential_secrets)::int AS s')).toEqual(before);
+      expect(
+        await t.dataSource.query(
+          'SELECT (SELECT count(*) FROM credentials)::int AS c, (SELECT count(*) FROM credential_secrets)::int AS s',
+        ),
+      ).toEqual(before);
     });
 
     it('stores a good chain, serves the submission .zip in ConnectPay order, and warns when prod reuses the stage leaf', async () => {
       secrets.push(cp.leaf.privateKeyPem);
-      const stored = remember(await t.http.post('/v1/credentials/connectpay/certificate').set(admin()).send({ environment: 'stage', chainPem: cp.chain, privateKeyPem: cp.leaf.privateKeyPem }));
+      const stored = remember(
+        await t.http
+          .post('/v1/credentials/connectpay/certificate')
+          .set(admin())
+          .send({ environment: 'stage', chainPem: cp.chain, privateKeyPem: cp.leaf.privateKeyPem }),
+      );
       expect(stored.status).toBe(201);
-      expect(stored.body.credential).toMatchObject({ provider: 'connectpay', environment: 'stage', status: 'active', keyAlgorithm: 'RSA-2048' });
+      expect(stored.body.credential).toMatchObject({
+        provider: 'connectpay',
+        environment: 'stage',
+        status: 'active',
+        keyAlgorithm: 'RSA-2048',
+      });
 
-      const zip = await t.http.get(stored.body.credential.downloads.submissionZip).set(admin()).buffer(true).parse(binary);
+      const zip = await t.http
+        .get(stored.body.credential.downloads.submissionZip)
+        .set(admin())
+        .buffer(true)
+        .parse(binary);
       expect(zip.status).toBe(200);
       expect(zip.headers['content-type']).toBe('application/zip');
       const files = unzipSync(new Uint8Array(zip.body as Buffer));
@@ -249,13 +361,23 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       expect(Buffer.from(files['3-root.pem']).toString()).toBe(cp.root.pem);
       for (const content of Object.values(files)) expect(Buffer.from(content).toString()).not.toContain('PRIVATE KEY');
 
-      const prodCheck = await t.http.post('/v1/credentials/connectpay/chain-check').set(admin()).send({ environment: 'prod', chainPem: cp.chain });
+      const prodCheck = await t.http
+        .post('/v1/credentials/connectpay/chain-check')
+        .set(admin())
+        .send({ environment: 'prod', chainPem: cp.chain });
       expect(prodCheck.body.ok).toBe(true);
       expect(prodCheck.body.findings.map((f: { code: string }) => f.code)).toEqual(['SAME_CERTIFICATE_STAGE_AND_PROD']);
     });
 
     it('stores the DevApp client, the webhook token, and generates a Merchant API signing key whose public key downloads', async () => {
-      const client = remember(await t.http.post('/v1/credentials/connectpay/api-client').set(admin()).send({ environment: 'stage', clientKey: 'ck-live-1234567890', clientSecret: 'cs-super-secret-value-9876', brandId: 'brand-7' }));
+      const client = remember(
+        await t.http.post('/v1/credentials/connectpay/api-client').set(admin()).send({
+          environment: 'stage',
+          clientKey: 'ck-live-1234567890',
+          clientSecret: 'cs-super-secret-value-9876',
+          brandId: 'brand-7',
+        }),
+      );
       secrets.push('ck-live-1234567890', 'cs-super-secret-value-9876');
       expect(client.status).toBe(201);
       expect(client.body.hints).toEqual({ clientKey: '…7890', clientSecret: '…9876' });
@@ -263,13 +385,26 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
 
       const token = '3f2b9c1e-7d4a-4e5f-8a9b-0c1d2e3f4a5b';
       secrets.push(token);
-      const webhook = remember(await t.http.post('/v1/credentials/connectpay/webhook-secret').set(admin()).send({ environment: 'stage', secretToken: token }));
+      const webhook = remember(
+        await t.http
+          .post('/v1/credentials/connectpay/webhook-secret')
+          .set(admin())
+          .send({ environment: 'stage', secretToken: token }),
+      );
       expect(webhook.status).toBe(201);
-      const shortToken = await t.http.post('/v1/credentials/connectpay/webhook-secret').set(admin()).send({ environment: 'stage', secretToken: 'short' });
+      const shortToken = await t.http
+        .post('/v1/credentials/connectpay/webhook-secret')
+        .set(admin())
+        .send({ environment: 'stage', secretToken: 'short' });
       expect(shortToken.status).toBe(400);
       expect(shortToken.body.error.details[0].message).toContain('exactly 36 characters');
 
-      const key = remember(await t.http.post('/v1/credentials/connectpay/merchant-signing-key').set(admin()).send({ environment: 'stage' }));
+      const key = remember(
+        await t.http
+          .post('/v1/credentials/connectpay/merchant-signing-key')
+          .set(admin())
+          .send({ environment: 'stage' }),
+      );
       expect(key.status).toBe(201);
       expect(key.body.keyAlgorithm).toBe('RSA-2048');
       const publicKey = await t.http.get(key.body.downloads.publicKey).set(admin()).buffer(true).parse(binary);
@@ -278,30 +413,63 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----/);
       expect(openssl(['pkey', '-pubin', '-noout', '-text'], pem)).toMatch(/Public-Key: \(2048 bit\)/);
       const material = await t.app.get(CredentialVault).activeMaterial('connectpay', 'stage', 'merchant_signing_key');
-      secrets.push(material!.secret.privateKeyPem!);
-      const derived = execFileSync('openssl', ['pkey', '-pubout'], { input: material!.secret.privateKeyPem, encoding: 'utf8' });
+      secrets.push(material!.secret.privateKeyPem);
+      const derived = execFileSync('openssl', ['pkey', '-pubout'], {
+        input: material!.secret.privateKeyPem,
+        encoding: 'utf8',
+      });
       expect(derived).toBe(pem);
     });
   });
 
   describe('D24 keys', () => {
     it('stores the three keys, shows only hints, and rotates on the next store', async () => {
-      const first = remember(await t.http.post('/v1/credentials/d24/keys').set(admin()).send({ environment: 'stg', apiKey: 'd24-login-key-0001', apiPassphrase: 'd24-passphrase-0001', apiSignature: 'd24-hmac-signature-secret-0001', readOnlyKey: 'd24-readonly-0001' }));
+      const first = remember(
+        await t.http.post('/v1/credentials/d24/keys').set(admin()).send({
+          environment: 'stg',
+          apiKey: 'd24-login-key-0001',
+          apiPassphrase: 'd24-passphrase-0001',
+          apiSignature: 'd24-hmac-signature-secret-0001',
+          readOnlyKey: 'd24-readonly-0001',
+        }),
+      );
       secrets.push('d24-login-key-0001', 'd24-passphrase-0001', 'd24-hmac-signature-secret-0001', 'd24-readonly-0001');
       expect(first.status).toBe(201);
       expect(first.body).toMatchObject({ status: 'active', hints: { apiKey: '…0001', apiSignature: '…0001' } });
 
-      const second = remember(await t.http.post('/v1/credentials/d24/keys').set(admin()).send({ environment: 'stg', apiKey: 'd24-login-key-0002', apiPassphrase: 'd24-passphrase-0002', apiSignature: 'd24-hmac-signature-secret-0002' }));
+      const second = remember(
+        await t.http.post('/v1/credentials/d24/keys').set(admin()).send({
+          environment: 'stg',
+          apiKey: 'd24-login-key-0002',
+          apiPassphrase: 'd24-passphrase-0002',
+          apiSignature: 'd24-hmac-signature-secret-0002',
+        }),
+      );
       secrets.push('d24-login-key-0002', 'd24-passphrase-0002', 'd24-hmac-signature-secret-0002');
       expect(second.body.replacesId).toBe(first.body.id);
       const material = await t.app.get(CredentialVault).activeMaterial('d24', 'stg', 'api_keys');
-      expect(material?.secret).toEqual({ apiKey: 'd24-login-key-0002', apiPassphrase: 'd24-passphrase-0002', apiSignature: 'd24-hmac-signature-secret-0002' });
+      expect(material?.secret).toEqual({
+        apiKey: 'd24-login-key-0002',
+        apiPassphrase: 'd24-passphrase-0002',
+        apiSignature: 'd24-hmac-signature-secret-0002',
+      });
     });
 
     it('refuses keys longer than D24 allows, naming the field, without echoing it', async () => {
-      const response = await t.http.post('/v1/credentials/d24/keys').set(admin()).send({ environment: 'stg', apiKey: 'k'.repeat(33), apiPassphrase: 'p'.repeat(40), apiSignature: 'secret-sig-xyz' });
+      const response = await t.http
+        .post('/v1/credentials/d24/keys')
+        .set(admin())
+        .send({
+          environment: 'stg',
+          apiKey: 'k'.repeat(33),
+          apiPassphrase: 'p'.repeat(40),
+          apiSignature: 'secret-sig-xyz',
+        });
       expect(response.status).toBe(400);
-      expect(response.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(['apiKey', 'apiPassphrase']);
+      expect(response.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
+        'apiKey',
+        'apiPassphrase',
+      ]);
       expect(JSON.stringify(response.body)).not.toContain('k'.repeat(33));
       expect(JSON.stringify(response.body)).not.toContain('secret-sig-xyz');
     });
@@ -328,19 +496,34 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
 
     it('marks certificates expiring and expired, and readiness reports degraded (still 200) naming them', async () => {
       const vault = t.app.get(CredentialVault);
-      const active = (await vault.list({ provider: 'connectpay', environment: 'stage', kind: 'mtls_client_certificate', status: 'active' }))[0];
-      await t.dataSource.query(`UPDATE credentials SET not_after = now() + interval '5 days' WHERE id = $1`, [active.id]);
+      const active = (
+        await vault.list({
+          provider: 'connectpay',
+          environment: 'stage',
+          kind: 'mtls_client_certificate',
+          status: 'active',
+        })
+      )[0];
+      await t.dataSource.query(`UPDATE credentials SET not_after = now() + interval '5 days' WHERE id = $1`, [
+        active.id,
+      ]);
       await t.app.get(CredentialExpiryJob).run();
       expect((await vault.get(active.id)).status).toBe('expiring');
 
       const ready = await t.http.get('/health/ready');
       expect(ready.status).toBe(200);
-      expect(ready.body.details.credentials).toMatchObject({ status: 'up', degraded: true, expiringSoon: [expect.objectContaining({ id: active.id, name: active.label })] });
+      expect(ready.body.details.credentials).toMatchObject({
+        status: 'up',
+        degraded: true,
+        expiringSoon: [expect.objectContaining({ id: active.id, name: active.label })],
+      });
 
       const soon = await t.http.get('/v1/credentials?expiringWithinDays=7').set(admin());
       expect(soon.body.map((c: { id: string }) => c.id)).toEqual([active.id]);
 
-      await t.dataSource.query(`UPDATE credentials SET not_after = now() - interval '1 hour' WHERE id = $1`, [active.id]);
+      await t.dataSource.query(`UPDATE credentials SET not_after = now() - interval '1 hour' WHERE id = $1`, [
+        active.id,
+      ]);
       await t.app.get(CredentialExpiryJob).run();
       expect((await vault.get(active.id)).status).toBe('expired');
       const events = await t.http.get(`/v1/credentials/${active.id}/events`).set(admin());
@@ -357,7 +540,9 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       let dump = '';
       let sealedValues = 0;
       for (const { table_name } of tables) {
-        const rows: Array<{ row: string }> = await t.dataSource.query(`SELECT row_to_json(t)::text AS row FROM "${table_name}" t`);
+        const rows: Array<{ row: string }> = await t.dataSource.query(
+          `SELECT row_to_json(t)::text AS row FROM "${table_name}" t`,
+        );
         const text = rows.map((r) => r.row).join('\n');
         dump += text;
         // bytea columns appear as "\\x…" hex in JSON: search their raw bytes too.

@@ -1,5 +1,6 @@
 import { ApiKeyEntity } from '../../src/api-keys/api-key.entity';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /** Every error leaves in one shape: {"error":{"code","message","details"}}. */
 function expectErrorShape(body: unknown, code: string): void {
@@ -83,15 +84,24 @@ describe('error responses', () => {
   });
 
   it('refuses a NUL character anywhere (PostgreSQL cannot store it) with 400, naming the field', async () => {
-    const response = await t.http.post('/v1/api-keys').set(bearer(t.adminKey)).send({ name: 'a\u0000b', scopes: ['payouts:read'] });
+    const response = await t.http
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .send({ name: 'a\u0000b', scopes: ['payouts:read'] });
     expect(response.status).toBe(400);
-    expect(response.body.error.details).toEqual([{ field: 'name', code: 'NUL_CHARACTER', message: 'must not contain the NUL character (U+0000)' }]);
+    expect(response.body.error.details).toEqual([
+      { field: 'name', code: 'NUL_CHARACTER', message: 'must not contain the NUL character (U+0000)' },
+    ]);
     const query = await t.http.get('/v1/api-keys?includeRevoked=%00').set(bearer(t.adminKey));
     expect(query.body.error.details[0]).toMatchObject({ field: 'includeRevoked', code: 'NUL_CHARACTER' });
   });
 
   it('answers a non-JSON body with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    const response = await t.http.post('/v1/api-keys').set(bearer(t.adminKey)).set('Content-Type', 'text/plain').send('name=x');
+    const response = await t.http
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .set('Content-Type', 'text/plain')
+      .send('name=x');
     expect(response.status).toBe(415);
     expect(response.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });

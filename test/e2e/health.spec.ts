@@ -1,5 +1,6 @@
 import { revertLastMigration, runMigrations } from '../../src/database/migrator';
-import { startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { startTestApp } from '../support/test-app';
 
 describe('health', () => {
   let t: TestApp;
@@ -16,7 +17,12 @@ describe('health', () => {
 
     const ready = await t.http.get('/health/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body.details).toEqual({ database: { status: 'up' }, migrations: { status: 'up' }, credentials: { status: 'up' }, providers: { status: 'up' } });
+    expect(ready.body.details).toEqual({
+      database: { status: 'up' },
+      migrations: { status: 'up' },
+      credentials: { status: 'up' },
+      providers: { status: 'up' },
+    });
   });
 
   it('is not ready (503 NOT_READY) while a migration is pending, and ready again once applied', async () => {

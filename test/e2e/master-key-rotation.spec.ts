@@ -10,14 +10,21 @@ import { BeneficiarySealing } from '../../src/payouts/beneficiary/beneficiary-se
 import { PayoutBeneficiaries } from '../../src/payouts/beneficiary/payout-beneficiaries';
 import { PayoutEntity, toPayout } from '../../src/payouts/persistence/payout.entity';
 import type { Beneficiary } from '../../src/providers/provider.port';
-import { createTestDatabase, TestDatabase } from '../support/database';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestDatabase } from '../support/database';
+import { createTestDatabase } from '../support/database';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 const run = promisify(execFile);
 const script = path.join(projectRoot(), 'dist', 'scripts', 'rotate-master-key.js');
 const newKey = () => randomBytes(32).toString('base64');
 
-const iban: Beneficiary = { type: 'iban', name: 'Erika Mustermann', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' };
+const iban: Beneficiary = {
+  type: 'iban',
+  name: 'Erika Mustermann',
+  iban: 'DE89370400440532013000',
+  bic: 'COBADEFFXXX',
+};
 const card: Beneficiary = { type: 'card', cardToken: 'tok_rotation_9911' };
 
 /** A payout row as create() writes it (the provider is not needed here). */
@@ -41,8 +48,14 @@ async function opened(t: TestApp, id: string): Promise<Beneficiary> {
   return t.app.get(PayoutBeneficiaries).open(toPayout(row).sealedBeneficiary);
 }
 
-async function columnsOf(t: TestApp, id: string): Promise<{ beneficiary_master_key_id: string; beneficiary_fingerprint: string; beneficiary_ciphertext: Buffer }> {
-  const [row] = await t.dataSource.query(`SELECT beneficiary_master_key_id, beneficiary_fingerprint, beneficiary_ciphertext FROM payouts WHERE id = $1`, [id]);
+async function columnsOf(
+  t: TestApp,
+  id: string,
+): Promise<{ beneficiary_master_key_id: string; beneficiary_fingerprint: string; beneficiary_ciphertext: Buffer }> {
+  const [row] = await t.dataSource.query(
+    `SELECT beneficiary_master_key_id, beneficiary_fingerprint, beneficiary_ciphertext FROM payouts WHERE id = $1`,
+    [id],
+  );
   return row;
 }
 
@@ -69,27 +82,40 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       cardPayout = await insertPayout(before, card);
       ciphertextBefore = (await columnsOf(before, ibanPayout)).beneficiary_ciphertext;
       expect(await before.app.get(BeneficiarySealing).payoutIdsTo(iban)).toEqual([ibanPayout]);
-      const stored = await before.http
-        .post('/v1/credentials/d24/keys')
-        .set(bearer(before.adminKey))
-        .send({ environment: 'prod', apiKey: 'rot-key-1', apiPassphrase: 'rot-pass-1', apiSignature: 'rot-signature-secret-1' });
+      const stored = await before.http.post('/v1/credentials/d24/keys').set(bearer(before.adminKey)).send({
+        environment: 'prod',
+        apiKey: 'rot-key-1',
+        apiPassphrase: 'rot-pass-1',
+        apiSignature: 'rot-signature-secret-1',
+      });
       expect(stored.status).toBe(201);
     } finally {
       await before.close();
     }
 
     // During rotation: the new key is current, the old one still opens what is not re-wrapped yet.
-    const during = await startTestApp({ database, env: { CREDENTIALS_MASTER_KEY: rotated, CREDENTIALS_MASTER_KEY_PREVIOUS: oldKey } });
+    const during = await startTestApp({
+      database,
+      env: { CREDENTIALS_MASTER_KEY: rotated, CREDENTIALS_MASTER_KEY_PREVIOUS: oldKey },
+    });
     try {
       const material = await during.app.get(CredentialVault).activeMaterial('d24', 'prod', 'api_keys');
       expect(material?.secret.apiSignature).toBe('rot-signature-secret-1');
       // Beneficiaries still open, and lookups find them (fingerprints under the old key match too).
       expect(await opened(during, ibanPayout)).toEqual(iban);
       newPayout = await insertPayout(during, iban); // sealed under the new key by a rolled replica
-      expect(new Set(await during.app.get(BeneficiarySealing).payoutIdsTo(iban))).toEqual(new Set([ibanPayout, newPayout]));
+      expect(new Set(await during.app.get(BeneficiarySealing).payoutIdsTo(iban))).toEqual(
+        new Set([ibanPayout, newPayout]),
+      );
       expect(await during.app.get(BeneficiarySealing).payoutIdsTo(card)).toEqual([cardPayout]);
 
-      const env = { PATH: process.env.PATH, DATABASE_URL: database.url, CREDENTIALS_MASTER_KEY: rotated, CREDENTIALS_MASTER_KEY_PREVIOUS: oldKey, LOG_LEVEL: 'info' };
+      const env = {
+        PATH: process.env.PATH,
+        DATABASE_URL: database.url,
+        CREDENTIALS_MASTER_KEY: rotated,
+        CREDENTIALS_MASTER_KEY_PREVIOUS: oldKey,
+        LOG_LEVEL: 'info',
+      };
       const first = await run(process.execPath, [script], { env });
       expect(first.stdout).toMatch(/"rewrapped":1\b/);
       expect(first.stdout).toMatch(/"beneficiariesRewrapped":2\b/);
@@ -100,7 +126,9 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       expect(first.stdout + first.stderr).not.toContain(rotated);
       expect(first.stdout + first.stderr).not.toContain(oldKey);
 
-      const events = await during.dataSource.query(`SELECT type, actor_name FROM credential_events WHERE type = 'data_key_rewrapped'`);
+      const events = await during.dataSource.query(
+        `SELECT type, actor_name FROM credential_events WHERE type = 'data_key_rewrapped'`,
+      );
       expect(events).toEqual([{ type: 'data_key_rewrapped', actor_name: 'credentials:rotate-master-key' }]);
     } finally {
       await during.close();
@@ -119,7 +147,9 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       expect(beneficiaries.fingerprints(iban)).toEqual([beneficiaries.fingerprint(iban)]);
       expect(await opened(after, ibanPayout)).toEqual(iban);
       expect(await opened(after, cardPayout)).toEqual(card);
-      expect(new Set(await after.app.get(BeneficiarySealing).payoutIdsTo(iban))).toEqual(new Set([ibanPayout, newPayout]));
+      expect(new Set(await after.app.get(BeneficiarySealing).payoutIdsTo(iban))).toEqual(
+        new Set([ibanPayout, newPayout]),
+      );
       expect(await after.app.get(BeneficiarySealing).payoutIdsTo(card)).toEqual([cardPayout]);
     } finally {
       await after.close();
@@ -127,7 +157,9 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
 
     const stale = await startTestApp({ database, env: { CREDENTIALS_MASTER_KEY: oldKey } });
     try {
-      await expect(stale.app.get(CredentialVault).activeMaterial('d24', 'prod', 'api_keys')).rejects.toThrow(/neither CREDENTIALS_MASTER_KEY/);
+      await expect(stale.app.get(CredentialVault).activeMaterial('d24', 'prod', 'api_keys')).rejects.toThrow(
+        /neither CREDENTIALS_MASTER_KEY/,
+      );
       await expect(opened(stale, cardPayout)).rejects.toThrow(/neither CREDENTIALS_MASTER_KEY/);
     } finally {
       await stale.close();

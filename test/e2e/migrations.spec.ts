@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { projectRoot } from '../../src/config/paths';
 import { openDataSource, pendingSchemaChanges, revertLastMigration, runMigrations } from '../../src/database/migrator';
-import { createEmptyDatabase, TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
+import { createEmptyDatabase } from '../support/database';
 
 describe('migrations', () => {
   let database: TestDatabase;
@@ -12,7 +13,8 @@ describe('migrations', () => {
   });
   afterAll(() => database.drop());
 
-  const migrationFiles = () => readdirSync(path.join(projectRoot(), 'migrations')).filter((file) => file.endsWith('.ts'));
+  const migrationFiles = () =>
+    readdirSync(path.join(projectRoot(), 'migrations')).filter((file) => file.endsWith('.ts'));
 
   it('apply from scratch, and entities agree with them (no drift: run `npm run migration:generate -- Name`)', async () => {
     const applied = await runMigrations(database.url);

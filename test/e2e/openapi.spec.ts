@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { projectRoot } from '../../src/config/paths';
 import { generateOpenApiDocument, serializeOpenApi } from '../../src/openapi/generate';
-import { startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { startTestApp } from '../support/test-app';
 
 describe('OpenAPI and Swagger UI', () => {
   let t: TestApp;
@@ -45,7 +46,12 @@ describe('OpenAPI and Swagger UI', () => {
         // Webhooks carry no API key: each provider's own proof (signature, token) is checked instead.
         if (!route.startsWith('/v1/webhooks/')) expect(operation.security).toEqual([{ 'api-key': [] }]);
         const url = route.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
-        const response = await (t.http as unknown as Record<string, (url: string) => Promise<{ status: number; body: { error: { code: string } } }>>)[method](url);
+        const response = await (
+          t.http as unknown as Record<
+            string,
+            (url: string) => Promise<{ status: number; body: { error: { code: string } } }>
+          >
+        )[method](url);
         expect([method, route, response.status]).toEqual([method, route, 401]);
         expect(response.body.error.code).toBe('UNAUTHENTICATED');
         checked++;

@@ -1,10 +1,12 @@
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../../src/config/paths';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
+import { createTestDatabase } from '../support/database';
 
 /**
  * The compiled service (dist/src/main.js, as `npm start` runs it) when a bug escapes every
@@ -25,7 +27,11 @@ function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   });
 }
 
-async function start(database: TestDatabase, dataDir: string, crashKind: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string }> {
+async function start(
+  database: TestDatabase,
+  dataDir: string,
+  crashKind: string,
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string }> {
   const child = spawn(process.execPath, ['--require', crasher, main], {
     cwd: root,
     env: {
@@ -93,19 +99,23 @@ describe('the compiled service when a failure escapes every handler', () => {
   it.each([
     ['an unhandled rejection', 'rejection', 'unhandledRejection', 'injected unhandled rejection'],
     ['an uncaught exception', 'exception', 'uncaughtException', 'injected uncaught exception'],
-  ])('%s is logged as fatal, the service stops in order and exits 1', async (_name, crashKind, kind, message) => {
-    const service = await start(database, dataDir, crashKind);
-    expect((await fetch(`${service.url}/health`)).status).toBeLessThan(500);
-    service.child.kill('SIGUSR2');
-    expect(await exited(service.child)).toBe(1);
-    const lines = logLines(service.output());
-    const fatal = lines.find((line) => line.level === 'fatal');
-    expect(fatal).toMatchObject({ kind, error: { type: 'Error', message } });
-    const shutdown = lines.findIndex((line) => typeof line.msg === 'string' && line.msg.startsWith('shutting down'));
-    expect(shutdown).toBeGreaterThan(lines.indexOf(fatal as Record<string, unknown>));
-    expect(lines[shutdown]).toMatchObject({ reason: kind, exitCode: 1 });
-    await expect(fetch(`${service.url}/health`)).rejects.toThrow(); // HTTP is closed
-  }, 60_000);
+  ])(
+    '%s is logged as fatal, the service stops in order and exits 1',
+    async (_name, crashKind, kind, message) => {
+      const service = await start(database, dataDir, crashKind);
+      expect((await fetch(`${service.url}/health`)).status).toBeLessThan(500);
+      service.child.kill('SIGUSR2');
+      expect(await exited(service.child)).toBe(1);
+      const lines = logLines(service.output());
+      const fatal = lines.find((line) => line.level === 'fatal');
+      expect(fatal).toMatchObject({ kind, error: { type: 'Error', message } });
+      const shutdown = lines.findIndex((line) => typeof line.msg === 'string' && line.msg.startsWith('shutting down'));
+      expect(shutdown).toBeGreaterThan(lines.indexOf(fatal as Record<string, unknown>));
+      expect(lines[shutdown]).toMatchObject({ reason: kind, exitCode: 1 });
+      await expect(fetch(`${service.url}/health`)).rejects.toThrow(); // HTTP is closed
+    },
+    60_000,
+  );
 
   it('SIGTERM still stops it with exit code 0', async () => {
     const service = await start(database, dataDir, 'rejection');

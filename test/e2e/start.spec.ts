@@ -1,4 +1,5 @@
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -28,7 +29,10 @@ const children: ChildProcessWithoutNullStreams[] = [];
 
 function start(dataDir: string): Promise<Started> {
   // SIMULATORS_PORT_BASE=0: the simulators get free ports too, so parallel runs never collide.
-  const child = spawn(process.execPath, [main], { cwd: root, env: cleanEnvironment({ DATA_DIR: dataDir, PORT: '0', SIMULATORS_PORT_BASE: '0' }) });
+  const child = spawn(process.execPath, [main], {
+    cwd: root,
+    env: cleanEnvironment({ DATA_DIR: dataDir, PORT: '0', SIMULATORS_PORT_BASE: '0' }),
+  });
   children.push(child);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -119,13 +123,25 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     expect(authorized.status).toBe(200);
 
     // The simulators run beside it, and the demo credentials were created through the vault.
-    expect(first.output()).toMatch(/demo: 8 simulator credentials are ready \(7 created now\); they are listed in .*demo\.json/);
-    const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as { credentials: Array<{ provider: string; kind: string }> };
+    expect(first.output()).toMatch(
+      /demo: 8 simulator credentials are ready \(7 created now\); they are listed in .*demo\.json/,
+    );
+    const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as {
+      credentials: Array<{ provider: string; kind: string }>;
+    };
     expect(demo.credentials.map((c) => `${c.provider}/${c.kind}`).sort()).toEqual([
-      'connectpay/api_client', 'connectpay/merchant_signing_key', 'connectpay/mtls_client_certificate', 'connectpay/webhook_secret',
-      'd24/api_keys', 'verestro/api_client', 'verestro/callback_ca', 'verestro/mtls_client_certificate',
+      'connectpay/api_client',
+      'connectpay/merchant_signing_key',
+      'connectpay/mtls_client_certificate',
+      'connectpay/webhook_secret',
+      'd24/api_keys',
+      'verestro/api_client',
+      'verestro/callback_ca',
+      'verestro/mtls_client_certificate',
     ]);
-    const listed = await fetch(`${first.url}/v1/credentials?environment=simulator&status=active`, { headers: { Authorization: `Bearer ${adminKey}` } });
+    const listed = await fetch(`${first.url}/v1/credentials?environment=simulator&status=active`, {
+      headers: { Authorization: `Bearer ${adminKey}` },
+    });
     expect(((await listed.json()) as unknown[]).length).toBe(8);
     expect(simulatorPids(dataDir)).toHaveLength(1);
 
@@ -156,7 +172,11 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
   it('refuses to start in production without DATABASE_URL and CREDENTIALS_MASTER_KEY, naming both', () => {
     let failure: { status: number; stderr: Buffer } | undefined;
     try {
-      execFileSync(process.execPath, [main], { cwd: root, env: cleanEnvironment({ NODE_ENV: 'production' }), stdio: 'pipe' });
+      execFileSync(process.execPath, [main], {
+        cwd: root,
+        env: cleanEnvironment({ NODE_ENV: 'production' }),
+        stdio: 'pipe',
+      });
     } catch (error) {
       failure = error as { status: number; stderr: Buffer };
     }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { connect, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { RateLimiter } from '../../src/common/rate-limit/rate-limiter';
 import { Environment } from '../../src/config/environment';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /** Opens a raw TCP connection to the app and reports when (and with what) the server closes it. */
 function rawConnection(port: number): { socket: Socket; closed: Promise<{ afterMs: number; received: string }> } {
@@ -26,7 +27,9 @@ describe('the HTTP edge', () => {
   let port: number;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '800', RATE_LIMIT_WINDOW_MS: '3600000' } });
+    t = await startTestApp({
+      env: { HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '800', RATE_LIMIT_WINDOW_MS: '3600000' },
+    });
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;
   });
@@ -35,7 +38,10 @@ describe('the HTTP edge', () => {
   const http = () => request(`http://127.0.0.1:${port}`);
 
   it('sends security headers on every answer, and never lets a cache keep an API answer', async () => {
-    const response = await http().post('/v1/api-keys').set(bearer(t.adminKey)).send({ name: 'headers', scopes: ['payouts:read'] });
+    const response = await http()
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .send({ name: 'headers', scopes: ['payouts:read'] });
     expect(response.status).toBe(201);
     expect(response.headers).toMatchObject({
       'cache-control': 'no-store',
@@ -54,7 +60,11 @@ describe('the HTTP edge', () => {
     const answers = await Promise.all([
       http().post('/v1/api-keys').set(bearer(t.adminKey)).set('Content-Type', 'application/json').send('{"name":'),
       http().post('/v1/api-keys').set(bearer(t.adminKey)).set('Content-Type', 'text/plain').send('hello'),
-      http().post('/v1/api-keys').set(bearer(t.adminKey)).set('Content-Type', 'application/json').send(JSON.stringify({ name: 'x'.repeat(1_100_000) })),
+      http()
+        .post('/v1/api-keys')
+        .set(bearer(t.adminKey))
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ name: 'x'.repeat(1_100_000) })),
       http().get('/v1/nothing-here'),
       http().get('/v1/payouts'),
     ]);
@@ -68,18 +78,33 @@ describe('the HTTP edge', () => {
   it('refuses a body whose Content-Encoding does not decode with 400 BAD_CONTENT_ENCODING, and decodes a good one', async () => {
     // Raw requests: superagent does not send a pre-compressed body byte for byte.
     const send = (encoding: string, body: Buffer) =>
-      new Promise<{ status: number; headers: Record<string, unknown>; body: { error?: { code: string } } }>((resolve, reject) => {
-        const outgoing = httpRequest(
-          { port, host: '127.0.0.1', method: 'POST', path: '/v1/api-keys', headers: { ...bearer(t.adminKey), 'Content-Type': 'application/json', 'Content-Encoding': encoding, 'Content-Length': String(body.length) } },
-          (incoming) => {
-            let text = '';
-            incoming.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-            incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: JSON.parse(text) }));
-          },
-        );
-        outgoing.on('error', reject);
-        outgoing.end(body);
-      });
+      new Promise<{ status: number; headers: Record<string, unknown>; body: { error?: { code: string } } }>(
+        (resolve, reject) => {
+          const outgoing = httpRequest(
+            {
+              port,
+              host: '127.0.0.1',
+              method: 'POST',
+              path: '/v1/api-keys',
+              headers: {
+                ...bearer(t.adminKey),
+                'Content-Type': 'application/json',
+                'Content-Encoding': encoding,
+                'Content-Length': String(body.length),
+              },
+            },
+            (incoming) => {
+              let text = '';
+              incoming.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+              incoming.on('end', () =>
+                resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: JSON.parse(text) }),
+              );
+            },
+          );
+          outgoing.on('error', reject);
+          outgoing.end(body);
+        },
+      );
     const garbage = await send('gzip', Buffer.from('not gzip at all, just bytes'));
     expect([garbage.status, garbage.body.error?.code]).toEqual([400, 'BAD_CONTENT_ENCODING']);
     expect(garbage.headers['x-request-id']).toBeDefined();
@@ -90,8 +115,16 @@ describe('the HTTP edge', () => {
   });
 
   it('refuses a cursor that is not one of ours with 400 INVALID_CURSOR (never a database error)', async () => {
-    for (const forged of ['2026-01-01T00:00:00.000Z|not-a-uuid', '2026-01-01T00:00:00.000Z|1', 'garbage', `+275760-09-13T00:00:00.000Z|${randomUUID()}`]) {
-      const response = await http().get('/v1/payouts').query({ cursor: Buffer.from(forged).toString('base64url') }).set(bearer(t.adminKey));
+    for (const forged of [
+      '2026-01-01T00:00:00.000Z|not-a-uuid',
+      '2026-01-01T00:00:00.000Z|1',
+      'garbage',
+      `+275760-09-13T00:00:00.000Z|${randomUUID()}`,
+    ]) {
+      const response = await http()
+        .get('/v1/payouts')
+        .query({ cursor: Buffer.from(forged).toString('base64url') })
+        .set(bearer(t.adminKey));
       expect([response.status, response.body.error.details[0].code]).toEqual([400, 'INVALID_CURSOR']);
     }
     expect(t.logs.text).not.toMatch(/invalid input syntax for type uuid/);
@@ -109,7 +142,9 @@ describe('the HTTP edge', () => {
 
   it('cuts off a client that trickles its body, and keeps serving others', async () => {
     const { socket, closed } = rawConnection(port);
-    socket.write(`POST /v1/api-keys HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${t.adminKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`);
+    socket.write(
+      `POST /v1/api-keys HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${t.adminKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`,
+    );
     const timer = setInterval(() => socket.writable && socket.write(' '), 150);
     const { afterMs } = await closed;
     clearInterval(timer);
@@ -120,7 +155,9 @@ describe('the HTTP edge', () => {
   it('survives a client that promises a body and vanishes mid-way', async () => {
     for (let i = 0; i < 5; i++) {
       const { socket, closed } = rawConnection(port);
-      socket.write(`POST /v1/webhooks/d24 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nexternal_id=abc&c`);
+      socket.write(
+        `POST /v1/webhooks/d24 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nexternal_id=abc&c`,
+      );
       setTimeout(() => socket.destroy(), 20);
       await closed;
     }
@@ -141,7 +178,14 @@ describe('the HTTP edge', () => {
     await forget();
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 30; i++) statuses.push((await http().get('/v1/payouts').set(bearer(`pbk_wrong_${i}_${'x'.repeat(20)}`))).status);
+      for (let i = 0; i < 30; i++)
+        statuses.push(
+          (
+            await http()
+              .get('/v1/payouts')
+              .set(bearer(`pbk_wrong_${i}_${'x'.repeat(20)}`))
+          ).status,
+        );
       expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true);
       expect(statuses.slice(20).every((status) => status === 429)).toBe(true);
       const blocked = await http().get('/v1/payouts').set(bearer(t.adminKey));
@@ -155,7 +199,10 @@ describe('the HTTP edge', () => {
 
   it('limits requests per API key (429 RATE_LIMITED with Retry-After)', async () => {
     const environment = t.app.get(Environment);
-    const created = await http().post('/v1/api-keys').set(bearer(t.adminKey)).send({ name: 'budget', scopes: ['payouts:read'] });
+    const created = await http()
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .send({ name: 'budget', scopes: ['payouts:read'] });
     environment.RATE_LIMIT_PER_KEY = 5;
     try {
       const statuses: number[] = [];
@@ -172,10 +219,23 @@ describe('the HTTP edge', () => {
   });
 
   it('a key can only grant scopes it holds (keys:admin alone cannot mint a payouts:write key)', async () => {
-    const keysOnly = await http().post('/v1/api-keys').set(bearer(t.adminKey)).send({ name: 'key manager', scopes: ['keys:admin'] });
-    const escalation = await http().post('/v1/api-keys').set(bearer(keysOnly.body.key)).send({ name: 'escalated', scopes: ['keys:admin', 'payouts:write'] });
-    expect([escalation.status, escalation.body.error.code, escalation.body.error.details]).toEqual([403, 'SCOPE_ESCALATION', { scopesNotHeld: ['payouts:write'] }]);
-    const same = await http().post('/v1/api-keys').set(bearer(keysOnly.body.key)).send({ name: 'peer', scopes: ['keys:admin'] });
+    const keysOnly = await http()
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .send({ name: 'key manager', scopes: ['keys:admin'] });
+    const escalation = await http()
+      .post('/v1/api-keys')
+      .set(bearer(keysOnly.body.key))
+      .send({ name: 'escalated', scopes: ['keys:admin', 'payouts:write'] });
+    expect([escalation.status, escalation.body.error.code, escalation.body.error.details]).toEqual([
+      403,
+      'SCOPE_ESCALATION',
+      { scopesNotHeld: ['payouts:write'] },
+    ]);
+    const same = await http()
+      .post('/v1/api-keys')
+      .set(bearer(keysOnly.body.key))
+      .send({ name: 'peer', scopes: ['keys:admin'] });
     expect(same.status).toBe(201);
   });
 });
@@ -189,7 +249,8 @@ describe('rate limits hold across replicas', () => {
     try {
       const statuses = async (app: TestApp, count: number) => {
         const out: number[] = [];
-        for (let i = 0; i < count; i++) out.push((await app.http.get('/v1/payouts').set(bearer(first.adminKey))).status);
+        for (let i = 0; i < count; i++)
+          out.push((await app.http.get('/v1/payouts').set(bearer(first.adminKey))).status);
         return out;
       };
       expect(await statuses(first, 6)).toEqual([200, 200, 200, 200, 200, 200]);

@@ -1,11 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { DestinationResolver, ResolvedAddress } from '../../src/events/destination-policy';
+import type { ResolvedAddress } from '../../src/events/destination-policy';
+import { DestinationResolver } from '../../src/events/destination-policy';
 import { OutboundEventEntity } from '../../src/events/outbound-event.entity';
 import { OutboundEvents } from '../../src/events/outbound-events.service';
 import { EKU, selfSigned } from '../support/pki';
 import { Receiver } from '../support/receiver';
 import { eventually } from '../support/sim-client';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /**
  * Where events may go, end to end: the real app and database, real HTTP receivers on 127.0.0.1.
@@ -18,11 +20,14 @@ type Names = Record<string, string[]>;
 
 /** Replaces name resolution for the whole app (subscribe and connect time) with `names`. */
 function fakeDns(t: TestApp, names: Names): jest.SpyInstance {
-  return jest.spyOn(t.app.get(DestinationResolver), 'lookup').mockImplementation(async (name: string): Promise<ResolvedAddress[]> => {
-    const addresses = names[name];
-    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
-    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-  });
+  return jest
+    .spyOn(t.app.get(DestinationResolver), 'lookup')
+    .mockImplementation((name: string): Promise<ResolvedAddress[]> => {
+      const addresses = names[name];
+      if (!addresses)
+        return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+      return Promise.resolve(addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    });
 }
 
 function subscribe(t: TestApp, url: string) {
@@ -33,7 +38,10 @@ function unsubscribe(t: TestApp, id: string) {
   return t.http.delete(`/v1/event-subscriptions/${id}`).set(bearer(t.adminKey));
 }
 
-async function enqueue(t: TestApp, data: Record<string, unknown> = { payoutId: 'p-1', to: 'completed' }): Promise<void> {
+async function enqueue(
+  t: TestApp,
+  data: Record<string, unknown> = { payoutId: 'p-1', to: 'completed' },
+): Promise<void> {
   await t.app.get(OutboundEvents).enqueue(t.dataSource.manager, 'payout.status_changed', data);
 }
 
@@ -42,7 +50,11 @@ function eventsOf(t: TestApp, subscriptionId: string): Promise<OutboundEventEnti
 }
 
 /** Waits until every event of the subscription has had an outcome recorded (dispatch may also run on its timer). */
-function settled(t: TestApp, subscriptionId: string, done: (event: OutboundEventEntity) => boolean): Promise<OutboundEventEntity[]> {
+function settled(
+  t: TestApp,
+  subscriptionId: string,
+  done: (event: OutboundEventEntity) => boolean,
+): Promise<OutboundEventEntity[]> {
   return eventually(
     () => eventsOf(t, subscriptionId),
     (events) => events.length > 0 && events.every(done),
@@ -122,7 +134,9 @@ describe('event destinations', () => {
         await t.app.get(OutboundEvents).dispatch();
         const [event] = await settled(t, created.body.id, (e) => e.attempts >= 1);
         expect(event.deliveredAt).toBeNull();
-        expect(event.lastError).toBe('destination not allowed: rebind.example resolves to 127.0.0.1, a loopback address');
+        expect(event.lastError).toBe(
+          'destination not allowed: rebind.example resolves to 127.0.0.1, a loopback address',
+        );
         expect(lookup).toHaveBeenCalledWith('rebind.example'); // the connection's own lookup asked
         expect(receiver.received).toEqual([]);
         expect(t.logs.text).toContain('event destination refused at delivery');
@@ -137,7 +151,10 @@ describe('event destinations', () => {
       const created = await subscribe(t, 'http://legacy.example/events');
       expect(created.status).toBe(201);
       // As if the row predates the policy: the loopback receiver's own address.
-      await t.dataSource.query('UPDATE event_subscriptions SET url = $1 WHERE id = $2', [`${receiverUrl}/events`, created.body.id]);
+      await t.dataSource.query('UPDATE event_subscriptions SET url = $1 WHERE id = $2', [
+        `${receiverUrl}/events`,
+        created.body.id,
+      ]);
       try {
         await enqueue(t);
         await t.app.get(OutboundEvents).dispatch();
@@ -189,7 +206,9 @@ describe('event destinations', () => {
         expect(delivery.path).toBe('/events?team=ledger');
         expect(delivery.headers.host).toBe(`receiver.example:${new URL(url).port}`);
         const [, timestamp, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(delivery.headers['x-payments-signature']))!;
-        expect(v1).toBe(createHmac('sha256', created.body.secret).update(`${timestamp}.${delivery.body}`).digest('hex'));
+        expect(v1).toBe(
+          createHmac('sha256', created.body.secret).update(`${timestamp}.${delivery.body}`).digest('hex'),
+        );
       } finally {
         expect((await unsubscribe(t, created.body.id)).status).toBe(204);
       }
@@ -216,7 +235,11 @@ describe('event destinations', () => {
     });
 
     it('keeps TLS verification on: a receiver with a certificate nobody trusts gets nothing', async () => {
-      const server = await selfSigned({ subject: 'CN=127.0.0.1', extendedKeyUsages: [EKU.serverAuth], altNames: ['127.0.0.1'] });
+      const server = await selfSigned({
+        subject: 'CN=127.0.0.1',
+        extendedKeyUsages: [EKU.serverAuth],
+        altNames: ['127.0.0.1'],
+      });
       const receiver = new Receiver();
       receivers.push(receiver);
       const url = await receiver.start({ key: server.privateKeyPem, cert: server.pem });
@@ -234,7 +257,7 @@ describe('event destinations', () => {
       }
     });
 
-    it('stops a disabled subscription\'s queued events at once, keeping them as history', async () => {
+    it("stops a disabled subscription's queued events at once, keeping them as history", async () => {
       const { receiver, url } = await startReceiver();
       receiver.otherwise = { status: 503, body: 'busy' };
       const created = await subscribe(t, `${url}/events`);
@@ -244,13 +267,18 @@ describe('event destinations', () => {
       await t.app.get(OutboundEvents).dispatch();
       await settled(t, created.body.id, (e) => e.attempts >= 1 && e.lastError === 'HTTP 503');
       // Park them so the dispatcher's timer cannot retry them while the test takes its snapshot.
-      await t.dataSource.query(`UPDATE outbound_events SET next_attempt_at = now() + interval '1 hour' WHERE subscription_id = $1`, [created.body.id]);
+      await t.dataSource.query(
+        `UPDATE outbound_events SET next_attempt_at = now() + interval '1 hour' WHERE subscription_id = $1`,
+        [created.body.id],
+      );
       const before = receiver.received.length;
       expect(before).toBeGreaterThanOrEqual(2);
 
       expect((await unsubscribe(t, created.body.id)).status).toBe(204);
       // Due again right now: only the subscription being disabled can keep them from going out.
-      await t.dataSource.query('UPDATE outbound_events SET next_attempt_at = now() WHERE subscription_id = $1', [created.body.id]);
+      await t.dataSource.query('UPDATE outbound_events SET next_attempt_at = now() WHERE subscription_id = $1', [
+        created.body.id,
+      ]);
       expect(await t.app.get(OutboundEvents).dispatch()).toBe(0);
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // longer than the dispatcher's own interval
       expect(receiver.received).toHaveLength(before);
@@ -266,7 +294,7 @@ describe('event destinations', () => {
       const { receiver, url } = await startReceiver();
       const created = await subscribe(t, `${url}/events`);
       expect(created.status).toBe(201);
-      const service = t.app.get(OutboundEvents) as unknown as { deliver(id: string): Promise<void> };
+      const service = t.app.get<OutboundEvents, { deliver(id: string): Promise<void> }>(OutboundEvents); // deliver is private
       const deliver = service.deliver.bind(service);
       // The first claimed delivery (by this test's dispatch or the timer's) meets a DELETE in between.
       let finished: Promise<void> | undefined;
@@ -280,7 +308,10 @@ describe('event destinations', () => {
       try {
         await enqueue(t, { payoutId: 'p-race' });
         await t.app.get(OutboundEvents).dispatch();
-        await eventually(() => spy.mock.calls.length, (calls) => calls > 0);
+        await eventually(
+          () => spy.mock.calls.length,
+          (calls) => calls > 0,
+        );
         await finished; // the DELETE and the delivery after it
         const [event] = await settled(t, created.body.id, (e) => e.lastError === 'subscription disabled');
         expect(event.attempts).toBe(0);

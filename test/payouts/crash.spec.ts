@@ -1,21 +1,28 @@
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { projectRoot } from '../../src/config/paths';
-import { CredentialVault } from '../../src/credentials/credential-vault.service';
-import { CredentialsService } from '../../src/credentials/credentials.service';
 import { DemoSeed } from '../../src/demo/demo-seed';
 import type { RunningSimulators } from '../../src/simulators/simulators';
-import { createTestDatabase, TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
+import { createTestDatabase } from '../support/database';
 import { checkD24Ledger, pool, settle } from '../support/ledger-check';
 import { startTestSimulators } from '../support/sim-client';
 import { randomAdminKey, startTestApp, TEST_MASTER_KEY } from '../support/test-app';
 import { DataSource } from 'typeorm';
 
 const main = path.join(projectRoot(), 'dist', 'src', 'main.js');
-const beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'Ana', documentId: '12345678901', bankCode: 341, bankAccount: '55555' };
+const beneficiary = {
+  type: 'latam_bank_account',
+  country: 'BR',
+  name: 'Ana',
+  documentId: '12345678901',
+  bankCode: 341,
+  bankAccount: '55555',
+};
 
 /**
  * The compiled service is killed with SIGKILL in the middle of 300 payouts, started again, and
@@ -35,8 +42,15 @@ describe('crash in the middle of 300 payouts', () => {
     database = await createTestDatabase();
     dir = mkdtempSync(path.join(tmpdir(), 'pbt-crash-'));
     writeFileSync(path.join(dir, 'ca.pem'), sims.serverCaPem);
-    const seeder = await startTestApp({ database, env: { D24_SIMULATOR_URL: sims.urls.d24, PROVIDER_CA_FILE: path.join(dir, 'ca.pem') } });
-    await new DemoSeed(seeder.app.get(CredentialsService), seeder.app.get(CredentialVault), { urls: sims.urls, serverCaFile: path.join(dir, 'ca.pem') }, 'http://127.0.0.1:9').run();
+    const seeder = await startTestApp({
+      database,
+      env: { D24_SIMULATOR_URL: sims.urls.d24, PROVIDER_CA_FILE: path.join(dir, 'ca.pem') },
+    });
+    await new DemoSeed(
+      seeder.app,
+      { urls: sims.urls, serverCaFile: path.join(dir, 'ca.pem') },
+      'http://127.0.0.1:9',
+    ).run();
     await seeder.close();
   });
   afterAll(async () => {
@@ -85,14 +99,29 @@ describe('crash in the middle of 300 payouts', () => {
   it('ends with every accepted cashout matched to one payout and the rest failed', async () => {
     const first = await start();
     // Slow the simulator a little so that the kill lands while calls are in flight.
-    await fetch(`${sims.urls.admin}/d24/faults`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ route: 'POST /v3/cashout', settings: { latencyMs: 30 } }) });
+    await fetch(`${sims.urls.admin}/d24/faults`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ route: 'POST /v3/cashout', settings: { latencyMs: 30 } }),
+    });
     let answered = 0;
     const keys = Array.from({ length: 300 }, () => randomUUID());
     const send = (url: string, i: number) =>
       fetch(`${url}/v1/payouts`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${adminKey}`, 'Idempotency-Key': keys[i], 'Content-Type': 'application/json' },
-        body: JSON.stringify({ provider: 'd24', environment: 'simulator', amount: '10.00', currency: 'BRL', beneficiary, reference: `crash-${i}` }),
+        headers: {
+          Authorization: `Bearer ${adminKey}`,
+          'Idempotency-Key': keys[i],
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify({
+          provider: 'd24',
+          environment: 'simulator',
+          amount: '10.00',
+          currency: 'BRL',
+          beneficiary,
+          reference: `crash-${i}`,
+        }),
       });
     const requests = pool(300, 20, async (i) => {
       const response = await send(first.url, i);
@@ -118,7 +147,9 @@ describe('crash in the middle of 300 payouts', () => {
         const response = await send(second.url, unanswered[n]);
         return { status: response.status, ms: Date.now() - startedAt };
       });
-      const answers = retried.map((result) => (result.status === 'fulfilled' ? result.value : { status: 0, ms: Infinity }));
+      const answers = retried.map((result) =>
+        result.status === 'fulfilled' ? result.value : { status: 0, ms: Infinity },
+      );
       expect(answers.filter((answer) => answer.status !== 201)).toEqual([]);
       // Was 30 s (REPLAY_WAIT_MS) for the in-flight ones; well under a 15 s client timeout now, on 2 loaded cores.
       expect(Math.max(...answers.map((answer) => answer.ms))).toBeLessThan(10_000);

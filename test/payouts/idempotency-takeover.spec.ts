@@ -2,10 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { Environment } from '../../src/config/environment';
 import { InstanceLiveness } from '../../src/database/instance-liveness';
 import { admin, eventually } from '../support/sim-client';
-import { ProviderWorld, startProviderWorld } from '../support/provider-world';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
-const beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'Ana', documentId: '12345678901', bankCode: 341, bankAccount: '424242' };
+const beneficiary = {
+  type: 'latam_bank_account',
+  country: 'BR',
+  name: 'Ana',
+  documentId: '12345678901',
+  bankCode: 341,
+  bankAccount: '424242',
+};
 
 /**
  * A retried POST /v1/payouts whose first attempt is still running, or died with its process:
@@ -21,7 +30,13 @@ describe('idempotency: a retry never waits out a dead first attempt', () => {
     const environment = world.t.app.get(Environment);
     other = await startTestApp({
       database: world.t.database,
-      env: { ADMIN_API_KEY: world.t.adminKey, D24_SIMULATOR_URL: world.sims.urls.d24, PROVIDER_CA_FILE: environment.PROVIDER_CA_FILE, PROVIDER_RESPONSE_TIMEOUT_MS: '6000', IDEMPOTENCY_WAIT_MS: '300' },
+      env: {
+        ADMIN_API_KEY: world.t.adminKey,
+        D24_SIMULATOR_URL: world.sims.urls.d24,
+        PROVIDER_CA_FILE: environment.PROVIDER_CA_FILE,
+        PROVIDER_RESPONSE_TIMEOUT_MS: '6000',
+        IDEMPOTENCY_WAIT_MS: '300',
+      },
     });
   });
   afterAll(async () => {
@@ -30,16 +45,26 @@ describe('idempotency: a retry never waits out a dead first attempt', () => {
   });
   afterEach(() => admin(world.sims, 'DELETE', '/d24/faults'));
 
-  const body = (reference: string) => ({ provider: 'd24', environment: 'simulator', amount: '12.00', currency: 'BRL', beneficiary, reference });
+  const body = (reference: string) => ({
+    provider: 'd24',
+    environment: 'simulator',
+    amount: '12.00',
+    currency: 'BRL',
+    beneficiary,
+    reference,
+  });
   const post = (app: TestApp, key: string, reference: string) =>
     app.http.post('/v1/payouts').set(bearer(world.t.adminKey)).set('Idempotency-Key', key).send(body(reference));
   const claimed = (key: string) =>
     eventually(
       (): Promise<Array<{ payout_id: string; owner_instance: number | null }>> =>
-        world.t.dataSource.query('SELECT payout_id, owner_instance FROM idempotency_keys WHERE idempotency_key = $1', [key]),
+        world.t.dataSource.query('SELECT payout_id, owner_instance FROM idempotency_keys WHERE idempotency_key = $1', [
+          key,
+        ]),
       (rows) => rows.length === 1,
     );
-  const slowCashouts = (latencyMs: number) => admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { latencyMs } });
+  const slowCashouts = (latencyMs: number) =>
+    admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { latencyMs } });
 
   it('while the first attempt is at work, a retry gets a prompt 409 IDEMPOTENCY_KEY_IN_PROGRESS with Retry-After, then the answer', async () => {
     await slowCashouts(1_500);
@@ -70,16 +95,23 @@ describe('idempotency: a retry never waits out a dead first attempt', () => {
       `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND objid = $1::oid`,
       [owner],
     );
-    await eventually(() => other.app.get(InstanceLiveness).alive([owner!]), (alive) => !alive.has(owner!));
+    await eventually(
+      () => other.app.get(InstanceLiveness).alive([owner!]),
+      (alive) => !alive.has(owner!),
+    );
     const startedAt = Date.now();
     const retry = await post(other, key, 'taken-over');
     expect(retry.status).toBe(201);
     expect(retry.body.id).toBe(row.payout_id);
     expect(Date.now() - startedAt).toBeLessThan(5_000);
     await first;
-    const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter((entry) => entry.externalId === row.payout_id);
+    const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter(
+      (entry) => entry.externalId === row.payout_id,
+    );
     expect(ledger).toHaveLength(1);
-    const events = await world.t.dataSource.query(`SELECT count(*)::int AS n FROM payouts WHERE reference = 'taken-over'`);
+    const events = await world.t.dataSource.query(
+      `SELECT count(*)::int AS n FROM payouts WHERE reference = 'taken-over'`,
+    );
     expect(events[0].n).toBe(1);
   });
 });

@@ -6,25 +6,54 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PayoutsService } from '../../src/payouts/payouts.service';
-import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import * as pki from '../support/pki';
 import { call } from '../support/sim-client';
 import { d24Control } from '../../src/providers/d24/d24.signature';
 import { admin, eventually } from '../support/sim-client';
-import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
 
 function opensslCsr(): { csrPem: string; keyPem: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'pbt-cb-'));
   try {
-    execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.csr'), '-subj', '/CN=Verestro Callbacks Test'], { stdio: 'ignore' });
-    return { csrPem: readFileSync(path.join(dir, 'c.csr'), 'utf8'), keyPem: readFileSync(path.join(dir, 'k.pem'), 'utf8') };
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        path.join(dir, 'k.pem'),
+        '-out',
+        path.join(dir, 'c.csr'),
+        '-subj',
+        '/CN=Verestro Callbacks Test',
+      ],
+      { stdio: 'ignore' },
+    );
+    return {
+      csrPem: readFileSync(path.join(dir, 'c.csr'), 'utf8'),
+      keyPem: readFileSync(path.join(dir, 'k.pem'), 'utf8'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const d24Beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'JosÃ©', lastName: 'MÃ¼ller', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123456789' };
+const d24Beneficiary = {
+  type: 'latam_bank_account',
+  country: 'BR',
+  name: 'JosÃ©',
+  lastName: 'MÃ¼ller',
+  documentId: '84932568207',
+  documentType: 'CPF',
+  bankCode: 341,
+  bankAccount: '123456789',
+};
 const ibanBeneficiary = { type: 'iban', name: 'Erika Mustermann', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' };
 const cardBeneficiary = { type: 'card', cardToken: 'tok_visa_4242' };
 
@@ -35,7 +64,10 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     // The event receiver below listens on 127.0.0.1, which the destination policy refuses unless listed.
     world = await startProviderWorld({ EVENTS_ALLOWED_DESTINATIONS: '127.0.0.0/8' }, 11);
     const { code } = (await admin<{ code: string }>(world.sims, 'POST', '/connectpay/auth-codes')).body;
-    const authorized = await world.t.http.post('/v1/credentials/connectpay/oauth/authorize').set(bearer(world.t.adminKey)).send({ environment: 'simulator', authCode: code });
+    const authorized = await world.t.http
+      .post('/v1/credentials/connectpay/oauth/authorize')
+      .set(bearer(world.t.adminKey))
+      .send({ environment: 'simulator', authCode: code });
     expect(authorized.status).toBe(201);
   });
   afterAll(() => world.close());
@@ -43,22 +75,43 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
   const post = (body: Record<string, unknown>, key: string = randomUUID()) =>
     world.t.http.post('/v1/payouts').set(bearer(world.t.adminKey)).set('Idempotency-Key', key).send(body);
   const get = async (id: string) => (await world.t.http.get(`/v1/payouts/${id}`).set(bearer(world.t.adminKey))).body;
-  const countPayouts = async () => (await world.t.dataSource.query('SELECT count(*)::int AS n FROM payouts'))[0].n as number;
+  const countPayouts = async () =>
+    (await world.t.dataSource.query('SELECT count(*)::int AS n FROM payouts'))[0].n as number;
 
-  const d24Payout = (overrides: Record<string, unknown> = {}) => ({ provider: 'd24', environment: 'simulator', amount: '150.75', currency: 'BRL', beneficiary: d24Beneficiary, reference: 'invoice-1', ...overrides });
+  const d24Payout = (overrides: Record<string, unknown> = {}) => ({
+    provider: 'd24',
+    environment: 'simulator',
+    amount: '150.75',
+    currency: 'BRL',
+    beneficiary: d24Beneficiary,
+    reference: 'invoice-1',
+    ...overrides,
+  });
 
   it('D24: created, then completed through the signed notification (status fetched, not trusted)', async () => {
     const created = await post(d24Payout());
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ provider: 'd24', status: 'pending', amount: { amount: '150.75', currency: 'BRL' }, beneficiary: { bankAccount: 'â€¦6789' } });
-    const done = await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    expect(created.body).toMatchObject({
+      provider: 'd24',
+      status: 'pending',
+      amount: { amount: '150.75', currency: 'BRL' },
+      beneficiary: { bankAccount: 'â€¦6789' },
+    });
+    const done = await eventually(
+      () => get(created.body.id),
+      (p) => p.status === 'completed',
+    );
     expect(done.providerStatus).toBe('COMPLETED');
-    const deliveries = await world.t.dataSource.query(`SELECT outcome FROM webhook_deliveries WHERE payout_id = $1`, [created.body.id]);
+    const deliveries = await world.t.dataSource.query(`SELECT outcome FROM webhook_deliveries WHERE payout_id = $1`, [
+      created.body.id,
+    ]);
     expect(deliveries.length).toBeGreaterThanOrEqual(1);
     const events = (await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))).body;
     expect(events.map((e: { type: string }) => e.type)).toContain('transition');
     expect(JSON.stringify(events)).not.toContain('123456789');
-    const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter((e) => e.externalId === created.body.id);
+    const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter(
+      (e) => e.externalId === created.body.id,
+    );
     expect(ledger).toHaveLength(1);
   });
 
@@ -66,49 +119,95 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     await admin(world.sims, 'PATCH', '/d24/settings', { timeline: { deliverAfterMs: 5_000 } });
     try {
       const { body } = await post(d24Payout());
-      expect((await world.t.http.post(`/v1/payouts/${body.id}/hold`).set(bearer(world.t.adminKey))).body.status).toBe('on_hold');
-      expect((await world.t.http.post(`/v1/payouts/${body.id}/release`).set(bearer(world.t.adminKey))).body.status).toBe('pending');
-      expect((await world.t.http.post(`/v1/payouts/${body.id}/cancel`).set(bearer(world.t.adminKey))).body.status).toBe('cancelled');
+      expect((await world.t.http.post(`/v1/payouts/${body.id}/hold`).set(bearer(world.t.adminKey))).body.status).toBe(
+        'on_hold',
+      );
+      expect(
+        (await world.t.http.post(`/v1/payouts/${body.id}/release`).set(bearer(world.t.adminKey))).body.status,
+      ).toBe('pending');
+      expect((await world.t.http.post(`/v1/payouts/${body.id}/cancel`).set(bearer(world.t.adminKey))).body.status).toBe(
+        'cancelled',
+      );
       const again = await world.t.http.post(`/v1/payouts/${body.id}/cancel`).set(bearer(world.t.adminKey));
       expect([again.status, again.body.error.code]).toEqual([409, 'PAYOUT_FINAL']);
     } finally {
       await admin(world.sims, 'PATCH', '/d24/settings', { timeline: { deliverAfterMs: 150 } });
     }
     const rejected = await post(d24Payout({ beneficiary: { ...d24Beneficiary, bankAccount: '0000000000' } }));
-    const final = await eventually(() => get(rejected.body.id), (p) => p.status === 'rejected');
+    const final = await eventually(
+      () => get(rejected.body.id),
+      (p) => p.status === 'rejected',
+    );
     expect(final.failure).toEqual({ code: '800', reason: 'ERROR_ACCOUNT_INCORRECT' });
   });
 
   it('D24: a completed payout reversed by the bank becomes rejected (the one documented way back)', async () => {
     const created = await post(d24Payout({ beneficiary: { ...d24Beneficiary, bankAccount: '9999999999' } }));
-    await eventually(() => get(created.body.id), (p) => p.status === 'completed');
-    const reversed = await eventually(() => get(created.body.id), (p) => p.status === 'rejected');
+    await eventually(
+      () => get(created.body.id),
+      (p) => p.status === 'completed',
+    );
+    const reversed = await eventually(
+      () => get(created.body.id),
+      (p) => p.status === 'rejected',
+    );
     expect(reversed.failure.code).toBe('826');
   });
 
   it('ConnectPay: created over mTLS + OAuth, completed through the token-authenticated webhook; cancel is not supported (409)', async () => {
-    const created = await post({ provider: 'connectpay', environment: 'simulator', amount: '42.10', currency: 'EUR', beneficiary: ibanBeneficiary });
+    const created = await post({
+      provider: 'connectpay',
+      environment: 'simulator',
+      amount: '42.10',
+      currency: 'EUR',
+      beneficiary: ibanBeneficiary,
+    });
     expect(created.status).toBe(201);
     expect(created.body.providerReference).toMatch(/^s-/);
-    await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    await eventually(
+      () => get(created.body.id),
+      (p) => p.status === 'completed',
+    );
     const unsupported = await world.t.http.post(`/v1/payouts/${created.body.id}/cancel`).set(bearer(world.t.adminKey));
-    expect([unsupported.status, unsupported.body.error.code]).toEqual([409, 'PAYOUTS_CANCEL_NOT_SUPPORTED']);
+    expect([unsupported.status, unsupported.body.error.code, unsupported.body.error.details]).toEqual([
+      409,
+      'CAPABILITY_NOT_SUPPORTED',
+      { provider: 'connectpay', capability: 'payouts.cancel' },
+    ]);
     const synced = await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey));
     expect(synced.body.status).toBe('completed');
-    const hooks = await world.t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'connectpay' AND payout_id = $1`, [created.body.id]);
+    const hooks = await world.t.dataSource.query(
+      `SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'connectpay' AND payout_id = $1`,
+      [created.body.id],
+    );
     expect(hooks[0].n).toBeGreaterThanOrEqual(1);
   });
 
   it('Verestro: a card payout completes through the callback over reverse mTLS (X-Idempotency-Key honoured)', async () => {
-    const created = await post({ provider: 'verestro', environment: 'simulator', amount: '19.99', currency: 'EUR', beneficiary: cardBeneficiary });
+    const created = await post({
+      provider: 'verestro',
+      environment: 'simulator',
+      amount: '19.99',
+      currency: 'EUR',
+      beneficiary: cardBeneficiary,
+    });
     expect(created.body).toMatchObject({ status: 'pending', beneficiary: { cardToken: 'â€¦4242' } });
-    await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    await eventually(
+      () => get(created.body.id),
+      (p) => p.status === 'completed',
+    );
     const callbacks: Array<{ delivery_id: string }> = await eventually(
-      () => world.t.dataSource.query(`SELECT delivery_id, outcome FROM webhook_deliveries WHERE provider = 'verestro' AND payout_id = $1`, [created.body.id]),
+      () =>
+        world.t.dataSource.query(
+          `SELECT delivery_id, outcome FROM webhook_deliveries WHERE provider = 'verestro' AND payout_id = $1`,
+          [created.body.id],
+        ),
       (rows: unknown[]) => rows.length >= 1,
     );
     expect(callbacks[0].delivery_id).toMatch(/^simulator:[0-9a-f-]{36}$/);
-    expect((await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey))).body.status).toBe('completed');
+    expect(
+      (await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey))).body.status,
+    ).toBe('completed');
   });
 
   it('Verestro callbacks: a client without our certificate is refused at the TLS layer; a repeat is recorded once', async () => {
@@ -117,20 +216,47 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     const stranger = await makeSelfSigned({ subject: 'CN=stranger' });
     const ca = (await world.vault.activeMaterial('verestro', 'simulator', 'callback_ca'))!.credential.certificatePem!;
     await expect(call({ method: 'POST', url, body: '{}', ca })).rejects.toThrow();
-    await expect(call({ method: 'POST', url, body: '{}', ca, cert: stranger.pem, key: stranger.privateKeyPem })).rejects.toThrow();
+    await expect(
+      call({ method: 'POST', url, body: '{}', ca, cert: stranger.pem, key: stranger.privateKeyPem }),
+    ).rejects.toThrow();
 
     // Our CA signs a CSR (as for Verestro's), and that certificate gets in, twice with one key.
     const { csrPem, keyPem } = opensslCsr();
-    const signed = await world.t.http.post('/v1/credentials/verestro/callback-certificate').set(bearer(world.t.adminKey)).send({ environment: 'simulator', csrPem });
+    const signed = await world.t.http
+      .post('/v1/credentials/verestro/callback-certificate')
+      .set(bearer(world.t.adminKey))
+      .send({ environment: 'simulator', csrPem });
     expect(signed.status).toBe(201);
-    const created = await post({ provider: 'verestro', environment: 'simulator', amount: '2.00', currency: 'EUR', beneficiary: cardBeneficiary });
+    const created = await post({
+      provider: 'verestro',
+      environment: 'simulator',
+      amount: '2.00',
+      currency: 'EUR',
+      beneficiary: cardBeneficiary,
+    });
     const key = randomUUID();
-    const body = JSON.stringify({ event: 'PAYOUT_STATUS_CHANGED', orderId: created.body.providerReference, externalId: created.body.id, status: 'COMPLETED' });
+    const body = JSON.stringify({
+      event: 'PAYOUT_STATUS_CHANGED',
+      orderId: created.body.providerReference,
+      externalId: created.body.id,
+      status: 'COMPLETED',
+    });
     for (let i = 0; i < 2; i++) {
-      const response = await call({ method: 'POST', url, body, ca, cert: signed.body.certificatePem, key: keyPem, headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': key } });
+      const response = await call({
+        method: 'POST',
+        url,
+        body,
+        ca,
+        cert: signed.body.certificatePem,
+        key: keyPem,
+        headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': key },
+      });
       expect([response.status, response.json()]).toEqual([200, { status: 'received' }]);
     }
-    const rows = await world.t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE delivery_id = $1`, [`simulator:${key}`]);
+    const rows = await world.t.dataSource.query(
+      `SELECT count(*)::int AS n FROM webhook_deliveries WHERE delivery_id = $1`,
+      [`simulator:${key}`],
+    );
     expect(rows[0].n).toBe(1);
   });
 
@@ -159,7 +285,9 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
     const after = (await admin<unknown[]>(world.sims, 'GET', '/d24/ledger')).body.length;
     expect(after - before).toBe(1);
-    expect((await world.t.dataSource.query(`SELECT count(*)::int AS n FROM payouts WHERE reference = 'concurrent'`))[0].n).toBe(1);
+    expect(
+      (await world.t.dataSource.query(`SELECT count(*)::int AS n FROM payouts WHERE reference = 'concurrent'`))[0].n,
+    ).toBe(1);
   });
 
   it.each([
@@ -168,7 +296,11 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     ['too many decimals for the currency', { amount: '10.5', currency: 'JPY' }, 'amount'],
     ['an unknown currency', { currency: 'XYZ' }, 'currency'],
     ['another rail', { beneficiary: ibanBeneficiary }, 'beneficiary.type'],
-    ['a beneficiary missing fields', { beneficiary: { type: 'latam_bank_account', country: 'BR' } }, 'beneficiary.name'],
+    [
+      'a beneficiary missing fields',
+      { beneficiary: { type: 'latam_bank_account', country: 'BR' } },
+      'beneficiary.name',
+    ],
     ['an environment of another provider', { environment: 'stage' }, 'environment'],
     ['an unknown field', { surprise: true }, 'surprise'],
   ])('refuses %s with 400 and field details, writing nothing', async (_case, overrides, field) => {
@@ -187,18 +319,30 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
 
   it('refuses forged notifications (401, nothing changes) and never moves a payout backwards', async () => {
     const created = await post(d24Payout());
-    const done = await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    const done = await eventually(
+      () => get(created.body.id),
+      (p) => p.status === 'completed',
+    );
     const forged = await world.t.http
       .post('/v1/webhooks/d24')
       .type('form')
       .send({ external_id: created.body.id, cashout_id: '1', control: 'A'.repeat(64), date: '2026-11-24 00:00:00' });
     expect(forged.status).toBe(401);
-    expect(forged.body.error).toEqual({ code: 'UNAUTHENTICATED', message: 'The notification could not be verified.', details: null });
-    const token = await world.t.http.post('/v1/webhooks/connectpay').set('X-Secret-Token', 'wrong').send({ paymentOrderNo: 's-1' });
+    expect(forged.body.error).toEqual({
+      code: 'UNAUTHENTICATED',
+      message: 'The notification could not be verified.',
+      details: null,
+    });
+    const token = await world.t.http
+      .post('/v1/webhooks/connectpay')
+      .set('X-Secret-Token', 'wrong')
+      .send({ paymentOrderNo: 's-1' });
     expect(token.status).toBe(401);
 
     // A late report of an earlier status is recorded as stale, not applied.
-    const late = await world.t.app.get(PayoutsService).applyProviderResult(created.body.id, { state: 'pending', providerStatus: 'PENDING' }, 'test');
+    const late = await world.t.app
+      .get(PayoutsService)
+      .applyProviderResult(created.body.id, { state: 'pending', providerStatus: 'PENDING' }, 'test');
     expect(late.status).toBe('completed');
     expect((await get(created.body.id)).status).toBe(done.status);
     const events = (await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))).body;
@@ -209,16 +353,29 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     await admin(world.sims, 'PATCH', '/d24/settings', { notifications: { duplicate: true, reorderWindowMs: 300 } });
     try {
       const created = await Promise.all(
-        ['123456789', '0000000000', '123456780'].map((account) => post(d24Payout({ beneficiary: { ...d24Beneficiary, bankAccount: account } }))),
+        ['123456789', '0000000000', '123456780'].map((account) =>
+          post(d24Payout({ beneficiary: { ...d24Beneficiary, bankAccount: account } })),
+        ),
       );
-      const finals = await Promise.all(created.map((c) => eventually(() => get(c.body.id), (p) => ['completed', 'rejected'].includes(p.status), 10_000)));
+      const finals = await Promise.all(
+        created.map((c) =>
+          eventually(
+            () => get(c.body.id),
+            (p) => ['completed', 'rejected'].includes(p.status),
+            10_000,
+          ),
+        ),
+      );
       expect(finals.map((p) => p.status)).toEqual(['completed', 'rejected', 'completed']);
       const duplicates = await world.t.dataSource.query(
         `SELECT count(*)::int AS n FROM webhook_deliveries WHERE payout_id = ANY($1)`,
         [created.map((c) => c.body.id)],
       );
       expect(duplicates[0].n).toBeGreaterThanOrEqual(3);
-      const stale = await world.t.dataSource.query(`SELECT type FROM payout_events WHERE payout_id = ANY($1) AND type = 'illegal_update'`, [created.map((c) => c.body.id)]);
+      const stale = await world.t.dataSource.query(
+        `SELECT type FROM payout_events WHERE payout_id = ANY($1) AND type = 'illegal_update'`,
+        [created.map((c) => c.body.id)],
+      );
       expect(stale).toEqual([]);
     } finally {
       await admin(world.sims, 'PATCH', '/d24/settings', { notifications: { duplicate: false, reorderWindowMs: 0 } });
@@ -227,18 +384,30 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
 
   it('a D24 notification replayed with fresh unsigned fields costs at most one status fetch and changes nothing', async () => {
     const created = await post(d24Payout());
-    await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+    await eventually(
+      () => get(created.body.id),
+      (p) => p.status === 'completed',
+    );
     const environment = world.t.app.get(Environment);
     environment.WEBHOOK_FETCH_INTERVAL_MS = 60_000;
     try {
       const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
-      const control = d24Control(secret.apiSignature!, created.body.id, 'Be4', 'Bo7');
-      const d24Requests = async () => (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body.d24.requests;
+      const control = d24Control(secret.apiSignature, created.body.id, 'Be4', 'Bo7');
+      const d24Requests = async () =>
+        (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body.d24.requests;
       const before = await d24Requests();
       const outcomes: string[] = [];
       for (let i = 0; i < 5; i++) {
         // The control covers external_id only: date and status_reason change freely in a replay.
-        const form = { external_id: created.body.id, cashout_id: '1', control, date: `2026-11-24 06:00:0${i}`, bank_reference_id: '', comments: '', status_reason: `replay ${i}` };
+        const form = {
+          external_id: created.body.id,
+          cashout_id: '1',
+          control,
+          date: `2026-11-24 06:00:0${i}`,
+          bank_reference_id: '',
+          comments: '',
+          status_reason: `replay ${i}`,
+        };
         const response = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
         expect(response.status).toBe(200);
         outcomes.push(response.body.outcome);
@@ -258,13 +427,22 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     const url = await receiver.start();
     try {
       receiver.answers.push({ status: 503, body: 'busy' });
-      const subscription = await world.t.http.post('/v1/event-subscriptions').set(bearer(world.t.adminKey)).send({ url: `${url}/events` });
+      const subscription = await world.t.http
+        .post('/v1/event-subscriptions')
+        .set(bearer(world.t.adminKey))
+        .send({ url: `${url}/events` });
       expect(subscription.status).toBe(201);
       expect(subscription.body.secret).toMatch(/^whsec_/);
       const created = await post(d24Payout());
-      await eventually(() => get(created.body.id), (p) => p.status === 'completed');
+      await eventually(
+        () => get(created.body.id),
+        (p) => p.status === 'completed',
+      );
       const events = await eventually(
-        () => receiver.received.filter((r) => r.body.includes(created.body.id)).map((r) => ({ ...r, json: JSON.parse(r.body) as { type: string; data: { to: string } } })),
+        () =>
+          receiver.received
+            .filter((r) => r.body.includes(created.body.id))
+            .map((r) => ({ ...r, json: JSON.parse(r.body) as { type: string; data: { to: string } } })),
         (list) => list.some((e) => e.json.data.to === 'completed'),
         10_000,
       );
@@ -277,7 +455,10 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
       expect(tos.has('completed')).toBe(true);
       const list = await world.t.http.get('/v1/event-subscriptions').set(bearer(world.t.adminKey));
       expect(JSON.stringify(list.body)).not.toContain(subscription.body.secret);
-      expect((await world.t.http.delete(`/v1/event-subscriptions/${subscription.body.id}`).set(bearer(world.t.adminKey))).status).toBe(204);
+      expect(
+        (await world.t.http.delete(`/v1/event-subscriptions/${subscription.body.id}`).set(bearer(world.t.adminKey)))
+          .status,
+      ).toBe(204);
     } finally {
       await receiver.stop();
     }
@@ -286,19 +467,33 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
   it('lists with filters and cursor pagination', async () => {
     const page1 = await world.t.http.get('/v1/payouts?provider=d24&limit=2').set(bearer(world.t.adminKey));
     expect(page1.body.items).toHaveLength(2);
-    const page2 = await world.t.http.get(`/v1/payouts?provider=d24&limit=2&cursor=${page1.body.nextCursor}`).set(bearer(world.t.adminKey));
+    const page2 = await world.t.http
+      .get(`/v1/payouts?provider=d24&limit=2&cursor=${page1.body.nextCursor}`)
+      .set(bearer(world.t.adminKey));
     expect(page2.body.items.map((p: { id: string }) => p.id)).not.toContain(page1.body.items[0].id);
     const bad = await world.t.http.get('/v1/payouts?cursor=garbage').set(bearer(world.t.adminKey));
     expect(bad.status).toBe(400);
   });
 
   it('shows accounts across providers with capabilities; D24 says it has no balance API', async () => {
-    const accounts = (await world.t.http.get('/v1/accounts').set(bearer(world.t.adminKey))).body as Array<{ id: string; provider: string; balance: unknown }>;
-    expect(accounts.find((a) => a.id === 'connectpay.simulator.acc-eur-main')).toMatchObject({ balance: { currency: 'EUR' } });
+    const accounts = (await world.t.http.get('/v1/accounts').set(bearer(world.t.adminKey))).body as Array<{
+      id: string;
+      provider: string;
+      balance: unknown;
+    }>;
+    expect(accounts.find((a) => a.id === 'connectpay.simulator.acc-eur-main')).toMatchObject({
+      balance: { currency: 'EUR' },
+    });
     const d24 = accounts.find((a) => a.provider === 'd24')!;
     const balance = await world.t.http.get(`/v1/accounts/${d24.id}/balance`).set(bearer(world.t.adminKey));
-    expect([balance.status, balance.body.error.code]).toEqual([409, 'ACCOUNTS_BALANCE_NOT_SUPPORTED']);
-    const transactions = await world.t.http.get('/v1/accounts/connectpay.simulator.acc-eur-main/transactions').set(bearer(world.t.adminKey));
+    expect([balance.status, balance.body.error.code, balance.body.error.details]).toEqual([
+      409,
+      'CAPABILITY_NOT_SUPPORTED',
+      { provider: 'd24', capability: 'accounts.balance' },
+    ]);
+    const transactions = await world.t.http
+      .get('/v1/accounts/connectpay.simulator.acc-eur-main/transactions')
+      .set(bearer(world.t.adminKey));
     expect(transactions.status).toBe(200);
     expect(transactions.body.length).toBeGreaterThan(0);
   });

@@ -1,10 +1,16 @@
-import { D24_CONTROL_VECTORS, D24_PAYLOAD_SIGNATURE_VECTORS, D24_VECTOR_SECRET } from '../../src/simulators/d24/d24-vectors';
+import {
+  D24_CONTROL_VECTORS,
+  D24_PAYLOAD_SIGNATURE_VECTORS,
+  D24_VECTOR_SECRET,
+} from '../../src/simulators/d24/d24-vectors';
 import { d24Control, signD24Payload } from '../../src/providers/d24/d24.signature';
 import { cashoutBody } from '../../src/providers/d24/d24.mapper';
-import { D24Provider } from '../../src/providers/d24/d24.provider';
-import { PayoutInstruction, ProviderError } from '../../src/providers/provider.port';
+import type { D24Provider } from '../../src/providers/d24/d24.provider';
+import type { PayoutInstruction } from '../../src/providers/provider.port';
+import { ProviderError } from '../../src/providers/provider.port';
 import { admin, eventually } from '../support/sim-client';
-import { startProviderWorld, ProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 
 describe('D24 signing, against fixed vectors computed with openssl', () => {
   it.each(D24_PAYLOAD_SIGNATURE_VECTORS.map((v) => [v.body, v.signature]))('signs %j', (body, signature) => {
@@ -12,7 +18,8 @@ describe('D24 signing, against fixed vectors computed with openssl', () => {
   });
 
   it('computes the notification control', () => {
-    for (const vector of D24_CONTROL_VECTORS) expect(d24Control(D24_VECTOR_SECRET, vector.externalId, 'Be4', 'Bo7')).toBe(vector.control);
+    for (const vector of D24_CONTROL_VECTORS)
+      expect(d24Control(D24_VECTOR_SECRET, vector.externalId, 'Be4', 'Bo7')).toBe(vector.control);
   });
 
   it('writes the amount as a JSON number straight from the decimal string', () => {
@@ -40,7 +47,16 @@ describe('D24 client against the simulator (real TLS)', () => {
   const instruction = (overrides: Partial<PayoutInstruction> = {}, account = '123456789'): PayoutInstruction => ({
     externalId: `payout-${Date.now()}-${sequence++}`,
     amount: { amount: '150.75', currency: 'BRL' },
-    beneficiary: { type: 'latam_bank_account', country: 'BR', name: 'José', lastName: 'Müller', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: account },
+    beneficiary: {
+      type: 'latam_bank_account',
+      country: 'BR',
+      name: 'José',
+      lastName: 'Müller',
+      documentId: '84932568207',
+      documentType: 'CPF',
+      bankCode: 341,
+      bankAccount: account,
+    },
     notificationUrl: 'http://127.0.0.1:9/v1/webhooks/d24',
     reference: 'invoice 1',
     ...overrides,
@@ -50,7 +66,10 @@ describe('D24 client against the simulator (real TLS)', () => {
     const payout = instruction();
     const created = await d24.createPayout(payout);
     expect(created).toMatchObject({ state: 'pending', providerStatus: 'PENDING' });
-    const done = await eventually(() => d24.getPayout({ externalId: payout.externalId, providerReference: created.providerReference }), (p) => p.state === 'completed');
+    const done = await eventually(
+      () => d24.getPayout({ externalId: payout.externalId, providerReference: created.providerReference }),
+      (p) => p.state === 'completed',
+    );
     expect(done.providerStatus).toBe('COMPLETED');
     const ledger = (await admin<Array<{ externalId: string; amount: string }>>(world.sims, 'GET', '/d24/ledger')).body;
     expect(ledger.find((e) => e.externalId === payout.externalId)?.amount).toBe('150.75');
@@ -75,17 +94,30 @@ describe('D24 client against the simulator (real TLS)', () => {
     await expect(d24.holdPayout(ref)).rejects.toMatchObject({ code: 'INVALID_TRANSITION', providerCode: '510' });
     expect((await d24.releasePayout(ref)).state).toBe('pending');
     expect((await d24.cancelPayout(ref)).state).toBe('cancelled');
-    await expect(d24.getPayout({ externalId: 'never-sent' })).rejects.toMatchObject({ code: 'PAYOUT_NOT_FOUND', providerCode: '509' });
+    await expect(d24.getPayout({ externalId: 'never-sent' })).rejects.toMatchObject({
+      code: 'PAYOUT_NOT_FOUND',
+      providerCode: '509',
+    });
   });
 
   it('maps rejection with its code, and insufficient funds', async () => {
     const rejected = instruction({}, '0000000000');
     const created = await d24.createPayout(rejected);
-    const final = await eventually(() => d24.getPayout({ externalId: rejected.externalId, providerReference: created.providerReference }), (p) => p.state === 'rejected');
+    const final = await eventually(
+      () => d24.getPayout({ externalId: rejected.externalId, providerReference: created.providerReference }),
+      (p) => p.state === 'rejected',
+    );
     expect(final).toMatchObject({ rejectionCode: '800', rejectionReason: 'ERROR_ACCOUNT_INCORRECT' });
 
     await admin(world.sims, 'PATCH', '/d24/settings', { balances: { COP: '10.00' } });
-    await expect(d24.createPayout(instruction({ amount: { amount: '10.01', currency: 'COP' }, beneficiary: { type: 'latam_bank_account', country: 'CO', name: 'A', documentId: '1', bankCode: 7 } }))).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS', providerCode: '514' });
+    await expect(
+      d24.createPayout(
+        instruction({
+          amount: { amount: '10.01', currency: 'COP' },
+          beneficiary: { type: 'latam_bank_account', country: 'CO', name: 'A', documentId: '1', bankCode: 7 },
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS', providerCode: '514' });
   });
 
   it('lists banks with the read-only key', async () => {
@@ -94,12 +126,25 @@ describe('D24 client against the simulator (real TLS)', () => {
 
   it('verifies a notification control and refuses a forged one', async () => {
     const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
-    const control = d24Control(secret.apiSignature!, 'ext-9', 'Be4', 'Bo7');
-    const good = await d24.verifyWebhook({ headers: {}, rawBody: Buffer.from(`external_id=ext-9&cashout_id=77&control=${control}&date=2026-11-24`) });
+    const control = d24Control(secret.apiSignature, 'ext-9', 'Be4', 'Bo7');
+    const good = await d24.verifyWebhook({
+      headers: {},
+      rawBody: Buffer.from(`external_id=ext-9&cashout_id=77&control=${control}&date=2026-11-24`),
+    });
     // The control covers external_id only: the unsigned cashout_id is not passed on.
     expect(good).toEqual({ externalId: 'ext-9' });
-    expect(await d24.verifyWebhook({ headers: {}, rawBody: Buffer.from(`external_id=ext-9&cashout_id=77&control=${control.toLowerCase()}`) })).toBeNull();
-    expect(await d24.verifyWebhook({ headers: {}, rawBody: Buffer.from(`external_id=ext-10&cashout_id=77&control=${control}`) })).toBeNull();
+    expect(
+      await d24.verifyWebhook({
+        headers: {},
+        rawBody: Buffer.from(`external_id=ext-9&cashout_id=77&control=${control.toLowerCase()}`),
+      }),
+    ).toBeNull();
+    expect(
+      await d24.verifyWebhook({
+        headers: {},
+        rawBody: Buffer.from(`external_id=ext-10&cashout_id=77&control=${control}`),
+      }),
+    ).toBeNull();
   });
 
   describe('faults', () => {
@@ -111,7 +156,10 @@ describe('D24 client against the simulator (real TLS)', () => {
     it('500 → PROVIDER_UNAVAILABLE after a retry', async () => {
       await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { errorRate: 1 } });
       await admin(world.sims, 'POST', '/counters/reset');
-      await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', retryable: true });
+      await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({
+        code: 'PROVIDER_UNAVAILABLE',
+        retryable: true,
+      });
       const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
       expect(counters.d24.requests).toBe(2);
     });
@@ -121,10 +169,18 @@ describe('D24 client against the simulator (real TLS)', () => {
       const payout = instruction();
       const pending = d24.createPayout(payout);
       // The first attempt is accepted then dropped; let the retry through.
-      await eventually(async () => (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.some((e) => e.externalId === payout.externalId), Boolean);
+      await eventually(
+        async () =>
+          (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.some(
+            (e) => e.externalId === payout.externalId,
+          ),
+        Boolean,
+      );
       await admin(world.sims, 'DELETE', '/d24/faults');
       const created = await pending;
-      const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter((e) => e.externalId === payout.externalId);
+      const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter(
+        (e) => e.externalId === payout.externalId,
+      );
       expect(ledger).toHaveLength(1);
       expect(['pending', 'processing', 'completed']).toContain(created.state);
     });
@@ -135,7 +191,10 @@ describe('D24 client against the simulator (real TLS)', () => {
       expect(error).toBeInstanceOf(ProviderError);
       expect(error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', outcomeUnknown: true });
 
-      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { timeoutRate: 1, hangMs: 5000 } });
+      await admin(world.sims, 'PUT', '/d24/faults', {
+        route: 'POST /v3/cashout/status',
+        settings: { timeoutRate: 1, hangMs: 5000 },
+      });
       await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'PROVIDER_TIMEOUT' });
     });
 
@@ -146,11 +205,18 @@ describe('D24 client against the simulator (real TLS)', () => {
       const payout = instruction();
       const error = await d24.createPayout(payout).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ProviderError);
-      expect(error).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', httpStatus: 502, outcomeUnknown: true, retryable: false });
+      expect(error).toMatchObject({
+        code: 'PROVIDER_PROTOCOL_ERROR',
+        httpStatus: 502,
+        outcomeUnknown: true,
+        retryable: false,
+      });
       expect((error as Error).message).toBe('D24 answered create with a malformed body: the body is not JSON.');
       const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
       expect(counters.d24.requests).toBe(1); // not re-sent: it is reconciled by external_id instead
-      const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter((e) => e.externalId === payout.externalId);
+      const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter(
+        (e) => e.externalId === payout.externalId,
+      );
       expect(ledger).toHaveLength(1);
       // Sent again with its answers still cut: the 511 error answer has no readable code, and a 4xx to a
       // create may be that very "already exists", so the outcome stays unknown.
@@ -161,18 +227,35 @@ describe('D24 client against the simulator (real TLS)', () => {
       });
       await admin(world.sims, 'DELETE', '/d24/faults');
 
-      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { malformedRate: 1, malformedBody: '{"cashout_status":"COMPLETED"}' } });
+      await admin(world.sims, 'PUT', '/d24/faults', {
+        route: 'POST /v3/cashout/status',
+        settings: { malformedRate: 1, malformedBody: '{"cashout_status":"COMPLETED"}' },
+      });
       const read = await d24.getPayout({ externalId: payout.externalId }).catch((e: unknown) => e);
       expect(read).toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: false });
-      expect((read as Error).message).toBe('D24 answered status with a malformed body: cashout_status should be a number, not a string.');
+      expect((read as Error).message).toBe(
+        'D24 answered status with a malformed body: cashout_status should be a number, not a string.',
+      );
       // Sent again, the create is answered 511 and ends with that lookup: D24 has the cashout, so still unknown, not failed.
-      await expect(d24.createPayout(payout)).rejects.toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', outcomeUnknown: true, message: expect.stringContaining('answered status') });
+      await expect(d24.createPayout(payout)).rejects.toMatchObject({
+        code: 'PROVIDER_PROTOCOL_ERROR',
+        outcomeUnknown: true,
+        message: expect.stringContaining('answered status'),
+      });
 
-      await admin(world.sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout/status', settings: { malformedRate: 1, malformedBody: '{"cashout_status":7}' } });
-      await expect(d24.getPayout({ externalId: payout.externalId })).rejects.toMatchObject({ code: 'PROVIDER_PROTOCOL_ERROR', message: expect.stringContaining('cashout_status 7 is not a documented D24 status') });
+      await admin(world.sims, 'PUT', '/d24/faults', {
+        route: 'POST /v3/cashout/status',
+        settings: { malformedRate: 1, malformedBody: '{"cashout_status":7}' },
+      });
+      await expect(d24.getPayout({ externalId: payout.externalId })).rejects.toMatchObject({
+        code: 'PROVIDER_PROTOCOL_ERROR',
+        message: expect.stringContaining('cashout_status 7 is not a documented D24 status'),
+      });
 
       await admin(world.sims, 'DELETE', '/d24/faults');
-      await expect(d24.getPayout({ externalId: payout.externalId })).resolves.toMatchObject({ providerStatus: expect.any(String) });
+      await expect(d24.getPayout({ externalId: payout.externalId })).resolves.toMatchObject({
+        providerStatus: expect.any(String),
+      });
     });
   });
 
@@ -182,19 +265,28 @@ describe('D24 client against the simulator (real TLS)', () => {
     await expect(d24.getPayout({ externalId: 'x' })).rejects.toMatchObject({ code: 'CIRCUIT_OPEN' });
     const ready = await world.t.http.get('/health/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body.details.providers).toMatchObject({ status: 'up', degraded: true, circuits: { 'd24:simulator': 'open' } });
+    expect(ready.body.details.providers).toMatchObject({
+      status: 'up',
+      degraded: true,
+      circuits: { 'd24:simulator': 'open' },
+    });
     await admin(world.sims, 'DELETE', '/d24/faults');
     await new Promise((resolve) => setTimeout(resolve, 250));
     await expect(d24.getPayout({ externalId: 'never-sent' })).rejects.toMatchObject({ code: 'PAYOUT_NOT_FOUND' });
-    expect((await world.t.http.get('/health/ready')).body.details.providers.circuits).toEqual({ 'd24:simulator': 'closed' });
+    expect((await world.t.http.get('/health/ready')).body.details.providers.circuits).toEqual({
+      'd24:simulator': 'closed',
+    });
   });
 
   it('reuses pooled connections: 500 sequential calls, a handful of TLS handshakes', async () => {
     const payout = instruction();
     const created = await d24.createPayout(payout);
     await admin(world.sims, 'POST', '/counters/reset');
-    for (let i = 0; i < 500; i++) await d24.getPayout({ externalId: payout.externalId, providerReference: created.providerReference });
-    const counters = (await admin<Record<string, { handshakes: number; requests: number }>>(world.sims, 'GET', '/counters')).body;
+    for (let i = 0; i < 500; i++)
+      await d24.getPayout({ externalId: payout.externalId, providerReference: created.providerReference });
+    const counters = (
+      await admin<Record<string, { handshakes: number; requests: number }>>(world.sims, 'GET', '/counters')
+    ).body;
     expect(counters.d24.requests).toBe(500);
     expect(counters.d24.handshakes).toBeLessThanOrEqual(3);
   });
@@ -204,8 +296,14 @@ describe('D24 client against the simulator (real TLS)', () => {
     await d24.getPayout({ externalId: 'never-sent' }).catch(() => undefined);
     const calls = world.t.logs.parsed().filter((line) => line.msg === 'provider call');
     expect(calls.length).toBeGreaterThan(10);
-    expect(calls[0]).toMatchObject({ provider: 'd24', environment: 'simulator', durationMs: expect.any(Number), status: expect.any(Number) });
-    for (const value of [secret.apiKey!, secret.apiPassphrase!, secret.apiSignature!]) expect(world.t.logs.text).not.toContain(value);
+    expect(calls[0]).toMatchObject({
+      provider: 'd24',
+      environment: 'simulator',
+      durationMs: expect.any(Number),
+      status: expect.any(Number),
+    });
+    for (const value of [secret.apiKey, secret.apiPassphrase, secret.apiSignature])
+      expect(world.t.logs.text).not.toContain(value);
   });
 
   it('refuses to send with revoked keys, before any byte reaches D24', async () => {

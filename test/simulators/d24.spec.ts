@@ -1,15 +1,25 @@
 import { createHmac } from 'node:crypto';
 import { Agent } from 'node:https';
-import { D24_CONTROL_VECTORS, D24_PAYLOAD_SIGNATURE_VECTORS, D24_VECTOR_SECRET } from '../../src/simulators/d24/d24-vectors';
+import {
+  D24_CONTROL_VECTORS,
+  D24_PAYLOAD_SIGNATURE_VECTORS,
+  D24_VECTOR_SECRET,
+} from '../../src/simulators/d24/d24-vectors';
 import { notificationControl, payloadSignature } from '../../src/simulators/d24/d24-signature';
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { Receiver } from '../support/receiver';
 import { admin, call, eventually, startTestSimulators } from '../support/sim-client';
 
-const merchant = { apiKey: 'sim-login-0001', apiPassphrase: 'sim-pass-0001', apiSignature: 'sim-signature-secret-0001', readOnlyKey: 'sim-readonly-0001' };
+const merchant = {
+  apiKey: 'sim-login-0001',
+  apiPassphrase: 'sim-pass-0001',
+  apiSignature: 'sim-signature-secret-0001',
+  readOnlyKey: 'sim-readonly-0001',
+};
 
 /** Signs exactly as D24's documentation says: lowercase hex HMAC-SHA256 of the body bytes. */
-const sign = (body: string, secret = merchant.apiSignature) => createHmac('sha256', secret).update(Buffer.from(body, 'utf8')).digest('hex');
+const sign = (body: string, secret = merchant.apiSignature) =>
+  createHmac('sha256', secret).update(Buffer.from(body, 'utf8')).digest('hex');
 
 describe('D24 simulator', () => {
   let sims: RunningSimulators;
@@ -49,7 +59,12 @@ describe('D24 simulator', () => {
       url: sims.urls.d24 + path,
       body,
       ca: sims.serverCaPem,
-      headers: { 'Content-Type': 'application/json', 'User-Agent': 'd24-test-client/1.0', 'Payload-Signature': sign(body), ...headers },
+      headers: {
+        'Content-Type': 'application/json',
+        'User-Agent': 'd24-test-client/1.0',
+        'Payload-Signature': sign(body),
+        ...headers,
+      },
     });
 
   const create = (overrides: Record<string, unknown> = {}) => {
@@ -58,7 +73,11 @@ describe('D24 simulator', () => {
   };
 
   const statusOf = async (cashoutId: string) => {
-    const body = JSON.stringify({ login: merchant.apiKey, pass: merchant.apiPassphrase, cashout_id: Number(cashoutId) });
+    const body = JSON.stringify({
+      login: merchant.apiKey,
+      pass: merchant.apiPassphrase,
+      cashout_id: Number(cashoutId),
+    });
     return (await send('POST', '/v3/cashout/status', body)).json<{ cashout_status: number; rejection_code?: number }>();
   };
 
@@ -67,7 +86,8 @@ describe('D24 simulator', () => {
       expect(payloadSignature(D24_VECTOR_SECRET, Buffer.from(vector.body, 'utf8'))).toBe(vector.signature);
       expect(sign(vector.body, D24_VECTOR_SECRET)).toBe(vector.signature);
     }
-    for (const vector of D24_CONTROL_VECTORS) expect(notificationControl(D24_VECTOR_SECRET, vector.externalId)).toBe(vector.control);
+    for (const vector of D24_CONTROL_VECTORS)
+      expect(notificationControl(D24_VECTOR_SECRET, vector.externalId)).toBe(vector.control);
   });
 
   it('accepts a cashout built from the documentation and records it in the ledger', async () => {
@@ -77,7 +97,9 @@ describe('D24 simulator', () => {
     const { cashout_id } = response.json<{ cashout_id: string }>();
     expect(cashout_id).toMatch(/^\d+$/);
     const ledger = (await admin<Array<{ externalId: string; amount: string }>>(sims, 'GET', '/d24/ledger')).body;
-    expect(ledger).toContainEqual(expect.objectContaining({ externalId: body.external_id, amount: '100.50', currency: 'BRL' }));
+    expect(ledger).toContainEqual(
+      expect.objectContaining({ externalId: body.external_id, amount: '100.50', currency: 'BRL' }),
+    );
   });
 
   it('refuses a missing, wrong, upper-case or re-serialised Payload-Signature (401, code 302)', async () => {
@@ -136,7 +158,10 @@ describe('D24 simulator', () => {
     receiver.received.length = 0;
     const body = cashout();
     const { cashout_id } = (await send('POST', '/v3/cashout', JSON.stringify(body))).json<{ cashout_id: string }>();
-    await eventually(() => statusOf(cashout_id), (s) => s.cashout_status === 1);
+    await eventually(
+      () => statusOf(cashout_id),
+      (s) => s.cashout_status === 1,
+    );
     const notifications = await eventually(
       () => receiver.received.filter((r) => r.body.includes(`cashout_id=${cashout_id}`)),
       (list) => list.length >= 2,
@@ -144,31 +169,71 @@ describe('D24 simulator', () => {
     for (const notification of notifications) {
       expect(notification.headers['content-type']).toBe('application/x-www-form-urlencoded');
       const form = new URLSearchParams(notification.body);
-      expect([...form.keys()].sort()).toEqual(['bank_reference_id', 'cashout_id', 'comments', 'control', 'date', 'external_id', 'status_reason']);
-      const expected = createHmac('sha256', merchant.apiSignature).update(`Be4${body.external_id}Bo7`).digest('hex').toUpperCase();
+      expect([...form.keys()].sort()).toEqual([
+        'bank_reference_id',
+        'cashout_id',
+        'comments',
+        'control',
+        'date',
+        'external_id',
+        'status_reason',
+      ]);
+      const expected = createHmac('sha256', merchant.apiSignature)
+        .update(`Be4${body.external_id}Bo7`)
+        .digest('hex')
+        .toUpperCase();
       expect(form.get('control')).toBe(expected);
     }
   });
 
   it('rejects and reverses for the documented test accounts', async () => {
     const rejected = (await create({ bank_account: '0000000000' })).json<{ cashout_id: string }>();
-    expect(await eventually(() => statusOf(rejected.cashout_id), (s) => s.cashout_status === 3)).toMatchObject({ rejection_code: 800 });
+    expect(
+      await eventually(
+        () => statusOf(rejected.cashout_id),
+        (s) => s.cashout_status === 3,
+      ),
+    ).toMatchObject({ rejection_code: 800 });
     const reversed = (await create({ bank_account: '9999999999' })).json<{ cashout_id: string }>();
-    await eventually(() => statusOf(reversed.cashout_id), (s) => s.cashout_status === 1);
-    expect(await eventually(() => statusOf(reversed.cashout_id), (s) => s.cashout_status === 3)).toMatchObject({ rejection_code: 826 });
+    await eventually(
+      () => statusOf(reversed.cashout_id),
+      (s) => s.cashout_status === 1,
+    );
+    expect(
+      await eventually(
+        () => statusOf(reversed.cashout_id),
+        (s) => s.cashout_status === 3,
+      ),
+    ).toMatchObject({ rejection_code: 826 });
   });
 
   it('holds and releases (ON_HOLD ⇄ PENDING), cancels only while PENDING or ON_HOLD, and refuses bad transitions (510, 702)', async () => {
     const { cashout_id } = (await create({ on_hold: true })).json<{ cashout_id: string }>();
     expect((await statusOf(cashout_id)).cashout_status).toBe(5);
-    const holdAgain = JSON.stringify({ login: merchant.apiKey, pass: merchant.apiPassphrase, cashout_id: Number(cashout_id), status: 'ON_HOLD' });
+    const holdAgain = JSON.stringify({
+      login: merchant.apiKey,
+      pass: merchant.apiPassphrase,
+      cashout_id: Number(cashout_id),
+      status: 'ON_HOLD',
+    });
     expect((await send('PUT', '/v3/cashout/status', holdAgain)).json()).toMatchObject({ code: 510 });
-    const cancel = JSON.stringify({ login: merchant.apiKey, pass: merchant.apiPassphrase, cashout_id: Number(cashout_id) });
+    const cancel = JSON.stringify({
+      login: merchant.apiKey,
+      pass: merchant.apiPassphrase,
+      cashout_id: Number(cashout_id),
+    });
     expect((await send('DELETE', '/v3/cashout/cancel', cancel)).json()).toMatchObject({ cashout_status: 2 });
 
     const moving = (await create()).json<{ cashout_id: string }>();
-    await eventually(() => statusOf(moving.cashout_id), (s) => s.cashout_status === 4 || s.cashout_status === 1);
-    const late = JSON.stringify({ login: merchant.apiKey, pass: merchant.apiPassphrase, cashout_id: Number(moving.cashout_id) });
+    await eventually(
+      () => statusOf(moving.cashout_id),
+      (s) => s.cashout_status === 4 || s.cashout_status === 1,
+    );
+    const late = JSON.stringify({
+      login: merchant.apiKey,
+      pass: merchant.apiPassphrase,
+      cashout_id: Number(moving.cashout_id),
+    });
     expect((await send('DELETE', '/v3/cashout/cancel', late)).json()).toMatchObject({ code: 702 });
   });
 
@@ -176,17 +241,31 @@ describe('D24 simulator', () => {
     receiver.received.length = 0;
     receiver.answers.push({ status: 500, body: 'down' }, { status: 503, body: 'down' });
     const { cashout_id } = (await create({ on_hold: true })).json<{ cashout_id: string }>();
-    const release = JSON.stringify({ login: merchant.apiKey, pass: merchant.apiPassphrase, cashout_id: Number(cashout_id), status: 'PENDING' });
+    const release = JSON.stringify({
+      login: merchant.apiKey,
+      pass: merchant.apiPassphrase,
+      cashout_id: Number(cashout_id),
+      status: 'PENDING',
+    });
     await send('PUT', '/v3/cashout/status', release);
-    const delivered = await eventually(() => receiver.received.filter((r) => r.body.includes(`cashout_id=${cashout_id}`)), (list) => list.length >= 3);
+    const delivered = await eventually(
+      () => receiver.received.filter((r) => r.body.includes(`cashout_id=${cashout_id}`)),
+      (list) => list.length >= 3,
+    );
     expect(delivered.length).toBeGreaterThanOrEqual(3);
 
     await admin(sims, 'PATCH', '/d24/settings', { notifications: { duplicate: true, reorderWindowMs: 100 } });
     try {
       receiver.received.length = 0;
       const second = (await create()).json<{ cashout_id: string }>();
-      await eventually(() => statusOf(second.cashout_id), (s) => s.cashout_status === 1);
-      const copies = await eventually(() => receiver.received.filter((r) => r.body.includes(`cashout_id=${second.cashout_id}`)), (list) => list.length >= 4);
+      await eventually(
+        () => statusOf(second.cashout_id),
+        (s) => s.cashout_status === 1,
+      );
+      const copies = await eventually(
+        () => receiver.received.filter((r) => r.body.includes(`cashout_id=${second.cashout_id}`)),
+        (list) => list.length >= 4,
+      );
       expect(copies.length).toBeGreaterThanOrEqual(4);
     } finally {
       await admin(sims, 'PATCH', '/d24/settings', { notifications: { duplicate: false, reorderWindowMs: 0 } });
@@ -195,10 +274,20 @@ describe('D24 simulator', () => {
 
   it('lists banks for a read-only Bearer key and refuses other keys', async () => {
     const headers = { Authorization: `Bearer ${merchant.readOnlyKey}`, 'Payload-Signature': sign('') };
-    const banks = await call({ method: 'GET', url: `${sims.urls.d24}/v3/banks?country=BR`, ca: sims.serverCaPem, headers });
+    const banks = await call({
+      method: 'GET',
+      url: `${sims.urls.d24}/v3/banks?country=BR`,
+      ca: sims.serverCaPem,
+      headers,
+    });
     expect(banks.status).toBe(200);
     expect(banks.json<unknown[]>()).toContainEqual({ code: 341, name: 'Itaú Unibanco' });
-    const wrong = await call({ method: 'GET', url: `${sims.urls.d24}/v3/banks?country=BR`, ca: sims.serverCaPem, headers: { ...headers, Authorization: 'Bearer nope' } });
+    const wrong = await call({
+      method: 'GET',
+      url: `${sims.urls.d24}/v3/banks?country=BR`,
+      ca: sims.serverCaPem,
+      headers: { ...headers, Authorization: 'Bearer nope' },
+    });
     expect(wrong.json()).toMatchObject({ code: 401 });
   });
 
@@ -231,7 +320,10 @@ describe('D24 simulator', () => {
     expect(cut.headers['content-type']).toBe('application/json');
     expect(() => JSON.parse(cut.text)).toThrow();
     expect(cut.text).toMatch(/^\{"cashout_id/); // the first half of {"cashout_id":"8405…"}
-    await admin(sims, 'PUT', '/d24/faults', { route: 'POST /v3/cashout', settings: { malformedRate: 1, malformedBody: '{"cashout_id":null}' } });
+    await admin(sims, 'PUT', '/d24/faults', {
+      route: 'POST /v3/cashout',
+      settings: { malformedRate: 1, malformedBody: '{"cashout_id":null}' },
+    });
     const replaced = await create();
     expect([replaced.status, replaced.text]).toEqual([200, '{"cashout_id":null}']);
     await admin(sims, 'DELETE', '/d24/faults');
@@ -245,12 +337,20 @@ describe('D24 simulator', () => {
     try {
       for (let i = 0; i < 20; i++) {
         const body = JSON.stringify({ login: merchant.apiKey, pass: merchant.apiPassphrase, cashout_id: 1 });
-        await call({ method: 'POST', url: `${sims.urls.d24}/v3/cashout/status`, body, ca: sims.serverCaPem, agent, headers: { 'Content-Type': 'application/json', 'User-Agent': 't', 'Payload-Signature': sign(body) } });
+        await call({
+          method: 'POST',
+          url: `${sims.urls.d24}/v3/cashout/status`,
+          body,
+          ca: sims.serverCaPem,
+          agent,
+          headers: { 'Content-Type': 'application/json', 'User-Agent': 't', 'Payload-Signature': sign(body) },
+        });
       }
     } finally {
       agent.destroy();
     }
-    const counters = (await admin<Record<string, { handshakes: number; requests: number }>>(sims, 'GET', '/counters')).body;
+    const counters = (await admin<Record<string, { handshakes: number; requests: number }>>(sims, 'GET', '/counters'))
+      .body;
     expect(counters.d24).toMatchObject({ handshakes: 1, requests: 20 });
   });
 });

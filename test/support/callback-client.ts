@@ -1,4 +1,5 @@
-import { connect, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { connect } from 'node:tls';
 
 /**
  * A hand-rolled HTTP/1.1 client over mutual TLS for the Verestro callback listener: it writes
@@ -24,7 +25,17 @@ export interface RawAnswer {
 export function open(url: string, identity: ClientIdentity): Promise<TLSSocket> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.hostname, port: Number(target.port), ca: identity.ca, cert: identity.cert, key: identity.key, servername: 'localhost' }, () => resolve(socket));
+    const socket = connect(
+      {
+        host: target.hostname,
+        port: Number(target.port),
+        ca: identity.ca,
+        cert: identity.cert,
+        key: identity.key,
+        servername: 'localhost',
+      },
+      () => resolve(socket),
+    );
     socket.once('error', reject);
   });
 }
@@ -33,7 +44,11 @@ export function open(url: string, identity: ClientIdentity): Promise<TLSSocket> 
  * Reads one answer: resolves when a full response (by Content-Length) arrived, when the
  * connection closed, or after timeoutMs (status 0, closed false).
  */
-export function readAnswer(socket: TLSSocket, timeoutMs = 10_000, options: { bodyless?: boolean } = {}): Promise<RawAnswer> {
+export function readAnswer(
+  socket: TLSSocket,
+  timeoutMs = 10_000,
+  options: { bodyless?: boolean } = {},
+): Promise<RawAnswer> {
   const started = Date.now();
   return new Promise((resolve) => {
     let buffer = Buffer.alloc(0);
@@ -61,7 +76,9 @@ export function readAnswer(socket: TLSSocket, timeoutMs = 10_000, options: { bod
   });
 }
 
-function parse(buffer: Buffer): { status: number; headers: Record<string, string>; text: string; complete: boolean } | null {
+function parse(
+  buffer: Buffer,
+): { status: number; headers: Record<string, string>; text: string; complete: boolean } | null {
   const end = buffer.indexOf('\r\n\r\n');
   if (end < 0) return null;
   const [statusLine, ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n');
@@ -92,7 +109,12 @@ export function closedWithin(socket: TLSSocket, timeoutMs: number): Promise<bool
 }
 
 /** Opens a connection, writes the bytes, reads one answer and closes. */
-export async function exchange(url: string, identity: ClientIdentity, bytes: string | Buffer, timeoutMs = 10_000): Promise<RawAnswer> {
+export async function exchange(
+  url: string,
+  identity: ClientIdentity,
+  bytes: string | Buffer,
+  timeoutMs = 10_000,
+): Promise<RawAnswer> {
   const socket = await open(url, identity);
   try {
     const answer = readAnswer(socket, timeoutMs);
@@ -105,7 +127,9 @@ export async function exchange(url: string, identity: ClientIdentity, bytes: str
 
 /** A request head in HTTP/1.1 syntax (no body). */
 export function head(method: string, path: string, headers: Record<string, string | number> = {}): string {
-  return `${method} ${path} HTTP/1.1\r\nHost: localhost\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
+  return `${method} ${path} HTTP/1.1\r\nHost: localhost\r\n${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}\r\n`;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -57,7 +57,9 @@ export async function withClient<T>(url: string, work: (client: Client) => Promi
 
 export async function dropDatabases(adminUrl: string, likePattern: string): Promise<void> {
   await withClient(adminUrl, async (client) => {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [likePattern]);
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      likePattern,
+    ]);
     for (const { datname } of rows) {
       await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(datname)} WITH (FORCE)`);
     }

@@ -8,9 +8,16 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-type CryptoKeyPair = x509.X509CertificateCreateSelfSignedParams['keys'];
+// Node's own WebCrypto type: @peculiar/x509 names the DOM's CryptoKeyPair, which the project's
+// libraries (ES2023, no DOM) do not declare, so its `keys` type would silently be `any`.
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-const ALGORITHM = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+const ALGORITHM = {
+  name: 'RSASSA-PKCS1-v1_5',
+  hash: 'SHA-256',
+  publicExponent: new Uint8Array([1, 0, 1]),
+  modulusLength: 2048,
+};
 const DAY = 86_400_000;
 
 export interface Issued {
@@ -21,12 +28,15 @@ export interface Issued {
 }
 
 export async function rsaKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  return webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
 }
 
 export async function privateKeyPem(keys: CryptoKeyPair): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
 }
 
 function pemOf(certificate: x509.X509Certificate): string {
@@ -72,10 +82,7 @@ export async function issue(issuer: Issued, options: CertificateOptions): Promis
     notBefore: options.notBefore ?? new Date(Date.now() - DAY),
     notAfter: options.notAfter ?? new Date(Date.now() + 365 * DAY),
     signingAlgorithm: ALGORITHM,
-    extensions: [
-      ...extensionsFor(options),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
-    ],
+    extensions: [...extensionsFor(options), await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate)],
   });
   return issued(certificate, keys);
 }
@@ -115,7 +122,9 @@ function extensionsFor(options: CertificateOptions): x509.Extension[] {
   if (options.altNames?.length) {
     extensions.push(
       new x509.SubjectAlternativeNameExtension(
-        options.altNames.map((name) => (/^[\d.]+$/.test(name) ? { type: 'ip' as const, value: name } : { type: 'dns' as const, value: name })),
+        options.altNames.map((name) =>
+          /^[\d.]+$/.test(name) ? { type: 'ip' as const, value: name } : { type: 'dns' as const, value: name },
+        ),
       ),
     );
   }
@@ -132,7 +141,11 @@ export interface TestPki {
 
 export async function buildTestPki(name = 'Test'): Promise<TestPki> {
   const root = await selfSigned({ subject: `CN=${name} Root CA,O=${name} Trust Services,C=LT`, ca: true });
-  const intermediate = await issue(root, { subject: `CN=${name} Issuing CA 1,O=${name} Trust Services,C=LT`, ca: true, notAfter: new Date(Date.now() + 1825 * DAY) });
+  const intermediate = await issue(root, {
+    subject: `CN=${name} Issuing CA 1,O=${name} Trust Services,C=LT`,
+    ca: true,
+    notAfter: new Date(Date.now() + 1825 * DAY),
+  });
   const leaf = await issue(intermediate, { subject: `CN=payouts.example.com,O=Example Payments UAB,C=LT` });
   return { root, intermediate, leaf, chain: leaf.pem + intermediate.pem + root.pem };
 }

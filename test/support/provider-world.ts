@@ -7,10 +7,11 @@ import { CredentialVault } from '../../src/credentials/credential-vault.service'
 import { CredentialsService } from '../../src/credentials/credentials.service';
 import { DemoSeed } from '../../src/demo/demo-seed';
 import { ProviderRegistry } from '../../src/providers/provider.registry';
-import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { startTestSimulators } from './sim-client';
-import { startTestApp, TestApp } from './test-app';
+import type { TestApp } from './test-app';
+import { startTestApp } from './test-app';
 
 export interface ProviderWorld {
   sims: RunningSimulators;
@@ -27,7 +28,11 @@ export interface ProviderWorld {
  * The product (real app, real database) wired to the simulators over real TLS, through
  * configuration only, with simulator credentials created by the same flow as the demo.
  */
-export async function startProviderWorld(env: Record<string, string> = {}, seed = 1, options: { seedCredentials?: boolean } = {}): Promise<ProviderWorld> {
+export async function startProviderWorld(
+  env: Record<string, string> = {},
+  seed = 1,
+  options: { seedCredentials?: boolean } = {},
+): Promise<ProviderWorld> {
   const sims = await startTestSimulators(seed);
   const dir = mkdtempSync(path.join(tmpdir(), 'pbt-world-'));
   const caFile = path.join(dir, 'simulators-ca.pem');
@@ -54,7 +59,12 @@ export async function startProviderWorld(env: Record<string, string> = {}, seed 
   const credentials = t.app.get(CredentialsService);
   const vault = t.app.get(CredentialVault);
   if (options.seedCredentials !== false) {
-    await new DemoSeed(credentials, vault, { urls: sims.urls, serverCaFile: caFile }, baseUrl, t.app.get(VerestroCallbackServer).url).run();
+    await new DemoSeed(
+      t.app,
+      { urls: sims.urls, serverCaFile: caFile },
+      baseUrl,
+      t.app.get(VerestroCallbackServer).url,
+    ).run();
   }
   return {
     sims,

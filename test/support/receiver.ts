@@ -1,5 +1,7 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
-import { createServer as createHttpsServer, ServerOptions } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { ServerOptions } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
@@ -27,7 +29,7 @@ export class Receiver {
   private server: Server | undefined;
 
   async start(tls?: ServerOptions): Promise<string> {
-    const handler = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {

@@ -1,10 +1,15 @@
-import { Agent, request } from 'node:https';
+import type { Agent } from 'node:https';
+import { request } from 'node:https';
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { startSimulators } from '../../src/simulators/simulators';
 
 /** Simulators on free ports with short timelines and retries, fresh state. */
 export function startTestSimulators(seed = 1): Promise<RunningSimulators> {
-  return startSimulators({ fast: true, seed, ports: { admin: 0, d24: 0, connectpayMtls: 0, connectpayOneWay: 0, verestro: 0 } });
+  return startSimulators({
+    fast: true,
+    seed,
+    ports: { admin: 0, d24: 0, connectpayMtls: 0, connectpayOneWay: 0, verestro: 0 },
+  });
 }
 
 export interface RawResponse {
@@ -33,7 +38,10 @@ export function call(options: RawRequest): Promise<RawResponse> {
       target,
       {
         method: options.method,
-        headers: { ...(options.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers },
+        headers: {
+          ...(options.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(options.body)) } : {}),
+          ...options.headers,
+        },
         ca: options.ca,
         cert: options.cert,
         key: options.key,
@@ -53,7 +61,12 @@ export function call(options: RawRequest): Promise<RawResponse> {
   });
 }
 
-export async function admin<T = Record<string, unknown>>(sims: RunningSimulators, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function admin<T = Record<string, unknown>>(
+  sims: RunningSimulators,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const response = await fetch(`${sims.urls.admin}${path}`, {
     method,
     headers: { 'Content-Type': 'application/json' },
@@ -63,7 +76,11 @@ export async function admin<T = Record<string, unknown>>(sims: RunningSimulators
   return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
-export async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T> | T,
+  accept: (value: T) => boolean,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T;
   do {

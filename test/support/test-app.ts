@@ -8,7 +8,8 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { loadEnvironment } from '../../src/config/environment';
-import { createTestDatabase, TestDatabase } from './database';
+import type { TestDatabase } from './database';
+import { createTestDatabase } from './database';
 
 /** Collects every log line the app writes, so tests can assert what is (and is not) logged. */
 export class CapturedLogs extends Writable {

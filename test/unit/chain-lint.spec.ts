@@ -1,10 +1,11 @@
-import { lintClientChain } from '../../src/credentials/connectpay/chain-lint';
-import { buildTestPki, DAY_MS, EKU, issue, selfSigned, TestPki } from '../support/pki';
+import { lintClientChain } from '../../src/providers/connectpay/connectpay.chain-lint';
+import type { TestPki } from '../support/pki';
+import { buildTestPki, DAY_MS, EKU, issue, selfSigned } from '../support/pki';
 
 const codes = (report: ReturnType<typeof lintClientChain>, severity?: 'error' | 'warning') =>
   report.findings.filter((f) => !severity || f.severity === severity).map((f) => f.code);
 
-describe("ConnectPay chain rules, on a real test PKI", () => {
+describe('ConnectPay chain rules, on a real test PKI', () => {
   let pki: TestPki;
 
   beforeAll(async () => {
@@ -54,14 +55,24 @@ describe("ConnectPay chain rules, on a real test PKI", () => {
       notBefore: new Date(Date.now() - 400 * DAY_MS),
       notAfter: new Date(Date.now() - DAY_MS),
     });
-    const future = await issue(pki.intermediate, { subject: 'CN=new.example.com', notBefore: new Date(Date.now() + 10 * DAY_MS) });
+    const future = await issue(pki.intermediate, {
+      subject: 'CN=new.example.com',
+      notBefore: new Date(Date.now() + 10 * DAY_MS),
+    });
     const expiredReport = lintClientChain(expired.pem + pki.intermediate.pem + pki.root.pem);
-    expect(expiredReport.findings.filter((f) => f.severity === 'error').map((f) => [f.code, f.certificateIndex])).toEqual([['EXPIRED', 0]]);
-    expect(codes(lintClientChain(future.pem + pki.intermediate.pem + pki.root.pem), 'error')).toEqual(['NOT_YET_VALID']);
+    expect(
+      expiredReport.findings.filter((f) => f.severity === 'error').map((f) => [f.code, f.certificateIndex]),
+    ).toEqual([['EXPIRED', 0]]);
+    expect(codes(lintClientChain(future.pem + pki.intermediate.pem + pki.root.pem), 'error')).toEqual([
+      'NOT_YET_VALID',
+    ]);
   });
 
   it('warns when the leaf expires within 30 days', async () => {
-    const soon = await issue(pki.intermediate, { subject: 'CN=soon.example.com', notAfter: new Date(Date.now() + 10 * DAY_MS) });
+    const soon = await issue(pki.intermediate, {
+      subject: 'CN=soon.example.com',
+      notAfter: new Date(Date.now() + 10 * DAY_MS),
+    });
     const report = lintClientChain(soon.pem + pki.intermediate.pem + pki.root.pem);
     expect(report.ok).toBe(true);
     expect(codes(report, 'warning')).toEqual(['EXPIRES_SOON']);
@@ -69,13 +80,22 @@ describe("ConnectPay chain rules, on a real test PKI", () => {
 
   it('finds a key that does not match the leaf, and an unreadable key', async () => {
     const other = await buildTestPki('Other');
-    expect(codes(lintClientChain(pki.chain, { privateKeyPem: other.leaf.privateKeyPem }), 'error')).toEqual(['KEY_MISMATCH']);
-    expect(codes(lintClientChain(pki.chain, { privateKeyPem: 'not a key' }), 'error')).toEqual(['PRIVATE_KEY_UNREADABLE']);
+    expect(codes(lintClientChain(pki.chain, { privateKeyPem: other.leaf.privateKeyPem }), 'error')).toEqual([
+      'KEY_MISMATCH',
+    ]);
+    expect(codes(lintClientChain(pki.chain, { privateKeyPem: 'not a key' }), 'error')).toEqual([
+      'PRIVATE_KEY_UNREADABLE',
+    ]);
   });
 
   it('refuses a leaf not usable for TLS client authentication', async () => {
-    const server = await issue(pki.intermediate, { subject: 'CN=server.example.com', extendedKeyUsages: [EKU.serverAuth] });
-    expect(codes(lintClientChain(server.pem + pki.intermediate.pem + pki.root.pem), 'error')).toEqual(['NOT_CLIENT_AUTH']);
+    const server = await issue(pki.intermediate, {
+      subject: 'CN=server.example.com',
+      extendedKeyUsages: [EKU.serverAuth],
+    });
+    expect(codes(lintClientChain(server.pem + pki.intermediate.pem + pki.root.pem), 'error')).toEqual([
+      'NOT_CLIENT_AUTH',
+    ]);
   });
 
   it('refuses an issuer that is not a CA', async () => {
@@ -86,7 +106,9 @@ describe("ConnectPay chain rules, on a real test PKI", () => {
 
   it('finds text that is not PEM, and a private key pasted into the chain', () => {
     expect(codes(lintClientChain('hello'), 'error')).toEqual(['NOT_PEM']);
-    expect(codes(lintClientChain('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), 'error')).toEqual(['NOT_PEM']);
+    expect(codes(lintClientChain('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), 'error')).toEqual([
+      'NOT_PEM',
+    ]);
     expect(codes(lintClientChain(pki.chain + pki.leaf.privateKeyPem), 'error')).toEqual(['PRIVATE_KEY_IN_CHAIN']);
     expect(codes(lintClientChain('subject=CN=x\n' + pki.chain), 'warning')).toEqual(['STRAY_TEXT']);
   });

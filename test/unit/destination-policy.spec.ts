@@ -1,22 +1,26 @@
 import { ConfigurationError, loadEnvironment } from '../../src/config/environment';
+import type { RefusalCode, ResolvedAddress } from '../../src/events/destination-policy';
 import {
   DestinationPolicy,
   DestinationRefusedError,
   InvalidAllowedDestinationsError,
-  RefusalCode,
-  ResolvedAddress,
 } from '../../src/events/destination-policy';
 
 /** No real DNS here: names resolve through this table, anything else does not resolve. */
 function fakeLookup(table: Record<string, string[]>) {
-  return async (name: string): Promise<ResolvedAddress[]> => {
+  return (name: string): Promise<ResolvedAddress[]> => {
     const addresses = table[name];
-    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
-    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    if (!addresses)
+      return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+    return Promise.resolve(addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
   };
 }
 
-async function refusalOf(policy: DestinationPolicy, url: string, table: Record<string, string[]> = {}): Promise<RefusalCode | null> {
+async function refusalOf(
+  policy: DestinationPolicy,
+  url: string,
+  table: Record<string, string[]> = {},
+): Promise<RefusalCode | null> {
   try {
     await policy.check(url, fakeLookup(table));
     return null;
@@ -108,12 +112,22 @@ describe('destination policy', () => {
     });
 
     it('requires https in production', async () => {
-      const production = loadEnvironment({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', CREDENTIALS_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
+      const production = loadEnvironment({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://db/x',
+        CREDENTIALS_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      });
       const policy = DestinationPolicy.fromEnvironment(production);
       const table = { 'public.example': ['93.184.215.14'] };
       expect(await refusalOf(policy, 'http://public.example/events', table)).toBe('HTTPS_REQUIRED');
       expect(await refusalOf(policy, 'https://public.example/events', table)).toBeNull();
-      expect(await refusalOf(DestinationPolicy.fromEnvironment(loadEnvironment({ NODE_ENV: 'test' })), 'http://public.example/events', table)).toBeNull();
+      expect(
+        await refusalOf(
+          DestinationPolicy.fromEnvironment(loadEnvironment({ NODE_ENV: 'test' })),
+          'http://public.example/events',
+          table,
+        ),
+      ).toBeNull();
     });
 
     it('never puts the password or the path in the refusal', async () => {
@@ -129,7 +143,10 @@ describe('destination policy', () => {
 
   describe('EVENTS_ALLOWED_DESTINATIONS', () => {
     it('a listed range allows any address inside it, whatever its range', async () => {
-      const policy = new DestinationPolicy({ allowed: '127.0.0.0/8, ::1/128,10.1.0.0/16,169.254.169.254', requireHttps: false });
+      const policy = new DestinationPolicy({
+        allowed: '127.0.0.0/8, ::1/128,10.1.0.0/16,169.254.169.254',
+        requireHttps: false,
+      });
       expect(await refusalOf(policy, 'http://127.0.0.1:9/x')).toBeNull();
       expect(await refusalOf(policy, 'http://127.1/x')).toBeNull();
       expect(await refusalOf(policy, 'http://[::1]/x')).toBeNull();
@@ -156,7 +173,12 @@ describe('destination policy', () => {
         'other.internal': ['10.20.30.41'],
       };
       expect(await refusalOf(policy, 'http://events.internal/x', table)).toBeNull();
-      expect(await refusalOf(policy, 'http://EVENTS.internal./x', { ...table, 'events.internal.': table['events.internal'] })).toBeNull();
+      expect(
+        await refusalOf(policy, 'http://EVENTS.internal./x', {
+          ...table,
+          'events.internal.': table['events.internal'],
+        }),
+      ).toBeNull();
       expect(await refusalOf(policy, 'http://other.internal/x', table)).toBe('PRIVATE_ADDRESS');
       expect(await refusalOf(policy, 'http://10.20.30.40/x', table)).toBe('PRIVATE_ADDRESS'); // the name is allowed, not its address
       for (const [address, code] of [
@@ -165,7 +187,9 @@ describe('destination policy', () => {
         ['0.0.0.0', 'UNSPECIFIED_ADDRESS'],
         ['224.0.0.1', 'MULTICAST_ADDRESS'],
       ]) {
-        expect(await refusalOf(policy, 'http://events.internal/x', { 'events.internal': ['10.20.30.40', address] })).toBe(code);
+        expect(
+          await refusalOf(policy, 'http://events.internal/x', { 'events.internal': ['10.20.30.40', address] }),
+        ).toBe(code);
       }
     });
 
@@ -176,8 +200,21 @@ describe('destination policy', () => {
       expect(refusal?.hint).toContain('EVENTS_ALLOWED_DESTINATIONS');
     });
 
-    it.each(['10.0.0.0/33', '10.0.0/8', '127.1', '012.0.0.1/8', 'fd00::/129', '10.0.0.300', 'bad host!', '1.2.3.4/x', '1.2.3.4/8/8', '::g'])('refuses "%s" at construction and at boot', (setting) => {
-      expect(() => new DestinationPolicy({ allowed: setting, requireHttps: false })).toThrow(InvalidAllowedDestinationsError);
+    it.each([
+      '10.0.0.0/33',
+      '10.0.0/8',
+      '127.1',
+      '012.0.0.1/8',
+      'fd00::/129',
+      '10.0.0.300',
+      'bad host!',
+      '1.2.3.4/x',
+      '1.2.3.4/8/8',
+      '::g',
+    ])('refuses "%s" at construction and at boot', (setting) => {
+      expect(() => new DestinationPolicy({ allowed: setting, requireHttps: false })).toThrow(
+        InvalidAllowedDestinationsError,
+      );
       let problems: string[] = [];
       try {
         loadEnvironment({ EVENTS_ALLOWED_DESTINATIONS: setting });
@@ -189,7 +226,13 @@ describe('destination policy', () => {
     });
 
     it('accepts ranges, addresses and names, with spaces and empty entries', () => {
-      expect(() => new DestinationPolicy({ allowed: '10.0.0.0/8, fd00::/8 ,,192.168.1.10,events.internal,ledger-1.svc.cluster.local', requireHttps: false })).not.toThrow();
+      expect(
+        () =>
+          new DestinationPolicy({
+            allowed: '10.0.0.0/8, fd00::/8 ,,192.168.1.10,events.internal,ledger-1.svc.cluster.local',
+            requireHttps: false,
+          }),
+      ).not.toThrow();
       expect(() => loadEnvironment({ EVENTS_ALLOWED_DESTINATIONS: '10.0.0.0/8,events.internal' })).not.toThrow();
     });
   });

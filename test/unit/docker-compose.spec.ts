@@ -62,11 +62,19 @@ describe('docker-compose.yml and Dockerfile', () => {
   it('the Dockerfile builds with the lockfile and runs the compiled entry point as a non-root user', () => {
     const dockerfile = read('Dockerfile');
     expect(dockerfile).toMatch(/COPY package\.json package-lock\.json/);
-    expect(dockerfile).toMatch(/npx nest build/);
+    // The production build: no simulators, no demo seeding, no specs (test/unit/production-build.spec.ts).
+    expect(dockerfile).toMatch(/npx tsc -p tsconfig\.prod\.json/);
+    expect(dockerfile).toMatch(/find dist .*\.spec\.js.* -delete/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/CMD \["node", "dist\/src\/main\.js"\]/);
-    const main = JSON.parse(read('nest-cli.json')).entryFile as string;
-    expect(`dist/${main}.js`).toBe('dist/src/main.js');
     for (const folder of ['src', 'scripts', 'migrations']) expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
+  });
+
+  it('keeps the simulators, the demo seeding, tests and specs out of the build context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim());
+    for (const entry of ['src/simulators', 'src/demo', 'test', 'bench', '**/*.spec.ts', 'node_modules', '.env'])
+      expect(ignored).toContain(entry);
   });
 });

@@ -40,7 +40,9 @@ describe('envelope encryption', () => {
     expect(rewrapped.masterKeyId).toBe(keyB.id);
     expect(rewrapped.ciphertext.equals(sealed.ciphertext)).toBe(true);
     expect(open(new MasterKeyring(keyB), 'c1', rewrapped).equals(secret)).toBe(true);
-    expect(() => open(new MasterKeyring(keyB), 'c1', sealed)).toThrow(/neither CREDENTIALS_MASTER_KEY nor in CREDENTIALS_MASTER_KEY_PREVIOUS/);
+    expect(() => open(new MasterKeyring(keyB), 'c1', sealed)).toThrow(
+      /neither CREDENTIALS_MASTER_KEY nor in CREDENTIALS_MASTER_KEY_PREVIOUS/,
+    );
   });
 
   it('error messages never include key material', () => {

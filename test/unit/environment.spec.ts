@@ -18,18 +18,38 @@ function problemsOf(source: Record<string, string>): string[] {
 describe('environment validation', () => {
   it('needs nothing at all for a local start', () => {
     const environment = loadEnvironment({});
-    expect(environment).toMatchObject({ NODE_ENV: 'development', PORT: 3000, HOST: '127.0.0.1', DATA_DIR: '.data', LOG_LEVEL: 'info' });
+    expect(environment).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      DATA_DIR: '.data',
+      LOG_LEVEL: 'info',
+    });
     expect(environment.DATABASE_URL).toBeUndefined();
   });
 
   it('names every bad variable in one message', () => {
-    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_POOL_MAX: '0', DATABASE_URL: 'mysql://x' });
-    expect(problems.map((problem) => problem.split(' ')[0]).sort()).toEqual(['DATABASE_POOL_MAX', 'DATABASE_URL', 'LOG_LEVEL', 'PORT']);
+    const problems = problemsOf({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      DATABASE_POOL_MAX: '0',
+      DATABASE_URL: 'mysql://x',
+    });
+    expect(problems.map((problem) => problem.split(' ')[0]).sort()).toEqual([
+      'DATABASE_POOL_MAX',
+      'DATABASE_URL',
+      'LOG_LEVEL',
+      'PORT',
+    ]);
   });
 
   it('never echoes a value, since some are secrets', () => {
     const secret = 'postgres://user:hunter2-very-secret@db/x y';
-    const problems = problemsOf({ DATABASE_URL: secret, ADMIN_API_KEY: 'short secret!', CREDENTIALS_MASTER_KEY: 'not-base64-secret' });
+    const problems = problemsOf({
+      DATABASE_URL: secret,
+      ADMIN_API_KEY: 'short secret!',
+      CREDENTIALS_MASTER_KEY: 'not-base64-secret',
+    });
     expect(problems).toHaveLength(3);
     const text = problems.join('\n');
     for (const value of ['hunter2', 'short secret', 'not-base64-secret']) expect(text).not.toContain(value);
@@ -41,7 +61,13 @@ describe('environment validation', () => {
       expect.stringMatching(/^DATABASE_URL is required when NODE_ENV=production/),
       expect.stringMatching(/^CREDENTIALS_MASTER_KEY is required when NODE_ENV=production/),
     ]);
-    expect(() => loadEnvironment({ NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/x', CREDENTIALS_MASTER_KEY: MASTER_KEY })).not.toThrow();
+    expect(() =>
+      loadEnvironment({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgresql://db/x',
+        CREDENTIALS_MASTER_KEY: MASTER_KEY,
+      }),
+    ).not.toThrow();
   });
 
   it('accepts only a 32-byte base64 master key', () => {

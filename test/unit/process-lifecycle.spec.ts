@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { createProcessPolicy, installProcessPolicy, LifecycleLog, ShutdownStep } from '../../src/common/process-lifecycle';
+import type { LifecycleLog, ShutdownStep } from '../../src/common/process-lifecycle';
+import { createProcessPolicy, installProcessPolicy } from '../../src/common/process-lifecycle';
 
 /**
  * The process policy of main.ts, against a stand-in process: signals and last-resort errors start
@@ -8,8 +9,14 @@ import { createProcessPolicy, installProcessPolicy, LifecycleLog, ShutdownStep }
  */
 function harness(options: { steps?: ShutdownStep[]; graceMs?: number; failing?: string[] } = {}) {
   const lines: Array<{ level: string; object: Record<string, unknown>; message: string }> = [];
-  const record = (level: string) => (object: object, message: string) => lines.push({ level, object: object as Record<string, unknown>, message });
-  const log: LifecycleLog = { info: record('info'), warn: record('warn'), error: record('error'), fatal: record('fatal') };
+  const record = (level: string) => (object: object, message: string) =>
+    lines.push({ level, object: object as Record<string, unknown>, message });
+  const log: LifecycleLog = {
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+    fatal: record('fatal'),
+  };
   const order: string[] = [];
   const step = (name: string, fail = false): ShutdownStep => ({
     name,
@@ -49,9 +56,14 @@ describe('the process policy (main.ts)', () => {
     expect(await h.exitedOnce).toBe(1);
     expect(h.order).toEqual(['app', 'simulators', 'database']);
     const fatal = h.lines.find((line) => line.level === 'fatal');
-    expect(fatal?.object).toMatchObject({ kind: 'unhandledRejection', error: { type: 'Error', message: 'pool exploded' } });
+    expect(fatal?.object).toMatchObject({
+      kind: 'unhandledRejection',
+      error: { type: 'Error', message: 'pool exploded' },
+    });
     expect(JSON.stringify(h.lines)).not.toContain('pbk_live_secret_value'); // only what loggableError lets through
-    expect(h.lines.findIndex((line) => line.level === 'fatal')).toBeLessThan(h.lines.findIndex((line) => line.level === 'info'));
+    expect(h.lines.findIndex((line) => line.level === 'fatal')).toBeLessThan(
+      h.lines.findIndex((line) => line.level === 'info'),
+    );
   });
 
   it('an uncaught exception does the same', async () => {
@@ -59,7 +71,10 @@ describe('the process policy (main.ts)', () => {
     h.target.emit('uncaughtException', new TypeError('x is not a function'));
     expect(await h.exitedOnce).toBe(1);
     expect(h.order).toEqual(['app', 'simulators', 'database']);
-    expect(h.lines.find((line) => line.level === 'fatal')?.object).toMatchObject({ kind: 'uncaughtException', error: { type: 'TypeError' } });
+    expect(h.lines.find((line) => line.level === 'fatal')?.object).toMatchObject({
+      kind: 'uncaughtException',
+      error: { type: 'TypeError' },
+    });
   });
 
   it('SIGTERM and SIGINT stop in order with exit code 0; the same Ctrl-C delivered twice is ignored', async () => {
@@ -88,16 +103,25 @@ describe('the process policy (main.ts)', () => {
     expect(await h.exitedOnce).toBe(1);
     expect(h.order).toEqual(['app', 'simulators', 'database']);
     expect(h.exits).toEqual([1]);
-    expect(h.lines.find((line) => line.level === 'error')?.object).toMatchObject({ step: 'app', error: { message: 'app refused to stop' } });
+    expect(h.lines.find((line) => line.level === 'error')?.object).toMatchObject({
+      step: 'app',
+      error: { message: 'app refused to stop' },
+    });
   });
 
   it('steps that never started (a crash during start-up) are skipped', async () => {
-    const h = harness({ steps: [{ name: 'app', run: undefined }, { name: 'simulators', run: undefined }, { name: 'database', run: async () => undefined }] });
+    const h = harness({
+      steps: [
+        { name: 'app', run: undefined },
+        { name: 'simulators', run: undefined },
+        { name: 'database', run: () => Promise.resolve() },
+      ],
+    });
     h.target.emit('uncaughtException', new Error('boot failure'));
     expect(await h.exitedOnce).toBe(1);
   });
 
-  it('exits non-zero after the grace period when a step hangs', async () => {
+  it('exits non-zero after the grace period when a step hangs', () => {
     jest.useFakeTimers();
     try {
       const h = harness({ steps: [{ name: 'stuck', run: () => new Promise(() => undefined) }], graceMs: 1_000 });

@@ -2,8 +2,16 @@ import 'reflect-metadata'; // @peculiar/x509 needs it before it loads
 import { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { generateRsaKeyPair } from '../../src/credentials/crypto/key-generation';
-import { checkCallbackCsr, parseAllowedCommonNames } from '../../src/credentials/verestro/callback-csr-rules';
-import { createCertificateAuthority, CsrFacts, EKU_CLIENT_AUTH, KEY_USAGE, readCsr, signCertificateRequest, usages } from '../../src/credentials/x509/x509';
+import { checkCallbackCsr, parseAllowedCommonNames } from '../../src/providers/verestro/verestro.callback-csr-rules';
+import type { CsrFacts } from '../../src/credentials/x509/x509';
+import {
+  createCertificateAuthority,
+  EKU_CLIENT_AUTH,
+  KEY_USAGE,
+  readCsr,
+  signCertificateRequest,
+  usages,
+} from '../../src/credentials/x509/x509';
 import { opensslCsr, opensslText } from '../support/csr';
 
 const DAY = 86_400_000;
@@ -14,8 +22,12 @@ async function problems(options: Parameters<typeof opensslCsr>[0], allowed: stri
   return checkCallbackCsr(facts as CsrFacts, { allowedCommonNames: allowed }).map((v) => `${v.field}:${v.code}`);
 }
 
-const facts = (subject: Array<Array<[string, string]>>, key: CsrFacts['key'] = { type: 'rsa', bits: 2048 }): CsrFacts => ({ key, subject, signatureValid: true });
-const codes = (csr: CsrFacts, allowed: string[] = []) => checkCallbackCsr(csr, { allowedCommonNames: allowed }).map((v) => `${v.field}:${v.code}`);
+const facts = (
+  subject: Array<Array<[string, string]>>,
+  key: CsrFacts['key'] = { type: 'rsa', bits: 2048 },
+): CsrFacts => ({ key, subject, signatureValid: true });
+const codes = (csr: CsrFacts, allowed: string[] = []) =>
+  checkCallbackCsr(csr, { allowedCommonNames: allowed }).map((v) => `${v.field}:${v.code}`);
 
 describe('the Verestro callback CA policy (what our callback CA agrees to sign)', () => {
   it.each([
@@ -38,16 +50,29 @@ describe('the Verestro callback CA policy (what our callback CA agrees to sign)'
     ['no CN', { subject: '/O=Verestro' }, 'csrPem.subject.CN:CN_MISSING'],
     ['a comma in a value', { subject: '/O=Verestro\\, Inc./CN=cb' }, 'csrPem.subject.O:COMMA_NOT_ALLOWED'],
     ['a wildcard', { subject: '/CN=*.verestro.com' }, 'csrPem.subject.CN:WILDCARD_NOT_ALLOWED'],
-    ['emailAddress', { subject: '/CN=cb/emailAddress=ops@verestro.example' }, 'csrPem.subject:SUBJECT_ATTRIBUTE_NOT_ALLOWED'],
+    [
+      'emailAddress',
+      { subject: '/CN=cb/emailAddress=ops@verestro.example' },
+      'csrPem.subject:SUBJECT_ATTRIBUTE_NOT_ALLOWED',
+    ],
     ['serialNumber', { subject: '/CN=cb/serialNumber=42' }, 'csrPem.subject:SUBJECT_ATTRIBUTE_NOT_ALLOWED'],
     ['a multi-valued name part', { subject: '/CN=cb+OU=x', multivalueRdn: true }, 'csrPem.subject:MULTI_VALUED_RDN'],
-  ])('refuses %s', async (_name, options, expected) => {
-    expect(await problems(options)).toContain(expected);
-  }, 30_000);
+  ])(
+    'refuses %s',
+    async (_name, options, expected) => {
+      expect(await problems(options)).toContain(expected);
+    },
+    30_000,
+  );
 
   it('reports every problem at once', async () => {
     expect(await problems({ subject: '/CN=a/CN=b/O=x\\, y/emailAddress=a@b.example', key: 'rsa:1024' })).toEqual(
-      expect.arrayContaining(['csrPem.publicKey:KEY_TOO_SHORT', 'csrPem.subject.CN:CN_REPEATED', 'csrPem.subject.O:COMMA_NOT_ALLOWED', 'csrPem.subject:SUBJECT_ATTRIBUTE_NOT_ALLOWED']),
+      expect.arrayContaining([
+        'csrPem.publicKey:KEY_TOO_SHORT',
+        'csrPem.subject.CN:CN_REPEATED',
+        'csrPem.subject.O:COMMA_NOT_ALLOWED',
+        'csrPem.subject:SUBJECT_ATTRIBUTE_NOT_ALLOWED',
+      ]),
     );
   });
 
@@ -62,7 +87,9 @@ describe('the Verestro callback CA policy (what our callback CA agrees to sign)'
   });
 
   it('refuses control and invisible formatting characters, empty values and countries that are not two letters, by OID too', () => {
-    expect(codes(facts([[['CN', 'cb\nx']], [['2.5.4.10', 'evil\u202Egnp.exe']], [['OU', ' ']], [['C', 'POL']]]))).toEqual([
+    expect(
+      codes(facts([[['CN', 'cb\nx']], [['2.5.4.10', 'evil\u202Egnp.exe']], [['OU', ' ']], [['C', 'POL']]])),
+    ).toEqual([
       'csrPem.subject.CN:CONTROL_CHARACTER',
       'csrPem.subject.O:CONTROL_CHARACTER',
       'csrPem.subject.OU:EMPTY_VALUE',
@@ -92,13 +119,21 @@ describe('signCertificateRequest: the certificate takes only the subject and key
 
   beforeAll(async () => {
     const keys = await generateRsaKeyPair(2048);
-    ca = { caPem: await createCertificateAuthority('CN=Unit Callback CA,O=payments-backend', keys.keys), privateKeyPem: keys.privateKeyPem };
+    ca = {
+      caPem: await createCertificateAuthority('CN=Unit Callback CA,O=payments-backend', keys.keys),
+      privateKeyPem: keys.privateKeyPem,
+    };
   });
 
   it('ignores requested extensions: CA:false, clientAuth only, no names, key identifiers, bounded validity (RSA)', async () => {
     const { csrPem } = opensslCsr({
       subject: '/C=PL/O=Verestro/CN=Greedy',
-      addext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign', 'extendedKeyUsage=serverAuth,codeSigning', 'subjectAltName=DNS:*.bank.example'],
+      addext: [
+        'basicConstraints=critical,CA:TRUE',
+        'keyUsage=critical,keyCertSign,cRLSign',
+        'extendedKeyUsage=serverAuth,codeSigning',
+        'subjectAltName=DNS:*.bank.example',
+      ],
     });
     const pem = (await signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem }, 'client')) as string;
     const certificate = new X509Certificate(pem);
@@ -106,11 +141,19 @@ describe('signCertificateRequest: the certificate takes only the subject and key
     expect(certificate.verify(issuer.publicKey)).toBe(true);
     expect(certificate.checkIssued(issuer)).toBe(true);
     expect(certificate.subject.split('\n')).toEqual(['C=PL', 'O=Verestro', 'CN=Greedy']);
-    expect(certificate.publicKey.export({ format: 'der', type: 'spki' })).toEqual(Buffer.from(new x509.Pkcs10CertificateRequest(csrPem).publicKey.rawData));
-    expect(usages(certificate)).toEqual({ isCa: false, keyUsage: KEY_USAGE.digitalSignature | KEY_USAGE.keyEncipherment, extendedKeyUsage: [EKU_CLIENT_AUTH] });
+    expect(certificate.publicKey.export({ format: 'der', type: 'spki' })).toEqual(
+      Buffer.from(new x509.Pkcs10CertificateRequest(csrPem).publicKey.rawData),
+    );
+    expect(usages(certificate)).toEqual({
+      isCa: false,
+      keyUsage: KEY_USAGE.digitalSignature | KEY_USAGE.keyEncipherment,
+      extendedKeyUsage: [EKU_CLIENT_AUTH],
+    });
     expect(certificate.subjectAltName).toBeUndefined();
     const parsed = new x509.X509Certificate(pem);
-    expect(parsed.extensions.map((e) => e.type).sort()).toEqual(['2.5.29.14', '2.5.29.15', '2.5.29.19', '2.5.29.35', '2.5.29.37'].sort());
+    expect(parsed.extensions.map((e) => e.type).sort()).toEqual(
+      ['2.5.29.14', '2.5.29.15', '2.5.29.19', '2.5.29.35', '2.5.29.37'].sort(),
+    );
     const aki = parsed.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
     expect(aki).toBe(new x509.X509Certificate(ca.caPem).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
     const text = opensslText(pem);
@@ -125,15 +168,23 @@ describe('signCertificateRequest: the certificate takes only the subject and key
 
   it('gives an EC key digitalSignature only', async () => {
     const { csrPem } = opensslCsr({ subject: '/CN=ec', key: 'ec:P-256' });
-    const certificate = new X509Certificate((await signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem }, 'client')) as string);
-    expect(usages(certificate)).toEqual({ isCa: false, keyUsage: KEY_USAGE.digitalSignature, extendedKeyUsage: [EKU_CLIENT_AUTH] });
+    const certificate = new X509Certificate(
+      (await signCertificateRequest(ca.caPem, ca.privateKeyPem, { csrPem }, 'client')) as string,
+    );
+    expect(usages(certificate)).toEqual({
+      isCa: false,
+      keyUsage: KEY_USAGE.digitalSignature,
+      extendedKeyUsage: [EKU_CLIENT_AUTH],
+    });
   });
 
   it('never outlives the CA', async () => {
     const keys = await generateRsaKeyPair(2048);
     const shortCa = await createCertificateAuthority('CN=Short CA', keys.keys, 0.1); // about 36 days
     const { csrPem } = opensslCsr({ subject: '/CN=cb' });
-    const certificate = new X509Certificate((await signCertificateRequest(shortCa, keys.privateKeyPem, { csrPem }, 'client')) as string);
+    const certificate = new X509Certificate(
+      (await signCertificateRequest(shortCa, keys.privateKeyPem, { csrPem }, 'client')) as string,
+    );
     expect(new Date(certificate.validTo).getTime()).toBe(new Date(new X509Certificate(shortCa).validTo).getTime());
   });
 });

@@ -4,11 +4,13 @@ import { createConnection } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { Environment } from '../../src/config/environment';
 import { EKU_CLIENT_AUTH, KEY_USAGE, usages } from '../../src/credentials/x509/x509';
-import { VerestroCallbackServer } from '../../src/webhooks/verestro-callbacks.server';
+import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import { WebhooksService } from '../../src/webhooks/webhooks.service';
-import { ClientIdentity, closedWithin, exchange, head, open, readAnswer, sleep } from '../support/callback-client';
+import type { ClientIdentity } from '../support/callback-client';
+import { closedWithin, exchange, head, open, readAnswer, sleep } from '../support/callback-client';
 import { opensslCsr, opensslText } from '../support/csr';
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
 
 /**
  * The Verestro callback listener under hostile clients (all holding a certificate our callback
@@ -29,7 +31,8 @@ describe('the Verestro callback listener', () => {
   let identity: ClientIdentity;
 
   const json = (body: string, extra: Record<string, string | number> = {}) =>
-    head('POST', PATH, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...extra }) + body;
+    head('POST', PATH, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...extra }) +
+    body;
 
   /** A request that must get a proper answer: the listener is alive and well. */
   async function stillAnswers(): Promise<void> {
@@ -38,12 +41,21 @@ describe('the Verestro callback listener', () => {
   }
 
   async function issue(csrPem: string, environment = 'simulator') {
-    return t.http.post('/v1/credentials/verestro/callback-certificate').set(bearer(t.adminKey)).send({ environment, csrPem });
+    return t.http
+      .post('/v1/credentials/verestro/callback-certificate')
+      .set(bearer(t.adminKey))
+      .send({ environment, csrPem });
   }
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { VERESTRO_CALLBACK_PORT: '0', HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), WEBHOOK_BODY_LIMIT_BYTES: '4096', HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS) },
+      env: {
+        VERESTRO_CALLBACK_PORT: '0',
+        HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+        HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+        WEBHOOK_BODY_LIMIT_BYTES: '4096',
+        HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+      },
     });
     url = t.app.get(VerestroCallbackServer).url as string;
     const { csrPem, keyPem } = opensslCsr({ subject: '/CN=Verestro Callbacks Test' });
@@ -56,7 +68,9 @@ describe('the Verestro callback listener', () => {
   it('keeps answering after clients abort mid-body (Content-Length 1000, 17 bytes, destroy)', async () => {
     for (let i = 0; i < 10; i++) {
       const socket = await open(url, identity);
-      socket.write(head('POST', PATH, { 'Content-Type': 'application/json', 'Content-Length': 1000 }) + '{"orderId":"abc",');
+      socket.write(
+        head('POST', PATH, { 'Content-Type': 'application/json', 'Content-Length': 1000 }) + '{"orderId":"abc",',
+      );
       await sleep(20);
       socket.destroy();
     }
@@ -109,19 +123,46 @@ describe('the Verestro callback listener', () => {
 
   it('refuses a compressed body (garbage gzip) with 415 BAD_CONTENT_ENCODING, without decoding it', async () => {
     const garbage = randomBytes(512);
-    const answer = await exchange(url, identity, Buffer.concat([Buffer.from(head('POST', PATH, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': garbage.length })), garbage]));
+    const answer = await exchange(
+      url,
+      identity,
+      Buffer.concat([
+        Buffer.from(
+          head('POST', PATH, {
+            'Content-Type': 'application/json',
+            'Content-Encoding': 'gzip',
+            'Content-Length': garbage.length,
+          }),
+        ),
+        garbage,
+      ]),
+    );
     expect(answer.status).toBe(415);
-    expect(JSON.parse(answer.text)).toEqual({ error: { code: 'BAD_CONTENT_ENCODING', message: expect.stringMatching(/without a Content-Encoding/), details: { contentEncoding: 'gzip' } } });
+    expect(JSON.parse(answer.text)).toEqual({
+      error: {
+        code: 'BAD_CONTENT_ENCODING',
+        message: expect.stringMatching(/without a Content-Encoding/),
+        details: { contentEncoding: 'gzip' },
+      },
+    });
   });
 
   it('refuses a body that is not JSON with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    const answer = await exchange(url, identity, head('POST', PATH, { 'Content-Type': 'text/plain', 'Content-Length': 2 }) + 'hi');
+    const answer = await exchange(
+      url,
+      identity,
+      head('POST', PATH, { 'Content-Type': 'text/plain', 'Content-Length': 2 }) + 'hi',
+    );
     expect(answer.status).toBe(415);
     expect(JSON.parse(answer.text).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('refuses a body over WEBHOOK_BODY_LIMIT_BYTES with 413: at once by Content-Length, and as soon as a chunked body runs past it', async () => {
-    const declared = await exchange(url, identity, head('POST', PATH, { 'Content-Type': 'application/json', 'Content-Length': 10_000_000 }));
+    const declared = await exchange(
+      url,
+      identity,
+      head('POST', PATH, { 'Content-Type': 'application/json', 'Content-Length': 10_000_000 }),
+    );
     expect(declared.status).toBe(413);
     expect(JSON.parse(declared.text).error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limitBytes: 4096 } });
     expect(declared.headers.connection).toBe('close');
@@ -149,7 +190,16 @@ describe('the Verestro callback listener', () => {
   });
 
   it('answers malformed callbacks 400 MALFORMED_CALLBACK (JSON null, arrays, numbers, NUL) and other routes 404', async () => {
-    for (const body of ['null', '[1]', '42', '{"orderId":17}', '{"orderId":"a\\u0000b"}', '{"orderId":""}', 'not json', '']) {
+    for (const body of [
+      'null',
+      '[1]',
+      '42',
+      '{"orderId":17}',
+      '{"orderId":"a\\u0000b"}',
+      '{"orderId":""}',
+      'not json',
+      '',
+    ]) {
       const answer = await exchange(url, identity, json(body));
       expect([body, answer.status, JSON.parse(answer.text).error.code]).toEqual([body, 400, 'MALFORMED_CALLBACK']);
     }
@@ -179,15 +229,29 @@ describe('the Verestro callback listener', () => {
   });
 
   it('answers 500 INTERNAL with the request id and no detail when processing fails unexpectedly, logs it, and keeps serving', async () => {
-    const spy = jest.spyOn(t.app.get(WebhooksService), 'process').mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    const spy = jest
+      .spyOn(t.app.get(WebhooksService), 'process')
+      .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
     try {
-      const answer = await exchange(url, identity, json('{"orderId":"boom","secret":"do-not-log-me"}', { 'X-Request-ID': 'boom-1' }));
+      const answer = await exchange(
+        url,
+        identity,
+        json('{"orderId":"boom","secret":"do-not-log-me"}', { 'X-Request-ID': 'boom-1' }),
+      );
       expect(answer.status).toBe(500);
       expect(JSON.parse(answer.text)).toEqual({
-        error: { code: 'INTERNAL', message: 'An unexpected error occurred. Retry later; if it keeps happening, report request id boom-1.', details: null },
+        error: {
+          code: 'INTERNAL',
+          message: 'An unexpected error occurred. Retry later; if it keeps happening, report request id boom-1.',
+          details: null,
+        },
       });
       const logged = t.logs.parsed().find((line) => line.msg === 'callback handling failed');
-      expect(logged).toMatchObject({ level: 'error', requestId: 'boom-1', error: { type: 'Error', message: 'Connection terminated unexpectedly' } });
+      expect(logged).toMatchObject({
+        level: 'error',
+        requestId: 'boom-1',
+        error: { type: 'Error', message: 'Connection terminated unexpectedly' },
+      });
       expect(t.logs.text).not.toContain('do-not-log-me');
     } finally {
       spy.mockRestore();
@@ -223,8 +287,18 @@ describe('the Verestro callback listener', () => {
 
   describe('the callback CA policy (POST /v1/credentials/verestro/callback-certificate)', () => {
     const callbackCas = async (environment: string): Promise<number> =>
-      (await t.dataSource.query(`SELECT count(*)::int AS n FROM credentials WHERE provider = 'verestro' AND environment = $1 AND kind = 'callback_ca'`, [environment]))[0].n;
-    const issued = async (): Promise<number> => (await t.dataSource.query(`SELECT count(*)::int AS n FROM credential_events WHERE type = 'callback_certificate_issued'`))[0].n;
+      (
+        await t.dataSource.query(
+          `SELECT count(*)::int AS n FROM credentials WHERE provider = 'verestro' AND environment = $1 AND kind = 'callback_ca'`,
+          [environment],
+        )
+      )[0].n;
+    const issued = async (): Promise<number> =>
+      (
+        await t.dataSource.query(
+          `SELECT count(*)::int AS n FROM credential_events WHERE type = 'callback_certificate_issued'`,
+        )
+      )[0].n;
 
     it('refuses an RSA-1024 CSR with 422 and field problems, issuing nothing and creating no CA', async () => {
       expect(await callbackCas('beta')).toBe(0);
@@ -232,7 +306,9 @@ describe('the Verestro callback listener', () => {
       const response = await issue(opensslCsr({ subject: '/CN=weak', key: 'rsa:1024' }).csrPem, 'beta');
       expect(response.status).toBe(422);
       expect(response.body.error.code).toBe('CSR_REJECTED');
-      expect(response.body.error.details).toEqual([{ field: 'csrPem.publicKey', code: 'KEY_TOO_SHORT', message: expect.stringContaining('RSA-1024') }]);
+      expect(response.body.error.details).toEqual([
+        { field: 'csrPem.publicKey', code: 'KEY_TOO_SHORT', message: expect.stringContaining('RSA-1024') },
+      ]);
       expect(response.body.error.message).toMatch(/^The callback CSR cannot be signed: csrPem\.publicKey: is RSA-1024/);
       expect(await callbackCas('beta')).toBe(0);
       expect(await issued()).toBe(before);
@@ -241,7 +317,12 @@ describe('the Verestro callback listener', () => {
     it.each([
       ['two CNs', '/CN=a/CN=b', 'csrPem.subject.CN', 'CN_REPEATED'],
       ['a comma in a value', '/O=Verestro\\, S.A./CN=cb', 'csrPem.subject.O', 'COMMA_NOT_ALLOWED'],
-      ['a disallowed attribute', '/CN=cb/emailAddress=ops@verestro.example', 'csrPem.subject', 'SUBJECT_ATTRIBUTE_NOT_ALLOWED'],
+      [
+        'a disallowed attribute',
+        '/CN=cb/emailAddress=ops@verestro.example',
+        'csrPem.subject',
+        'SUBJECT_ATTRIBUTE_NOT_ALLOWED',
+      ],
       ['a wildcard', '/CN=*.verestro.example', 'csrPem.subject.CN', 'WILDCARD_NOT_ALLOWED'],
     ])('refuses a CSR with %s', async (_name, subject, field, code) => {
       const response = await issue(opensslCsr({ subject }).csrPem);
@@ -255,21 +336,37 @@ describe('the Verestro callback listener', () => {
     });
 
     it('accepts an EC P-256 CSR; the certificate is CA:false, clientAuth only, and gets into the listener', async () => {
-      const { csrPem, keyPem } = opensslCsr({ subject: '/C=PL/O=Verestro/CN=V-Callbacks-EC', key: 'ec:P-256', addext: ['basicConstraints=critical,CA:TRUE', 'subjectAltName=DNS:bank.example'] });
+      const { csrPem, keyPem } = opensslCsr({
+        subject: '/C=PL/O=Verestro/CN=V-Callbacks-EC',
+        key: 'ec:P-256',
+        addext: ['basicConstraints=critical,CA:TRUE', 'subjectAltName=DNS:bank.example'],
+      });
       const response = await issue(csrPem);
       expect(response.status).toBe(201);
       const certificate = new X509Certificate(response.body.certificatePem);
-      expect(usages(certificate)).toEqual({ isCa: false, keyUsage: KEY_USAGE.digitalSignature, extendedKeyUsage: [EKU_CLIENT_AUTH] });
+      expect(usages(certificate)).toEqual({
+        isCa: false,
+        keyUsage: KEY_USAGE.digitalSignature,
+        extendedKeyUsage: [EKU_CLIENT_AUTH],
+      });
       expect(certificate.subjectAltName).toBeUndefined();
       expect(opensslText(response.body.certificatePem)).toContain('CA:FALSE');
       expect(certificate.checkIssued(new X509Certificate(response.body.caPem))).toBe(true);
-      const answer = await exchange(url, { ca: response.body.caPem, cert: response.body.certificatePem, key: keyPem }, json('{"orderId":"from-ec"}'));
+      const answer = await exchange(
+        url,
+        { ca: response.body.caPem, cert: response.body.certificatePem, key: keyPem },
+        json('{"orderId":"from-ec"}'),
+      );
       expect(answer.status).toBe(200);
     });
 
     it('the RSA certificate used above is CA:false with clientAuth and digitalSignature + keyEncipherment', () => {
       const certificate = new X509Certificate(identity.cert);
-      expect(usages(certificate)).toEqual({ isCa: false, keyUsage: KEY_USAGE.digitalSignature | KEY_USAGE.keyEncipherment, extendedKeyUsage: [EKU_CLIENT_AUTH] });
+      expect(usages(certificate)).toEqual({
+        isCa: false,
+        keyUsage: KEY_USAGE.digitalSignature | KEY_USAGE.keyEncipherment,
+        extendedKeyUsage: [EKU_CLIENT_AUTH],
+      });
       expect(new x509.X509Certificate(identity.cert).getExtension(x509.BasicConstraintsExtension)?.critical).toBe(true);
     });
 
@@ -279,7 +376,13 @@ describe('the Verestro callback listener', () => {
       try {
         const refused = await issue(opensslCsr({ subject: '/CN=Somebody Else', key: 'ec:P-256' }).csrPem);
         expect(refused.status).toBe(422);
-        expect(refused.body.error.details).toEqual([{ field: 'csrPem.subject.CN', code: 'CN_NOT_ALLOWED', message: expect.stringContaining('VERESTRO_CALLBACK_CSR_CN') }]);
+        expect(refused.body.error.details).toEqual([
+          {
+            field: 'csrPem.subject.CN',
+            code: 'CN_NOT_ALLOWED',
+            message: expect.stringContaining('VERESTRO_CALLBACK_CSR_CN'),
+          },
+        ]);
         expect((await issue(opensslCsr({ subject: '/CN=V-Callbacks-2', key: 'ec:P-256' }).csrPem)).status).toBe(201);
       } finally {
         environment.VERESTRO_CALLBACK_CSR_CN = undefined;

@@ -3,10 +3,19 @@ import { RateLimiter } from '../../src/common/rate-limit/rate-limiter';
 import { Environment } from '../../src/config/environment';
 import { d24Control } from '../../src/providers/d24/d24.signature';
 import { admin, eventually } from '../support/sim-client';
-import { ProviderWorld, startProviderWorld } from '../support/provider-world';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
 
-const d24Beneficiary = { type: 'latam_bank_account', country: 'BR', name: 'José', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123456789' };
+const d24Beneficiary = {
+  type: 'latam_bank_account',
+  country: 'BR',
+  name: 'José',
+  documentId: '84932568207',
+  documentType: 'CPF',
+  bankCode: 341,
+  bankAccount: '123456789',
+};
 
 /**
  * Provider notifications as an attacker (or a flaky network) would send them: a notification is
@@ -23,26 +32,48 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
   });
   afterAll(() => world.close());
 
-  const post = (body: Record<string, unknown>) => world.t.http.post('/v1/payouts').set(bearer(world.t.adminKey)).set('Idempotency-Key', randomUUID()).send(body);
+  const post = (body: Record<string, unknown>) =>
+    world.t.http.post('/v1/payouts').set(bearer(world.t.adminKey)).set('Idempotency-Key', randomUUID()).send(body);
   const get = async (id: string) => (await world.t.http.get(`/v1/payouts/${id}`).set(bearer(world.t.adminKey))).body;
-  const d24Payout = (beneficiary: Record<string, unknown> = d24Beneficiary) => ({ provider: 'd24', environment: 'simulator', amount: '10.00', currency: 'BRL', beneficiary });
+  const d24Payout = (beneficiary: Record<string, unknown> = d24Beneficiary) => ({
+    provider: 'd24',
+    environment: 'simulator',
+    amount: '10.00',
+    currency: 'BRL',
+    beneficiary,
+  });
   const controlFor = async (externalId: string) => {
     const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
-    return d24Control(secret.apiSignature!, externalId, 'Be4', 'Bo7');
+    return d24Control(secret.apiSignature, externalId, 'Be4', 'Bo7');
   };
   const countRows = async () =>
-    (await world.t.dataSource.query(`SELECT (SELECT count(*) FROM webhook_deliveries)::int AS deliveries, (SELECT count(*) FROM payout_events)::int AS events`))[0] as { deliveries: number; events: number };
+    (
+      await world.t.dataSource.query(
+        `SELECT (SELECT count(*) FROM webhook_deliveries)::int AS deliveries, (SELECT count(*) FROM payout_events)::int AS events`,
+      )
+    )[0] as { deliveries: number; events: number };
 
   it("an unsigned cashout_id cannot choose what is fetched or stored: another payout's completion never lands on this one", async () => {
     const other = await post(d24Payout());
-    const otherDone = await eventually(() => get(other.body.id), (p) => p.status === 'completed');
+    const otherDone = await eventually(
+      () => get(other.body.id),
+      (p) => p.status === 'completed',
+    );
     await admin(world.sims, 'PATCH', '/d24/settings', { timeline: { deliverAfterMs: 60_000 } });
     try {
       const target = await post(d24Payout());
       expect(target.body.status).toBe('pending');
       // As for a payout reconciled after D24's 511, whose status answer carries no cashout_id.
       await world.t.dataSource.query('UPDATE payouts SET provider_reference = NULL WHERE id = $1', [target.body.id]);
-      const form = { external_id: target.body.id, control: await controlFor(target.body.id), cashout_id: otherDone.providerReference, date: '2026-11-24 07:00:00', bank_reference_id: '', comments: '', status_reason: '' };
+      const form = {
+        external_id: target.body.id,
+        control: await controlFor(target.body.id),
+        cashout_id: otherDone.providerReference,
+        date: '2026-11-24 07:00:00',
+        bank_reference_id: '',
+        comments: '',
+        status_reason: '',
+      };
       const response = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
       expect(response.status).toBe(200);
       const after = await get(target.body.id);
@@ -55,13 +86,27 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
 
   it('refused notifications write nothing and are counted in the logs', async () => {
     const payout = await post(d24Payout());
-    await eventually(() => get(payout.body.id), (p) => p.status === 'completed');
+    await eventually(
+      () => get(payout.body.id),
+      (p) => p.status === 'completed',
+    );
     const before = await countRows();
     const forged = [
-      ...Array.from({ length: 10 }, (_, i) => world.t.http.post('/v1/webhooks/d24').type('form').send({ external_id: payout.body.id, control: 'AB'.repeat(32), date: String(i) })),
-      ...Array.from({ length: 10 }, () => world.t.http.post('/v1/webhooks/d24').type('form').send({ external_id: randomUUID(), control: 'nope' })),
-      ...Array.from({ length: 10 }, () => world.t.http.post('/v1/webhooks/connectpay').send({ paymentOrderNo: 'x', externalReference: payout.body.id })),
-      ...Array.from({ length: 10 }, () => world.t.http.post('/v1/webhooks/connectpay').set('X-Secret-Token', 'guess').send({ paymentOrderNo: 'x' })),
+      ...Array.from({ length: 10 }, (_, i) =>
+        world.t.http
+          .post('/v1/webhooks/d24')
+          .type('form')
+          .send({ external_id: payout.body.id, control: 'AB'.repeat(32), date: String(i) }),
+      ),
+      ...Array.from({ length: 10 }, () =>
+        world.t.http.post('/v1/webhooks/d24').type('form').send({ external_id: randomUUID(), control: 'nope' }),
+      ),
+      ...Array.from({ length: 10 }, () =>
+        world.t.http.post('/v1/webhooks/connectpay').send({ paymentOrderNo: 'x', externalReference: payout.body.id }),
+      ),
+      ...Array.from({ length: 10 }, () =>
+        world.t.http.post('/v1/webhooks/connectpay').set('X-Secret-Token', 'guess').send({ paymentOrderNo: 'x' }),
+      ),
     ];
     const answers = await Promise.all(forged);
     expect(answers.every((answer) => answer.status === 401 && answer.body.error.code === 'UNAUTHENTICATED')).toBe(true);
@@ -72,7 +117,10 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
 
   it('webhook routes take small bodies only, refused before anything is verified', async () => {
     const before = await countRows();
-    const big = await world.t.http.post('/v1/webhooks/d24').type('form').send(`external_id=${'a'.repeat(100_000)}`);
+    const big = await world.t.http
+      .post('/v1/webhooks/d24')
+      .type('form')
+      .send(`external_id=${'a'.repeat(100_000)}`);
     expect([big.status, big.body.error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
     const bigJson = await world.t.http.post('/v1/webhooks/connectpay').send({ padding: 'x'.repeat(100_000) });
     expect(bigJson.status).toBe(413);
@@ -89,7 +137,10 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
       const statuses: number[] = [];
       let retryAfter: string | undefined;
       for (let i = 0; i < 8; i++) {
-        const answer = await world.t.http.post('/v1/webhooks/d24').type('form').send({ external_id: randomUUID(), control: 'x' });
+        const answer = await world.t.http
+          .post('/v1/webhooks/d24')
+          .type('form')
+          .send({ external_id: randomUUID(), control: 'x' });
         statuses.push(answer.status);
         if (answer.status === 429) retryAfter = answer.headers['retry-after'];
       }
@@ -105,9 +156,15 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
     environment.WEBHOOK_FETCH_INTERVAL_MS = 1_500;
     try {
       const created = await post(d24Payout({ ...d24Beneficiary, bankAccount: '9999999999' }));
-      const reversed = await eventually(() => get(created.body.id), (p) => p.status === 'rejected', 10_000);
+      const reversed = await eventually(
+        () => get(created.body.id),
+        (p) => p.status === 'rejected',
+        10_000,
+      );
       expect(reversed.failure.code).toBe('826');
-      const history: Array<{ type: string; toStatus: string }> = (await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))).body;
+      const history: Array<{ type: string; toStatus: string }> = (
+        await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))
+      ).body;
       expect(history.filter((event) => event.type === 'illegal_update')).toEqual([]);
     } finally {
       environment.WEBHOOK_FETCH_INTERVAL_MS = 50;

@@ -1,4 +1,5 @@
-import { createParamDecorator, ExecutionContext, SetMetadata, applyDecorators } from '@nestjs/common';
+import type { ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, SetMetadata, applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Principal, Scope } from './scopes';
 import { ErrorBodyDto } from '../errors/error-body.dto';
@@ -14,8 +15,14 @@ export function RequireScopes(...scopes: Scope[]) {
   return applyDecorators(
     SetMetadata(REQUIRED_SCOPES, scopes),
     ApiBearerAuth('api-key'),
-    ApiUnauthorizedResponse({ description: 'Missing, unknown, expired or revoked API key (UNAUTHENTICATED).', type: ErrorBodyDto }),
-    ApiForbiddenResponse({ description: `The API key lacks a required scope (${scopes.join(', ')}) (FORBIDDEN_SCOPE).`, type: ErrorBodyDto }),
+    ApiUnauthorizedResponse({
+      description: 'Missing, unknown, expired or revoked API key (UNAUTHENTICATED).',
+      type: ErrorBodyDto,
+    }),
+    ApiForbiddenResponse({
+      description: `The API key lacks a required scope (${scopes.join(', ')}) (FORBIDDEN_SCOPE).`,
+      type: ErrorBodyDto,
+    }),
   );
 }
 

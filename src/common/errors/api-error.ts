@@ -18,7 +18,7 @@ export class ApiError extends Error {
 
   constructor(
     readonly status: HttpStatus,
-    readonly code: ErrorCode | string,
+    readonly code: ErrorCode,
     message: string,
     readonly details: unknown = null,
   ) {
@@ -54,5 +54,5 @@ export class ApiError extends Error {
 
 /** The body every error response has. */
 export interface ErrorBody {
-  error: { code: string; message: string; details: unknown };
+  error: { code: ErrorCode; message: string; details: unknown };
 }

@@ -1,19 +1,34 @@
 /**
- * Stable error codes. Clients branch on these, so a code is never renamed or reused
- * for a different meaning; add new ones instead.
+ * Stable error codes: every `error.code` a response can carry is listed here, and the error
+ * types (ApiError, ProviderError, the callback listener's refusals, the raw-socket answers) only
+ * accept these, so a code cannot reach a client without being catalogued. Clients branch on
+ * them, so a code is never renamed or reused for a different meaning; add new ones instead, and
+ * document each in the README's error table (a unit test checks that).
  */
 export const ErrorCode = {
+  /** A field is missing, malformed or unknown; `details` lists each as {field, code, message} (400). */
   VALIDATION_FAILED: 'VALIDATION_FAILED',
+  /** The request body is not valid JSON (400). */
   MALFORMED_JSON: 'MALFORMED_JSON',
+  /** A request that is malformed in a way no more specific code names (400). */
   BAD_REQUEST: 'BAD_REQUEST',
+  /** No API key, or one that is unknown, expired or revoked; or a notification that does not verify (401). */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** The key lacks a scope the route needs, or the route is not open to API keys (403). */
   FORBIDDEN_SCOPE: 'FORBIDDEN_SCOPE',
+  /** Unknown route or id (404). */
   NOT_FOUND: 'NOT_FOUND',
+  /** The route exists but not with this method (405). */
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  /** A conflict no more specific code names (409). */
   CONFLICT: 'CONFLICT',
+  /** Revoking the last active admin key would lock everyone out (409). */
   LAST_ADMIN_KEY: 'LAST_ADMIN_KEY',
+  /** The request body is over the size limit (413). */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** The body is not JSON (or form-encoded where allowed), or not in UTF-8 (415). */
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** A webhook source (client address) went over its budget (429, Retry-After). */
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   /** An API key went over its request budget for the current window (429, Retry-After). */
   RATE_LIMITED: 'RATE_LIMITED',
@@ -39,8 +54,72 @@ export const ErrorCode = {
    * have done it: the payout is reconciled, never sent again.
    */
   PROVIDER_PROTOCOL_ERROR: 'PROVIDER_PROTOCOL_ERROR',
+  /** Readiness failed; `details` says which dependency (503). */
   NOT_READY: 'NOT_READY',
+  /** Anything unexpected; the message carries the request id, never SQL or a stack (500). */
   INTERNAL: 'INTERNAL',
+
+  // ---- Credentials -----------------------------------------------------------------------------
+  /** A certificate can only be imported into a credential that is still pending (409). */
+  CREDENTIAL_NOT_PENDING: 'CREDENTIAL_NOT_PENDING',
+  /** A certificate can only be imported into a credential created from a CSR (409). */
+  NOT_A_CSR_CREDENTIAL: 'NOT_A_CSR_CREDENTIAL',
+  /** The submission .zip exists only for ConnectPay certificate chains (409). */
+  NOT_A_CONNECTPAY_CHAIN: 'NOT_A_CONNECTPAY_CHAIN',
+  /** The credential was not created from a CSR, so there is none to download (409). */
+  NO_CSR: 'NO_CSR',
+  /** The credential has no public key to download (409). */
+  NO_PUBLIC_KEY: 'NO_PUBLIC_KEY',
+  /** The credential holds no secret material (409). */
+  CREDENTIAL_HAS_NO_SECRET: 'CREDENTIAL_HAS_NO_SECRET',
+  /** The requested CSR would break Verestro's subject and key rules; `details` lists each (422). */
+  CSR_RULES_VIOLATED: 'CSR_RULES_VIOLATED',
+  /** An imported certificate cannot be used (not PEM, expired, wrong key or subject); `details` lists why (422). */
+  CERTIFICATE_REJECTED: 'CERTIFICATE_REJECTED',
+  /** A Verestro callback CSR cannot be signed; `details` lists the broken rules (422). */
+  CSR_REJECTED: 'CSR_REJECTED',
+  /** A ConnectPay certificate chain breaks ConnectPay's rules; `details.findings` lists each (422). */
+  CHAIN_REJECTED: 'CHAIN_REJECTED',
+
+  // ---- Payouts ---------------------------------------------------------------------------------
+  /** The payout is in a final state and can no longer be cancelled, held or released (409). */
+  PAYOUT_FINAL: 'PAYOUT_FINAL',
+  /** The Idempotency-Key was used before with a different request body (422). */
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  /** The Idempotency-Key's record was purged while this request waited for it; send it again (409). */
+  IDEMPOTENCY_KEY_EXPIRED: 'IDEMPOTENCY_KEY_EXPIRED',
+
+  // ---- Providers (raised as ProviderError; HTTP status in provider.port.ts) ----------------------
+  /** The provider cannot do this at all; `details.capability` names what (409). */
+  CAPABILITY_NOT_SUPPORTED: 'CAPABILITY_NOT_SUPPORTED',
+  /** The provider environment has no endpoint configured (409). */
+  PROVIDER_NOT_CONFIGURED: 'PROVIDER_NOT_CONFIGURED',
+  /** No credential in service for the provider environment (409). */
+  CREDENTIAL_MISSING: 'CREDENTIAL_MISSING',
+  /** The credential the call needs has expired (409). */
+  CREDENTIAL_EXPIRED: 'CREDENTIAL_EXPIRED',
+  /** The credential the call needs was revoked (409). */
+  CREDENTIAL_REVOKED: 'CREDENTIAL_REVOKED',
+  /** ConnectPay needs its OAuth authorization (re)done before this call (409). */
+  OAUTH_AUTHORIZATION_REQUIRED: 'OAUTH_AUTHORIZATION_REQUIRED',
+  /** The provider already has a payout with this id (409). */
+  PAYOUT_ALREADY_EXISTS: 'PAYOUT_ALREADY_EXISTS',
+  /** The provider does not allow this change in the payout's current state (409). */
+  INVALID_TRANSITION: 'INVALID_TRANSITION',
+  /** The provider does not know the payout (404). */
+  PAYOUT_NOT_FOUND: 'PAYOUT_NOT_FOUND',
+  /** The provider account cannot cover the payout (422). */
+  INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
+  /** The provider refused the payout; `details.providerCode` carries its own code (422). */
+  PAYOUT_REJECTED: 'PAYOUT_REJECTED',
+  /** The provider refused our authentication (502). */
+  PROVIDER_AUTH_FAILED: 'PROVIDER_AUTH_FAILED',
+  /** The provider could not be reached or answered with a server error (503). */
+  PROVIDER_UNAVAILABLE: 'PROVIDER_UNAVAILABLE',
+  /** Calls to the provider are paused after repeated failures (503). */
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
+  /** The provider did not answer in time (504). */
+  PROVIDER_TIMEOUT: 'PROVIDER_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { ApiError, ErrorBody } from './api-error';
+import type { ErrorBody } from './api-error';
+import { ApiError } from './api-error';
 import { ErrorCode } from './error-codes';
 
 export interface ErrorResponse {
@@ -23,8 +24,12 @@ interface BodyParserError {
 }
 
 function isBodyParserError(error: unknown): error is BodyParserError {
-  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' &&
-    typeof (error as BodyParserError).status === 'number';
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as BodyParserError).type === 'string' &&
+    typeof (error as BodyParserError).status === 'number'
+  );
 }
 
 /**
@@ -33,13 +38,17 @@ function isBodyParserError(error: unknown): error is BodyParserError {
  */
 interface DomainError extends Error {
   httpStatus: number;
-  code: string;
+  code: ErrorCode;
   capability?: string;
   providerCode?: string;
 }
 
 function isDomainError(error: unknown): error is DomainError {
-  return error instanceof Error && typeof (error as DomainError).httpStatus === 'number' && typeof (error as DomainError).code === 'string';
+  return (
+    error instanceof Error &&
+    typeof (error as DomainError).httpStatus === 'number' &&
+    typeof (error as DomainError).code === 'string'
+  );
 }
 
 /**
@@ -48,7 +57,12 @@ function isDomainError(error: unknown): error is DomainError {
  */
 function isUndecodableBody(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && (error as { status?: unknown }).status === 400 && typeof code === 'string' && /^(Z_|ERR_BROTLI|ERR__ZLIB)/.test(code);
+  return (
+    error instanceof Error &&
+    (error as { status?: unknown }).status === 400 &&
+    typeof code === 'string' &&
+    /^(Z_|ERR_BROTLI|ERR__ZLIB)/.test(code)
+  );
 }
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
@@ -64,7 +78,7 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   503: ErrorCode.NOT_READY,
 };
 
-function body(code: string, message: string, details: unknown = null): ErrorBody {
+function body(code: ErrorCode, message: string, details: unknown = null): ErrorBody {
   return { error: { code, message, details } };
 }
 
@@ -75,11 +89,19 @@ function body(code: string, message: string, details: unknown = null): ErrorBody
  */
 export function toErrorResponse(exception: unknown, request: RequestLike): ErrorResponse {
   if (exception instanceof ApiError) {
-    return { status: exception.status, body: body(exception.code, exception.message, exception.details), headers: exception.headers };
+    return {
+      status: exception.status,
+      body: body(exception.code, exception.message, exception.details),
+      headers: exception.headers,
+    };
   }
 
   if (isDomainError(exception)) {
-    const details = exception.capability ? { capability: exception.capability } : exception.providerCode ? { providerCode: exception.providerCode } : null;
+    const details = exception.capability
+      ? { capability: exception.capability }
+      : exception.providerCode
+        ? { providerCode: exception.providerCode }
+        : null;
     return { status: exception.httpStatus, body: body(exception.code, exception.message, details) };
   }
 
@@ -103,13 +125,19 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
       case 'charset.unsupported':
         return {
           status: 415,
-          body: body(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be UTF-8 JSON, sent as is or with Content-Encoding gzip, deflate or br.'),
+          body: body(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            'The request body must be UTF-8 JSON, sent as is or with Content-Encoding gzip, deflate or br.',
+          ),
         };
       default:
         if (exception.status >= 400 && exception.status < 500) {
           return {
             status: exception.status,
-            body: body(STATUS_CODES[exception.status] ?? ErrorCode.BAD_REQUEST, 'The request body could not be read. Send it again.'),
+            body: body(
+              STATUS_CODES[exception.status] ?? ErrorCode.BAD_REQUEST,
+              'The request body could not be read. Send it again.',
+            ),
           };
         }
     }
@@ -118,14 +146,17 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
   if (isUndecodableBody(exception)) {
     return {
       status: 400,
-      body: body(ErrorCode.BAD_CONTENT_ENCODING, 'The request body could not be decoded with the Content-Encoding it names. Send it compressed correctly, or uncompressed without that header.'),
+      body: body(
+        ErrorCode.BAD_CONTENT_ENCODING,
+        'The request body could not be decoded with the Content-Encoding it names. Send it compressed correctly, or uncompressed without that header.',
+      ),
     };
   }
 
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const code = STATUS_CODES[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
-    if (status === HttpStatus.NOT_FOUND) {
+    if (status === Number(HttpStatus.NOT_FOUND)) {
       return {
         status,
         body: body(
@@ -134,11 +165,15 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
         ),
       };
     }
-    if (status === HttpStatus.SERVICE_UNAVAILABLE) {
+    if (status === Number(HttpStatus.SERVICE_UNAVAILABLE)) {
       // @nestjs/terminus puts the per-check results in the response; they hold no secrets.
       return {
         status,
-        body: body(code, 'The service is not ready: a dependency is down. See details for which one.', exception.getResponse()),
+        body: body(
+          code,
+          'The service is not ready: a dependency is down. See details for which one.',
+          exception.getResponse(),
+        ),
       };
     }
     if (status < 500) {
@@ -146,7 +181,10 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
       const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
       return {
         status,
-        body: body(code, typeof message === 'string' ? sentence(message) : 'The request was refused. Check it against /docs.'),
+        body: body(
+          code,
+          typeof message === 'string' ? sentence(message) : 'The request was refused. Check it against /docs.',
+        ),
       };
     }
   }
@@ -155,7 +193,7 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
     status: 500,
     body: body(
       ErrorCode.INTERNAL,
-      `An unexpected error occurred. Retry later; if it keeps happening, report request id ${String(request.id ?? 'unknown')}.`,
+      `An unexpected error occurred. Retry later; if it keeps happening, report request id ${typeof request.id === 'string' || typeof request.id === 'number' ? request.id : 'unknown'}.`,
     ),
   };
 }
@@ -175,7 +213,8 @@ function sentence(message: string): string {
  */
 export function loggableError(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { value: typeof error };
-  const driverCode = (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
+  const driverCode =
+    (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
     (error as { code?: unknown }).code;
   return { type: error.name, message: error.message, sqlState: driverCode, stack: error.stack };
 }

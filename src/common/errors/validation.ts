@@ -1,5 +1,6 @@
-import { ValidationError } from 'class-validator';
-import { ApiError, FieldProblem } from './api-error';
+import type { ValidationError } from 'class-validator';
+import type { FieldProblem } from './api-error';
+import { ApiError } from './api-error';
 
 /** Flattens class-validator's nested errors into one problem per field and rule. */
 export function toFieldProblems(errors: ValidationError[], parent = ''): FieldProblem[] {
@@ -8,7 +9,8 @@ export function toFieldProblems(errors: ValidationError[], parent = ''): FieldPr
     const own = Object.entries(error.constraints ?? {}).map(([rule, message]) => ({
       field,
       code: rule === 'whitelistValidation' ? 'UNKNOWN_FIELD' : camelToUpperSnake(rule),
-      message: rule === 'whitelistValidation' ? 'is not a known field; remove it' : stripProperty(message, error.property),
+      message:
+        rule === 'whitelistValidation' ? 'is not a known field; remove it' : stripProperty(message, error.property),
     }));
     return [...own, ...toFieldProblems(error.children ?? [], field)];
   });

@@ -17,7 +17,11 @@ export function requestIdFrom(headers: IncomingMessage['headers']): string {
  * or a refused request produce before any route runs, carries X-Request-ID. The logger reuses
  * `req.id`, so log lines and the header agree.
  */
-export function assignRequestId(request: IncomingMessage & { id?: unknown }, response: ServerResponse, next: () => void): void {
+export function assignRequestId(
+  request: IncomingMessage & { id?: unknown },
+  response: ServerResponse,
+  next: () => void,
+): void {
   const id = requestIdFrom(request.headers);
   request.id = id;
   response.setHeader('X-Request-ID', id);

@@ -39,7 +39,11 @@ export function serverOptions(limits: ServerLimits): http.ServerOptions {
 }
 
 /** Applies what createServer's options cannot carry, and answers malformed requests in our error shape. */
-export function applyServerLimits(server: http.Server, limits: ServerLimits, log?: (code: string | undefined, reason: string) => void): void {
+export function applyServerLimits(
+  server: http.Server,
+  limits: ServerLimits,
+  log?: (code: string | undefined, reason: string) => void,
+): void {
   server.maxConnections = limits.maxConnections;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     log?.(error.code, error.message);
@@ -59,12 +63,20 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, 
     socket.destroy();
     return;
   }
-  const [status, errorCode, message] =
+  const [status, errorCode, message]: [number, ErrorCode, string] =
     code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, ErrorCode.REQUEST_TIMEOUT, `The request was not received in time: send the headers within ${limits.headersTimeoutMs} ms and the whole request within ${limits.requestTimeoutMs} ms.`]
+      ? [
+          408,
+          ErrorCode.REQUEST_TIMEOUT,
+          `The request was not received in time: send the headers within ${limits.headersTimeoutMs} ms and the whole request within ${limits.requestTimeoutMs} ms.`,
+        ]
       : code === 'HPE_HEADER_OVERFLOW'
         ? [431, ErrorCode.HEADERS_TOO_LARGE, 'The request headers are too large; send fewer or shorter headers.']
-        : [400, ErrorCode.BAD_REQUEST, 'The request is not valid HTTP/1.1; check the request line, the headers and Content-Length or Transfer-Encoding.'];
+        : [
+            400,
+            ErrorCode.BAD_REQUEST,
+            'The request is not valid HTTP/1.1; check the request line, the headers and Content-Length or Transfer-Encoding.',
+          ];
   const body = JSON.stringify({ error: { code: errorCode, message, details: null } });
   const head = [
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
@@ -94,7 +106,8 @@ export class LimitedExpressAdapter extends ExpressAdapter {
   }
 
   override initHttpServer(options: { httpsOptions?: unknown; forceCloseConnections?: boolean }): void {
-    if (options?.httpsOptions || options?.forceCloseConnections) throw new Error('LimitedExpressAdapter serves plain HTTP without forced closes');
+    if (options?.httpsOptions || options?.forceCloseConnections)
+      throw new Error('LimitedExpressAdapter serves plain HTTP without forced closes');
     const server = http.createServer(serverOptions(this.limits), this.getInstance());
     applyServerLimits(server, this.limits);
     this.setHttpServer(server);

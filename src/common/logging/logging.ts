@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
+import type { DestinationStream, Logger, LoggerOptions } from 'pino';
+import pino from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import type { Environment } from '../../config/environment';
 import { requestIdFrom } from '../http/request-id';
@@ -71,11 +72,18 @@ export function httpLoggerOptions(environment: Environment, stream?: Destination
       res.setHeader('X-Request-ID', id);
       return id;
     },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customLogLevel: (_req, res, error) =>
+      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     // Probes hit health every few seconds; logging each one only drowns the useful lines.
     autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string; headers: Record<string, unknown> }) => ({
+      req: (req: {
+        id: unknown;
+        method: string;
+        url: string;
+        remoteAddress?: string;
+        headers: Record<string, unknown>;
+      }) => ({
         id: req.id,
         method: req.method,
         url: req.url,

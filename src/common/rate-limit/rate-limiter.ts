@@ -43,7 +43,11 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
   private exchangeSoon = false;
   private readonly exchange = new PeriodicTask(
     () => this.sync(),
-    (error) => this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not exchange rate-limit counts; limiting on this replica\'s counts alone'),
+    (error) =>
+      this.logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        "could not exchange rate-limit counts; limiting on this replica's counts alone",
+      ),
   );
 
   constructor(
@@ -116,7 +120,9 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
       }
     }
     if (++this.exchanges % CLEANUP_EVERY === 0) {
-      await this.dataSource.query('DELETE FROM rate_limit_counters WHERE window_start < $1', [(window - 2) * this.windowMs]);
+      await this.dataSource.query('DELETE FROM rate_limit_counters WHERE window_start < $1', [
+        (window - 2) * this.windowMs,
+      ]);
     }
   }
 
@@ -143,7 +149,12 @@ export class RateLimiter implements OnApplicationBootstrap, OnModuleDestroy {
     this.exchangeSoon = true;
     setImmediate(() => {
       this.exchangeSoon = false;
-      this.sync().catch((error: unknown) => this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not exchange rate-limit counts'));
+      this.sync().catch((error: unknown) =>
+        this.logger.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'could not exchange rate-limit counts',
+        ),
+      );
     });
   }
 

@@ -61,7 +61,12 @@ export function seal(keyring: MasterKeyring, credentialId: string, plaintext: Bu
     const master = keyring.current;
     return {
       masterKeyId: master.id,
-      wrappedDataKey: encrypt(master.key, dataKey, dataKeyAad(credentialId, master.id), random.subarray(32, 32 + IV_BYTES)),
+      wrappedDataKey: encrypt(
+        master.key,
+        dataKey,
+        dataKeyAad(credentialId, master.id),
+        random.subarray(32, 32 + IV_BYTES),
+      ),
       ciphertext: encrypt(dataKey, plaintext, secretAad(credentialId), random.subarray(32 + IV_BYTES)),
     };
   } finally {

@@ -35,11 +35,11 @@ export function toPem(label: string, der: ArrayBuffer | Buffer): string {
 
 export function generateRsaKeyPair(bits: number): Promise<GeneratedKeyPair> {
   return withKeyGenerationSlot(async () => {
-    const keys = (await webcrypto.subtle.generateKey(
+    const keys = await webcrypto.subtle.generateKey(
       { ...RSA_SIGNING, modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]) },
       true,
       ['sign', 'verify'],
-    )) as webcrypto.CryptoKeyPair;
+    );
     const [pkcs8, spki] = await Promise.all([
       webcrypto.subtle.exportKey('pkcs8', keys.privateKey),
       webcrypto.subtle.exportKey('spki', keys.publicKey),

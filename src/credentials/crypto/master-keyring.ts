@@ -33,7 +33,8 @@ export class MasterKeyring {
 
 export function masterKeyFromBase64(base64: string): MasterKey {
   const key = Buffer.from(base64.trim(), 'base64');
-  if (key.length !== 32) throw new Error('A credentials master key must be 32 bytes, base64-encoded (openssl rand -base64 32).');
+  if (key.length !== 32)
+    throw new Error('A credentials master key must be 32 bytes, base64-encoded (openssl rand -base64 32).');
   return { id: 'mk_' + createHash('sha256').update(key).digest('hex').slice(0, 16), key };
 }
 

@@ -1,22 +1,10 @@
 /**
  * The vault's domain types. No HTTP and no ORM here: persistence maps to and from these.
  */
-export const PROVIDERS = ['verestro', 'connectpay', 'd24'] as const;
-export type Provider = (typeof PROVIDERS)[number];
-
-/** Each provider names its environments its own way; `simulator` is the local simulator. */
-export const ENVIRONMENTS = {
-  verestro: ['sandbox', 'beta', 'production', 'simulator'],
-  connectpay: ['stage', 'prod', 'simulator'],
-  d24: ['stg', 'prod', 'simulator'],
-} as const satisfies Record<Provider, readonly string[]>;
-
-export type VerestroEnvironment = (typeof ENVIRONMENTS.verestro)[number];
-export type ConnectPayEnvironment = (typeof ENVIRONMENTS.connectpay)[number];
-export type D24Environment = (typeof ENVIRONMENTS.d24)[number];
-export type ProviderEnvironment = VerestroEnvironment | ConnectPayEnvironment | D24Environment;
-
-export const ALL_ENVIRONMENTS = [...new Set(Object.values(ENVIRONMENTS).flat())] as ProviderEnvironment[];
+// The providers and their environments are declared by the registered descriptors.
+export { ALL_ENVIRONMENTS, ENVIRONMENTS, PROVIDERS } from '../../providers/provider-catalogue';
+export type { EnvironmentOf, Provider, ProviderEnvironment } from '../../providers/provider-catalogue';
+import type { Provider, ProviderEnvironment } from '../../providers/provider-catalogue';
 
 export const CREDENTIAL_KINDS = [
   'mtls_client_certificate',
@@ -85,16 +73,58 @@ export interface Credential {
   revokedByKeyId: string | null;
 }
 
-/** Secret material per kind. Only ever held in memory, decrypted, for as long as a call needs it. */
-export interface SecretMaterial {
-  privateKeyPem?: string;
-  clientKey?: string;
-  clientSecret?: string;
-  secretToken?: string;
-  apiKey?: string;
-  apiPassphrase?: string;
-  apiSignature?: string;
+/** A private key in PKCS#8 PEM: mTLS client certificates, signing keys, the callback CA. */
+export interface PrivateKeySecret {
+  privateKeyPem: string;
+}
+
+/** A client id and its secret (ConnectPay DevApp client; Verestro's Basic authorization user and password). */
+export interface ClientSecret {
+  clientKey: string;
+  clientSecret: string;
+}
+
+/** One opaque token (ConnectPay's webhook secret token, an OAuth refresh token). */
+export interface TokenSecret {
+  secretToken: string;
+}
+
+/** D24's cashout keys: login, passphrase, the HMAC signature secret and an optional read-only key. */
+export interface D24KeysSecret {
+  apiKey: string;
+  apiPassphrase: string;
+  apiSignature: string;
   readOnlyKey?: string;
+}
+
+/**
+ * The secret each kind of credential holds. Only ever held in memory, decrypted, for as long as a
+ * call needs it. The vault checks the shape when it seals and when it opens one.
+ */
+export interface SecretsByKind {
+  mtls_client_certificate: PrivateKeySecret;
+  api_client: ClientSecret;
+  webhook_secret: TokenSecret;
+  merchant_signing_key: PrivateKeySecret;
+  api_keys: D24KeysSecret;
+  oauth_refresh_token: TokenSecret;
+  callback_ca: PrivateKeySecret;
+}
+
+export type SecretOf<K extends CredentialKind> = SecretsByKind[K];
+
+/** The secret of a credential of any kind. */
+export type SecretMaterial = SecretsByKind[CredentialKind];
+
+/** One entry of a credential's append-only audit trail. */
+export interface CredentialEvent {
+  id: string;
+  credentialId: string | null;
+  type: string;
+  actorKeyId: string | null;
+  actorName: string;
+  details: Record<string, unknown>;
+  occurredAt: Date;
 }
 
 /** Who did something: an API key, or the service itself. */

@@ -1,13 +1,8 @@
+import { descriptorOf } from '../../providers/provider-catalogue';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import {
-  ALL_ENVIRONMENTS,
-  Credential,
-  CREDENTIAL_KINDS,
-  CREDENTIAL_STATUSES,
-  PROVIDERS,
-} from '../domain/credential';
+import { ALL_ENVIRONMENTS, Credential, CREDENTIAL_KINDS, CREDENTIAL_STATUSES, PROVIDERS } from '../domain/credential';
 
 const DAY_MS = 86_400_000;
 
@@ -74,7 +69,7 @@ export class CredentialDto {
   hints!: Record<string, string>;
 
   @ApiProperty({
-    description: 'Non-secret provider facts (Verestro CN and application, ConnectPay brand id).',
+    description: 'Non-secret provider facts (e.g. the CN and application of a CSR, a brand id).',
     type: 'object',
     additionalProperties: { type: 'string' },
   })
@@ -83,7 +78,12 @@ export class CredentialDto {
   @ApiProperty({ type: CertificateFactsDto, nullable: true })
   certificate!: CertificateFactsDto | null;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "When it stops working: a certificate's notAfter or a token's expiry." })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "When it stops working: a certificate's notAfter or a token's expiry.",
+  })
   expiresAt!: string | null;
 
   @ApiProperty({ type: String, nullable: true, example: 'RSA-4096' })
@@ -117,8 +117,10 @@ export class CredentialDto {
     const base = `/v1/credentials/${credential.id}`;
     const downloads: CredentialDownloadsDto = {};
     if (credential.csrPem) downloads.csr = `${base}/csr`;
-    if (credential.kind === 'merchant_signing_key' && credential.publicKeyPem) downloads.publicKey = `${base}/public-key.pem`;
-    if (credential.provider === 'connectpay' && credential.kind === 'mtls_client_certificate') downloads.submissionZip = `${base}/submission.zip`;
+    if (credential.kind === 'merchant_signing_key' && credential.publicKeyPem)
+      downloads.publicKey = `${base}/public-key.pem`;
+    if (descriptorOf(credential.provider).chainSubmissionKinds?.includes(credential.kind))
+      downloads.submissionZip = `${base}/submission.zip`;
     const certificate = credential.certificate;
     return {
       id: credential.id,
@@ -175,7 +177,12 @@ export class ListCredentialsQueryDto {
   @IsIn(CREDENTIAL_STATUSES)
   status?: (typeof CREDENTIAL_STATUSES)[number];
 
-  @ApiPropertyOptional({ description: 'Only certificates in service that expire within this many days.', example: 30, minimum: 0, maximum: 3650 })
+  @ApiPropertyOptional({
+    description: 'Only certificates in service that expire within this many days.',
+    example: 30,
+    minimum: 0,
+    maximum: 3650,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

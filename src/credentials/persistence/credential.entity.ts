@@ -1,11 +1,15 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, OneToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import type {
-  Credential,
-  CredentialKind,
-  CredentialStatus,
-  Provider,
-  ProviderEnvironment,
-} from '../domain/credential';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  OneToOne,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
+import type { Credential, CredentialKind, CredentialStatus, Provider, ProviderEnvironment } from '../domain/credential';
 
 /** Credential metadata and public material (certificates, CSRs, public keys). Never a secret. */
 @Entity({ name: 'credentials' })

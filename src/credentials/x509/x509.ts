@@ -1,5 +1,6 @@
 import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first.
-import { createPrivateKey, createPublicKey, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { CertificateFacts } from '../domain/credential';
 import { RSA_SIGNING } from '../crypto/key-generation';
@@ -83,7 +84,7 @@ export async function createCsr(subject: SubjectAttributes, keys: webcrypto.Cryp
   );
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name,
-    keys: keys as unknown as x509.Pkcs10CertificateRequestCreateParams['keys'],
+    keys: keys,
     signingAlgorithm: RSA_SIGNING,
   });
   return csr.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
@@ -130,17 +131,21 @@ export const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DAY_MS = 86_400_000;
 
 /** A self-signed CA of the product's own (it signs the certificate Verestro presents on callbacks). */
-export async function createCertificateAuthority(subject: string, keys: webcrypto.CryptoKeyPair, years = 5): Promise<string> {
+export async function createCertificateAuthority(
+  subject: string,
+  keys: webcrypto.CryptoKeyPair,
+  years = 5,
+): Promise<string> {
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: subject,
-    keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
+    keys: keys,
     notBefore: new Date(Date.now() - DAY_MS),
     notAfter: new Date(Date.now() + years * 365 * DAY_MS),
     signingAlgorithm: RSA_SIGNING,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as webcrypto.CryptoKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return certificate.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
@@ -185,7 +190,11 @@ export async function readCsr(pem: string): Promise<CsrFacts | null> {
   }
   return {
     key: { type: key.asymmetricKeyType ?? 'unknown', bits: details.modulusLength, curve: details.namedCurve },
-    subject: csr.subjectName.toJSON().map((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((value): [string, string] => [type, value]))),
+    subject: csr.subjectName
+      .toJSON()
+      .map((rdn) =>
+        Object.entries(rdn).flatMap(([type, values]) => values.map((value): [string, string] => [type, value])),
+      ),
     signatureValid,
   };
 }
@@ -223,21 +232,34 @@ export async function signCertificateRequest(
     publicKey = csr.publicKey;
   } else {
     subject = request.subject;
-    publicKey = new x509.PublicKey(Buffer.from(request.publicKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
+    publicKey = new x509.PublicKey(
+      Buffer.from(request.publicKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
+    );
   }
-  const keyType = createPublicKey({ key: Buffer.from(publicKey.rawData), format: 'der', type: 'spki' }).asymmetricKeyType;
+  const keyType = createPublicKey({
+    key: Buffer.from(publicKey.rawData),
+    format: 'der',
+    type: 'spki',
+  }).asymmetricKeyType;
   // keyEncipherment means RSA key transport; an EC key can only sign (key agreement is not used by TLS 1.2+ ECDHE).
   const keyUsage = x509.KeyUsageFlags.digitalSignature | (keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : 0);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(keyUsage, true),
-    new x509.ExtendedKeyUsageExtension([usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth]),
+    new x509.ExtendedKeyUsageExtension([
+      usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth,
+    ]),
     await x509.SubjectKeyIdentifierExtension.create(publicKey),
     // A renewed CA keeps the same name; the key identifier lets verifiers pick the right one.
     await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
   ];
   if (usage === 'server') {
-    extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]));
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'dns', value: 'localhost' },
+        { type: 'ip', value: '127.0.0.1' },
+      ]),
+    );
   }
   const now = Date.now();
   const certificate = await x509.X509CertificateGenerator.create({
@@ -245,7 +267,7 @@ export async function signCertificateRequest(
     // The CA's name exactly as encoded in its certificate, so name chaining never depends on re-encoding.
     issuer: ca.subjectName,
     publicKey,
-    signingKey: signingKey as unknown as x509.X509CertificateCreateWithKeyParams['signingKey'],
+    signingKey: signingKey,
     // A day of slack for clocks behind ours, never before the CA itself; never after the CA expires.
     notBefore: new Date(Math.max(now - DAY_MS, ca.notBefore.getTime())),
     notAfter: new Date(Math.min(now + days * DAY_MS, ca.notAfter.getTime())),

@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { PeriodicTask } from '../../common/periodic-task';
+import { UnitOfWork } from '../../database/unit-of-work';
 import type { Beneficiary } from '../../providers/provider.port';
+import { SealedBeneficiariesRepository } from '../persistence/sealed-beneficiaries.repository';
 import { PayoutBeneficiaries } from './payout-beneficiaries';
 
 const BATCH = 100;
@@ -33,7 +33,8 @@ export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestr
   private stopping = false;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly rows: SealedBeneficiariesRepository,
     private readonly beneficiaries: PayoutBeneficiaries,
   ) {}
 
@@ -60,9 +61,16 @@ export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestr
   private async pass(): Promise<void> {
     try {
       const sealed = await this.sealLegacyRows();
-      if (sealed > 0) this.logger.log({ sealed }, `sealed the beneficiary of ${sealed} payout(s) written before beneficiaries were sealed`);
+      if (sealed > 0)
+        this.logger.log(
+          { sealed },
+          `sealed the beneficiary of ${sealed} payout(s) written before beneficiaries were sealed`,
+        );
     } catch (error) {
-      this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not seal the beneficiaries of older payouts; will try again');
+      this.logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'could not seal the beneficiaries of older payouts; will try again',
+      );
     }
   }
 
@@ -75,20 +83,10 @@ export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestr
   async sealLegacyRows(): Promise<number> {
     let total = 0;
     while (!this.stopping) {
-      const count = await this.dataSource.transaction(async (manager) => {
-        const rows: Array<{ id: string; beneficiary: Beneficiary }> = await manager.query(
-          `SELECT id, beneficiary FROM payouts WHERE beneficiary_ciphertext IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-          [BATCH],
-        );
-        for (const row of rows) {
-          const columns = this.beneficiaries.seal(row.id, row.beneficiary);
-          // updated_at is left alone: nothing about the payout changed.
-          await manager.query(
-            `UPDATE payouts SET beneficiary = $2, beneficiary_master_key_id = $3, beneficiary_wrapped_key = $4, beneficiary_ciphertext = $5, beneficiary_fingerprint = $6
-              WHERE id = $1 AND beneficiary_ciphertext IS NULL`,
-            [row.id, JSON.stringify(columns.beneficiary), columns.beneficiaryMasterKeyId, columns.beneficiaryWrappedKey, columns.beneficiaryCiphertext, columns.beneficiaryFingerprint],
-          );
-        }
+      const count = await this.unitOfWork.run(async (transaction) => {
+        const rows = await this.rows.lockUnsealed(transaction, BATCH);
+        for (const row of rows)
+          await this.rows.storeSealed(transaction, row.id, this.beneficiaries.seal(row.id, row.beneficiary));
         return rows.length;
       });
       total += count;
@@ -108,21 +106,10 @@ export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestr
     let count = 0;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const rows = await this.dataSource.transaction(async (manager) => {
-        const batch: Array<{ id: string; beneficiary_master_key_id: string; beneficiary_wrapped_key: Buffer; beneficiary_ciphertext: Buffer }> = await manager.query(
-          `SELECT id, beneficiary_master_key_id, beneficiary_wrapped_key, beneficiary_ciphertext FROM payouts
-            WHERE id > $1 AND beneficiary_master_key_id <> $2 ORDER BY id LIMIT $3 FOR UPDATE`,
-          [after, current, BATCH],
-        );
-        for (const row of batch) {
-          const columns = this.beneficiaries.rewrap(row.id, { masterKeyId: row.beneficiary_master_key_id, wrappedDataKey: row.beneficiary_wrapped_key, ciphertext: row.beneficiary_ciphertext });
-          await manager.query(`UPDATE payouts SET beneficiary_master_key_id = $2, beneficiary_wrapped_key = $3, beneficiary_fingerprint = $4 WHERE id = $1`, [
-            row.id,
-            columns.beneficiaryMasterKeyId,
-            columns.beneficiaryWrappedKey,
-            columns.beneficiaryFingerprint,
-          ]);
-        }
+      const rows = await this.unitOfWork.run(async (transaction) => {
+        const batch = await this.rows.lockSealedUnderOtherKey(transaction, after, current, BATCH);
+        for (const row of batch)
+          await this.rows.storeRewrapped(transaction, row.id, this.beneficiaries.rewrap(row.id, row.sealed));
         return batch;
       });
       if (rows.length === 0) return count;
@@ -133,11 +120,6 @@ export class BeneficiarySealing implements OnApplicationBootstrap, OnModuleDestr
 
   /** Payouts to this account, newest first (every key of the ring, so this works mid-rotation). */
   async payoutIdsTo(beneficiary: Beneficiary, limit = 100): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.dataSource.query(
-      // bpchar[], like the column: compared as text[] the index would not be used.
-      `SELECT id FROM payouts WHERE beneficiary_fingerprint = ANY($1::bpchar[]) ORDER BY created_at DESC, id DESC LIMIT $2`,
-      [this.beneficiaries.fingerprints(beneficiary), limit],
-    );
-    return rows.map((row) => row.id);
+    return this.rows.idsByFingerprint(this.beneficiaries.fingerprints(beneficiary), limit);
   }
 }

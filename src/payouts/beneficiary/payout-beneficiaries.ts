@@ -56,7 +56,11 @@ export class SealedBeneficiary {
     if (row.beneficiaryMasterKeyId && row.beneficiaryWrappedKey && row.beneficiaryCiphertext) {
       return new SealedBeneficiary({
         payoutId: row.id,
-        sealed: { masterKeyId: row.beneficiaryMasterKeyId, wrappedDataKey: row.beneficiaryWrappedKey, ciphertext: row.beneficiaryCiphertext },
+        sealed: {
+          masterKeyId: row.beneficiaryMasterKeyId,
+          wrappedDataKey: row.beneficiaryWrappedKey,
+          ciphertext: row.beneficiaryCiphertext,
+        },
         legacy: null,
       });
     }
@@ -65,7 +69,7 @@ export class SealedBeneficiary {
 
   /** The masked view of a row: stored as such once sealed; masked here for a legacy row. */
   static maskedView(row: BeneficiaryRow): MaskedBeneficiary {
-    return row.beneficiaryCiphertext ? (row.beneficiary as MaskedBeneficiary) : maskBeneficiary(row.beneficiary as Beneficiary);
+    return row.beneficiaryCiphertext ? row.beneficiary : maskBeneficiary(row.beneficiary as Beneficiary);
   }
 
   toJSON(): string {
@@ -131,14 +135,19 @@ export class PayoutBeneficiaries {
   open(sealed: SealedBeneficiary): Beneficiary {
     const contents = contentsOf(sealed);
     if (!contents.sealed) return contents.legacy as Beneficiary;
-    return JSON.parse(open(this.keyring, envelopeId(contents.payoutId), contents.sealed).toString('utf8')) as Beneficiary;
+    return JSON.parse(
+      open(this.keyring, envelopeId(contents.payoutId), contents.sealed).toString('utf8'),
+    ) as Beneficiary;
   }
 
   /**
    * For the master key rotation: the data key re-wrapped under the current master key (the
    * ciphertext stays) and the fingerprint under the current key's label-derived HMAC key.
    */
-  rewrap(payoutId: string, sealed: SealedSecret): Pick<BeneficiaryColumns, 'beneficiaryMasterKeyId' | 'beneficiaryWrappedKey' | 'beneficiaryFingerprint'> {
+  rewrap(
+    payoutId: string,
+    sealed: SealedSecret,
+  ): Pick<BeneficiaryColumns, 'beneficiaryMasterKeyId' | 'beneficiaryWrappedKey' | 'beneficiaryFingerprint'> {
     const id = envelopeId(payoutId);
     const beneficiary = JSON.parse(open(this.keyring, id, sealed).toString('utf8')) as Beneficiary;
     const rewrapped = rewrap(this.keyring, id, sealed);
@@ -189,7 +198,8 @@ export class PayoutBeneficiaries {
 }
 
 /** Spaces, dots, dashes and slashes are formatting ("849.325.682-07", "DE89 3704 …"), not identity. */
-const normalise = (value: string | undefined) => (value === undefined ? null : value.replace(/[\s./-]/g, '').toUpperCase());
+const normalise = (value: string | undefined) =>
+  value === undefined ? null : value.replace(/[\s./-]/g, '').toUpperCase();
 
 /**
  * Where the money goes, one unambiguous string per account (a JSON array, so no separator can be
@@ -222,11 +232,16 @@ function identifiers(beneficiary: Beneficiary): Array<[text: string, masked: str
       // As sent, compact, and in the print format (groups of four) a provider may echo.
       const compact = beneficiary.iban.replace(/\s/g, '');
       const masked = maskValue(compact);
-      return [...new Set([beneficiary.iban, compact, compact.replace(/(.{4})(?!$)/g, '$1 ')])].map((text) => [text, masked]);
+      return [...new Set([beneficiary.iban, compact, compact.replace(/(.{4})(?!$)/g, '$1 ')])].map((text) => [
+        text,
+        masked,
+      ]);
     }
     case 'card':
       return [[beneficiary.cardToken, maskValue(beneficiary.cardToken)]];
     default:
-      return [beneficiary.documentId, beneficiary.bankAccount].filter((value): value is string => Boolean(value)).map((text) => [text, maskValue(text)]);
+      return [beneficiary.documentId, beneficiary.bankAccount]
+        .filter((value): value is string => Boolean(value))
+        .map((text) => [text, maskValue(text)]);
   }
 }

@@ -15,7 +15,10 @@ export function currencyDecimals(currency: string): number {
 export type AmountProblem = 'NOT_A_DECIMAL' | 'NOT_POSITIVE' | 'TOO_PRECISE' | 'TOO_LARGE';
 
 /** Checks "12.30"-style amounts against the currency's precision; returns the normalised text or a problem. */
-export function normaliseAmount(amount: string, currency: string): { amount: string } | { problem: AmountProblem; decimals: number } {
+export function normaliseAmount(
+  amount: string,
+  currency: string,
+): { amount: string } | { problem: AmountProblem; decimals: number } {
   const decimals = currencyDecimals(currency);
   const match = /^(\d{1,15})(?:\.(\d{1,6}))?$/.exec(amount);
   if (!match) return { problem: 'NOT_A_DECIMAL', decimals };

@@ -1,4 +1,11 @@
-import type { Beneficiary, Money, Provider, ProviderEnvironment, ProviderPayoutState } from '../../providers/provider.port';
+import type {
+  Beneficiary,
+  Money,
+  Provider,
+  ProviderEnvironment,
+  ProviderPayoutState,
+} from '../../providers/provider.port';
+import { descriptorOf } from '../../providers/provider-catalogue';
 import type { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
 
 /**
@@ -6,7 +13,16 @@ import type { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
  * reset, dropped response): the reconciler finds out, nothing is sent blindly again.
  */
 export const PAYOUT_STATUSES = [
-  'requested', 'submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown',
+  'requested',
+  'submitted',
+  'pending',
+  'processing',
+  'on_hold',
+  'completed',
+  'failed',
+  'rejected',
+  'cancelled',
+  'unknown',
 ] as const;
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
 
@@ -16,17 +32,37 @@ export const OPEN: readonly PayoutStatus[] = ['requested', 'submitted', 'pending
 
 /** How far along a payout is; an update may never lower it (on_hold and pending are siblings). */
 const PROGRESS: Record<PayoutStatus, number> = {
-  requested: 0, unknown: 0, submitted: 1, pending: 2, on_hold: 2, processing: 3, completed: 4, failed: 4, rejected: 4, cancelled: 4,
+  requested: 0,
+  unknown: 0,
+  submitted: 1,
+  pending: 2,
+  on_hold: 2,
+  processing: 3,
+  completed: 4,
+  failed: 4,
+  rejected: 4,
+  cancelled: 4,
 };
 
 const ALLOWED: Record<PayoutStatus, readonly PayoutStatus[]> = {
-  requested: ['submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown'],
+  requested: [
+    'submitted',
+    'pending',
+    'processing',
+    'on_hold',
+    'completed',
+    'failed',
+    'rejected',
+    'cancelled',
+    'unknown',
+  ],
   unknown: ['submitted', 'pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled'],
   submitted: ['pending', 'processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled', 'unknown'],
   pending: ['processing', 'on_hold', 'completed', 'failed', 'rejected', 'cancelled'],
   on_hold: ['pending', 'processing', 'completed', 'failed', 'rejected', 'cancelled'],
   processing: ['completed', 'failed', 'rejected'],
-  // D24 documents one reversal: a completed cashout can later be rejected by the bank.
+  // Out of a final status only by a reversal a provider documents (its descriptor's `reversals`):
+  // D24's bank return of a completed cashout. Illegal for a provider that does not document it.
   completed: ['rejected'],
   failed: [],
   rejected: [],
@@ -35,22 +71,39 @@ const ALLOWED: Record<PayoutStatus, readonly PayoutStatus[]> = {
 
 export type TransitionVerdict = 'apply' | 'same' | 'stale' | 'illegal';
 
+/** A documented way out of a final status, as a provider's descriptor declares it. */
+export interface Reversal {
+  from: PayoutStatus;
+  to: PayoutStatus;
+}
+
 /**
- * Decides what to do with a status a provider reports. Late or reordered reports that would move
- * the payout backwards are 'stale' (recorded, not applied). The only way out of completed is
- * D24's documented reversal.
+ * Decides what to do with a status a provider reports, under that provider's documented
+ * reversals. Late or reordered reports that would move the payout backwards are 'stale'
+ * (recorded, not applied). The only ways out of a final status are the reversals given.
  */
-export function judgeTransition(provider: Provider, from: PayoutStatus, to: PayoutStatus): TransitionVerdict {
+export function judgeTransitionUnder(
+  reversals: readonly Reversal[],
+  from: PayoutStatus,
+  to: PayoutStatus,
+): TransitionVerdict {
   if (from === to) return 'same';
-  if (from === 'completed' && to === 'rejected') return provider === 'd24' ? 'apply' : 'illegal';
+  if (TERMINAL.has(from) && ALLOWED[from].includes(to)) {
+    return reversals.some((reversal) => reversal.from === from && reversal.to === to) ? 'apply' : 'illegal';
+  }
   if (!ALLOWED[from].includes(to)) return PROGRESS[to] < PROGRESS[from] || TERMINAL.has(from) ? 'stale' : 'illegal';
   if (PROGRESS[to] < PROGRESS[from]) return 'stale';
   return 'apply';
 }
 
+/** judgeTransitionUnder with the reversals the provider's descriptor declares (D24 reverses a completed cashout). */
+export function judgeTransition(provider: Provider, from: PayoutStatus, to: PayoutStatus): TransitionVerdict {
+  return judgeTransitionUnder(descriptorOf(provider).reversals, from, to);
+}
+
 /**
  * Whether a provider could still report a change we would apply: any open payout, and a final
- * one with a documented way out (D24's reversal of a completed cashout).
+ * one with a documented way out.
  */
 export function mayStillChange(provider: Provider, status: PayoutStatus): boolean {
   return !TERMINAL.has(status) || PAYOUT_STATUSES.some((to) => judgeTransition(provider, status, to) === 'apply');
@@ -105,6 +158,17 @@ export function maskBeneficiary(beneficiary: Beneficiary): MaskedBeneficiary {
     case 'card':
       return { type: 'card', cardToken: mask(beneficiary.cardToken) };
     default:
-      return { type: beneficiary.type, country: beneficiary.country, name: beneficiary.name, documentId: mask(beneficiary.documentId), bankAccount: mask(beneficiary.bankAccount) };
+      return {
+        type: beneficiary.type,
+        country: beneficiary.country,
+        name: beneficiary.name,
+        documentId: mask(beneficiary.documentId),
+        bankAccount: mask(beneficiary.bankAccount),
+      };
   }
+}
+
+/** Whether the state machine can express a reversal at all (a descriptor may only declare these). */
+export function isExpressibleReversal(reversal: Reversal): boolean {
+  return TERMINAL.has(reversal.from) && ALLOWED[reversal.from].includes(reversal.to);
 }

@@ -1,186 +1,42 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsBIC,
-  IsDate,
-  IsEmail,
-  IsIBAN,
-  IsIn,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { ALL_ENVIRONMENTS, PROVIDERS } from '../../credentials/domain/credential';
+import { PROVIDER_DESCRIPTORS } from '../../providers/registered-providers';
 import { Payout, PAYOUT_STATUSES } from '../domain/payout';
 
 export class MoneyDto {
-  @ApiProperty({ example: '150.75', description: 'Decimal string with at most the currency\'s decimals (JPY 0, EUR 2, BHD 3). Never a number.' })
+  @ApiProperty({
+    example: '150.75',
+    description: "Decimal string with at most the currency's decimals (JPY 0, EUR 2, BHD 3). Never a number.",
+  })
   amount!: string;
 
   @ApiProperty({ example: 'BRL', description: 'ISO 4217.' })
   currency!: string;
 }
 
-export class LatamBankBeneficiaryDto {
-  @ApiProperty({ enum: ['latam_bank_account'] })
-  @IsIn(['latam_bank_account'])
-  type!: 'latam_bank_account';
+const BENEFICIARY_DTOS = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.beneficiaryDto);
 
-  @ApiProperty({ example: 'BR', description: 'ISO 3166-1 alpha-2.' })
-  @Matches(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code such as BR' })
-  country!: string;
+/** Per rail: which beneficiary each provider pays to, as its descriptor declares it. */
+const RAILS_DESCRIPTION = PROVIDER_DESCRIPTORS.map(
+  (descriptor) => `${descriptor.rail} (${descriptor.displayName})`,
+).join(', ');
+const ENVIRONMENTS_DESCRIPTION = PROVIDER_DESCRIPTORS.map(
+  (descriptor) => `${descriptor.id}: ${descriptor.environments.join(', ')}`,
+).join('; ');
 
-  @ApiProperty({ example: 'José' })
-  @IsString()
-  @Length(1, 100)
-  name!: string;
-
-  @ApiPropertyOptional({ example: 'Müller' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 100)
-  lastName?: string;
-
-  @ApiProperty({ example: '84932568207' })
-  @IsString()
-  @Length(1, 40)
-  documentId!: string;
-
-  @ApiPropertyOptional({ example: 'CPF' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 15)
-  documentType?: string;
-
-  @ApiPropertyOptional({ example: 341, description: 'Bank code from D24 /v3/banks.' })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(99999)
-  bankCode?: number;
-
-  @ApiPropertyOptional({ example: '123456789' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 30)
-  bankAccount?: string;
-
-  @ApiPropertyOptional({ example: '0001' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 15)
-  bankBranch?: string;
-
-  @ApiPropertyOptional({ example: 'C' })
-  @IsOptional()
-  @Matches(/^[A-Z]$/, { message: 'must be one letter such as C (checking) or S (savings)' })
-  accountType?: string;
-
-  @ApiPropertyOptional({ example: 'jose@example.com' })
-  @IsOptional()
-  @IsEmail()
-  @MaxLength(100)
-  email?: string;
-
-  @ApiPropertyOptional({ example: '+5511999999999' })
-  @IsOptional()
-  @Matches(/^\+?[0-9]{6,19}$/, { message: 'must be a phone number of digits, optionally starting with +' })
-  phone?: string;
-}
-
-export class AddressDto {
-  @ApiProperty({ example: 'Hauptstr. 1' })
-  @IsString()
-  @Length(1, 140)
-  line1!: string;
-
-  @ApiProperty({ example: 'Berlin' })
-  @IsString()
-  @Length(1, 70)
-  city!: string;
-
-  @ApiPropertyOptional({ example: '10115' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 16)
-  postcode?: string;
-
-  @ApiProperty({ example: 'DE' })
-  @Matches(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code such as DE' })
-  country!: string;
-}
-
-export class IbanBeneficiaryDto {
-  @ApiProperty({ enum: ['iban'] })
-  @IsIn(['iban'])
-  type!: 'iban';
-
-  @ApiProperty({ example: 'Erika Mustermann' })
-  @IsString()
-  @Length(1, 140)
-  name!: string;
-
-  @ApiProperty({ example: 'DE89370400440532013000' })
-  @IsIBAN({ message: 'must be a valid IBAN' })
-  iban!: string;
-
-  @ApiPropertyOptional({ example: 'COBADEFFXXX' })
-  @IsOptional()
-  @IsBIC({ message: 'must be a valid BIC' })
-  bic?: string;
-
-  @ApiPropertyOptional({ example: 'Commerzbank' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 140)
-  bankName?: string;
-
-  @ApiPropertyOptional({ type: AddressDto, description: 'Required by SWIFT payments.' })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => AddressDto)
-  address?: AddressDto;
-}
-
-export class CardBeneficiaryDto {
-  @ApiProperty({ enum: ['card'] })
-  @IsIn(['card'])
-  type!: 'card';
-
-  @ApiProperty({ example: 'tok_visa_4242', description: 'Card token or reference (never a PAN).' })
-  @Matches(/^[A-Za-z0-9_-]{4,100}$/, { message: 'must be a card token of 4-100 letters, digits, _ or -' })
-  cardToken!: string;
-
-  @ApiPropertyOptional({ example: 'Jan Kowalski' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 140)
-  name?: string;
-}
-
-export const BENEFICIARY_TYPES = {
-  latam_bank_account: LatamBankBeneficiaryDto,
-  iban: IbanBeneficiaryDto,
-  card: CardBeneficiaryDto,
-} as const;
-
-/** Which beneficiary each provider pays to. */
-export const RAIL_OF_PROVIDER = { d24: 'latam_bank_account', connectpay: 'iban', verestro: 'card' } as const;
-
-@ApiExtraModels(LatamBankBeneficiaryDto, IbanBeneficiaryDto, CardBeneficiaryDto)
+@ApiExtraModels(...BENEFICIARY_DTOS)
 export class CreatePayoutDto {
-  @ApiProperty({ enum: PROVIDERS, example: 'd24' })
+  @ApiProperty({ enum: PROVIDERS, example: PROVIDERS[PROVIDERS.length - 1] })
   @IsIn(PROVIDERS)
   provider!: (typeof PROVIDERS)[number];
 
-  @ApiProperty({ enum: ALL_ENVIRONMENTS, example: 'simulator', description: "One of the provider's environments (d24: stg, prod, simulator; connectpay: stage, prod, simulator; verestro: sandbox, beta, production, simulator)." })
+  @ApiProperty({
+    enum: ALL_ENVIRONMENTS,
+    example: 'simulator',
+    description: `One of the provider's environments (${ENVIRONMENTS_DESCRIPTION}).`,
+  })
   @IsIn(ALL_ENVIRONMENTS)
   environment!: (typeof ALL_ENVIRONMENTS)[number];
 
@@ -194,9 +50,18 @@ export class CreatePayoutDto {
   currency!: string;
 
   @ApiProperty({
-    description: 'Per rail: latam_bank_account (D24), iban (ConnectPay), card (Verestro).',
-    oneOf: [{ $ref: getSchemaPath(LatamBankBeneficiaryDto) }, { $ref: getSchemaPath(IbanBeneficiaryDto) }, { $ref: getSchemaPath(CardBeneficiaryDto) }],
-    example: { type: 'latam_bank_account', country: 'BR', name: 'José', lastName: 'Müller', documentId: '84932568207', documentType: 'CPF', bankCode: 341, bankAccount: '123456789' },
+    description: `Per rail: ${RAILS_DESCRIPTION}.`,
+    oneOf: BENEFICIARY_DTOS.map((dto) => ({ $ref: getSchemaPath(dto) })),
+    example: {
+      type: 'latam_bank_account',
+      country: 'BR',
+      name: 'José',
+      lastName: 'Müller',
+      documentId: '84932568207',
+      documentType: 'CPF',
+      bankCode: 341,
+      bankAccount: '123456789',
+    },
   })
   @IsObject()
   beneficiary!: Record<string, unknown>;
@@ -207,7 +72,12 @@ export class CreatePayoutDto {
   @Length(1, 140)
   reference?: string;
 
-  @ApiPropertyOptional({ example: { orderId: '42' }, description: 'Up to 20 string values of at most 500 characters.', type: 'object', additionalProperties: { type: 'string' } })
+  @ApiPropertyOptional({
+    example: { orderId: '42' },
+    description: 'Up to 20 string values of at most 500 characters.',
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  })
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;
@@ -280,13 +150,21 @@ export class PayoutDto {
   @ApiProperty({ enum: ALL_ENVIRONMENTS })
   environment!: string;
 
-  @ApiProperty({ enum: PAYOUT_STATUSES, description: 'requested → submitted → pending → processing → completed | failed | rejected | cancelled; on_hold; unknown while the provider\'s answer is being recovered.' })
+  @ApiProperty({
+    enum: PAYOUT_STATUSES,
+    description:
+      "requested → submitted → pending → processing → completed | failed | rejected | cancelled; on_hold; unknown while the provider's answer is being recovered.",
+  })
   status!: string;
 
   @ApiProperty({ type: MoneyDto })
   amount!: MoneyDto;
 
-  @ApiProperty({ description: 'The beneficiary with account numbers and card tokens masked.', type: 'object', additionalProperties: true })
+  @ApiProperty({
+    description: 'The beneficiary with account numbers and card tokens masked.',
+    type: 'object',
+    additionalProperties: true,
+  })
   beneficiary!: Record<string, unknown>;
 
   @ApiProperty({ type: String, nullable: true })
@@ -326,7 +204,8 @@ export class PayoutDto {
       metadata: payout.metadata,
       providerReference: payout.providerReference,
       providerStatus: payout.providerStatus,
-      failure: payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
+      failure:
+        payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
       fees: payout.fees,
       createdAt: payout.createdAt.toISOString(),
       updatedAt: payout.updatedAt.toISOString(),

@@ -11,7 +11,12 @@ export const CONNECTPAY_ENDPOINTS = {
   transactions: { family: 'mtls', method: 'GET', path: '/ob/accounts/:accountId/transactions', idempotent: true },
   paymentRails: { family: 'mtls', method: 'POST', path: '/ob/paymentrails', idempotent: true },
   initiatePayment: { family: 'mtls', method: 'POST', path: '/ob/payments', idempotent: false },
-  authorisePayment: { family: 'mtls', method: 'POST', path: '/ob/payments/:paymentOrderNo/authorisations/nosca', idempotent: true },
+  authorisePayment: {
+    family: 'mtls',
+    method: 'POST',
+    path: '/ob/payments/:paymentOrderNo/authorisations/nosca',
+    idempotent: true,
+  },
   paymentStatus: { family: 'mtls', method: 'GET', path: '/ob/payments/:paymentOrderNo/status', idempotent: true },
   merchantCreatePayment: { family: 'tls', method: 'POST', path: '/merchant/payments', idempotent: false },
   merchantGetPayment: { family: 'tls', method: 'GET', path: '/merchant/payments/:paymentId', idempotent: true },
@@ -30,7 +35,13 @@ export function assertHostFamily(endpoint: ConnectPayEndpoint, family: HostFamil
   }
 }
 
-export function endpointPath(endpoint: ConnectPayEndpoint, params: Record<string, string> = {}, query?: URLSearchParams): string {
-  const path = CONNECTPAY_ENDPOINTS[endpoint].path.replace(/:([A-Za-z]+)/g, (_m, name: string) => encodeURIComponent(params[name] ?? ''));
-  return query && [...query].length > 0 ? `${path}?${query}` : path;
+export function endpointPath(
+  endpoint: ConnectPayEndpoint,
+  params: Record<string, string> = {},
+  query?: URLSearchParams,
+): string {
+  const path = CONNECTPAY_ENDPOINTS[endpoint].path.replace(/:([A-Za-z]+)/g, (_m, name: string) =>
+    encodeURIComponent(params[name] ?? ''),
+  );
+  return query && [...query].length > 0 ? `${path}?${query.toString()}` : path;
 }

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CredentialVault, secretOnlyCredential } from '../../credentials/credential-vault.service';
-import { Actor, ConnectPayEnvironment, Credential, maskHint, SYSTEM_ACTOR } from '../../credentials/domain/credential';
+import { Actor, Credential, maskHint, SYSTEM_ACTOR } from '../../credentials/domain/credential';
+import { ConnectPayAccessTokens } from './connectpay.access-tokens';
+import type { ConnectPayEnvironment } from './connectpay.descriptor';
 import { CredentialedHttp } from '../http/credentialed-http';
 import { ProviderError } from '../provider.port';
 import { CONNECTPAY_ENDPOINTS, endpointPath } from './connectpay.endpoints';
@@ -20,7 +22,7 @@ const EARLY_REFRESH_MS = 60_000;
  * returns a new one; flagged as expiring in its last week).
  */
 @Injectable()
-export class ConnectPayTokens {
+export class ConnectPayTokens implements ConnectPayAccessTokens {
   private readonly tokens = new Map<ConnectPayEnvironment, { accessToken: string; refreshAt: number }>();
   private readonly refreshing = new Map<ConnectPayEnvironment, Promise<string>>();
 
@@ -30,7 +32,10 @@ export class ConnectPayTokens {
   ) {}
 
   async authorize(environment: ConnectPayEnvironment, authCode: string, actor: Actor): Promise<Credential> {
-    const response = await this.tokenCall(environment, new URLSearchParams({ grant_type: 'authorization_code', code: authCode }));
+    const response = await this.tokenCall(
+      environment,
+      new URLSearchParams({ grant_type: 'authorization_code', code: authCode }),
+    );
     return this.keep(environment, response, actor);
   }
 
@@ -52,13 +57,19 @@ export class ConnectPayTokens {
 
   private async refresh(environment: ConnectPayEnvironment): Promise<string> {
     const stored = await this.vault.activeMaterial('connectpay', environment, 'oauth_refresh_token');
-    if (!stored?.secret.secretToken || (stored.credential.expiresAt && stored.credential.expiresAt.getTime() <= Date.now())) {
+    if (
+      !stored?.secret.secretToken ||
+      (stored.credential.expiresAt && stored.credential.expiresAt.getTime() <= Date.now())
+    ) {
       throw new ProviderError(
         'OAUTH_AUTHORIZATION_REQUIRED',
         `ConnectPay ${environment} needs an authorization: generate an auth code in Online Banking (Settings → API) and submit it to POST /v1/credentials/connectpay/oauth/authorize.`,
       );
     }
-    const response = await this.tokenCall(environment, new URLSearchParams({ grant_type: 'refresh_token', refresh_token: stored.secret.secretToken }));
+    const response = await this.tokenCall(
+      environment,
+      new URLSearchParams({ grant_type: 'refresh_token', refresh_token: stored.secret.secretToken }),
+    );
     if (response.refresh_token && response.refresh_token !== stored.secret.secretToken) {
       await this.keep(environment, response, SYSTEM_ACTOR);
     } else {
@@ -68,7 +79,10 @@ export class ConnectPayTokens {
   }
 
   private cache(environment: ConnectPayEnvironment, response: TokenResponse): void {
-    this.tokens.set(environment, { accessToken: response.access_token, refreshAt: Date.now() + response.expires_in * 1000 - EARLY_REFRESH_MS });
+    this.tokens.set(environment, {
+      accessToken: response.access_token,
+      refreshAt: Date.now() + response.expires_in * 1000 - EARLY_REFRESH_MS,
+    });
   }
 
   private async keep(environment: ConnectPayEnvironment, response: TokenResponse, actor: Actor): Promise<Credential> {
@@ -85,7 +99,7 @@ export class ConnectPayTokens {
       }),
       { secretToken: response.refresh_token },
       actor,
-      true,
+      { activate: true },
     );
   }
 

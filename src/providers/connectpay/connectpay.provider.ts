@@ -1,21 +1,22 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { ConnectPayEnvironment } from '../../credentials/domain/credential';
+import type { ConnectPayEnvironment } from './connectpay.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import type { HostFamily } from '../provider-endpoints';
-import {
+import type {
   Capabilities,
   InboundWebhook,
   Money,
   PayoutInstruction,
-  PayoutProvider,
   ProviderAccount,
-  ProviderError,
   ProviderPayout,
   ProviderTransaction,
   WebhookNotice,
 } from '../provider.port';
+import { PayoutProvider, ProviderError } from '../provider.port';
 import { lookupAfterWrite } from '../provider-errors';
-import { assertHostFamily, CONNECTPAY_ENDPOINTS, ConnectPayEndpoint, endpointPath } from './connectpay.endpoints';
+import type { ConnectPayEndpoint } from './connectpay.endpoints';
+import { assertHostFamily, CONNECTPAY_ENDPOINTS, endpointPath } from './connectpay.endpoints';
+import type { ConnectPayAccessTokens } from './connectpay.access-tokens';
 import {
   accountsQuery,
   chooseRail,
@@ -37,7 +38,6 @@ import {
   transactionsQuery,
   webhookNotice,
 } from './connectpay.mapper';
-import type { ConnectPayTokens } from './connectpay.oauth';
 import { merchantSignature } from './connectpay.signature';
 
 export interface ConnectPaySettings {
@@ -55,22 +55,25 @@ interface CallOptions {
   answers?: number[];
 }
 
+/** What the client can do; the descriptor declares the same object. */
+export const CONNECTPAY_CAPABILITIES: Capabilities = {
+  payouts: { create: true, status: true, cancel: false, hold: false },
+  accounts: { list: true, balance: true, transactions: true },
+  webhooks: { verify: true },
+};
+
 /**
  * ConnectPay: person-data APIs on the mTLS host with OAuth Bearer tokens, Merchant API v2 on
  * the one-way host with Basic auth and X-Signature, an X-Request-ID on every call.
  */
 export class ConnectPayProvider extends PayoutProvider {
   readonly provider = 'connectpay' as const;
-  readonly capabilities: Capabilities = {
-    payouts: { create: true, status: true, cancel: false, hold: false },
-    accounts: { list: true, balance: true, transactions: true },
-    webhooks: { verify: true },
-  };
+  readonly capabilities: Capabilities = CONNECTPAY_CAPABILITIES;
 
   constructor(
     readonly environment: ConnectPayEnvironment,
     private readonly http: CredentialedHttp,
-    private readonly tokens: ConnectPayTokens,
+    private readonly tokens: ConnectPayAccessTokens,
     private readonly settings: ConnectPaySettings,
   ) {
     super();
@@ -103,7 +106,8 @@ export class ConnectPayProvider extends PayoutProvider {
       this.tokens.forget(this.environment);
       return this.call(endpoint, options, true);
     }
-    if (response.status >= 400 && !options.answers?.includes(response.status)) throw errorFromAnswer(response.status, response.body);
+    if (response.status >= 400 && !options.answers?.includes(response.status))
+      throw errorFromAnswer(response.status, response.body);
     return response;
   }
 
@@ -111,10 +115,15 @@ export class ConnectPayProvider extends PayoutProvider {
     const beneficiary = ibanBeneficiary(instruction);
     const debtor = await this.debtorAccount(instruction.debtorAccountId);
 
-    const railsResponse = await this.call('paymentRails', { body: paymentRailsRequest(debtor.iban, beneficiary, instructedAmount(instruction)) });
+    const railsResponse = await this.call('paymentRails', {
+      body: paymentRailsRequest(debtor.iban, beneficiary, instructedAmount(instruction)),
+    });
     const rail = chooseRail(readPaymentRails(railsResponse.body));
 
-    const initiated = await this.call('initiatePayment', { body: initiatePaymentRequest(rail, debtor.iban, beneficiary, instruction), answers: [409] });
+    const initiated = await this.call('initiatePayment', {
+      body: initiatePaymentRequest(rail, debtor.iban, beneficiary, instruction),
+      answers: [409],
+    });
     let paymentOrderNo: string;
     let fees: Money | undefined;
     if (initiated.status === 409) {
@@ -126,13 +135,18 @@ export class ConnectPayProvider extends PayoutProvider {
     // A 409 here: authorised before (a create resumed after a lost answer).
     await this.call('authorisePayment', { params: { paymentOrderNo }, answers: [409] });
     // Initiated and authorised: a lookup that fails now leaves the payout's outcome unknown, not failed.
-    const payout = await lookupAfterWrite(this.getPayout({ externalId: instruction.externalId, providerReference: paymentOrderNo }));
+    const payout = await lookupAfterWrite(
+      this.getPayout({ externalId: instruction.externalId, providerReference: paymentOrderNo }),
+    );
     return fees ? { ...payout, fees } : payout;
   }
 
   async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
     if (!reference.providerReference) {
-      throw new ProviderError('PAYOUT_NOT_FOUND', 'ConnectPay looks payments up by paymentOrderNo, which is not known for this payout.');
+      throw new ProviderError(
+        'PAYOUT_NOT_FOUND',
+        'ConnectPay looks payments up by paymentOrderNo, which is not known for this payout.',
+      );
     }
     const response = await this.call('paymentStatus', { params: { paymentOrderNo: reference.providerReference } });
     return readPaymentStatus(response.body, reference.providerReference);
@@ -149,7 +163,10 @@ export class ConnectPayProvider extends PayoutProvider {
     return account.balance;
   }
 
-  override async listTransactions(accountId: string, range: { from?: string; to?: string }): Promise<ProviderTransaction[]> {
+  override async listTransactions(
+    accountId: string,
+    range: { from?: string; to?: string },
+  ): Promise<ProviderTransaction[]> {
     const response = await this.call('transactions', { params: { accountId }, query: transactionsQuery(range) });
     return readTransactions(response.body);
   }
@@ -160,7 +177,12 @@ export class ConnectPayProvider extends PayoutProvider {
     if (typeof offered !== 'string') return null;
     const stored = await this.http.material('connectpay', this.environment, 'webhook_secret').catch(() => null);
     const expected = stored?.secret.secretToken;
-    if (!expected || offered.length !== expected.length || !timingSafeEqual(Buffer.from(offered), Buffer.from(expected))) return null;
+    if (
+      !expected ||
+      offered.length !== expected.length ||
+      !timingSafeEqual(Buffer.from(offered), Buffer.from(expected))
+    )
+      return null;
     const body = readWebhookBody(webhook.rawBody);
     if (!body) return null;
     return webhookNotice(body, webhook.headers['x-connectpay-timestamp']);
@@ -188,7 +210,13 @@ export class ConnectPayProvider extends PayoutProvider {
         Authorization: 'Basic ' + Buffer.from(`${client.clientKey}:${client.clientSecret}`).toString('base64'),
         'Content-Type': 'application/json',
         'X-Request-ID': randomUUID(),
-        'X-Signature': merchantSignature(signer.privateKeyPem as string, endpoint.method, url, body, this.settings.xSignatureSeparator),
+        'X-Signature': merchantSignature(
+          signer.privateKeyPem,
+          endpoint.method,
+          url,
+          body,
+          this.settings.xSignatureSeparator,
+        ),
       },
     });
     if (response.status >= 400) throw errorFromAnswer(response.status, response.body);

@@ -5,8 +5,18 @@ import { createPrivateKey, sign } from 'node:crypto';
  * SHA-256 of lower(method) + separator + lower(host + path) + separator + body without any
  * whitespace, base64. The separator is UNCONFIRMED: configuration, empty by default.
  */
-export function merchantSignature(privateKeyPem: string, method: string, url: string, body: string, separator: string): string {
+export function merchantSignature(
+  privateKeyPem: string,
+  method: string,
+  url: string,
+  body: string,
+  separator: string,
+): string {
   const target = new URL(url);
-  const message = [method.toLowerCase(), `${target.host}${target.pathname}${target.search}`.toLowerCase(), body.replace(/\s+/g, '')].join(separator);
+  const message = [
+    method.toLowerCase(),
+    `${target.host}${target.pathname}${target.search}`.toLowerCase(),
+    body.replace(/\s+/g, ''),
+  ].join(separator);
   return sign('sha256', Buffer.from(message, 'utf8'), createPrivateKey(privateKeyPem)).toString('base64');
 }

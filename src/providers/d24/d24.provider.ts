@@ -1,16 +1,10 @@
 import { packageVersion } from '../../config/paths';
-import type { D24Environment } from '../../credentials/domain/credential';
+import type { D24Environment } from './d24.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
-import {
-  Capabilities,
-  InboundWebhook,
-  PayoutInstruction,
-  PayoutProvider,
-  ProviderError,
-  ProviderPayout,
-  WebhookNotice,
-} from '../provider.port';
+import type { Capabilities, InboundWebhook, PayoutInstruction, ProviderPayout, WebhookNotice } from '../provider.port';
+import { PayoutProvider, ProviderError } from '../provider.port';
 import { lookupAfterWrite } from '../provider-errors';
+import type { D24Bank } from './d24.mapper';
 import {
   banksPath,
   cancelRequest,
@@ -28,14 +22,17 @@ import { controlMatches, d24Control, signD24Payload } from './d24.signature';
 
 const USER_AGENT = `payments-backend/${packageVersion()}`;
 
+/** What the client can do; the descriptor declares the same object. */
+export const D24_CAPABILITIES: Capabilities = {
+  payouts: { create: true, status: true, cancel: true, hold: true },
+  accounts: { list: false, balance: false, transactions: false },
+  webhooks: { verify: true },
+};
+
 /** D24 Cashouts v3: body credentials, a signature over the exact bytes, D24's codes mapped. */
 export class D24Provider extends PayoutProvider {
   readonly provider = 'd24' as const;
-  readonly capabilities: Capabilities = {
-    payouts: { create: true, status: true, cancel: true, hold: true },
-    accounts: { list: false, balance: false, transactions: false },
-    webhooks: { verify: true },
-  };
+  readonly capabilities: Capabilities = D24_CAPABILITIES;
 
   constructor(
     readonly environment: D24Environment,
@@ -47,11 +44,18 @@ export class D24Provider extends PayoutProvider {
 
   private async keys() {
     const { secret } = await this.http.material('d24', this.environment, 'api_keys');
-    return secret as { apiKey: string; apiPassphrase: string; apiSignature: string; readOnlyKey?: string };
+    return secret;
   }
 
   /** Serialises once, signs those bytes, sends those same bytes. */
-  private async call(operation: string, method: 'POST' | 'PUT' | 'DELETE' | 'GET', path: string, body: string, idempotent: boolean, extraHeaders: Record<string, string> = {}): Promise<OutboundResponse> {
+  private async call(
+    operation: string,
+    method: 'POST' | 'PUT' | 'DELETE' | 'GET',
+    path: string,
+    body: string,
+    idempotent: boolean,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<OutboundResponse> {
     const { apiSignature } = await this.keys();
     const bytes = Buffer.from(body, 'utf8');
     const response = await this.http.request({
@@ -86,10 +90,17 @@ export class D24Provider extends PayoutProvider {
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     const { apiKey, apiPassphrase } = await this.keys();
     try {
-      const response = await this.call('create', 'POST', '/v3/cashout', cashoutBody(apiKey, apiPassphrase, instruction), true);
+      const response = await this.call(
+        'create',
+        'POST',
+        '/v3/cashout',
+        cashoutBody(apiKey, apiPassphrase, instruction),
+        true,
+      );
       return readCashoutCreated(response.body);
     } catch (error) {
-      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS') return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
+      if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS')
+        return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
       throw error;
     }
   }
@@ -114,11 +125,17 @@ export class D24Provider extends PayoutProvider {
     return this.setStatus(reference, 'PENDING');
   }
 
-  private async setStatus(reference: { externalId: string; providerReference?: string }, status: 'ON_HOLD' | 'PENDING'): Promise<ProviderPayout> {
+  private async setStatus(
+    reference: { externalId: string; providerReference?: string },
+    status: 'ON_HOLD' | 'PENDING',
+  ): Promise<ProviderPayout> {
     // D24 changes the status by cashout_id only.
     const providerReference = reference.providerReference;
     if (!providerReference) {
-      throw new ProviderError('PAYOUT_NOT_FOUND', 'D24 needs the cashout_id to hold or release; it is not known for this payout yet.');
+      throw new ProviderError(
+        'PAYOUT_NOT_FOUND',
+        'D24 needs the cashout_id to hold or release; it is not known for this payout yet.',
+      );
     }
     const operation = status === 'ON_HOLD' ? 'hold' : 'release';
     const body = await this.credentialsBody(setStatusRequest(providerReference, status));
@@ -129,8 +146,11 @@ export class D24Provider extends PayoutProvider {
   /** Banks for a country, with the read-only key (GET, empty body signed). */
   async listBanks(country: string): Promise<D24Bank[]> {
     const { readOnlyKey } = await this.keys();
-    if (!readOnlyKey) throw new ProviderError('CREDENTIAL_MISSING', 'The D24 keys have no read-only key; add it to list banks.');
-    const response = await this.call('banks', 'GET', banksPath(country), '', true, { Authorization: `Bearer ${readOnlyKey}` });
+    if (!readOnlyKey)
+      throw new ProviderError('CREDENTIAL_MISSING', 'The D24 keys have no read-only key; add it to list banks.');
+    const response = await this.call('banks', 'GET', banksPath(country), '', true, {
+      Authorization: `Bearer ${readOnlyKey}`,
+    });
     return readBanks(response.body);
   }
 
@@ -145,7 +165,12 @@ export class D24Provider extends PayoutProvider {
     const notification = readNotification(webhook.rawBody);
     if (!notification) return null;
     const { apiSignature } = await this.keys();
-    const expected = d24Control(apiSignature, notification.external_id, this.settings.controlPrefix, this.settings.controlSuffix);
+    const expected = d24Control(
+      apiSignature,
+      notification.external_id,
+      this.settings.controlPrefix,
+      this.settings.controlSuffix,
+    );
     if (!controlMatches(expected, notification.control)) return null;
     return { externalId: notification.external_id };
   }

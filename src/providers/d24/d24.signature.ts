@@ -11,7 +11,10 @@ export function signD24Payload(apiSignature: string, body: Buffer): string {
 
 /** Notification `control`: uppercase hex HMAC-SHA256 of prefix + external_id + suffix ("Be4", "Bo7"). */
 export function d24Control(apiSignature: string, externalId: string, prefix: string, suffix: string): string {
-  return createHmac('sha256', apiSignature).update(prefix + externalId + suffix, 'utf8').digest('hex').toUpperCase();
+  return createHmac('sha256', apiSignature)
+    .update(prefix + externalId + suffix, 'utf8')
+    .digest('hex')
+    .toUpperCase();
 }
 
 export function controlMatches(expected: string, received: string): boolean {

@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { AxiosError } from 'axios';
@@ -18,7 +19,7 @@ import {
 } from 'cockatiel';
 import { Environment } from '../../config/environment';
 import { CredentialVault } from '../../credentials/credential-vault.service';
-import type { Credential, SecretMaterial } from '../../credentials/domain/credential';
+import type { Credential, CredentialKind, SecretMaterial, SecretOf } from '../../credentials/domain/credential';
 import { ProviderEndpoints, HostFamily } from '../provider-endpoints';
 import { ProviderError, type Provider, type ProviderEnvironment } from '../provider.port';
 
@@ -70,8 +71,12 @@ class ConnectTimeoutAgent extends Agent {
   }
 
   override createConnection(options: AgentOptions, callback?: (error: Error | null, socket: Duplex) => void): Duplex {
-    const socket = (Agent.prototype as unknown as { createConnection: (o: AgentOptions, c?: unknown) => import('node:tls').TLSSocket }).createConnection.call(this, options, callback);
-    socket.setTimeout(this.connectTimeoutMs, () => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' })));
+    const socket = (
+      Agent.prototype as unknown as { createConnection: (o: AgentOptions, c?: unknown) => TLSSocket }
+    ).createConnection.call(this, options, callback);
+    socket.setTimeout(this.connectTimeoutMs, () =>
+      socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' })),
+    );
     socket.once('secureConnect', () => socket.setTimeout(0));
     return socket;
   }
@@ -115,7 +120,8 @@ export class CredentialedHttp implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.stopListening();
-    for (const connection of this.connections.values()) void connection.then((c) => c.agent.destroy()).catch(() => undefined);
+    for (const connection of this.connections.values())
+      void connection.then((c) => c.agent.destroy()).catch(() => undefined);
     this.connections.clear();
   }
 
@@ -136,7 +142,11 @@ export class CredentialedHttp implements OnModuleDestroy {
   }
 
   /** The secret material behind the credential in service (for signing, Basic auth, …). */
-  async material(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<{ credential: Credential; secret: SecretMaterial }> {
+  async material<K extends CredentialKind>(
+    provider: Provider,
+    environment: ProviderEnvironment,
+    kind: K,
+  ): Promise<{ credential: Credential; secret: SecretOf<K> }> {
     const key = `${provider}:${environment}:${kind}`;
     let loading = this.materials.get(key);
     if (!loading) {
@@ -144,12 +154,17 @@ export class CredentialedHttp implements OnModuleDestroy {
       loading.catch(() => this.materials.delete(key));
       this.materials.set(key, loading);
     }
-    const active = await loading;
+    // The cache key names the kind, so what it holds is this kind's secret.
+    const active = (await loading) as { credential: Credential; secret: SecretOf<K> };
     assertUsable(active.credential);
     return active;
   }
 
-  private async loadMaterial(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<{ credential: Credential; secret: SecretMaterial }> {
+  private async loadMaterial<K extends CredentialKind>(
+    provider: Provider,
+    environment: ProviderEnvironment,
+    kind: K,
+  ): Promise<{ credential: Credential; secret: SecretOf<K> }> {
     const active = await this.vault.activeMaterial(provider, environment, kind);
     if (!active) throw await this.missingCredential(provider, environment, kind);
     return active;
@@ -162,7 +177,11 @@ export class CredentialedHttp implements OnModuleDestroy {
       return await policy.execute(() => this.send(request));
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
-        throw new ProviderError('CIRCUIT_OPEN', `${request.provider} ${request.environment} is failing; calls are paused for a few seconds.`, { retryable: true });
+        throw new ProviderError(
+          'CIRCUIT_OPEN',
+          `${request.provider} ${request.environment} is failing; calls are paused for a few seconds.`,
+          { retryable: true },
+        );
       }
       throw error;
     }
@@ -179,10 +198,18 @@ export class CredentialedHttp implements OnModuleDestroy {
     let breaker = this.breakers.get(key);
     if (!breaker) {
       breaker = circuitBreaker(
-        handleWhen((error) => error instanceof ProviderError && ['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT'].includes(error.code)),
-        { halfOpenAfter: this.environment.PROVIDER_CIRCUIT_HALF_OPEN_MS, breaker: new ConsecutiveBreaker(this.environment.PROVIDER_CIRCUIT_FAILURES) },
+        handleWhen(
+          (error) =>
+            error instanceof ProviderError && ['PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT'].includes(error.code),
+        ),
+        {
+          halfOpenAfter: this.environment.PROVIDER_CIRCUIT_HALF_OPEN_MS,
+          breaker: new ConsecutiveBreaker(this.environment.PROVIDER_CIRCUIT_FAILURES),
+        },
       );
-      breaker.onStateChange((state) => this.logger.warn({ provider: key, state: CircuitState[state] }, 'provider circuit changed state'));
+      breaker.onStateChange((state) =>
+        this.logger.warn({ provider: key, state: CircuitState[state] }, 'provider circuit changed state'),
+      );
       this.breakers.set(key, breaker);
     }
     return breaker;
@@ -210,15 +237,27 @@ export class CredentialedHttp implements OnModuleDestroy {
       });
       const durationMs = Math.round(performance.now() - started);
       this.logger.log(
-        { provider: request.provider, environment: request.environment, operation: request.operation, method: request.method, path: request.path, status: response.status, durationMs },
+        {
+          provider: request.provider,
+          environment: request.environment,
+          operation: request.operation,
+          method: request.method,
+          path: request.path,
+          status: response.status,
+          durationMs,
+        },
         'provider call',
       );
       if (response.status >= 500) {
-        throw new ProviderError('PROVIDER_UNAVAILABLE', `${request.provider} answered ${response.status} to ${request.operation}.`, {
-          retryable: true,
-          outcomeUnknown: write,
-          providerCode: response.status,
-        });
+        throw new ProviderError(
+          'PROVIDER_UNAVAILABLE',
+          `${request.provider} answered ${response.status} to ${request.operation}.`,
+          {
+            retryable: true,
+            outcomeUnknown: write,
+            providerCode: response.status,
+          },
+        );
       }
       const body = Buffer.from(response.data);
       return {
@@ -230,7 +269,15 @@ export class CredentialedHttp implements OnModuleDestroy {
       if (error instanceof ProviderError) throw error;
       const mapped = transportError(error as AxiosError, request, write);
       this.logger.warn(
-        { provider: request.provider, environment: request.environment, operation: request.operation, method: request.method, path: request.path, error: mapped.code, durationMs: Math.round(performance.now() - started) },
+        {
+          provider: request.provider,
+          environment: request.environment,
+          operation: request.operation,
+          method: request.method,
+          path: request.path,
+          error: mapped.code,
+          durationMs: Math.round(performance.now() - started),
+        },
         'provider call failed',
       );
       throw mapped;
@@ -258,7 +305,11 @@ export class CredentialedHttp implements OnModuleDestroy {
       // Server certificates are always verified: there is deliberately no option to turn it off.
       rejectUnauthorized: true,
     };
-    if (family === 'tls') return { agent: new ConnectTimeoutAgent(options, this.environment.PROVIDER_CONNECT_TIMEOUT_MS), credential: null };
+    if (family === 'tls')
+      return {
+        agent: new ConnectTimeoutAgent(options, this.environment.PROVIDER_CONNECT_TIMEOUT_MS),
+        credential: null,
+      };
     const { credential, secret } = await this.material(provider, environment, 'mtls_client_certificate');
     const agent = new ConnectTimeoutAgent(
       { ...options, cert: credential.chainPem ?? credential.certificatePem ?? undefined, key: secret.privateKeyPem },
@@ -272,7 +323,8 @@ export class CredentialedHttp implements OnModuleDestroy {
    * agent finishes what it is doing, then closes.
    */
   private forget(provider: Provider, environment: ProviderEnvironment): void {
-    for (const key of this.materials.keys()) if (key.startsWith(`${provider}:${environment}:`)) this.materials.delete(key);
+    for (const key of this.materials.keys())
+      if (key.startsWith(`${provider}:${environment}:`)) this.materials.delete(key);
     for (const family of ['mtls', 'tls'] as const) {
       const key = `${provider}:${environment}:${family}`;
       const old = this.connections.get(key);
@@ -284,12 +336,22 @@ export class CredentialedHttp implements OnModuleDestroy {
     }
   }
 
-  private async missingCredential(provider: Provider, environment: ProviderEnvironment, kind: Credential['kind']): Promise<ProviderError> {
+  private async missingCredential(
+    provider: Provider,
+    environment: ProviderEnvironment,
+    kind: Credential['kind'],
+  ): Promise<ProviderError> {
     const [latest] = await this.vault.list({ provider, environment, kind });
     if (latest?.status === 'revoked') {
-      return new ProviderError('CREDENTIAL_REVOKED', `The ${provider} ${environment} ${kind} credential was revoked; add a new one before calling ${provider}.`);
+      return new ProviderError(
+        'CREDENTIAL_REVOKED',
+        `The ${provider} ${environment} ${kind} credential was revoked; add a new one before calling ${provider}.`,
+      );
     }
-    return new ProviderError('CREDENTIAL_MISSING', `No ${kind} credential is in service for ${provider} ${environment}; add one under /v1/credentials.`);
+    return new ProviderError(
+      'CREDENTIAL_MISSING',
+      `No ${kind} credential is in service for ${provider} ${environment}; add one under /v1/credentials.`,
+    );
   }
 }
 
@@ -299,7 +361,10 @@ function assertUsable(credential: Credential): void {
   }
   const notAfter = credential.certificate?.notAfter;
   if (credential.status === 'expired' || (notAfter && notAfter.getTime() <= Date.now())) {
-    throw new ProviderError('CREDENTIAL_EXPIRED', `Credential ${credential.id} expired${notAfter ? ` on ${notAfter.toISOString()}` : ''}; rotate it before calling the provider.`);
+    throw new ProviderError(
+      'CREDENTIAL_EXPIRED',
+      `Credential ${credential.id} expired${notAfter ? ` on ${notAfter.toISOString()}` : ''}; rotate it before calling the provider.`,
+    );
   }
 }
 
@@ -308,17 +373,27 @@ function transportError(error: AxiosError, request: OutboundRequest, write: bool
   const where = `${request.provider} ${request.environment} (${request.operation})`;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(error.message)) {
     const connectPhase = code === 'ECONNECTTIMEOUT' || /connect timeout/.test(error.message);
-    return new ProviderError('PROVIDER_TIMEOUT', `${where} did not ${connectPhase ? 'accept the connection' : 'answer'} in time.`, {
-      retryable: true,
-      outcomeUnknown: write && !connectPhase,
-    });
+    return new ProviderError(
+      'PROVIDER_TIMEOUT',
+      `${where} did not ${connectPhase ? 'accept the connection' : 'answer'} in time.`,
+      {
+        retryable: true,
+        outcomeUnknown: write && !connectPhase,
+      },
+    );
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNECTTIMEOUT') {
     return new ProviderError('PROVIDER_UNAVAILABLE', `${where} could not be reached (${code}).`, { retryable: true });
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|alert/i.test(code + ' ' + error.message)) {
-    return new ProviderError('PROVIDER_AUTH_FAILED', `The TLS handshake with ${where} failed (${code || error.message}); check the certificates.`);
+    return new ProviderError(
+      'PROVIDER_AUTH_FAILED',
+      `The TLS handshake with ${where} failed (${code || error.message}); check the certificates.`,
+    );
   }
   // A reset or hang-up after the request may have been processed: the outcome is unknown.
-  return new ProviderError('PROVIDER_UNAVAILABLE', `${where} dropped the connection (${code || error.message}).`, { retryable: true, outcomeUnknown: write });
+  return new ProviderError('PROVIDER_UNAVAILABLE', `${where} dropped the connection (${code || error.message}).`, {
+    retryable: true,
+    outcomeUnknown: write,
+  });
 }

@@ -8,12 +8,18 @@ export const VERESTRO_JWE = { alg: 'RSA-OAEP-256', enc: 'A256GCM' } as const;
 
 export async function encryptForVerestro(payload: unknown, verestroPublicKeyPem: string): Promise<string> {
   const key = await importSPKI(verestroPublicKeyPem, VERESTRO_JWE.alg);
-  return new CompactEncrypt(Buffer.from(JSON.stringify(payload), 'utf8')).setProtectedHeader({ ...VERESTRO_JWE, cty: 'application/json' }).encrypt(key);
+  return new CompactEncrypt(Buffer.from(JSON.stringify(payload), 'utf8'))
+    .setProtectedHeader({ ...VERESTRO_JWE, cty: 'application/json' })
+    .encrypt(key);
 }
 
 export async function decryptFromVerestro<T = unknown>(jwe: string, ourPrivateKeyPem: string): Promise<T> {
   const key = await importPKCS8(ourPrivateKeyPem, VERESTRO_JWE.alg);
-  const { plaintext, protectedHeader } = await compactDecrypt(jwe, key, { keyManagementAlgorithms: [VERESTRO_JWE.alg], contentEncryptionAlgorithms: [VERESTRO_JWE.enc] });
-  if (protectedHeader.alg !== VERESTRO_JWE.alg || protectedHeader.enc !== VERESTRO_JWE.enc) throw new Error('unexpected JWE algorithms');
+  const { plaintext, protectedHeader } = await compactDecrypt(jwe, key, {
+    keyManagementAlgorithms: [VERESTRO_JWE.alg],
+    contentEncryptionAlgorithms: [VERESTRO_JWE.enc],
+  });
+  if (protectedHeader.alg !== VERESTRO_JWE.alg || protectedHeader.enc !== VERESTRO_JWE.enc)
+    throw new Error('unexpected JWE algorithms');
   return JSON.parse(Buffer.from(plaintext).toString('utf8')) as T;
 }

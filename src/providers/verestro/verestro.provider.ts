@@ -1,17 +1,31 @@
-import type { VerestroEnvironment } from '../../credentials/domain/credential';
+import type { VerestroEnvironment } from './verestro.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
-import { Capabilities, InboundWebhook, PayoutInstruction, PayoutProvider, ProviderError, ProviderPayout, WebhookNotice } from '../provider.port';
+import type { Capabilities, InboundWebhook, PayoutInstruction, ProviderPayout, WebhookNotice } from '../provider.port';
+import { PayoutProvider, ProviderError } from '../provider.port';
 import { lookupAfterWrite } from '../provider-errors';
-import { callbackDeliveryId, errorFromAnswer, orderPath, readCallback, readDuplicateOrder, readOrder, readSendMoney, SEND_MONEY_PATH, sendMoneyRequest } from './verestro.mapper';
+import {
+  callbackDeliveryId,
+  errorFromAnswer,
+  orderPath,
+  readCallback,
+  readDuplicateOrder,
+  readOrder,
+  readSendMoney,
+  SEND_MONEY_PATH,
+  sendMoneyRequest,
+} from './verestro.mapper';
+
+/** What the client can do; the descriptor declares the same object. */
+export const VERESTRO_CAPABILITIES: Capabilities = {
+  payouts: { create: true, status: true, cancel: false, hold: false },
+  accounts: { list: false, balance: false, transactions: false },
+  webhooks: { verify: true },
+};
 
 /** Verestro payouts to cards: mTLS with the certificate from the CSR flow, Basic authorization on top. */
 export class VerestroProvider extends PayoutProvider {
   readonly provider = 'verestro' as const;
-  readonly capabilities: Capabilities = {
-    payouts: { create: true, status: true, cancel: false, hold: false },
-    accounts: { list: false, balance: false, transactions: false },
-    webhooks: { verify: true },
-  };
+  readonly capabilities: Capabilities = VERESTRO_CAPABILITIES;
 
   constructor(
     readonly environment: VerestroEnvironment,
@@ -21,7 +35,14 @@ export class VerestroProvider extends PayoutProvider {
   }
 
   /** An error answer is raised as the domain error VERESTRO_ERRORS gives for it, unless the flow reads that status itself. */
-  private async call(operation: string, method: 'GET' | 'POST', path: string, body: unknown, idempotent: boolean, answers: number[] = []): Promise<OutboundResponse> {
+  private async call(
+    operation: string,
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    idempotent: boolean,
+    answers: number[] = [],
+  ): Promise<OutboundResponse> {
     const { secret } = await this.http.material('verestro', this.environment, 'api_client');
     const response = await this.http.request({
       provider: 'verestro',
@@ -37,7 +58,8 @@ export class VerestroProvider extends PayoutProvider {
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       },
     });
-    if (response.status >= 400 && !answers.includes(response.status)) throw errorFromAnswer(response.status, response.body);
+    if (response.status >= 400 && !answers.includes(response.status))
+      throw errorFromAnswer(response.status, response.body);
     return response;
   }
 
@@ -45,12 +67,19 @@ export class VerestroProvider extends PayoutProvider {
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     const response = await this.call('send-money', 'POST', SEND_MONEY_PATH, sendMoneyRequest(instruction), true, [409]);
     // Sent before: Verestro has the order, so a lookup that fails leaves the outcome unknown, not failed.
-    if (response.status === 409) return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId, providerReference: readDuplicateOrder(response.body) }));
+    if (response.status === 409)
+      return lookupAfterWrite(
+        this.getPayout({ externalId: instruction.externalId, providerReference: readDuplicateOrder(response.body) }),
+      );
     return readSendMoney(response.body);
   }
 
   async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
-    if (!reference.providerReference) throw new ProviderError('PAYOUT_NOT_FOUND', 'Verestro looks orders up by orderId, which is not known for this payout.');
+    if (!reference.providerReference)
+      throw new ProviderError(
+        'PAYOUT_NOT_FOUND',
+        'Verestro looks orders up by orderId, which is not known for this payout.',
+      );
     const response = await this.call('order-status', 'GET', orderPath(reference.providerReference), undefined, true);
     return readOrder(response.body);
   }
@@ -59,6 +88,7 @@ export class VerestroProvider extends PayoutProvider {
    * Callbacks arrive over reverse mTLS (the TLS layer authenticates Verestro); what is left is
    * the body and the optional X-Idempotency-Key used to process a delivery once.
    */
+  // eslint-disable-next-line @typescript-eslint/require-await -- the port is async; here mutual TLS already proved the sender
   override async verifyWebhook(webhook: InboundWebhook): Promise<WebhookNotice | null> {
     const callback = readCallback(webhook.rawBody);
     if (!callback) return null;

@@ -3,7 +3,8 @@ import type { ServerOptions } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
-import { basicCredentials, SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { basicCredentials, SimServer } from '../kit/http-server';
 import { Deliverer, post } from '../kit/outbound';
 import { isValidXSignature, signedString } from './x-signature';
 
@@ -26,8 +27,27 @@ export interface ConnectPaySettings {
 export const CONNECTPAY_RAILS = ['INTERNAL', 'SEPA_SCT_INST', 'SEPA_SCT', 'SWIFT'] as const;
 type Rail = (typeof CONNECTPAY_RAILS)[number];
 const FEES: Record<Rail, string> = { INTERNAL: '0.00', SEPA_SCT_INST: '1.00', SEPA_SCT: '5.00', SWIFT: '25.00' };
-const CURRENCIES = new Set(['EUR', 'USD', 'CAD', 'JPY', 'PLN', 'GBP', 'CZK', 'CHF', 'AUD', 'SEK', 'DKK', 'NOK', 'HUF', 'RON', 'SGD', 'HKD']);
-const SEPA_COUNTRIES = new Set('AT BE BG HR CY CZ DK EE FI FR DE GR HU IS IE IT LV LI LT LU MT MC NL NO PL PT RO SM SK SI ES SE CH GB'.split(' '));
+const CURRENCIES = new Set([
+  'EUR',
+  'USD',
+  'CAD',
+  'JPY',
+  'PLN',
+  'GBP',
+  'CZK',
+  'CHF',
+  'AUD',
+  'SEK',
+  'DKK',
+  'NOK',
+  'HUF',
+  'RON',
+  'SGD',
+  'HKD',
+]);
+const SEPA_COUNTRIES = new Set(
+  'AT BE BG HR CY CZ DK EE FI FR DE GR HU IS IE IT LV LI LT LU MT MC NL NO PL PT RO SM SK SI ES SE CH GB'.split(' '),
+);
 const AMOUNT = /^\d{1,13}(\.\d{1,2})?$/;
 
 /** Test inputs that steer a payment (documented in the README). */
@@ -40,8 +60,12 @@ const SCOPE = 'ob-ps:authz-nosca ob-ps ob-as';
 
 type PaymentStatus = 'RCVD' | 'ACTC' | 'ACSP' | 'ACSC' | 'PDNG' | 'RJCT';
 const EVENTS: Partial<Record<PaymentStatus, string>> = {
-  RCVD: 'OutgoingPayment.Created', ACTC: 'OutgoingPayment.Processing', ACSP: 'OutgoingPayment.Processing',
-  ACSC: 'OutgoingPayment.Completed', RJCT: 'OutgoingPayment.Rejected', PDNG: 'OutgoingPayment.OnHold',
+  RCVD: 'OutgoingPayment.Created',
+  ACTC: 'OutgoingPayment.Processing',
+  ACSP: 'OutgoingPayment.Processing',
+  ACSC: 'OutgoingPayment.Completed',
+  RJCT: 'OutgoingPayment.Rejected',
+  PDNG: 'OutgoingPayment.OnHold',
 };
 
 interface Account {
@@ -50,7 +74,15 @@ interface Account {
   name: string;
   currency: string;
   balanceCents: number;
-  transactions: Array<{ transactionId: string; bookingDate: string; amount: string; currency: string; creditDebitIndicator: 'CRDT' | 'DBIT'; remittanceInformation: string; counterpartyIban?: string }>;
+  transactions: Array<{
+    transactionId: string;
+    bookingDate: string;
+    amount: string;
+    currency: string;
+    creditDebitIndicator: 'CRDT' | 'DBIT';
+    remittanceInformation: string;
+    counterpartyIban?: string;
+  }>;
 }
 
 export interface ConnectPayLedgerEntry {
@@ -104,14 +136,24 @@ export class ConnectPaySimulator {
     this.mtls
       .route('POST', '/auth/v1/oauth2/token', (r) => this.onMtls(r, () => this.token(r)))
       .route('GET', '/ob/accounts', (r) => this.onMtls(r, () => this.withToken(r, 'ob-as', () => this.listAccounts(r))))
-      .route('GET', '/ob/accounts/:accountId/transactions', (r) => this.onMtls(r, () => this.withToken(r, 'ob-as', () => this.transactions(r))))
+      .route('GET', '/ob/accounts/:accountId/transactions', (r) =>
+        this.onMtls(r, () => this.withToken(r, 'ob-as', () => this.transactions(r))),
+      )
       .route('POST', '/ob/paymentrails', (r) => this.onMtls(r, () => this.withToken(r, 'ob-ps', () => this.rails(r))))
       .route('POST', '/ob/payments', (r) => this.onMtls(r, () => this.withToken(r, 'ob-ps', () => this.initiate(r))))
-      .route('POST', '/ob/payments/:no/authorisations/nosca', (r) => this.onMtls(r, () => this.withToken(r, 'ob-ps:authz-nosca', () => this.authorise(r))))
-      .route('GET', '/ob/payments/:no/status', (r) => this.onMtls(r, () => this.withToken(r, 'ob-ps', () => this.status(r))))
+      .route('POST', '/ob/payments/:no/authorisations/nosca', (r) =>
+        this.onMtls(r, () => this.withToken(r, 'ob-ps:authz-nosca', () => this.authorise(r))),
+      )
+      .route('GET', '/ob/payments/:no/status', (r) =>
+        this.onMtls(r, () => this.withToken(r, 'ob-ps', () => this.status(r))),
+      )
       .otherwise((r) =>
         r.path.startsWith('/merchant/')
-          ? error(403, 'ONE_WAY_TLS_REQUIRED', 'Merchant APIs are served on the one-way TLS host (api2-…), not on the mTLS host.')
+          ? error(
+              403,
+              'ONE_WAY_TLS_REQUIRED',
+              'Merchant APIs are served on the one-way TLS host (api2-…), not on the mTLS host.',
+            )
           : error(404, 'NOT_FOUND', 'No such API.'),
       );
 
@@ -120,7 +162,11 @@ export class ConnectPaySimulator {
       .route('GET', '/merchant/payments/:id', (r) => this.merchant(r, () => this.getMerchantPayment(r)))
       .otherwise((r) =>
         r.path.startsWith('/ob/') || r.path.startsWith('/auth/')
-          ? error(403, 'MTLS_REQUIRED', 'This API touches person data and is served only on the mTLS host (api-…), with a client certificate.')
+          ? error(
+              403,
+              'MTLS_REQUIRED',
+              'This API touches person data and is served only on the mTLS host (api-…), with a client certificate.',
+            )
           : error(404, 'NOT_FOUND', 'No such API.'),
       );
   }
@@ -140,7 +186,10 @@ export class ConnectPaySimulator {
   /** Registers the leaf of a submitted chain for the DevApp (what ConnectPay support does with the .zip). */
   registerChain(chainPem: string): { serialNumber: string; commonName: string } {
     const leaf = new X509Certificate(chainPem.slice(0, chainPem.indexOf('-----END CERTIFICATE-----') + 25));
-    const registration = { serialNumber: normalizeSerial(leaf.serialNumber), commonName: /CN=([^\n,]+)/.exec(leaf.subject)?.[1] ?? '' };
+    const registration = {
+      serialNumber: normalizeSerial(leaf.serialNumber),
+      commonName: /CN=([^\n,]+)/.exec(leaf.subject)?.[1] ?? '',
+    };
     if (!this.settings.registeredCertificates.some((c) => c.serialNumber === registration.serialNumber)) {
       this.settings.registeredCertificates.push(registration);
     }
@@ -153,9 +202,15 @@ export class ConnectPaySimulator {
     const peer = request.socket.getPeerCertificate();
     const serial = normalizeSerial(peer?.serialNumber ?? '');
     const commonName = String(peer?.subject?.CN ?? '');
-    const registered = this.settings.registeredCertificates.some((c) => c.serialNumber === serial && c.commonName === commonName);
+    const registered = this.settings.registeredCertificates.some(
+      (c) => c.serialNumber === serial && c.commonName === commonName,
+    );
     if (!registered) {
-      return error(403, 'CERTIFICATE_NOT_REGISTERED', 'The client certificate (serial number + CN) is not attached to this DevApp.');
+      return error(
+        403,
+        'CERTIFICATE_NOT_REGISTERED',
+        'The client certificate (serial number + CN) is not attached to this DevApp.',
+      );
     }
     const requestId = request.headers['x-request-id'];
     if (typeof requestId !== 'string' || !/^[0-9a-fA-F-]{36}$/.test(requestId)) {
@@ -166,11 +221,21 @@ export class ConnectPaySimulator {
 
   private token(request: SimRequest): SimResponse {
     const client = basicCredentials(request.headers.authorization);
-    if (!client || client.user !== this.settings.devApp.clientKey || client.password !== this.settings.devApp.clientSecret) {
-      return { status: 401, body: { error: 'invalid_client', error_description: 'Basic client authentication failed.' } };
+    if (
+      !client ||
+      client.user !== this.settings.devApp.clientKey ||
+      client.password !== this.settings.devApp.clientSecret
+    ) {
+      return {
+        status: 401,
+        body: { error: 'invalid_client', error_description: 'Basic client authentication failed.' },
+      };
     }
     if (!/^application\/x-www-form-urlencoded\b/.test(String(request.headers['content-type'] ?? ''))) {
-      return { status: 400, body: { error: 'invalid_request', error_description: 'Send the form as application/x-www-form-urlencoded.' } };
+      return {
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'Send the form as application/x-www-form-urlencoded.' },
+      };
     }
     const form = new URLSearchParams(request.rawBody.toString('utf8'));
     const grant = form.get('grant_type');
@@ -178,12 +243,23 @@ export class ConnectPaySimulator {
     if (grant === 'authorization_code') {
       const code = form.get('code') ?? '';
       const expires = this.authCodes.get(code);
-      if (!expires || expires < now) return { status: 400, body: { error: 'invalid_grant', error_description: 'Unknown, used or expired authorization code.' } };
+      if (!expires || expires < now)
+        return {
+          status: 400,
+          body: { error: 'invalid_grant', error_description: 'Unknown, used or expired authorization code.' },
+        };
       this.authCodes.delete(code);
     } else if (grant === 'refresh_token') {
       const token = form.get('refresh_token') ?? '';
       const expires = this.refreshTokens.get(token);
-      if (!expires || expires < now) return { status: 400, body: { error: 'invalid_grant', error_description: 'Unknown or expired refresh token: repeat the authorization code flow.' } };
+      if (!expires || expires < now)
+        return {
+          status: 400,
+          body: {
+            error: 'invalid_grant',
+            error_description: 'Unknown or expired refresh token: repeat the authorization code flow.',
+          },
+        };
     } else {
       return { status: 400, body: { error: 'unsupported_grant_type' } };
     }
@@ -210,7 +286,11 @@ export class ConnectPaySimulator {
   private withToken(request: SimRequest, scope: string, handle: () => SimResponse): SimResponse {
     const token = /^Bearer (\S+)$/.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
     const grant = this.accessTokens.get(token);
-    if (!grant || grant.expiresAt < Date.now()) return { status: 401, body: { error: 'invalid_token', error_description: 'Missing, unknown or expired access token.' } };
+    if (!grant || grant.expiresAt < Date.now())
+      return {
+        status: 401,
+        body: { error: 'invalid_token', error_description: 'Missing, unknown or expired access token.' },
+      };
     if (!grant.scope.split(' ').includes(scope)) return { status: 403, body: { error: 'insufficient_scope', scope } };
     return handle();
   }
@@ -218,7 +298,9 @@ export class ConnectPaySimulator {
   private json(request: SimRequest): Record<string, unknown> | null {
     try {
       const value = JSON.parse(request.rawBody.toString('utf8')) as unknown;
-      return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+      return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : null;
     } catch {
       return null;
     }
@@ -234,7 +316,9 @@ export class ConnectPaySimulator {
           iban: a.iban,
           name: a.name,
           currency: a.currency,
-          ...(withBalance ? { balances: [{ balanceType: 'AVAILABLE', amount: money(a.balanceCents), currency: a.currency }] } : {}),
+          ...(withBalance
+            ? { balances: [{ balanceType: 'AVAILABLE', amount: money(a.balanceCents), currency: a.currency }] }
+            : {}),
         })),
       },
     };
@@ -263,7 +347,12 @@ export class ConnectPaySimulator {
     const debtor = (body?.debtorAccount as { iban?: string } | undefined)?.iban;
     const creditor = (body?.creditorAccount as { iban?: string } | undefined)?.iban;
     const amount = body?.instructedAmount as { amount?: string; currency?: string } | undefined;
-    if (!debtor || !creditor || !amount?.currency) return error(400, 'VALIDATION_ERROR', 'debtorAccount.iban, creditorAccount.iban and instructedAmount are required.');
+    if (!debtor || !creditor || !amount?.currency)
+      return error(
+        400,
+        'VALIDATION_ERROR',
+        'debtorAccount.iban, creditorAccount.iban and instructedAmount are required.',
+      );
     return { status: 200, body: { paymentRails: this.railsFor(debtor, creditor, amount.currency) } };
   }
 
@@ -281,21 +370,35 @@ export class ConnectPaySimulator {
     if (!debtor) problems.push('debtorAccount.iban');
     if (!creditor.iban || !/^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$/.test(creditor.iban)) problems.push('creditorAccount.iban');
     if (typeof body.creditorName !== 'string' || body.creditorName.trim() === '') problems.push('creditorName');
-    if (typeof instructed.amount !== 'string' || !AMOUNT.test(instructed.amount) || cents(instructed.amount) <= 0) problems.push('instructedAmount.amount (a decimal string)');
+    if (typeof instructed.amount !== 'string' || !AMOUNT.test(instructed.amount) || cents(instructed.amount) <= 0)
+      problems.push('instructedAmount.amount (a decimal string)');
     if (!instructed.currency || !CURRENCIES.has(instructed.currency)) problems.push('instructedAmount.currency');
     if (typeof body.externalReference !== 'string' || body.externalReference === '') problems.push('externalReference');
-    if (rail === 'SWIFT' && (!creditor.bic || !address.addressLine1 || !address.city || !address.countryCode)) problems.push('creditorAccount.bic and creditorAddress for SWIFT');
+    if (rail === 'SWIFT' && (!creditor.bic || !address.addressLine1 || !address.city || !address.countryCode))
+      problems.push('creditorAccount.bic and creditorAddress for SWIFT');
     if (problems.length > 0) return error(400, 'VALIDATION_ERROR', `Invalid or missing: ${problems.join(', ')}.`);
-    if (debtor && creditor.iban && !this.railsFor(debtorIban, creditor.iban, String(instructed.currency)).includes(rail)) {
+    if (
+      debtor &&
+      creditor.iban &&
+      !this.railsFor(debtorIban, creditor.iban, String(instructed.currency)).includes(rail)
+    ) {
       return error(400, 'RAIL_NOT_AVAILABLE', `${rail} is not available for this payment; ask /ob/paymentrails.`);
     }
     const reference = String(body.externalReference);
     const existing = this.ledger.find((p) => p.externalReference === reference);
     if (existing) {
-      return { status: 409, body: { error: 'DUPLICATE_EXTERNAL_REFERENCE', message: 'A payment with this externalReference exists.', paymentOrderNo: existing.paymentOrderNo } };
+      return {
+        status: 409,
+        body: {
+          error: 'DUPLICATE_EXTERNAL_REFERENCE',
+          message: 'A payment with this externalReference exists.',
+          paymentOrderNo: existing.paymentOrderNo,
+        },
+      };
     }
     const amount = String(instructed.amount);
-    if (debtor!.balanceCents < cents(amount) + cents(FEES[rail])) return error(422, 'INSUFFICIENT_FUNDS', 'The debtor account balance does not cover the amount and fees.');
+    if (debtor!.balanceCents < cents(amount) + cents(FEES[rail]))
+      return error(422, 'INSUFFICIENT_FUNDS', 'The debtor account balance does not cover the amount and fees.');
     const now = new Date().toISOString();
     const entry: ConnectPayLedgerEntry = {
       paymentOrderNo: `s-${this.sequence++}`,
@@ -314,7 +417,12 @@ export class ConnectPaySimulator {
     this.webhook(entry);
     return {
       status: 201,
-      body: { paymentOrderNo: entry.paymentOrderNo, paymentRail: rail, transactionStatus: 'RCVD', transactionFees: { amount: FEES[rail], currency: 'EUR' } },
+      body: {
+        paymentOrderNo: entry.paymentOrderNo,
+        paymentRail: rail,
+        transactionStatus: 'RCVD',
+        transactionFees: { amount: FEES[rail], currency: 'EUR' },
+      },
     };
   }
 
@@ -347,7 +455,14 @@ export class ConnectPaySimulator {
   private status(request: SimRequest): SimResponse {
     const payment = this.payments.get(request.params.no);
     if (!payment) return error(404, 'PAYMENT_NOT_FOUND', 'No such payment order.');
-    return { status: 200, body: { paymentOrderNo: payment.paymentOrderNo, transactionStatus: payment.status, externalReference: payment.externalReference } };
+    return {
+      status: 200,
+      body: {
+        paymentOrderNo: payment.paymentOrderNo,
+        transactionStatus: payment.status,
+        externalReference: payment.externalReference,
+      },
+    };
   }
 
   private move(payment: ConnectPayLedgerEntry, status: PaymentStatus): void {
@@ -370,7 +485,12 @@ export class ConnectPaySimulator {
     });
     this.webhooks.deliver(
       url,
-      () => post(url, body, { 'Content-Type': 'application/json', [headerName]: secretToken, 'x-connectpay-timestamp': timestamp }),
+      () =>
+        post(url, body, {
+          'Content-Type': 'application/json',
+          [headerName]: secretToken,
+          'x-connectpay-timestamp': timestamp,
+        }),
       (result) => result.status >= 200 && result.status < 300 && result.body.trim() === 'OK',
     );
   }
@@ -379,12 +499,27 @@ export class ConnectPaySimulator {
 
   private merchant(request: SimRequest, handle: () => SimResponse): SimResponse {
     const client = basicCredentials(request.headers.authorization);
-    if (!client || client.user !== this.settings.devApp.clientKey || client.password !== this.settings.devApp.clientSecret) {
+    if (
+      !client ||
+      client.user !== this.settings.devApp.clientKey ||
+      client.password !== this.settings.devApp.clientSecret
+    ) {
       return error(401, 'UNAUTHORIZED', 'Basic authentication with the DevApp ClientKey and ClientSecret is required.');
     }
-    const message = signedString(request.method, `${request.host}${request.path}${request.query.size ? `?${request.query}` : ''}`, request.rawBody.toString('utf8'), this.settings.xSignatureSeparator);
+    const message = signedString(
+      request.method,
+      `${request.host}${request.path}${request.query.size ? `?${request.query.toString()}` : ''}`,
+      request.rawBody.toString('utf8'),
+      this.settings.xSignatureSeparator,
+    );
     const signature = request.headers['x-signature'];
-    if (!isValidXSignature(this.settings.merchantPublicKeys, message, typeof signature === 'string' ? signature : undefined)) {
+    if (
+      !isValidXSignature(
+        this.settings.merchantPublicKeys,
+        message,
+        typeof signature === 'string' ? signature : undefined,
+      )
+    ) {
       return error(401, 'INVALID_SIGNATURE', 'X-Signature does not verify with the merchant public key on file.');
     }
     return handle();
@@ -393,11 +528,23 @@ export class ConnectPaySimulator {
   private createMerchantPayment(request: SimRequest): SimResponse {
     const body = this.json(request);
     const amount = body?.amount as { amount?: string; currency?: string } | undefined;
-    if (!body || typeof amount?.amount !== 'string' || !AMOUNT.test(amount.amount) || !amount.currency || typeof body.reference !== 'string') {
+    if (
+      !body ||
+      typeof amount?.amount !== 'string' ||
+      !AMOUNT.test(amount.amount) ||
+      !amount.currency ||
+      typeof body.reference !== 'string'
+    ) {
       return error(400, 'VALIDATION_ERROR', 'amount {amount (decimal string), currency} and reference are required.');
     }
     const id = randomUUID();
-    const payment = { paymentId: id, status: 'CREATED', amount, reference: body.reference, brandId: this.settings.devApp.brandId };
+    const payment = {
+      paymentId: id,
+      status: 'CREATED',
+      amount,
+      reference: body.reference,
+      brandId: this.settings.devApp.brandId,
+    };
     this.merchantPayments.set(id, payment);
     return { status: 201, body: payment };
   }

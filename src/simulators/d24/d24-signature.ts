@@ -17,5 +17,8 @@ export function isValidPayloadSignature(apiSignature: string, body: Buffer, head
 }
 
 export function notificationControl(apiSignature: string, externalId: string, prefix = 'Be4', suffix = 'Bo7'): string {
-  return createHmac('sha256', Buffer.from(apiSignature, 'utf8')).update(`${prefix}${externalId}${suffix}`, 'utf8').digest('hex').toUpperCase();
+  return createHmac('sha256', Buffer.from(apiSignature, 'utf8'))
+    .update(`${prefix}${externalId}${suffix}`, 'utf8')
+    .digest('hex')
+    .toUpperCase();
 }

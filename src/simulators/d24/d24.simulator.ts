@@ -1,6 +1,7 @@
 import type { ServerOptions } from 'node:https';
 import { Deliverer, post } from '../kit/outbound';
-import { SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { fieldText, SimServer } from '../kit/http-server';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
 import { isValidPayloadSignature, notificationControl } from './d24-signature';
@@ -30,7 +31,12 @@ export interface D24Settings {
 export const D24_STATUS = { PENDING: 0, COMPLETED: 1, CANCELLED: 2, REJECTED: 3, DELIVERED: 4, ON_HOLD: 5 } as const;
 type D24StatusName = keyof typeof D24_STATUS;
 const DESCRIPTION: Record<D24StatusName, string> = {
-  PENDING: 'Pending', COMPLETED: 'Completed', CANCELLED: 'Canceled', REJECTED: 'Rejected', DELIVERED: 'Delivered', ON_HOLD: 'On hold',
+  PENDING: 'Pending',
+  COMPLETED: 'Completed',
+  CANCELLED: 'Canceled',
+  REJECTED: 'Rejected',
+  DELIVERED: 'Delivered',
+  ON_HOLD: 'On hold',
 };
 
 /** Test inputs that steer a cashout (documented in the README). */
@@ -60,16 +66,45 @@ export interface D24LedgerEntry {
 
 const REQUIRED = ['external_id', 'country', 'amount', 'document_id', 'beneficiary_name', 'notification_url'] as const;
 const MAX_LENGTH: Record<string, number> = {
-  external_id: 100, document_id: 40, document_type: 15, beneficiary_name: 100, beneficiary_lastname: 100, email: 100,
-  phone: 20, bank_account: 30, bank_branch: 15, account_type: 1, address: 255,
+  external_id: 100,
+  document_id: 40,
+  document_type: 15,
+  beneficiary_name: 100,
+  beneficiary_lastname: 100,
+  email: 100,
+  phone: 20,
+  bank_account: 30,
+  bank_branch: 15,
+  account_type: 1,
+  address: 255,
 };
 const BANKS: Record<string, Array<{ code: number; name: string }>> = {
-  BR: [{ code: 1, name: 'Banco do Brasil' }, { code: 104, name: 'Caixa Econômica Federal' }, { code: 341, name: 'Itaú Unibanco' }],
-  MX: [{ code: 2, name: 'Banamex' }, { code: 12, name: 'BBVA México' }, { code: 72, name: 'Banorte' }],
-  CO: [{ code: 7, name: 'Bancolombia' }, { code: 51, name: 'Davivienda' }],
-  AR: [{ code: 11, name: 'Banco de la Nación Argentina' }, { code: 7, name: 'Banco de Galicia' }],
-  CL: [{ code: 1, name: 'Banco de Chile' }, { code: 12, name: 'BancoEstado' }],
-  PE: [{ code: 2, name: 'BCP' }, { code: 11, name: 'BBVA Perú' }],
+  BR: [
+    { code: 1, name: 'Banco do Brasil' },
+    { code: 104, name: 'Caixa Econômica Federal' },
+    { code: 341, name: 'Itaú Unibanco' },
+  ],
+  MX: [
+    { code: 2, name: 'Banamex' },
+    { code: 12, name: 'BBVA México' },
+    { code: 72, name: 'Banorte' },
+  ],
+  CO: [
+    { code: 7, name: 'Bancolombia' },
+    { code: 51, name: 'Davivienda' },
+  ],
+  AR: [
+    { code: 11, name: 'Banco de la Nación Argentina' },
+    { code: 7, name: 'Banco de Galicia' },
+  ],
+  CL: [
+    { code: 1, name: 'Banco de Chile' },
+    { code: 12, name: 'BancoEstado' },
+  ],
+  PE: [
+    { code: 2, name: 'BCP' },
+    { code: 11, name: 'BBVA Perú' },
+  ],
 };
 const CURRENCIES = new Set(['BRL', 'MXN', 'COP', 'ARS', 'CLP', 'PEN', 'USD', 'EUR']);
 
@@ -101,8 +136,12 @@ export class D24Simulator {
     this.notifier = new Deliverer(() => this.settings.notifications, seededRandom(seed + 7));
     this.server
       .route('POST', '/v3/cashout', (r) => this.authenticated(r, (body, merchant) => this.create(body, merchant)))
-      .route('POST', '/v3/cashout/status', (r) => this.authenticated(r, (body, merchant) => this.status(body, merchant)))
-      .route('DELETE', '/v3/cashout/cancel', (r) => this.authenticated(r, (body, merchant) => this.cancel(body, merchant)))
+      .route('POST', '/v3/cashout/status', (r) =>
+        this.authenticated(r, (body, merchant) => this.status(body, merchant)),
+      )
+      .route('DELETE', '/v3/cashout/cancel', (r) =>
+        this.authenticated(r, (body, merchant) => this.cancel(body, merchant)),
+      )
       .route('PUT', '/v3/cashout/status', (r) => this.authenticated(r, (body, merchant) => this.hold(body, merchant)))
       .route('GET', '/v3/banks', (r) => this.banks(r))
       .otherwise(() => ({ status: 404, body: { code: 404, message: 'Not found' } }));
@@ -139,11 +178,13 @@ export class D24Simulator {
     request: SimRequest,
     handle: (body: Record<string, unknown>, merchant: D24Merchant) => SimResponse,
   ): SimResponse {
-    if (!this.allowed(request)) return d24Error(402, 'Unregistered IP', `Address ${request.remoteAddress} is not whitelisted`);
+    if (!this.allowed(request))
+      return d24Error(402, 'Unregistered IP', `Address ${request.remoteAddress} is not whitelisted`);
     const headers = this.headerProblem(request);
     if (headers) return headers;
     const signature = request.headers['payload-signature'];
-    if (typeof signature !== 'string' || signature === '') return d24Error(302, 'Invalid signature', 'Payload-Signature header is missing');
+    if (typeof signature !== 'string' || signature === '')
+      return d24Error(302, 'Invalid signature', 'Payload-Signature header is missing');
     let body: unknown;
     try {
       body = JSON.parse(request.rawBody.toString('utf8'));
@@ -154,7 +195,8 @@ export class D24Simulator {
     const fields = body as Record<string, unknown>;
     const merchant = this.settings.merchants.find((m) => m.apiKey === fields.login && m.apiPassphrase === fields.pass);
     if (!merchant) return d24Error(401, 'Invalid credentials');
-    if (!isValidPayloadSignature(merchant.apiSignature, request.rawBody, signature)) return d24Error(302, 'Invalid signature');
+    if (!isValidPayloadSignature(merchant.apiSignature, request.rawBody, signature))
+      return d24Error(302, 'Invalid signature');
     return handle(fields, merchant);
   }
 
@@ -162,23 +204,33 @@ export class D24Simulator {
     const missing = REQUIRED.filter((field) => body[field] === undefined || body[field] === null || body[field] === '');
     if (missing.length > 0) return d24Error(300, 'Invalid params', `Missing fields: ${missing.join(', ')}`);
     for (const [field, max] of Object.entries(MAX_LENGTH)) {
-      if (body[field] !== undefined && String(body[field]).length > max) return d24Error(300, 'Invalid params', `${field} is longer than ${max}`);
+      if (body[field] !== undefined && fieldText(body[field]).length > max)
+        return d24Error(300, 'Invalid params', `${field} is longer than ${max}`);
     }
     const amount = body.amount;
-    if (typeof amount !== 'number' || !Number.isFinite(amount) || Math.abs(amount * 100 - Math.round(amount * 100)) > 1e-6) {
+    if (
+      typeof amount !== 'number' ||
+      !Number.isFinite(amount) ||
+      Math.abs(amount * 100 - Math.round(amount * 100)) > 1e-6
+    ) {
       return d24Error(300, 'Invalid params', 'amount must be a number with at most 2 decimals');
     }
     if (amount < 1) return d24Error(533, 'Amount below minimum');
     const country = String(body.country);
     if (!BANKS[country]) return d24Error(518, 'Country not available');
-    const currency = String(body.currency ?? 'USD');
+    const currency = fieldText(body.currency ?? 'USD');
     if (!CURRENCIES.has(currency)) return d24Error(526, 'Invalid currency');
     if (body.bank_code !== undefined && !BANKS[country].some((bank) => bank.code === Number(body.bank_code))) {
       return d24Error(303, 'Invalid bank code');
     }
     const externalId = String(body.external_id);
     const key = `${merchant.apiKey}:${externalId}`;
-    if (this.byExternalId.has(key)) return d24Error(511, 'External ID already used', `external_id ${externalId} was used by cashout ${this.byExternalId.get(key)!.cashoutId}`);
+    if (this.byExternalId.has(key))
+      return d24Error(
+        511,
+        'External ID already used',
+        `external_id ${externalId} was used by cashout ${this.byExternalId.get(key)!.cashoutId}`,
+      );
     const cents = Math.round(amount * 100);
     const available = this.balanceCents.get(currency) ?? 0;
     if (cents > available) return d24Error(514, 'Insufficient funds');
@@ -194,7 +246,7 @@ export class D24Simulator {
       country,
       status: body.on_hold === true ? 'ON_HOLD' : 'PENDING',
       history: [],
-      bankAccount: body.bank_account === undefined ? undefined : String(body.bank_account),
+      bankAccount: body.bank_account === undefined ? undefined : fieldText(body.bank_account),
       notificationUrl: String(body.notification_url),
       createdAt: now,
     };
@@ -206,14 +258,21 @@ export class D24Simulator {
     return { status: 200, body: { cashout_id: String(entry.cashoutId) } };
   }
 
-  private find(body: Record<string, unknown>, merchant: D24Merchant): { entry: D24LedgerEntry } | { error: SimResponse } {
+  private find(
+    body: Record<string, unknown>,
+    merchant: D24Merchant,
+  ): { entry: D24LedgerEntry } | { error: SimResponse } {
     const byId = body.cashout_id !== undefined ? this.byId.get(Number(body.cashout_id)) : undefined;
-    const byExternal = body.external_id !== undefined ? this.byExternalId.get(`${merchant.apiKey}:${String(body.external_id)}`) : undefined;
+    const byExternal =
+      body.external_id !== undefined
+        ? this.byExternalId.get(`${merchant.apiKey}:${fieldText(body.external_id)}`)
+        : undefined;
     if (body.cashout_id === undefined && body.external_id === undefined) {
       return { error: d24Error(300, 'Invalid params', 'cashout_id or external_id is required') };
     }
     const entry = byId ?? byExternal;
-    if (!entry || entry.login !== merchant.apiKey || (byId && byExternal && byId !== byExternal)) return { error: d24Error(509, 'Cashout not found') };
+    if (!entry || entry.login !== merchant.apiKey || (byId && byExternal && byId !== byExternal))
+      return { error: d24Error(509, 'Cashout not found') };
     return { entry };
   }
 
@@ -221,7 +280,9 @@ export class D24Simulator {
     return {
       cashout_status: D24_STATUS[entry.status],
       cashout_status_description: DESCRIPTION[entry.status],
-      ...(entry.rejectionCode ? { rejection_code: entry.rejectionCode, rejection_reason: REJECTIONS[entry.rejectionCode] } : {}),
+      ...(entry.rejectionCode
+        ? { rejection_code: entry.rejectionCode, rejection_reason: REJECTIONS[entry.rejectionCode] }
+        : {}),
     };
   }
 
@@ -234,7 +295,8 @@ export class D24Simulator {
     const found = this.find(body, merchant);
     if ('error' in found) return found.error;
     const { entry } = found;
-    if (entry.status !== 'PENDING' && entry.status !== 'ON_HOLD') return d24Error(702, 'Could not cancel', `Cashout is ${entry.status}`);
+    if (entry.status !== 'PENDING' && entry.status !== 'ON_HOLD')
+      return d24Error(702, 'Could not cancel', `Cashout is ${entry.status}`);
     this.refund(entry);
     this.move(entry, 'CANCELLED', merchant);
     return { status: 200, body: this.statusBody(entry) };
@@ -245,8 +307,10 @@ export class D24Simulator {
     if ('error' in found) return found.error;
     const { entry } = found;
     const target = body.status;
-    if (target !== 'ON_HOLD' && target !== 'PENDING') return d24Error(300, 'Invalid params', 'status must be ON_HOLD or PENDING');
-    const allowed = (entry.status === 'PENDING' && target === 'ON_HOLD') || (entry.status === 'ON_HOLD' && target === 'PENDING');
+    if (target !== 'ON_HOLD' && target !== 'PENDING')
+      return d24Error(300, 'Invalid params', 'status must be ON_HOLD or PENDING');
+    const allowed =
+      (entry.status === 'PENDING' && target === 'ON_HOLD') || (entry.status === 'ON_HOLD' && target === 'PENDING');
     if (!allowed) return d24Error(510, 'Invalid status transition', `${entry.status} cannot become ${target}`);
     this.move(entry, target, merchant);
     if (target === 'PENDING') this.scheduleDelivery(entry, merchant);
@@ -258,7 +322,13 @@ export class D24Simulator {
     const token = /^Bearer (\S+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
     const merchant = this.settings.merchants.find((m) => m.readOnlyKey && m.readOnlyKey === token);
     if (!merchant) return d24Error(401, 'Invalid credentials', 'A read-only key is required as a Bearer token');
-    if (!isValidPayloadSignature(merchant.apiSignature, request.rawBody, request.headers['payload-signature'] as string | undefined)) {
+    if (
+      !isValidPayloadSignature(
+        merchant.apiSignature,
+        request.rawBody,
+        request.headers['payload-signature'] as string | undefined,
+      )
+    ) {
       return d24Error(302, 'Invalid signature');
     }
     const country = request.query.get('country') ?? '';
@@ -315,7 +385,11 @@ export class D24Simulator {
     }).toString();
     this.notifier.deliver(
       entry.notificationUrl,
-      () => post(entry.notificationUrl, form, { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'D24-Simulator' }),
+      () =>
+        post(entry.notificationUrl, form, {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'User-Agent': 'D24-Simulator',
+        }),
       (result) => result.status >= 200 && result.status < 300,
     );
   }

@@ -39,7 +39,14 @@ export function seededRandom(seed: number): () => number {
 export class FaultInjector {
   private readonly byRoute = new Map<string, FaultSettings>();
   private random: () => number;
-  private readonly counts: Record<FaultDecision, number> = { none: 0, error: 0, reset: 0, timeout: 0, 'drop-response': 0, malformed: 0 };
+  private readonly counts: Record<FaultDecision, number> = {
+    none: 0,
+    error: 0,
+    reset: 0,
+    timeout: 0,
+    'drop-response': 0,
+    malformed: 0,
+  };
 
   constructor(seed = 1) {
     this.random = seededRandom(seed);

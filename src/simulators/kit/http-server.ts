@@ -1,5 +1,6 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, Server, ServerOptions } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server, ServerOptions } from 'node:https';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { FaultInjector } from './faults';
@@ -26,6 +27,16 @@ export interface SimResponse {
   /** Sent as is (text) instead of JSON. */
   text?: string;
   headers?: Record<string, string>;
+}
+
+/**
+ * A parsed body field as text. Objects and arrays become their JSON text, not "[object Object]",
+ * so a malformed request is checked (lengths, lookups) against what it actually sent.
+ */
+export function fieldText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
 }
 
 export type SimHandler = (request: SimRequest) => Promise<SimResponse> | SimResponse;
@@ -66,7 +77,9 @@ export class SimServer {
   route(method: string, path: string, handler: SimHandler): this {
     const names: string[] = [];
     const pattern = new RegExp(
-      '^' + path.replace(/\//g, '\\/').replace(/:([A-Za-z]+)/g, (_m, name: string) => (names.push(name), '([^/]+)')) + '$',
+      '^' +
+        path.replace(/\//g, '\\/').replace(/:([A-Za-z]+)/g, (_m, name: string) => (names.push(name), '([^/]+)')) +
+        '$',
     );
     this.routes.push({ method, pattern, names, key: `${method} ${path}`, handler });
     return this;
@@ -148,7 +161,10 @@ export class SimServer {
     try {
       response = await (route ? route.handler(request) : this.fallback(request));
     } catch (error) {
-      response = { status: 500, body: { error: 'simulator error', message: error instanceof Error ? error.message : String(error) } };
+      response = {
+        status: 500,
+        body: { error: 'simulator error', message: error instanceof Error ? error.message : String(error) },
+      };
     }
     if (decision === 'drop-response') return void req.socket.destroy();
     if (decision === 'malformed') return this.send(res, malformed(response, settings?.malformedBody));
@@ -171,7 +187,11 @@ export class SimServer {
 function malformed(response: SimResponse, body: string | undefined): SimResponse {
   const real = response.text ?? (response.body === undefined ? '' : JSON.stringify(response.body));
   // Still labelled JSON, as a provider with a bug would.
-  return { status: response.status, headers: { 'Content-Type': 'application/json', ...response.headers }, text: body ?? real.slice(0, Math.floor(real.length / 2)) };
+  return {
+    status: response.status,
+    headers: { 'Content-Type': 'application/json', ...response.headers },
+    text: body ?? real.slice(0, Math.floor(real.length / 2)),
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest, RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 
 export interface OutboundResult {
   status: number;
@@ -19,7 +20,12 @@ export function post(
   return new Promise((resolve, reject) => {
     const req = send(
       target,
-      { method: 'POST', headers: { ...headers, 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs, ...tls },
+      {
+        method: 'POST',
+        headers: { ...headers, 'Content-Length': Buffer.byteLength(body) },
+        timeout: timeoutMs,
+        ...tls,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -66,7 +72,12 @@ export class Deliverer {
     this.closed = true;
   }
 
-  private async attempt(url: string, send: () => Promise<OutboundResult>, acknowledged: (result: OutboundResult) => boolean, attempt: number): Promise<void> {
+  private async attempt(
+    url: string,
+    send: () => Promise<OutboundResult>,
+    acknowledged: (result: OutboundResult) => boolean,
+    attempt: number,
+  ): Promise<void> {
     if (this.closed) return void this.pending--;
     let result: OutboundResult | null = null;
     try {
@@ -75,7 +86,13 @@ export class Deliverer {
       result = null;
     }
     const ok = result !== null && acknowledged(result);
-    this.log.push({ url, attempt: attempt + 1, status: result?.status ?? null, at: new Date().toISOString(), acknowledged: ok });
+    this.log.push({
+      url,
+      attempt: attempt + 1,
+      status: result?.status ?? null,
+      at: new Date().toISOString(),
+      acknowledged: ok,
+    });
     const delays = this.options().retryDelaysMs;
     if (ok || attempt >= delays.length) {
       this.pending--;

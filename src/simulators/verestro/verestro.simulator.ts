@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { ServerOptions } from 'node:https';
 import { seededRandom } from '../kit/faults';
 import { Timers } from '../kit/timers';
-import { basicCredentials, SimRequest, SimResponse, SimServer } from '../kit/http-server';
+import type { SimRequest, SimResponse } from '../kit/http-server';
+import { basicCredentials, fieldText, SimServer } from '../kit/http-server';
 import { Deliverer, post } from '../kit/outbound';
-import { Authority, createRequest, parseCsr, signRequest } from '../kit/pki';
-import { csrPolicyViolations, VerestroSigningEnvironment } from './csr-policy';
+import type { Authority } from '../kit/pki';
+import { createRequest, parseCsr, signRequest } from '../kit/pki';
+import type { VerestroSigningEnvironment } from './csr-policy';
+import { csrPolicyViolations } from './csr-policy';
 
 /**
  * Verestro: an mTLS host that trusts only certificates it signed itself, card payouts with Basic
@@ -71,7 +74,11 @@ export class VerestroSimulator {
     seed = 1,
   ) {
     this.callbacks = new Deliverer(() => this.settings.callbacks, seededRandom(seed + 13));
-    this.server = new SimServer('verestro', { ...tls, ca: [authority.certificatePem], requestCert: true, rejectUnauthorized: true }, seed);
+    this.server = new SimServer(
+      'verestro',
+      { ...tls, ca: [authority.certificatePem], requestCert: true, rejectUnauthorized: true },
+      seed,
+    );
     this.server
       .route('POST', '/api/v2/client/send-money', (r) => this.partner(r, () => this.sendMoney(r)))
       .route('GET', '/api/v2/client/send-money/:orderId', (r) => this.partner(r, () => this.order(r)))
@@ -85,7 +92,10 @@ export class VerestroSimulator {
   }
 
   /** Stands in for the e-mail exchange: Verestro checks the partner's CSR and signs it. */
-  async signCsr(csrPem: string, environment: VerestroSigningEnvironment): Promise<{ violations: string[] } | { certificatePem: string; caPem: string }> {
+  async signCsr(
+    csrPem: string,
+    environment: VerestroSigningEnvironment,
+  ): Promise<{ violations: string[] } | { certificatePem: string; caPem: string }> {
     let csr;
     try {
       csr = await parseCsr(csrPem);
@@ -95,7 +105,12 @@ export class VerestroSimulator {
     const violations = csrPolicyViolations(csr, environment);
     if (violations.length > 0) return { violations };
     const { certificatePem, serialNumber } = await signRequest(this.authority, csr);
-    this.signed.push({ serialNumber, commonName: csr.subject.getField('2.5.4.3')[0], environment, signedAt: new Date().toISOString() });
+    this.signed.push({
+      serialNumber,
+      commonName: csr.subject.getField('2.5.4.3')[0],
+      environment,
+      signedAt: new Date().toISOString(),
+    });
     return { certificatePem, caPem: this.authority.certificatePem };
   }
 
@@ -113,8 +128,18 @@ export class VerestroSimulator {
   private partner(request: SimRequest, handle: () => SimResponse): SimResponse {
     // The TLS layer already refused anyone without a certificate this CA signed.
     const client = basicCredentials(request.headers.authorization);
-    if (!client || client.user !== this.settings.partner.username || client.password !== this.settings.partner.password) {
-      return { status: 401, body: { error: 'UNAUTHORIZED', message: 'Basic authorization issued at onboarding is required on top of mTLS.' } };
+    if (
+      !client ||
+      client.user !== this.settings.partner.username ||
+      client.password !== this.settings.partner.password
+    ) {
+      return {
+        status: 401,
+        body: {
+          error: 'UNAUTHORIZED',
+          message: 'Basic authorization issued at onboarding is required on top of mTLS.',
+        },
+      };
     }
     return handle();
   }
@@ -122,7 +147,9 @@ export class VerestroSimulator {
   private body(request: SimRequest): Record<string, unknown> | null {
     try {
       const value = JSON.parse(request.rawBody.toString('utf8')) as unknown;
-      return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+      return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : null;
     } catch {
       return null;
     }
@@ -133,13 +160,18 @@ export class VerestroSimulator {
     if (!body) return { status: 400, body: { error: 'MALFORMED_JSON' } };
     const recipient = (body.recipient ?? {}) as { cardToken?: string };
     const problems: string[] = [];
-    if (typeof body.amount !== 'string' || !AMOUNT.test(body.amount) || Number(body.amount) <= 0) problems.push('amount (decimal string)');
+    if (typeof body.amount !== 'string' || !AMOUNT.test(body.amount) || Number(body.amount) <= 0)
+      problems.push('amount (decimal string)');
     if (typeof body.currency !== 'string' || !/^[A-Z]{3}$/.test(body.currency)) problems.push('currency');
     if (typeof recipient.cardToken !== 'string' || recipient.cardToken === '') problems.push('recipient.cardToken');
     if (typeof body.externalId !== 'string' || body.externalId === '') problems.push('externalId');
     if (problems.length > 0) return { status: 400, body: { error: 'VALIDATION_ERROR', fields: problems } };
     const existing = this.ledger.find((entry) => entry.externalId === body.externalId);
-    if (existing) return { status: 409, body: { error: 'DUPLICATE_EXTERNAL_ID', orderId: existing.orderId, status: existing.status } };
+    if (existing)
+      return {
+        status: 409,
+        body: { error: 'DUPLICATE_EXTERNAL_ID', orderId: existing.orderId, status: existing.status },
+      };
     const now = new Date().toISOString();
     const entry: VerestroLedgerEntry = {
       orderId: randomUUID(),
@@ -162,14 +194,27 @@ export class VerestroSimulator {
   private order(request: SimRequest): SimResponse {
     const entry = this.orders.get(request.params.orderId);
     if (!entry) return { status: 404, body: { error: 'ORDER_NOT_FOUND' } };
-    return { status: 200, body: { orderId: entry.orderId, externalId: entry.externalId, status: entry.status, amount: entry.amount, currency: entry.currency } };
+    return {
+      status: 200,
+      body: {
+        orderId: entry.orderId,
+        externalId: entry.externalId,
+        status: entry.status,
+        amount: entry.amount,
+        currency: entry.currency,
+      },
+    };
   }
 
   private commission(request: SimRequest): SimResponse {
     const body = this.body(request);
-    if (!body || typeof body.amount !== 'string' || !AMOUNT.test(body.amount)) return { status: 400, body: { error: 'VALIDATION_ERROR', fields: ['amount'] } };
+    if (!body || typeof body.amount !== 'string' || !AMOUNT.test(body.amount))
+      return { status: 400, body: { error: 'VALIDATION_ERROR', fields: ['amount'] } };
     const commission = Math.max(0.5, Math.round(Number(body.amount) * 100 * 0.01) / 100);
-    return { status: 200, body: { commission: { amount: commission.toFixed(2), currency: String(body.currency ?? 'EUR') } } };
+    return {
+      status: 200,
+      body: { commission: { amount: commission.toFixed(2), currency: fieldText(body.currency ?? 'EUR') } },
+    };
   }
 
   private move(entry: VerestroLedgerEntry, status: OrderStatus): void {
@@ -178,16 +223,26 @@ export class VerestroSimulator {
     const { url, certificatePem, serverCaPem, clientKeyPem } = this.settings.callbacks;
     if (!url || !certificatePem || !clientKeyPem) return;
     const idempotencyKey = randomUUID();
-    const body = JSON.stringify({ event: 'PAYOUT_STATUS_CHANGED', orderId: entry.orderId, externalId: entry.externalId, status });
+    const body = JSON.stringify({
+      event: 'PAYOUT_STATUS_CHANGED',
+      orderId: entry.orderId,
+      externalId: entry.externalId,
+      status,
+    });
     const key = clientKeyPem;
     this.callbacks.deliver(
       url,
       () =>
-        post(url, body, { 'Content-Type': 'application/json', 'X-Idempotency-Key': idempotencyKey }, {
-          cert: certificatePem,
-          key,
-          ...(serverCaPem ? { ca: serverCaPem } : {}),
-        }),
+        post(
+          url,
+          body,
+          { 'Content-Type': 'application/json', 'X-Idempotency-Key': idempotencyKey },
+          {
+            cert: certificatePem,
+            key,
+            ...(serverCaPem ? { ca: serverCaPem } : {}),
+          },
+        ),
       (result) => result.status >= 200 && result.status < 300,
     );
   }

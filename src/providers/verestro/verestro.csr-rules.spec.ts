@@ -1,4 +1,5 @@
-import { checkVerestroCsr, VerestroCsrInput } from '../../src/credentials/verestro/csr-rules';
+import type { VerestroCsrInput } from './verestro.csr-rules';
+import { checkVerestroCsr } from './verestro.csr-rules';
 
 const valid: VerestroCsrInput = {
   environment: 'sandbox',
@@ -20,7 +21,13 @@ describe("Verestro's CSR rules (seed 000)", () => {
     const { violations, subject } = checkVerestroCsr(valid);
     expect(violations).toEqual([]);
     expect(subject).toEqual({
-      C: 'US', ST: 'Florida', L: 'Miami', O: 'SomeCompany', OU: 'main', CN: 'V-SBX-Somecompany-Payouts', emailAddress: 'example@user.com',
+      C: 'US',
+      ST: 'Florida',
+      L: 'Miami',
+      O: 'SomeCompany',
+      OU: 'main',
+      CN: 'V-SBX-Somecompany-Payouts',
+      emailAddress: 'example@user.com',
     });
   });
 
@@ -43,7 +50,14 @@ describe("Verestro's CSR rules (seed 000)", () => {
 
   it('lists every violation at once', () => {
     expect(
-      codesOf({ country: 'USA', companyName: 'Some Company', applicationName: 'My-App', email: 'nobody', keyBits: 1024, state: '' }),
+      codesOf({
+        country: 'USA',
+        companyName: 'Some Company',
+        applicationName: 'My-App',
+        email: 'nobody',
+        keyBits: 1024,
+        state: '',
+      }),
     ).toEqual(
       expect.arrayContaining([
         'country:COUNTRY_NOT_ISO_3166_ALPHA2',

@@ -1,6 +1,6 @@
 import { isValid as isIsoCountry } from 'i18n-iso-countries';
-import type { VerestroEnvironment } from '../domain/credential';
-import type { SubjectAttributes } from '../x509/x509';
+import type { VerestroEnvironment } from './verestro.descriptor';
+import type { SubjectAttributes } from '../../credentials/x509/x509';
 
 /**
  * Verestro's CSR rules (seed 000), made executable. Every rule that fails is reported, with the
@@ -18,11 +18,8 @@ export interface VerestroCsrInput {
   keyBits: number;
 }
 
-export interface RuleViolation {
-  field: string;
-  code: string;
-  message: string;
-}
+export type { RuleViolation } from '../../credentials/onboarding/rule-violation';
+import type { RuleViolation } from '../../credentials/onboarding/rule-violation';
 
 export const VERESTRO_KEY_SIZES = [2048, 3072, 4096] as const;
 export const VERESTRO_OU = 'main';
@@ -44,7 +41,11 @@ export function companyNameForCn(companyName: string): string {
   return companyName.charAt(0).toUpperCase() + companyName.slice(1).toLowerCase();
 }
 
-export function verestroCommonName(environment: VerestroEnvironment, companyName: string, applicationName: string): string {
+export function verestroCommonName(
+  environment: VerestroEnvironment,
+  companyName: string,
+  applicationName: string,
+): string {
   return `${commonNamePrefix(environment)}${companyNameForCn(companyName)}-${applicationName}`;
 }
 
@@ -68,36 +69,55 @@ export function checkVerestroCsr(input: VerestroCsrInput): { violations: RuleVio
   ];
   for (const [field, value] of textFields) {
     if (value.trim() === '') violate(field, 'REQUIRED', 'must not be empty');
-    if (value.includes(',')) violate(field, 'COMMA_NOT_ALLOWED', 'must not contain a comma (Verestro refuses commas in every CSR field)');
-    if (CONTROL.test(value)) violate(field, 'CONTROL_CHARACTER', 'must not contain control characters such as line breaks or tabs');
+    if (value.includes(','))
+      violate(field, 'COMMA_NOT_ALLOWED', 'must not contain a comma (Verestro refuses commas in every CSR field)');
+    if (CONTROL.test(value))
+      violate(field, 'CONTROL_CHARACTER', 'must not contain control characters such as line breaks or tabs');
     if (value !== value.trim()) violate(field, 'SURROUNDING_SPACES', 'must not start or end with spaces');
   }
 
   const country = input.country.toUpperCase();
   if (input.country !== '' && !(/^[A-Z]{2}$/.test(country) && isIsoCountry(country))) {
-    violate('country', 'COUNTRY_NOT_ISO_3166_ALPHA2', 'must be a two-letter ISO 3166-1 alpha-2 country code, such as US or PL');
+    violate(
+      'country',
+      'COUNTRY_NOT_ISO_3166_ALPHA2',
+      'must be a two-letter ISO 3166-1 alpha-2 country code, such as US or PL',
+    );
   }
   if (input.companyName !== '' && !NAME_PART.test(input.companyName)) {
-    violate('companyName', 'COMPANY_NAME_CHARACTERS', 'must be letters and digits only, starting with a letter: no spaces or special characters (it becomes part of the CN)');
+    violate(
+      'companyName',
+      'COMPANY_NAME_CHARACTERS',
+      'must be letters and digits only, starting with a letter: no spaces or special characters (it becomes part of the CN)',
+    );
   }
   if (input.applicationName !== '' && !NAME_PART.test(input.applicationName)) {
-    violate('applicationName', 'APPLICATION_NAME_CHARACTERS', 'must be letters and digits only, starting with a letter: no spaces, hyphens or special characters (the CN separates its parts with hyphens)');
+    violate(
+      'applicationName',
+      'APPLICATION_NAME_CHARACTERS',
+      'must be letters and digits only, starting with a letter: no spaces, hyphens or special characters (the CN separates its parts with hyphens)',
+    );
   }
   if (input.email !== '' && !EMAIL.test(input.email)) {
     violate('email', 'EMAIL_INVALID', 'must be an e-mail address (Verestro writes to it before a forced renewal)');
   }
   for (const field of ['state', 'locality', 'organization', 'email'] as const) {
-    if (input[field].length > MAX_LENGTH[field]) violate(field, 'TOO_LONG', `must be at most ${MAX_LENGTH[field]} characters`);
+    if (input[field].length > MAX_LENGTH[field])
+      violate(field, 'TOO_LONG', `must be at most ${MAX_LENGTH[field]} characters`);
   }
   if (input.keyBits < 2048) {
-    violate('keyBits', 'KEY_TOO_SHORT', 'must be at least 2048 (Verestro\'s minimum RSA key length)');
+    violate('keyBits', 'KEY_TOO_SHORT', "must be at least 2048 (Verestro's minimum RSA key length)");
   } else if (!(VERESTRO_KEY_SIZES as readonly number[]).includes(input.keyBits)) {
     violate('keyBits', 'KEY_SIZE_UNSUPPORTED', `must be one of ${VERESTRO_KEY_SIZES.join(', ')}`);
   }
 
   const commonName = verestroCommonName(input.environment, input.companyName, input.applicationName);
   if (commonName.length > MAX_LENGTH.commonName) {
-    violate('applicationName', 'CN_TOO_LONG', `makes the CN ${commonName.length} characters long; a CN may have at most ${MAX_LENGTH.commonName}. Shorten the company or application name`);
+    violate(
+      'applicationName',
+      'CN_TOO_LONG',
+      `makes the CN ${commonName.length} characters long; a CN may have at most ${MAX_LENGTH.commonName}. Shorten the company or application name`,
+    );
   }
 
   return {

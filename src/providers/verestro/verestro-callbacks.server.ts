@@ -5,19 +5,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, Server, ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { ErrorBody } from '../common/errors/api-error';
-import { ErrorCode } from '../common/errors/error-codes';
-import { loggableError } from '../common/errors/error-response';
-import { requestIdFrom } from '../common/http/request-id';
-import { applyServerLimits, serverLimits, serverOptions } from '../common/http/server-limits';
-import { Environment } from '../config/environment';
-import { CredentialVault } from '../credentials/credential-vault.service';
-import { CredentialsService } from '../credentials/credentials.service';
-import { generateRsaKeyPair } from '../credentials/crypto/key-generation';
-import { ENVIRONMENTS, SYSTEM_ACTOR, VerestroEnvironment } from '../credentials/domain/credential';
-import { signCertificateRequest } from '../credentials/x509/x509';
-import { ProviderRegistry } from '../providers/provider.registry';
-import { WebhooksService } from './webhooks.service';
+import type { ErrorBody } from '../../common/errors/api-error';
+import { ErrorCode } from '../../common/errors/error-codes';
+import { loggableError } from '../../common/errors/error-response';
+import { requestIdFrom } from '../../common/http/request-id';
+import { applyServerLimits, serverLimits, serverOptions } from '../../common/http/server-limits';
+import { Environment } from '../../config/environment';
+import { CredentialVault } from '../../credentials/credential-vault.service';
+import { generateRsaKeyPair } from '../../credentials/crypto/key-generation';
+import { SYSTEM_ACTOR } from '../../credentials/domain/credential';
+import { VERESTRO_ENVIRONMENTS, type VerestroEnvironment } from './verestro.descriptor';
+import { VerestroOnboarding } from './verestro.onboarding';
+import { signCertificateRequest } from '../../credentials/x509/x509';
+import { ProviderRegistry } from '../provider.registry';
+import { WebhooksService } from '../../webhooks/webhooks.service';
 
 const PATH = '/v1/webhooks/verestro';
 
@@ -25,13 +26,16 @@ const PATH = '/v1/webhooks/verestro';
 const ALWAYS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' } as const;
 
 /** A callback refused for a reason the caller can fix: answered with this status and error body. */
-class Refusal {
+class Refusal extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
-    readonly message: string,
+    readonly code: ErrorCode,
+    message: string,
     readonly details: unknown = null,
-  ) {}
+  ) {
+    super(message);
+    this.name = 'Refusal';
+  }
 }
 
 /** The body ended before it was complete (client gone, connection reset, server timeout). */
@@ -41,7 +45,7 @@ class BodyInterrupted extends Error {
   }
 }
 
-function errorBody(code: string, message: string, details: unknown = null): ErrorBody {
+function errorBody(code: ErrorCode, message: string, details: unknown = null): ErrorBody {
   return { error: { code, message, details } };
 }
 
@@ -49,7 +53,10 @@ function errorBody(code: string, message: string, details: unknown = null): Erro
 function isJsonMediaType(contentType: string): boolean {
   const [type, ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
   if (!/^application\/([a-z0-9.!#$&^_-]+\+)?json$/.test(type)) return false;
-  const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  const charset = parameters
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
   return charset === undefined || charset === 'utf-8' || charset === 'utf8';
 }
 
@@ -79,7 +86,7 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
 
   constructor(
     private readonly environment: Environment,
-    private readonly credentials: CredentialsService,
+    private readonly onboarding: VerestroOnboarding,
     private readonly vault: CredentialVault,
     private readonly registry: ProviderRegistry,
     private readonly webhooks: WebhooksService,
@@ -101,10 +108,15 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
       },
       (req, res) => this.serve(req, res),
     );
-    applyServerLimits(server, limits, (code, reason) => this.logger.debug({ code, reason }, 'callback connection error'));
+    applyServerLimits(server, limits, (code, reason) =>
+      this.logger.debug({ code, reason }, 'callback connection error'),
+    );
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
       // No certificate, one our CA did not sign, a stalled or garbled handshake: nothing to answer in HTTP.
-      this.logger.debug({ code: error.code, reason: error.message, remoteAddress: socket.remoteAddress }, 'callback TLS handshake refused');
+      this.logger.debug(
+        { code: error.code, reason: error.message, remoteAddress: socket.remoteAddress },
+        'callback TLS handshake refused',
+      );
       socket.destroy();
     });
     server.on('drop', () => this.noteDroppedConnection(limits.maxConnections));
@@ -124,10 +136,20 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
       if (change.provider === 'verestro' && change.kind === 'callback_ca') {
         void this.tlsOptions()
           .then((options) => server.setSecureContext(options))
-          .catch((error: unknown) => this.logger.error({ error: loggableError(error) }, 'could not reload the callback trust'));
+          .catch((error: unknown) =>
+            this.logger.error({ error: loggableError(error) }, 'could not reload the callback trust'),
+          );
       }
     });
-    this.logger.log({ url: this.url, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, bodyLimit: this.environment.WEBHOOK_BODY_LIMIT_BYTES }, 'listening for Verestro callbacks (mutual TLS)');
+    this.logger.log(
+      {
+        url: this.url,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        bodyLimit: this.environment.WEBHOOK_BODY_LIMIT_BYTES,
+      },
+      'listening for Verestro callbacks (mutual TLS)',
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -143,7 +165,10 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     this.dropped.count++;
     const now = Date.now();
     if (now - this.dropped.loggedAt < 10_000) return;
-    this.logger.warn({ dropped: this.dropped.count, maxConnections }, 'callback connections dropped: HTTP_MAX_CONNECTIONS reached');
+    this.logger.warn(
+      { dropped: this.dropped.count, maxConnections },
+      'callback connections dropped: HTTP_MAX_CONNECTIONS reached',
+    );
     this.dropped = { count: 0, loggedAt: now };
   }
 
@@ -151,18 +176,28 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
   private async tlsOptions(): Promise<ServerOptions> {
     const { VERESTRO_CALLBACK_TLS_CERT_FILE: certFile, VERESTRO_CALLBACK_TLS_KEY_FILE: keyFile } = this.environment;
     // Without a configured certificate (local use), our simulator-environment callback CA issues one.
-    const local = certFile && keyFile ? null : await this.credentials.callbackAuthority('simulator', SYSTEM_ACTOR);
+    const local = certFile && keyFile ? null : await this.onboarding.callbackAuthority('simulator', SYSTEM_ACTOR);
     const authorities: string[] = [];
     this.authorities = new Map();
-    for (const environment of ENVIRONMENTS.verestro) {
+    for (const environment of VERESTRO_ENVIRONMENTS) {
       const ca = (await this.vault.activeMaterial('verestro', environment, 'callback_ca'))?.credential.certificatePem;
       if (!ca) continue;
       authorities.push(ca);
       this.authorities.set(new X509Certificate(ca).fingerprint256, environment);
     }
-    if (!local) return { ca: authorities, cert: readFileSync(certFile as string, 'utf8'), key: readFileSync(keyFile as string, 'utf8') };
+    if (!local)
+      return {
+        ca: authorities,
+        cert: readFileSync(certFile as string, 'utf8'),
+        key: readFileSync(keyFile as string, 'utf8'),
+      };
     const keys = await generateRsaKeyPair(2048);
-    const cert = await signCertificateRequest(local.caPem, local.privateKeyPem, { subject: 'CN=localhost,O=payments-backend', publicKeyPem: keys.publicKeyPem }, 'server');
+    const cert = await signCertificateRequest(
+      local.caPem,
+      local.privateKeyPem,
+      { subject: 'CN=localhost,O=payments-backend', publicKeyPem: keys.publicKeyPem },
+      'server',
+    );
     return { ca: authorities, cert: cert ?? undefined, key: keys.privateKeyPem };
   }
 
@@ -172,19 +207,37 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     res.setHeader('X-Request-ID', requestId);
     for (const [name, value] of Object.entries(ALWAYS)) res.setHeader(name, value);
     // A stream 'error' without a listener is thrown by Node; these are expected (client gone) and only logged.
-    req.on('error', (error: NodeJS.ErrnoException) => this.logger.debug({ requestId, code: error.code, reason: error.message }, 'callback request stream ended early'));
-    res.on('error', (error: NodeJS.ErrnoException) => this.logger.debug({ requestId, code: error.code, reason: error.message }, 'callback answer could not be written'));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      this.logger.debug({ requestId, code: error.code, reason: error.message }, 'callback request stream ended early'),
+    );
+    res.on('error', (error: NodeJS.ErrnoException) =>
+      this.logger.debug({ requestId, code: error.code, reason: error.message }, 'callback answer could not be written'),
+    );
     this.handle(req, requestId)
       .then((answer) => this.answer(req, res, requestId, answer.status, answer.body))
       .catch((error: unknown) => {
         if (error instanceof BodyInterrupted) {
-          this.logger.warn({ requestId, reason: error.reason }, 'callback connection ended before its body was complete');
+          this.logger.warn(
+            { requestId, reason: error.reason },
+            'callback connection ended before its body was complete',
+          );
           return;
         }
         this.logger.error({ requestId, error: loggableError(error) }, 'callback handling failed');
-        this.answer(req, res, requestId, 500, errorBody(ErrorCode.INTERNAL, `An unexpected error occurred. Retry later; if it keeps happening, report request id ${requestId}.`));
+        this.answer(
+          req,
+          res,
+          requestId,
+          500,
+          errorBody(
+            ErrorCode.INTERNAL,
+            `An unexpected error occurred. Retry later; if it keeps happening, report request id ${requestId}.`,
+          ),
+        );
       })
-      .catch((error: unknown) => this.logger.error({ requestId, error: loggableError(error) }, 'callback answer failed'));
+      .catch((error: unknown) =>
+        this.logger.error({ requestId, error: loggableError(error) }, 'callback answer failed'),
+      );
   }
 
   private async handle(req: IncomingMessage, requestId: string): Promise<{ status: number; body: unknown }> {
@@ -202,11 +255,16 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
       throw new Refusal(404, ErrorCode.NOT_FOUND, `Only POST ${PATH} is served here; send the callback there.`);
     }
     const peer = (req.socket as TLSSocket).getPeerCertificate(true);
-    const environment = peer?.issuerCertificate ? this.authorities.get(peer.issuerCertificate.fingerprint256) : undefined;
+    const environment = peer?.issuerCertificate
+      ? this.authorities.get(peer.issuerCertificate.fingerprint256)
+      : undefined;
     if (!environment) throw new Refusal(401, ErrorCode.UNAUTHENTICATED, 'The callback could not be verified.');
 
     const encoding = req.headers['content-encoding'];
-    const encodings = (encoding ?? '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+    const encodings = (encoding ?? '')
+      .split(',')
+      .map((e) => e.trim().toLowerCase())
+      .filter(Boolean);
     if (encodings.some((e) => e !== 'identity')) {
       // Decompressing would let a few bytes on the wire become megabytes in memory; Verestro sends plain JSON.
       throw new Refusal(
@@ -219,9 +277,14 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     const contentType = req.headers['content-type'];
     // Verestro's documentation does not promise a Content-Type, so none is accepted; a non-JSON one is refused.
     if (contentType !== undefined && !isJsonMediaType(contentType)) {
-      throw new Refusal(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, `The callback body must be JSON (Content-Type: ${echo(contentType)} was sent); send Content-Type: application/json.`, {
-        contentType: echo(contentType),
-      });
+      throw new Refusal(
+        415,
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        `The callback body must be JSON (Content-Type: ${echo(contentType)} was sent); send Content-Type: application/json.`,
+        {
+          contentType: echo(contentType),
+        },
+      );
     }
     const limit = this.environment.WEBHOOK_BODY_LIMIT_BYTES;
     const declared = req.headers['content-length'];
@@ -235,7 +298,11 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     const webhook = { headers: req.headers, rawBody, remoteAddress: req.socket.remoteAddress };
     const notice = await this.registry.get('verestro', environment).verifyWebhook(webhook);
     if (!notice) {
-      throw new Refusal(400, ErrorCode.MALFORMED_CALLBACK, 'The callback body must be a JSON object with an orderId string; fix the body and send it again.');
+      throw new Refusal(
+        400,
+        ErrorCode.MALFORMED_CALLBACK,
+        'The callback body must be a JSON object with an orderId string; fix the body and send it again.',
+      );
     }
     const outcome = await this.webhooks.process('verestro', environment, notice);
     this.logger.debug({ requestId, environment, outcome }, 'Verestro callback received');
@@ -244,7 +311,12 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
   }
 
   private tooLarge(limit: number, what: string): Refusal {
-    return new Refusal(413, ErrorCode.PAYLOAD_TOO_LARGE, `The callback body is larger than the ${limit}-byte limit (${what}); send a smaller body.`, { limitBytes: limit });
+    return new Refusal(
+      413,
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `The callback body is larger than the ${limit}-byte limit (${what}); send a smaller body.`,
+      { limitBytes: limit },
+    );
   }
 
   /**
@@ -297,12 +369,16 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
       return;
     }
     const text = JSON.stringify(body);
-    const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) };
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+    };
     // Unread body bytes would otherwise be read as the next request; closing is cheaper than draining.
     if (!req.complete) headers.Connection = 'close';
     res.writeHead(status, headers);
     res.end(text);
-    if (status >= 400) this.logger.debug({ requestId, status, code: (body as ErrorBody).error?.code }, 'Verestro callback refused');
+    if (status >= 400)
+      this.logger.debug({ requestId, status, code: (body as ErrorBody).error?.code }, 'Verestro callback refused');
   }
 
   /**

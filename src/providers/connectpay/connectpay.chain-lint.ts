@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import type { CertificateFacts } from '../domain/credential';
-import { EXPIRING_WITHIN_DAYS } from '../domain/credential';
+import type { CertificateFacts } from '../../credentials/domain/credential';
+import { EXPIRING_WITHIN_DAYS } from '../../credentials/domain/credential';
 import {
   certificateFacts,
   EKU_CLIENT_AUTH,
@@ -9,7 +9,7 @@ import {
   privateKeyFromPem,
   rsaModulusBits,
   usages,
-} from '../x509/x509';
+} from '../../credentials/x509/x509';
 
 /**
  * ConnectPay's rules for an mTLS client chain (seed 003), made executable: a CA-issued full
@@ -86,7 +86,11 @@ export function lintClientChain(chainPem: string, options: { privateKeyPem?: str
   for (const block of blocks) {
     if (block.label !== 'CERTIFICATE') {
       if (/PRIVATE KEY/.test(block.label)) {
-        error('PRIVATE_KEY_IN_CHAIN', null, 'The chain contains a private key. Remove it: the chain you send ConnectPay must hold certificates only.');
+        error(
+          'PRIVATE_KEY_IN_CHAIN',
+          null,
+          'The chain contains a private key. Remove it: the chain you send ConnectPay must hold certificates only.',
+        );
       } else {
         error('NOT_PEM', null, `The chain contains a "${block.label}" block. Send only "CERTIFICATE" blocks.`);
       }
@@ -95,13 +99,25 @@ export function lintClientChain(chainPem: string, options: { privateKeyPem?: str
     try {
       certificates.push(new X509Certificate(block.der));
     } catch {
-      error('NOT_PEM', certificates.length, `Block ${certificates.length + 1} is not a readable X.509 certificate. Export each certificate as PEM (Base64 ASCII).`);
+      error(
+        'NOT_PEM',
+        certificates.length,
+        `Block ${certificates.length + 1} is not a readable X.509 certificate. Export each certificate as PEM (Base64 ASCII).`,
+      );
     }
   }
   if (blocks.length === 0) {
-    error('NOT_PEM', null, 'No PEM certificate found. Send the chain as X.509 PEM (Base64 ASCII) blocks, leaf first, root last.');
+    error(
+      'NOT_PEM',
+      null,
+      'No PEM certificate found. Send the chain as X.509 PEM (Base64 ASCII) blocks, leaf first, root last.',
+    );
   } else if (strayText) {
-    warning('STRAY_TEXT', null, 'There is text between or around the PEM blocks; it will be dropped from the submission.');
+    warning(
+      'STRAY_TEXT',
+      null,
+      'There is text between or around the PEM blocks; it will be dropped from the submission.',
+    );
   }
 
   const summaries: ChainCertificate[] = certificates.map((certificate, index) => ({
@@ -113,17 +129,29 @@ export function lintClientChain(chainPem: string, options: { privateKeyPem?: str
   if (certificates.length > 0) {
     const leaf = certificates[0];
     if (certificates.length < 2) {
-      error('CHAIN_TOO_SHORT', null, 'A chain needs at least the leaf and the root certificate (with any intermediates between them). Append the missing CA certificates.');
+      error(
+        'CHAIN_TOO_SHORT',
+        null,
+        'A chain needs at least the leaf and the root certificate (with any intermediates between them). Append the missing CA certificates.',
+      );
     }
     if (summaries[0].selfSigned) {
-      error('LEAF_SELF_SIGNED', 0, 'The leaf certificate is self-signed; ConnectPay accepts only CA-issued certificates (e.g. DigiCert, Sectigo, BuyPass).');
+      error(
+        'LEAF_SELF_SIGNED',
+        0,
+        'The leaf certificate is self-signed; ConnectPay accepts only CA-issued certificates (e.g. DigiCert, Sectigo, BuyPass).',
+      );
     }
 
     let orderBroken = false;
     for (let i = 0; i < certificates.length - 1; i++) {
       if (!issuedBy(certificates[i], certificates[i + 1])) {
         orderBroken = true;
-        error('WRONG_ORDER', i, `Certificate ${i + 1} is not issued and signed by certificate ${i + 2}. Order the chain leaf first, then each issuer, root last.`);
+        error(
+          'WRONG_ORDER',
+          i,
+          `Certificate ${i + 1} is not issued and signed by certificate ${i + 2}. Order the chain leaf first, then each issuer, root last.`,
+        );
       }
     }
     if (orderBroken) {
@@ -140,45 +168,85 @@ export function lintClientChain(chainPem: string, options: { privateKeyPem?: str
     }
 
     if (certificates.length >= 2 && !summaries[summaries.length - 1].selfSigned) {
-      error('ROOT_MISSING', certificates.length - 1, 'The last certificate is not a self-signed root. Append the root CA certificate at the end of the chain.');
+      error(
+        'ROOT_MISSING',
+        certificates.length - 1,
+        'The last certificate is not a self-signed root. Append the root CA certificate at the end of the chain.',
+      );
     }
 
     certificates.forEach((certificate, index) => {
       const facts = summaries[index];
       if (LETS_ENCRYPT.test(certificate.issuer) || LETS_ENCRYPT.test(certificate.subject)) {
-        error('LETS_ENCRYPT', index, "Let's Encrypt certificates are not accepted by ConnectPay (90-day lifetime). Use a certificate from a commercial CA.");
+        error(
+          'LETS_ENCRYPT',
+          index,
+          "Let's Encrypt certificates are not accepted by ConnectPay (90-day lifetime). Use a certificate from a commercial CA.",
+        );
       }
       if (facts.notAfter.getTime() < now.getTime()) {
         error('EXPIRED', index, `Certificate ${index + 1} expired on ${facts.notAfter.toISOString()}. Renew it.`);
       } else if (facts.notBefore.getTime() > now.getTime()) {
-        error('NOT_YET_VALID', index, `Certificate ${index + 1} is not valid before ${facts.notBefore.toISOString()}. Check the clock or wait.`);
+        error(
+          'NOT_YET_VALID',
+          index,
+          `Certificate ${index + 1} is not valid before ${facts.notBefore.toISOString()}. Check the clock or wait.`,
+        );
       } else if (index === 0 && facts.notAfter.getTime() - now.getTime() < EXPIRING_WITHIN_DAYS * 86_400_000) {
-        warning('EXPIRES_SOON', 0, `The leaf expires on ${facts.notAfter.toISOString()}, within ${EXPIRING_WITHIN_DAYS} days. Plan its renewal now.`);
+        warning(
+          'EXPIRES_SOON',
+          0,
+          `The leaf expires on ${facts.notAfter.toISOString()}, within ${EXPIRING_WITHIN_DAYS} days. Plan its renewal now.`,
+        );
       }
       if (index > 0 && usages(certificate).isCa === false) {
-        error('ISSUER_NOT_CA', index, `Certificate ${index + 1} is used as an issuer but is not a CA certificate (basicConstraints CA:FALSE).`);
+        error(
+          'ISSUER_NOT_CA',
+          index,
+          `Certificate ${index + 1} is used as an issuer but is not a CA certificate (basicConstraints CA:FALSE).`,
+        );
       }
       const bits = rsaModulusBits(certificate.publicKey);
       if (bits !== null && bits < 2048) {
-        error('WEAK_KEY', index, `Certificate ${index + 1} has a ${bits}-bit RSA key; at least 2048 bits are required.`);
+        error(
+          'WEAK_KEY',
+          index,
+          `Certificate ${index + 1} has a ${bits}-bit RSA key; at least 2048 bits are required.`,
+        );
       }
     });
 
     const leafUsage = usages(leaf);
     const eku = leafUsage.extendedKeyUsage;
     if (eku && !eku.includes(EKU_CLIENT_AUTH) && !eku.includes(ANY_EXTENDED_KEY_USAGE)) {
-      error('NOT_CLIENT_AUTH', 0, 'The leaf may not be used for TLS client authentication (its extended key usage lacks clientAuth). Order a certificate with clientAuth.');
+      error(
+        'NOT_CLIENT_AUTH',
+        0,
+        'The leaf may not be used for TLS client authentication (its extended key usage lacks clientAuth). Order a certificate with clientAuth.',
+      );
     }
     if (leafUsage.keyUsage !== null && (leafUsage.keyUsage & KEY_USAGE.digitalSignature) === 0) {
-      error('NOT_CLIENT_AUTH', 0, 'The leaf may not sign (its key usage lacks digitalSignature), so it cannot authenticate a TLS client.');
+      error(
+        'NOT_CLIENT_AUTH',
+        0,
+        'The leaf may not sign (its key usage lacks digitalSignature), so it cannot authenticate a TLS client.',
+      );
     }
 
     if (options.privateKeyPem !== undefined) {
       const key = privateKeyFromPem(options.privateKeyPem);
       if (!key) {
-        error('PRIVATE_KEY_UNREADABLE', null, 'The private key is not a readable PEM private key (PKCS#8 or PKCS#1, unencrypted).');
+        error(
+          'PRIVATE_KEY_UNREADABLE',
+          null,
+          'The private key is not a readable PEM private key (PKCS#8 or PKCS#1, unencrypted).',
+        );
       } else if (!leaf.checkPrivateKey(key)) {
-        error('KEY_MISMATCH', 0, 'The private key does not belong to the leaf certificate. Send the key the certificate was issued for.');
+        error(
+          'KEY_MISMATCH',
+          0,
+          'The private key does not belong to the leaf certificate. Send the key the certificate was issued for.',
+        );
       }
     }
   }
@@ -188,5 +256,19 @@ export function lintClientChain(chainPem: string, options: { privateKeyPem?: str
     certificates: summaries,
     findings,
     parsed: certificates,
+  };
+}
+
+/** A linted certificate's public facts, as the API shows them. */
+export function publicCertificateSummary(certificate: ChainReport['certificates'][number]) {
+  return {
+    index: certificate.index,
+    subject: certificate.subject,
+    issuer: certificate.issuer,
+    serialNumber: certificate.serialNumber,
+    fingerprintSha256: certificate.fingerprintSha256,
+    notBefore: certificate.notBefore.toISOString(),
+    notAfter: certificate.notAfter.toISOString(),
+    selfSigned: certificate.selfSigned,
   };
 }

@@ -1,0 +1,490 @@
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import type { Environment } from '../config/environment';
+import { masterKeyFromBase64, MasterKeyring } from '../credentials/crypto/master-keyring';
+import type { InstanceLiveness } from '../database/instance-liveness';
+import type { Transaction, UnitOfWork } from '../database/unit-of-work';
+import type { OutboundEvents } from '../events/outbound-events.service';
+import type { Capabilities, PayoutInstruction, ProviderPayout } from '../providers/provider.port';
+import { PayoutProvider, ProviderError, type Beneficiary } from '../providers/provider.port';
+import type { ProviderRegistry } from '../providers/provider.registry';
+import { PayoutBeneficiaries, SealedBeneficiary } from './beneficiary/payout-beneficiaries';
+import type { CreatedPayoutAnswer, IdempotencyClaim, IdempotencyScope, StoredAnswer } from './domain/idempotency';
+import type { Payout } from './domain/payout';
+import type { PayoutHistoryEntry } from './domain/payout-history';
+import type { IdempotencyKeysRepository, NewClaim } from './persistence/idempotency-keys.repository';
+import type {
+  LockedPayout,
+  PayoutPageQuery,
+  PayoutsRepository,
+  PayoutStateChange,
+  RequestedPayout,
+} from './persistence/payouts.repository';
+import type { NewPayout } from './payouts.service';
+import { PayoutsService } from './payouts.service';
+
+/**
+ * PayoutsService's rules against in-memory repositories. The fakes are strict: a statement outside
+ * a transaction, or on a transaction that has ended, throws; a failed transaction rolls back
+ * everything written in it. The database behaviour itself (locks, SQL) is proven by the
+ * integration suites under test/payouts on PostgreSQL.
+ */
+
+/** Everything the fakes hold, with snapshot/restore for rollback. */
+class Tables {
+  payouts = new Map<string, { payout: Payout; checkAttempts: number; nextCheckAt: Date | null }>();
+  history: Array<PayoutHistoryEntry & { payoutId: string }> = [];
+  claims = new Map<string, IdempotencyClaim>();
+  outbox: Array<{ type: string; data: Record<string, unknown> }> = [];
+
+  snapshot(): () => void {
+    const payouts = new Map(this.payouts);
+    const history = [...this.history];
+    const claims = new Map(this.claims);
+    const outbox = [...this.outbox];
+    return () => {
+      this.payouts = payouts;
+      this.history = history;
+      this.claims = claims;
+      this.outbox = outbox;
+    };
+  }
+}
+
+class FakeUnitOfWork implements Pick<UnitOfWork, 'run'> {
+  commits = 0;
+  private readonly open = new Set<Transaction>();
+
+  constructor(private readonly tables: Tables) {}
+
+  async run<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
+    const transaction = { name: `tx${this.commits}` } as unknown as Transaction;
+    const rollback = this.tables.snapshot();
+    this.open.add(transaction);
+    try {
+      const result = await work(transaction);
+      this.commits += 1;
+      return result;
+    } catch (error) {
+      rollback();
+      throw error;
+    } finally {
+      this.open.delete(transaction);
+    }
+  }
+
+  check(transaction: Transaction): void {
+    if (!this.open.has(transaction)) throw new Error('statement on a transaction that is not open');
+  }
+}
+
+class FakePayouts implements Pick<
+  PayoutsRepository,
+  'insertRequested' | 'findById' | 'lockById' | 'updateState' | 'page' | 'appendHistory' | 'history'
+> {
+  constructor(
+    private readonly tables: Tables,
+    private readonly unitOfWork: FakeUnitOfWork,
+  ) {}
+
+  async insertRequested(transaction: Transaction, input: RequestedPayout): Promise<Payout> {
+    this.unitOfWork.check(transaction);
+    if (this.tables.payouts.has(input.id)) throw new Error(`duplicate key ${input.id}`);
+    const now = new Date();
+    const payout: Payout = {
+      id: input.id,
+      provider: input.provider,
+      environment: input.environment,
+      status: 'requested',
+      amount: input.amount,
+      beneficiary: input.beneficiary.beneficiary,
+      sealedBeneficiary: SealedBeneficiary.fromRow({ id: input.id, ...input.beneficiary }),
+      reference: input.reference,
+      metadata: input.metadata,
+      providerReference: null,
+      providerStatus: null,
+      failureCode: null,
+      failureReason: null,
+      fees: null,
+      createdAt: now,
+      updatedAt: now,
+      createdByKeyId: input.createdByKeyId,
+    };
+    this.tables.payouts = new Map(this.tables.payouts).set(input.id, {
+      payout,
+      checkAttempts: 0,
+      nextCheckAt: input.nextCheckAt,
+    });
+    return payout;
+  }
+
+  async findById(id: string): Promise<Payout | null> {
+    return this.tables.payouts.get(id)?.payout ?? null;
+  }
+
+  async lockById(transaction: Transaction, id: string): Promise<LockedPayout | null> {
+    this.unitOfWork.check(transaction);
+    const row = this.tables.payouts.get(id);
+    return row ? { payout: row.payout, checkAttempts: row.checkAttempts } : null;
+  }
+
+  async updateState(transaction: Transaction, id: string, change: PayoutStateChange): Promise<void> {
+    this.unitOfWork.check(transaction);
+    const row = this.tables.payouts.get(id);
+    if (!row) throw new Error(`no payout ${id}`);
+    const { nextCheckAt, checkAttempts, ...columns } = change;
+    const defined = Object.fromEntries(Object.entries(columns).filter(([, value]) => value !== undefined));
+    this.tables.payouts = new Map(this.tables.payouts).set(id, {
+      payout: { ...row.payout, ...defined, updatedAt: new Date() },
+      checkAttempts: checkAttempts ?? row.checkAttempts,
+      nextCheckAt,
+    });
+  }
+
+  async page(query: PayoutPageQuery): Promise<Payout[]> {
+    return [...this.tables.payouts.values()]
+      .map((row) => row.payout)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id))
+      .slice(0, query.limit + 1);
+  }
+
+  async appendHistory(
+    transaction: Transaction,
+    payoutId: string,
+    type: string,
+    fromStatus: string | null,
+    toStatus: string | null,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    this.unitOfWork.check(transaction);
+    this.tables.history = [
+      ...this.tables.history,
+      {
+        id: String(this.tables.history.length + 1),
+        payoutId,
+        type,
+        fromStatus,
+        toStatus,
+        detail,
+        occurredAt: new Date(),
+      },
+    ];
+  }
+
+  async history(payoutId: string): Promise<PayoutHistoryEntry[]> {
+    return this.tables.history.filter((entry) => entry.payoutId === payoutId);
+  }
+}
+
+const keyOf = (scope: IdempotencyScope) => `${scope.apiKeyId}|${scope.key}`;
+
+class FakeIdempotencyKeys implements Pick<
+  IdempotencyKeysRepository,
+  'claim' | 'find' | 'lock' | 'assignOwner' | 'storeAnswer' | 'releaseUnanswered'
+> {
+  constructor(
+    private readonly tables: Tables,
+    private readonly unitOfWork: FakeUnitOfWork,
+  ) {}
+
+  async claim(transaction: Transaction, scope: IdempotencyScope, claim: NewClaim): Promise<boolean> {
+    this.unitOfWork.check(transaction);
+    if (this.tables.claims.has(keyOf(scope))) return false;
+    this.put({
+      ...scope,
+      requestHash: claim.requestHash,
+      payoutId: claim.payoutId,
+      answer: null,
+      ownerInstance: claim.ownerInstance,
+      leaseUntil: new Date(Date.now() + claim.leaseMs),
+      createdAt: new Date(),
+    });
+    return true;
+  }
+
+  async find(scope: IdempotencyScope): Promise<IdempotencyClaim | null> {
+    return this.tables.claims.get(keyOf(scope)) ?? null;
+  }
+
+  async lock(transaction: Transaction, scope: IdempotencyScope): Promise<IdempotencyClaim | null> {
+    this.unitOfWork.check(transaction);
+    return this.find(scope);
+  }
+
+  async assignOwner(
+    transaction: Transaction,
+    scope: IdempotencyScope,
+    ownerInstance: number | null,
+    leaseUntil: Date,
+  ): Promise<void> {
+    this.unitOfWork.check(transaction);
+    this.put({ ...this.existing(scope), ownerInstance, leaseUntil });
+  }
+
+  async storeAnswer(transaction: Transaction, scope: IdempotencyScope, answer: StoredAnswer): Promise<void> {
+    this.unitOfWork.check(transaction);
+    // As in jsonb: what is stored is the JSON of the answer, not the object the service holds.
+    this.put({
+      ...this.existing(scope),
+      answer: { status: answer.status, body: JSON.parse(JSON.stringify(answer.body)) },
+    });
+  }
+
+  async releaseUnanswered(scope: IdempotencyScope): Promise<void> {
+    const claim = this.existing(scope);
+    if (claim.answer === null) this.put({ ...claim, leaseUntil: new Date(0) });
+  }
+
+  private existing(scope: IdempotencyScope): IdempotencyClaim {
+    const claim = this.tables.claims.get(keyOf(scope));
+    if (!claim) throw new Error(`no claim for ${keyOf(scope)}`);
+    return claim;
+  }
+
+  private put(claim: IdempotencyClaim): void {
+    this.tables.claims = new Map(this.tables.claims).set(keyOf(claim), claim);
+  }
+}
+
+class FakeOutbox implements Pick<OutboundEvents, 'enqueue'> {
+  constructor(
+    private readonly tables: Tables,
+    private readonly unitOfWork: FakeUnitOfWork,
+  ) {}
+
+  async enqueue(transaction: Transaction, type: 'payout.status_changed', data: Record<string, unknown>): Promise<void> {
+    this.unitOfWork.check(transaction);
+    this.tables.outbox = [...this.tables.outbox, { type, data }];
+  }
+}
+
+/** A provider whose answers the test decides, recording what it was sent. */
+class ScriptedProvider extends PayoutProvider {
+  readonly provider = 'd24' as const;
+  readonly environment = 'simulator' as const;
+  readonly capabilities: Capabilities = {
+    payouts: { create: true, status: true, cancel: true, hold: false },
+    accounts: { list: false, balance: false, transactions: false },
+    webhooks: { verify: false },
+  };
+  readonly sent: PayoutInstruction[] = [];
+  onCreate: (instruction: PayoutInstruction) => Promise<ProviderPayout> = async () => ({
+    state: 'pending',
+    providerStatus: 'PENDING',
+    providerReference: '8405150',
+  });
+
+  createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
+    this.sent.push(instruction);
+    return this.onCreate(instruction);
+  }
+
+  getPayout(): Promise<ProviderPayout> {
+    return Promise.resolve({ state: 'pending', providerStatus: 'PENDING' });
+  }
+}
+
+const beneficiary: Beneficiary = {
+  type: 'latam_bank_account',
+  country: 'BR',
+  name: 'José',
+  documentId: '84932568207',
+  documentType: 'CPF',
+  bankCode: 341,
+  bankBranch: '0001',
+  bankAccount: '123456789',
+};
+const newPayout = (amount = '10.00'): NewPayout => ({
+  provider: 'd24',
+  environment: 'simulator',
+  amount: { amount, currency: 'BRL' },
+  beneficiary,
+});
+
+function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
+  const tables = new Tables();
+  const unitOfWork = new FakeUnitOfWork(tables);
+  const provider = new ScriptedProvider();
+  const keyring = new MasterKeyring(masterKeyFromBase64(randomBytes(32).toString('base64')));
+  const answer: CreatedPayoutAnswer = {
+    render: (payout) => ({
+      status: 201,
+      body: { id: payout.id, status: payout.status, beneficiary: payout.beneficiary, sealed: payout.sealedBeneficiary },
+    }),
+  };
+  const environment = {
+    RECONCILE_INTERVAL_MS: 1_000,
+    PROVIDER_CONNECT_TIMEOUT_MS: 100,
+    PROVIDER_RESPONSE_TIMEOUT_MS: 100,
+    IDEMPOTENCY_WAIT_MS: options.idempotencyWaitMs ?? 2_000,
+    PORT: 3000,
+  } as unknown as Environment;
+  const liveness = {
+    id: 7,
+    alive: async (ids: number[]) => new Set(ids.filter((id) => (options.alive ?? [7]).includes(id))),
+  } as unknown as InstanceLiveness;
+  const service = new PayoutsService(
+    unitOfWork as unknown as UnitOfWork,
+    new FakePayouts(tables, unitOfWork) as unknown as PayoutsRepository,
+    new FakeIdempotencyKeys(tables, unitOfWork) as unknown as IdempotencyKeysRepository,
+    answer,
+    { get: () => provider } as unknown as ProviderRegistry,
+    environment,
+    new FakeOutbox(tables, unitOfWork) as unknown as OutboundEvents,
+    liveness,
+    new PayoutBeneficiaries(keyring),
+    keyring,
+  );
+  return { service, tables, unitOfWork, provider, answer };
+}
+
+const scope: IdempotencyScope = { apiKeyId: '5b0a1b0e-3f3c-4f7e-9d55-6f2b7c1d9e01', key: 'key-1' };
+
+describe('PayoutsService rules (in-memory repositories)', () => {
+  // Some cases log on purpose (an unexpected error, a takeover); the assertions are on the tables.
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
+
+  it('commits the payout before calling the provider, then stores the answer with the outcome: two transactions', async () => {
+    const { service, tables, unitOfWork, provider } = setUp();
+    provider.onCreate = async (instruction) => {
+      // At the provider call, the payout and its claim are committed and nothing else yet.
+      expect(tables.payouts.get(instruction.externalId)?.payout.status).toBe('requested');
+      expect(tables.claims.get(keyOf(scope))?.answer).toBeNull();
+      expect(unitOfWork.commits).toBe(1);
+      return { state: 'pending', providerStatus: 'PENDING', providerReference: '8405150' };
+    };
+    const result = await service.create(newPayout(), scope);
+    if (result.outcome !== 'created') throw new Error(`expected created, got ${result.outcome}`);
+    expect(result.payout).toMatchObject({ status: 'pending', providerReference: '8405150', providerStatus: 'PENDING' });
+    expect(provider.sent).toHaveLength(1);
+    expect(provider.sent[0].beneficiary).toEqual(beneficiary);
+    expect(unitOfWork.commits).toBe(2);
+    expect(tables.claims.get(keyOf(scope))?.answer).toEqual({
+      status: 201,
+      body: { id: result.payout.id, status: 'pending', beneficiary: result.payout.beneficiary, sealed: '[sealed]' },
+    });
+    expect(tables.history.map((entry) => [entry.type, entry.fromStatus, entry.toStatus])).toEqual([
+      ['created', null, 'requested'],
+      ['transition', 'requested', 'pending'],
+    ]);
+    expect(tables.outbox).toEqual([
+      {
+        type: 'payout.status_changed',
+        data: expect.objectContaining({ payoutId: result.payout.id, from: 'requested', to: 'pending' }),
+      },
+    ]);
+  });
+
+  it('replays the stored answer for the same key and body, without a second provider call', async () => {
+    const { service, provider } = setUp();
+    const first = await service.create(newPayout(), scope);
+    const again = await service.create(newPayout(), scope);
+    expect(again).toEqual({
+      outcome: 'replayed',
+      answer: {
+        status: 201,
+        body: expect.objectContaining({
+          id: first.outcome === 'created' ? first.payout.id : 'none',
+          status: 'pending',
+        }),
+      },
+    });
+    expect(provider.sent).toHaveLength(1);
+  });
+
+  it('refuses the same key with another body (422 IDEMPOTENCY_KEY_REUSED), naming the first payout', async () => {
+    const { service, provider } = setUp();
+    const first = await service.create(newPayout('10.00'), scope);
+    await expect(service.create(newPayout('11.00'), scope)).rejects.toMatchObject({
+      status: 422,
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      details: { payoutId: first.outcome === 'created' ? first.payout.id : 'none' },
+    });
+    expect(provider.sent).toHaveLength(1);
+  });
+
+  it('fails the payout on a definite refusal and makes it unknown (with a check due) when the answer was lost', async () => {
+    const { service, tables, provider } = setUp();
+    provider.onCreate = () =>
+      Promise.reject(new ProviderError('INSUFFICIENT_FUNDS', 'Not enough balance.', { providerCode: 401 }));
+    const refused = await service.create(newPayout(), scope);
+    expect(refused).toMatchObject({
+      outcome: 'created',
+      payout: { status: 'failed', failureCode: 'INSUFFICIENT_FUNDS', failureReason: 'Not enough balance.' },
+    });
+    const refusedId = refused.outcome === 'created' ? refused.payout.id : '';
+    expect(tables.payouts.get(refusedId)?.nextCheckAt).toBeNull();
+
+    provider.onCreate = () =>
+      Promise.reject(new ProviderError('PROVIDER_TIMEOUT', 'No answer.', { outcomeUnknown: true }));
+    const lost = await service.create(newPayout(), { ...scope, key: 'key-2' });
+    expect(lost).toMatchObject({ outcome: 'created', payout: { status: 'unknown', failureCode: null } });
+    const lostId = lost.outcome === 'created' ? lost.payout.id : '';
+    expect(tables.payouts.get(lostId)?.nextCheckAt?.getTime()).toBeGreaterThan(Date.now());
+    expect(tables.outbox.map((event) => event.data.to)).toEqual(['failed', 'unknown']);
+  });
+
+  it('rolls the outcome back and releases the claim at once when storing the answer fails', async () => {
+    const { service, tables, unitOfWork, provider, answer } = setUp();
+    const realRender = answer.render;
+    answer.render = () => {
+      throw new Error('render failed');
+    };
+    await expect(service.create(newPayout(), scope)).rejects.toThrow('render failed');
+    const claim = tables.claims.get(keyOf(scope));
+    expect(claim?.answer).toBeNull();
+    expect(claim?.leaseUntil?.getTime()).toBe(0);
+    const payout = tables.payouts.get(claim?.payoutId ?? '')?.payout;
+    // The transition and its event were in the failed transaction: the payout is still requested.
+    expect(payout?.status).toBe('requested');
+    expect(tables.outbox).toEqual([]);
+    expect(unitOfWork.commits).toBe(1);
+
+    // A retry takes the released claim over (its owner is alive, but its lease is over) and finishes it.
+    answer.render = realRender;
+    const retried = await service.create(newPayout(), scope);
+    expect(retried).toMatchObject({ outcome: 'created', payout: { id: claim?.payoutId, status: 'pending' } });
+    expect(provider.sent.map((instruction) => instruction.externalId)).toEqual([claim?.payoutId, claim?.payoutId]);
+  });
+
+  it('takes over a claim whose process is gone, and answers 409 IDEMPOTENCY_KEY_IN_PROGRESS while it lives', async () => {
+    const stuck = setUp({ alive: [], idempotencyWaitMs: 100 });
+    // A first attempt by process 3 that never answered (claim and payout committed, nothing more).
+    stuck.provider.onCreate = () => new Promise(() => undefined);
+    void stuck.service.create(newPayout(), scope);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const claim = stuck.tables.claims.get(keyOf(scope)) as IdempotencyClaim;
+    stuck.tables.claims.set(keyOf(scope), { ...claim, ownerInstance: 3 });
+    stuck.provider.onCreate = async () => ({ state: 'pending', providerStatus: 'PENDING', providerReference: '1' });
+    const taken = await stuck.service.create(newPayout(), scope);
+    expect(taken).toMatchObject({ outcome: 'created', payout: { id: claim.payoutId, status: 'pending' } });
+    expect(stuck.tables.claims.get(keyOf(scope))?.ownerInstance).toBe(7);
+
+    const busy = setUp({ alive: [3, 7], idempotencyWaitMs: 100 });
+    busy.provider.onCreate = () => new Promise(() => undefined);
+    void busy.service.create(newPayout(), scope);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    busy.tables.claims.set(keyOf(scope), {
+      ...(busy.tables.claims.get(keyOf(scope)) as IdempotencyClaim),
+      ownerInstance: 3,
+    });
+    await expect(busy.service.create(newPayout(), scope)).rejects.toMatchObject({
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+    });
+  });
+
+  it('records a late report as stale and leaves the payout where it is', async () => {
+    const { service, tables } = setUp();
+    const created = await service.create(newPayout(), scope);
+    const id = created.outcome === 'created' ? created.payout.id : '';
+    await service.applyProviderResult(id, { state: 'completed', providerStatus: 'COMPLETED' }, 'webhook');
+    const outboxBefore = tables.outbox.length;
+    const after = await service.applyProviderResult(id, { state: 'pending', providerStatus: 'PENDING' }, 'reconcile');
+    expect(after.status).toBe('completed');
+    expect(tables.history.at(-1)).toMatchObject({ type: 'stale_update', fromStatus: 'completed', toStatus: 'pending' });
+    expect(tables.outbox).toHaveLength(outboxBefore);
+    expect(tables.payouts.get(id)?.nextCheckAt).toBeNull();
+  });
+});

@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, IsNull } from 'typeorm';
+import type { Transaction } from '../../database/unit-of-work';
+import type { IdempotencyClaim, IdempotencyScope, StoredAnswer } from '../domain/idempotency';
+import { IdempotencyKeyEntity } from './payout.entity';
+
+/** Idempotency keys are kept at least this long (the promise is 24 h). */
+const IDEMPOTENCY_TTL = '48 hours';
+
+export interface NewClaim {
+  requestHash: string;
+  payoutId: string;
+  ownerInstance: number | null;
+  leaseMs: number;
+}
+
+/** The idempotency_keys table: one claim per (API key, Idempotency-Key), then its stored answer. */
+@Injectable()
+export class IdempotencyKeysRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Claims the key for a new payout; false when it is already claimed. The unique (api key,
+   * Idempotency-Key) row is the lock: a concurrent claim of the same key waits until this
+   * transaction ends, then finds the row.
+   */
+  async claim(transaction: Transaction, scope: IdempotencyScope, claim: NewClaim): Promise<boolean> {
+    const inserted: unknown[] = await transaction.query(
+      `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at, owner_instance, lease_until)
+       VALUES ($1, $2, $3, $4, now() + interval '${IDEMPOTENCY_TTL}', $5, now() + $6 * interval '1 millisecond') ON CONFLICT DO NOTHING RETURNING payout_id`,
+      [scope.apiKeyId, scope.key, claim.requestHash, claim.payoutId, claim.ownerInstance, claim.leaseMs],
+    );
+    return inserted.length > 0;
+  }
+
+  async find(scope: IdempotencyScope): Promise<IdempotencyClaim | null> {
+    const row = await this.dataSource
+      .getRepository(IdempotencyKeyEntity)
+      .findOneBy({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key });
+    return row ? toClaim(row) : null;
+  }
+
+  /** SELECT … FOR UPDATE of the claim, for a takeover. */
+  async lock(transaction: Transaction, scope: IdempotencyScope): Promise<IdempotencyClaim | null> {
+    const row = await transaction
+      .getRepository(IdempotencyKeyEntity)
+      .findOne({ where: { apiKeyId: scope.apiKeyId, idempotencyKey: scope.key }, lock: { mode: 'pessimistic_write' } });
+    return row ? toClaim(row) : null;
+  }
+
+  async assignOwner(
+    transaction: Transaction,
+    scope: IdempotencyScope,
+    ownerInstance: number | null,
+    leaseUntil: Date,
+  ): Promise<void> {
+    await transaction
+      .getRepository(IdempotencyKeyEntity)
+      .update({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key }, { ownerInstance, leaseUntil });
+  }
+
+  async storeAnswer(transaction: Transaction, scope: IdempotencyScope, answer: StoredAnswer): Promise<void> {
+    await transaction
+      .getRepository(IdempotencyKeyEntity)
+      .update(
+        { apiKeyId: scope.apiKeyId, idempotencyKey: scope.key },
+        { responseStatus: answer.status, responseBody: answer.body as object },
+      );
+  }
+
+  /** Ends the lease of an unanswered claim at once, so a retry takes it over without waiting. */
+  async releaseUnanswered(scope: IdempotencyScope): Promise<void> {
+    await this.dataSource
+      .getRepository(IdempotencyKeyEntity)
+      .update(
+        { apiKeyId: scope.apiKeyId, idempotencyKey: scope.key, responseStatus: IsNull() },
+        { leaseUntil: new Date(0) },
+      );
+  }
+
+  async purgeExpired(): Promise<void> {
+    await this.dataSource.query('DELETE FROM idempotency_keys WHERE expires_at < now()');
+  }
+}
+
+function toClaim(row: IdempotencyKeyEntity): IdempotencyClaim {
+  return {
+    apiKeyId: row.apiKeyId,
+    key: row.idempotencyKey,
+    requestHash: row.requestHash,
+    payoutId: row.payoutId,
+    answer: row.responseStatus !== null ? { status: row.responseStatus, body: row.responseBody } : null,
+    ownerInstance: row.ownerInstance,
+    leaseUntil: row.leaseUntil,
+    createdAt: row.createdAt,
+  };
+}

@@ -1,0 +1,227 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Brackets, DataSource } from 'typeorm';
+import type { Transaction } from '../../database/unit-of-work';
+import type { Money, Provider, ProviderEnvironment } from '../../providers/provider.port';
+import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
+import type { Payout, PayoutStatus } from '../domain/payout';
+import type { PayoutHistoryEntry } from '../domain/payout-history';
+import { PayoutEntity, PayoutEventEntity, toPayout } from './payout.entity';
+
+/** A payout as committed before its provider is called. */
+export interface RequestedPayout {
+  id: string;
+  provider: Provider;
+  environment: ProviderEnvironment;
+  amount: Money;
+  beneficiary: BeneficiaryColumns;
+  reference: string | null;
+  metadata: Record<string, string>;
+  createdByKeyId: string;
+  nextCheckAt: Date;
+}
+
+/** A payout read under its row lock, with the reconciler's bookkeeping the rules need. */
+export interface LockedPayout {
+  payout: Payout;
+  checkAttempts: number;
+}
+
+/** The columns a provider outcome changes. */
+export interface PayoutStateChange {
+  status: PayoutStatus;
+  providerReference?: string | null;
+  providerStatus?: string | null;
+  failureCode: string | null;
+  failureReason: string | null;
+  fees?: { amount: string; currency: string } | null;
+  nextCheckAt: Date | null;
+  checkAttempts?: number;
+}
+
+export interface PayoutPageQuery {
+  status?: PayoutStatus;
+  provider?: Provider;
+  environment?: ProviderEnvironment;
+  createdFrom?: Date;
+  createdTo?: Date;
+  reference?: string;
+  /** Strictly older than this (created_at, id) position. */
+  before?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+/** The payouts table and its history (payout_events). Rows leave here as domain Payouts. */
+@Injectable()
+export class PayoutsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Inserts a new payout (status requested); returns it with the timestamps the database set. */
+  async insertRequested(transaction: Transaction, payout: RequestedPayout): Promise<Payout> {
+    const repository = transaction.getRepository(PayoutEntity);
+    const row = repository.create({
+      id: payout.id,
+      provider: payout.provider,
+      environment: payout.environment,
+      status: 'requested',
+      amount: payout.amount.amount,
+      currency: payout.amount.currency,
+      ...payout.beneficiary,
+      reference: payout.reference,
+      metadata: payout.metadata,
+      providerReference: null,
+      providerStatus: null,
+      failureCode: null,
+      failureReason: null,
+      fees: null,
+      createdByKeyId: payout.createdByKeyId,
+      nextCheckAt: payout.nextCheckAt,
+      checkAttempts: 0,
+    });
+    // insert() fills createdAt/updatedAt from its RETURNING.
+    await repository.insert(row);
+    return toPayout(row);
+  }
+
+  async findById(id: string): Promise<Payout | null> {
+    const row = await this.dataSource.getRepository(PayoutEntity).findOneBy({ id });
+    return row ? toPayout(row) : null;
+  }
+
+  /** SELECT … FOR UPDATE: the payout, locked until the transaction ends. */
+  async lockById(transaction: Transaction, id: string): Promise<LockedPayout | null> {
+    const row = await transaction
+      .getRepository(PayoutEntity)
+      .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    return row ? { payout: toPayout(row), checkAttempts: row.checkAttempts } : null;
+  }
+
+  /** One UPDATE of the changed columns (not save(), which would read the row again to diff it). */
+  async updateState(transaction: Transaction, id: string, change: PayoutStateChange): Promise<void> {
+    await transaction.getRepository(PayoutEntity).update({ id }, change);
+  }
+
+  /** Newest first; one row more than the limit, so the caller knows whether a next page exists. */
+  async page(query: PayoutPageQuery): Promise<Payout[]> {
+    const builder = this.dataSource.getRepository(PayoutEntity).createQueryBuilder('p');
+    if (query.status) builder.andWhere('p.status = :status', { status: query.status });
+    if (query.provider) builder.andWhere('p.provider = :provider', { provider: query.provider });
+    if (query.environment) builder.andWhere('p.environment = :environment', { environment: query.environment });
+    if (query.reference) builder.andWhere('p.reference = :reference', { reference: query.reference });
+    if (query.createdFrom) builder.andWhere('p.created_at >= :from', { from: query.createdFrom });
+    if (query.createdTo) builder.andWhere('p.created_at < :to', { to: query.createdTo });
+    if (query.before) {
+      const { createdAt, id } = query.before;
+      builder.andWhere(
+        new Brackets((q) =>
+          q
+            .where('p.created_at < :cAt', { cAt: createdAt })
+            .orWhere('p.created_at = :cAt AND p.id < :cId', { cAt: createdAt, cId: id }),
+        ),
+      );
+    }
+    const rows = await builder
+      .orderBy('p.created_at', 'DESC')
+      .addOrderBy('p.id', 'DESC')
+      .limit(query.limit + 1)
+      .getMany();
+    return rows.map(toPayout);
+  }
+
+  async appendHistory(
+    transaction: Transaction,
+    payoutId: string,
+    type: string,
+    fromStatus: string | null,
+    toStatus: string | null,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    const repository = transaction.getRepository(PayoutEventEntity);
+    await repository.save(repository.create({ payoutId, type, fromStatus, toStatus, detail }), { reload: false });
+  }
+
+  async history(payoutId: string): Promise<PayoutHistoryEntry[]> {
+    const rows = await this.dataSource
+      .getRepository(PayoutEventEntity)
+      .find({ where: { payoutId }, order: { id: 'ASC' } });
+    return rows.map((row) => ({
+      id: row.id,
+      type: row.type,
+      fromStatus: row.fromStatus,
+      toStatus: row.toStatus,
+      detail: row.detail,
+      occurredAt: row.occurredAt,
+    }));
+  }
+
+  /**
+   * Claims up to `batch` payouts with a check due, for one lease: pushes their next check out and
+   * counts the attempt. SKIP LOCKED lets replicas claim side by side.
+   */
+  async claimDueChecks(leaseMs: number, batch: number): Promise<Array<{ id: string; checkAttempts: number }>> {
+    // (A CTE so the driver returns the claimed rows, not an UPDATE's [rows, count] pair.)
+    const claimed: Array<{ id: string; check_attempts: number }> = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE payouts SET next_check_at = now() + ($1 || ' milliseconds')::interval, check_attempts = check_attempts + 1
+          WHERE id IN (
+            SELECT id FROM payouts
+             WHERE next_check_at IS NOT NULL AND next_check_at <= now()
+             ORDER BY next_check_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+         RETURNING id, check_attempts)
+       SELECT id, check_attempts FROM claimed`,
+      [String(leaseMs), batch],
+    );
+    return claimed.map((row) => ({ id: row.id, checkAttempts: row.check_attempts }));
+  }
+
+  /** Next check at `at` while the payout's status is one of `openStatuses`, none once it is final. */
+  async scheduleNextCheck(id: string, openStatuses: readonly PayoutStatus[], at: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE payouts SET next_check_at = CASE WHEN status = ANY($2) THEN $3::timestamptz ELSE NULL END WHERE id = $1`,
+      [id, openStatuses, at],
+    );
+  }
+
+  /** The payout a provider notification names: by our id (the provider's external id), else by the provider's reference. */
+  async findForNotice(
+    provider: Provider,
+    externalId: string | undefined,
+    providerReference: string | undefined,
+  ): Promise<Payout | null> {
+    const repository = this.dataSource.getRepository(PayoutEntity);
+    if (externalId) {
+      const byId = await repository.findOneBy({ id: externalId, provider });
+      if (byId) return toPayout(byId);
+    }
+    const row = providerReference ? await repository.findOneBy({ provider, providerReference }) : null;
+    return row ? toPayout(row) : null;
+  }
+
+  async environmentOf(provider: Provider, id: string): Promise<ProviderEnvironment | undefined> {
+    return (await this.dataSource.getRepository(PayoutEntity).findOneBy({ id, provider }))?.environment;
+  }
+
+  /** Takes the payout's notification-fetch slot unless one was taken within `intervalMs` (on any replica). */
+  async claimWebhookFetch(id: string, intervalMs: number): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE payouts SET webhook_fetch_at = now()
+          WHERE id = $1 AND (webhook_fetch_at IS NULL OR webhook_fetch_at <= now() - $2 * interval '1 millisecond')
+         RETURNING id)
+       SELECT id FROM claimed`,
+      [id, intervalMs],
+    );
+    return rows.length > 0;
+  }
+
+  /** A check at the end of the current fetch slot, never later than one already due. */
+  async scheduleCheckAfterWebhookFetch(id: string, intervalMs: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE payouts SET next_check_at = LEAST(COALESCE(next_check_at, 'infinity'::timestamptz), webhook_fetch_at + $2 * interval '1 millisecond')
+        WHERE id = $1`,
+      [id, intervalMs],
+    );
+  }
+}
