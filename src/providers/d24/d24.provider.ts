@@ -17,7 +17,6 @@ import {
   setStatusRequest,
   statusRequest,
 } from './d24.mapper';
-import type { D24Bank } from './d24.mapper';
 import { controlMatches, d24Control, signD24Payload } from './d24.signature';
 
 const USER_AGENT = `payments-backend/${packageVersion()}`;
