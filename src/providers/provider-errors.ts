@@ -67,7 +67,7 @@ export async function lookupAfterWrite<T>(lookup: Promise<T>): Promise<T> {
 
 /** Which provider call an answer belongs to, for the message and for what a malformed answer means. */
 export interface AnswerContext {
-  /** As people write it: the descriptor's display name. */
+  /** The provider as people write it (its descriptor's display name), the start of every message. */
   provider: string;
   /** The call: "create", "status", "initiatePayment", … */
   operation: string;

@@ -113,7 +113,7 @@ describe('Verestro answers that do not have the documented shape → PROVIDER_PR
     expect(caught(() => readDuplicateOrder(json({ error: 'DUPLICATE_EXTERNAL_ID' })))).toMatchObject({
       code: 'PROVIDER_PROTOCOL_ERROR',
       outcomeUnknown: true,
-      message: expect.stringContaining('orderId is missing'),
+      message: 'Verestro answered send-money with a malformed body: orderId is missing.',
     });
     expect(readDuplicateOrder(json({ error: 'DUPLICATE_EXTERNAL_ID', orderId: 'ord-1', status: 'PENDING' }))).toBe(
       'ord-1',
