@@ -53,6 +53,8 @@ interface CallOptions {
   via?: HostFamily;
   /** Error statuses the flow reads itself (a 409 on initiate: the payment exists); any other 4xx is raised. */
   answers?: number[];
+  /** Set on the one retry after a 401 dropped the cached access token: a second 401 is raised. */
+  afterTokenRefresh?: boolean;
 }
 
 /** What the client can do; the descriptor declares the same object. */
@@ -83,7 +85,7 @@ export class ConnectPayProvider extends PayoutProvider {
    * A Bearer call on the mTLS host; a 401 drops the cached token and tries once more. An error
    * answer is raised as the domain error CONNECTPAY_ERRORS gives for it.
    */
-  async call(endpoint: ConnectPayEndpoint, options: CallOptions = {}, retried = false): Promise<OutboundResponse> {
+  async call(endpoint: ConnectPayEndpoint, options: CallOptions = {}): Promise<OutboundResponse> {
     const declared = CONNECTPAY_ENDPOINTS[endpoint];
     assertHostFamily(endpoint, options.via ?? declared.family);
     const accessToken = await this.tokens.accessToken(this.environment);
@@ -102,9 +104,9 @@ export class ConnectPayProvider extends PayoutProvider {
         ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
       },
     });
-    if (response.status === 401 && !retried) {
+    if (response.status === 401 && !options.afterTokenRefresh) {
       this.tokens.forget(this.environment);
-      return this.call(endpoint, options, true);
+      return this.call(endpoint, { ...options, afterTokenRefresh: true });
     }
     if (response.status >= 400 && !options.answers?.includes(response.status))
       throw errorFromAnswer(response.status, response.body);

@@ -46,13 +46,16 @@ export class D24Provider extends PayoutProvider {
     return secret;
   }
 
-  /** Serialises once, signs those bytes, sends those same bytes. */
+  /**
+   * Serialises once, signs those bytes, sends those same bytes. Every D24 call may be retried:
+   * D24 deduplicates cashouts by external_id (a repeat answers 511) and the rest are reads or
+   * status changes that land once.
+   */
   private async call(
     operation: string,
     method: 'POST' | 'PUT' | 'DELETE' | 'GET',
     path: string,
     body: string,
-    idempotent: boolean,
     extraHeaders: Record<string, string> = {},
   ): Promise<OutboundResponse> {
     const { apiSignature } = await this.keys();
@@ -65,7 +68,7 @@ export class D24Provider extends PayoutProvider {
       method,
       path,
       body: method === 'GET' ? undefined : bytes,
-      idempotent,
+      idempotent: true,
       headers: {
         'Payload-Signature': signD24Payload(apiSignature, bytes),
         'Content-Type': 'application/json',
@@ -94,7 +97,6 @@ export class D24Provider extends PayoutProvider {
         'POST',
         '/v3/cashout',
         cashoutBody(apiKey, apiPassphrase, instruction),
-        true,
       );
       return readCashoutCreated(response.body);
     } catch (error) {
@@ -106,13 +108,13 @@ export class D24Provider extends PayoutProvider {
 
   async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
     const body = await this.credentialsBody(statusRequest(reference));
-    const response = await this.call('status', 'POST', '/v3/cashout/status', body, true);
+    const response = await this.call('status', 'POST', '/v3/cashout/status', body);
     return readCashoutStatus(response.body, reference.providerReference, 'status');
   }
 
   override async cancelPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
     const body = await this.credentialsBody(cancelRequest(reference));
-    const response = await this.call('cancel', 'DELETE', '/v3/cashout/cancel', body, true);
+    const response = await this.call('cancel', 'DELETE', '/v3/cashout/cancel', body);
     return readCashoutStatus(response.body, reference.providerReference, 'cancel');
   }
 
@@ -138,7 +140,7 @@ export class D24Provider extends PayoutProvider {
     }
     const operation = status === 'ON_HOLD' ? 'hold' : 'release';
     const body = await this.credentialsBody(setStatusRequest(providerReference, status));
-    const response = await this.call(operation, 'PUT', '/v3/cashout/status', body, true);
+    const response = await this.call(operation, 'PUT', '/v3/cashout/status', body);
     return readCashoutStatus(response.body, providerReference, operation);
   }
 
@@ -147,7 +149,7 @@ export class D24Provider extends PayoutProvider {
     const { readOnlyKey } = await this.keys();
     if (!readOnlyKey)
       throw new ProviderError('CREDENTIAL_MISSING', 'The D24 keys have no read-only key; add it to list banks.');
-    const response = await this.call('banks', 'GET', banksPath(country), '', true, {
+    const response = await this.call('banks', 'GET', banksPath(country), '', {
       Authorization: `Bearer ${readOnlyKey}`,
     });
     return readBanks(response.body);

@@ -267,7 +267,7 @@ export class CredentialedHttp implements OnModuleDestroy {
       };
     } catch (error) {
       if (error instanceof ProviderError) throw error;
-      const mapped = transportError(error as AxiosError, request, write);
+      const mapped = transportError(error as AxiosError, request, { write });
       this.logger.warn(
         {
           provider: request.provider,
@@ -368,7 +368,7 @@ function assertUsable(credential: Credential): void {
   }
 }
 
-function transportError(error: AxiosError, request: OutboundRequest, write: boolean): ProviderError {
+function transportError(error: AxiosError, request: OutboundRequest, { write }: { write: boolean }): ProviderError {
   const code = error.code ?? (error.cause as { code?: string } | undefined)?.code ?? '';
   const where = `${request.provider} ${request.environment} (${request.operation})`;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(error.message)) {

@@ -34,13 +34,16 @@ export class VerestroProvider extends PayoutProvider {
     super();
   }
 
-  /** An error answer is raised as the domain error VERESTRO_ERRORS gives for it, unless the flow reads that status itself. */
+  /**
+   * An error answer is raised as the domain error VERESTRO_ERRORS gives for it, unless the flow
+   * reads that status itself. Every call may be retried: send-money carries our external id, so a
+   * repeat answers 409 and the existing order is fetched.
+   */
   private async call(
     operation: string,
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
-    idempotent: boolean,
     answers: number[] = [],
   ): Promise<OutboundResponse> {
     const { secret } = await this.http.material('verestro', this.environment, 'api_client');
@@ -51,7 +54,7 @@ export class VerestroProvider extends PayoutProvider {
       operation,
       method,
       path,
-      idempotent,
+      idempotent: true,
       body: body === undefined ? undefined : JSON.stringify(body),
       headers: {
         Authorization: 'Basic ' + Buffer.from(`${secret.clientKey}:${secret.clientSecret}`).toString('base64'),
@@ -65,7 +68,7 @@ export class VerestroProvider extends PayoutProvider {
 
   /** Verestro deduplicates by externalId (a repeat answers 409 with the order): safe to retry. */
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
-    const response = await this.call('send-money', 'POST', SEND_MONEY_PATH, sendMoneyRequest(instruction), true, [409]);
+    const response = await this.call('send-money', 'POST', SEND_MONEY_PATH, sendMoneyRequest(instruction), [409]);
     // Sent before: Verestro has the order, so a lookup that fails leaves the outcome unknown, not failed.
     if (response.status === 409)
       return lookupAfterWrite(
@@ -80,7 +83,7 @@ export class VerestroProvider extends PayoutProvider {
         'PAYOUT_NOT_FOUND',
         'Verestro looks orders up by orderId, which is not known for this payout.',
       );
-    const response = await this.call('order-status', 'GET', orderPath(reference.providerReference), undefined, true);
+    const response = await this.call('order-status', 'GET', orderPath(reference.providerReference), undefined);
     return readOrder(response.body);
   }
 
