@@ -1,4 +1,4 @@
-import { ProviderError, type PayoutInstruction } from '../provider.port';
+import type { PayoutInstruction } from '../provider.port';
 import {
   chooseRail,
   debtorAccount,
@@ -24,18 +24,7 @@ import {
   transactionsQuery,
   webhookNotice,
 } from './connectpay.mapper';
-
-const json = (value: unknown) => Buffer.from(JSON.stringify(value));
-
-function caught(run: () => unknown): ProviderError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw new Error(`expected a ProviderError, got ${String(error)}`);
-  }
-  throw new Error('expected a ProviderError, nothing was thrown');
-}
+import { caught, json } from '../../../test/support/provider-answers';
 
 /** ISO 20022 statuses the integration knows (connectpay.md, "Outgoing payment"; only RCVD is public). */
 const STATUSES: Array<[string, string]> = [

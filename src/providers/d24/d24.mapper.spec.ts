@@ -14,18 +14,7 @@ import {
   statusRequest,
   toProviderError,
 } from './d24.mapper';
-
-const json = (value: unknown) => Buffer.from(JSON.stringify(value));
-
-function caught(run: () => unknown): ProviderError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw new Error(`expected a ProviderError, got ${String(error)}`);
-  }
-  throw new Error('expected a ProviderError, nothing was thrown');
-}
+import { caught, json } from '../../../test/support/provider-answers';
 
 /**
  * Every cashout status D24 documents. Source: /work/shared/providers/d24-cashouts.md ("Statuses")

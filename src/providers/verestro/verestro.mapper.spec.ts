@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ProviderError, type PayoutInstruction } from '../provider.port';
+import type { PayoutInstruction } from '../provider.port';
 import {
   callbackDeliveryId,
   errorFromAnswer,
@@ -13,18 +13,7 @@ import {
   VERESTRO_STATUSES,
   VERESTRO_UNKNOWN_STATUS_STATE,
 } from './verestro.mapper';
-
-const json = (value: unknown) => Buffer.from(JSON.stringify(value));
-
-function caught(run: () => unknown): ProviderError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw new Error(`expected a ProviderError, got ${String(error)}`);
-  }
-  throw new Error('expected a ProviderError, nothing was thrown');
-}
+import { caught, json } from '../../../test/support/provider-answers';
 
 /** The order statuses the integration knows (verestro.md: "send-money → order id + status"; shapes UNCONFIRMED). */
 const STATUSES: Array<[string, string]> = [
