@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --duration 8 --connections 16]
+ * npm run bench [-- --duration 8 --connections 16] [--profile DIR]
  *
  * Side by side, in one run: a bare keep-alive HTTPS client against the provider simulators
  * ("direct") and the same work through the service ("backend", POST /v1/payouts), on the D24
@@ -69,7 +69,10 @@ function startApi(
   sims: SimulatorProcess,
   adminKey: string,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'src', 'main.js')], {
+  // --profile DIR: the API writes a V8 CPU profile there on exit (open it in Chrome DevTools).
+  const profileDir = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot(), 'dist', 'src', 'main.js')], {
     env: {
       PATH: process.env.PATH,
       ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
