@@ -20,6 +20,8 @@ import * as path from 'node:path';
 import { projectRoot } from '../src/config/paths';
 import type { SimulatorProcess } from '../src/demo/simulator-process';
 import { startSimulatorProcess } from '../src/demo/simulator-process';
+import { EmbeddedPostgres } from '../src/database/embedded-postgres';
+import { type FloorResult, measureFloor } from './floor';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -28,6 +30,8 @@ function option(name: string, fallback: number): number {
 
 const DURATION = option('duration', 8);
 const CONNECTIONS = option('connections', 16);
+/** After a backend run, how long its payouts get to finish their notifications and status fetches. */
+const SETTLE_MS = 3_000;
 
 interface Measured {
   requestsPerSecond: number;
@@ -37,6 +41,10 @@ interface Measured {
   non2xx: number;
   handshakes: number;
   requests: number;
+  /** Requests answered 2xx: payouts created. */
+  ok: number;
+  /** Backend runs: the API's CPU time over the run and its settling, in ms. */
+  apiCpuMs?: number;
 }
 
 interface Scenario {
@@ -51,6 +59,10 @@ interface Scenario {
   addedLatencyP99Ms: number;
   handshakesPerRequest: number;
   apiPeakRssMb: number;
+  /** API process CPU time (user + system) from the start of the load until its payouts settled, per payout created. */
+  apiCpuMsPerPayout: number;
+  /** Backend payouts/s over the floor's (same database, same number of clients). */
+  floorRatio?: number;
   note?: string;
 }
 
@@ -68,14 +80,18 @@ function startApi(
   dir: string,
   sims: SimulatorProcess,
   adminKey: string,
+  databaseUrl: string,
 ): Promise<{ child: ChildProcess; url: string }> {
   // --profile DIR: the API writes a V8 CPU profile there on exit (open it in Chrome DevTools).
-  const profileDir = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined;
+  const profileDir = process.argv.includes('--profile')
+    ? process.argv[process.argv.indexOf('--profile') + 1]
+    : undefined;
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot(), 'dist', 'src', 'main.js')], {
     env: {
       PATH: process.env.PATH,
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      // The bench owns the database (its embedded one, or DATABASE_URL), so the floor runs on the same.
+      DATABASE_URL: databaseUrl,
       DATA_DIR: dir,
       PORT: '0',
       SIMULATORS: 'off',
@@ -111,6 +127,13 @@ function startApi(
   });
 }
 
+/** CPU time (user + system) a process has used so far, in ms (from /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of stat; after the ") " split they are at 11 and 12.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
@@ -119,6 +142,7 @@ function peakRssMb(pid: number): number {
 async function load(options: autocannon.Options): Promise<Omit<Measured, 'handshakes' | 'requests'>> {
   const result = await autocannon({ duration: DURATION, connections: CONNECTIONS, ...options });
   return {
+    ok: result['2xx'],
     requestsPerSecond: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -144,18 +168,30 @@ async function main(): Promise<void> {
     log: () => undefined,
   });
   let api: { child: ChildProcess; url: string } | undefined;
+  // The bench's own database (DATABASE_URL when set): the API and the floor measure against the same one.
+  const database = process.env.DATABASE_URL
+    ? { url: process.env.DATABASE_URL, stop: () => Promise.resolve() }
+    : await EmbeddedPostgres.start({
+        dataDir: path.join(dir, 'postgres'),
+        database: 'payments',
+        port: 0,
+        log: () => undefined,
+      });
   try {
-    api = await startApi(dir, sims, adminKey);
+    process.stdout.write("measuring the floor (a payout's durable SQL alone) …\n");
+    const floor: FloorResult[] = await measureFloor(database.url, CONNECTIONS, DURATION);
+    api = await startApi(dir, sims, adminKey, database.url);
     const auth = { Authorization: `Bearer ${adminKey}` };
     const ca = readFileSync(sims.serverCaFile, 'utf8');
     const admin = sims.urls.admin;
 
-    // Measure the create path alone: no status changes (and so no notifications or webhooks)
-    // happen during the runs.
+    // D24 payouts live their whole life during the run: delivered after 50 ms, completed after
+    // 100 ms, each change notified (no retries), so the API's CPU per payout includes its
+    // notifications and status fetches. ConnectPay measures the create path alone.
     await json(`${admin}/d24/settings`, {
       method: 'PATCH',
       body: JSON.stringify({
-        timeline: { deliverAfterMs: 3_600_000, completeAfterMs: 3_600_000 },
+        timeline: { deliverAfterMs: 50, completeAfterMs: 100 },
         notifications: { retryDelaysMs: [] },
       }),
     });
@@ -277,7 +313,15 @@ async function main(): Promise<void> {
           ],
         }),
       );
-    const backend = (provider: 'd24' | 'connectpay', server: string, rate?: number) =>
+    // API CPU from the start of the load until its payouts settled (notifications, status fetches).
+    const backend = async (provider: 'd24' | 'connectpay', server: string, rate?: number): Promise<Measured> => {
+      const pid = api!.child.pid as number;
+      const before = cpuMs(pid);
+      const measured = await backendLoad(provider, server, rate);
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      return { ...measured, apiCpuMs: cpuMs(pid) - before };
+    };
+    const backendLoad = (provider: 'd24' | 'connectpay', server: string, rate?: number) =>
       counted(admin, server, () =>
         load({
           url: `${api!.url}/v1/payouts`,
@@ -360,13 +404,18 @@ async function main(): Promise<void> {
       addedLatencyP99Ms: Math.round((backendRun.p99 - direct.p99) * 10) / 10,
       handshakesPerRequest: Math.round((backendRun.handshakes / Math.max(backendRun.requests, 1)) * 10_000) / 10_000,
       apiPeakRssMb: peakRssMb(api!.child.pid as number),
+      apiCpuMsPerPayout: Math.round(((backendRun.apiCpuMs ?? 0) / Math.max(backendRun.ok, 1)) * 100) / 100,
       ...(note ? { note } : {}),
     });
 
     process.stdout.write('measuring D24 …\n');
     const d24d = await d24Direct();
     const d24b = await backend('d24', 'd24');
-    scenarios.push(compare('d24-max-rate', 'D24 create cashout', d24d, d24b));
+    const floorAtConnections = floor[floor.length - 1];
+    scenarios.push({
+      ...compare('d24-max-rate', 'D24 create cashout', d24d, d24b),
+      floorRatio: Math.round((d24b.requestsPerSecond / Math.max(floorAtConnections.payoutsPerSecond, 1)) * 100) / 100,
+    });
     const half = Math.max(1, Math.round(d24b.requestsPerSecond / 2));
     process.stdout.write(`measuring D24 at half the backend's max rate (${half}/s) …\n`);
     scenarios.push(
@@ -422,6 +471,7 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       connections: CONNECTIONS,
       durationSeconds: DURATION,
+      floor,
       scenarios,
       health,
     };
@@ -430,15 +480,23 @@ async function main(): Promise<void> {
     writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
     const rows = scenarios.map(
       (s) =>
-        `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP99Ms} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
+        `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.floorRatio ?? '–'} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP50Ms} / ${s.addedLatencyP99Ms} | ${s.apiCpuMsPerPayout} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
     );
     const table = [
       `Benchmark ${results.ranAt} — ${CONNECTIONS} connections, ${DURATION} s per run, ${results.cpus} CPUs, Node ${results.node}`,
       '',
-      '| path | direct req/s | backend req/s | ratio | direct p50/p99 ms | backend p50/p99 ms | added p99 ms | handshakes/req | API peak RSS MB | backend errors |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| path | direct req/s | backend req/s | ratio | backend/floor | direct p50/p99 ms | backend p50/p99 ms | added p50/p99 ms | API CPU ms/payout | handshakes/req | API peak RSS MB | backend errors |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
+      `Floor (a payout's two durable commits alone, ${floor[0].tool}, same database): ` +
+        floor
+          .map(
+            (f) =>
+              `${f.payoutsPerSecond} payouts/s with ${f.clients} client${f.clients > 1 ? 's' : ''} (${f.meanLatencyMs} ms each)`,
+          )
+          .join(', ') +
+        '.',
       `/health p99: ${health.idleP99Ms} ms idle, ${health.duringKeyGenerationP99Ms} ms while four RSA-4096 CSRs are generated (×${health.ratio}).`,
       ...scenarios.filter((s) => s.note).map((s) => `- ${s.path}: ${s.note}`),
       '',
@@ -449,6 +507,7 @@ async function main(): Promise<void> {
     api?.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await sims.stop();
+    await database.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
