@@ -16,20 +16,50 @@ export interface NewApiKey {
 /** last_used_at is informational: write it at most once a minute per key instead of on every request. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
+/**
+ * How long a key found by its hash is trusted without asking the database again. Every request
+ * used to cost a SELECT; under load one key makes hundreds a second. One second bounds what a
+ * revocation on another replica may take to apply (this replica drops the key at once).
+ */
+const KEY_LOOKUP_TTL_MS = 1_000;
+/** Bounds the cache: only keys that exist are cached, and a flood of distinct valid keys is not a thing. */
+const KEY_LOOKUP_MAX_ENTRIES = 10_000;
+
 @Injectable()
 export class ApiKeysService extends Authenticator {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly lastUsedWrites = new Map<string, number>();
+  /** Found keys by secret hash, each trusted until its time (never a miss: unknown tokens always ask). */
+  private readonly lookups = new Map<string, { key: ApiKey; until: number }>();
 
   constructor(private readonly keys: ApiKeysRepository) {
     super();
   }
 
   async authenticate(token: string): Promise<Principal | null> {
-    const key = await this.keys.findByHash(hashApiKey(token));
+    const key = await this.findKey(hashApiKey(token));
     if (!key || !isActive(key)) return null;
     this.recordUse(key.id);
     return { keyId: key.id, name: key.name, scopes: key.scopes };
+  }
+
+  private async findKey(secretHash: string): Promise<ApiKey | null> {
+    const now = Date.now();
+    const cached = this.lookups.get(secretHash);
+    if (cached && cached.until > now) return cached.key;
+    const key = await this.keys.findByHash(secretHash);
+    if (!key) {
+      this.lookups.delete(secretHash);
+      return null;
+    }
+    if (this.lookups.size >= KEY_LOOKUP_MAX_ENTRIES) this.lookups.clear();
+    this.lookups.set(secretHash, { key, until: now + KEY_LOOKUP_TTL_MS });
+    return key;
+  }
+
+  /** A key changed here (revoked, reactivated): this replica stops trusting its cached copy at once. */
+  private forgetKey(id: string): void {
+    for (const [hash, entry] of this.lookups) if (entry.key.id === id) this.lookups.delete(hash);
   }
 
   async create(input: NewApiKey, by: Principal): Promise<{ apiKey: ApiKey; secret: string }> {
@@ -83,6 +113,7 @@ export class ApiKeysService extends Authenticator {
       await this.keys.update(transaction, id, { revokedAt, revokedByKeyId: by.keyId });
       return { ...key, revokedAt };
     });
+    this.forgetKey(id);
     this.logger.log({ keyId: id, by: by.keyId }, 'API key revoked');
     return revoked;
   }
@@ -120,6 +151,7 @@ export class ApiKeysService extends Authenticator {
         'Admin API key ensured from ADMIN_API_KEY',
       );
     });
+    this.lookups.clear(); // keys changed: ask the database again
   }
 
   /** When no active keys:admin key exists, creates one and returns its secret (shown to the operator once). */
