@@ -97,7 +97,23 @@ describe('API keys and authentication (real HTTP stack, real PostgreSQL)', () =>
   it('refuses an expired key with 401', async () => {
     const { id, key } = await createKey(['keys:admin'], { expiresAt: new Date(Date.now() + 60_000).toISOString() });
     expect((await t.http.get('/v1/api-keys').set(bearer(key))).status).toBe(200);
+    // Changed behind the service's back: a found key is trusted for up to a second (the lookup
+    // cache), so the change applies within that second.
     await t.dataSource.getRepository(ApiKeyEntity).update({ id }, { expiresAt: new Date(Date.now() - 1000) });
+    const changedAt = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - changedAt < 3_000) {
+      status = (await t.http.get('/v1/api-keys').set(bearer(key))).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(401);
+    expect(Date.now() - changedAt).toBeLessThan(1_500);
+  });
+
+  it('refuses a key the moment its expiry passes, even while it is cached', async () => {
+    const { key } = await createKey(['keys:admin'], { expiresAt: new Date(Date.now() + 1_500).toISOString() });
+    expect((await t.http.get('/v1/api-keys').set(bearer(key))).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
     expect((await t.http.get('/v1/api-keys').set(bearer(key))).status).toBe(401);
   });
 
