@@ -80,12 +80,35 @@ class FakeUnitOfWork implements Pick<UnitOfWork, 'run'> {
 
 class FakePayouts implements Pick<
   PayoutsRepository,
-  'insertRequested' | 'findById' | 'lockById' | 'updateState' | 'page' | 'appendHistory' | 'history'
+  | 'claimAndInsertRequested'
+  | 'insertRequested'
+  | 'findById'
+  | 'lockById'
+  | 'updateState'
+  | 'page'
+  | 'appendHistory'
+  | 'history'
 > {
   constructor(
     private readonly tables: Tables,
     private readonly unitOfWork: FakeUnitOfWork,
+    private readonly keys: FakeIdempotencyKeys,
   ) {}
+
+  /** One statement, so one commit: claim, payout and history together, or nothing when the key is taken. */
+  async claimAndInsertRequested(
+    scope: IdempotencyScope,
+    claim: NewClaim,
+    input: RequestedPayout,
+    history: Record<string, unknown>,
+  ): Promise<Payout | null> {
+    return this.unitOfWork.run(async (transaction) => {
+      if (!(await this.keys.claim(transaction, scope, claim))) return null;
+      const payout = await this.insertRequested(transaction, input);
+      await this.appendHistory(transaction, input.id, 'created', null, 'requested', history);
+      return payout;
+    });
+  }
 
   async insertRequested(transaction: Transaction, input: RequestedPayout): Promise<Payout> {
     this.unitOfWork.check(transaction);
@@ -323,10 +346,11 @@ function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
     id: 7,
     alive: async (ids: number[]) => new Set(ids.filter((id) => (options.alive ?? [7]).includes(id))),
   } as unknown as InstanceLiveness;
+  const keys = new FakeIdempotencyKeys(tables, unitOfWork);
   const service = new PayoutsService(
     unitOfWork as unknown as UnitOfWork,
-    new FakePayouts(tables, unitOfWork) as unknown as PayoutsRepository,
-    new FakeIdempotencyKeys(tables, unitOfWork) as unknown as IdempotencyKeysRepository,
+    new FakePayouts(tables, unitOfWork, keys) as unknown as PayoutsRepository,
+    keys as unknown as IdempotencyKeysRepository,
     answer,
     { get: () => provider } as unknown as ProviderRegistry,
     environment,

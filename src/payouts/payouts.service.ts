@@ -123,19 +123,13 @@ export class PayoutsService {
     const requestHashes = this.requestHashes(input);
     const requestHash = requestHashes[0];
     const id = randomUUID();
-    const claimed = await this.unitOfWork.run(async (transaction) => {
-      // The claim is the lock: a concurrent request with the same key waits until this
-      // transaction commits, then finds the claim and replays. The claim names this process (its
-      // liveness lock) and a lease, so a retry can tell a first attempt still at work from one
-      // whose process died.
-      const fresh = await this.idempotencyKeys.claim(transaction, idempotency, {
-        requestHash,
-        payoutId: id,
-        ownerInstance: this.liveness.id,
-        leaseMs: this.leaseMs(),
-      });
-      if (!fresh) return null;
-      const payout = await this.payouts.insertRequested(transaction, {
+    // The claim is the lock: a concurrent request with the same key waits until this statement
+    // commits, then finds the claim and replays. The claim names this process (its liveness lock)
+    // and a lease, so a retry can tell a first attempt still at work from one whose process died.
+    const claimed = await this.payouts.claimAndInsertRequested(
+      idempotency,
+      { requestHash, payoutId: id, ownerInstance: this.liveness.id, leaseMs: this.leaseMs() },
+      {
         id,
         provider: input.provider,
         environment: input.environment,
@@ -146,14 +140,9 @@ export class PayoutsService {
         metadata: input.metadata ?? {},
         createdByKeyId: idempotency.apiKeyId,
         nextCheckAt: new Date(Date.now() + this.leaseMs()),
-      });
-      await this.payouts.appendHistory(transaction, id, 'created', null, 'requested', {
-        amount: input.amount,
-        beneficiary: maskBeneficiary(input.beneficiary),
-        reference: input.reference,
-      });
-      return payout;
-    });
+      },
+      { amount: input.amount, beneficiary: maskBeneficiary(input.beneficiary), reference: input.reference },
+    );
     if (!claimed) return this.replay(idempotency, requestHashes);
     return this.answer(claimed, idempotency, provider);
   }

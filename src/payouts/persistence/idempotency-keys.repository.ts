@@ -6,7 +6,7 @@ import type { IdempotencyClaim, IdempotencyScope, StoredAnswer } from '../domain
 import { IdempotencyKeyEntity } from './payout.entity';
 
 /** Idempotency keys are kept at least this long (the promise is 24 h). */
-const IDEMPOTENCY_TTL = '48 hours';
+export const IDEMPOTENCY_TTL = '48 hours';
 
 export interface NewClaim {
   requestHash: string;

@@ -6,6 +6,8 @@ import type { Money, Provider, ProviderEnvironment } from '../../providers/provi
 import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
 import type { Payout, PayoutStatus } from '../domain/payout';
 import type { PayoutHistoryEntry } from '../domain/payout-history';
+import type { IdempotencyScope } from '../domain/idempotency';
+import { IDEMPOTENCY_TTL, type NewClaim } from './idempotency-keys.repository';
 import { PayoutEntity, PayoutEventEntity, toPayout } from './payout.entity';
 
 /** A payout as committed before its provider is called. */
@@ -57,6 +59,86 @@ export class PayoutsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Inserts a new payout (status requested); returns it with the timestamps the database set. */
+  /**
+   * The first commit of a payout in one statement, one round trip: claim the idempotency key,
+   * insert the payout and its first history row. Null when the key is already claimed (a
+   * concurrent claim of the same key waits on the unique row until the first one commits, then
+   * inserts nothing). The same three writes as three statements in a transaction, without the
+   * four extra round trips (BEGIN, two more statements, COMMIT) that made most of this commit's cost.
+   */
+  async claimAndInsertRequested(
+    scope: IdempotencyScope,
+    claim: NewClaim,
+    payout: RequestedPayout,
+    history: Record<string, unknown>,
+  ): Promise<Payout | null> {
+    const rows: Array<{ created_at: Date; updated_at: Date }> = await this.dataSource.query(
+      `WITH claim AS (
+         INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at, owner_instance, lease_until)
+         VALUES ($1::uuid, $2::varchar, $3::char(64), $4::uuid, now() + $5::interval, $6::int, now() + $7::int * interval '1 millisecond')
+         ON CONFLICT DO NOTHING RETURNING payout_id
+       ), payout AS (
+         INSERT INTO payouts (id, provider, environment, status, amount, currency, beneficiary, beneficiary_master_key_id,
+           beneficiary_wrapped_key, beneficiary_ciphertext, beneficiary_fingerprint, reference, metadata, created_by_key_id,
+           next_check_at, check_attempts)
+         SELECT payout_id, $8::varchar, $9::varchar, 'requested', $10::numeric, $11::char(3), $12::jsonb, $13::varchar,
+           $14::bytea, $15::bytea, $16::char(64), $17::varchar, $18::jsonb, $19::uuid, $20::timestamptz, 0
+         FROM claim
+         RETURNING created_at, updated_at
+       ), history AS (
+         INSERT INTO payout_events (payout_id, type, from_status, to_status, detail)
+         SELECT payout_id, 'created', NULL, 'requested', $21::jsonb FROM claim
+       )
+       SELECT created_at, updated_at FROM payout`,
+      [
+        scope.apiKeyId,
+        scope.key,
+        claim.requestHash,
+        payout.id,
+        IDEMPOTENCY_TTL,
+        claim.ownerInstance,
+        claim.leaseMs,
+        payout.provider,
+        payout.environment,
+        payout.amount.amount,
+        payout.amount.currency,
+        JSON.stringify(payout.beneficiary.beneficiary),
+        payout.beneficiary.beneficiaryMasterKeyId,
+        payout.beneficiary.beneficiaryWrappedKey,
+        payout.beneficiary.beneficiaryCiphertext,
+        payout.beneficiary.beneficiaryFingerprint,
+        payout.reference,
+        JSON.stringify(payout.metadata),
+        payout.createdByKeyId,
+        payout.nextCheckAt,
+        JSON.stringify(history),
+      ],
+    );
+    if (rows.length === 0) return null;
+    const row = this.dataSource.getRepository(PayoutEntity).create({
+      id: payout.id,
+      provider: payout.provider,
+      environment: payout.environment,
+      status: 'requested',
+      amount: payout.amount.amount,
+      currency: payout.amount.currency,
+      ...payout.beneficiary,
+      reference: payout.reference,
+      metadata: payout.metadata,
+      providerReference: null,
+      providerStatus: null,
+      failureCode: null,
+      failureReason: null,
+      fees: null,
+      createdByKeyId: payout.createdByKeyId,
+      nextCheckAt: payout.nextCheckAt,
+      checkAttempts: 0,
+      createdAt: rows[0].created_at,
+      updatedAt: rows[0].updated_at,
+    });
+    return toPayout(row);
+  }
+
   async insertRequested(transaction: Transaction, payout: RequestedPayout): Promise<Payout> {
     const repository = transaction.getRepository(PayoutEntity);
     const row = repository.create({
