@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ApiKeyEntity } from '../../src/api-keys/api-key.entity';
+import { eventually } from '../support/sim-client';
 import type { TestApp } from '../support/test-app';
 import { bearer, startTestApp } from '../support/test-app';
 
@@ -101,11 +102,11 @@ describe('API keys and authentication (real HTTP stack, real PostgreSQL)', () =>
     // cache), so the change applies within that second.
     await t.dataSource.getRepository(ApiKeyEntity).update({ id }, { expiresAt: new Date(Date.now() - 1000) });
     const changedAt = Date.now();
-    let status = 200;
-    while (status === 200 && Date.now() - changedAt < 3_000) {
-      status = (await t.http.get('/v1/api-keys').set(bearer(key))).status;
-      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const status = await eventually(
+      async () => (await t.http.get('/v1/api-keys').set(bearer(key))).status,
+      (answered) => answered !== 200,
+      3_000,
+    );
     expect(status).toBe(401);
     expect(Date.now() - changedAt).toBeLessThan(1_500);
   });

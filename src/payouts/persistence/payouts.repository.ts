@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource } from 'typeorm';
+import { Brackets, DataSource, type Repository } from 'typeorm';
 import type { Transaction } from '../../database/unit-of-work';
 import type { Money, Provider, ProviderEnvironment } from '../../providers/provider.port';
 import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
@@ -51,6 +51,29 @@ export interface PayoutPageQuery {
   /** Strictly older than this (created_at, id) position. */
   before?: { createdAt: Date; id: string };
   limit: number;
+}
+
+/** The row of a payout just requested: nothing from its provider yet. */
+function requestedRow(repository: Repository<PayoutEntity>, payout: RequestedPayout): PayoutEntity {
+  return repository.create({
+    id: payout.id,
+    provider: payout.provider,
+    environment: payout.environment,
+    status: 'requested',
+    amount: payout.amount.amount,
+    currency: payout.amount.currency,
+    ...payout.beneficiary,
+    reference: payout.reference,
+    metadata: payout.metadata,
+    providerReference: null,
+    providerStatus: null,
+    failureCode: null,
+    failureReason: null,
+    fees: null,
+    createdByKeyId: payout.createdByKeyId,
+    nextCheckAt: payout.nextCheckAt,
+    checkAttempts: 0,
+  });
 }
 
 /** The payouts table and its history (payout_events). Rows leave here as domain Payouts. */
@@ -115,51 +138,15 @@ export class PayoutsRepository {
       ],
     );
     if (rows.length === 0) return null;
-    const row = this.dataSource.getRepository(PayoutEntity).create({
-      id: payout.id,
-      provider: payout.provider,
-      environment: payout.environment,
-      status: 'requested',
-      amount: payout.amount.amount,
-      currency: payout.amount.currency,
-      ...payout.beneficiary,
-      reference: payout.reference,
-      metadata: payout.metadata,
-      providerReference: null,
-      providerStatus: null,
-      failureCode: null,
-      failureReason: null,
-      fees: null,
-      createdByKeyId: payout.createdByKeyId,
-      nextCheckAt: payout.nextCheckAt,
-      checkAttempts: 0,
-      createdAt: rows[0].created_at,
-      updatedAt: rows[0].updated_at,
-    });
+    const row = requestedRow(this.dataSource.getRepository(PayoutEntity), payout);
+    row.createdAt = rows[0].created_at;
+    row.updatedAt = rows[0].updated_at;
     return toPayout(row);
   }
 
   async insertRequested(transaction: Transaction, payout: RequestedPayout): Promise<Payout> {
     const repository = transaction.getRepository(PayoutEntity);
-    const row = repository.create({
-      id: payout.id,
-      provider: payout.provider,
-      environment: payout.environment,
-      status: 'requested',
-      amount: payout.amount.amount,
-      currency: payout.amount.currency,
-      ...payout.beneficiary,
-      reference: payout.reference,
-      metadata: payout.metadata,
-      providerReference: null,
-      providerStatus: null,
-      failureCode: null,
-      failureReason: null,
-      fees: null,
-      createdByKeyId: payout.createdByKeyId,
-      nextCheckAt: payout.nextCheckAt,
-      checkAttempts: 0,
-    });
+    const row = requestedRow(repository, payout);
     // insert() fills createdAt/updatedAt from its RETURNING.
     await repository.insert(row);
     return toPayout(row);
