@@ -321,6 +321,12 @@ export const SENSITIVE_VARIABLES: ReadonlySet<keyof Environment> = new Set([
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface Environment extends RegisteredProviderSettings {}
 
+/** A variable's value by its name, for the provider settings a descriptor names (base URLs, allow-lists). */
+export function settingValue(environment: Environment, variable: string): string | undefined {
+  const value = (environment as unknown as Record<string, unknown>)[variable];
+  return typeof value === 'string' ? value : undefined;
+}
+
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration; fix these environment variables and start again:\n  - ${problems.join('\n  - ')}`);

@@ -80,14 +80,7 @@ class FakeUnitOfWork implements Pick<UnitOfWork, 'run'> {
 
 class FakePayouts implements Pick<
   PayoutsRepository,
-  | 'claimAndInsertRequested'
-  | 'insertRequested'
-  | 'findById'
-  | 'lockById'
-  | 'updateState'
-  | 'page'
-  | 'appendHistory'
-  | 'history'
+  'claimAndInsertRequested' | 'findById' | 'lockById' | 'updateState' | 'page' | 'appendHistory' | 'history'
 > {
   constructor(
     private readonly tables: Tables,
@@ -203,7 +196,7 @@ const keyOf = (scope: IdempotencyScope) => `${scope.apiKeyId}|${scope.key}`;
 
 class FakeIdempotencyKeys implements Pick<
   IdempotencyKeysRepository,
-  'claim' | 'find' | 'lock' | 'assignOwner' | 'storeAnswer' | 'releaseUnanswered'
+  'find' | 'lock' | 'assignOwner' | 'storeAnswer' | 'releaseUnanswered'
 > {
   constructor(
     private readonly tables: Tables,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Environment } from '../config/environment';
+import { Environment, settingValue } from '../config/environment';
 import { descriptorOf } from './provider-catalogue';
 import type { BaseUrlSetting, HostFamily, ProviderDescriptor } from './provider-descriptor';
 import { ProviderError, type Provider, type ProviderEnvironment } from './provider.port';
@@ -23,8 +23,7 @@ export class ProviderEndpoints {
         `${provider} has no ${family === 'mtls' ? 'mTLS' : 'one-way TLS'} host in the ${environment} environment.`,
       );
     }
-    const configured = (this.environment as unknown as Record<string, unknown>)[setting.variable];
-    const url = (typeof configured === 'string' ? configured : undefined) ?? setting.default;
+    const url = settingValue(this.environment, setting.variable) ?? setting.default;
     if (!url) {
       throw new ProviderError(
         'PROVIDER_NOT_CONFIGURED',

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Environment } from '../config/environment';
+import { Environment, settingValue } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
 import { descriptorOf } from '../providers/provider-catalogue';
 import { mayStillChange, Payout } from '../payouts/domain/payout';
@@ -169,8 +169,7 @@ export class WebhooksService {
     const { webhook } = descriptorOf(provider);
     const variable = webhook.kind === 'route' ? webhook.allowedSourcesVariable : undefined;
     if (!variable) return true;
-    const configured = (this.environment as unknown as Record<string, unknown>)[variable];
-    const allowed = (typeof configured === 'string' ? configured : '')
+    const allowed = (settingValue(this.environment, variable) ?? '')
       .split(',')
       .map((ip) => ip.trim())
       .filter(Boolean);

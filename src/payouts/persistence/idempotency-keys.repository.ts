@@ -20,20 +20,6 @@ export interface NewClaim {
 export class IdempotencyKeysRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /**
-   * Claims the key for a new payout; false when it is already claimed. The unique (api key,
-   * Idempotency-Key) row is the lock: a concurrent claim of the same key waits until this
-   * transaction ends, then finds the row.
-   */
-  async claim(transaction: Transaction, scope: IdempotencyScope, claim: NewClaim): Promise<boolean> {
-    const inserted: unknown[] = await transaction.query(
-      `INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at, owner_instance, lease_until)
-       VALUES ($1, $2, $3, $4, now() + interval '${IDEMPOTENCY_TTL}', $5, now() + $6 * interval '1 millisecond') ON CONFLICT DO NOTHING RETURNING payout_id`,
-      [scope.apiKeyId, scope.key, claim.requestHash, claim.payoutId, claim.ownerInstance, claim.leaseMs],
-    );
-    return inserted.length > 0;
-  }
-
   async find(scope: IdempotencyScope): Promise<IdempotencyClaim | null> {
     const row = await this.dataSource
       .getRepository(IdempotencyKeyEntity)

@@ -144,14 +144,6 @@ export class PayoutsRepository {
     return toPayout(row);
   }
 
-  async insertRequested(transaction: Transaction, payout: RequestedPayout): Promise<Payout> {
-    const repository = transaction.getRepository(PayoutEntity);
-    const row = requestedRow(repository, payout);
-    // insert() fills createdAt/updatedAt from its RETURNING.
-    await repository.insert(row);
-    return toPayout(row);
-  }
-
   async findById(id: string): Promise<Payout | null> {
     const row = await this.dataSource.getRepository(PayoutEntity).findOneBy({ id });
     return row ? toPayout(row) : null;
