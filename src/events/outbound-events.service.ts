@@ -24,6 +24,12 @@ import { OutboundEventsRepository } from './persistence/outbound-events.reposito
 export const EVENT_TYPES = ['payout.status_changed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** One event ready for the outbox: its type and the payload each subscription receives. */
+export interface OutboxEvent {
+  type: EventType;
+  payload: Record<string, unknown>;
+}
+
 const MAX_ATTEMPTS = 15;
 const BATCH = 50;
 /** Connect + response, per delivery. */
@@ -121,12 +127,16 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Call inside the transaction that makes the change: one outbox row per interested subscription. */
   async enqueue(transaction: Transaction, type: EventType, data: Record<string, unknown>): Promise<void> {
-    await this.repository.enqueue(transaction, type, {
-      id: randomUUID(),
-      type,
-      occurredAt: new Date().toISOString(),
-      data,
-    });
+    const event = this.envelope(type, data);
+    await this.repository.enqueue(transaction, event.type, event.payload);
+  }
+
+  /**
+   * An event as the outbox stores it and receivers get it: its own id, its type, when it
+   * happened, and the data. For statements that write the event themselves (see enqueueEventSql).
+   */
+  envelope(type: EventType, data: Record<string, unknown>): OutboxEvent {
+    return { type, payload: { id: randomUUID(), type, occurredAt: new Date().toISOString(), data } };
   }
 
   /**

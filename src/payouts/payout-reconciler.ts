@@ -60,7 +60,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
         await this.payouts.submit(payout);
       } else {
         await this.payouts.applyProviderResult(
-          id,
+          payout,
           await this.payouts
             .provider(payout)
             .getPayout({ externalId: id, providerReference: payout.providerReference ?? undefined }),

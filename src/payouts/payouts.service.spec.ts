@@ -4,7 +4,7 @@ import type { Environment } from '../config/environment';
 import { masterKeyFromBase64, MasterKeyring } from '../credentials/crypto/master-keyring';
 import type { InstanceLiveness } from '../database/instance-liveness';
 import type { Transaction, UnitOfWork } from '../database/unit-of-work';
-import type { OutboundEvents } from '../events/outbound-events.service';
+import type { OutboundEvents, OutboxEvent } from '../events/outbound-events.service';
 import type { Capabilities, PayoutInstruction, ProviderPayout } from '../providers/provider.port';
 import { PayoutProvider, ProviderError, type Beneficiary } from '../providers/provider.port';
 import type { ProviderRegistry } from '../providers/provider.registry';
@@ -15,6 +15,8 @@ import type { PayoutHistoryEntry } from './domain/payout-history';
 import type { IdempotencyKeysRepository, NewClaim } from './persistence/idempotency-keys.repository';
 import type {
   LockedPayout,
+  OutcomeBasis,
+  OutcomeEffects,
   PayoutPageQuery,
   PayoutsRepository,
   PayoutStateChange,
@@ -80,7 +82,14 @@ class FakeUnitOfWork implements Pick<UnitOfWork, 'run'> {
 
 class FakePayouts implements Pick<
   PayoutsRepository,
-  'claimAndInsertRequested' | 'findById' | 'lockById' | 'updateState' | 'page' | 'appendHistory' | 'history'
+  | 'claimAndInsertRequested'
+  | 'findById'
+  | 'lockById'
+  | 'updateState'
+  | 'commitIfUnchanged'
+  | 'page'
+  | 'appendHistory'
+  | 'history'
 > {
   constructor(
     private readonly tables: Tables,
@@ -154,6 +163,36 @@ class FakePayouts implements Pick<
       payout: { ...row.payout, ...defined, updatedAt: new Date() },
       checkAttempts: checkAttempts ?? row.checkAttempts,
       nextCheckAt,
+    });
+  }
+
+  /** One statement, so one commit: nothing unless every basis column is still as read. */
+  async commitIfUnchanged(
+    id: string,
+    basis: OutcomeBasis,
+    change: PayoutStateChange & { updatedAt: Date },
+    effects: OutcomeEffects,
+  ): Promise<boolean> {
+    return this.unitOfWork.run(async (transaction) => {
+      const current = this.tables.payouts.get(id)?.payout;
+      const columns = ['status', 'providerReference', 'providerStatus', 'failureCode', 'failureReason'] as const;
+      if (
+        !current ||
+        columns.some((column) => current[column] !== basis[column]) ||
+        JSON.stringify(current.fees) !== JSON.stringify(basis.fees)
+      )
+        return false;
+      await this.updateState(transaction, id, change);
+      const { history, event, answer } = effects;
+      if (history)
+        await this.appendHistory(transaction, id, history.type, history.fromStatus, history.toStatus, history.detail);
+      if (event)
+        this.tables.outbox = [
+          ...this.tables.outbox,
+          { type: event.type, data: event.payload.data as Record<string, unknown> },
+        ];
+      if (answer) await this.keys.storeAnswer(transaction, answer.scope, answer.answer);
+      return true;
     });
   }
 
@@ -262,11 +301,15 @@ class FakeIdempotencyKeys implements Pick<
   }
 }
 
-class FakeOutbox implements Pick<OutboundEvents, 'enqueue'> {
+class FakeOutbox implements Pick<OutboundEvents, 'enqueue' | 'envelope'> {
   constructor(
     private readonly tables: Tables,
     private readonly unitOfWork: FakeUnitOfWork,
   ) {}
+
+  envelope(type: 'payout.status_changed', data: Record<string, unknown>): OutboxEvent {
+    return { type, payload: { type, data } };
+  }
 
   async enqueue(transaction: Transaction, type: 'payout.status_changed', data: Record<string, unknown>): Promise<void> {
     this.unitOfWork.check(transaction);
@@ -496,9 +539,11 @@ describe('PayoutsService rules (in-memory repositories)', () => {
     const { service, tables } = setUp();
     const created = await service.create(newPayout(), scope);
     const id = created.outcome === 'created' ? created.payout.id : '';
-    await service.applyProviderResult(id, { state: 'completed', providerStatus: 'COMPLETED' }, 'webhook');
+    const seen = await service.get(id);
+    await service.applyProviderResult(seen, { state: 'completed', providerStatus: 'COMPLETED' }, 'webhook');
     const outboxBefore = tables.outbox.length;
-    const after = await service.applyProviderResult(id, { state: 'pending', providerStatus: 'PENDING' }, 'reconcile');
+    // Decided from a stale read: the compare-and-set finds the row moved on and decides again under the lock.
+    const after = await service.applyProviderResult(seen, { state: 'pending', providerStatus: 'PENDING' }, 'reconcile');
     expect(after.status).toBe('completed');
     expect(tables.history.at(-1)).toMatchObject({ type: 'stale_update', fromStatus: 'completed', toStatus: 'pending' });
     expect(tables.outbox).toHaveLength(outboxBefore);

@@ -6,7 +6,7 @@ import { Environment } from '../config/environment';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
 import { Transaction, UnitOfWork } from '../database/unit-of-work';
-import { OutboundEvents } from '../events/outbound-events.service';
+import { OutboundEvents, type OutboxEvent } from '../events/outbound-events.service';
 import { ProviderRegistry } from '../providers/provider.registry';
 import {
   Beneficiary,
@@ -23,7 +23,7 @@ import { CreatedPayoutAnswer, CreateOutcome, IdempotencyClaim, IdempotencyScope 
 import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
 import type { PayoutHistoryEntry } from './domain/payout-history';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
-import { PayoutsRepository } from './persistence/payouts.repository';
+import { type OutcomeEffects, type PayoutStateChange, PayoutsRepository } from './persistence/payouts.repository';
 
 export interface NewPayout {
   provider: Provider;
@@ -157,20 +157,16 @@ export class PayoutsService {
     idempotency: IdempotencyScope,
     provider: PayoutProvider,
   ): Promise<CreateOutcome> {
-    let answered: Payout | undefined;
-    const store: Settle = async (transaction, settledPayout) => {
-      answered = settledPayout;
-      await this.idempotencyKeys.storeAnswer(transaction, idempotency, this.createdAnswer.render(settledPayout));
-    };
     try {
-      if (payout.status === 'requested' || payout.status === 'unknown') await this.submit(payout, provider, store);
-      else await this.unitOfWork.run((transaction) => store(transaction, payout));
+      const answered =
+        payout.status === 'requested' || payout.status === 'unknown'
+          ? await this.submit(payout, provider, idempotency)
+          : await this.unitOfWork.run((transaction) => this.settled(transaction, payout, idempotency));
+      return { outcome: 'created', payout: answered };
     } catch (error) {
       await this.idempotencyKeys.releaseUnanswered(idempotency).catch(() => undefined); // the lease then runs out on its own
       throw error;
     }
-    // Every path above stores an answer or throws.
-    return { outcome: 'created', payout: answered as Payout };
   }
 
   /**
@@ -181,7 +177,7 @@ export class PayoutsService {
   async submit(
     payout: Payout,
     provider = this.registry.get(payout.provider, payout.environment),
-    settle?: Settle,
+    answerTo?: IdempotencyScope,
   ): Promise<Payout> {
     let beneficiary: Beneficiary | undefined;
     try {
@@ -195,9 +191,9 @@ export class PayoutsService {
         notificationUrl: `${this.publicBaseUrl()}/v1/webhooks/${payout.provider}`,
         debtorAccountId: payout.metadata.debtorAccountId,
       });
-      return await this.applyProviderResult(payout.id, result, 'create', settle);
+      return await this.applyProviderResult(payout, result, 'create', answerTo);
     } catch (error) {
-      return this.recordFailure(payout.id, this.beneficiaries.redact(error, beneficiary), 'create', settle);
+      return this.recordFailure(payout.id, this.beneficiaries.redact(error, beneficiary), 'create', answerTo);
     }
   }
 
@@ -250,50 +246,91 @@ export class PayoutsService {
       sync: () => provider.getPayout(reference),
     }[operation];
     const result = await call();
-    return this.applyProviderResult(id, result, operation);
+    return this.applyProviderResult(payout, result, operation);
   }
 
   /**
-   * Applies what a provider says, under a row lock. Late or reordered reports never move a payout
-   * backwards; they are recorded as stale.
+   * Applies what a provider says about a payout last read as `seen`. Late or reordered reports
+   * never move a payout backwards; they are recorded as stale. The outcome is decided from `seen`
+   * and committed in one statement if the row is still as seen; otherwise (another writer was
+   * faster) it is decided again under a row lock from what is there now.
    */
-  async applyProviderResult(id: string, result: ProviderPayout, source: string, settle?: Settle): Promise<Payout> {
+  async applyProviderResult(
+    seen: Payout,
+    result: ProviderPayout,
+    source: string,
+    answerTo?: IdempotencyScope,
+  ): Promise<Payout> {
+    const outcome = this.outcomeOf(seen, result, source);
+    if (outcome.change) {
+      const committed = await this.payouts.commitIfUnchanged(seen.id, seen, outcome.change, {
+        history: outcome.history ?? undefined,
+        event: outcome.announceFrom ? this.statusChanged(outcome.payout, outcome.announceFrom) : undefined,
+        answer: answerTo && { scope: answerTo, answer: this.createdAnswer.render(outcome.payout) },
+      });
+      if (committed) return outcome.payout;
+    }
     return this.unitOfWork.run(async (transaction) => {
-      const locked = await this.payouts.lockById(transaction, id);
-      if (!locked) throw ApiError.notFound('payout', id);
-      const current = locked.payout;
-      const to = result.state as PayoutStatus;
-      const verdict = judgeTransition(current.provider, current.status, to);
-      const facts = {
-        source,
-        providerStatus: result.providerStatus,
-        providerReference: result.providerReference,
-        rejectionCode: result.rejectionCode,
-      };
-      if (verdict === 'stale' || verdict === 'illegal') {
+      const locked = await this.payouts.lockById(transaction, seen.id);
+      if (!locked) throw ApiError.notFound('payout', seen.id);
+      const { payout, change, history, announceFrom } = this.outcomeOf(locked.payout, result, source);
+      if (change) await this.payouts.updateState(transaction, seen.id, change);
+      if (history)
         await this.payouts.appendHistory(
           transaction,
-          id,
-          verdict === 'stale' ? 'stale_update' : 'illegal_update',
-          current.status,
-          to,
-          facts,
+          seen.id,
+          history.type,
+          history.fromStatus,
+          history.toStatus,
+          history.detail,
         );
-        return settled(transaction, current, settle);
-      }
-      const from = current.status;
-      const rejected = Boolean(result.rejectionCode || result.rejectionReason);
-      const payout: Payout = {
-        ...current,
-        status: to,
-        providerReference: current.providerReference ?? result.providerReference ?? null,
-        providerStatus: result.providerStatus,
-        failureCode: rejected ? (result.rejectionCode ?? current.failureCode) : current.failureCode,
-        failureReason: rejected ? (result.rejectionReason ?? current.failureReason) : current.failureReason,
-        fees: result.fees ?? current.fees,
-        updatedAt: new Date(),
+      if (announceFrom) await this.announce(transaction, payout, announceFrom);
+      return this.settled(transaction, payout, answerTo);
+    });
+  }
+
+  /**
+   * What a provider's report does to a payout in `current` state: its new state, the columns to
+   * write (none for a stale or illegal report, which is only recorded), the history row, and the
+   * status it leaves (for payout.status_changed) when it moves.
+   */
+  private outcomeOf(current: Payout, result: ProviderPayout, source: string): DecidedOutcome {
+    const to = result.state as PayoutStatus;
+    const verdict = judgeTransition(current.provider, current.status, to);
+    const detail = {
+      source,
+      providerStatus: result.providerStatus,
+      providerReference: result.providerReference,
+      rejectionCode: result.rejectionCode,
+    };
+    if (verdict === 'stale' || verdict === 'illegal') {
+      return {
+        payout: current,
+        change: null,
+        history: {
+          type: verdict === 'stale' ? 'stale_update' : 'illegal_update',
+          fromStatus: current.status,
+          toStatus: to,
+          detail,
+        },
+        announceFrom: null,
       };
-      await this.payouts.updateState(transaction, id, {
+    }
+    const rejected = Boolean(result.rejectionCode || result.rejectionReason);
+    const payout: Payout = {
+      ...current,
+      status: to,
+      providerReference: current.providerReference ?? result.providerReference ?? null,
+      providerStatus: result.providerStatus,
+      failureCode: rejected ? (result.rejectionCode ?? current.failureCode) : current.failureCode,
+      failureReason: rejected ? (result.rejectionReason ?? current.failureReason) : current.failureReason,
+      fees: result.fees ?? current.fees,
+      updatedAt: new Date(),
+    };
+    const applied = verdict === 'apply';
+    return {
+      payout,
+      change: {
         status: to,
         providerReference: payout.providerReference,
         providerStatus: payout.providerStatus,
@@ -302,17 +339,15 @@ export class PayoutsService {
         fees: payout.fees,
         nextCheckAt: TERMINAL.has(to) ? null : this.nextCheck(0),
         checkAttempts: 0,
-      });
-      if (verdict === 'apply') {
-        await this.payouts.appendHistory(transaction, id, 'transition', from, to, facts);
-        await this.announce(transaction, payout, from);
-      }
-      return settled(transaction, payout, settle);
-    });
+        updatedAt: payout.updatedAt,
+      },
+      history: applied ? { type: 'transition', fromStatus: current.status, toStatus: to, detail } : null,
+      announceFrom: applied ? current.status : null,
+    };
   }
 
   /** A failed provider call: definite refusals fail the payout; a lost answer makes it unknown. */
-  async recordFailure(id: string, error: unknown, source: string, settle?: Settle): Promise<Payout> {
+  async recordFailure(id: string, error: unknown, source: string, answerTo?: IdempotencyScope): Promise<Payout> {
     const providerError = error instanceof ProviderError ? error : null;
     const unknown = !providerError || providerError.outcomeUnknown || providerError.code === 'PAYOUT_ALREADY_EXISTS';
     if (!providerError)
@@ -334,7 +369,7 @@ export class PayoutsService {
       if (current.status !== 'requested' && current.status !== 'unknown') {
         // Already moved on (a webhook or the reconciler was faster): only record the exchange.
         await this.payouts.appendHistory(transaction, id, 'provider_error', current.status, current.status, detail);
-        return settled(transaction, current, settle);
+        return this.settled(transaction, current, answerTo);
       }
       const from = current.status;
       const payout: Payout = {
@@ -359,13 +394,22 @@ export class PayoutsService {
         detail,
       );
       if (from !== to) await this.announce(transaction, payout, from);
-      return settled(transaction, payout, settle);
+      return this.settled(transaction, payout, answerTo);
     });
   }
 
   /** payout.status_changed, in the same transaction as the change. */
   private announce(transaction: Transaction, payout: Payout, from: PayoutStatus): Promise<void> {
-    return this.outbound.enqueue(transaction, 'payout.status_changed', {
+    return this.outbound.enqueue(transaction, 'payout.status_changed', this.statusChangedData(payout, from));
+  }
+
+  /** The payout.status_changed event of a payout that left `from`, ready for the outbox. */
+  private statusChanged(payout: Payout, from: PayoutStatus): OutboxEvent {
+    return this.outbound.envelope('payout.status_changed', this.statusChangedData(payout, from));
+  }
+
+  private statusChangedData(payout: Payout, from: PayoutStatus): Record<string, unknown> {
+    return {
       payoutId: payout.id,
       provider: payout.provider,
       environment: payout.environment,
@@ -376,7 +420,13 @@ export class PayoutsService {
       providerReference: payout.providerReference,
       failure:
         payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
-    });
+    };
+  }
+
+  /** Stores the answer to the request that created the payout, in the transaction of its outcome. */
+  private async settled(transaction: Transaction, payout: Payout, answerTo?: IdempotencyScope): Promise<Payout> {
+    if (answerTo) await this.idempotencyKeys.storeAnswer(transaction, answerTo, this.createdAnswer.render(payout));
+    return payout;
   }
 
   nextCheck(attempts: number): Date {
@@ -472,12 +522,12 @@ export class PayoutsService {
   }
 }
 
-/** Extra work that must commit together with a payout's new state (e.g. the stored idempotent answer). */
-type Settle = (transaction: Transaction, payout: Payout) => Promise<void>;
-
-async function settled(transaction: Transaction, payout: Payout, settle?: Settle): Promise<Payout> {
-  if (settle) await settle(transaction, payout);
-  return payout;
+/** A provider outcome decided from a payout's state (see PayoutsService.outcomeOf). */
+interface DecidedOutcome {
+  payout: Payout;
+  change: (PayoutStateChange & { updatedAt: Date }) | null;
+  history: OutcomeEffects['history'] | null;
+  announceFrom: PayoutStatus | null;
 }
 
 /** The same code the provider port raises for a missing capability, so a client branches on one code for one condition. */

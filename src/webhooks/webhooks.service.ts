@@ -71,32 +71,30 @@ export class WebhooksService {
     return this.payoutRows.findForNotice(provider, externalId, notice.providerReference);
   }
 
-  /** The environment of one of our payouts, when a provider names it before its proof is checked (a hint only). */
-  async environmentOfPayout(provider: Provider, externalId: string): Promise<ProviderEnvironment | undefined> {
-    if (!UUID.test(externalId)) return undefined;
-    return this.payoutRows.environmentOf(provider, externalId);
+  /**
+   * One of our payouts, when a provider names it before its proof is checked: its environment
+   * tells which credential to verify with (a hint only), and process() uses the row if the
+   * verified notice names the same payout, instead of reading it again.
+   */
+  async payoutNamed(provider: Provider, externalId: string): Promise<Payout | null> {
+    if (!UUID.test(externalId)) return null;
+    return this.payoutRows.findForNotice(provider, externalId, undefined);
   }
 
-  /** Records the delivery; false when this exact delivery was seen before. */
-  async record(
+  /**
+   * Processes a verified notice: at most one status fetch per payout per interval, then the state
+   * machine. `named` is the payout read for the verification hint (see payoutNamed), if any.
+   */
+  async process(
     provider: Provider,
-    environment: ProviderEnvironment | null,
-    deliveryId: string,
-    payoutId: string | null,
-    outcome: WebhookOutcome,
-  ): Promise<boolean> {
-    return this.deliveries.recordOnce({
-      provider,
-      environment,
-      deliveryId: deliveryId.slice(0, 300),
-      payoutId,
-      outcome,
-    });
-  }
-
-  /** Processes a verified notice: at most one status fetch per payout per interval, then the state machine. */
-  async process(provider: Provider, environment: ProviderEnvironment, notice: WebhookNotice): Promise<WebhookOutcome> {
-    const payout = await this.payoutFor(provider, notice);
+    environment: ProviderEnvironment,
+    notice: WebhookNotice,
+    named?: Payout | null,
+  ): Promise<WebhookOutcome> {
+    const payout =
+      named && named.id === notice.externalId && named.provider === provider
+        ? named
+        : await this.payoutFor(provider, notice);
     if (!payout) {
       // Nothing stored: a verified notification can still be replayed at will.
       this.logger.warn(
@@ -106,24 +104,33 @@ export class WebhooksService {
       return 'unknown_payout';
     }
     if (!mayStillChange(payout.provider, payout.status)) return 'final';
-    if (
-      notice.deliveryId !== undefined &&
-      !(await this.record(provider, environment, `${environment}:${notice.deliveryId}`, payout.id, 'applied'))
-    ) {
-      return 'duplicate';
-    }
-    if (!(await this.claimFetch(payout.id))) {
+    const slot = await this.deliveries.recordAndClaimFetch(
+      {
+        provider,
+        environment,
+        // Without an authenticated delivery id, the fetch itself is the delivery worth recording.
+        deliveryId: (notice.deliveryId !== undefined
+          ? `${environment}:${notice.deliveryId}`
+          : `${environment}:fetch:${payout.id}:${Date.now()}`
+        ).slice(0, 300),
+        payoutId: payout.id,
+        outcome: 'applied',
+      },
+      {
+        intervalMs: this.environment.WEBHOOK_FETCH_INTERVAL_MS,
+        dedupe: notice.deliveryId !== undefined ? 'by-delivery-id' : 'none',
+      },
+    );
+    if (slot === 'duplicate') return 'duplicate';
+    if (slot === 'taken') {
       await this.deferFetch(payout.id);
       return 'deferred';
     }
-    // Without an authenticated delivery id, the fetch itself is the delivery worth recording.
-    if (notice.deliveryId === undefined)
-      await this.record(provider, environment, `${environment}:fetch:${payout.id}:${Date.now()}`, payout.id, 'applied');
     try {
       const result = await this.registry
         .get(provider, environment)
         .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? notice.providerReference });
-      await this.payouts.applyProviderResult(payout.id, result, `webhook:${provider}`);
+      await this.payouts.applyProviderResult(payout, result, `webhook:${provider}`);
       return 'applied';
     } catch (error) {
       this.logger.warn(
@@ -132,11 +139,6 @@ export class WebhooksService {
       );
       return 'failed';
     }
-  }
-
-  /** Takes this payout's fetch slot for the interval; false when a fetch happened within it (on any replica). */
-  private claimFetch(payoutId: string): Promise<boolean> {
-    return this.payoutRows.claimWebhookFetch(payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS);
   }
 
   /** One follow-up check by the reconciler at the end of the interval (never later than one already due). */

@@ -319,6 +319,8 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
 
   it('refuses forged notifications (401, nothing changes) and never moves a payout backwards', async () => {
     const created = await post(d24Payout());
+    // Read before its notifications complete it: a decision taken from this read is out of date.
+    const readEarly = await world.t.app.get(PayoutsService).get(created.body.id);
     const done = await eventually(
       () => get(created.body.id),
       (p) => p.status === 'completed',
@@ -339,14 +341,21 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
       .send({ paymentOrderNo: 's-1' });
     expect(token.status).toBe(401);
 
-    // A late report of an earlier status is recorded as stale, not applied.
+    // A late report of an earlier status is recorded as stale, not applied: decided from the early
+    // read ('pending', the same status: no change), the one-statement commit finds the row moved
+    // on and writes nothing; decided again under the row lock, it is stale.
+    expect(readEarly.status).toBe('pending');
+    const historyBefore = (
+      await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))
+    ).body as Array<{ type: string }>;
     const late = await world.t.app
       .get(PayoutsService)
-      .applyProviderResult(created.body.id, { state: 'pending', providerStatus: 'PENDING' }, 'test');
+      .applyProviderResult(readEarly, { state: 'pending', providerStatus: 'PENDING' }, 'test');
     expect(late.status).toBe('completed');
-    expect((await get(created.body.id)).status).toBe(done.status);
+    const after = await get(created.body.id);
+    expect(after).toMatchObject({ status: done.status, providerStatus: done.providerStatus });
     const events = (await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))).body;
-    expect(events.map((e: { type: string }) => e.type)).toContain('stale_update');
+    expect(events.map((e: { type: string }) => e.type)).toEqual([...historyBefore.map((e) => e.type), 'stale_update']);
   });
 
   it('replayed and reordered notifications (duplicated, shuffled by the simulator) end in the right final states', async () => {

@@ -56,11 +56,7 @@ export class OutboundEventsRepository {
 
   /** One outbox row per active subscription to `type`, inside the caller's transaction. */
   async enqueue(transaction: Transaction, type: string, payload: Record<string, unknown>): Promise<void> {
-    await transaction.query(
-      `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at)
-       SELECT id, $1::text, $2::jsonb, now() FROM event_subscriptions WHERE disabled_at IS NULL AND $1::text = ANY(events)`,
-      [type, JSON.stringify(payload)],
-    );
+    await transaction.query(enqueueEventSql('$1', '$2'), [type, JSON.stringify(payload)]);
   }
 
   /**
@@ -120,4 +116,16 @@ function toSubscription(row: EventSubscriptionEntity): EventSubscription {
     createdByKeyId: row.createdByKeyId,
     disabledAt: row.disabledAt,
   };
+}
+
+/**
+ * The outbox insert: one row per active subscription to the event's type. `type` and `payload`
+ * are the statement's placeholders for them. With `whenRowsIn` (a CTE of the same statement), the
+ * event is written only if that CTE yields a row: how a change and the event reporting it commit
+ * in one statement (see PayoutsRepository.commitIfUnchanged).
+ */
+export function enqueueEventSql(type: string, payload: string, whenRowsIn?: string): string {
+  return `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at)
+       SELECT id, ${type}::text, ${payload}::jsonb, now() FROM event_subscriptions
+        WHERE disabled_at IS NULL AND ${type}::text = ANY(events)${whenRowsIn ? ` AND EXISTS (SELECT 1 FROM ${whenRowsIn})` : ''}`;
 }

@@ -47,12 +47,7 @@ export class IdempotencyKeysRepository {
   }
 
   async storeAnswer(transaction: Transaction, scope: IdempotencyScope, answer: StoredAnswer): Promise<void> {
-    await transaction
-      .getRepository(IdempotencyKeyEntity)
-      .update(
-        { apiKeyId: scope.apiKeyId, idempotencyKey: scope.key },
-        { responseStatus: answer.status, responseBody: answer.body as object },
-      );
+    await transaction.query(storeAnswerSql(['$1', '$2', '$3', '$4']), storeAnswerParameters(scope, answer));
   }
 
   /** Ends the lease of an unanswered claim at once, so a retry takes it over without waiting. */
@@ -81,4 +76,19 @@ function toClaim(row: IdempotencyKeyEntity): IdempotencyClaim {
     leaseUntil: row.leaseUntil,
     createdAt: row.createdAt,
   };
+}
+
+/**
+ * Stores the answer of a claimed Idempotency-Key. `placeholders` are the statement's for
+ * storeAnswerParameters(); with `whenRowsIn` (a CTE of the same statement) only if that CTE yields
+ * a row, so the answer commits in the statement that commits the payout's outcome.
+ */
+export function storeAnswerSql(placeholders: readonly string[], whenRowsIn?: string): string {
+  const [apiKeyId, key, status, body] = placeholders;
+  return `UPDATE idempotency_keys SET response_status = ${status}::int, response_body = ${body}::jsonb
+        WHERE api_key_id = ${apiKeyId}::uuid AND idempotency_key = ${key}::varchar${whenRowsIn ? ` AND EXISTS (SELECT 1 FROM ${whenRowsIn})` : ''}`;
+}
+
+export function storeAnswerParameters(scope: IdempotencyScope, answer: StoredAnswer): unknown[] {
+  return [scope.apiKeyId, scope.key, answer.status, JSON.stringify(answer.body)];
 }

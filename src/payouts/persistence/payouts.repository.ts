@@ -6,8 +6,9 @@ import type { Money, Provider, ProviderEnvironment } from '../../providers/provi
 import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
 import type { Payout, PayoutStatus } from '../domain/payout';
 import type { PayoutHistoryEntry } from '../domain/payout-history';
-import type { IdempotencyScope } from '../domain/idempotency';
-import { IDEMPOTENCY_TTL, type NewClaim } from './idempotency-keys.repository';
+import type { IdempotencyScope, StoredAnswer } from '../domain/idempotency';
+import { enqueueEventSql } from '../../events/persistence/outbound-events.repository';
+import { IDEMPOTENCY_TTL, storeAnswerParameters, storeAnswerSql, type NewClaim } from './idempotency-keys.repository';
 import { PayoutEntity, PayoutEventEntity, toPayout } from './payout.entity';
 
 /** A payout as committed before its provider is called. */
@@ -51,6 +52,19 @@ export interface PayoutPageQuery {
   /** Strictly older than this (created_at, id) position. */
   before?: { createdAt: Date; id: string };
   limit: number;
+}
+
+/** The columns a provider outcome is derived from: the outcome stays right while they are what was read. */
+export type OutcomeBasis = Pick<
+  Payout,
+  'status' | 'providerReference' | 'providerStatus' | 'failureCode' | 'failureReason' | 'fees'
+>;
+
+/** What commits with a payout's new state: its history row, the event reporting it, the stored answer. */
+export interface OutcomeEffects {
+  history?: { type: string; fromStatus: PayoutStatus; toStatus: PayoutStatus; detail: Record<string, unknown> };
+  event?: { type: string; payload: Record<string, unknown> };
+  answer?: { scope: IdempotencyScope; answer: StoredAnswer };
 }
 
 /** The row of a payout just requested: nothing from its provider yet. */
@@ -162,6 +176,68 @@ export class PayoutsRepository {
     await transaction.getRepository(PayoutEntity).update({ id }, change);
   }
 
+  /**
+   * A provider outcome in one statement, one round trip, when the row is still as it was read:
+   * compare-and-set on every column the outcome was derived from (`basis`), then the new state,
+   * its history row, its event and the stored answer, all or nothing. False (nothing written)
+   * when another writer got there first; the caller then decides again under a row lock. The
+   * same atomicity as BEGIN, SELECT … FOR UPDATE, four writes, COMMIT, without six round trips.
+   */
+  async commitIfUnchanged(
+    id: string,
+    basis: OutcomeBasis,
+    change: PayoutStateChange & { updatedAt: Date },
+    effects: OutcomeEffects,
+  ): Promise<boolean> {
+    const parameters: unknown[] = [];
+    const bind = (value: unknown): string => {
+      parameters.push(value);
+      return `$${parameters.length}`;
+    };
+    const json = (value: unknown): string | null =>
+      value === null || value === undefined ? null : JSON.stringify(value);
+    const statements = [
+      `moved AS (
+         UPDATE payouts SET status = ${bind(change.status)}::varchar,
+           provider_reference = ${bind(change.providerReference === undefined ? basis.providerReference : change.providerReference)}::varchar,
+           provider_status = ${bind(change.providerStatus === undefined ? basis.providerStatus : change.providerStatus)}::varchar,
+           failure_code = ${bind(change.failureCode)}::varchar, failure_reason = ${bind(change.failureReason)}::text,
+           fees = ${bind(json(change.fees === undefined ? basis.fees : change.fees))}::jsonb,
+           next_check_at = ${bind(change.nextCheckAt)}::timestamptz,
+           check_attempts = COALESCE(${bind(change.checkAttempts ?? null)}::int, check_attempts),
+           updated_at = ${bind(change.updatedAt)}::timestamptz
+          WHERE id = ${bind(id)}::uuid AND status = ${bind(basis.status)}::varchar
+            AND provider_reference IS NOT DISTINCT FROM ${bind(basis.providerReference)}::varchar
+            AND provider_status IS NOT DISTINCT FROM ${bind(basis.providerStatus)}::varchar
+            AND failure_code IS NOT DISTINCT FROM ${bind(basis.failureCode)}::varchar
+            AND failure_reason IS NOT DISTINCT FROM ${bind(basis.failureReason)}::text
+            AND fees IS NOT DISTINCT FROM ${bind(json(basis.fees))}::jsonb
+         RETURNING id)`,
+    ];
+    if (effects.history) {
+      const { type, fromStatus, toStatus, detail } = effects.history;
+      statements.push(
+        `history AS (
+           INSERT INTO payout_events (payout_id, type, from_status, to_status, detail)
+           SELECT id, ${bind(type)}::varchar, ${bind(fromStatus)}::varchar, ${bind(toStatus)}::varchar, ${bind(JSON.stringify(detail))}::jsonb FROM moved)`,
+      );
+    }
+    if (effects.event) {
+      statements.push(
+        `event AS (${enqueueEventSql(bind(effects.event.type), bind(JSON.stringify(effects.event.payload)), 'moved')})`,
+      );
+    }
+    if (effects.answer) {
+      const placeholders = storeAnswerParameters(effects.answer.scope, effects.answer.answer).map(bind);
+      statements.push(`answer AS (${storeAnswerSql(placeholders, 'moved')})`);
+    }
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH ${statements.join(',\n')}\nSELECT id FROM moved`,
+      parameters,
+    );
+    return rows.length > 0;
+  }
+
   /** Newest first; one row more than the limit, so the caller knows whether a next page exists. */
   async page(query: PayoutPageQuery): Promise<Payout[]> {
     const builder = this.dataSource.getRepository(PayoutEntity).createQueryBuilder('p');
@@ -258,23 +334,6 @@ export class PayoutsRepository {
     }
     const row = providerReference ? await repository.findOneBy({ provider, providerReference }) : null;
     return row ? toPayout(row) : null;
-  }
-
-  async environmentOf(provider: Provider, id: string): Promise<ProviderEnvironment | undefined> {
-    return (await this.dataSource.getRepository(PayoutEntity).findOneBy({ id, provider }))?.environment;
-  }
-
-  /** Takes the payout's notification-fetch slot unless one was taken within `intervalMs` (on any replica). */
-  async claimWebhookFetch(id: string, intervalMs: number): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE payouts SET webhook_fetch_at = now()
-          WHERE id = $1 AND (webhook_fetch_at IS NULL OR webhook_fetch_at <= now() - $2 * interval '1 millisecond')
-         RETURNING id)
-       SELECT id FROM claimed`,
-      [id, intervalMs],
-    );
-    return rows.length > 0;
   }
 
   /** A check at the end of the current fetch slot, never later than one already due. */

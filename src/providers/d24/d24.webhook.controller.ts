@@ -35,9 +35,9 @@ export class D24WebhookController {
     const webhook = inbound(request);
     // D24 names our payout in the body: its environment tells which keys to check the control with.
     const externalId = new URLSearchParams(webhook.rawBody.toString('utf8')).get('external_id');
-    const hint = externalId ? await this.webhooks.environmentOfPayout('d24', externalId) : undefined;
-    const verified = await this.webhooks.verify('d24', webhook, hint);
+    const named = externalId ? await this.webhooks.payoutNamed('d24', externalId) : null;
+    const verified = await this.webhooks.verify('d24', webhook, named?.environment);
     if (!verified) throw unverifiable();
-    return { outcome: await this.webhooks.process('d24', verified.environment, verified.notice) };
+    return { outcome: await this.webhooks.process('d24', verified.environment, verified.notice, named) };
   }
 }
