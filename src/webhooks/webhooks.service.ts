@@ -121,11 +121,7 @@ export class WebhooksService {
         dedupe: notice.deliveryId !== undefined ? 'by-delivery-id' : 'none',
       },
     );
-    if (slot === 'duplicate') return 'duplicate';
-    if (slot === 'taken') {
-      await this.deferFetch(payout.id);
-      return 'deferred';
-    }
+    if (slot !== 'claimed') return slot;
     try {
       const result = await this.registry
         .get(provider, environment)
@@ -139,11 +135,6 @@ export class WebhooksService {
       );
       return 'failed';
     }
-  }
-
-  /** One follow-up check by the reconciler at the end of the interval (never later than one already due). */
-  private deferFetch(payoutId: string): Promise<void> {
-    return this.payoutRows.scheduleCheckAfterWebhookFetch(payoutId, this.environment.WEBHOOK_FETCH_INTERVAL_MS);
   }
 
   /**

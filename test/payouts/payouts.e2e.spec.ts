@@ -426,6 +426,21 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
       const payout = await get(created.body.id);
       expect(payout.status).toBe('completed');
       expect(payout.providerReference).toBe(created.body.providerReference);
+      // The deferred ones left one follow-up check, due at the end of the fetch slot.
+      const [slot] = await world.t.dataSource.query(
+        `SELECT next_check_at <= webhook_fetch_at + interval '60 seconds' AS due_by_slot_end FROM payouts WHERE id = $1`,
+        [created.body.id],
+      );
+      expect(slot.due_by_slot_end).toBe(true);
+
+      // Notifications at the same moment take turns on the slot: exactly one fetches.
+      await world.t.dataSource.query('UPDATE payouts SET webhook_fetch_at = NULL WHERE id = $1', [created.body.id]);
+      const form = { external_id: created.body.id, cashout_id: '1', control, date: '2026-11-24 06:01:00' };
+      const together = await Promise.all(
+        [1, 2, 3, 4].map(() => world.t.http.post('/v1/webhooks/d24').type('form').send(form)),
+      );
+      const outcomesTogether = together.map((response) => response.body.outcome as string).sort();
+      expect(outcomesTogether).toEqual(['applied', 'deferred', 'deferred', 'deferred']);
     } finally {
       environment.WEBHOOK_FETCH_INTERVAL_MS = 50;
     }

@@ -335,13 +335,4 @@ export class PayoutsRepository {
     const row = providerReference ? await repository.findOneBy({ provider, providerReference }) : null;
     return row ? toPayout(row) : null;
   }
-
-  /** A check at the end of the current fetch slot, never later than one already due. */
-  async scheduleCheckAfterWebhookFetch(id: string, intervalMs: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE payouts SET next_check_at = LEAST(COALESCE(next_check_at, 'infinity'::timestamptz), webhook_fetch_at + $2 * interval '1 millisecond')
-        WHERE id = $1`,
-      [id, intervalMs],
-    );
-  }
 }

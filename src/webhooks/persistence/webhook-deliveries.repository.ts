@@ -20,29 +20,46 @@ export class WebhookDeliveriesRepository {
    * and the payout's status-fetch slot (payouts.webhook_fetch_at, which exists for this: at most
    * one fetch per payout per `intervalMs`, on any replica).
    * - `dedupe: 'by-delivery-id'` (the provider authenticates a delivery id): the record comes
-   *   first and a delivery seen before takes no slot ('duplicate').
-   * - `dedupe: 'none'`: the slot comes first and only a fetch is recorded (the fetch is the delivery worth recording).
-   * 'taken' when a fetch happened within the interval.
+   *   first and a delivery seen before changes nothing ('duplicate').
+   * - `dedupe: 'none'`: only a fetch is recorded (the fetch is the delivery worth recording).
+   * 'deferred' when a fetch happened within the interval: then a check is scheduled for the end of
+   * it instead (never later than one already due), so a genuine change is never missed.
+   * The slot is read FOR UPDATE first, so two notifications at once (on any replicas) take turns
+   * and exactly one of them gets it.
    */
   async recordAndClaimFetch(
     delivery: WebhookDelivery & { payoutId: string },
     options: { intervalMs: number; dedupe: 'by-delivery-id' | 'none' },
-  ): Promise<'claimed' | 'taken' | 'duplicate'> {
-    const record = `INSERT INTO webhook_deliveries (provider, environment, delivery_id, payout_id, outcome)`;
-    const slot = `UPDATE payouts SET webhook_fetch_at = now()
-          WHERE id = $4::uuid AND (webhook_fetch_at IS NULL OR webhook_fetch_at <= now() - $6::int * interval '1 millisecond')`;
-    const sql =
-      options.dedupe === 'by-delivery-id'
-        ? `WITH delivery AS (
-             ${record} VALUES ($1::varchar, $2::varchar, $3::varchar, $4::uuid, $5::varchar)
+  ): Promise<'claimed' | 'deferred' | 'duplicate'> {
+    const dedupe = options.dedupe === 'by-delivery-id';
+    const sql = `WITH ${
+      dedupe
+        ? `delivery AS (
+             INSERT INTO webhook_deliveries (provider, environment, delivery_id, payout_id, outcome)
+             VALUES ($1::varchar, $2::varchar, $3::varchar, $4::uuid, $5::varchar)
              ON CONFLICT (provider, delivery_id) DO NOTHING RETURNING id
-           ), slot AS (${slot} AND EXISTS (SELECT 1 FROM delivery) RETURNING id)
-           SELECT EXISTS (SELECT 1 FROM delivery) AS recorded, EXISTS (SELECT 1 FROM slot) AS claimed`
-        : `WITH slot AS (${slot} RETURNING id), delivery AS (
-             ${record} SELECT $1::varchar, $2::varchar, $3::varchar, id, $5::varchar FROM slot
-             ON CONFLICT (provider, delivery_id) DO NOTHING
-           )
-           SELECT true AS recorded, EXISTS (SELECT 1 FROM slot) AS claimed`;
+           ),`
+        : ''
+    } slot AS (
+         SELECT id, (webhook_fetch_at IS NULL OR webhook_fetch_at <= now() - $6::int * interval '1 millisecond') AS free
+           FROM payouts WHERE id = $4::uuid ${dedupe ? 'AND EXISTS (SELECT 1 FROM delivery)' : ''} FOR UPDATE
+       ), taken AS (
+         UPDATE payouts p SET
+           webhook_fetch_at = CASE WHEN slot.free THEN now() ELSE p.webhook_fetch_at END,
+           next_check_at = CASE WHEN slot.free THEN p.next_check_at
+             ELSE LEAST(COALESCE(p.next_check_at, 'infinity'::timestamptz), p.webhook_fetch_at + $6::int * interval '1 millisecond') END
+          FROM slot WHERE p.id = slot.id
+         RETURNING p.id, slot.free
+       )${
+         dedupe
+           ? ''
+           : `, delivery AS (
+         INSERT INTO webhook_deliveries (provider, environment, delivery_id, payout_id, outcome)
+         SELECT $1::varchar, $2::varchar, $3::varchar, id, $5::varchar FROM taken WHERE free
+         ON CONFLICT (provider, delivery_id) DO NOTHING
+       )`
+       }
+       SELECT ${dedupe ? 'EXISTS (SELECT 1 FROM delivery)' : 'true'} AS recorded, COALESCE((SELECT free FROM taken), false) AS claimed`;
     const [row]: Array<{ recorded: boolean; claimed: boolean }> = await this.dataSource.query(sql, [
       delivery.provider,
       delivery.environment,
@@ -51,6 +68,6 @@ export class WebhookDeliveriesRepository {
       delivery.outcome,
       options.intervalMs,
     ]);
-    return !row.recorded ? 'duplicate' : row.claimed ? 'claimed' : 'taken';
+    return !row.recorded ? 'duplicate' : row.claimed ? 'claimed' : 'deferred';
   }
 }
