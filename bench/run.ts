@@ -45,6 +45,8 @@ interface Measured {
   ok: number;
   /** Backend runs: the API's CPU time over the run and its settling, in ms. */
   apiCpuMs?: number;
+  /** Backend runs: SQL statements the API sent over the run and its settling. */
+  statements?: number;
 }
 
 interface Scenario {
@@ -61,6 +63,8 @@ interface Scenario {
   apiPeakRssMb: number;
   /** API process CPU time (user + system) from the start of the load until its payouts settled, per payout created. */
   apiCpuMsPerPayout: number;
+  /** SQL statements the API sent per payout created (the floor's payout: 12, two transactions of BEGIN, 3 or 5 statements, COMMIT). */
+  statementsPerPayout: number;
   /** Backend payouts/s over the floor's (same database, same number of clients). */
   floorRatio?: number;
   note?: string;
@@ -86,7 +90,12 @@ function startApi(
   const profileDir = process.argv.includes('--profile')
     ? process.argv[process.argv.indexOf('--profile') + 1]
     : undefined;
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const nodeArgs = [
+    // Counts the API's SQL statements (see statement-counter.cjs), for statements per payout.
+    '--require',
+    path.join(projectRoot(), 'bench', 'statement-counter.cjs'),
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+  ];
   const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot(), 'dist', 'src', 'main.js')], {
     env: {
       PATH: process.env.PATH,
@@ -104,6 +113,7 @@ function startApi(
       VERESTRO_SIMULATOR_URL: sims.urls.verestro,
       PROVIDER_CA_FILE: sims.serverCaFile,
       DATABASE_POOL_MAX: '20',
+      BENCH_STATEMENT_COUNT_FILE: statementCountFile(dir),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -125,6 +135,28 @@ function startApi(
     });
     child.once('exit', (code) => reject(new Error(`the API exited (${code}):\n${output}`)));
   });
+}
+
+function statementCountFile(dir: string): string {
+  return path.join(dir, 'statements');
+}
+
+/** How many SQL statements the API has sent so far (it writes the count when signalled). */
+async function statementsSent(dir: string, pid: number): Promise<number> {
+  const asked = Date.now();
+  process.kill(pid, 'SIGUSR2');
+  for (let attempt = 0; attempt < 100; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const [at, count] = (() => {
+      try {
+        return readFileSync(statementCountFile(dir), 'utf8').split(' ').map(Number);
+      } catch {
+        return [0, 0];
+      }
+    })();
+    if (at >= asked) return count;
+  }
+  throw new Error('the API did not report its statement count');
 }
 
 /** CPU time (user + system) a process has used so far, in ms (from /proc; clock ticks of 10 ms). */
@@ -316,10 +348,12 @@ async function main(): Promise<void> {
     // API CPU from the start of the load until its payouts settled (notifications, status fetches).
     const backend = async (provider: 'd24' | 'connectpay', server: string, rate?: number): Promise<Measured> => {
       const pid = api!.child.pid as number;
+      const statementsBefore = await statementsSent(dir, pid);
       const before = cpuMs(pid);
       const measured = await backendLoad(provider, server, rate);
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      return { ...measured, apiCpuMs: cpuMs(pid) - before };
+      const apiCpuMs = cpuMs(pid) - before;
+      return { ...measured, apiCpuMs, statements: (await statementsSent(dir, pid)) - statementsBefore };
     };
     const backendLoad = (provider: 'd24' | 'connectpay', server: string, rate?: number) =>
       counted(admin, server, () =>
@@ -405,6 +439,7 @@ async function main(): Promise<void> {
       handshakesPerRequest: Math.round((backendRun.handshakes / Math.max(backendRun.requests, 1)) * 10_000) / 10_000,
       apiPeakRssMb: peakRssMb(api!.child.pid as number),
       apiCpuMsPerPayout: Math.round(((backendRun.apiCpuMs ?? 0) / Math.max(backendRun.ok, 1)) * 100) / 100,
+      statementsPerPayout: Math.round(((backendRun.statements ?? 0) / Math.max(backendRun.ok, 1)) * 10) / 10,
       ...(note ? { note } : {}),
     });
 
@@ -437,6 +472,26 @@ async function main(): Promise<void> {
         'direct = one initiate call; backend = paymentrails + initiate + nosca authorisation + status (4 provider calls per payout)',
       ),
     );
+
+    // What a request costs the API before it does any work of its own: the framework's floor per
+    // request (routing, security headers, logging with redaction; plus API-key check, rate limit,
+    // body parsing and validation for a refused create), to read the per-payout CPU against.
+    process.stdout.write("measuring the framework's floor per request …\n");
+    const cpuPerRequest = async (options: autocannon.Options): Promise<number> => {
+      const pid = api!.child.pid as number;
+      const before = cpuMs(pid);
+      const measured = await load({ connections: 4, duration: 4, ...options });
+      return Math.round(((cpuMs(pid) - before) / Math.max(measured.ok + measured.non2xx, 1)) * 1000) / 1000;
+    };
+    const framework = {
+      healthCpuMsPerRequest: await cpuPerRequest({ url: `${api.url}/health` }),
+      refusedCreateCpuMsPerRequest: await cpuPerRequest({
+        url: `${api.url}/v1/payouts`,
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': 'bench-refused' },
+        body: JSON.stringify({ provider: 'd24' }),
+      }),
+    };
 
     process.stdout.write('measuring /health while four RSA-4096 CSRs are generated …\n');
     const idle = await load({ url: `${api.url}/health`, connections: 4, duration: 4 });
@@ -473,6 +528,7 @@ async function main(): Promise<void> {
       durationSeconds: DURATION,
       floor,
       scenarios,
+      framework,
       health,
     };
     const outDir = path.join(projectRoot(), 'bench', 'results');
@@ -480,13 +536,13 @@ async function main(): Promise<void> {
     writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
     const rows = scenarios.map(
       (s) =>
-        `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.floorRatio ?? '–'} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP50Ms} / ${s.addedLatencyP99Ms} | ${s.apiCpuMsPerPayout} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
+        `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.floorRatio ?? '–'} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP50Ms} / ${s.addedLatencyP99Ms} | ${s.apiCpuMsPerPayout} | ${s.statementsPerPayout} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
     );
     const table = [
       `Benchmark ${results.ranAt} — ${CONNECTIONS} connections, ${DURATION} s per run, ${results.cpus} CPUs, Node ${results.node}`,
       '',
-      '| path | direct req/s | backend req/s | ratio | backend/floor | direct p50/p99 ms | backend p50/p99 ms | added p50/p99 ms | API CPU ms/payout | handshakes/req | API peak RSS MB | backend errors |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| path | direct req/s | backend req/s | ratio | backend/floor | direct p50/p99 ms | backend p50/p99 ms | added p50/p99 ms | API CPU ms/payout | SQL statements/payout | handshakes/req | API peak RSS MB | backend errors |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       `Floor (a payout's two durable commits alone, ${floor[0].tool}, same database): ` +
@@ -497,6 +553,7 @@ async function main(): Promise<void> {
           )
           .join(', ') +
         '.',
+      `The framework's floor per request (API CPU): ${framework.healthCpuMsPerRequest} ms for GET /health, ${framework.refusedCreateCpuMsPerRequest} ms for a POST /v1/payouts refused by validation (API key, rate limit, body parsing, validation, error answer).`,
       `/health p99: ${health.idleP99Ms} ms idle, ${health.duringKeyGenerationP99Ms} ms while four RSA-4096 CSRs are generated (×${health.ratio}).`,
       ...scenarios.filter((s) => s.note).map((s) => `- ${s.path}: ${s.note}`),
       '',
