@@ -171,6 +171,19 @@ function peakRssMb(pid: number): number {
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
 }
 
+/** How a run sends: at most `rate` requests/s overall, over `connections` (the bench's default otherwise). */
+interface Pace {
+  rate?: number;
+  connections?: number;
+}
+
+function paced(pace: Pace): Partial<autocannon.Options> {
+  return {
+    ...(pace.rate ? { overallRate: pace.rate } : {}),
+    ...(pace.connections ? { connections: pace.connections } : {}),
+  };
+}
+
 async function load(options: autocannon.Options): Promise<Omit<Measured, 'handshakes' | 'requests'>> {
   const result = await autocannon({ duration: DURATION, connections: CONNECTIONS, ...options });
   return {
@@ -308,13 +321,13 @@ async function main(): Promise<void> {
       bankCode: 341,
       bankAccount: '123456789',
     };
-    const d24Direct = (rate?: number) =>
+    const d24Direct = (pace: Pace = {}) =>
       counted(admin, 'd24', () =>
         load({
           url: `${sims.urls.d24}/v3/cashout`,
           method: 'POST',
           tlsOptions: { ca },
-          ...(rate ? { overallRate: rate } : {}),
+          ...paced(pace),
           requests: [
             {
               setupRequest: (request: autocannon.Request) => {
@@ -346,21 +359,21 @@ async function main(): Promise<void> {
         }),
       );
     // API CPU from the start of the load until its payouts settled (notifications, status fetches).
-    const backend = async (provider: 'd24' | 'connectpay', server: string, rate?: number): Promise<Measured> => {
+    const backend = async (provider: 'd24' | 'connectpay', server: string, pace: Pace = {}): Promise<Measured> => {
       const pid = api!.child.pid as number;
       const statementsBefore = await statementsSent(dir, pid);
       const before = cpuMs(pid);
-      const measured = await backendLoad(provider, server, rate);
+      const measured = await backendLoad(provider, server, pace);
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const apiCpuMs = cpuMs(pid) - before;
       return { ...measured, apiCpuMs, statements: (await statementsSent(dir, pid)) - statementsBefore };
     };
-    const backendLoad = (provider: 'd24' | 'connectpay', server: string, rate?: number) =>
+    const backendLoad = (provider: 'd24' | 'connectpay', server: string, pace: Pace) =>
       counted(admin, server, () =>
         load({
           url: `${api!.url}/v1/payouts`,
           method: 'POST',
-          ...(rate ? { overallRate: rate } : {}),
+          ...paced(pace),
           requests: [
             {
               setupRequest: (request: autocannon.Request) => ({
@@ -426,10 +439,11 @@ async function main(): Promise<void> {
       direct: Measured,
       backendRun: Measured,
       note?: string,
+      connections = CONNECTIONS,
     ): Scenario => ({
       name,
       path: pathName,
-      connections: CONNECTIONS,
+      connections,
       durationSeconds: DURATION,
       direct,
       backend: backendRun,
@@ -457,9 +471,22 @@ async function main(): Promise<void> {
       compare(
         'd24-half-rate',
         'D24 create cashout at a fixed rate',
-        await d24Direct(half),
-        await backend('d24', 'd24', half),
+        await d24Direct({ rate: half }),
+        await backend('d24', 'd24', { rate: half }),
         `fixed rate ${half} requests/s for both`,
+      ),
+    );
+    // One at a time: the latency a payout adds with nothing queued in front of it (what the path
+    // itself costs), to tell it apart from waiting behind other work in the runs above.
+    process.stdout.write('measuring D24 one request at a time …\n');
+    scenarios.push(
+      compare(
+        'd24-one-at-a-time',
+        'D24 create cashout, one connection',
+        await d24Direct({ connections: 1 }),
+        await backend('d24', 'd24', { connections: 1 }),
+        'one connection for both: no queueing',
+        1,
       ),
     );
     process.stdout.write('measuring ConnectPay over mTLS …\n');
