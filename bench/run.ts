@@ -30,6 +30,8 @@ function option(name: string, fallback: number): number {
 
 const DURATION = option('duration', 8);
 const CONNECTIONS = option('connections', 16);
+/** Before each measured run, the same load for this long, not measured (see counted()). */
+const WARM_UP_SECONDS = 1;
 /** After a backend run, how long its payouts get to finish their notifications and status fetches. */
 const SETTLE_MS = 3_000;
 
@@ -196,9 +198,21 @@ async function load(options: autocannon.Options): Promise<Omit<Measured, 'handsh
   };
 }
 
-async function counted(admin: string, server: string, run: () => ReturnType<typeof load>): Promise<Measured> {
+/**
+ * A run measured after a warm-up of WARM_UP_SECONDS at the same pace, so that connections (pooled
+ * TLS sessions on both sides) are in their steady state: what is counted is what a service that has
+ * been running pays, not its first second. `afterWarmUp` takes the API's own counters then.
+ */
+async function counted(
+  admin: string,
+  server: string,
+  run: (seconds: number) => ReturnType<typeof load>,
+  afterWarmUp?: () => Promise<void>,
+): Promise<Measured> {
+  await run(WARM_UP_SECONDS);
+  await afterWarmUp?.();
   await fetch(`${admin}/counters/reset`, { method: 'POST' });
-  const measured = await run();
+  const measured = await run(DURATION);
   const counters = await json<Record<string, { handshakes: number; requests: number }>>(`${admin}/counters`);
   return { ...measured, handshakes: counters[server].handshakes, requests: counters[server].requests };
 }
@@ -322,8 +336,9 @@ async function main(): Promise<void> {
       bankAccount: '123456789',
     };
     const d24Direct = (pace: Pace = {}) =>
-      counted(admin, 'd24', () =>
+      counted(admin, 'd24', (seconds) =>
         load({
+          duration: seconds,
           url: `${sims.urls.d24}/v3/cashout`,
           method: 'POST',
           tlsOptions: { ca },
@@ -361,51 +376,65 @@ async function main(): Promise<void> {
     // API CPU from the start of the load until its payouts settled (notifications, status fetches).
     const backend = async (provider: 'd24' | 'connectpay', server: string, pace: Pace = {}): Promise<Measured> => {
       const pid = api!.child.pid as number;
-      const statementsBefore = await statementsSent(dir, pid);
-      const before = cpuMs(pid);
-      const measured = await backendLoad(provider, server, pace);
+      let statementsBefore = 0;
+      let before = 0;
+      const measured = await backendLoad(provider, server, pace, async () => {
+        statementsBefore = await statementsSent(dir, pid);
+        before = cpuMs(pid);
+      });
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const apiCpuMs = cpuMs(pid) - before;
       return { ...measured, apiCpuMs, statements: (await statementsSent(dir, pid)) - statementsBefore };
     };
-    const backendLoad = (provider: 'd24' | 'connectpay', server: string, pace: Pace) =>
-      counted(admin, server, () =>
-        load({
-          url: `${api!.url}/v1/payouts`,
-          method: 'POST',
-          ...paced(pace),
-          requests: [
-            {
-              setupRequest: (request: autocannon.Request) => ({
-                ...request,
-                body: JSON.stringify(
-                  provider === 'd24'
-                    ? {
-                        provider,
-                        environment: 'simulator',
-                        amount: '1.00',
-                        currency: 'BRL',
-                        beneficiary,
-                        reference: 'bench',
-                      }
-                    : {
-                        provider,
-                        environment: 'simulator',
-                        amount: '1.00',
-                        currency: 'EUR',
-                        beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' },
-                        reference: 'bench',
-                      },
-                ),
-                headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
-              }),
-            },
-          ],
-        }),
+    const backendLoad = (
+      provider: 'd24' | 'connectpay',
+      server: string,
+      pace: Pace,
+      afterWarmUp: () => Promise<void>,
+    ) =>
+      counted(
+        admin,
+        server,
+        (seconds) =>
+          load({
+            duration: seconds,
+            url: `${api!.url}/v1/payouts`,
+            method: 'POST',
+            ...paced(pace),
+            requests: [
+              {
+                setupRequest: (request: autocannon.Request) => ({
+                  ...request,
+                  body: JSON.stringify(
+                    provider === 'd24'
+                      ? {
+                          provider,
+                          environment: 'simulator',
+                          amount: '1.00',
+                          currency: 'BRL',
+                          beneficiary,
+                          reference: 'bench',
+                        }
+                      : {
+                          provider,
+                          environment: 'simulator',
+                          amount: '1.00',
+                          currency: 'EUR',
+                          beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' },
+                          reference: 'bench',
+                        },
+                  ),
+                  headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+                }),
+              },
+            ],
+          }),
+        afterWarmUp,
       );
     const connectpayDirect = () =>
-      counted(admin, 'connectpay-mtls', () =>
+      counted(admin, 'connectpay-mtls', (seconds) =>
         load({
+          duration: seconds,
           url: `${sims.urls.connectpayMtls}/ob/payments`,
           method: 'POST',
           tlsOptions: { ca, cert: chain.chainPem, key: chain.privateKeyPem },
