@@ -3,12 +3,22 @@ import { dataSourceOptions } from './data-source-options';
 
 /** One lock for everybody who migrates this database, so replicas starting together migrate once. */
 const MIGRATION_LOCK_KEY = 'payments-backend:migrations';
+const MIGRATION_LOCK_POLL_MS = 200;
 
 async function withMigrationLock<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK_KEY]);
+    // Polled, not waited for: a session blocked in pg_advisory_lock() is an open transaction, and
+    // CREATE INDEX CONCURRENTLY (run by the replica that holds the lock) waits until every
+    // transaction open in the database has ended: both would wait for ever.
+    for (;;) {
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
+        MIGRATION_LOCK_KEY,
+      ])) as Array<{ locked: boolean }>;
+      if (locked) break;
+      await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_POLL_MS));
+    }
     return await work();
   } finally {
     await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK_KEY]).catch(() => undefined);

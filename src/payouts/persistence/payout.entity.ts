@@ -16,6 +16,16 @@ import type { MaskedBeneficiary, Payout, PayoutStatus } from '../domain/payout';
 
 @Entity({ name: 'payouts' })
 @Index('ix_payouts_created', ['createdAt', 'id'])
+// Lists filtered by status, or by provider and environment, read these in the list's order
+// (newest first, then id) and seek past a cursor with a row comparison: a page costs the same on
+// the first page and the ten-thousandth, with a million payouts or more.
+@Index('ix_payouts_status_created', ['status', 'createdAt', 'id'])
+@Index('ix_payouts_provider_created', ['provider', 'environment', 'createdAt', 'id'])
+// A notification that names the provider's reference (ConnectPay's order number) finds its payout
+// in one probe, not a scan of the table.
+@Index('ix_payouts_provider_reference', ['provider', 'providerReference'], {
+  where: 'provider_reference IS NOT NULL',
+})
 // Partial: the reconciler only ever looks for rows with a check due; most rows are final and have none.
 @Index('ix_payouts_next_check', ['nextCheckAt'], { where: 'next_check_at IS NOT NULL' })
 // Partial: empty once every row is sealed, so the sealing job's "anything left?" is free at each boot.

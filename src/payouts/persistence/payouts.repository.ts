@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, type Repository } from 'typeorm';
+import { DataSource, type Repository } from 'typeorm';
 import type { Transaction } from '../../database/unit-of-work';
 import type { Money, Provider, ProviderEnvironment } from '../../providers/provider.port';
 import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
@@ -248,14 +248,10 @@ export class PayoutsRepository {
     if (query.createdFrom) builder.andWhere('p.created_at >= :from', { from: query.createdFrom });
     if (query.createdTo) builder.andWhere('p.created_at < :to', { to: query.createdTo });
     if (query.before) {
-      const { createdAt, id } = query.before;
-      builder.andWhere(
-        new Brackets((q) =>
-          q
-            .where('p.created_at < :cAt', { cAt: createdAt })
-            .orWhere('p.created_at = :cAt AND p.id < :cId', { cAt: createdAt, cId: id }),
-        ),
-      );
+      // A row comparison, which PostgreSQL turns into an index seek on (…, created_at, id): the
+      // equivalent `created_at < x OR (created_at = x AND id < y)` is only a filter, and a deep
+      // page scanned every newer row (800 ms at page 40,000 of a million payouts).
+      builder.andWhere('(p.created_at, p.id) < (:cAt, :cId)', { cAt: query.before.createdAt, cId: query.before.id });
     }
     const rows = await builder
       .orderBy('p.created_at', 'DESC')
