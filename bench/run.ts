@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --duration 8 --connections 16] [--profile DIR]
+ * npm run bench [-- --duration 8 --connections 16] [--payouts 1000000] [--profile DIR]
  *
  * Side by side, in one run: a bare keep-alive HTTPS client against the provider simulators
  * ("direct") and the same work through the service ("backend", POST /v1/payouts), on the D24
@@ -22,6 +22,7 @@ import type { SimulatorProcess } from '../src/demo/simulator-process';
 import { startSimulatorProcess } from '../src/demo/simulator-process';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { type FloorResult, measureFloor } from './floor';
+import { measureListScale } from './list-scale';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -30,6 +31,8 @@ function option(name: string, fallback: number): number {
 
 const DURATION = option('duration', 8);
 const CONNECTIONS = option('connections', 16);
+/** Payouts seeded for the list scenario (0 skips it). */
+const LIST_PAYOUTS = option('payouts', 1_000_000);
 /** Before each measured run, the same load for this long, not measured (see counted()). */
 const WARM_UP_SECONDS = 1;
 /** After a backend run, how long its payouts get to finish their notifications and status fetches. */
@@ -576,6 +579,20 @@ async function main(): Promise<void> {
       ratio: Math.round((during.p99 / Math.max(idle.p99, 1)) * 100) / 100,
     };
 
+    // Last: the rows it seeds would otherwise sit under every scenario above.
+    const listScale =
+      LIST_PAYOUTS > 0
+        ? await measureListScale({
+            databaseUrl: database.url,
+            apiUrl: api.url,
+            auth,
+            payouts: LIST_PAYOUTS,
+            connections: 4,
+            durationSeconds: 4,
+            progress: (line) => process.stdout.write(line),
+          })
+        : null;
+
     const results = {
       ranAt: new Date().toISOString(),
       node: process.version,
@@ -586,6 +603,7 @@ async function main(): Promise<void> {
       scenarios,
       framework,
       health,
+      listScale,
     };
     const outDir = path.join(projectRoot(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
@@ -613,6 +631,18 @@ async function main(): Promise<void> {
       `/health p99: ${health.idleP99Ms} ms idle, ${health.duringKeyGenerationP99Ms} ms while four RSA-4096 CSRs are generated (×${health.ratio}).`,
       ...scenarios.filter((s) => s.note).map((s) => `- ${s.path}: ${s.note}`),
       '',
+      ...(listScale
+        ? [
+            `Lists with ${listScale.payouts.toLocaleString('en')} payouts (seeded in ${listScale.seedSeconds} s), GET /v1/payouts, ${listScale.connections} connections, ${listScale.durationSeconds} s each:`,
+            '',
+            '| query | req/s | p50 ms | p99 ms | errors |',
+            '|---|---|---|---|---|',
+            ...listScale.queries.map(
+              (q) => `| ${q.name} | ${q.requestsPerSecond} | ${q.p50} | ${q.p99} | ${q.non2xx} |`,
+            ),
+            '',
+          ]
+        : []),
     ].join('\n');
     writeFileSync(path.join(outDir, 'latest.md'), table);
     process.stdout.write('\n' + table);

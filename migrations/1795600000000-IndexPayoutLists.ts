@@ -14,6 +14,7 @@ export class IndexPayoutLists1795600000000 implements MigrationInterface {
     const indexes = [
       `"ix_payouts_status_created" ON "payouts" ("status", "created_at", "id")`,
       `"ix_payouts_provider_created" ON "payouts" ("provider", "environment", "created_at", "id")`,
+      `"ix_payouts_provider_status_created" ON "payouts" ("provider", "environment", "status", "created_at", "id")`,
       `"ix_payouts_provider_reference" ON "payouts" ("provider", "provider_reference") WHERE provider_reference IS NOT NULL`,
     ];
     for (const index of indexes) {
@@ -26,6 +27,7 @@ export class IndexPayoutLists1795600000000 implements MigrationInterface {
     // Plain DROP INDEX: TypeORM runs a revert in a transaction whatever `transaction` says, and a
     // drop is quick (it only waits for the statements using the index).
     await queryRunner.query(`DROP INDEX IF EXISTS "ix_payouts_provider_reference"`);
+    await queryRunner.query(`DROP INDEX IF EXISTS "ix_payouts_provider_status_created"`);
     await queryRunner.query(`DROP INDEX IF EXISTS "ix_payouts_provider_created"`);
     await queryRunner.query(`DROP INDEX IF EXISTS "ix_payouts_status_created"`);
   }

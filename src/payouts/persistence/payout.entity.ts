@@ -21,6 +21,7 @@ import type { MaskedBeneficiary, Payout, PayoutStatus } from '../domain/payout';
 // the first page and the ten-thousandth, with a million payouts or more.
 @Index('ix_payouts_status_created', ['status', 'createdAt', 'id'])
 @Index('ix_payouts_provider_created', ['provider', 'environment', 'createdAt', 'id'])
+@Index('ix_payouts_provider_status_created', ['provider', 'environment', 'status', 'createdAt', 'id'])
 // A notification that names the provider's reference (ConnectPay's order number) finds its payout
 // in one probe, not a scan of the table.
 @Index('ix_payouts_provider_reference', ['provider', 'providerReference'], {
