@@ -171,6 +171,22 @@ export class Environment {
   @Max(600_000, { message: 'must be between 50 and 600000' })
   RECONCILE_INTERVAL_MS: number = 5_000;
 
+  /**
+   * How many checks (status fetches, re-submissions) one replica's reconciler runs at once against
+   * one provider: a backlog drains as fast as this allows without flooding the provider.
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 256' })
+  @Max(256, { message: 'must be between 1 and 256' })
+  RECONCILE_CONCURRENCY: number = 16;
+
+  /** Per-provider exceptions to RECONCILE_CONCURRENCY, e.g. `d24=32,connectpay=4` (see reconcileConcurrencyOf). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  RECONCILE_CONCURRENCY_BY_PROVIDER?: string;
+
   // The HTTP edge (main listener and the provider callback listeners).
 
   /** Time a client has to send the request headers (ms); slower clients are cut off with 408. */
@@ -394,8 +410,39 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
       'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
     );
   }
+  problems.push(...parseConcurrencyByProvider(environment.RECONCILE_CONCURRENCY_BY_PROVIDER).problems);
   // Checked here too (the policy parses it again when built) so a bad range stops the process at boot, listed with the rest.
   problems.push(...parseAllowedDestinations(environment.EVENTS_ALLOWED_DESTINATIONS).problems);
   if (problems.length > 0) throw new ConfigurationError([...new Set(problems)]);
   return environment;
+}
+
+/** `provider=n` pairs, comma-separated, for registered providers only, each n from 1 to 256. */
+function parseConcurrencyByProvider(value: string | undefined): { limits: Map<string, number>; problems: string[] } {
+  const limits = new Map<string, number>();
+  const problems: string[] = [];
+  const known = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.id as string);
+  for (const pair of (value ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const [provider, count, extra] = pair.split('=').map((part) => part.trim());
+    const limit = Number(count);
+    if (extra !== undefined || !known.includes(provider) || !Number.isInteger(limit) || limit < 1 || limit > 256) {
+      problems.push(
+        `RECONCILE_CONCURRENCY_BY_PROVIDER: "${pair}" must be provider=n with a provider among ${known.join(', ')} and n from 1 to 256`,
+      );
+      continue;
+    }
+    limits.set(provider, limit);
+  }
+  return { limits, problems };
+}
+
+/** How many reconciler checks one replica runs at once against `provider`. */
+export function reconcileConcurrencyOf(environment: Environment, provider: string): number {
+  return (
+    parseConcurrencyByProvider(environment.RECONCILE_CONCURRENCY_BY_PROVIDER).limits.get(provider) ??
+    environment.RECONCILE_CONCURRENCY
+  );
 }

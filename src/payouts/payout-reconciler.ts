@@ -1,25 +1,30 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task';
-import { Environment } from '../config/environment';
+import { Environment, reconcileConcurrencyOf } from '../config/environment';
+import { PROVIDERS } from '../providers/provider-catalogue';
 import { ProviderError } from '../providers/provider.port';
-import { OPEN } from './domain/payout';
+import { OPEN, type Payout } from './domain/payout';
 import { PayoutsRepository } from './persistence/payouts.repository';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
 import { PayoutsService } from './payouts.service';
-
-const BATCH = 25;
 
 /**
  * Re-polls payouts that are not final, with back-off, and re-submits those whose submission is in
  * doubt (requested after a crash, or unknown after a lost answer): providers recognise our id, so
  * this ends in the right state, never in a second payout. It also runs the single follow-up check
  * a throttled notification schedules, even on a final payout (a provider may document the reversal of a completed one).
- * Replicas claim rows with FOR UPDATE SKIP LOCKED, so several can run on one database. A row has a
- * check due only while next_check_at is set; it is cleared once the payout is final.
+ *
+ * A pass claims, per provider, as many due payouts as that provider's concurrency allows
+ * (RECONCILE_CONCURRENCY, RECONCILE_CONCURRENCY_BY_PROVIDER), checks them at once, and claims again
+ * while a provider still had a full round: a backlog (after an outage) drains as fast as the
+ * providers are allowed to be called, instead of one small batch per interval. Replicas claim with
+ * FOR UPDATE SKIP LOCKED and a lease, so several share a backlog without checking a payout twice.
+ * A row has a check due only while next_check_at is set; it is cleared once the payout is final.
  */
 @Injectable()
 export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Reconciler');
+  private stopping = false;
   private readonly passes = new PeriodicTask(
     () => this.runOnce(),
     (error) =>
@@ -38,23 +43,40 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onModuleDestroy(): Promise<void> {
+    // The round in progress finishes (its claims are leased to this replica); no new one starts.
+    this.stopping = true;
     return this.passes.stop();
   }
 
-  /**
-   * One pass; returns how many payouts were looked at. A claimed payout is left to its claimer for
-   * one lease (long enough for its provider calls to time out), so if that replica dies, another
-   * takes over soon after.
-   */
+  /** One pass, rounds until no provider has a full round left; returns how many payouts were looked at. */
   async runOnce(): Promise<number> {
-    const claimed = await this.rows.claimDueChecks(this.payouts.leaseMs(), BATCH);
-    await Promise.all(claimed.map((row) => this.check(row.id, row.checkAttempts)));
+    const limits = PROVIDERS.map((provider) => ({
+      provider,
+      limit: reconcileConcurrencyOf(this.environment, provider),
+    }));
+    let checked = 0;
+    for (;;) {
+      const claimed = await this.rows.claimDueChecks(this.payouts.leaseMs(), limits);
+      const payouts = await this.rows.findByIds(claimed.map((row) => row.id));
+      await Promise.all(
+        claimed.flatMap((row) => {
+          const payout = payouts.get(row.id);
+          return payout ? [this.check(payout, row.checkAttempts)] : [];
+        }),
+      );
+      checked += claimed.length;
+      const fullRound = limits.some(
+        ({ provider, limit }) => claimed.filter((row) => row.provider === provider).length === limit,
+      );
+      if (!fullRound || this.stopping) break;
+      // Let requests waiting on the event loop in between rounds.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     await this.idempotencyKeys.purgeExpired();
-    return claimed.length;
+    return checked;
   }
 
-  private async check(id: string, attempts: number): Promise<void> {
-    const payout = await this.payouts.get(id);
+  private async check(payout: Payout, attempts: number): Promise<void> {
     try {
       if (payout.status === 'requested' || payout.status === 'unknown') {
         await this.payouts.submit(payout);
@@ -63,18 +85,18 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
           payout,
           await this.payouts
             .provider(payout)
-            .getPayout({ externalId: id, providerReference: payout.providerReference ?? undefined }),
+            .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? undefined }),
           'reconcile',
         );
       }
     } catch (error) {
       this.logger.warn(
-        { payoutId: id, error: error instanceof ProviderError ? error.code : String(error) },
+        { payoutId: payout.id, error: error instanceof ProviderError ? error.code : String(error) },
         'could not reconcile payout; will retry',
       );
     } finally {
       // Back off: the next look is further away each time, until the payout is final.
-      await this.rows.scheduleNextCheck(id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10)));
+      await this.rows.scheduleNextCheck(payout.id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10)));
     }
   }
 }

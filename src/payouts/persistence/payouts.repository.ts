@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource, In, type Repository } from 'typeorm';
 import type { Transaction } from '../../database/unit-of-work';
 import type { Money, Provider, ProviderEnvironment } from '../../providers/provider.port';
 import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
@@ -288,25 +288,41 @@ export class PayoutsRepository {
   }
 
   /**
-   * Claims up to `batch` payouts with a check due, for one lease: pushes their next check out and
-   * counts the attempt. SKIP LOCKED lets replicas claim side by side.
+   * Claims payouts with a check due, up to a limit per provider, for one lease: pushes their next
+   * check out and counts the attempt, in one statement. SKIP LOCKED lets replicas claim side by
+   * side; a claimed row is not due again before the lease ends, so no other replica checks it
+   * meanwhile. Most overdue first within each provider.
    */
-  async claimDueChecks(leaseMs: number, batch: number): Promise<Array<{ id: string; checkAttempts: number }>> {
+  async claimDueChecks(
+    leaseMs: number,
+    limits: ReadonlyArray<{ provider: Provider; limit: number }>,
+  ): Promise<Array<{ id: string; provider: Provider; checkAttempts: number }>> {
     // (A CTE so the driver returns the claimed rows, not an UPDATE's [rows, count] pair.)
-    const claimed: Array<{ id: string; check_attempts: number }> = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE payouts SET next_check_at = now() + ($1 || ' milliseconds')::interval, check_attempts = check_attempts + 1
-          WHERE id IN (
-            SELECT id FROM payouts
-             WHERE next_check_at IS NOT NULL AND next_check_at <= now()
-             ORDER BY next_check_at
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED)
-         RETURNING id, check_attempts)
-       SELECT id, check_attempts FROM claimed`,
-      [String(leaseMs), batch],
+    const claimed: Array<{ id: string; provider: Provider; check_attempts: number }> = await this.dataSource.query(
+      `WITH wanted AS (
+         SELECT provider, n FROM unnest($2::varchar[], $3::int[]) AS wanted(provider, n)
+       ), picked AS (
+         SELECT due.id FROM wanted CROSS JOIN LATERAL (
+           SELECT id FROM payouts
+            WHERE provider = wanted.provider AND next_check_at IS NOT NULL AND next_check_at <= now()
+            ORDER BY next_check_at
+            LIMIT wanted.n
+            FOR UPDATE SKIP LOCKED) AS due
+       ), claimed AS (
+         UPDATE payouts SET next_check_at = now() + $1::int * interval '1 millisecond', check_attempts = check_attempts + 1
+          WHERE id IN (SELECT id FROM picked)
+         RETURNING id, provider, check_attempts)
+       SELECT id, provider, check_attempts FROM claimed`,
+      [leaseMs, limits.map((entry) => entry.provider), limits.map((entry) => entry.limit)],
     );
-    return claimed.map((row) => ({ id: row.id, checkAttempts: row.check_attempts }));
+    return claimed.map((row) => ({ id: row.id, provider: row.provider, checkAttempts: row.check_attempts }));
+  }
+
+  /** The payouts with these ids, in one statement (missing ones are simply absent). */
+  async findByIds(ids: readonly string[]): Promise<Map<string, Payout>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.dataSource.getRepository(PayoutEntity).findBy({ id: In([...ids]) });
+    return new Map(rows.map((row) => [row.id, toPayout(row)]));
   }
 
   /** Next check at `at` while the payout's status is one of `openStatuses`, none once it is final. */
