@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --duration 8 --connections 16] [--payouts 1000000] [--profile DIR]
+ * npm run bench [-- --duration 8 --connections 16] [--backlog 20000] [--payouts 1000000] [--profile DIR]
  *
  * Side by side, in one run: a bare keep-alive HTTPS client against the provider simulators
  * ("direct") and the same work through the service ("backend", POST /v1/payouts), on the D24
@@ -22,6 +22,7 @@ import type { SimulatorProcess } from '../src/demo/simulator-process';
 import { startSimulatorProcess } from '../src/demo/simulator-process';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { type FloorResult, measureFloor } from './floor';
+import { type CatchUpRun, measureCatchUp } from './catch-up';
 import { measureListScale } from './list-scale';
 
 function option(name: string, fallback: number): number {
@@ -31,6 +32,8 @@ function option(name: string, fallback: number): number {
 
 const DURATION = option('duration', 8);
 const CONNECTIONS = option('connections', 16);
+/** Payouts in each catch-up backlog (0 skips it). */
+const BACKLOG = option('backlog', 20_000);
 /** Payouts seeded for the list scenario (0 skips it). */
 const LIST_PAYOUTS = option('payouts', 1_000_000);
 /** Before each measured run, the same load for this long, not measured (see counted()). */
@@ -88,7 +91,7 @@ async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
 function startApi(
   dir: string,
   sims: SimulatorProcess,
-  adminKey: string,
+  keys: { adminKey: string; masterKey: string },
   databaseUrl: string,
 ): Promise<{ child: ChildProcess; url: string }> {
   // --profile DIR: the API writes a V8 CPU profile there on exit (open it in Chrome DevTools).
@@ -110,8 +113,9 @@ function startApi(
       PORT: '0',
       SIMULATORS: 'off',
       LOG_LEVEL: 'info', // the service as it runs; the listening line is an info log
-      ADMIN_API_KEY: adminKey,
-      CREDENTIALS_MASTER_KEY: randomBytes(32).toString('base64'),
+      ADMIN_API_KEY: keys.adminKey,
+      // The same for every replica: they open each other's sealed credentials.
+      CREDENTIALS_MASTER_KEY: keys.masterKey,
       D24_SIMULATOR_URL: sims.urls.d24,
       CONNECTPAY_SIMULATOR_MTLS_URL: sims.urls.connectpayMtls,
       CONNECTPAY_SIMULATOR_TLS_URL: sims.urls.connectpayOneWay,
@@ -242,7 +246,8 @@ async function main(): Promise<void> {
   try {
     process.stdout.write("measuring the floor (a payout's durable SQL alone) …\n");
     const floor: FloorResult[] = await measureFloor(database.url, CONNECTIONS, DURATION);
-    api = await startApi(dir, sims, adminKey, database.url);
+    const keys = { adminKey, masterKey: randomBytes(32).toString('base64') };
+    api = await startApi(dir, sims, keys, database.url);
     const auth = { Authorization: `Bearer ${adminKey}` };
     const ca = readFileSync(sims.serverCaFile, 'utf8');
     const admin = sims.urls.admin;
@@ -532,6 +537,30 @@ async function main(): Promise<void> {
       ),
     );
 
+    // Catch-up after an outage: one replica, then two sharing the database.
+    let catchUp: CatchUpRun[] = [];
+    if (BACKLOG > 0) {
+      process.stdout.write(`measuring catch-up: ${BACKLOG} payouts due for a check …\n`);
+      const backlog = {
+        databaseUrl: database.url,
+        d24Url: sims.urls.d24,
+        ca,
+        d24Keys,
+        admin,
+        payouts: BACKLOG,
+        progress: (line: string) => process.stdout.write(line),
+      };
+      const one = await measureCatchUp(backlog, 1);
+      const replicaDir = path.join(dir, 'replica');
+      mkdirSync(replicaDir);
+      const replica = await startApi(replicaDir, sims, keys, database.url);
+      try {
+        catchUp = [one, await measureCatchUp(backlog, 2)];
+      } finally {
+        replica.child.kill('SIGTERM');
+      }
+    }
+
     // What a request costs the API before it does any work of its own: the framework's floor per
     // request (routing, security headers, logging with redaction; plus API-key check, rate limit,
     // body parsing and validation for a refused create), to read the per-payout CPU against.
@@ -601,6 +630,7 @@ async function main(): Promise<void> {
       durationSeconds: DURATION,
       floor,
       scenarios,
+      catchUp,
       framework,
       health,
       listScale,
@@ -627,6 +657,10 @@ async function main(): Promise<void> {
           )
           .join(', ') +
         '.',
+      ...catchUp.map(
+        (run) =>
+          `Catch-up, ${run.replicas} replica${run.replicas > 1 ? 's' : ''}: ${run.payouts} payouts due for a check drained at ${run.payoutsPerSecond} payouts/s (${run.drainSeconds} s from the first check to the last), ${run.extraChecks} checked twice, ${run.left} left.`,
+      ),
       `The framework's floor per request (API CPU): ${framework.healthCpuMsPerRequest} ms for GET /health, ${framework.refusedCreateCpuMsPerRequest} ms for a POST /v1/payouts refused by validation (API key, rate limit, body parsing, validation, error answer).`,
       `/health p99: ${health.idleP99Ms} ms idle, ${health.duringKeyGenerationP99Ms} ms while four RSA-4096 CSRs are generated (×${health.ratio}).`,
       ...scenarios.filter((s) => s.note).map((s) => `- ${s.path}: ${s.note}`),
