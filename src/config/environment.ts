@@ -182,7 +182,7 @@ export class Environment {
   @Max(256, { message: 'must be between 1 and 256' })
   RECONCILE_CONCURRENCY: number = 16;
 
-  /** Per-provider exceptions to RECONCILE_CONCURRENCY, e.g. `d24=32,connectpay=4` (see reconcileConcurrencyOf). */
+  /** Per-provider exceptions to RECONCILE_CONCURRENCY: `provider=n` pairs, comma-separated (see reconcileConcurrencyOf). */
   @Transform(blankToUndefined)
   @IsOptional()
   RECONCILE_CONCURRENCY_BY_PROVIDER?: string;

@@ -22,7 +22,7 @@ import type { MaskedBeneficiary, Payout, PayoutStatus } from '../domain/payout';
 @Index('ix_payouts_status_created', ['status', 'createdAt', 'id'])
 @Index('ix_payouts_provider_created', ['provider', 'environment', 'createdAt', 'id'])
 @Index('ix_payouts_provider_status_created', ['provider', 'environment', 'status', 'createdAt', 'id'])
-// A notification that names the provider's reference (ConnectPay's order number) finds its payout
+// A notification that names the provider's reference (an order number) finds its payout
 // in one probe, not a scan of the table.
 @Index('ix_payouts_provider_reference', ['provider', 'providerReference'], {
   where: 'provider_reference IS NOT NULL',

@@ -20,6 +20,11 @@ export interface FaultSettings {
    */
   malformedRate?: number;
   malformedBody?: string;
+  /**
+   * Inject a fault this many times, then clear the route's settings: "drop the next answer" is
+   * then exact, where a rate of 1 removed later would race the client's retry.
+   */
+  times?: number;
 }
 
 export type FaultDecision = 'none' | 'error' | 'reset' | 'timeout' | 'drop-response' | 'malformed';
@@ -88,6 +93,11 @@ export class FaultInjector {
       }
     }
     this.counts[decision]++;
+    if (settings?.times !== undefined && decision !== 'none') {
+      const key = this.byRoute.has(route) ? route : '*';
+      if (settings.times <= 1) this.byRoute.delete(key);
+      else this.byRoute.set(key, { ...settings, times: settings.times - 1 });
+    }
     return { decision, settings };
   }
 
