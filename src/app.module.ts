@@ -38,7 +38,9 @@ export class AppModule {
       imports: [
         EnvironmentModule.forRoot(environment),
         LoggerModule.forRoot({ pinoHttp: httpLoggerOptions(environment, options.logStream) }),
-        TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX)),
+        TypeOrmModule.forRoot(
+          dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX, environment.DATABASE_POOL_WAIT_MS),
+        ),
         ScheduleModule.forRoot(),
         LivenessModule,
         RateLimitModule,

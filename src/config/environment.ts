@@ -60,6 +60,17 @@ export class Environment {
   @Max(200, { message: 'must be between 1 and 200' })
   DATABASE_POOL_MAX: number = 10;
 
+  /**
+   * How long a request waits for a pooled connection (or a new one) before it is answered 503
+   * DATABASE_BUSY with Retry-After, instead of queueing without end behind a busy pool.
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(100, { message: 'must be between 100 and 60000 milliseconds' })
+  @Max(60_000, { message: 'must be between 100 and 60000 milliseconds' })
+  DATABASE_POOL_WAIT_MS: number = 5_000;
+
   @Transform(blankToUndefined)
   @IsOptional()
   @IsIn(['true', 'false'], { message: 'must be true or false' })

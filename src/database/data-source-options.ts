@@ -7,7 +7,7 @@ export const MIGRATIONS_TABLE = 'schema_migrations';
 /** Migrations live in the top-level migrations/ folder: .ts under Jest, .js after a build. */
 const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', `*${path.extname(__filename)}`);
 
-export function dataSourceOptions(url: string, poolMax = 10): DataSourceOptions {
+export function dataSourceOptions(url: string, poolMax = 10, poolWaitMs = 5_000): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -24,8 +24,9 @@ export function dataSourceOptions(url: string, poolMax = 10): DataSourceOptions 
     extra: {
       max: poolMax,
       application_name: 'payments-backend',
-      // Fail fast instead of hanging when the database is unreachable.
-      connectionTimeoutMillis: 5_000,
+      // Fail fast instead of hanging when the database is unreachable or every connection is
+      // busy: the request is answered 503 DATABASE_BUSY with Retry-After (error-response.ts).
+      connectionTimeoutMillis: poolWaitMs,
     },
   };
 }

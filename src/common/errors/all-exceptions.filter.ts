@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { ErrorCode } from './error-codes';
 import { loggableError, toErrorResponse } from './error-response';
 
 /** The one global filter: every error leaves the service in the documented shape. */
@@ -12,7 +13,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const { status, body, headers } = toErrorResponse(exception, request);
-    if (status >= 500) {
+    if (body.error.code === ErrorCode.DATABASE_BUSY) {
+      // Overload, not a bug: one line per refusal, without the stack.
+      this.logger.warn({ status, code: body.error.code }, 'no database connection in time');
+    } else if (status >= 500) {
       this.logger.error({ err: loggableError(exception), status }, 'request failed unexpectedly');
     }
     if (response.headersSent) {

@@ -56,6 +56,12 @@ export const ErrorCode = {
   PROVIDER_PROTOCOL_ERROR: 'PROVIDER_PROTOCOL_ERROR',
   /** Readiness failed; `details` says which dependency (503). */
   NOT_READY: 'NOT_READY',
+  /**
+   * No database connection could be had in time (every pooled connection busy, or the database
+   * refusing or restarting) (503, Retry-After). Nothing was written that a retry with the same
+   * Idempotency-Key does not finish.
+   */
+  DATABASE_BUSY: 'DATABASE_BUSY',
   /** Anything unexpected; the message carries the request id, never SQL or a stack (500). */
   INTERNAL: 'INTERNAL',
 

@@ -65,6 +65,29 @@ function isUndecodableBody(error: unknown): boolean {
   );
 }
 
+/**
+ * The database could not be had: pg-pool's checkout timed out (every connection busy), a new
+ * connection timed out, or PostgreSQL refused it for now (SQLSTATE class 08, too many
+ * connections, shutting down or starting up). Overload and restarts are transient: the caller
+ * should come back, not report a bug.
+ */
+const POOL_MESSAGES = new Set([
+  'timeout exceeded when trying to connect',
+  'Connection terminated due to connection timeout',
+]);
+const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (POOL_MESSAGES.has(error.message)) return true;
+  const sqlState =
+    (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
+  return typeof sqlState === 'string' && (sqlState.startsWith('08') || UNAVAILABLE_SQLSTATES.has(sqlState));
+}
+
+/** Seconds a client waits before retrying when the database is busy: pool waits are short. */
+const DATABASE_RETRY_AFTER_SECONDS = 1;
+
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: ErrorCode.BAD_REQUEST,
   401: ErrorCode.UNAUTHENTICATED,
@@ -150,6 +173,18 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
         ErrorCode.BAD_CONTENT_ENCODING,
         'The request body could not be decoded with the Content-Encoding it names. Send it compressed correctly, or uncompressed without that header.',
       ),
+    };
+  }
+
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      status: 503,
+      body: body(
+        ErrorCode.DATABASE_BUSY,
+        `The service is too busy to take this request now. Retry in ${DATABASE_RETRY_AFTER_SECONDS} second (a create with the same Idempotency-Key).`,
+        { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS },
+      ),
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
     };
   }
 
