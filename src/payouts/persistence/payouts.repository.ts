@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, type Repository } from 'typeorm';
+import { DataSource, type Repository } from 'typeorm';
+import { EntityRows } from '../../database/entity-rows';
 import type { Transaction } from '../../database/unit-of-work';
 import type { Money, Provider, ProviderEnvironment } from '../../providers/provider.port';
 import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
@@ -93,7 +94,26 @@ function requestedRow(repository: Repository<PayoutEntity>, payout: RequestedPay
 /** The payouts table and its history (payout_events). Rows leave here as domain Payouts. */
 @Injectable()
 export class PayoutsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  /** Payout rows by SQL written once (see EntityRows): these reads are on every notification and status check. */
+  private readonly rows: EntityRows<PayoutEntity>;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.rows = new EntityRows(dataSource, PayoutEntity, 'p');
+  }
+
+  /** The payouts matching `where` (its parameters $1, $2, …), hydrated; `tail` after the WHERE (ORDER BY, FOR UPDATE). */
+  private async select(
+    runner: Pick<DataSource, 'query'>,
+    where: string,
+    parameters: unknown[],
+    tail = '',
+  ): Promise<PayoutEntity[]> {
+    const raw: Array<Record<string, unknown>> = await runner.query(
+      `SELECT ${this.rows.selectList} FROM payouts p WHERE ${where} ${tail}`,
+      parameters,
+    );
+    return raw.map((row) => this.rows.hydrate(row));
+  }
 
   /** Inserts a new payout (status requested); returns it with the timestamps the database set. */
   /**
@@ -159,15 +179,13 @@ export class PayoutsRepository {
   }
 
   async findById(id: string): Promise<Payout | null> {
-    const row = await this.dataSource.getRepository(PayoutEntity).findOneBy({ id });
+    const [row] = await this.select(this.dataSource, 'p.id = $1::uuid', [id]);
     return row ? toPayout(row) : null;
   }
 
   /** SELECT … FOR UPDATE: the payout, locked until the transaction ends. */
   async lockById(transaction: Transaction, id: string): Promise<LockedPayout | null> {
-    const row = await transaction
-      .getRepository(PayoutEntity)
-      .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    const [row] = await this.select(transaction, 'p.id = $1::uuid', [id], 'FOR UPDATE');
     return row ? { payout: toPayout(row), checkAttempts: row.checkAttempts } : null;
   }
 
@@ -240,24 +258,32 @@ export class PayoutsRepository {
 
   /** Newest first; one row more than the limit, so the caller knows whether a next page exists. */
   async page(query: PayoutPageQuery): Promise<Payout[]> {
-    const builder = this.dataSource.getRepository(PayoutEntity).createQueryBuilder('p');
-    if (query.status) builder.andWhere('p.status = :status', { status: query.status });
-    if (query.provider) builder.andWhere('p.provider = :provider', { provider: query.provider });
-    if (query.environment) builder.andWhere('p.environment = :environment', { environment: query.environment });
-    if (query.reference) builder.andWhere('p.reference = :reference', { reference: query.reference });
-    if (query.createdFrom) builder.andWhere('p.created_at >= :from', { from: query.createdFrom });
-    if (query.createdTo) builder.andWhere('p.created_at < :to', { to: query.createdTo });
+    const parameters: unknown[] = [];
+    const bind = (value: unknown, type: string): string => {
+      parameters.push(value);
+      return `$${parameters.length}::${type}`;
+    };
+    const conditions = ['TRUE'];
+    if (query.status) conditions.push(`p.status = ${bind(query.status, 'varchar')}`);
+    if (query.provider) conditions.push(`p.provider = ${bind(query.provider, 'varchar')}`);
+    if (query.environment) conditions.push(`p.environment = ${bind(query.environment, 'varchar')}`);
+    if (query.reference) conditions.push(`p.reference = ${bind(query.reference, 'varchar')}`);
+    if (query.createdFrom) conditions.push(`p.created_at >= ${bind(query.createdFrom, 'timestamptz')}`);
+    if (query.createdTo) conditions.push(`p.created_at < ${bind(query.createdTo, 'timestamptz')}`);
     if (query.before) {
       // A row comparison, which PostgreSQL turns into an index seek on (…, created_at, id): the
       // equivalent `created_at < x OR (created_at = x AND id < y)` is only a filter, and a deep
       // page scanned every newer row (800 ms at page 40,000 of a million payouts).
-      builder.andWhere('(p.created_at, p.id) < (:cAt, :cId)', { cAt: query.before.createdAt, cId: query.before.id });
+      conditions.push(
+        `(p.created_at, p.id) < (${bind(query.before.createdAt, 'timestamptz')}, ${bind(query.before.id, 'uuid')})`,
+      );
     }
-    const rows = await builder
-      .orderBy('p.created_at', 'DESC')
-      .addOrderBy('p.id', 'DESC')
-      .limit(query.limit + 1)
-      .getMany();
+    const rows = await this.select(
+      this.dataSource,
+      conditions.join(' AND '),
+      parameters,
+      `ORDER BY p.created_at DESC, p.id DESC LIMIT ${bind(query.limit + 1, 'int')}`,
+    );
     return rows.map(toPayout);
   }
 
@@ -321,7 +347,7 @@ export class PayoutsRepository {
   /** The payouts with these ids, in one statement (missing ones are simply absent). */
   async findByIds(ids: readonly string[]): Promise<Map<string, Payout>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.dataSource.getRepository(PayoutEntity).findBy({ id: In([...ids]) });
+    const rows = await this.select(this.dataSource, 'p.id = ANY($1::uuid[])', [[...ids]]);
     return new Map(rows.map((row) => [row.id, toPayout(row)]));
   }
 
@@ -333,18 +359,25 @@ export class PayoutsRepository {
     );
   }
 
-  /** The payout a provider notification names: by our id (the provider's external id), else by the provider's reference. */
+  /** The payout a provider notification names: by our id (the provider's external id, a UUID the caller checked), else by the provider's reference. */
   async findForNotice(
     provider: Provider,
     externalId: string | undefined,
     providerReference: string | undefined,
   ): Promise<Payout | null> {
-    const repository = this.dataSource.getRepository(PayoutEntity);
     if (externalId) {
-      const byId = await repository.findOneBy({ id: externalId, provider });
+      const [byId] = await this.select(this.dataSource, 'p.id = $1::uuid AND p.provider = $2::varchar', [
+        externalId,
+        provider,
+      ]);
       if (byId) return toPayout(byId);
     }
-    const row = providerReference ? await repository.findOneBy({ provider, providerReference }) : null;
+    if (!providerReference) return null;
+    const [row] = await this.select(
+      this.dataSource,
+      'p.provider = $1::varchar AND p.provider_reference = $2::varchar',
+      [provider, providerReference],
+    );
     return row ? toPayout(row) : null;
   }
 }
