@@ -86,6 +86,22 @@ describe('log redaction', () => {
     });
   });
 
+  it('redacts req and res fields logged outside a request (no HTTP serializer there)', () => {
+    const written: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        written.push(chunk.toString('utf8'));
+        callback();
+      },
+    });
+    pino(loggerOptions(environment), stream).info(
+      { req: { headers: { authorization: 'secret-10' } }, res: { headers: { 'set-cookie': 'secret-11' } } },
+      'outside a request',
+    );
+    expect(written.join('')).toContain(REDACTED);
+    expect(written.join('')).not.toMatch(/secret-\d/);
+  });
+
   it('stops at a depth no logged object reaches, so a cycle cannot hang a log call', () => {
     const { log, text } = capture();
     const cyclic: Record<string, unknown> = { name: 'loop' };

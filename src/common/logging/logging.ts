@@ -52,6 +52,9 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[TOO DEEP]';
   if (Buffer.isBuffer(value) || value instanceof Date) return value;
+  // What JSON.stringify would write for it (a URL, a decimal): its toJSON(), redacted in turn.
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return redact((toJSON as () => unknown).call(value), depth + 1);
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const copy: Record<string, unknown> = {};
   if (value instanceof Error) {
@@ -89,6 +92,7 @@ function redactFields(fields: Record<string, unknown>): Record<string, unknown> 
 
 /** pino runs `formatters` before serializers, so the serialized fields are redacted by these. */
 const redactedErrorSerializer = (error: unknown): unknown => redact(pino.stdSerializers.err(error as Error));
+const redactSerialized = (value: unknown): unknown => redact(value);
 
 export function loggerOptions(environment: Environment): LoggerOptions {
   return {
@@ -96,7 +100,9 @@ export function loggerOptions(environment: Environment): LoggerOptions {
     base: { service: 'payments-backend' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }), log: redactFields },
-    serializers: { err: redactedErrorSerializer },
+    // pino-http replaces req and res with its own (see httpLoggerOptions); elsewhere a req or res
+    // field is only redacted, never skipped.
+    serializers: { err: redactedErrorSerializer, req: redactSerialized, res: redactSerialized },
     // A child logger's bindings skip `formatters.log` (pino applies it to log calls only), so
     // pino's own redaction covers their top-level fields: exact paths cost about 2 µs a line,
     // where the old wildcard paths cost 25. Nothing here binds nested secrets to a child
