@@ -16,7 +16,7 @@ function capture(): { log: pino.Logger; lines: () => Array<Record<string, unknow
   });
   const options = loggerOptions(environment);
   const log = pino(
-    { ...options, serializers: { ...options.serializers, req: httpLoggerOptions(environment).serializers?.req } },
+    { ...options, serializers: { ...options.serializers, ...httpLoggerOptions(environment).serializers } },
     stream,
   );
   const text = () => written.join('');
