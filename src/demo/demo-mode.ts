@@ -29,7 +29,9 @@ export const startDemoMode: DemoModeModule['startDemoMode'] = async (
   return {
     stop: () => simulators.stop(),
     async seed(app: INestApplication, address: string): Promise<void> {
-      const summary = await new DemoSeed(app, simulators, address, app.get(VerestroCallbackServer).url).run();
+      const summary = await new DemoSeed(app, simulators, address, app.get(VerestroCallbackServer).url).run({
+        connectPayAuthorization: 'complete',
+      });
       const file = path.join(dataDir, 'demo.json');
       writeDemoSummary(file, summary);
       log.info(

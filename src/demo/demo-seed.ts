@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { CredentialVault } from '../credentials/credential-vault.service';
 import type { Type } from '@nestjs/common';
 import { CredentialsService } from '../credentials/credentials.service';
+import { ConnectPayTokens } from '../providers/connectpay/connectpay.oauth';
 import { ConnectPayOnboarding } from '../providers/connectpay/connectpay.onboarding';
 import { D24Onboarding } from '../providers/d24/d24.onboarding';
 import { VerestroOnboarding } from '../providers/verestro/verestro.onboarding';
@@ -11,6 +12,13 @@ import { pemBlocks } from '../credentials/x509/x509';
 import type { SimulatorEndpoints } from './simulator-process';
 
 const DEMO_ACTOR: Actor = { keyId: null, name: 'demo seed' };
+
+/**
+ * Whether the seed also does what an operator does by hand for ConnectPay: generate an auth code
+ * (Online Banking, here the simulator's admin API) and submit it. The demo does, so a first run
+ * pays on every rail; the provider tests leave it, to test that flow themselves.
+ */
+export type ConnectPayAuthorization = 'complete' | 'leave-to-operator';
 
 export interface DemoSummary {
   simulators: SimulatorEndpoints['urls'];
@@ -33,6 +41,7 @@ export class DemoSeed {
   private readonly d24: D24Onboarding;
   private readonly verestro: VerestroOnboarding;
   private readonly connectPay: ConnectPayOnboarding;
+  private readonly connectPayTokens: ConnectPayTokens;
 
   constructor(
     /** The running application (or any context that resolves its injectables). */
@@ -47,9 +56,12 @@ export class DemoSeed {
     this.d24 = app.get(D24Onboarding);
     this.verestro = app.get(VerestroOnboarding);
     this.connectPay = app.get(ConnectPayOnboarding);
+    this.connectPayTokens = app.get(ConnectPayTokens);
   }
 
-  async run(): Promise<DemoSummary> {
+  async run(
+    options: { connectPayAuthorization: ConnectPayAuthorization } = { connectPayAuthorization: 'leave-to-operator' },
+  ): Promise<DemoSummary> {
     await this.d24Keys();
     await this.verestroCertificate();
     await this.verestroBasicAuth();
@@ -58,6 +70,7 @@ export class DemoSeed {
     await this.connectPayClient();
     await this.connectPayWebhookSecret();
     await this.connectPayMerchantKey();
+    if (options.connectPayAuthorization === 'complete') await this.connectPayOAuth();
     const all = await this.vault.list({ environment: 'simulator' });
     return {
       simulators: this.simulators.urls,
@@ -214,6 +227,23 @@ export class DemoSeed {
       );
       this.created.push('ConnectPay webhook secret token');
     }
+  }
+
+  /**
+   * An OAuth authorization for the simulator environment, unless the one in the vault still
+   * gives an access token (a simulator started afresh no longer knows its refresh token).
+   */
+  private async connectPayOAuth(): Promise<void> {
+    if (await this.inService('connectpay', 'oauth_refresh_token')) {
+      const stillValid = await this.connectPayTokens.accessToken('simulator').then(
+        () => true,
+        () => false,
+      );
+      if (stillValid) return;
+    }
+    const { code } = await this.admin<{ code: string }>('POST', '/connectpay/auth-codes');
+    await this.connectPayTokens.authorize('simulator', code, DEMO_ACTOR);
+    this.created.push('ConnectPay OAuth authorization');
   }
 
   private async connectPayMerchantKey(): Promise<void> {

@@ -124,7 +124,7 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
 
     // The simulators run beside it, and the demo credentials were created through the vault.
     expect(first.output()).toMatch(
-      /demo: 8 simulator credentials are ready \(7 created now\); they are listed in .*demo\.json/,
+      /demo: 9 simulator credentials are ready \(8 created now\); they are listed in .*demo\.json/,
     );
     const demo = JSON.parse(readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as {
       credentials: Array<{ provider: string; kind: string }>;
@@ -133,6 +133,7 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
       'connectpay/api_client',
       'connectpay/merchant_signing_key',
       'connectpay/mtls_client_certificate',
+      'connectpay/oauth_refresh_token',
       'connectpay/webhook_secret',
       'd24/api_keys',
       'verestro/api_client',
@@ -142,7 +143,27 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     const listed = await fetch(`${first.url}/v1/credentials?environment=simulator&status=active`, {
       headers: { Authorization: `Bearer ${adminKey}` },
     });
-    expect(((await listed.json()) as unknown[]).length).toBe(8);
+    expect(((await listed.json()) as unknown[]).length).toBe(9);
+
+    // Nothing left to do by hand: a ConnectPay payout (the rail that needs an OAuth authorization) is sent.
+    const payout = await fetch(`${first.url}/v1/payouts`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${adminKey}`,
+        'Content-Type': 'application/json',
+        'Idempotency-Key': 'first-run',
+      },
+      body: JSON.stringify({
+        provider: 'connectpay',
+        environment: 'simulator',
+        amount: '12.30',
+        currency: 'EUR',
+        beneficiary: { type: 'iban', name: 'Erika Mustermann', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
+      }),
+    });
+    const sent = (await payout.json()) as { status: string; failure: unknown };
+    expect([payout.status, sent.failure]).toEqual([201, null]);
+    expect(sent.status).not.toBe('failed');
     expect(simulatorPids(dataDir)).toHaveLength(1);
 
     const leftover = postmasterPid(dataDir);
@@ -155,7 +176,8 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     const second = await start(dataDir);
     expect(second.output()).toMatch(/still running .* from an earlier run that did not shut down cleanly/);
     expect(second.output()).not.toContain(adminKey);
-    expect(second.output()).toMatch(/demo: 8 simulator credentials are ready \(0 created now\)/);
+    // Kept, except the ConnectPay authorization: the restarted simulator forgot its refresh tokens.
+    expect(second.output()).toMatch(/demo: 9 simulator credentials are ready \(1 created now\)/);
     expect((await fetch(`${second.url}/health/ready`)).status).toBe(200);
     const again = await fetch(`${second.url}/v1/api-keys`, { headers: { Authorization: `Bearer ${adminKey}` } });
     expect(again.status).toBe(200);
