@@ -23,6 +23,9 @@ export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /**
  * Every environment variable the service reads, validated at boot: the core ones below, and each
  * registered provider's own (its `settings` class, merged in by loadEnvironment).
@@ -92,6 +95,16 @@ export class Environment {
   @IsOptional()
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel = 'info';
+
+  /**
+   * `json`: one JSON object per line, for a log pipeline. `pretty`: coloured, one readable line per
+   * entry, for a person at a terminal. Unset: pretty when standard output is a terminal outside
+   * production, JSON otherwise (piped, in a container, in production).
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` })
+  LOG_FORMAT?: LogFormat;
 
   @Transform(blankToUndefined)
   @IsOptional()
@@ -329,6 +342,10 @@ export class Environment {
 
   get isProduction(): boolean {
     return this.NODE_ENV === 'production';
+  }
+
+  get logFormat(): LogFormat {
+    return this.LOG_FORMAT ?? (!this.isProduction && process.stdout.isTTY ? 'pretty' : 'json');
   }
 
   get apiDocs(): 'public' | 'protected' | 'off' {

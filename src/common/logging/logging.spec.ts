@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Environment } from '../../config/environment';
-import { httpLoggerOptions, loggerOptions, REDACTED } from './logging';
+import { loadEnvironment } from '../../config/environment';
+import { createBootLogger, httpLoggerOptions, loggerOptions, logDestination, REDACTED } from './logging';
 
 const environment = { LOG_LEVEL: 'info' } as Environment;
 
@@ -108,5 +109,22 @@ describe('log redaction', () => {
     cyclic.self = cyclic;
     log.info({ cyclic }, 'cycle');
     expect(text()).toContain('[TOO DEEP]');
+  });
+
+  it('writes readable lines with LOG_FORMAT pretty, redacted like the JSON ones', () => {
+    const written: string[] = [];
+    const output = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        written.push(chunk.toString('utf8'));
+        callback();
+      },
+    });
+    const pretty = loadEnvironment({ NODE_ENV: 'test', LOG_FORMAT: 'pretty' });
+    createBootLogger(pretty, logDestination(pretty, output)).info({ apiKey: 'secret-12' }, 'database is up');
+    expect(written.join('')).toMatch(/INFO.*database is up/);
+    expect(written.join('')).toContain(REDACTED);
+    expect(written.join('')).not.toContain('secret-12');
+    expect(() => JSON.parse(written.join(''))).toThrow();
+    expect(logDestination(loadEnvironment({ NODE_ENV: 'test', LOG_FORMAT: 'json' }), output)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream, Logger, LoggerOptions } from 'pino';
 import pino from 'pino';
+import pinoPretty from 'pino-pretty';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import type { Environment } from '../../config/environment';
 import { requestIdFrom } from '../http/request-id';
@@ -111,9 +112,30 @@ export function loggerOptions(environment: Environment): LoggerOptions {
   };
 }
 
+/**
+ * Where lines go when no stream is given: JSON to standard output, or, with LOG_FORMAT pretty,
+ * through pino-pretty (after redaction: it only reformats the redacted JSON line).
+ */
+export function logDestination(
+  environment: Environment,
+  output: NodeJS.WritableStream = process.stdout,
+): DestinationStream | undefined {
+  if (environment.logFormat !== 'pretty') return undefined;
+  return pinoPretty({
+    destination: output,
+    sync: true,
+    colorize: output === process.stdout && process.stdout.isTTY,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+  });
+}
+
 /** The logger used before Nest is up (database start, migrations) and by scripts. */
 export function createBootLogger(environment: Environment, stream?: DestinationStream): Logger {
-  return pino(loggerOptions(environment), stream ?? pino.destination({ fd: 1, sync: true }));
+  return pino(
+    loggerOptions(environment),
+    stream ?? logDestination(environment) ?? pino.destination({ fd: 1, sync: true }),
+  );
 }
 
 /**
@@ -122,7 +144,7 @@ export function createBootLogger(environment: Environment, stream?: DestinationS
 export function httpLoggerOptions(environment: Environment, stream?: DestinationStream): PinoHttpOptions {
   return {
     ...loggerOptions(environment),
-    stream,
+    stream: stream ?? logDestination(environment),
     // assignRequestId (the first middleware) has normally set req.id already; pino-http keeps it.
     genReqId: (req: IncomingMessage, res: ServerResponse) => {
       const id = requestIdFrom(req.headers);
