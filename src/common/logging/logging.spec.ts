@@ -1,35 +1,20 @@
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Environment } from '../../config/environment';
+import { CapturedLogs } from '../../../test/support/test-app';
 import { loadEnvironment } from '../../config/environment';
 import { createBootLogger, httpLoggerOptions, loggerOptions, logDestination, REDACTED } from './logging';
 
 const environment = { LOG_LEVEL: 'info' } as Environment;
 
-/** A real pino logger with the service's options, writing its lines into an array. */
+/** A real pino logger with the service's options, writing its lines into CapturedLogs. */
 function capture(): { log: pino.Logger; lines: () => Array<Record<string, unknown>>; text: () => string } {
-  const written: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      written.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
+  const logs = new CapturedLogs();
   const options = loggerOptions(environment);
   const log = pino(
     { ...options, serializers: { ...options.serializers, ...httpLoggerOptions(environment).serializers } },
-    stream,
+    logs,
   );
-  const text = () => written.join('');
-  return {
-    log,
-    text,
-    lines: () =>
-      text()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
+  return { log, text: () => logs.text, lines: () => logs.parsed() };
 }
 
 describe('log redaction', () => {
@@ -88,19 +73,13 @@ describe('log redaction', () => {
   });
 
   it('redacts req and res fields logged outside a request (no HTTP serializer there)', () => {
-    const written: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        written.push(chunk.toString('utf8'));
-        callback();
-      },
-    });
-    pino(loggerOptions(environment), stream).info(
+    const logs = new CapturedLogs();
+    pino(loggerOptions(environment), logs).info(
       { req: { headers: { authorization: 'secret-10' } }, res: { headers: { 'set-cookie': 'secret-11' } } },
       'outside a request',
     );
-    expect(written.join('')).toContain(REDACTED);
-    expect(written.join('')).not.toMatch(/secret-\d/);
+    expect(logs.text).toContain(REDACTED);
+    expect(logs.text).not.toMatch(/secret-\d/);
   });
 
   it('stops at a depth no logged object reaches, so a cycle cannot hang a log call', () => {
@@ -112,19 +91,13 @@ describe('log redaction', () => {
   });
 
   it('writes readable lines with LOG_FORMAT pretty, redacted like the JSON ones', () => {
-    const written: string[] = [];
-    const output = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        written.push(chunk.toString('utf8'));
-        callback();
-      },
-    });
+    const output = new CapturedLogs();
     const pretty = loadEnvironment({ NODE_ENV: 'test', LOG_FORMAT: 'pretty' });
     createBootLogger(pretty, logDestination(pretty, output)).info({ apiKey: 'secret-12' }, 'database is up');
-    expect(written.join('')).toMatch(/INFO.*database is up/);
-    expect(written.join('')).toContain(REDACTED);
-    expect(written.join('')).not.toContain('secret-12');
-    expect(() => JSON.parse(written.join(''))).toThrow();
+    expect(output.text).toMatch(/INFO.*database is up/);
+    expect(output.text).toContain(REDACTED);
+    expect(output.text).not.toContain('secret-12');
+    expect(() => JSON.parse(output.text)).toThrow();
     expect(logDestination(loadEnvironment({ NODE_ENV: 'test', LOG_FORMAT: 'json' }), output)).toBeUndefined();
   });
 });

@@ -68,6 +68,18 @@ export interface OutcomeEffects {
   answer?: { scope: IdempotencyScope; answer: StoredAnswer };
 }
 
+/** Positional parameters for SQL built piece by piece: bind() keeps the value and returns its `$n`. */
+function sqlParameters(): { values: unknown[]; bind: (value: unknown) => string } {
+  const values: unknown[] = [];
+  return {
+    values,
+    bind: (value) => {
+      values.push(value);
+      return `$${values.length}`;
+    },
+  };
+}
+
 /** The row of a payout just requested: nothing from its provider yet. */
 function requestedRow(repository: Repository<PayoutEntity>, payout: RequestedPayout): PayoutEntity {
   return repository.create({
@@ -207,11 +219,7 @@ export class PayoutsRepository {
     change: PayoutStateChange & { updatedAt: Date },
     effects: OutcomeEffects,
   ): Promise<boolean> {
-    const parameters: unknown[] = [];
-    const bind = (value: unknown): string => {
-      parameters.push(value);
-      return `$${parameters.length}`;
-    };
+    const { values: parameters, bind } = sqlParameters();
     const json = (value: unknown): string | null =>
       value === null || value === undefined ? null : JSON.stringify(value);
     const statements = [
@@ -258,11 +266,8 @@ export class PayoutsRepository {
 
   /** Newest first; one row more than the limit, so the caller knows whether a next page exists. */
   async page(query: PayoutPageQuery): Promise<Payout[]> {
-    const parameters: unknown[] = [];
-    const bind = (value: unknown, type: string): string => {
-      parameters.push(value);
-      return `$${parameters.length}::${type}`;
-    };
+    const { values: parameters, bind: bindValue } = sqlParameters();
+    const bind = (value: unknown, type: string): string => `${bindValue(value)}::${type}`;
     const conditions = ['TRUE'];
     if (query.status) conditions.push(`p.status = ${bind(query.status, 'varchar')}`);
     if (query.provider) conditions.push(`p.provider = ${bind(query.provider, 'varchar')}`);
