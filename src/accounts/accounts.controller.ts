@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { RequireScopes } from '../common/auth/auth.decorators';
+import { ApiProviderErrors } from '../common/errors/api-error-responses';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { MoneyDto } from '../payouts/dto/payout.dto';
 import { PROVIDERS } from '../providers/provider-catalogue';
@@ -26,6 +27,38 @@ const providersThat = (test: (capabilities: Capabilities) => boolean): string =>
 /** A provider that lists accounts, for the examples. */
 const ACCOUNTS_PROVIDER =
   PROVIDER_DESCRIPTORS.find((descriptor) => descriptor.capabilities.accounts.list)?.id ?? PROVIDERS[0];
+
+class PayoutCapabilitiesDto {
+  @ApiProperty() create!: boolean;
+  @ApiProperty() status!: boolean;
+  @ApiProperty() cancel!: boolean;
+  @ApiProperty() hold!: boolean;
+}
+
+class AccountCapabilitiesDto {
+  @ApiProperty() list!: boolean;
+  @ApiProperty() balance!: boolean;
+  @ApiProperty() transactions!: boolean;
+}
+
+class WebhookCapabilitiesDto {
+  @ApiProperty() verify!: boolean;
+}
+
+/** What a provider can do (Capabilities in provider.port.ts); routes it cannot serve answer 409 CAPABILITY_NOT_SUPPORTED. */
+class CapabilitiesDto {
+  @ApiProperty({ type: PayoutCapabilitiesDto }) payouts!: PayoutCapabilitiesDto;
+  @ApiProperty({ type: AccountCapabilitiesDto }) accounts!: AccountCapabilitiesDto;
+  @ApiProperty({ type: WebhookCapabilitiesDto }) webhooks!: WebhookCapabilitiesDto;
+}
+
+class AccountProblemDto {
+  @ApiProperty({ example: 'OAUTH_AUTHORIZATION_REQUIRED', description: 'An error code from the README error table.' })
+  code!: string;
+
+  @ApiProperty({ description: 'What to do about it.' })
+  message!: string;
+}
 
 class AccountDto {
   @ApiProperty({
@@ -53,20 +86,18 @@ class AccountDto {
   balance!: MoneyDto | null;
 
   @ApiProperty({
+    type: CapabilitiesDto,
     description:
       'What this provider can do: payouts (create/status/cancel/hold), accounts (list/balance/transactions), webhooks.',
-    type: 'object',
-    additionalProperties: true,
   })
-  capabilities!: object;
+  capabilities!: CapabilitiesDto;
 
   @ApiProperty({
+    type: AccountProblemDto,
     nullable: true,
-    type: 'object',
-    additionalProperties: true,
     description: 'Why the accounts could not be listed now, e.g. OAUTH_AUTHORIZATION_REQUIRED.',
   })
-  problem!: { code: string; message: string } | null;
+  problem!: AccountProblemDto | null;
 }
 
 class TransactionDto {
@@ -118,27 +149,37 @@ export class AccountsController {
     return this.accounts.list();
   }
 
-  @Get(':id/balance')
+  @Get(':accountId/balance')
   @ApiOperation({
     summary: "An account's balance",
     description: `Providers with a balance API: ${providersThat((c) => c.accounts.balance)}. Others: 409 CAPABILITY_NOT_SUPPORTED (details.capability: accounts.balance).`,
   })
   @ApiOkResponse({ type: MoneyDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  @ApiConflictResponse({ type: ErrorBodyDto })
-  async balance(@Param('id') id: string): Promise<MoneyDto> {
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'CAPABILITY_NOT_SUPPORTED, CREDENTIAL_MISSING, CREDENTIAL_EXPIRED, CREDENTIAL_REVOKED or OAUTH_AUTHORIZATION_REQUIRED.',
+  })
+  @ApiProviderErrors()
+  async balance(@Param('accountId') id: string): Promise<MoneyDto> {
     return this.accounts.balance(id);
   }
 
-  @Get(':id/transactions')
+  @Get(':accountId/transactions')
   @ApiOperation({
     summary: "An account's transactions",
     description: `Providers with a transactions API: ${providersThat((c) => c.accounts.transactions)}. Others: 409 CAPABILITY_NOT_SUPPORTED.`,
   })
   @ApiOkResponse({ type: TransactionDto, isArray: true })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  @ApiConflictResponse({ type: ErrorBodyDto })
-  async transactions(@Param('id') id: string, @Query() query: TransactionsQueryDto): Promise<TransactionDto[]> {
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'CAPABILITY_NOT_SUPPORTED, CREDENTIAL_MISSING, CREDENTIAL_EXPIRED, CREDENTIAL_REVOKED or OAUTH_AUTHORIZATION_REQUIRED.',
+  })
+  @ApiProviderErrors()
+  async transactions(@Param('accountId') id: string, @Query() query: TransactionsQueryDto): Promise<TransactionDto[]> {
     return this.accounts.transactions(id, query);
   }
 }

@@ -38,7 +38,10 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List API keys (masked)' })
+  @ApiOperation({
+    summary: 'List API keys (masked)',
+    description: 'Prefixes, scopes and use; never the key itself. Revoked keys only with includeRevoked=true.',
+  })
   @ApiOkResponse({ type: ApiKeyDto, isArray: true })
   async list(@Query() query: ListApiKeysQueryDto): Promise<ApiKeyDto[]> {
     return (await this.apiKeys.list({ includeRevoked: query.includeRevoked ?? false })).map((key) =>
@@ -47,7 +50,10 @@ export class ApiKeysController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get one API key (masked)' })
+  @ApiOperation({
+    summary: 'Get one API key (masked)',
+    description: 'Its prefix, scopes and use; never the key itself.',
+  })
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async get(@Param('id', uuidParam()) id: string): Promise<ApiKeyDto> {

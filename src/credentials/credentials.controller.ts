@@ -1,12 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
-import {
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
 import type { Principal } from '../common/auth/scopes';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
@@ -62,9 +55,11 @@ export class CredentialsController {
   }
 
   @Get(':id/csr')
-  @ApiOperation({ summary: 'Download the CSR (PEM)' })
-  @ApiProduces('application/pkcs10')
-  @ApiOkResponse({ schema: { type: 'string' } })
+  @ApiOperation({
+    summary: 'Download the CSR (PEM)',
+    description: 'The PKCS#10 request to send to the provider for signing, as an attachment.',
+  })
+  @ApiOkResponse({ description: 'The CSR in PEM.', content: { 'application/pkcs10': { schema: { type: 'string' } } } })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'NO_CSR' })
   async downloadCsr(@Param('id', uuidParam()) id: string): Promise<StreamableFile> {
@@ -76,9 +71,14 @@ export class CredentialsController {
   }
 
   @Get(':id/public-key.pem')
-  @ApiOperation({ summary: 'Download a public key (PEM)' })
-  @ApiProduces('application/x-pem-file')
-  @ApiOkResponse({ schema: { type: 'string' } })
+  @ApiOperation({
+    summary: 'Download a public key (PEM)',
+    description: 'The public half of a key pair generated here (e.g. a merchant signing key) to give the provider.',
+  })
+  @ApiOkResponse({
+    description: 'The public key in PEM (SPKI).',
+    content: { 'application/x-pem-file': { schema: { type: 'string' } } },
+  })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'NO_PUBLIC_KEY' })
   async downloadPublicKey(@Param('id', uuidParam()) id: string): Promise<StreamableFile> {
@@ -90,7 +90,10 @@ export class CredentialsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get one credential' })
+  @ApiOperation({
+    summary: 'Get one credential',
+    description: 'Its metadata, certificate facts and downloads; never a secret.',
+  })
   @ApiOkResponse({ type: CredentialDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async get(@Param('id', uuidParam()) id: string): Promise<CredentialDto> {
@@ -98,7 +101,10 @@ export class CredentialsController {
   }
 
   @Get(':id/events')
-  @ApiOperation({ summary: "A credential's audit trail (append-only)" })
+  @ApiOperation({
+    summary: "A credential's audit trail (append-only)",
+    description: 'Who created, imported, activated, rotated, revoked or retired it, and when.',
+  })
   @ApiOkResponse({ type: CredentialEventDto, isArray: true })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async events(@Param('id', uuidParam()) id: string): Promise<CredentialEventDto[]> {

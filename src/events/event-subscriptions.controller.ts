@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -103,7 +104,10 @@ export class EventSubscriptionsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List event subscriptions' })
+  @ApiOperation({
+    summary: 'List event subscriptions',
+    description: 'Active and stopped subscriptions; their signing secrets are never shown again.',
+  })
   @ApiOkResponse({ type: SubscriptionDto, isArray: true })
   async list(): Promise<SubscriptionDto[]> {
     return (await this.events.list()).map((subscription) => SubscriptionDto.from(subscription));
@@ -111,7 +115,11 @@ export class EventSubscriptionsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Stop an event subscription' })
+  @ApiOperation({
+    summary: 'Stop an event subscription',
+    description: 'No event is delivered to it afterwards. Idempotent: stopping a stopped subscription answers 204 too.',
+  })
+  @ApiNoContentResponse({ description: 'Stopped.' })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async remove(@Param('id', uuidParam()) id: string): Promise<void> {
     await this.events.disable(id);

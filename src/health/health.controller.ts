@@ -7,6 +7,30 @@ import { CredentialsHealthIndicator } from '../credentials/credentials.health';
 import { ProvidersHealthIndicator } from '../providers/providers.health';
 import { MigrationsHealthIndicator } from './migrations.health';
 
+/** One check of the readiness answer (Terminus' HealthIndicatorResult): up or down, with what it found. */
+const CHECK_RESULTS = {
+  type: 'object',
+  additionalProperties: {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+    additionalProperties: true,
+  },
+};
+
+/** Terminus' HealthCheckResult as /health/ready answers it when ready. */
+const READINESS_SCHEMA = {
+  type: 'object',
+  required: ['status', 'details'],
+  additionalProperties: false,
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    info: CHECK_RESULTS,
+    error: CHECK_RESULTS,
+    details: CHECK_RESULTS,
+  },
+};
+
 @ApiTags('Health')
 @Public()
 @Controller('health')
@@ -20,8 +44,19 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP' })
-  @ApiOkResponse({ schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } } } })
+  @ApiOperation({
+    summary: 'Liveness: the process is up and serving HTTP',
+    description: 'Touches no dependency, so a database outage does not get the process restarted.',
+  })
+  @ApiOkResponse({
+    description: 'Up.',
+    schema: {
+      type: 'object',
+      required: ['status'],
+      additionalProperties: false,
+      properties: { status: { type: 'string', enum: ['ok'] } },
+    },
+  })
   liveness(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -33,7 +68,7 @@ export class HealthController {
     description:
       'Also reports `credentials.degraded` (still 200) with the names of credentials in service that expire within 7 days.',
   })
-  @ApiOkResponse({ description: 'Ready; `details` lists each check.' })
+  @ApiOkResponse({ description: 'Ready; `details` lists each check.', schema: READINESS_SCHEMA })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'NOT_READY; `details` says which check failed.' })
   readiness(): Promise<HealthCheckResult> {
     return this.health.check([

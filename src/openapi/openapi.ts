@@ -3,6 +3,7 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { packageVersion } from '../config/paths';
 import { PROVIDER_DESCRIPTORS } from '../providers/registered-providers';
+import { completeContract } from './contract';
 
 export const DOCS_PATH = 'docs';
 
@@ -13,25 +14,49 @@ const DESCRIPTION = [
   'On a local first start the admin key is printed once and saved in `.data/admin-api-key`.',
   '',
   'Errors always look like `{"error":{"code","message","details"}}`; `code` is stable.',
+  'Every answer carries `X-Request-ID` (yours when it is sane, else a new one); quote it when reporting a problem.',
 ].join('\n');
+
+/** Every tag an operation uses, with what the group is for (Swagger UI shows these as section headers). */
+const TAGS: Array<[name: string, description: string]> = [
+  ['Health', 'Liveness and readiness probes for orchestrators; no API key.'],
+  ['API keys', 'Create, list and revoke the keys callers authenticate with, each with its scopes.'],
+  [
+    'Payouts',
+    'Create payouts with an Idempotency-Key, follow them to a final state, cancel, hold, release or re-check them.',
+  ],
+  ['Accounts', 'Provider accounts, balances and transactions, read live from each provider.'],
+  [
+    'Credentials',
+    "The credential vault and each provider's onboarding: CSRs that keep the provider's rules, chain checks, imports of certificates, keys and secrets (sealed at rest), and their lifecycle.",
+  ],
+  ['Webhooks', "Provider notifications; each is proven by the provider's own signature or token, not an API key."],
+  ['Events', 'Subscriptions that deliver signed payout events to your HTTPS endpoints.'],
+];
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('payments-backend')
     .setDescription(DESCRIPTION)
     .setVersion(packageVersion())
+    // Relative: the document is served by the server it describes, whatever its address.
+    .addServer('/', 'The server that serves this document')
     .addBearerAuth(
       {
         type: 'http',
         scheme: 'bearer',
+        bearerFormat: 'pbk_<random>',
         description: 'An API key, e.g. pbk_… (sent as "Authorization: Bearer <key>").',
       },
       'api-key',
-    )
-    .build();
-  return SwaggerModule.createDocument(app, config, {
+    );
+  for (const [name, description] of TAGS) config.addTag(name, description);
+  const document = SwaggerModule.createDocument(app, config.build(), {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
+  // As package.json says: no license has been chosen yet (DocumentBuilder would add an empty, invalid url).
+  document.info.license = { name: 'UNLICENSED' };
+  return completeContract(document);
 }
 
 /**

@@ -25,9 +25,10 @@ import {
 import type { Response } from 'express';
 import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
 import type { Principal } from '../common/auth/scopes';
+import { ApiProviderErrors } from '../common/errors/api-error-responses';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { uuidParam } from '../common/http/uuid-param.pipe';
-import { CreatedPayoutAnswer, StoredAnswer } from './domain/idempotency';
+import { CreatedPayoutAnswer, IDEMPOTENCY_KEY_RETENTION_HOURS, StoredAnswer } from './domain/idempotency';
 import type { Payout } from './domain/payout';
 import { CreatePayoutDto, ListPayoutsQueryDto, PayoutDto, PayoutEventDto, PayoutPageDto } from './dto/payout.dto';
 import { idempotencyKeyOf, toNewPayout } from './payout-input';
@@ -64,12 +65,12 @@ export class PayoutsController {
   @ApiOperation({
     summary: 'Create a payout',
     description:
-      "The payout is stored before the provider is called, with its id as the provider's external id. The same Idempotency-Key with the same body always gets the same answer; with another body, 422 IDEMPOTENCY_KEY_REUSED; concurrent requests with one key make one provider call.",
+      "The provider environment must be ready to take it (configured, with its credentials in service), else 409 and nothing is stored. The payout is stored before the provider is called, with its id as the provider's external id. The same Idempotency-Key with the same body always gets the same answer; with another body, 422 IDEMPOTENCY_KEY_REUSED; concurrent requests with one key make one provider call.",
   })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: true,
-    description: 'Unique per payout, e.g. a UUID. Kept at least 24 h.',
+    description: `Unique per payout, e.g. a UUID; per API key. Kept ${IDEMPOTENCY_KEY_RETENTION_HOURS} h: a retry within that time gets the first answer.`,
     example: 'c6a2b8d4-5e1f-4a3b-9c7d-2e8f1a6b4c90',
   })
   @ApiCreatedResponse({ type: PayoutDto, description: 'The payout and where it stands (pending, failed, unknown …).' })
@@ -82,7 +83,10 @@ export class PayoutsController {
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After); CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create).',
+      'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After). ' +
+      'PROVIDER_NOT_CONFIGURED, CREDENTIAL_MISSING, CREDENTIAL_EXPIRED, CREDENTIAL_REVOKED or OAUTH_AUTHORIZATION_REQUIRED (details.provider, details.environment): ' +
+      'the provider environment cannot take a payout now; nothing was stored and the key is not used, so send the same request again once it is fixed. ' +
+      'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create).',
   })
   async create(
     @Body() body: CreatePayoutDto,
@@ -110,7 +114,11 @@ export class PayoutsController {
 
   @Get(':id')
   @RequireScopes('payouts:read')
-  @ApiOperation({ summary: 'Get a payout' })
+  @ApiOperation({
+    summary: 'Get a payout',
+    description:
+      'Where the payout stands, as last learnt from the provider (this does not call the provider; see sync).',
+  })
   @ApiOkResponse({ type: PayoutDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async get(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
@@ -139,10 +147,15 @@ export class PayoutsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @RequireScopes('payouts:write')
-  @ApiOperation({ summary: 'Cancel a payout (where the provider supports it)' })
+  @ApiOperation({
+    summary: 'Cancel a payout (where the provider supports it)',
+    description:
+      'Asks the provider to cancel and answers the payout as it then stands. A payout in a final state cannot be cancelled (PAYOUT_FINAL).',
+  })
   @ApiOkResponse({ type: PayoutDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @Unsupported()
+  @ApiProviderErrors()
   async cancel(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
     return PayoutDto.from(await this.payouts.operate(id, 'cancel'));
   }
@@ -150,10 +163,14 @@ export class PayoutsController {
   @Post(':id/hold')
   @HttpCode(200)
   @RequireScopes('payouts:write')
-  @ApiOperation({ summary: 'Put a payout on hold (where the provider supports it)' })
+  @ApiOperation({
+    summary: 'Put a payout on hold (where the provider supports it)',
+    description: 'Asks the provider to hold the payout; release it later, or cancel it.',
+  })
   @ApiOkResponse({ type: PayoutDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @Unsupported()
+  @ApiProviderErrors()
   async hold(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
     return PayoutDto.from(await this.payouts.operate(id, 'hold'));
   }
@@ -161,10 +178,14 @@ export class PayoutsController {
   @Post(':id/release')
   @HttpCode(200)
   @RequireScopes('payouts:write')
-  @ApiOperation({ summary: 'Release a payout from hold' })
+  @ApiOperation({
+    summary: 'Release a payout from hold',
+    description: 'Asks the provider to go on with a held payout.',
+  })
   @ApiOkResponse({ type: PayoutDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @Unsupported()
+  @ApiProviderErrors()
   async release(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
     return PayoutDto.from(await this.payouts.operate(id, 'release'));
   }
@@ -172,9 +193,19 @@ export class PayoutsController {
   @Post(':id/sync')
   @HttpCode(200)
   @RequireScopes('payouts:write')
-  @ApiOperation({ summary: 'Fetch the status from the provider now' })
+  @ApiOperation({
+    summary: 'Fetch the status from the provider now',
+    description:
+      'Asks the provider for the status at once instead of waiting for its notification or the reconciler, and answers the payout as it then stands.',
+  })
   @ApiOkResponse({ type: PayoutDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'CREDENTIAL_MISSING, CREDENTIAL_EXPIRED, CREDENTIAL_REVOKED or OAUTH_AUTHORIZATION_REQUIRED: the status cannot be fetched until the credential is fixed.',
+  })
+  @ApiProviderErrors()
   async sync(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
     return PayoutDto.from(await this.payouts.operate(id, 'sync'));
   }

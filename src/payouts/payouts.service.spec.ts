@@ -327,11 +327,17 @@ class ScriptedProvider extends PayoutProvider {
     webhooks: { verify: false },
   };
   readonly sent: PayoutInstruction[] = [];
+  /** What assertReadyToCreate says: ready (resolves) unless a test sets a refusal. */
+  notReady: ProviderError | null = null;
   onCreate: (instruction: PayoutInstruction) => Promise<ProviderPayout> = async () => ({
     state: 'pending',
     providerStatus: 'PENDING',
     providerReference: '8405150',
   });
+
+  assertReadyToCreate(): Promise<void> {
+    return this.notReady ? Promise.reject(this.notReady) : Promise.resolve();
+  }
 
   createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     this.sent.push(instruction);
@@ -483,6 +489,54 @@ describe('PayoutsService rules (in-memory repositories)', () => {
     const lostId = lost.outcome === 'created' ? lost.payout.id : '';
     expect(tables.payouts.get(lostId)?.nextCheckAt?.getTime()).toBeGreaterThan(Date.now());
     expect(tables.outbox.map((event) => event.data.to)).toEqual(['failed', 'unknown']);
+  });
+
+  it('refuses with 409 before storing anything when the provider environment has no credential in service; the key stays free', async () => {
+    const { service, tables, unitOfWork, provider } = setUp();
+    provider.notReady = new ProviderError(
+      'CREDENTIAL_MISSING',
+      'No api_keys credential is in service for d24 simulator.',
+    );
+    await expect(service.create(newPayout(), scope)).rejects.toMatchObject({
+      status: 409,
+      code: 'CREDENTIAL_MISSING',
+      message: expect.stringContaining('No api_keys credential is in service for d24 simulator.'),
+      details: { provider: 'd24', environment: 'simulator' },
+    });
+    expect([tables.payouts.size, tables.history, tables.outbox, tables.claims.size]).toEqual([0, [], [], 0]);
+    expect([unitOfWork.commits, provider.sent]).toEqual([0, []]);
+
+    // Once the credential is there, the same key and body create the payout.
+    provider.notReady = null;
+    const created = await service.create(newPayout(), scope);
+    expect(created).toMatchObject({ outcome: 'created', payout: { status: 'pending' } });
+    expect(provider.sent).toHaveLength(1);
+  });
+
+  it('replays a key answered before the credential went away; a new key is refused', async () => {
+    const { service, provider } = setUp();
+    const first = await service.create(newPayout(), scope);
+    provider.notReady = new ProviderError('CREDENTIAL_REVOKED', 'The d24 simulator api_keys credential was revoked.');
+    const again = await service.create(newPayout(), scope);
+    expect(again).toMatchObject({
+      outcome: 'replayed',
+      answer: { status: 201, body: { id: first.outcome === 'created' ? first.payout.id : 'none' } },
+    });
+    await expect(service.create(newPayout(), { ...scope, key: 'key-2' })).rejects.toMatchObject({
+      status: 409,
+      code: 'CREDENTIAL_REVOKED',
+    });
+    expect(provider.sent).toHaveLength(1);
+  });
+
+  it('keeps the race as it was: a credential revoked between the check and the call fails the stored payout', async () => {
+    const { service, provider } = setUp();
+    provider.onCreate = () => Promise.reject(new ProviderError('CREDENTIAL_REVOKED', 'Revoked meanwhile.'));
+    const raced = await service.create(newPayout(), scope);
+    expect(raced).toMatchObject({
+      outcome: 'created',
+      payout: { status: 'failed', failureCode: 'CREDENTIAL_REVOKED', failureReason: 'Revoked meanwhile.' },
+    });
   });
 
   it('rolls the outcome back and releases the claim at once when storing the answer fails', async () => {

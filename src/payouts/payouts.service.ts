@@ -17,6 +17,7 @@ import {
   ProviderPayout,
   type Provider,
   type ProviderEnvironment,
+  type ProviderErrorCode,
 } from '../providers/provider.port';
 import { PayoutBeneficiaries } from './beneficiary/payout-beneficiaries';
 import { CreatedPayoutAnswer, CreateOutcome, IdempotencyClaim, IdempotencyScope } from './domain/idempotency';
@@ -55,8 +56,10 @@ const CAPABILITY: Record<Operation, Capability> = {
 
 /**
  * The payouts domain service. A payout is committed (status requested, our id = the provider's
- * external id) before any provider is called; one Idempotency-Key makes exactly one provider call,
- * serialised by PostgreSQL's unique index; provider answers go through one state machine.
+ * external id) before any provider is called, unless the provider environment cannot take it at
+ * all (no host, no usable credential): then nothing is stored (see create). One Idempotency-Key
+ * makes exactly one provider call, serialised by PostgreSQL's unique index; provider answers go
+ * through one state machine.
  */
 @Injectable()
 export class PayoutsService {
@@ -121,6 +124,19 @@ export class PayoutsService {
     const provider = this.registry.get(input.provider, input.environment);
     if (!provider.capabilities.payouts.create) throw unsupported(input.provider, 'payouts.create');
     const requestHashes = this.requestHashes(input);
+    // Refused before anything is stored when the provider environment cannot take a create now (no
+    // host configured, a credential it needs missing, expired or revoked, no OAuth authorization):
+    // no payout, no history, no event, and the Idempotency-Key stays free, so the same request with
+    // the same key succeeds once the operator has fixed it. This reads the credential caches, not
+    // the database. A credential revoked (or expiring) between this check and the provider call is
+    // the rare race left as it was: the payout is stored, the call is refused before sending, and
+    // recordFailure fails the payout with that code (answered 201 with status failed).
+    const notReady = await notReadyToCreate(provider);
+    if (notReady) {
+      // A key used before keeps its answer (stored, or the first attempt's), whatever the credentials are now.
+      if (await this.idempotencyKeys.find(idempotency)) return this.replay(idempotency, requestHashes);
+      throw refusedBeforeStoring(notReady, input);
+    }
     const requestHash = requestHashes[0];
     const id = randomUUID();
     // The claim is the lock: a concurrent request with the same key waits until this statement
@@ -528,6 +544,36 @@ interface DecidedOutcome {
   change: (PayoutStateChange & { updatedAt: Date }) | null;
   history: OutcomeEffects['history'] | null;
   announceFrom: PayoutStatus | null;
+}
+
+/** What a provider environment that cannot take a create is refused with, before anything is stored. */
+const NOT_READY_CODES: ReadonlySet<ProviderErrorCode> = new Set<ProviderErrorCode>([
+  'PROVIDER_NOT_CONFIGURED',
+  'CREDENTIAL_MISSING',
+  'CREDENTIAL_EXPIRED',
+  'CREDENTIAL_REVOKED',
+  'OAUTH_AUTHORIZATION_REQUIRED',
+]);
+
+/** Why the provider environment cannot take a create now, or null when it can. */
+async function notReadyToCreate(provider: PayoutProvider): Promise<ProviderError | null> {
+  try {
+    await provider.assertReadyToCreate();
+    return null;
+  } catch (error) {
+    if (error instanceof ProviderError && NOT_READY_CODES.has(error.code)) return error;
+    throw error;
+  }
+}
+
+/** 409 with the provider's code and sentence (what to fix), naming the provider environment. */
+function refusedBeforeStoring(error: ProviderError, input: NewPayout): ApiError {
+  return new ApiError(
+    HttpStatus.CONFLICT,
+    error.code,
+    `${error.message} No payout was created: once this is fixed, send the same request with the same Idempotency-Key again.`,
+    { provider: input.provider, environment: input.environment },
+  );
 }
 
 /** The same code the provider port raises for a missing capability, so a client branches on one code for one condition. */

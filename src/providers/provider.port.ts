@@ -135,6 +135,15 @@ export abstract class PayoutProvider {
   abstract readonly capabilities: Capabilities;
 
   abstract createPayout(instruction: PayoutInstruction): Promise<ProviderPayout>;
+  /**
+   * Resolves when a createPayout could be sent now as far as this service can tell without calling
+   * the provider: the hosts it uses are configured and every credential it uses is in service.
+   * Otherwise rejects with the ProviderError the create would be refused with before sending
+   * (PROVIDER_NOT_CONFIGURED, CREDENTIAL_MISSING / CREDENTIAL_EXPIRED / CREDENTIAL_REVOKED,
+   * OAUTH_AUTHORIZATION_REQUIRED). Asked before a payout is stored, on every create: it reads the
+   * credential caches (CredentialedHttp.assertReady), never the database while all is in service.
+   */
+  abstract assertReadyToCreate(): Promise<void>;
   abstract getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout>;
 
   cancelPayout(_reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import request from 'supertest';
+import type request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { loadEnvironment } from '../../src/config/environment';
 import type { TestDatabase } from './database';
 import { createTestDatabase } from './database';
+import { contractCheckedRequest } from './contract';
 
 /** Collects every log line the app writes, so tests can assert what is (and is not) logged. */
 export class CapturedLogs extends Writable {
@@ -72,7 +73,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   await app.init();
   return {
     app,
-    http: request(app.getHttpServer()),
+    // Every answer a test receives is checked against openapi.json (contract.ts).
+    http: contractCheckedRequest(app.getHttpServer()),
     adminKey: environment.ADMIN_API_KEY ?? '',
     database,
     dataSource: app.get(DataSource),

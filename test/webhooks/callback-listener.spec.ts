@@ -212,11 +212,12 @@ describe('the Verestro callback listener', () => {
       await exchange(url, identity, json('{"orderId":"x"}', { 'X-Request-ID': 'trace-42.a:b_c' })),
       await exchange(url, identity, json('{"orderId":"x"}', { 'X-Request-ID': 'bad id with spaces' })),
       await exchange(url, identity, json('{}')),
+      await exchange(url, identity, json('{"orderId":')), // not JSON: MALFORMED_CALLBACK, this listener's MALFORMED_JSON
       await exchange(url, identity, head('DELETE', '/')),
       await exchange(url, identity, 'GARBAGE\r\n\r\n'), // not HTTP: answered by the clientError handler
       await exchange(url, identity, head('POST', PATH, { 'Content-Length': 'abc' })),
     ];
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 400, 404, 400, 400]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 400, 400, 404, 400, 400]);
     expect(answers[0].headers['x-request-id']).toBe('trace-42.a:b_c');
     for (const answer of answers.slice(1)) expect(answer.headers['x-request-id']).toMatch(UUID);
     for (const answer of answers) {

@@ -98,15 +98,28 @@ export const ErrorCode = {
   // ---- Providers (raised as ProviderError; HTTP status in provider.port.ts) ----------------------
   /** The provider cannot do this at all; `details.capability` names what (409). */
   CAPABILITY_NOT_SUPPORTED: 'CAPABILITY_NOT_SUPPORTED',
-  /** The provider environment has no endpoint configured (409). */
+  /**
+   * The provider environment has no endpoint configured (409). On a payout create: refused before
+   * anything is stored, as CREDENTIAL_MISSING.
+   */
   PROVIDER_NOT_CONFIGURED: 'PROVIDER_NOT_CONFIGURED',
-  /** No credential in service for the provider environment (409). */
+  /**
+   * No credential of a kind the call needs is in service for the provider environment (409); the
+   * message names the kind and where to store one. A payout create checks this before storing
+   * anything: no payout, no history, no event, and the Idempotency-Key stays unused, so the same
+   * request with the same key succeeds once a credential is in service; `details` names `provider`
+   * and `environment`. Only a credential that goes away between that check and the provider call
+   * fails the stored payout with this code instead (201, status failed).
+   */
   CREDENTIAL_MISSING: 'CREDENTIAL_MISSING',
-  /** The credential the call needs has expired (409). */
+  /** The credential the call needs has expired (409); on a payout create, as CREDENTIAL_MISSING. */
   CREDENTIAL_EXPIRED: 'CREDENTIAL_EXPIRED',
-  /** The credential the call needs was revoked (409). */
+  /** The credential the call needs was revoked (409); on a payout create, as CREDENTIAL_MISSING. */
   CREDENTIAL_REVOKED: 'CREDENTIAL_REVOKED',
-  /** The provider needs its OAuth authorization (re)done before this call (409). */
+  /**
+   * The provider needs its OAuth authorization (re)done before this call (409); on a payout
+   * create, as CREDENTIAL_MISSING.
+   */
   OAUTH_AUTHORIZATION_REQUIRED: 'OAUTH_AUTHORIZATION_REQUIRED',
   /** The provider already has a payout with this id (409). */
   PAYOUT_ALREADY_EXISTS: 'PAYOUT_ALREADY_EXISTS',

@@ -25,7 +25,7 @@ export class CertificateFactsDto {
   @ApiProperty({ type: String, format: 'date-time' })
   notAfter!: string;
 
-  @ApiProperty({ description: 'Whole days until notAfter (negative once expired).', example: 364 })
+  @ApiProperty({ type: 'integer', description: 'Whole days until notAfter (negative once expired).', example: 364 })
   expiresInDays!: number;
 }
 
@@ -178,6 +178,7 @@ export class ListCredentialsQueryDto {
   status?: (typeof CREDENTIAL_STATUSES)[number];
 
   @ApiPropertyOptional({
+    type: 'integer',
     description: 'Only certificates in service that expire within this many days.',
     example: 30,
     minimum: 0,

@@ -1,5 +1,11 @@
 import type { Payout } from './payout';
 
+/**
+ * How long an Idempotency-Key is remembered (per API key): a retry within this time gets the first
+ * answer. The one number behind the stored expiry, the API description and the README.
+ */
+export const IDEMPOTENCY_KEY_RETENTION_HOURS = 48;
+
 /** Which request an Idempotency-Key belongs to: the API key that sent it and the key itself. */
 export interface IdempotencyScope {
   apiKeyId: string;

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { ALL_ENVIRONMENTS, PROVIDERS } from '../../credentials/domain/credential';
 import { PROVIDER_DESCRIPTORS } from '../../providers/registered-providers';
-import { Payout, PAYOUT_STATUSES } from '../domain/payout';
+import { Payout, PAYOUT_STATUSES, type MaskedBeneficiary } from '../domain/payout';
 
 export class MoneyDto {
   @ApiProperty({
@@ -15,6 +15,52 @@ export class MoneyDto {
   @ApiProperty({ example: 'BRL', description: 'ISO 4217.' })
   currency!: string;
 }
+
+/** MaskedBeneficiary (domain/payout.ts) as answers show it: identifiers by their last characters only. */
+export class MaskedLatamBankBeneficiaryDto {
+  @ApiProperty({ enum: ['latam_bank_account'] })
+  type!: 'latam_bank_account';
+
+  @ApiProperty({ example: 'BR' })
+  country!: string;
+
+  @ApiProperty({ example: 'José' })
+  name!: string;
+
+  @ApiPropertyOptional({ example: '…8207' })
+  documentId?: string;
+
+  @ApiPropertyOptional({ example: '…6789' })
+  bankAccount?: string;
+}
+
+export class MaskedIbanBeneficiaryDto {
+  @ApiProperty({ enum: ['iban'] })
+  type!: 'iban';
+
+  @ApiProperty({ example: 'Erika Mustermann' })
+  name!: string;
+
+  @ApiPropertyOptional({ example: '…3000' })
+  iban?: string;
+
+  @ApiPropertyOptional({ example: 'COBADEFFXXX' })
+  bic?: string;
+}
+
+export class MaskedCardBeneficiaryDto {
+  @ApiProperty({ enum: ['card'] })
+  type!: 'card';
+
+  @ApiPropertyOptional({ example: '…4242' })
+  cardToken?: string;
+}
+
+const MASKED_BENEFICIARY_DTOS = {
+  latam_bank_account: MaskedLatamBankBeneficiaryDto,
+  iban: MaskedIbanBeneficiaryDto,
+  card: MaskedCardBeneficiaryDto,
+} satisfies Record<MaskedBeneficiary['type'], unknown>;
 
 const BENEFICIARY_DTOS = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.beneficiaryDto);
 
@@ -123,7 +169,7 @@ export class ListPayoutsQueryDto {
   @Length(1, 200)
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
+  @ApiPropertyOptional({ type: 'integer', default: 20, minimum: 1, maximum: 100 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -140,6 +186,7 @@ export class PayoutFailureDto {
   reason!: string | null;
 }
 
+@ApiExtraModels(...Object.values(MASKED_BENEFICIARY_DTOS))
 export class PayoutDto {
   @ApiProperty({ format: 'uuid', description: "Our id; also the provider's external id." })
   id!: string;
@@ -161,11 +208,16 @@ export class PayoutDto {
   amount!: MoneyDto;
 
   @ApiProperty({
-    description: 'The beneficiary with account numbers and card tokens masked.',
-    type: 'object',
-    additionalProperties: true,
+    description: 'The beneficiary with account numbers, documents and card tokens masked.',
+    oneOf: Object.values(MASKED_BENEFICIARY_DTOS).map((dto) => ({ $ref: getSchemaPath(dto) })),
+    discriminator: {
+      propertyName: 'type',
+      mapping: Object.fromEntries(
+        Object.entries(MASKED_BENEFICIARY_DTOS).map(([type, dto]) => [type, getSchemaPath(dto)]),
+      ),
+    },
   })
-  beneficiary!: Record<string, unknown>;
+  beneficiary!: MaskedBeneficiary;
 
   @ApiProperty({ type: String, nullable: true })
   reference!: string | null;
@@ -228,10 +280,10 @@ export class PayoutEventDto {
   @ApiProperty({ example: 'transition' })
   type!: string;
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({ enum: PAYOUT_STATUSES, nullable: true })
   fromStatus!: string | null;
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({ enum: PAYOUT_STATUSES, nullable: true })
   toStatus!: string | null;
 
   @ApiProperty({ type: 'object', additionalProperties: true })

@@ -2,11 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import type { Transaction } from '../../database/unit-of-work';
-import type { IdempotencyClaim, IdempotencyScope, StoredAnswer } from '../domain/idempotency';
+import {
+  IDEMPOTENCY_KEY_RETENTION_HOURS,
+  type IdempotencyClaim,
+  type IdempotencyScope,
+  type StoredAnswer,
+} from '../domain/idempotency';
 import { IdempotencyKeyEntity } from './payout.entity';
 
-/** Idempotency keys are kept at least this long (the promise is 24 h). */
-export const IDEMPOTENCY_TTL = '48 hours';
+/** How long a claim is kept before it may be purged, as a PostgreSQL interval (the promise in the API and README). */
+export const IDEMPOTENCY_TTL = `${IDEMPOTENCY_KEY_RETENTION_HOURS} hours`;
 
 export interface NewClaim {
   requestHash: string;

@@ -10,6 +10,7 @@ import {
 import { IsIn, IsString, Length, Matches } from 'class-validator';
 import { CurrentPrincipal, RequireScopes } from '../../common/auth/auth.decorators';
 import type { Principal } from '../../common/auth/scopes';
+import { ApiProviderErrors } from '../../common/errors/api-error-responses';
 import { ErrorBodyDto } from '../../common/errors/error-body.dto';
 import { CredentialDto } from '../../credentials/dto/credential.dto';
 import { CONNECTPAY_ENVIRONMENTS, type ConnectPayEnvironment } from './connectpay.descriptor';
@@ -49,6 +50,7 @@ export class ConnectPayOAuthController {
     type: ErrorBodyDto,
     description: 'OAUTH_AUTHORIZATION_REQUIRED (the code is unknown, used or expired) or PROVIDER_AUTH_FAILED.',
   })
+  @ApiProviderErrors()
   async authorize(
     @Body() body: ConnectPayAuthorizeDto,
     @CurrentPrincipal() principal: Principal,

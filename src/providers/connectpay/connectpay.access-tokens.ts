@@ -8,6 +8,12 @@ import type { ConnectPayEnvironment } from './connectpay.descriptor';
 export abstract class ConnectPayAccessTokens {
   /** A valid access token, refreshed when it is about to expire. */
   abstract accessToken(environment: ConnectPayEnvironment): Promise<string>;
+  /**
+   * Resolves when a call can get an access token without an operator: one is cached, or the
+   * refresh token and the API client that refreshes it are in service. Otherwise rejects as the
+   * call would: OAUTH_AUTHORIZATION_REQUIRED, or the API client's CREDENTIAL_* error. Reads caches.
+   */
+  abstract assertAuthorized(environment: ConnectPayEnvironment): Promise<void>;
   /** Drops the cached token after ConnectPay refused it, so the next call refreshes. */
   abstract forget(environment: ConnectPayEnvironment): void;
 }

@@ -50,6 +50,23 @@ export class ConnectPayTokens implements ConnectPayAccessTokens {
     return inFlight;
   }
 
+  async assertAuthorized(environment: ConnectPayEnvironment): Promise<void> {
+    const cached = this.tokens.get(environment);
+    if (cached && cached.refreshAt > Date.now()) return;
+    // A refresh is due: it needs what refresh() and tokenCall() read, here from the credential caches.
+    let stored: { credential: Credential; secret: { secretToken: string } };
+    try {
+      stored = await this.http.material('connectpay', environment, 'oauth_refresh_token');
+    } catch (error) {
+      // Missing, revoked or expired: in each case the operator authorizes again.
+      if (error instanceof ProviderError) throw authorizationRequired(environment);
+      throw error;
+    }
+    if (!stored.secret.secretToken || (stored.credential.expiresAt?.getTime() ?? Infinity) <= Date.now())
+      throw authorizationRequired(environment);
+    await this.http.material('connectpay', environment, 'api_client');
+  }
+
   /** After a 401 the cached token is dropped; the next call refreshes. */
   forget(environment: ConnectPayEnvironment): void {
     this.tokens.delete(environment);
@@ -61,10 +78,7 @@ export class ConnectPayTokens implements ConnectPayAccessTokens {
       !stored?.secret.secretToken ||
       (stored.credential.expiresAt && stored.credential.expiresAt.getTime() <= Date.now())
     ) {
-      throw new ProviderError(
-        'OAUTH_AUTHORIZATION_REQUIRED',
-        `ConnectPay ${environment} needs an authorization: generate an auth code in Online Banking (Settings → API) and submit it to POST /v1/credentials/connectpay/oauth/authorize.`,
-      );
+      throw authorizationRequired(environment);
     }
     const response = await this.tokenCall(
       environment,
@@ -124,4 +138,11 @@ export class ConnectPayTokens implements ConnectPayAccessTokens {
     if (response.status >= 400) throw tokenErrorFromAnswer(response.status, response.body);
     return readTokenAnswer(response.body);
   }
+}
+
+function authorizationRequired(environment: ConnectPayEnvironment): ProviderError {
+  return new ProviderError(
+    'OAUTH_AUTHORIZATION_REQUIRED',
+    `ConnectPay ${environment} needs an authorization: generate an auth code in Online Banking (Settings → API) and submit it to POST /v1/credentials/connectpay/oauth/authorize.`,
+  );
 }

@@ -5,7 +5,6 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes } from '../../common/auth/auth.decorators';
@@ -87,6 +86,7 @@ export class ConnectPayOnboardingController {
   @ApiOperation({
     operationId: 'Credentials_storeConnectPayWebhookSecret',
     summary: 'Store the ConnectPay webhook Secret Token',
+    description: 'The token ConnectPay sends with every notification; sealed at rest and compared in constant time.',
   })
   @ApiCreatedResponse({ type: CredentialDto })
   @Invalid()
@@ -126,8 +126,10 @@ export class ConnectPayChainDownloadController {
     summary: 'Download the chain as ConnectPay asks for it',
     description: 'A .zip with fullchain.pem (leaf → intermediates → root) and each certificate on its own.',
   })
-  @ApiProduces('application/zip')
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
+  @ApiOkResponse({
+    description: 'The .zip, as an attachment.',
+    content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+  })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'NOT_A_CONNECTPAY_CHAIN' })
   async submissionZip(@Param('id', uuidParam()) id: string): Promise<StreamableFile> {

@@ -54,7 +54,7 @@ export class ChainFindingDto {
   })
   message!: string;
 
-  @ApiProperty({ type: Number, nullable: true, description: '0 is the first certificate in the text you sent.' })
+  @ApiProperty({ type: 'integer', nullable: true, description: '0 is the first certificate in the text you sent.' })
   certificateIndex!: number | null;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
@@ -62,7 +62,7 @@ export class ChainFindingDto {
 }
 
 export class ChainCertificateDto {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', description: '0 is the first certificate in the text you sent.' })
   index!: number;
 
   @ApiProperty()

@@ -113,6 +113,15 @@ export class ConnectPayProvider extends PayoutProvider {
     return response;
   }
 
+  /**
+   * A create calls only the mTLS host (accounts, rails, initiate, nosca, status), with its client
+   * chain, and with an access token (see call).
+   */
+  async assertReadyToCreate(): Promise<void> {
+    await this.http.assertReady({ provider: 'connectpay', environment: this.environment, family: 'mtls', kinds: [] });
+    await this.tokens.assertAuthorized(this.environment);
+  }
+
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     const beneficiary = ibanBeneficiary(instruction);
     const debtor = await this.debtorAccount(instruction.debtorAccountId);

@@ -1,5 +1,5 @@
 import { Controller, Header, HttpCode, Logger, Post, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Public } from '../../common/auth/auth.decorators';
 import { ErrorBodyDto } from '../../common/errors/error-body.dto';
 import { inbound, unverifiable, type RawRequest } from '../../webhooks/inbound';
@@ -26,8 +26,34 @@ export class ConnectPayWebhookController {
     description:
       'Secret token header (and optional source-IP allow-list) verified; answers OK at once and processes after.',
   })
-  @ApiOkResponse({ schema: { type: 'string', example: 'OK' } })
-  @ApiUnauthorizedResponse({ type: ErrorBodyDto })
+  @ApiHeader({
+    name: 'X-Secret-Token',
+    required: true,
+    description: 'The Secret Token stored for the environment (the header name is CONNECTPAY_WEBHOOK_TOKEN_HEADER).',
+  })
+  @ApiBody({
+    description:
+      'As ConnectPay posts it. Only `paymentOrderNo` / `externalReference` are used, to fetch the status; the status in the body is not trusted.',
+    required: true,
+    schema: {
+      type: 'object',
+      properties: {
+        eventType: { type: 'string' },
+        paymentOrderNo: { type: 'string' },
+        externalReference: { type: 'string', description: 'Our payout id, as sent to ConnectPay.' },
+        transactionStatus: { type: 'string' },
+        timestamp: { type: 'string', format: 'date-time' },
+      },
+    },
+  })
+  @ApiOkResponse({
+    description: 'Received; the status is fetched after the answer.',
+    content: { 'text/plain': { schema: { type: 'string', enum: ['OK'] } } },
+  })
+  @ApiUnauthorizedResponse({
+    type: ErrorBodyDto,
+    description: 'UNAUTHENTICATED: the Secret Token is missing or wrong, or the source address is not allowed.',
+  })
   async notify(@Req() request: RawRequest): Promise<string> {
     const verified = await this.webhooks.verify('connectpay', inbound(request));
     if (!verified) throw unverifiable();

@@ -33,7 +33,7 @@ export class LatamBankBeneficiaryDto {
   @Length(1, 15)
   documentType?: string;
 
-  @ApiPropertyOptional({ example: 341, description: 'Bank code from D24 /v3/banks.' })
+  @ApiPropertyOptional({ type: 'integer', example: 341, description: 'Bank code from D24 /v3/banks.' })
   @IsOptional()
   @IsInt()
   @Min(0)

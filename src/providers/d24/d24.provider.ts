@@ -85,6 +85,11 @@ export class D24Provider extends PayoutProvider {
     return JSON.stringify({ login: apiKey, pass: apiPassphrase, ...fields });
   }
 
+  /** A create needs the one-way TLS host and the cashout keys (see call and credentialsBody). */
+  async assertReadyToCreate(): Promise<void> {
+    await this.http.assertReady({ provider: 'd24', environment: this.environment, family: 'tls', kinds: ['api_keys'] });
+  }
+
   /**
    * D24 deduplicates by external_id, so a create whose answer was lost may be sent again; a
    * 511 then means "we already have it" and the existing cashout is fetched instead.

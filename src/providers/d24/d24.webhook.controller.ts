@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Public } from '../../common/auth/auth.decorators';
 import { ErrorBodyDto } from '../../common/errors/error-body.dto';
 import { inbound, unverifiable, type RawRequest } from '../../webhooks/inbound';
@@ -25,12 +25,42 @@ export class D24WebhookController {
       'At most one fetch per payout per WEBHOOK_FETCH_INTERVAL_MS (`deferred`: a follow-up check is scheduled); `final`: the payout can no longer change.',
   })
   @ApiOkResponse({
+    description: 'Verified; what was done with it.',
     schema: {
       type: 'object',
+      required: ['outcome'],
+      additionalProperties: false,
       properties: { outcome: { type: 'string', enum: [...WEBHOOK_OUTCOMES], example: 'applied' } },
     },
   })
-  @ApiUnauthorizedResponse({ type: ErrorBodyDto })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    description:
+      'As D24 posts it. Only `external_id` is used (it is what `control` covers); the other fields are not trusted.',
+    required: true,
+    schema: {
+      type: 'object',
+      required: ['external_id', 'control'],
+      properties: {
+        external_id: { type: 'string', description: 'Our payout id, as sent to D24.' },
+        control: {
+          type: 'string',
+          pattern: '^[0-9A-F]{64}$',
+          description:
+            'UPPERCASE hex HMAC-SHA256 with the API Signature over a fixed prefix, external_id and a suffix.',
+        },
+        cashout_id: { type: 'string' },
+        date: { type: 'string', example: '2026-11-24 12:00:00' },
+        bank_reference_id: { type: 'string' },
+        comments: { type: 'string' },
+        status_reason: { type: 'string' },
+      },
+    },
+  })
+  @ApiUnauthorizedResponse({
+    type: ErrorBodyDto,
+    description: 'UNAUTHENTICATED: `control` does not verify for the payout it names.',
+  })
   async notify(@Req() request: RawRequest): Promise<{ outcome: string }> {
     const webhook = inbound(request);
     // D24 names our payout in the body: its environment tells which keys to check the control with.

@@ -170,6 +170,28 @@ export class CredentialedHttp implements OnModuleDestroy {
     return active;
   }
 
+  /**
+   * Refuses, without sending anything, what a call to this host family with these credentials would
+   * be refused before its first byte: PROVIDER_NOT_CONFIGURED when the host has no URL,
+   * CREDENTIAL_MISSING / CREDENTIAL_EXPIRED / CREDENTIAL_REVOKED when a credential it needs (the
+   * mTLS client certificate of an `mtls` host included) is not usable. It reads the same caches
+   * the calls do, which every vault change empties (in other replicas within a second, through
+   * LISTEN/NOTIFY): with everything in service it costs no database round trip. A credential that
+   * is missing is not cached, so one added since is found by the next check.
+   */
+  async assertReady(target: {
+    provider: Provider;
+    environment: ProviderEnvironment;
+    family: HostFamily;
+    kinds: readonly CredentialKind[];
+  }): Promise<void> {
+    const { provider, environment, family, kinds } = target;
+    this.endpoints.baseUrl(provider, environment, family);
+    const connection = await this.connection(provider, environment, family);
+    if (connection.credential) assertUsable(connection.credential);
+    for (const kind of kinds) await this.material(provider, environment, kind);
+  }
+
   async request(request: OutboundRequest): Promise<OutboundResponse> {
     const key = `${request.provider}:${request.environment}`;
     const policy: IPolicy = request.idempotent ? wrap(this.retryPolicy(), this.breaker(key)) : this.breaker(key);
@@ -360,12 +382,12 @@ export class CredentialedHttp implements OnModuleDestroy {
     if (latest?.status === 'revoked') {
       return new ProviderError(
         'CREDENTIAL_REVOKED',
-        `The ${provider} ${environment} ${kind} credential was revoked; add a new one before calling ${provider}.`,
+        `The ${provider} ${environment} ${kind} credential was revoked; store and activate a new one under /v1/credentials/${provider}.`,
       );
     }
     return new ProviderError(
       'CREDENTIAL_MISSING',
-      `No ${kind} credential is in service for ${provider} ${environment}; add one under /v1/credentials.`,
+      `No ${kind} credential is in service for ${provider} ${environment}; store and activate one under /v1/credentials/${provider}.`,
     );
   }
 }
@@ -378,7 +400,7 @@ function assertUsable(credential: Credential): void {
   if (credential.status === 'expired' || (notAfter && notAfter.getTime() <= Date.now())) {
     throw new ProviderError(
       'CREDENTIAL_EXPIRED',
-      `Credential ${credential.id} expired${notAfter ? ` on ${notAfter.toISOString()}` : ''}; rotate it before calling the provider.`,
+      `The ${credential.provider} ${credential.environment} ${credential.kind} credential ${credential.id} expired${notAfter ? ` on ${notAfter.toISOString()}` : ''}; rotate it: store and activate a new one under /v1/credentials/${credential.provider}.`,
     );
   }
 }

@@ -51,7 +51,12 @@ export class VerestroCsrRequestDto extends LabelledDto {
   @MaxLength(256)
   email!: string;
 
-  @ApiPropertyOptional({ enum: [2048, 3072, 4096], default: 4096, description: 'RSA key size; at least 2048.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    enum: [2048, 3072, 4096],
+    default: 4096,
+    description: 'RSA key size; at least 2048.',
+  })
   @IsOptional()
   @IsInt()
   keyBits?: number;

@@ -66,6 +66,16 @@ export class VerestroProvider extends PayoutProvider {
     return response;
   }
 
+  /** A create needs the mTLS host with its client certificate, and the Basic authorization (see call). */
+  async assertReadyToCreate(): Promise<void> {
+    await this.http.assertReady({
+      provider: 'verestro',
+      environment: this.environment,
+      family: 'mtls',
+      kinds: ['api_client'],
+    });
+  }
+
   /** Verestro deduplicates by externalId (a repeat answers 409 with the order): safe to retry. */
   async createPayout(instruction: PayoutInstruction): Promise<ProviderPayout> {
     const response = await this.call('send-money', 'POST', SEND_MONEY_PATH, sendMoneyRequest(instruction), [409]);

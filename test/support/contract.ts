@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import * as path from 'node:path';
+import addFormats from 'ajv-formats';
+import OpenAPIBackend from 'openapi-backend';
+import type { Document, Operation } from 'openapi-backend';
+import request from 'supertest';
+import { projectRoot } from '../../src/config/paths';
+
+/**
+ * Every answer a test receives through `t.http` is checked against the committed openapi.json:
+ * the status must be declared for the operation, the media type declared for that status, and a
+ * JSON body must validate against the declared schema (openapi-backend, which compiles the
+ * schemas with Ajv). A mismatch fails the request's promise, so the contract cannot drift from
+ * what the server answers without a test going red. Requests for paths the document does not
+ * describe (unknown routes, /docs) are not checked: no operation promises anything there.
+ */
+export class ContractViolation extends Error {}
+
+interface ReceivedAnswer {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: unknown;
+  text?: string;
+}
+
+interface DeclaredResponse {
+  content?: Record<string, { schema?: unknown }>;
+}
+
+let backend: Promise<OpenAPIBackend> | undefined;
+
+function contract(): Promise<OpenAPIBackend> {
+  backend ??= (async () => {
+    const definition = JSON.parse(readFileSync(path.join(projectRoot(), 'openapi.json'), 'utf8')) as Document;
+    // quick: openapi-backend's own document check knows OpenAPI 3.0 only; the document is linted
+    // as 3.1 by Redocly and Spectral (npm run lint:openapi) instead.
+    const api = new OpenAPIBackend({
+      definition,
+      validate: true,
+      strict: true,
+      quick: true,
+      // uuid, date-time, uri … are checked, not ignored.
+      customizeAjv: (ajv) => {
+        addFormats(ajv);
+        return ajv;
+      },
+    });
+    await api.init();
+    return api;
+  })();
+  return backend;
+}
+
+/** What is wrong with this answer to `method url`, or null when the contract allows it. */
+export async function contractViolation(method: string, url: string, answer: ReceivedAnswer): Promise<string | null> {
+  const api = await contract();
+  const parsed = new URL(url, 'http://contract.invalid');
+  const operation = api.router.matchOperation({
+    method: method.toLowerCase(),
+    path: parsed.pathname,
+    headers: {},
+    query: Object.fromEntries(parsed.searchParams),
+  });
+  if (!operation) return null;
+  const where = `${method.toUpperCase()} ${parsed.pathname} → ${answer.status} (${operation.operationId})`;
+  const declared = declaredResponse(operation, answer.status);
+  if (!declared)
+    return `${where}: status ${answer.status} is not declared; declared: ${Object.keys(operation.responses ?? {}).join(', ')}`;
+
+  const mediaType = (answer.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (!mediaType) {
+    if (declared.content && answer.status !== 204 && method.toUpperCase() !== 'HEAD') {
+      return `${where}: the answer has no Content-Type but the document declares ${Object.keys(declared.content).join(', ')}`;
+    }
+    return null;
+  }
+  if (!declared.content?.[mediaType]) {
+    return `${where}: media type ${mediaType} is not declared; declared: ${Object.keys(declared.content ?? {}).join(', ') || 'none'}`;
+  }
+  if (mediaType !== 'application/json') return null;
+  const result = api.validator.validateResponse(answer.body, operation, answer.status);
+  if (result.valid) return null;
+  return `${where}: the body does not match the schema: ${JSON.stringify(result.errors)}\nbody: ${JSON.stringify(answer.body).slice(0, 2000)}`;
+}
+
+function declaredResponse(operation: Operation, status: number): DeclaredResponse | undefined {
+  const responses = (operation.responses ?? {}) as Record<string, DeclaredResponse>;
+  return responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
+}
+
+type Agent = ReturnType<typeof request>;
+const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
+
+/**
+ * supertest for `server`, with every answer checked by {@link contractViolation}: awaiting a
+ * request that got an undeclared answer rejects with a ContractViolation naming what differs.
+ */
+export function contractCheckedRequest(server: Server): Agent {
+  const agent = request(server);
+  return new Proxy(agent, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof property !== 'string' || !(METHODS as readonly string[]).includes(property)) return value;
+      return (url: string) => {
+        const test = (value as (url: string) => request.Test).call(target, url);
+        const then = test.then.bind(test);
+        test.then = ((onFulfilled, onRejected) =>
+          then(async (answer: request.Response) => {
+            const violation = await contractViolation(property, url, answer);
+            if (violation) throw new ContractViolation(violation);
+            return answer;
+          }).then(onFulfilled, onRejected)) as typeof test.then;
+        return test;
+      };
+    },
+  });
+}

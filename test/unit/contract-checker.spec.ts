@@ -1,0 +1,72 @@
+import { contractViolation } from '../support/contract';
+
+/** The response checker every e2e answer goes through must itself catch what it is there to catch. */
+describe('the contract checker (test/support/contract.ts)', () => {
+  const json = { 'content-type': 'application/json; charset=utf-8' };
+  const error = (code: string) => ({ error: { code, message: 'What to fix.', details: null } });
+
+  it('accepts a declared status, media type and body', async () => {
+    expect(
+      await contractViolation('GET', '/health', { status: 200, headers: json, body: { status: 'ok' } }),
+    ).toBeNull();
+    expect(
+      await contractViolation('GET', '/v1/payouts/3f1c1b7e-8a3e-4c1e-9d4b-2b1f0a9c8d7e', {
+        status: 404,
+        headers: json,
+        body: error('NOT_FOUND'),
+      }),
+    ).toBeNull();
+  });
+
+  it('refuses a status the operation does not declare', async () => {
+    expect(await contractViolation('GET', '/health', { status: 418, headers: json, body: error('INTERNAL') })).toMatch(
+      /status 418 is not declared/,
+    );
+  });
+
+  it('refuses a media type the status does not declare', async () => {
+    expect(
+      await contractViolation('GET', '/health', {
+        status: 200,
+        headers: { 'content-type': 'text/html' },
+        body: '<p>ok</p>',
+      }),
+    ).toMatch(/media type text\/html is not declared/);
+  });
+
+  it('refuses a body that breaks the schema: an unknown error code, a missing field, a wrong type', async () => {
+    const unknownCode = await contractViolation('GET', '/health', {
+      status: 500,
+      headers: json,
+      body: error('SOMETHING_NEW'),
+    });
+    expect(unknownCode).toMatch(/does not match the schema/);
+    expect(await contractViolation('GET', '/health', { status: 200, headers: json, body: { status: 'fine' } })).toMatch(
+      /does not match the schema/,
+    );
+    expect(
+      await contractViolation('GET', '/v1/payouts', { status: 200, headers: json, body: { items: {}, nextCursor: 1 } }),
+    ).toMatch(/does not match the schema/);
+  });
+
+  it('checks formats (uuid, date-time) rather than ignoring them', async () => {
+    const subscription = {
+      id: '3f1c1b7e-8a3e-4c1e-9d4b-2b1f0a9c8d7e',
+      url: 'https://example.com/hook',
+      events: ['payout.status_changed'],
+      secretHint: '…x9Qa',
+      createdAt: '2026-12-04T10:00:00.000Z',
+    };
+    const answer = (body: unknown) =>
+      contractViolation('GET', '/v1/event-subscriptions', { status: 200, headers: json, body });
+    expect(await answer([subscription])).toBeNull();
+    expect(await answer([{ ...subscription, id: 'not-a-uuid' }])).toMatch(/"keyword":"format"/);
+    expect(await answer([{ ...subscription, createdAt: 'yesterday' }])).toMatch(/"keyword":"format"/);
+  });
+
+  it('leaves paths the document does not describe alone', async () => {
+    expect(
+      await contractViolation('GET', '/docs', { status: 200, headers: { 'content-type': 'text/html' }, body: '' }),
+    ).toBeNull();
+  });
+});
