@@ -116,3 +116,21 @@ export function contractCheckedRequest(server: Server): Agent {
     },
   });
 }
+
+/**
+ * fetch for a generated client (openapi-fetch), with every answer checked by
+ * {@link contractViolation} like the supertest agent's: an undeclared answer rejects.
+ */
+export const contractCheckedFetch: typeof fetch = async (input, init) => {
+  const request = new Request(input, init);
+  const response = await fetch(request);
+  const text = await response.clone().text();
+  const mediaType = response.headers.get('content-type') ?? '';
+  const violation = await contractViolation(request.method, request.url, {
+    status: response.status,
+    headers: { 'content-type': mediaType || undefined },
+    body: mediaType.startsWith('application/json') && text ? (JSON.parse(text) as unknown) : text,
+  });
+  if (violation) throw new ContractViolation(violation);
+  return response;
+};

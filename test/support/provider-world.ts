@@ -31,7 +31,7 @@ export interface ProviderWorld {
 export async function startProviderWorld(
   env: Record<string, string> = {},
   seed = 1,
-  options: { seedCredentials?: boolean } = {},
+  options: { seedCredentials?: boolean; connectPayAuthorization?: 'complete' | 'leave-to-operator' } = {},
 ): Promise<ProviderWorld> {
   const sims = await startTestSimulators(seed);
   const dir = mkdtempSync(path.join(tmpdir(), 'pbt-world-'));
@@ -64,7 +64,7 @@ export async function startProviderWorld(
       { urls: sims.urls, serverCaFile: caFile },
       baseUrl,
       t.app.get(VerestroCallbackServer).url,
-    ).run();
+    ).run({ connectPayAuthorization: options.connectPayAuthorization ?? 'leave-to-operator' });
   }
   return {
     sims,
