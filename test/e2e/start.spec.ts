@@ -76,12 +76,25 @@ function simulatorPids(dataDir: string): number[] {
     .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The JSON bodies of the README's "First payouts" block (the `-d '…'` of each curl), as a reader would send them. */
+function readmeFirstPayouts(): string[] {
+  const readme = readFileSync(path.join(projectRoot(), 'README.md'), 'utf8');
+  const block = /<!-- first-payouts[^>]*-->\s*```bash\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const bodies = [...block.matchAll(/-d '(\{.*\})'/g)].map((match) => match[1]);
+  expect(bodies.map((body) => (JSON.parse(body) as { provider: string }).provider).sort()).toEqual([
+    'connectpay',
+    'd24',
+    'verestro',
+  ]);
+  return bodies;
 }
 
 function alive(pid: number): boolean {
@@ -145,25 +158,33 @@ describe('npm start (compiled service, embedded PostgreSQL, no environment varia
     });
     expect(((await listed.json()) as unknown[]).length).toBe(9);
 
-    // Nothing left to do by hand: a ConnectPay payout (the rail that needs an OAuth authorization) is sent.
-    const payout = await fetch(`${first.url}/v1/payouts`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${adminKey}`,
-        'Content-Type': 'application/json',
-        'Idempotency-Key': 'first-run',
-      },
-      body: JSON.stringify({
-        provider: 'connectpay',
-        environment: 'simulator',
-        amount: '12.30',
-        currency: 'EUR',
-        beneficiary: { type: 'iban', name: 'Erika Mustermann', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
-      }),
-    });
-    const sent = (await payout.json()) as { status: string; failure: unknown };
-    expect([payout.status, sent.failure]).toEqual([201, null]);
-    expect(sent.status).not.toBe('failed');
+    // Nothing left to do by hand: the README's first payouts, one per rail, all reach completed.
+    const payoutIds: string[] = [];
+    for (const [index, body] of readmeFirstPayouts().entries()) {
+      const payout = await fetch(`${first.url}/v1/payouts`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${adminKey}`,
+          'Content-Type': 'application/json',
+          'Idempotency-Key': `first-${index}`,
+        },
+        body,
+      });
+      const sent = (await payout.json()) as { id: string; status: string; failure: unknown };
+      expect([body, payout.status, sent.failure]).toEqual([body, 201, null]);
+      payoutIds.push(sent.id);
+    }
+    await waitFor(async () => {
+      const statuses = await Promise.all(
+        payoutIds.map(async (id) => {
+          const answer = await fetch(`${first.url}/v1/payouts/${id}`, {
+            headers: { Authorization: `Bearer ${adminKey}` },
+          });
+          return ((await answer.json()) as { status: string }).status;
+        }),
+      );
+      return statuses.every((status) => status === 'completed');
+    }, 30_000);
     expect(simulatorPids(dataDir)).toHaveLength(1);
 
     const leftover = postmasterPid(dataDir);
