@@ -3427,10 +3427,8 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            /** @description OAUTH_AUTHORIZATION_REQUIRED (the code is unknown, used or expired) or PROVIDER_AUTH_FAILED. */
-            422: {
+            /** @description OAUTH_AUTHORIZATION_REQUIRED (the code is unknown, used or expired: generate a new one), or CREDENTIAL_MISSING / CREDENTIAL_EXPIRED / CREDENTIAL_REVOKED (the DevApp API client or its mTLS certificate is not in service). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3438,6 +3436,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["Internal"];

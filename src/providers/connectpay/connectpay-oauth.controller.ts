@@ -1,11 +1,11 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiOperation,
   ApiProperty,
   ApiTags,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { IsIn, IsString, Length, Matches } from 'class-validator';
 import { CurrentPrincipal, RequireScopes } from '../../common/auth/auth.decorators';
@@ -46,9 +46,10 @@ export class ConnectPayOAuthController {
   })
   @ApiCreatedResponse({ type: CredentialDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
-  @ApiUnprocessableEntityResponse({
+  @ApiConflictResponse({
     type: ErrorBodyDto,
-    description: 'OAUTH_AUTHORIZATION_REQUIRED (the code is unknown, used or expired) or PROVIDER_AUTH_FAILED.',
+    description:
+      'OAUTH_AUTHORIZATION_REQUIRED (the code is unknown, used or expired: generate a new one), or CREDENTIAL_MISSING / CREDENTIAL_EXPIRED / CREDENTIAL_REVOKED (the DevApp API client or its mTLS certificate is not in service).',
   })
   @ApiProviderErrors()
   async authorize(
