@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { projectRoot } from '../../src/config/paths';
 import { DestinationResolver } from '../../src/events/destination-policy';
+import { contractViolation } from '../support/contract';
 import type { TestApp } from '../support/test-app';
 import { bearer, startTestApp } from '../support/test-app';
 
@@ -378,6 +379,15 @@ describe('fuzzing every route from openapi.json', () => {
             response.status < 500 ? 'no 5xx' : `${response.status}: ${responseText.slice(0, 300)}`,
           ]).toEqual([op.method, op.path, 'no 5xx']);
           for (const secret of secrets) expect(responseText.includes(secret)).toBe(false);
+          // Hostile input must still get an answer the contract declares (status, media type, schema).
+          const mediaType = response.headers.get('content-type') ?? '';
+          expect(
+            await contractViolation(op.method, String(url), {
+              status: response.status,
+              headers: { 'content-type': mediaType || undefined },
+              body: mediaType.startsWith('application/json') && responseText ? JSON.parse(responseText) : responseText,
+            }),
+          ).toBeNull();
           if (response.status >= 400) {
             const parsed = JSON.parse(responseText) as { error: { code: string; message: string; details: unknown } };
             expect(Object.keys(parsed)).toEqual(['error']);
