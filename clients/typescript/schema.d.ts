@@ -941,16 +941,25 @@ export interface components {
             name: string;
             /** @example Müller */
             lastName?: string;
-            /** @example 84932568207 */
+            /**
+             * @description Checked for the country's document types (check digits where they have them): BR CPF/CNPJ/PASS; MX CURP/RFC/IFE/INE/PASS; CL RUT/RUN/CI/PASS; AR CUIT/CUIL/DNI/PASS; CO CC/CE/NIT/PASS; PE DNI/RUC/CE/PASS. Separators (. - / spaces) are allowed.
+             * @example 84932568207
+             */
             documentId: string;
-            /** @example CPF */
+            /**
+             * @description When absent, inferred from the country and the number (BR: 11 digits CPF, 14 CNPJ; AR and PE: 11 digits CUIT/RUC, else DNI).
+             * @example CPF
+             */
             documentType?: string;
             /**
              * @description Bank code from D24 /v3/banks.
              * @example 341
              */
             bankCode?: number;
-            /** @example 123456789 */
+            /**
+             * @description In Mexico a CLABE (18 digits) and in Argentina a CBU/CVU (22 digits), their check digits verified.
+             * @example 123456789
+             */
             bankAccount?: string;
             /** @example 0001 */
             bankBranch?: string;

@@ -11,7 +11,7 @@ const beneficiary = {
   type: 'latam_bank_account',
   country: 'BR',
   name: 'Ana',
-  documentId: '12345678901',
+  documentId: '84932568207',
   bankCode: 341,
   bankAccount: '55555',
 };

@@ -1,5 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { COUNTRIES_WITH_DOCUMENT_RULES } from '../../beneficiaries/domain/latam-documents';
+import { IsBankAccountOfCountry, IsDocumentOfCountry } from '../../beneficiaries/beneficiary-number.validators';
 import { IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+
+const DOCUMENT_RULES = Object.entries(COUNTRIES_WITH_DOCUMENT_RULES)
+  .map(([country, types]) => `${country} ${types.join('/')}`)
+  .join('; ');
 
 /** A bank account in Latin America with the holder's document: the rail D24 pays to. */
 export class LatamBankBeneficiaryDto {
@@ -22,12 +28,20 @@ export class LatamBankBeneficiaryDto {
   @Length(1, 100)
   lastName?: string;
 
-  @ApiProperty({ example: '84932568207' })
+  @ApiProperty({
+    example: '84932568207',
+    description: `Checked for the country's document types (check digits where they have them): ${DOCUMENT_RULES}. Separators (. - / spaces) are allowed.`,
+  })
   @IsString()
   @Length(1, 40)
+  @IsDocumentOfCountry()
   documentId!: string;
 
-  @ApiPropertyOptional({ example: 'CPF' })
+  @ApiPropertyOptional({
+    example: 'CPF',
+    description:
+      'When absent, inferred from the country and the number (BR: 11 digits CPF, 14 CNPJ; AR and PE: 11 digits CUIT/RUC, else DNI).',
+  })
   @IsOptional()
   @IsString()
   @Length(1, 15)
@@ -40,10 +54,14 @@ export class LatamBankBeneficiaryDto {
   @Max(99999)
   bankCode?: number;
 
-  @ApiPropertyOptional({ example: '123456789' })
+  @ApiPropertyOptional({
+    example: '123456789',
+    description: 'In Mexico a CLABE (18 digits) and in Argentina a CBU/CVU (22 digits), their check digits verified.',
+  })
   @IsOptional()
   @IsString()
   @Length(1, 30)
+  @IsBankAccountOfCountry()
   bankAccount?: string;
 
   @ApiPropertyOptional({ example: '0001' })

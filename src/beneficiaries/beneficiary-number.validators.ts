@@ -1,0 +1,65 @@
+import type { ValidationArguments, ValidationOptions } from 'class-validator';
+import { isCreditCard, registerDecorator } from 'class-validator';
+import { bankAccountProblem, documentProblem, type NumberProblem } from './domain/latam-documents';
+
+interface LatamAccountFields {
+  country?: unknown;
+  documentType?: unknown;
+}
+
+function fieldsOf(args: ValidationArguments): { country: string; documentType?: string } {
+  const object = args.object as LatamAccountFields;
+  return {
+    country: typeof object.country === 'string' ? object.country : '',
+    documentType: typeof object.documentType === 'string' ? object.documentType : undefined,
+  };
+}
+
+/**
+ * A class-validator rule on a property checked against the beneficiary's country (and document
+ * type): refused as VALIDATION_FAILED with code `name` in UPPER_SNAKE and the rule's own sentence.
+ */
+function countryRule(name: string, problemOf: (value: string, args: ValidationArguments) => NumberProblem | null) {
+  return (options?: ValidationOptions): PropertyDecorator =>
+    (target, propertyName) => {
+      registerDecorator({
+        name,
+        target: target.constructor,
+        propertyName: String(propertyName),
+        options,
+        validator: {
+          validate: (value: unknown, args: ValidationArguments) =>
+            typeof value !== 'string' || problemOf(value, args) === null,
+          defaultMessage: (args: ValidationArguments) =>
+            problemOf(String(args.value), args)?.message ?? 'is not valid for the country',
+        },
+      });
+    };
+}
+
+/** documentId: the check digits and shape of the document type used in the beneficiary's country (CPF, CNPJ, RUT, CUIT …). */
+export const IsDocumentOfCountry = countryRule('invalidDocument', (value, args) => {
+  const { country, documentType } = fieldsOf(args);
+  return documentProblem(country, value, documentType);
+});
+
+/** bankAccount: the check digits of interbank numbers where the country has them (Mexico's CLABE, Argentina's CBU/CVU). */
+export const IsBankAccountOfCountry = countryRule('invalidBankAccount', (value, args) =>
+  bankAccountProblem(fieldsOf(args).country, value),
+);
+
+/**
+ * cardToken: refused when it is a card number (issuer prefix and Luhn check, class-validator's
+ * isCreditCard), so a PAN never reaches storage, logs or a provider by mistake.
+ */
+export function NotCardNumber(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'panNotAllowed',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options,
+      validator: { validate: (value: unknown) => typeof value !== 'string' || !isCreditCard(value) },
+    });
+  };
+}

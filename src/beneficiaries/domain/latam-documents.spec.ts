@@ -1,0 +1,65 @@
+import { bankAccountProblem, documentProblem } from './latam-documents';
+
+/**
+ * Every document and account rule with numbers that are right and numbers that are wrong in the
+ * way people get them wrong: one digit off (check digit), too short, letters, all one digit.
+ */
+describe('Latin American document and bank account rules', () => {
+  const valid: Array<[country: string, type: string | undefined, documentId: string]> = [
+    ['BR', 'CPF', '849.325.682-07'],
+    ['BR', undefined, '84932568207'],
+    ['BR', 'CNPJ', '16.727.230/0001-97'],
+    ['BR', undefined, '16727230000197'],
+    ['MX', 'CURP', 'BOXW310820HNERXN09'],
+    ['MX', 'RFC', 'GODE 561231 GR8'],
+    ['MX', 'INE', 'GMVLMR80070501M100'],
+    ['CL', 'RUT', '76086428-5'],
+    ['CL', 'CI', '12531909-2'],
+    ['AR', 'CUIT', '20-05536168-2'],
+    ['AR', 'DNI', '20.123.456'],
+    ['AR', undefined, '20055361682'],
+    ['CO', 'NIT', '900544472-2'],
+    ['CO', 'CC', '1018464851'],
+    ['PE', 'RUC', '20512333797'],
+    ['PE', 'DNI', '10117410'],
+    ['PE', 'CE', '001766062'],
+    ['BR', 'PASS', 'FX123456'],
+    ['UY', 'CI', 'anything: no rule for this country'],
+  ];
+  it.each(valid)('%s %s %s is accepted', (country, type, documentId) => {
+    expect(documentProblem(country, documentId, type)).toBeNull();
+  });
+
+  const invalid: Array<[country: string, type: string | undefined, documentId: string, because: RegExp]> = [
+    ['BR', 'CPF', '849.325.682-08', /not a valid CPF: the check digit does not match/],
+    ['BR', 'CPF', '111.111.111-11', /all its digits are the same/],
+    ['BR', 'CPF', '8493256820', /length of a CPF/],
+    ['BR', 'CNPJ', '16.727.230/0001-98', /not a valid CNPJ: the check digit/],
+    ['BR', 'CNPJ', '00000000000000', /all its digits are the same/],
+    ['BR', 'RG', '123456789', /not a document type used in BR: use CPF, CNPJ, PASS/],
+    ['MX', 'CURP', 'BOXW310820HNERXN08', /not a valid CURP/],
+    ['MX', 'RFC', 'GODE561231GR9', /not a valid RFC/],
+    ['MX', 'INE', 'GMVLMR80070501X100', /not a valid INE\/IFE clave de elector/],
+    ['CL', 'RUT', '12531909-3', /not a valid RUT: the check digit/],
+    ['CL', 'RUT', '76086A28-5', /not a valid RUT/],
+    ['AR', 'CUIT', '20267565392', /not a valid CUIT: the check digit/],
+    ['AR', 'DNI', '2012345699', /not a valid DNI/],
+    ['CO', 'NIT', '900544472-3', /not a valid NIT: the check digit/],
+    ['CO', 'CC', '12AB', /not a valid cédula de ciudadanía: it must be 3 to 10 digits/],
+    ['PE', 'RUC', '20512333798', /not a valid RUC: the check digit/],
+    ['PE', 'DNI', '1011741', /not a valid DNI: it must be 8 digits/],
+    ['BR', 'PASS', 'A1', /not a valid passport number/],
+  ];
+  it.each(invalid)('%s %s %s is refused', (country, type, documentId, because) => {
+    expect(documentProblem(country, documentId, type)?.message).toMatch(because);
+  });
+
+  it('checks Mexican CLABEs and Argentine CBUs, and no other country’s account numbers', () => {
+    expect(bankAccountProblem('MX', '002010077777777771')).toBeNull();
+    expect(bankAccountProblem('MX', '002010077777777779')?.message).toMatch(/not a valid CLABE: the check digit/);
+    expect(bankAccountProblem('MX', '12345678901234567')?.message).toMatch(/length of a CLABE/);
+    expect(bankAccountProblem('AR', '2850590940090418135201')).toBeNull();
+    expect(bankAccountProblem('AR', '2810590940090418135201')?.message).toMatch(/not a valid CBU\/CVU/);
+    expect(bankAccountProblem('BR', '123456789')).toBeNull();
+  });
+});

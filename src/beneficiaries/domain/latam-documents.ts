@@ -1,0 +1,132 @@
+import { stdnum } from 'stdnum';
+
+/**
+ * Identity documents and bank account numbers of Latin American beneficiaries, checked before a
+ * provider sees them: a mistyped CPF or CLABE is refused here with the field and the rule, instead of
+ * coming back hours later as a rejected payout. The check-digit algorithms are stdnum's (a port of
+ * python-stdnum, maintained); the rules of which document a country uses are ours.
+ */
+
+/** Why a number was refused, in words an operator can act on. */
+export type NumberProblem = { rule: string; message: string };
+
+interface StdnumValidator {
+  validate(value: string): { isValid: true } | { isValid: false; error: Error };
+}
+
+const { BR, MX, CL, AR, CO, PE } = stdnum;
+
+/** A number made of one digit repeated passes the CPF/CNPJ arithmetic but is never issued. */
+function repeated(digits: string): boolean {
+  return /^(\d)\1+$/.test(digits);
+}
+
+function compact(value: string): string {
+  return value.replace(/[\s.\-/]/g, '').toUpperCase();
+}
+
+function byAlgorithm(name: string, validator: StdnumValidator, extra?: (digits: string) => string | null) {
+  return (value: string): NumberProblem | null => {
+    const result = validator.validate(value);
+    if (!result.isValid) return { rule: name, message: `is not a valid ${name}: ${describe(result.error, name)}` };
+    const refused = extra?.(compact(value));
+    return refused ? { rule: name, message: `is not a valid ${name}: ${refused}` } : null;
+  };
+}
+
+function byPattern(name: string, pattern: RegExp, shape: string) {
+  return (value: string): NumberProblem | null =>
+    pattern.test(compact(value)) ? null : { rule: name, message: `is not a valid ${name}: it must be ${shape}` };
+}
+
+/** stdnum's error classes, as a sentence. */
+function describe(error: Error, name: string): string {
+  switch (error.name) {
+    case 'InvalidChecksum':
+      return 'the check digit does not match (a digit is probably mistyped)';
+    case 'InvalidLength':
+      return `it does not have the length of a ${name}`;
+    case 'InvalidFormat':
+      return 'it has characters a ' + name + ' does not have';
+    default:
+      return `a part of it cannot be right (${error.message})`;
+  }
+}
+
+const notRepeated = (digits: string) => (repeated(digits) ? 'all its digits are the same' : null);
+
+const CPF = byAlgorithm('CPF', BR.cpf, notRepeated);
+const CNPJ = byAlgorithm('CNPJ', BR.cnpj, notRepeated);
+const CURP = byAlgorithm('CURP', MX.curp);
+const RFC = byAlgorithm('RFC', MX.rfc);
+const RUT = byAlgorithm('RUT', CL.rut);
+const CUIT = byAlgorithm('CUIT', AR.cuit);
+const AR_DNI = byAlgorithm('DNI', AR.dni);
+const NIT = byAlgorithm('NIT', CO.nit);
+const RUC = byAlgorithm('RUC', PE.ruc);
+const PE_CE = byAlgorithm('carné de extranjería', PE.ce);
+const PE_DNI = byPattern('DNI', /^\d{8}$/, '8 digits');
+const CO_CC = byPattern('cédula de ciudadanía', /^\d{3,10}$/, '3 to 10 digits');
+const CO_CE = byPattern('cédula de extranjería', /^[A-Z0-9]{3,12}$/, '3 to 12 letters or digits');
+const MX_INE = byPattern(
+  'INE/IFE clave de elector',
+  /^[A-Z]{6}\d{8}[HM][A-Z0-9]{3}$/,
+  '18 characters: 6 letters, 8 digits, H or M, 3 letters or digits',
+);
+/** A passport is issued abroad under other rules: only its shape is checked. */
+const PASS = byPattern('passport number', /^[A-Z0-9]{5,20}$/, '5 to 20 letters or digits');
+const CLABE = byAlgorithm('CLABE', MX.clabe);
+const CBU = byAlgorithm('CBU/CVU', AR.cbu);
+
+type Check = (value: string) => NumberProblem | null;
+
+/**
+ * Per country, the document types D24 lists for it (document_type: CPF, CURP, DNI, CC, CE …) with
+ * the rule each must follow. A type not listed for a country is refused: the provider would refuse it.
+ */
+const DOCUMENTS: Record<string, Record<string, Check>> = {
+  BR: { CPF, CNPJ, PASS },
+  MX: { CURP, RFC, IFE: MX_INE, INE: MX_INE, PASS },
+  CL: { RUT, RUN: RUT, CI: RUT, PASS },
+  AR: { CUIT, CUIL: CUIT, DNI: AR_DNI, PASS },
+  CO: { CC: CO_CC, CE: CO_CE, NIT, PASS },
+  PE: { DNI: PE_DNI, RUC, CE: PE_CE, PASS },
+};
+
+/** When no type is given, the one a country's number can only be (by its length), else the first listed. */
+function inferredType(country: string, digits: string): string | undefined {
+  if (country === 'BR') return digits.length === 14 ? 'CNPJ' : 'CPF';
+  if (country === 'AR') return digits.length === 11 ? 'CUIT' : 'DNI';
+  if (country === 'PE') return digits.length === 11 ? 'RUC' : 'DNI';
+  if (country === 'CO') return 'CC';
+  return Object.keys(DOCUMENTS[country] ?? {})[0];
+}
+
+/** What is wrong with a beneficiary's document for its country, or null when it is right or the country has no rule. */
+export function documentProblem(country: string, documentId: string, documentType?: string): NumberProblem | null {
+  const rules = DOCUMENTS[country];
+  if (!rules) return null;
+  const type = documentType?.toUpperCase() ?? inferredType(country, compact(documentId));
+  const check = type ? rules[type] : undefined;
+  if (!check) {
+    return {
+      rule: 'DOCUMENT_TYPE',
+      message: `is not a document type used in ${country}: use ${Object.keys(rules).join(', ')}`,
+    };
+  }
+  return check(documentId);
+}
+
+/** The account number rules of countries whose interbank numbers carry check digits. */
+const ACCOUNTS: Record<string, Check> = { MX: CLABE, AR: CBU };
+
+/** What is wrong with a bank account number for its country, or null when it is right or the country has no rule. */
+export function bankAccountProblem(country: string, bankAccount: string): NumberProblem | null {
+  return ACCOUNTS[country]?.(bankAccount) ?? null;
+}
+
+/** The countries with document rules, for documentation. */
+export const COUNTRIES_WITH_DOCUMENT_RULES = Object.freeze(
+  Object.fromEntries(Object.entries(DOCUMENTS).map(([country, rules]) => [country, Object.keys(rules)])),
+);
+export const COUNTRIES_WITH_ACCOUNT_RULES = Object.freeze({ MX: 'CLABE (18 digits)', AR: 'CBU/CVU (22 digits)' });

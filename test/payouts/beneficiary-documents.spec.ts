@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { TestApp } from '../support/test-app';
+import { bearer, startTestApp } from '../support/test-app';
+
+/**
+ * A D24 beneficiary's document and account number are checked for their country before anything
+ * is stored or sent: a mistyped CPF is a 400 naming the field and the rule, not a rejected cashout.
+ */
+describe('beneficiary documents and account numbers are checked before a payout is stored', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  const payout = (beneficiary: Record<string, unknown>, currency = 'BRL') =>
+    t.http
+      .post('/v1/payouts')
+      .set(bearer(t.adminKey))
+      .set('Idempotency-Key', randomUUID())
+      .send({
+        provider: 'd24',
+        environment: 'simulator',
+        amount: '10.00',
+        currency,
+        beneficiary: { type: 'latam_bank_account', name: 'José', ...beneficiary },
+      });
+
+  it('refuses a CPF with a wrong check digit, naming the field, the rule and what is wrong; nothing is stored', async () => {
+    const answer = await payout({ country: 'BR', documentType: 'CPF', documentId: '849.325.682-08' });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    expect(answer.body.error.details).toEqual([
+      {
+        field: 'beneficiary.documentId',
+        code: 'INVALID_DOCUMENT',
+        message: 'is not a valid CPF: the check digit does not match (a digit is probably mistyped)',
+      },
+    ]);
+    const rows = await t.dataSource.query('SELECT count(*)::int AS n FROM payouts');
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('refuses a document type the country does not use, listing the ones it does', async () => {
+    const answer = await payout({ country: 'AR', documentType: 'CPF', documentId: '20-05536168-2' }, 'ARS');
+    expect(answer.body.error.details[0]).toMatchObject({
+      field: 'beneficiary.documentId',
+      message: 'is not a document type used in AR: use CUIT, CUIL, DNI, PASS',
+    });
+  });
+
+  it('refuses a Mexican CLABE with a wrong check digit', async () => {
+    const answer = await payout(
+      { country: 'MX', documentType: 'CURP', documentId: 'BOXW310820HNERXN09', bankAccount: '002010077777777779' },
+      'MXN',
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details).toEqual([
+      expect.objectContaining({ field: 'beneficiary.bankAccount', code: 'INVALID_BANK_ACCOUNT' }),
+    ]);
+  });
+
+  it('refuses a card number (PAN) where a card token belongs, so it is never stored or logged', async () => {
+    const answer = await t.http
+      .post('/v1/payouts')
+      .set(bearer(t.adminKey))
+      .set('Idempotency-Key', randomUUID())
+      .send({
+        provider: 'verestro',
+        environment: 'simulator',
+        amount: '10.00',
+        currency: 'EUR',
+        beneficiary: { type: 'card', cardToken: '4111111111111111' },
+      });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details).toEqual([
+      {
+        field: 'beneficiary.cardToken',
+        code: 'PAN_NOT_ALLOWED',
+        message: 'looks like a card number (PAN); send the token Verestro issued for the card instead',
+      },
+    ]);
+    expect(answer.text).not.toContain('4111111111111111');
+    expect(t.logs.text).not.toContain('4111111111111111');
+  });
+
+  it('lets right numbers through to the provider check (here: no credentials, so 409 and still nothing stored)', async () => {
+    const answer = await payout(
+      { country: 'MX', documentType: 'CURP', documentId: 'BOXW310820HNERXN09', bankAccount: '002010077777777771' },
+      'MXN',
+    );
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe('CREDENTIAL_MISSING');
+  });
+});
