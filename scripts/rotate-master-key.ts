@@ -23,6 +23,8 @@ import { openDataSource } from '../src/database/migrator';
 import { UnitOfWork } from '../src/database/unit-of-work';
 import { CredentialChangesChannel } from '../src/credentials/persistence/credential-changes.channel';
 import { CredentialsRepository } from '../src/credentials/persistence/credentials.repository';
+import { BeneficiariesService } from '../src/beneficiaries/beneficiaries.service';
+import { BeneficiariesRepository } from '../src/beneficiaries/persistence/beneficiaries.repository';
 import { BeneficiarySealing } from '../src/payouts/beneficiary/beneficiary-sealing';
 import { PayoutBeneficiaries } from '../src/payouts/beneficiary/payout-beneficiaries';
 import { SealedBeneficiariesRepository } from '../src/payouts/persistence/sealed-beneficiaries.repository';
@@ -53,10 +55,20 @@ async function main(): Promise<void> {
       new SealedBeneficiariesRepository(dataSource),
       new PayoutBeneficiaries(keyring),
     ).rewrapAll();
+    const stored = await new BeneficiariesService(
+      new BeneficiariesRepository(dataSource),
+      keyring,
+      new PayoutBeneficiaries(keyring),
+    ).rewrapAll();
     log.info(
-      { rewrapped: count, beneficiariesRewrapped: beneficiaries, masterKeyId: keyring.current.id },
-      count + beneficiaries > 0
-        ? `re-wrapped ${count} credential and ${beneficiaries} payout beneficiary data key(s) under ${keyring.current.id}; remove CREDENTIALS_MASTER_KEY_PREVIOUS once every replica runs with the new key`
+      {
+        rewrapped: count,
+        beneficiariesRewrapped: beneficiaries,
+        storedBeneficiariesRewrapped: stored,
+        masterKeyId: keyring.current.id,
+      },
+      count + beneficiaries + stored > 0
+        ? `re-wrapped ${count} credential, ${beneficiaries} payout beneficiary and ${stored} stored beneficiary data key(s) under ${keyring.current.id}; remove CREDENTIALS_MASTER_KEY_PREVIOUS once every replica runs with the new key`
         : `every data key is already wrapped by ${keyring.current.id}`,
     );
   } finally {

@@ -760,6 +760,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/beneficiaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List beneficiaries
+         * @description Newest first, filtered by rail and status, with cursor pagination.
+         */
+        get: operations["Beneficiaries_list"];
+        put?: never;
+        /**
+         * Store a beneficiary
+         * @description Checked like a payout’s inline beneficiary (document and account check digits per country, IBAN and BIC, no card number), sealed at rest like a credential, answered masked. Pay it with `beneficiaryId` on POST /v1/payouts.
+         */
+        post: operations["Beneficiaries_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/beneficiaries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a beneficiary
+         * @description Masked: identifiers by their last characters only.
+         */
+        get: operations["Beneficiaries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/beneficiaries/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable a beneficiary
+         * @description It can no longer be paid (409 BENEFICIARY_DISABLED); payouts already made are not touched. Idempotent. The same account can then be stored again.
+         */
+        post: operations["Beneficiaries_disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -782,7 +846,7 @@ export interface components {
          * @description Stable error code to branch on; the README lists what each means. New codes may be added.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
+        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
         ErrorDetailDto: {
             /**
              * @description Stable error code to branch on; the README lists what each means. New codes may be added.
@@ -823,7 +887,7 @@ export interface components {
              *       "payouts:write"
              *     ]
              */
-            scopes: ("payouts:read" | "payouts:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "beneficiaries:read" | "beneficiaries:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
             /**
              * Format: date-time
              * @description When the key stops working (ISO 8601). Omit for a key that does not expire.
@@ -841,7 +905,7 @@ export interface components {
              * @example pbk_Xy3k9QaB…f0Zq
              */
             maskedKey: string;
-            scopes: ("payouts:read" | "payouts:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "beneficiaries:read" | "beneficiaries:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             /** @enum {string} */
@@ -875,7 +939,7 @@ export interface components {
              * @example pbk_Xy3k9QaB…f0Zq
              */
             maskedKey: string;
-            scopes: ("payouts:read" | "payouts:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "beneficiaries:read" | "beneficiaries:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             /** @enum {string} */
@@ -993,7 +1057,7 @@ export interface components {
              */
             currency: string;
             /**
-             * @description Per rail: card (Verestro), iban (ConnectPay), latam_bank_account (D24).
+             * @description The account to pay, per rail: card (Verestro), iban (ConnectPay), latam_bank_account (D24). Or send beneficiaryId instead.
              * @example {
              *       "type": "latam_bank_account",
              *       "country": "BR",
@@ -1005,7 +1069,12 @@ export interface components {
              *       "bankAccount": "123456789"
              *     }
              */
-            beneficiary: components["schemas"]["CardBeneficiaryDto"] | components["schemas"]["IbanBeneficiaryDto"] | components["schemas"]["LatamBankBeneficiaryDto"];
+            beneficiary?: components["schemas"]["CardBeneficiaryDto"] | components["schemas"]["IbanBeneficiaryDto"] | components["schemas"]["LatamBankBeneficiaryDto"];
+            /**
+             * Format: uuid
+             * @description A stored beneficiary (POST /v1/beneficiaries) instead of `beneficiary`: send exactly one of the two. It must be active and on the provider’s rail.
+             */
+            beneficiaryId?: string;
             /** @example invoice-2026-0042 */
             reference?: string;
             /**
@@ -1575,6 +1644,60 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        CreateBeneficiaryDto: {
+            /**
+             * @description The account, per rail, with the same rules as a payout’s inline beneficiary (document and account check digits, IBAN, no card number).
+             * @example {
+             *       "type": "latam_bank_account",
+             *       "country": "BR",
+             *       "name": "José",
+             *       "lastName": "Müller",
+             *       "documentId": "84932568207",
+             *       "documentType": "CPF",
+             *       "bankCode": 341,
+             *       "bankAccount": "123456789"
+             *     }
+             */
+            beneficiary: components["schemas"]["CardBeneficiaryDto"] | components["schemas"]["IbanBeneficiaryDto"] | components["schemas"]["LatamBankBeneficiaryDto"];
+            /**
+             * @description Your own name for it, shown in lists.
+             * @example José – supplier 42
+             */
+            label?: string;
+        };
+        BeneficiaryDto: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            rail: "card" | "iban" | "latam_bank_account";
+            label: string | null;
+            /** @description The account, masked: identifiers by their last characters only. */
+            beneficiary: components["schemas"]["MaskedLatamBankBeneficiaryDto"] | components["schemas"]["MaskedIbanBeneficiaryDto"] | components["schemas"]["MaskedCardBeneficiaryDto"];
+            /**
+             * @description A disabled beneficiary cannot be paid; payouts already made stay.
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: uuid
+             * @description The API key that stored it.
+             */
+            createdByKeyId: string | null;
+            /** Format: date-time */
+            disabledAt: string | null;
+            /**
+             * Format: uuid
+             * @description The API key that disabled it.
+             */
+            disabledByKeyId: string | null;
+        };
+        BeneficiaryPageDto: {
+            items: components["schemas"]["BeneficiaryDto"][];
+            /** @description Pass as cursor for the next page; null on the last one. */
+            nextCursor: string | null;
+        };
     };
     responses: {
         /** @description MALFORMED_JSON (the body is not JSON), VALIDATION_FAILED (`details` lists each bad field, parameter or header), BAD_CONTENT_ENCODING. */
@@ -1608,6 +1731,15 @@ export interface components {
         };
         /** @description INTERNAL: an unexpected failure; the message carries the request id to quote. */
         Internal: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBodyDto"];
+            };
+        };
+        /** @description NOT_FOUND: no such id. */
+        NotFound: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2066,7 +2198,7 @@ export interface operations {
                     "application/json": components["schemas"]["PayoutDto"];
                 };
             };
-            /** @description VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail, Idempotency-Key). */
+            /** @description VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail and its check digits, beneficiary and beneficiaryId both or neither, Idempotency-Key). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2094,7 +2226,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After). PROVIDER_NOT_CONFIGURED, CREDENTIAL_MISSING, CREDENTIAL_EXPIRED, CREDENTIAL_REVOKED or OAUTH_AUTHORIZATION_REQUIRED (details.provider, details.environment): the provider environment cannot take a payout now; nothing was stored and the key is not used, so send the same request again once it is fixed. CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create). */
+            /** @description IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After). PROVIDER_NOT_CONFIGURED, CREDENTIAL_MISSING, CREDENTIAL_EXPIRED, CREDENTIAL_REVOKED or OAUTH_AUTHORIZATION_REQUIRED (details.provider, details.environment): the provider environment cannot take a payout now; nothing was stored and the key is not used, so send the same request again once it is fixed. BENEFICIARY_DISABLED: the stored beneficiary was disabled. CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2105,7 +2237,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description IDEMPOTENCY_KEY_REUSED. */
+            /** @description IDEMPOTENCY_KEY_REUSED, or BENEFICIARY_NOT_FOUND (no stored beneficiary has that beneficiaryId). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4301,6 +4433,211 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Beneficiaries_list: {
+        parameters: {
+            query?: {
+                rail?: "card" | "iban" | "latam_bank_account";
+                status?: "active" | "disabled";
+                /** @description nextCursor from the previous page. */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BeneficiaryPageDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (beneficiaries:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Beneficiaries_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBeneficiaryDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BeneficiaryDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (beneficiaries:write) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description BENEFICIARY_DUPLICATE: this account is already stored and active on the rail (`details.beneficiaryId`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Beneficiaries_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BeneficiaryDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (beneficiaries:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Beneficiaries_disable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BeneficiaryDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (beneficiaries:write) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -1,4 +1,5 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
+import { BeneficiaryEntity } from '../beneficiaries/persistence/beneficiary.entity';
 import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity } from '../payouts/persistence/payout.entity';
 import { WebhookDeliveryEntity } from '../webhooks/persistence/webhook-delivery.entity';
 import { EventSubscriptionEntity, OutboundEventEntity } from '../events/outbound-event.entity';
@@ -20,4 +21,5 @@ export const ENTITIES = [
   WebhookDeliveryEntity,
   EventSubscriptionEntity,
   OutboundEventEntity,
+  BeneficiaryEntity,
 ];

@@ -25,6 +25,10 @@ const TAGS: Array<[name: string, description: string]> = [
     'Payouts',
     'Create payouts with an Idempotency-Key, follow them to a final state, cancel, hold, release or re-check them.',
   ],
+  [
+    'Beneficiaries',
+    'Stored beneficiaries: checked once, sealed at rest, masked in answers, paid by beneficiaryId; duplicates refused.',
+  ],
   ['Accounts', 'Provider accounts, balances and transactions, read live from each provider.'],
   [
     'Credentials',

@@ -1,12 +1,11 @@
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import type { FieldProblem } from '../common/errors/api-error';
 import { ApiError } from '../common/errors/api-error';
-import { toFieldProblems } from '../common/errors/validation';
 import type { Beneficiary } from '../providers/provider.port';
 import { isCurrency, normaliseAmount } from './domain/money';
 import { descriptorOf, ENVIRONMENTS } from '../providers/provider-catalogue';
 import type { CreatePayoutDto } from './dto/payout.dto';
+import { checkBeneficiary } from './beneficiary/beneficiary-input';
+import type { StoredBeneficiaryReference } from './domain/beneficiary-directory';
 import type { NewPayout } from './payouts.service';
 
 const AMOUNT_MESSAGES = {
@@ -48,16 +47,25 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
     }
   }
 
-  const { rail, beneficiaryDto } = descriptorOf(dto.provider);
-  const type = dto.beneficiary.type;
-  let beneficiary: Beneficiary | undefined;
-  if (type !== rail) {
-    problems.push({ field: 'beneficiary.type', code: 'WRONG_RAIL', message: `must be ${rail} for ${dto.provider}` });
-  } else {
-    const instance: object = plainToInstance(beneficiaryDto as new () => object, dto.beneficiary);
-    const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
-    problems.push(...toFieldProblems(errors, 'beneficiary'));
-    beneficiary = instance as unknown as Beneficiary;
+  const { rail } = descriptorOf(dto.provider);
+  let beneficiary: Beneficiary | StoredBeneficiaryReference | undefined;
+  if ((dto.beneficiary === undefined) === (dto.beneficiaryId === undefined)) {
+    problems.push({
+      field: 'beneficiary',
+      code: 'EXACTLY_ONE',
+      message:
+        'send either beneficiary (the account itself) or beneficiaryId (a stored beneficiary), not both or neither',
+    });
+  } else if (dto.beneficiaryId !== undefined) {
+    // Its rail is checked when it is opened (PayoutsService.create): that needs the database.
+    beneficiary = { beneficiaryId: dto.beneficiaryId };
+  } else if (dto.beneficiary !== undefined) {
+    const checked = checkBeneficiary(dto.beneficiary, 'beneficiary', {
+      expected: rail,
+      because: `for ${dto.provider}`,
+    });
+    problems.push(...checked.problems);
+    beneficiary = checked.beneficiary;
   }
 
   const metadata = dto.metadata ?? {};
@@ -79,7 +87,7 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
     provider: dto.provider,
     environment: dto.environment,
     amount: { amount, currency: dto.currency },
-    beneficiary: JSON.parse(JSON.stringify(beneficiary)) as Beneficiary,
+    beneficiary: beneficiary as Beneficiary | StoredBeneficiaryReference,
     reference: dto.reference,
     metadata: metadata as Record<string, string>,
   };

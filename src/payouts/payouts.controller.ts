@@ -77,15 +77,19 @@ export class PayoutsController {
   @ApiBadRequestResponse({
     type: ErrorBodyDto,
     description:
-      'VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail, Idempotency-Key).',
+      'VALIDATION_FAILED with every bad field (amount precision, currency, beneficiary for the rail and its check digits, beneficiary and beneficiaryId both or neither, Idempotency-Key).',
   })
-  @ApiUnprocessableEntityResponse({ type: ErrorBodyDto, description: 'IDEMPOTENCY_KEY_REUSED.' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorBodyDto,
+    description: 'IDEMPOTENCY_KEY_REUSED, or BENEFICIARY_NOT_FOUND (no stored beneficiary has that beneficiaryId).',
+  })
   @ApiConflictResponse({
     type: ErrorBodyDto,
     description:
       'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this key is still running (send it again after Retry-After). ' +
       'PROVIDER_NOT_CONFIGURED, CREDENTIAL_MISSING, CREDENTIAL_EXPIRED, CREDENTIAL_REVOKED or OAUTH_AUTHORIZATION_REQUIRED (details.provider, details.environment): ' +
       'the provider environment cannot take a payout now; nothing was stored and the key is not used, so send the same request again once it is fixed. ' +
+      'BENEFICIARY_DISABLED: the stored beneficiary was disabled. ' +
       'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.create).',
   })
   async create(

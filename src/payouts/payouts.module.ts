@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BeneficiariesModule } from '../beneficiaries/beneficiaries.module';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { EventsModule } from '../events/events.module';
 import { ProvidersModule } from '../providers/providers.module';
@@ -14,7 +15,7 @@ import { HttpCreatedPayoutAnswer, PayoutsController } from './payouts.controller
 import { PayoutsService } from './payouts.service';
 
 @Module({
-  imports: [ProvidersModule, EventsModule, CredentialsModule],
+  imports: [ProvidersModule, EventsModule, CredentialsModule, BeneficiariesModule],
   controllers: [PayoutsController],
   providers: [
     PayoutsService,

@@ -399,6 +399,8 @@ function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
     new FakeOutbox(tables, unitOfWork) as unknown as OutboundEvents,
     liveness,
     new PayoutBeneficiaries(keyring),
+    // Stored beneficiaries are covered by test/payouts/stored-beneficiaries.spec.ts, on the real module.
+    { openForPayout: () => Promise.reject(new Error('no stored beneficiaries in this spec')) },
     keyring,
   );
   return { service, tables, unitOfWork, provider, answer };

@@ -20,6 +20,11 @@ import {
   type ProviderErrorCode,
 } from '../providers/provider.port';
 import { PayoutBeneficiaries } from './beneficiary/payout-beneficiaries';
+import {
+  BeneficiaryDirectory,
+  isStoredBeneficiaryReference,
+  type StoredBeneficiaryReference,
+} from './domain/beneficiary-directory';
 import { CreatedPayoutAnswer, CreateOutcome, IdempotencyClaim, IdempotencyScope } from './domain/idempotency';
 import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
 import type { PayoutHistoryEntry } from './domain/payout-history';
@@ -30,7 +35,8 @@ export interface NewPayout {
   provider: Provider;
   environment: ProviderEnvironment;
   amount: Money;
-  beneficiary: Beneficiary;
+  /** The account itself, or a stored beneficiary to open (after the replay check: see create). */
+  beneficiary: Beneficiary | StoredBeneficiaryReference;
   reference?: string;
   metadata?: Record<string, string>;
 }
@@ -75,6 +81,7 @@ export class PayoutsService {
     private readonly outbound: OutboundEvents,
     private readonly liveness: InstanceLiveness,
     private readonly beneficiaries: PayoutBeneficiaries,
+    private readonly directory: BeneficiaryDirectory,
     private readonly keyring: MasterKeyring,
   ) {}
 
@@ -137,6 +144,20 @@ export class PayoutsService {
       if (await this.idempotencyKeys.find(idempotency)) return this.replay(idempotency, requestHashes);
       throw refusedBeforeStoring(notReady, input);
     }
+    let beneficiary: Beneficiary;
+    let beneficiaryId: string | null = null;
+    if (isStoredBeneficiaryReference(input.beneficiary)) {
+      beneficiaryId = input.beneficiary.beneficiaryId;
+      try {
+        beneficiary = await this.directory.openForPayout(beneficiaryId, input.provider);
+      } catch (error) {
+        // A key answered before keeps its answer even if the beneficiary was disabled since.
+        if (await this.idempotencyKeys.find(idempotency)) return this.replay(idempotency, requestHashes);
+        throw error;
+      }
+    } else {
+      beneficiary = input.beneficiary;
+    }
     const requestHash = requestHashes[0];
     const id = randomUUID();
     // The claim is the lock: a concurrent request with the same key waits until this statement
@@ -151,13 +172,19 @@ export class PayoutsService {
         environment: input.environment,
         amount: input.amount,
         // Masked view readable, full beneficiary sealed to this payout id, fingerprint: sealed once, here.
-        beneficiary: this.beneficiaries.seal(id, input.beneficiary),
+        beneficiary: this.beneficiaries.seal(id, beneficiary),
+        beneficiaryId,
         reference: input.reference ?? null,
         metadata: input.metadata ?? {},
         createdByKeyId: idempotency.apiKeyId,
         nextCheckAt: new Date(Date.now() + this.leaseMs()),
       },
-      { amount: input.amount, beneficiary: maskBeneficiary(input.beneficiary), reference: input.reference },
+      {
+        amount: input.amount,
+        beneficiary: maskBeneficiary(beneficiary),
+        ...(beneficiaryId ? { beneficiaryId } : {}),
+        reference: input.reference,
+      },
     );
     if (!claimed) return this.replay(idempotency, requestHashes);
     return this.answer(claimed, idempotency, provider);

@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { projectRoot } from '../../src/config/paths';
 import { CredentialVault } from '../../src/credentials/credential-vault.service';
 import { masterKeyFromBase64 } from '../../src/credentials/crypto/master-keyring';
+import { BeneficiariesService } from '../../src/beneficiaries/beneficiaries.service';
 import { BeneficiarySealing } from '../../src/payouts/beneficiary/beneficiary-sealing';
 import { PayoutBeneficiaries } from '../../src/payouts/beneficiary/payout-beneficiaries';
 import { PayoutEntity, toPayout } from '../../src/payouts/persistence/payout.entity';
@@ -77,6 +78,7 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
     let cardPayout: string;
     let newPayout: string;
     let ciphertextBefore: Buffer;
+    let storedBeneficiaryId = '';
     try {
       ibanPayout = await insertPayout(before, iban);
       cardPayout = await insertPayout(before, card);
@@ -89,6 +91,12 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
         apiSignature: 'rot-signature-secret-1',
       });
       expect(stored.status).toBe(201);
+      const kept = await before.http
+        .post('/v1/beneficiaries')
+        .set(bearer(before.adminKey))
+        .send({ beneficiary: iban, label: 'rotation' });
+      expect(kept.status).toBe(201);
+      storedBeneficiaryId = kept.body.id;
     } finally {
       await before.close();
     }
@@ -119,9 +127,11 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       const first = await run(process.execPath, [script], { env });
       expect(first.stdout).toMatch(/"rewrapped":1\b/);
       expect(first.stdout).toMatch(/"beneficiariesRewrapped":2\b/);
+      expect(first.stdout).toMatch(/"storedBeneficiariesRewrapped":1\b/);
       const second = await run(process.execPath, [script], { env });
       expect(second.stdout).toMatch(/"rewrapped":0\b/);
       expect(second.stdout).toMatch(/"beneficiariesRewrapped":0\b/);
+      expect(second.stdout).toMatch(/"storedBeneficiariesRewrapped":0\b/);
       expect(first.stdout + first.stderr).not.toContain(iban.iban);
       expect(first.stdout + first.stderr).not.toContain(rotated);
       expect(first.stdout + first.stderr).not.toContain(oldKey);
@@ -151,6 +161,16 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
         new Set([ibanPayout, newPayout]),
       );
       expect(await after.app.get(BeneficiarySealing).payoutIdsTo(card)).toEqual([cardPayout]);
+      // The stored beneficiary too: re-wrapped under the new key, opens with it alone, same fingerprint rule.
+      const [storedRow] = await after.dataSource.query(
+        'SELECT master_key_id, fingerprint FROM beneficiaries WHERE id = $1',
+        [storedBeneficiaryId],
+      );
+      expect(storedRow).toEqual({
+        master_key_id: masterKeyFromBase64(rotated).id,
+        fingerprint: beneficiaries.fingerprint(iban),
+      });
+      expect(await after.app.get(BeneficiariesService).openForPayout(storedBeneficiaryId, 'connectpay')).toEqual(iban);
     } finally {
       await after.close();
     }

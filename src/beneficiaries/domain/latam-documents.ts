@@ -81,7 +81,7 @@ const CBU = byAlgorithm('CBU/CVU', AR.cbu);
 type Check = (value: string) => NumberProblem | null;
 
 /**
- * Per country, the document types D24 lists for it (document_type: CPF, CURP, DNI, CC, CE …) with
+ * Per country, the document types the LatAm cashout rail lists for it (document_type: CPF, CURP, DNI, CC, CE …) with
  * the rule each must follow. A type not listed for a country is refused: the provider would refuse it.
  */
 const DOCUMENTS: Record<string, Record<string, Check>> = {

@@ -95,6 +95,14 @@ export const ErrorCode = {
   /** The Idempotency-Key's record was purged while this request waited for it; send it again (409). */
   IDEMPOTENCY_KEY_EXPIRED: 'IDEMPOTENCY_KEY_EXPIRED',
 
+  // ---- Beneficiaries ---------------------------------------------------------------------------
+  /** An active beneficiary with the same account already exists on the rail; `details.beneficiaryId` names it (409). */
+  BENEFICIARY_DUPLICATE: 'BENEFICIARY_DUPLICATE',
+  /** A payout names a stored beneficiary that was disabled (409). */
+  BENEFICIARY_DISABLED: 'BENEFICIARY_DISABLED',
+  /** A payout names a stored beneficiary that does not exist (422). */
+  BENEFICIARY_NOT_FOUND: 'BENEFICIARY_NOT_FOUND',
+
   // ---- Providers (raised as ProviderError; HTTP status in provider.port.ts) ----------------------
   /** The provider cannot do this at all; `details.capability` names what (409). */
   CAPABILITY_NOT_SUPPORTED: 'CAPABILITY_NOT_SUPPORTED',

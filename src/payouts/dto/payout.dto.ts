@@ -1,6 +1,18 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import {
+  IsDate,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 import { ALL_ENVIRONMENTS, PROVIDERS } from '../../credentials/domain/credential';
 import { PROVIDER_DESCRIPTORS } from '../../providers/registered-providers';
 import { Payout, PAYOUT_STATUSES, type MaskedBeneficiary } from '../domain/payout';
@@ -62,7 +74,19 @@ const MASKED_BENEFICIARY_DTOS = {
   card: MaskedCardBeneficiaryDto,
 } satisfies Record<MaskedBeneficiary['type'], unknown>;
 
-const BENEFICIARY_DTOS = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.beneficiaryDto);
+/** The schema of a masked beneficiary in an answer: one of the three, told apart by `type`. */
+export const MASKED_BENEFICIARY_SCHEMA = {
+  oneOf: Object.values(MASKED_BENEFICIARY_DTOS).map((dto) => ({ $ref: getSchemaPath(dto) })),
+  discriminator: {
+    propertyName: 'type',
+    mapping: Object.fromEntries(
+      Object.entries(MASKED_BENEFICIARY_DTOS).map(([type, dto]) => [type, getSchemaPath(dto)]),
+    ),
+  },
+};
+export const MASKED_BENEFICIARY_MODELS = Object.values(MASKED_BENEFICIARY_DTOS);
+
+export const BENEFICIARY_DTOS = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.beneficiaryDto);
 
 /** Per rail: which beneficiary each provider pays to, as its descriptor declares it. */
 const RAILS_DESCRIPTION = PROVIDER_DESCRIPTORS.map(
@@ -95,8 +119,8 @@ export class CreatePayoutDto {
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code such as EUR' })
   currency!: string;
 
-  @ApiProperty({
-    description: `Per rail: ${RAILS_DESCRIPTION}.`,
+  @ApiPropertyOptional({
+    description: `The account to pay, per rail: ${RAILS_DESCRIPTION}. Or send beneficiaryId instead.`,
     oneOf: BENEFICIARY_DTOS.map((dto) => ({ $ref: getSchemaPath(dto) })),
     example: {
       type: 'latam_bank_account',
@@ -109,8 +133,18 @@ export class CreatePayoutDto {
       bankAccount: '123456789',
     },
   })
+  @IsOptional()
   @IsObject()
-  beneficiary!: Record<string, unknown>;
+  beneficiary?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description:
+      'A stored beneficiary (POST /v1/beneficiaries) instead of `beneficiary`: send exactly one of the two. It must be active and on the provider’s rail.',
+  })
+  @IsOptional()
+  @IsUUID('4', { message: 'must be the id of a stored beneficiary (a UUID)' })
+  beneficiaryId?: string;
 
   @ApiPropertyOptional({ example: 'invoice-2026-0042', maxLength: 140 })
   @IsOptional()
@@ -186,7 +220,7 @@ export class PayoutFailureDto {
   reason!: string | null;
 }
 
-@ApiExtraModels(...Object.values(MASKED_BENEFICIARY_DTOS))
+@ApiExtraModels(...MASKED_BENEFICIARY_MODELS)
 export class PayoutDto {
   @ApiProperty({ format: 'uuid', description: "Our id; also the provider's external id." })
   id!: string;
@@ -209,13 +243,7 @@ export class PayoutDto {
 
   @ApiProperty({
     description: 'The beneficiary with account numbers, documents and card tokens masked.',
-    oneOf: Object.values(MASKED_BENEFICIARY_DTOS).map((dto) => ({ $ref: getSchemaPath(dto) })),
-    discriminator: {
-      propertyName: 'type',
-      mapping: Object.fromEntries(
-        Object.entries(MASKED_BENEFICIARY_DTOS).map(([type, dto]) => [type, getSchemaPath(dto)]),
-      ),
-    },
+    ...MASKED_BENEFICIARY_SCHEMA,
   })
   beneficiary!: MaskedBeneficiary;
 

@@ -75,6 +75,10 @@ export class PayoutEntity {
   @Column({ name: 'beneficiary_ciphertext', type: 'bytea', nullable: true })
   beneficiaryCiphertext!: Buffer | null;
 
+  /** The stored beneficiary the payout was made to (POST /v1/payouts with beneficiaryId); null for an inline one. */
+  @Column({ name: 'beneficiary_id', type: 'uuid', nullable: true })
+  beneficiaryId!: string | null;
+
   /** HMAC-SHA256 of the account identifier, under a key derived from beneficiary_master_key_id's key: for equality lookups. */
   @Index('ix_payouts_beneficiary_fingerprint')
   @Column({ name: 'beneficiary_fingerprint', type: 'char', length: 64, nullable: true })

@@ -19,6 +19,8 @@ export interface RequestedPayout {
   environment: ProviderEnvironment;
   amount: Money;
   beneficiary: BeneficiaryColumns;
+  /** The stored beneficiary it was made to, when it was (null for an inline beneficiary). */
+  beneficiaryId: string | null;
   reference: string | null;
   metadata: Record<string, string>;
   createdByKeyId: string;
@@ -90,6 +92,7 @@ function requestedRow(repository: Repository<PayoutEntity>, payout: RequestedPay
     amount: payout.amount.amount,
     currency: payout.amount.currency,
     ...payout.beneficiary,
+    beneficiaryId: payout.beneficiaryId,
     reference: payout.reference,
     metadata: payout.metadata,
     providerReference: null,
@@ -149,9 +152,9 @@ export class PayoutsRepository {
        ), payout AS (
          INSERT INTO payouts (id, provider, environment, status, amount, currency, beneficiary, beneficiary_master_key_id,
            beneficiary_wrapped_key, beneficiary_ciphertext, beneficiary_fingerprint, reference, metadata, created_by_key_id,
-           next_check_at, check_attempts)
+           next_check_at, check_attempts, beneficiary_id)
          SELECT payout_id, $8::varchar, $9::varchar, 'requested', $10::numeric, $11::char(3), $12::jsonb, $13::varchar,
-           $14::bytea, $15::bytea, $16::char(64), $17::varchar, $18::jsonb, $19::uuid, $20::timestamptz, 0
+           $14::bytea, $15::bytea, $16::char(64), $17::varchar, $18::jsonb, $19::uuid, $20::timestamptz, 0, $22::uuid
          FROM claim
          RETURNING created_at, updated_at
        ), history AS (
@@ -181,6 +184,7 @@ export class PayoutsRepository {
         payout.createdByKeyId,
         payout.nextCheckAt,
         JSON.stringify(history),
+        payout.beneficiaryId,
       ],
     );
     if (rows.length === 0) return null;
