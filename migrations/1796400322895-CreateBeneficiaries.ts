@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Stored beneficiaries (sealed like credentials), and payouts.beneficiary_id (nullable: adding it
- * rewrites nothing). Keys that held every scope (keys:admin with payouts:write) keep holding every
+ * rewrites nothing). Keys that held every scope there was keep holding every
  * scope: they get the two new beneficiaries scopes, so an operator is not locked out of the new
  * routes and can grant them. No other key gains anything.
  */
@@ -18,10 +18,13 @@ export class CreateBeneficiaries1796400322895 implements MigrationInterface {
     await queryRunner.query(
       `CREATE UNIQUE INDEX "ux_beneficiaries_active_account" ON "beneficiaries"  ("rail", "fingerprint") WHERE "status" = 'active'`,
     );
+    // Catalog-only, but it waits for the table's lock: never queue all payout traffic behind a long transaction.
+    await queryRunner.query(`SET LOCAL lock_timeout = '10s'`);
     await queryRunner.query(`ALTER TABLE "payouts" ADD "beneficiary_id" uuid`);
     await queryRunner.query(
       `UPDATE "api_keys" SET "scopes" = "scopes" || ARRAY['beneficiaries:read', 'beneficiaries:write']
-       WHERE "scopes" @> ARRAY['keys:admin', 'payouts:write'] AND NOT "scopes" @> ARRAY['beneficiaries:write']`,
+       WHERE "scopes" @> ARRAY['payouts:read', 'payouts:write', 'accounts:read', 'credentials:admin', 'keys:admin']
+         AND NOT "scopes" @> ARRAY['beneficiaries:write']`,
     );
   }
 

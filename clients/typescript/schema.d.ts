@@ -1011,7 +1011,7 @@ export interface components {
              */
             documentId: string;
             /**
-             * @description When absent, inferred from the country and the number (BR: 11 digits CPF, 14 CNPJ; AR and PE: 11 digits CUIT/RUC, else DNI).
+             * @description When absent, inferred from the country and the number (BR: 11 digits CPF, 14 CNPJ; AR and PE: 11 digits CUIT/RUC, else DNI; MX: CURP; CL: RUT; CO: CC).
              * @example CPF
              */
             documentType?: string;

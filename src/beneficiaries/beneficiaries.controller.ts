@@ -35,7 +35,8 @@ export class BeneficiariesController {
   })
   async create(@Body() body: CreateBeneficiaryDto, @CurrentPrincipal() principal: Principal): Promise<BeneficiaryDto> {
     const checked = checkBeneficiary(body.beneficiary, 'beneficiary');
-    if (!checked.beneficiary) throw ApiError.validation(checked.problems);
+    const problems = [...checked.problems, ...checked.numberProblems];
+    if (!checked.beneficiary || problems.length > 0) throw ApiError.validation(problems);
     return BeneficiaryDto.from(
       await this.beneficiaries.create(checked.beneficiary, body.label ?? null, principal.keyId),
     );

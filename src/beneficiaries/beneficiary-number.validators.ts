@@ -1,5 +1,5 @@
 import type { ValidationArguments, ValidationOptions } from 'class-validator';
-import { isCreditCard, registerDecorator } from 'class-validator';
+import { registerDecorator } from 'class-validator';
 import { bankAccountProblem, documentProblem, type NumberProblem } from './domain/latam-documents';
 
 interface LatamAccountFields {
@@ -49,9 +49,24 @@ export const IsBankAccountOfCountry = countryRule('invalidBankAccount', (value, 
 );
 
 /**
- * cardToken: refused when it is a card number (issuer prefix and Luhn check, class-validator's
- * isCreditCard), so a PAN never reaches storage, logs or a provider by mistake.
+ * Whether a value is a card number (PAN) in any disguise: its digits alone (separators such as
+ * spaces, dashes or underscores ignored) are 12 to 19 long and pass the Luhn check, whatever the
+ * issuer. Stricter than an issuer list on purpose: a false positive costs a re-sent token, a
+ * false negative puts PANs in storage, logs and PCI DSS scope.
  */
+export function looksLikeCardNumber(value: string): boolean {
+  const digits = value.replace(/\D/g, '');
+  if (digits.length < 12 || digits.length > 19 || digits.length < value.replace(/[\s_\-.]/g, '').length) return false;
+  let sum = 0;
+  for (let index = 0; index < digits.length; index++) {
+    let digit = Number(digits[digits.length - 1 - index]);
+    if (index % 2 === 1) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+/** cardToken: refused when it is a card number (looksLikeCardNumber), so a PAN never reaches storage, logs or a provider. */
 export function NotCardNumber(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) => {
     registerDecorator({
@@ -59,7 +74,7 @@ export function NotCardNumber(options?: ValidationOptions): PropertyDecorator {
       target: target.constructor,
       propertyName: String(propertyName),
       options,
-      validator: { validate: (value: unknown) => typeof value !== 'string' || !isCreditCard(value) },
+      validator: { validate: (value: unknown) => typeof value !== 'string' || !looksLikeCardNumber(value) },
     });
   };
 }

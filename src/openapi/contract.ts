@@ -146,8 +146,8 @@ function sortedByStatus(responses: Record<string, Json>): Record<string, Json> {
 }
 
 /**
- * The validation pipe runs with forbidNonWhitelisted: an unknown field in a request body is a
- * 400. Say so in the schemas reachable from request bodies, so generated clients and
+ * The validation pipe runs with forbidNonWhitelisted: an unknown field in an authenticated
+ * route's request body is a 400. Say so in the schemas reachable from request bodies, so generated clients and
  * validators refuse the same bodies the server refuses. Free-form maps keep their own
  * `additionalProperties`.
  */
@@ -170,7 +170,9 @@ function closeRequestSchemas(document: OpenAPIObject): void {
     Object.values(node).forEach(visit);
   };
   for (const item of Object.values(document.paths)) {
-    for (const operation of Object.values(item as Record<string, { requestBody?: Json }>)) {
+    for (const operation of Object.values(item as Record<string, { requestBody?: Json; security?: unknown[] }>)) {
+      // Public routes (provider notifications) read their raw body and ignore what they do not use.
+      if ((operation.security ?? []).length === 0) continue;
       visit(operation.requestBody);
     }
   }

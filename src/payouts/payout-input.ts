@@ -19,7 +19,18 @@ const AMOUNT_MESSAGES = {
  * currency's precision, the beneficiary is the provider's rail and complete. Every problem is
  * reported at once, with its field.
  */
-export function toNewPayout(dto: CreatePayoutDto): NewPayout {
+export interface PayoutRequest {
+  payout: NewPayout;
+  /**
+   * Account numbers that break the number rules: refused (400) unless the Idempotency-Key was
+   * answered before, whose answer is replayed (PayoutsService.create). Those rules came after
+   * payouts were accepted, and a retry of one must get its first answer, not a 400 that reads as
+   * "not created" and invites paying again under a new key.
+   */
+  refusedUnlessReplayed: FieldProblem[];
+}
+
+export function toNewPayout(dto: CreatePayoutDto): PayoutRequest {
   const problems: FieldProblem[] = [];
   if (!(ENVIRONMENTS[dto.provider] as readonly string[]).includes(dto.environment)) {
     problems.push({
@@ -49,22 +60,25 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
 
   const { rail } = descriptorOf(dto.provider);
   let beneficiary: Beneficiary | StoredBeneficiaryReference | undefined;
-  if ((dto.beneficiary === undefined) === (dto.beneficiaryId === undefined)) {
+  let numberProblems: FieldProblem[] = [];
+  // null counts as absent (IsOptional lets it through): never a 500 for {"beneficiary": null}.
+  if ((dto.beneficiary == null) === (dto.beneficiaryId == null)) {
     problems.push({
       field: 'beneficiary',
       code: 'EXACTLY_ONE',
       message:
         'send either beneficiary (the account itself) or beneficiaryId (a stored beneficiary), not both or neither',
     });
-  } else if (dto.beneficiaryId !== undefined) {
+  } else if (dto.beneficiaryId != null) {
     // Its rail is checked when it is opened (PayoutsService.create): that needs the database.
     beneficiary = { beneficiaryId: dto.beneficiaryId };
-  } else if (dto.beneficiary !== undefined) {
+  } else if (dto.beneficiary != null) {
     const checked = checkBeneficiary(dto.beneficiary, 'beneficiary', {
       expected: rail,
       because: `for ${dto.provider}`,
     });
     problems.push(...checked.problems);
+    numberProblems = checked.numberProblems;
     beneficiary = checked.beneficiary;
   }
 
@@ -82,8 +96,8 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
     }
   }
 
-  if (problems.length > 0) throw ApiError.validation(problems);
-  return {
+  if (problems.length > 0) throw ApiError.validation([...problems, ...numberProblems]);
+  const payout: NewPayout = {
     provider: dto.provider,
     environment: dto.environment,
     amount: { amount, currency: dto.currency },
@@ -91,6 +105,7 @@ export function toNewPayout(dto: CreatePayoutDto): NewPayout {
     reference: dto.reference,
     metadata: metadata as Record<string, string>,
   };
+  return { payout, refusedUnlessReplayed: numberProblems };
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -99,7 +99,8 @@ export class PayoutsController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<unknown> {
     const key = idempotencyKeyOf(idempotencyHeader);
-    const result = await this.payouts.create(toNewPayout(body), { apiKeyId: principal.keyId, key });
+    const { payout, refusedUnlessReplayed } = toNewPayout(body);
+    const result = await this.payouts.create(payout, { apiKeyId: principal.keyId, key }, { refusedUnlessReplayed });
     // A replay answers exactly what the first request was answered (as stored then).
     const answer = result.outcome === 'replayed' ? result.answer : this.createdAnswer.render(result.payout);
     response.status(answer.status);

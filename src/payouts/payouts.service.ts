@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
-import { ApiError } from '../common/errors/api-error';
+import { ApiError, type FieldProblem } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Environment } from '../config/environment';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
@@ -127,10 +127,19 @@ export class PayoutsService {
    * Creates the payout of a request with an Idempotency-Key, or (same key again) returns the
    * answer stored for the first request with that key.
    */
-  async create(input: NewPayout, idempotency: IdempotencyScope): Promise<CreateOutcome> {
+  async create(
+    input: NewPayout,
+    idempotency: IdempotencyScope,
+    options: { refusedUnlessReplayed?: FieldProblem[] } = {},
+  ): Promise<CreateOutcome> {
     const provider = this.registry.get(input.provider, input.environment);
     if (!provider.capabilities.payouts.create) throw unsupported(input.provider, 'payouts.create');
     const requestHashes = this.requestHashes(input);
+    if (options.refusedUnlessReplayed?.length) {
+      // Number rules that came after the first request with this key must not refuse its retry.
+      if (await this.idempotencyKeys.find(idempotency)) return this.replay(idempotency, requestHashes);
+      throw ApiError.validation(options.refusedUnlessReplayed);
+    }
     // Refused before anything is stored when the provider environment cannot take a create now (no
     // host configured, a credential it needs missing, expired or revoked, no OAuth authorization):
     // no payout, no history, no event, and the Idempotency-Key stays free, so the same request with

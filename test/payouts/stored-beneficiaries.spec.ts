@@ -1,4 +1,8 @@
+import { plainToInstance } from 'class-transformer';
 import { randomUUID } from 'node:crypto';
+import { CreatePayoutDto } from '../../src/payouts/dto/payout.dto';
+import { toNewPayout } from '../../src/payouts/payout-input';
+import { PayoutsService } from '../../src/payouts/payouts.service';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
 import { eventually } from '../support/sim-client';
@@ -159,11 +163,52 @@ describe('stored beneficiaries (POST /v1/beneficiaries, payouts by beneficiaryId
     );
     expect(new Set(seen).size).toBe(n);
     expect(seen).toHaveLength(n);
+    const newestFirst: Array<{ id: string }> = await world.t.dataSource.query(
+      `SELECT id FROM beneficiaries WHERE rail = 'latam_bank_account' ORDER BY created_at DESC, id DESC`,
+    );
+    expect(seen).toEqual(newestFirst.map((row) => row.id));
 
-    const active = await http().get('/v1/beneficiaries').query({ status: 'disabled' }).set(admin());
-    expect(active.body.items.every((item: { status: string }) => item.status === 'disabled')).toBe(true);
+    const disabled = await http().get('/v1/beneficiaries').query({ status: 'disabled' }).set(admin());
+    expect(disabled.body.items.length).toBeGreaterThan(0);
+    expect(disabled.body.items.every((item: { status: string }) => item.status === 'disabled')).toBe(true);
     const bad = await http().get('/v1/beneficiaries').query({ cursor: 'not-a-cursor' }).set(admin());
     expect([bad.status, bad.body.error.details[0].code]).toEqual([400, 'INVALID_CURSOR']);
+  });
+
+  it('answers a retry with its first answer even when its account number breaks a rule that came later', async () => {
+    // As a payout accepted before the number rules existed: stored through the service, past the controller.
+    const body = {
+      provider: 'd24',
+      environment: 'simulator',
+      amount: '5.00',
+      currency: 'BRL',
+      beneficiary: { ...cpfAccount, documentId: '12345678901' },
+    };
+    const { payout, refusedUnlessReplayed } = toNewPayout(plainToInstance(CreatePayoutDto, body));
+    expect(refusedUnlessReplayed.map((problem) => problem.code)).toEqual(['INVALID_DOCUMENT']);
+    const [{ id: adminKeyId }] = await world.t.dataSource.query('SELECT id FROM api_keys ORDER BY created_at LIMIT 1');
+    const key = randomUUID();
+    const first = await world.t.app.get(PayoutsService).create(payout, { apiKeyId: adminKeyId, key });
+    expect(first.outcome).toBe('created');
+
+    const retried = await http().post('/v1/payouts').set(admin()).set('Idempotency-Key', key).send(body);
+    expect(retried.status).toBe(201);
+    const fresh = await http().post('/v1/payouts').set(admin()).set('Idempotency-Key', randomUUID()).send(body);
+    expect([fresh.status, fresh.body.error.details[0].code]).toEqual([400, 'INVALID_DOCUMENT']);
+  });
+
+  it('refuses null for beneficiary or beneficiaryId, and a cursor it did not write, with a 400 (never a 500)', async () => {
+    for (const sent of [{ beneficiary: null }, { beneficiaryId: null }, { beneficiary: null, beneficiaryId: null }]) {
+      const answer = await pay(sent);
+      expect([answer.status, answer.body.error.details[0].code]).toEqual([400, 'EXACTLY_ONE']);
+    }
+    for (const cursor of [
+      Buffer.from('2020|' + '-'.repeat(36)).toString('base64url'),
+      Buffer.from('1|x').toString('base64url'),
+    ]) {
+      const answer = await http().get('/v1/beneficiaries').query({ cursor }).set(admin());
+      expect([answer.status, answer.body.error.details[0].code]).toEqual([400, 'INVALID_CURSOR']);
+    }
   });
 
   it('needs beneficiaries:write to store and beneficiaries:read to list', async () => {

@@ -62,7 +62,13 @@ export async function contractViolation(method: string, url: string, answer: Rec
     headers: {},
     query: Object.fromEntries(parsed.searchParams),
   });
-  if (!operation) return null;
+  if (!operation) {
+    // No operation: only "no such route" answers are allowed under /v1, so a route missing from the document is caught.
+    if (parsed.pathname.startsWith('/v1/') && ![404, 405].includes(answer.status)) {
+      return `${method.toUpperCase()} ${parsed.pathname} → ${answer.status}: no operation in openapi.json describes this route`;
+    }
+    return null;
+  }
   const where = `${method.toUpperCase()} ${parsed.pathname} → ${answer.status} (${operation.operationId})`;
   const declared = declaredResponse(operation, answer.status);
   if (!declared)

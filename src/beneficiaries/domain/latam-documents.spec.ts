@@ -1,3 +1,4 @@
+import { looksLikeCardNumber } from '../beneficiary-number.validators';
 import { bankAccountProblem, documentProblem } from './latam-documents';
 
 /**
@@ -15,6 +16,8 @@ describe('Latin American document and bank account rules', () => {
     ['MX', 'INE', 'GMVLMR80070501M100'],
     ['CL', 'RUT', '76086428-5'],
     ['CL', 'CI', '12531909-2'],
+    ['CL', 'RUT', '12.531.909-2'],
+    ['AR', 'CUIT', '20.05536168.2'],
     ['AR', 'CUIT', '20-05536168-2'],
     ['AR', 'DNI', '20.123.456'],
     ['AR', undefined, '20055361682'],
@@ -52,6 +55,22 @@ describe('Latin American document and bank account rules', () => {
   ];
   it.each(invalid)('%s %s %s is refused', (country, type, documentId, because) => {
     expect(documentProblem(country, documentId, type)?.message).toMatch(because);
+  });
+
+  it('takes any card number for a PAN, whatever its issuer or separators, and leaves tokens alone', () => {
+    for (const pan of [
+      '4242424242424242',
+      '4242_4242_4242_4242',
+      '4242 4242-4242.4242',
+      '5019717010103742',
+      '2200000000000004',
+      '6362970000457013',
+    ]) {
+      expect([pan, looksLikeCardNumber(pan)]).toEqual([pan, true]);
+    }
+    for (const token of ['tok_visa_4242', 'tok_4242424242424242', '4242424242424241', '12345678901', 'card-ref-0001']) {
+      expect([token, looksLikeCardNumber(token)]).toEqual([token, false]);
+    }
   });
 
   it('checks Mexican CLABEs and Argentine CBUs, and no other country’s account numbers', () => {

@@ -27,7 +27,8 @@ function compact(value: string): string {
 
 function byAlgorithm(name: string, validator: StdnumValidator, extra?: (digits: string) => string | null) {
   return (value: string): NumberProblem | null => {
-    const result = validator.validate(value);
+    // Compacted first: stdnum's cleaners drop spaces and dashes only, and people write 12.345.678-5.
+    const result = validator.validate(compact(value));
     if (!result.isValid) return { rule: name, message: `is not a valid ${name}: ${describe(result.error, name)}` };
     const refused = extra?.(compact(value));
     return refused ? { rule: name, message: `is not a valid ${name}: ${refused}` } : null;

@@ -121,10 +121,12 @@ function encodeCursor(beneficiary: StoredBeneficiary): string {
   return Buffer.from(`${beneficiary.createdAt.toISOString()}|${beneficiary.id}`, 'utf8').toString('base64url');
 }
 
-/** A cursor this service did not write is a 400 (checked by the DTO's pattern and here). */
+/** A cursor this service did not write is a 400: only the exact form encodeCursor writes is accepted, before any SQL. */
 function decodeCursor(cursor: string): [string, string] {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
+  const exactInstant =
+    !!createdAt && !Number.isNaN(Date.parse(createdAt)) && new Date(createdAt).toISOString() === createdAt;
+  if (!exactInstant || !id || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
     throw new InvalidCursor();
   }
   return [createdAt, id];

@@ -9,6 +9,22 @@ import type { Beneficiary } from '../../providers/provider.port';
 export const RAILS = [...new Set(PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.rail))];
 
 /**
+ * The codes of the account-number rules (country documents, interbank check digits, no card
+ * number): rules that tightened after payouts were accepted, so a payout's retry may break them
+ * although its first request was answered (see PayoutsService.create).
+ */
+const NUMBER_RULE_CODES: ReadonlySet<string> = new Set(['INVALID_DOCUMENT', 'INVALID_BANK_ACCOUNT', 'PAN_NOT_ALLOWED']);
+
+export interface CheckedBeneficiary {
+  /** Present when the shape is right (only numberProblems, if any, remain). */
+  beneficiary?: Beneficiary;
+  /** Missing, unknown or malformed fields, and a wrong rail. */
+  problems: FieldProblem[];
+  /** Account numbers that break their country's or the rail's number rules. */
+  numberProblems: FieldProblem[];
+}
+
+/**
  * A beneficiary as a client sent it, checked against its rail's rules (fields, formats, check
  * digits, no unknown field), inline in a payout or stored on its own. Problems are named under
  * `field` (e.g. beneficiary.documentId). `rail`, when given, is the only rail accepted.
@@ -17,21 +33,22 @@ export function checkBeneficiary(
   raw: Record<string, unknown>,
   field: string,
   rail?: { expected: string; because: string },
-): { beneficiary?: Beneficiary; problems: FieldProblem[] } {
+): CheckedBeneficiary {
   const type = raw.type;
   if (rail && type !== rail.expected) {
-    return {
-      problems: [{ field: `${field}.type`, code: 'WRONG_RAIL', message: `must be ${rail.expected} ${rail.because}` }],
-    };
+    const problem = { field: `${field}.type`, code: 'WRONG_RAIL', message: `must be ${rail.expected} ${rail.because}` };
+    return { problems: [problem], numberProblems: [] };
   }
   const descriptor = PROVIDER_DESCRIPTORS.find((candidate) => candidate.rail === type);
   if (!descriptor) {
-    return { problems: [{ field: `${field}.type`, code: 'IS_IN', message: `must be one of ${RAILS.join(', ')}` }] };
+    const problem = { field: `${field}.type`, code: 'IS_IN', message: `must be one of ${RAILS.join(', ')}` };
+    return { problems: [problem], numberProblems: [] };
   }
   const instance: object = plainToInstance(descriptor.beneficiaryDto as new () => object, raw);
-  const problems = toFieldProblems(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true }), field);
+  const all = toFieldProblems(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true }), field);
+  const problems = all.filter((problem) => !NUMBER_RULE_CODES.has(problem.code));
+  const numberProblems = all.filter((problem) => NUMBER_RULE_CODES.has(problem.code));
+  if (problems.length > 0) return { problems, numberProblems };
   // A plain copy: the validated class instance carries nothing a provider call or the seal needs.
-  return problems.length > 0
-    ? { problems }
-    : { beneficiary: JSON.parse(JSON.stringify(instance)) as Beneficiary, problems };
+  return { beneficiary: JSON.parse(JSON.stringify(instance)) as Beneficiary, problems, numberProblems };
 }

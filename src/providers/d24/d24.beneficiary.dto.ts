@@ -40,7 +40,7 @@ export class LatamBankBeneficiaryDto {
   @ApiPropertyOptional({
     example: 'CPF',
     description:
-      'When absent, inferred from the country and the number (BR: 11 digits CPF, 14 CNPJ; AR and PE: 11 digits CUIT/RUC, else DNI).',
+      'When absent, inferred from the country and the number (BR: 11 digits CPF, 14 CNPJ; AR and PE: 11 digits CUIT/RUC, else DNI; MX: CURP; CL: RUT; CO: CC).',
   })
   @IsOptional()
   @IsString()
