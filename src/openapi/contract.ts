@@ -138,6 +138,7 @@ export function completeContract(document: OpenAPIObject): OpenAPIObject {
   }
 
   closeRequestSchemas(completed);
+  closeResponseSchemas(completed);
   return toJsonSchemaNulls(completed) as OpenAPIObject;
 }
 
@@ -175,6 +176,37 @@ function closeRequestSchemas(document: OpenAPIObject): void {
       if ((operation.security ?? []).length === 0) continue;
       visit(operation.requestBody);
     }
+  }
+}
+
+/**
+ * Answers carry exactly the properties their DTO declares (the controllers build them field by
+ * field): say so, so a validator (the tests' response check) refuses a field that leaks in. Error
+ * details and free-form maps keep their own `additionalProperties`.
+ */
+function closeResponseSchemas(document: OpenAPIObject): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, Json>;
+  const seen = new Set<string>();
+  const visit = (schema: unknown): void => {
+    if (Array.isArray(schema)) return schema.forEach(visit);
+    if (!schema || typeof schema !== 'object') return;
+    const node = schema as Json;
+    if (typeof node.$ref === 'string') {
+      const name = node.$ref.replace('#/components/schemas/', '');
+      if (seen.has(name)) return;
+      seen.add(name);
+      return visit(schemas[name]);
+    }
+    if (node.type === 'object' && node.properties && node.additionalProperties === undefined) {
+      node.additionalProperties = false;
+    }
+    Object.values(node).forEach(visit);
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item as Record<string, { responses?: Json }>)) visit(operation.responses);
+  }
+  for (const response of Object.values((document.components?.responses ?? {}) as unknown as Record<string, Json>)) {
+    visit(response);
   }
 }
 

@@ -49,6 +49,19 @@ describe('the contract checker (test/support/contract.ts)', () => {
     ).toMatch(/does not match the schema/);
   });
 
+  it('refuses a field the schema does not declare (a leak), in answers and in errors', async () => {
+    expect(
+      await contractViolation('GET', '/health', { status: 200, headers: json, body: { status: 'ok', secret: 'x' } }),
+    ).toMatch(/"keyword":"additionalProperties"/);
+    expect(
+      await contractViolation('GET', '/health', {
+        status: 500,
+        headers: json,
+        body: { error: { code: 'INTERNAL', message: 'x', details: null, stack: 'at …' } },
+      }),
+    ).toMatch(/"keyword":"additionalProperties"/);
+  });
+
   it('checks formats (uuid, date-time) rather than ignoring them', async () => {
     const subscription = {
       id: '3f1c1b7e-8a3e-4c1e-9d4b-2b1f0a9c8d7e',
