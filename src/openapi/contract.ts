@@ -147,12 +147,11 @@ function sortedByStatus(responses: Record<string, Json>): Record<string, Json> {
 }
 
 /**
- * The validation pipe runs with forbidNonWhitelisted: an unknown field in an authenticated
- * route's request body is a 400. Say so in the schemas reachable from request bodies, so generated clients and
- * validators refuse the same bodies the server refuses. Free-form maps keep their own
- * `additionalProperties`.
+ * Sets `additionalProperties: false` on every object schema (with properties, and no
+ * `additionalProperties` of its own: free-form maps and error details keep theirs) reachable from
+ * `roots`, following component references once each.
  */
-function closeRequestSchemas(document: OpenAPIObject): void {
+function closeObjectsReachableFrom(document: OpenAPIObject, roots: unknown[]): void {
   const schemas = (document.components?.schemas ?? {}) as Record<string, Json>;
   const seen = new Set<string>();
   const visit = (schema: unknown): void => {
@@ -170,44 +169,38 @@ function closeRequestSchemas(document: OpenAPIObject): void {
     }
     Object.values(node).forEach(visit);
   };
-  for (const item of Object.values(document.paths)) {
-    for (const operation of Object.values(item as Record<string, { requestBody?: Json; security?: unknown[] }>)) {
-      // Public routes (provider notifications) read their raw body and ignore what they do not use.
-      if ((operation.security ?? []).length === 0) continue;
-      visit(operation.requestBody);
-    }
-  }
+  roots.forEach(visit);
+}
+
+type DocumentedOperation = { requestBody?: Json; responses?: Json; security?: unknown[] };
+
+function operationsOf(document: OpenAPIObject): DocumentedOperation[] {
+  return Object.values(document.paths).flatMap((item) => Object.values(item as Record<string, DocumentedOperation>));
+}
+
+/**
+ * The validation pipe runs with forbidNonWhitelisted: an unknown field in an authenticated
+ * route's request body is a 400. Say so in the schemas reachable from those bodies, so generated
+ * clients and validators refuse the same bodies the server refuses. Public routes (provider
+ * notifications) read their raw body and ignore what they do not use: left open.
+ */
+function closeRequestSchemas(document: OpenAPIObject): void {
+  const authenticated = operationsOf(document).filter((operation) => (operation.security ?? []).length > 0);
+  closeObjectsReachableFrom(
+    document,
+    authenticated.map((operation) => operation.requestBody),
+  );
 }
 
 /**
  * Answers carry exactly the properties their DTO declares (the controllers build them field by
- * field): say so, so a validator (the tests' response check) refuses a field that leaks in. Error
- * details and free-form maps keep their own `additionalProperties`.
+ * field): say so, so a validator (the tests' response check) refuses a field that leaks in.
  */
 function closeResponseSchemas(document: OpenAPIObject): void {
-  const schemas = (document.components?.schemas ?? {}) as Record<string, Json>;
-  const seen = new Set<string>();
-  const visit = (schema: unknown): void => {
-    if (Array.isArray(schema)) return schema.forEach(visit);
-    if (!schema || typeof schema !== 'object') return;
-    const node = schema as Json;
-    if (typeof node.$ref === 'string') {
-      const name = node.$ref.replace('#/components/schemas/', '');
-      if (seen.has(name)) return;
-      seen.add(name);
-      return visit(schemas[name]);
-    }
-    if (node.type === 'object' && node.properties && node.additionalProperties === undefined) {
-      node.additionalProperties = false;
-    }
-    Object.values(node).forEach(visit);
-  };
-  for (const item of Object.values(document.paths)) {
-    for (const operation of Object.values(item as Record<string, { responses?: Json }>)) visit(operation.responses);
-  }
-  for (const response of Object.values((document.components?.responses ?? {}) as unknown as Record<string, Json>)) {
-    visit(response);
-  }
+  closeObjectsReachableFrom(document, [
+    ...operationsOf(document).map((operation) => operation.responses),
+    ...Object.values(document.components?.responses ?? {}),
+  ]);
 }
 
 /**
