@@ -2113,15 +2113,15 @@ export interface operations {
     Payouts_list: {
         parameters: {
             query?: {
+                /** @description nextCursor from the previous page. */
+                cursor?: string;
+                limit?: number;
                 status?: "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
                 provider?: "verestro" | "connectpay" | "d24";
                 environment?: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
                 createdFrom?: string;
                 createdTo?: string;
                 reference?: string;
-                /** @description nextCursor from the previous page. */
-                cursor?: string;
-                limit?: number;
             };
             header?: never;
             path?: never;
@@ -4445,11 +4445,11 @@ export interface operations {
     Beneficiaries_list: {
         parameters: {
             query?: {
-                rail?: "card" | "iban" | "latam_bank_account";
-                status?: "active" | "disabled";
                 /** @description nextCursor from the previous page. */
                 cursor?: string;
                 limit?: number;
+                rail?: "card" | "iban" | "latam_bank_account";
+                status?: "active" | "disabled";
             };
             header?: never;
             path?: never;

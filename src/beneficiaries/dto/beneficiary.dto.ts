@@ -1,6 +1,6 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { CursorPageQueryDto } from '../../common/http/cursor-page-query.dto';
+import { IsIn, IsObject, IsOptional, IsString, Length } from 'class-validator';
 import type { MaskedBeneficiary } from '../../payouts/domain/payout';
 import { BENEFICIARY_DTOS, MASKED_BENEFICIARY_MODELS, MASKED_BENEFICIARY_SCHEMA } from '../../payouts/dto/payout.dto';
 import { RAILS } from '../../payouts/beneficiary/beneficiary-input';
@@ -91,7 +91,7 @@ export class BeneficiaryPageDto {
   nextCursor!: string | null;
 }
 
-export class ListBeneficiariesQueryDto {
+export class ListBeneficiariesQueryDto extends CursorPageQueryDto {
   @ApiPropertyOptional({ enum: RAILS })
   @IsOptional()
   @IsIn(RAILS)
@@ -101,18 +101,4 @@ export class ListBeneficiariesQueryDto {
   @IsOptional()
   @IsIn(BENEFICIARY_STATUSES)
   status?: StoredBeneficiary['status'];
-
-  @ApiPropertyOptional({ description: 'nextCursor from the previous page.' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  cursor?: string;
-
-  @ApiPropertyOptional({ type: 'integer', default: 20, minimum: 1, maximum: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
 }

@@ -1,18 +1,7 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsDate,
-  IsIn,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Length,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
+import { CursorPageQueryDto } from '../../common/http/cursor-page-query.dto';
+import { IsDate, IsIn, IsObject, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { ALL_ENVIRONMENTS, PROVIDERS } from '../../credentials/domain/credential';
 import { PROVIDER_DESCRIPTORS } from '../../providers/registered-providers';
 import { Payout, PAYOUT_STATUSES, type MaskedBeneficiary } from '../domain/payout';
@@ -163,7 +152,7 @@ export class CreatePayoutDto {
   metadata?: Record<string, unknown>;
 }
 
-export class ListPayoutsQueryDto {
+export class ListPayoutsQueryDto extends CursorPageQueryDto {
   @ApiPropertyOptional({ enum: PAYOUT_STATUSES })
   @IsOptional()
   @IsIn(PAYOUT_STATUSES)
@@ -196,20 +185,6 @@ export class ListPayoutsQueryDto {
   @IsString()
   @Length(1, 140)
   reference?: string;
-
-  @ApiPropertyOptional({ description: 'nextCursor from the previous page.' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  cursor?: string;
-
-  @ApiPropertyOptional({ type: 'integer', default: 20, minimum: 1, maximum: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
 }
 
 export class PayoutFailureDto {
