@@ -167,9 +167,49 @@ export interface paths {
         put?: never;
         /**
          * Cancel a payout (where the provider supports it)
-         * @description Asks the provider to cancel and answers the payout as it then stands. A payout in a final state cannot be cancelled (PAYOUT_FINAL).
+         * @description Asks the provider to cancel and answers the payout as it then stands. A payout in a final state cannot be cancelled (PAYOUT_FINAL). A payout waiting for approval is cancelled here without asking any provider (failure code CANCELLED_BEFORE_APPROVAL).
          */
         post: operations["Payouts_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a payout waiting for approval
+         * @description One approval by the calling key’s owner, who must not be the payout’s creator. Once the payout has as many distinct approvers as its policy requires, it is sent, and the answer is the payout after sending (pending, completed, failed …); until then it stays pending_approval. Approving again as the same owner changes nothing.
+         */
+        post: operations["Payouts_approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a payout waiting for approval
+         * @description Cancels it (failure code APPROVAL_REJECTED); it is never sent. Rejecting again as the same owner answers it as it is.
+         */
+        post: operations["Payouts_reject"];
         delete?: never;
         options?: never;
         head?: never;
@@ -824,6 +864,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payout-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the payout policies
+         * @description Every policy: its scope (currency, and optionally provider, environment, API key), limits and approval rule.
+         */
+        get: operations["PayoutPolicies_list"];
+        /**
+         * Replace the payout policies
+         * @description The whole set at once; all or nothing. A payout must pass every policy whose scope it falls in. Limits are enforced atomically in PostgreSQL (concurrent payouts cannot pass a rolling limit together); breaking one is a 422 naming the limit and the headroom left. Payouts an approval rule catches wait in pending_approval. Changes apply to payouts created after the answer; payouts already made are not touched.
+         */
+        put: operations["PayoutPolicies_replace"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -846,7 +910,7 @@ export interface components {
          * @description Stable error code to branch on; the README lists what each means. New codes may be added.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
+        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
         ErrorDetailDto: {
             /**
              * @description Stable error code to branch on; the README lists what each means. New codes may be added.
@@ -882,12 +946,17 @@ export interface components {
              */
             name: string;
             /**
+             * @description The person or service that holds the key, e.g. an e-mail address. Approvals compare owners: keys of one owner count as one approver, and never as the payout’s creator’s second pair of eyes. Omitted: the key is its own owner.
+             * @example ana.silva@acme.example
+             */
+            owner?: string;
+            /**
              * @example [
              *       "payouts:read",
              *       "payouts:write"
              *     ]
              */
-            scopes: ("payouts:read" | "payouts:write" | "beneficiaries:read" | "beneficiaries:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin")[];
             /**
              * Format: date-time
              * @description When the key stops working (ISO 8601). Omit for a key that does not expire.
@@ -901,11 +970,16 @@ export interface components {
             /** @example payouts-frontend */
             name: string;
             /**
+             * @description Who holds the key; null for a key that is its own owner.
+             * @example ana.silva@acme.example
+             */
+            owner: string | null;
+            /**
              * @description The key with its secret part hidden.
              * @example pbk_Xy3k9QaB…f0Zq
              */
             maskedKey: string;
-            scopes: ("payouts:read" | "payouts:write" | "beneficiaries:read" | "beneficiaries:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin")[];
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             /** @enum {string} */
@@ -935,11 +1009,16 @@ export interface components {
             /** @example payouts-frontend */
             name: string;
             /**
+             * @description Who holds the key; null for a key that is its own owner.
+             * @example ana.silva@acme.example
+             */
+            owner: string | null;
+            /**
              * @description The key with its secret part hidden.
              * @example pbk_Xy3k9QaB…f0Zq
              */
             maskedKey: string;
-            scopes: ("payouts:read" | "payouts:write" | "beneficiaries:read" | "beneficiaries:write" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin")[];
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             /** @enum {string} */
@@ -1087,6 +1166,87 @@ export interface components {
                 [key: string]: string;
             };
         };
+        MoneyDto: {
+            /**
+             * @description Decimal string with at most the currency's decimals (JPY 0, EUR 2, BHD 3). Never a number.
+             * @example 150.75
+             */
+            amount: string;
+            /**
+             * @description ISO 4217.
+             * @example BRL
+             */
+            currency: string;
+        };
+        PayoutFailureDto: {
+            /** @example 800 */
+            code: string | null;
+            /** @example ERROR_ACCOUNT_INCORRECT */
+            reason: string | null;
+        };
+        PayoutApprovalDto: {
+            /** @description Distinct approvers (key owners other than the creator) it needs. */
+            required: number;
+            /**
+             * Format: date-time
+             * @description While pending_approval: when it is cancelled (APPROVAL_EXPIRED) unless approved.
+             */
+            expiresAt: string | null;
+        };
+        PayoutDto: {
+            /**
+             * Format: uuid
+             * @description Our id; also the provider's external id.
+             */
+            id: string;
+            /** @enum {string} */
+            provider: "verestro" | "connectpay" | "d24";
+            /** @enum {string} */
+            environment: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
+            /**
+             * @description requested → submitted → pending → processing → completed | failed | rejected | cancelled; on_hold; unknown while the provider's answer is being recovered.
+             * @enum {string}
+             */
+            status: "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
+            amount: components["schemas"]["MoneyDto"];
+            /** @description The beneficiary with account numbers, documents and card tokens masked. */
+            beneficiary: components["schemas"]["MaskedLatamBankBeneficiaryDto"] | components["schemas"]["MaskedIbanBeneficiaryDto"] | components["schemas"]["MaskedCardBeneficiaryDto"];
+            reference: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            /** @example 8405147 */
+            providerReference: string | null;
+            /** @example COMPLETED */
+            providerStatus: string | null;
+            failure: components["schemas"]["PayoutFailureDto"] | null;
+            fees: components["schemas"]["MoneyDto"] | null;
+            /** @description Set when a payout policy’s approval rule caught the payout; null when it needed no approval. */
+            approval: components["schemas"]["PayoutApprovalDto"] | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        PayoutPageDto: {
+            items: components["schemas"]["PayoutDto"][];
+            /** @description Pass as cursor for the next page; null on the last one. */
+            nextCursor: string | null;
+        };
+        PayoutEventDto: {
+            id: string;
+            /** @example transition */
+            type: string;
+            /** @enum {string|null} */
+            fromStatus: "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown" | null;
+            /** @enum {string|null} */
+            toStatus: "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown" | null;
+            detail: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            occurredAt: string;
+        };
         MaskedLatamBankBeneficiaryDto: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -1124,75 +1284,9 @@ export interface components {
             /** @example …4242 */
             cardToken?: string;
         };
-        MoneyDto: {
-            /**
-             * @description Decimal string with at most the currency's decimals (JPY 0, EUR 2, BHD 3). Never a number.
-             * @example 150.75
-             */
-            amount: string;
-            /**
-             * @description ISO 4217.
-             * @example BRL
-             */
-            currency: string;
-        };
-        PayoutFailureDto: {
-            /** @example 800 */
-            code: string | null;
-            /** @example ERROR_ACCOUNT_INCORRECT */
-            reason: string | null;
-        };
-        PayoutDto: {
-            /**
-             * Format: uuid
-             * @description Our id; also the provider's external id.
-             */
-            id: string;
-            /** @enum {string} */
-            provider: "verestro" | "connectpay" | "d24";
-            /** @enum {string} */
-            environment: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
-            /**
-             * @description requested → submitted → pending → processing → completed | failed | rejected | cancelled; on_hold; unknown while the provider's answer is being recovered.
-             * @enum {string}
-             */
-            status: "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
-            amount: components["schemas"]["MoneyDto"];
-            /** @description The beneficiary with account numbers, documents and card tokens masked. */
-            beneficiary: components["schemas"]["MaskedLatamBankBeneficiaryDto"] | components["schemas"]["MaskedIbanBeneficiaryDto"] | components["schemas"]["MaskedCardBeneficiaryDto"];
-            reference: string | null;
-            metadata: {
-                [key: string]: string;
-            };
-            /** @example 8405147 */
-            providerReference: string | null;
-            /** @example COMPLETED */
-            providerStatus: string | null;
-            failure: components["schemas"]["PayoutFailureDto"] | null;
-            fees: components["schemas"]["MoneyDto"] | null;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-        };
-        PayoutPageDto: {
-            items: components["schemas"]["PayoutDto"][];
-            /** @description Pass as cursor for the next page; null on the last one. */
-            nextCursor: string | null;
-        };
-        PayoutEventDto: {
-            id: string;
-            /** @example transition */
-            type: string;
-            /** @enum {string|null} */
-            fromStatus: "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown" | null;
-            /** @enum {string|null} */
-            toStatus: "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown" | null;
-            detail: {
-                [key: string]: unknown;
-            };
-            /** Format: date-time */
-            occurredAt: string;
+        ApprovalDecisionDto: {
+            /** @example Checked against invoice 2026-118. */
+            comment?: string;
         };
         PayoutCapabilitiesDto: {
             create: boolean;
@@ -1698,6 +1792,119 @@ export interface components {
             /** @description Pass as cursor for the next page; null on the last one. */
             nextCursor: string | null;
         };
+        RollingLimitDto: {
+            /** @example 50000.00 */
+            maxAmount: string | null;
+            /** @example 500 */
+            maxCount: number | null;
+        };
+        ApprovalRuleDto: {
+            /** @example 10000.00 */
+            atOrAbove: string | null;
+            firstPayoutToBeneficiary: boolean;
+            everyPayout: boolean;
+            requiredApprovals: number;
+        };
+        PayoutPolicyDto: {
+            /** Format: uuid */
+            id: string;
+            /** @example BRL */
+            currency: string;
+            /**
+             * @description null: any provider.
+             * @enum {string|null}
+             */
+            provider: "verestro" | "connectpay" | "d24" | null;
+            /**
+             * @description null: any environment.
+             * @enum {string|null}
+             */
+            environment: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg" | null;
+            /**
+             * Format: uuid
+             * @description null: any API key.
+             */
+            apiKeyId: string | null;
+            /** @example 5000.00 */
+            maxAmountPerPayout: string | null;
+            rolling24h: components["schemas"]["RollingLimitDto"];
+            approval: components["schemas"]["ApprovalRuleDto"] | null;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: uuid */
+            updatedByKeyId: string | null;
+        };
+        PayoutPoliciesDto: {
+            policies: components["schemas"]["PayoutPolicyDto"][];
+        };
+        RollingLimitInputDto: {
+            /**
+             * @description At most this much paid out in any 24 hours.
+             * @example 50000.00
+             */
+            maxAmount?: string;
+            /**
+             * @description At most this many payouts in any 24 hours.
+             * @example 500
+             */
+            maxCount?: number;
+        };
+        ApprovalRuleInputDto: {
+            /**
+             * @description Payouts of this amount or more need approval.
+             * @example 10000.00
+             */
+            atOrAbove?: string;
+            /**
+             * @description A payout to an account that no earlier payout went to (failed, rejected and cancelled ones aside) needs approval.
+             * @default false
+             */
+            firstPayoutToBeneficiary: boolean;
+            /**
+             * @description Every payout in the scope needs approval: e.g. a whole provider or environment.
+             * @default false
+             */
+            everyPayout: boolean;
+            /**
+             * @description Distinct approvers needed (key owners other than the creator), N of however many hold payouts:approve.
+             * @default 1
+             */
+            requiredApprovals: number;
+        };
+        PayoutPolicyInputDto: {
+            /**
+             * @description ISO 4217: the policy governs payouts in this currency.
+             * @example BRL
+             */
+            currency: string;
+            /**
+             * @description Only payouts through this provider. Omit: any provider.
+             * @enum {string}
+             */
+            provider?: "verestro" | "connectpay" | "d24";
+            /**
+             * @description Only payouts in this environment. Omit: any.
+             * @enum {string}
+             */
+            environment?: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
+            /**
+             * Format: uuid
+             * @description Only payouts created with this API key. Omit: any key.
+             */
+            apiKeyId?: string;
+            /**
+             * @description No single payout above this amount.
+             * @example 5000.00
+             */
+            maxAmountPerPayout?: string;
+            rolling24h?: components["schemas"]["RollingLimitInputDto"];
+            /** @description When payouts in the scope wait for approval. */
+            approval?: components["schemas"]["ApprovalRuleInputDto"];
+        };
+        PutPayoutPoliciesDto: {
+            /** @description The whole set: policies not listed are removed. An empty list removes every policy. */
+            policies: components["schemas"]["PayoutPolicyInputDto"][];
+        };
     };
     responses: {
         /** @description MALFORMED_JSON (the body is not JSON), VALIDATION_FAILED (`details` lists each bad field, parameter or header), BAD_CONTENT_ENCODING. */
@@ -2116,7 +2323,7 @@ export interface operations {
                 /** @description nextCursor from the previous page. */
                 cursor?: string;
                 limit?: number;
-                status?: "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
+                status?: "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
                 provider?: "verestro" | "connectpay" | "d24";
                 environment?: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
                 createdFrom?: string;
@@ -2189,7 +2396,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The payout and where it stands (pending, failed, unknown …). */
+            /** @description The payout and where it stands (pending, failed, unknown …); pending_approval when a policy’s approval rule caught it: nothing is sent until it is approved. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2237,7 +2444,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description IDEMPOTENCY_KEY_REUSED, or BENEFICIARY_NOT_FOUND (no stored beneficiary has that beneficiaryId). */
+            /** @description IDEMPOTENCY_KEY_REUSED; BENEFICIARY_NOT_FOUND (no stored beneficiary has that beneficiaryId); PAYOUT_LIMIT_PER_PAYOUT, PAYOUT_LIMIT_ROLLING_AMOUNT or PAYOUT_LIMIT_ROLLING_COUNT: a payout policy’s limit (details: limit, policyId, max, used, headroom, currency); nothing was stored and the key is not used. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2412,7 +2619,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider. */
+            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2455,6 +2662,176 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+        };
+    };
+    Payouts_approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecisionDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /**
+             * @description APPROVER_IS_CREATOR: the calling key’s owner created the payout. FORBIDDEN_SCOPE without payouts:approve.
+             *
+             *     The API key lacks a required scope (payouts:approve) (FORBIDDEN_SCOPE).
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description PAYOUT_NOT_PENDING_APPROVAL: it was sent, rejected, cancelled or never needed approval. APPROVAL_EXPIRED: its deadline passed; it is now cancelled. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            /** @description PROVIDER_AUTH_FAILED (the provider refused our credential) or PROVIDER_PROTOCOL_ERROR (its answer is not what its API documents). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description PROVIDER_UNAVAILABLE (unreachable or a server error), CIRCUIT_OPEN (calls paused after repeated failures), or DATABASE_BUSY (send it again after Retry-After). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before sending the request again (sent with DATABASE_BUSY). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description PROVIDER_TIMEOUT: the provider did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    Payouts_reject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecisionDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:approve) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description PAYOUT_NOT_PENDING_APPROVAL: it was sent, cancelled or never needed approval. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
         };
     };
     Payouts_hold: {
@@ -2505,7 +2882,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider. */
+            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2598,7 +2975,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider. */
+            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4638,6 +5015,100 @@ export interface operations {
                 };
             };
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    PayoutPolicies_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutPoliciesDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (policies:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    PayoutPolicies_replace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutPayoutPoliciesDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutPoliciesDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (policies:write) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

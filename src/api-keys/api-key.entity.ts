@@ -10,6 +10,14 @@ export class ApiKeyEntity {
   @Column({ type: 'varchar', length: 100 })
   name!: string;
 
+  /**
+   * The person or service that holds the key. Maker-checker compares owners, not keys: two keys
+   * of one owner are one principal. Null for keys made before owners existed (the key is then its
+   * own principal).
+   */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  owner!: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   prefix!: string;
 
@@ -50,6 +58,7 @@ export function toApiKey(row: ApiKeyEntity): ApiKey {
   return {
     id: row.id,
     name: row.name,
+    owner: row.owner,
     prefix: row.prefix,
     lastFour: row.lastFour,
     scopes: row.scopes,

@@ -8,6 +8,8 @@ export type ApiKeySource = 'api' | 'environment' | 'bootstrap';
 export interface ApiKey {
   id: string;
   name: string;
+  /** The person or service holding the key; null for keys made before owners existed. */
+  owner: string | null;
   /** The first characters of the key, safe to show: lets an operator tell keys apart. */
   prefix: string;
   lastFour: string;

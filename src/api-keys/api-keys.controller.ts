@@ -31,7 +31,7 @@ export class ApiKeysController {
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'VALIDATION_FAILED with one entry per bad field.' })
   async create(@Body() body: CreateApiKeyDto, @CurrentPrincipal() principal: Principal): Promise<CreatedApiKeyDto> {
     const { apiKey, secret } = await this.apiKeys.create(
-      { name: body.name, scopes: body.scopes, expiresAt: body.expiresAt ?? null },
+      { name: body.name, owner: body.owner, scopes: body.scopes, expiresAt: body.expiresAt ?? null },
       principal,
     );
     return { ...ApiKeyDto.from(apiKey), key: secret };

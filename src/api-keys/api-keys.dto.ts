@@ -23,6 +23,19 @@ export class CreateApiKeyDto {
   @Matches(/\S/, { message: 'must not be blank' })
   name!: string;
 
+  @ApiPropertyOptional({
+    description:
+      'The person or service that holds the key, e.g. an e-mail address. Approvals compare owners: keys of one owner count as one approver, and never as the payout’s creator’s second pair of eyes. Omitted: the key is its own owner.',
+    example: 'ana.silva@acme.example',
+    minLength: 1,
+    maxLength: 100,
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  @Matches(/^\S(.*\S)?$/, { message: 'must not be blank or start or end with spaces' })
+  owner?: string;
+
   @ApiProperty({ enum: SCOPES, isArray: true, example: ['payouts:read', 'payouts:write'] })
   @IsArray()
   @ArrayNotEmpty()
@@ -60,6 +73,14 @@ export class ApiKeyDto {
   @ApiProperty({ example: 'payouts-frontend' })
   name!: string;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'ana.silva@acme.example',
+    description: 'Who holds the key; null for a key that is its own owner.',
+  })
+  owner!: string | null;
+
   @ApiProperty({ description: 'The key with its secret part hidden.', example: 'pbk_Xy3k9QaB…f0Zq' })
   maskedKey!: string;
 
@@ -91,6 +112,7 @@ export class ApiKeyDto {
     return {
       id: key.id,
       name: key.name,
+      owner: key.owner,
       maskedKey: maskedKey(key),
       scopes: key.scopes,
       status: key.revokedAt ? 'revoked' : isActive(key) ? 'active' : 'expired',

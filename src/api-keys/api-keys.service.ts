@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { Authenticator } from '../common/auth/authenticator';
-import { Principal, Scope, SCOPES } from '../common/auth/scopes';
+import { Principal, principalOfKey, Scope, SCOPES } from '../common/auth/scopes';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import type { Transaction } from '../database/unit-of-work';
@@ -9,6 +9,7 @@ import { ApiKeysRepository } from './persistence/api-keys.repository';
 
 export interface NewApiKey {
   name: string;
+  owner?: string;
   scopes: Scope[];
   expiresAt: Date | null;
 }
@@ -40,7 +41,7 @@ export class ApiKeysService extends Authenticator {
     const key = await this.findKey(hashApiKey(token));
     if (!key || !isActive(key)) return null;
     this.recordUse(key.id);
-    return { keyId: key.id, name: key.name, scopes: key.scopes };
+    return { keyId: key.id, name: key.name, principal: principalOfKey(key), scopes: key.scopes };
   }
 
   private async findKey(secretHash: string): Promise<ApiKey | null> {
@@ -180,6 +181,7 @@ export class ApiKeysService extends Authenticator {
     return this.keys.insert(
       {
         name: input.name,
+        owner: input.owner ?? null,
         scopes: [...new Set(input.scopes)].sort((a, b) => SCOPES.indexOf(a) - SCOPES.indexOf(b)),
         expiresAt: input.expiresAt,
         secretHash: hashApiKey(secret),

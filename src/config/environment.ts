@@ -326,6 +326,17 @@ export class Environment {
   IDEMPOTENCY_WAIT_MS: number = 2_000;
 
   /**
+   * How long a payout waits in pending_approval for its approvals (hours). When it runs out, the
+   * payout is cancelled (failure code APPROVAL_EXPIRED), never sent.
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of hours' })
+  @Min(1, { message: 'must be between 1 and 720' })
+  @Max(720, { message: 'must be between 1 and 720' })
+  PAYOUT_APPROVAL_TTL_HOURS: number = 72;
+
+  /**
    * Private addresses and names event subscriptions may reach, comma-separated CIDR ranges and
    * host names (e.g. "10.0.0.0/8,events.internal"). Public addresses are always allowed;
    * loopback, link-local (cloud metadata), unspecified and multicast only inside a listed range.

@@ -1,6 +1,12 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
 import { BeneficiaryEntity } from '../beneficiaries/persistence/beneficiary.entity';
-import { IdempotencyKeyEntity, PayoutEntity, PayoutEventEntity } from '../payouts/persistence/payout.entity';
+import {
+  IdempotencyKeyEntity,
+  PayoutApprovalEntity,
+  PayoutEntity,
+  PayoutEventEntity,
+} from '../payouts/persistence/payout.entity';
+import { PayoutPolicyEntity } from '../payout-policies/persistence/payout-policy.entity';
 import { WebhookDeliveryEntity } from '../webhooks/persistence/webhook-delivery.entity';
 import { EventSubscriptionEntity, OutboundEventEntity } from '../events/outbound-event.entity';
 import {
@@ -22,4 +28,6 @@ export const ENTITIES = [
   EventSubscriptionEntity,
   OutboundEventEntity,
   BeneficiaryEntity,
+  PayoutApprovalEntity,
+  PayoutPolicyEntity,
 ];

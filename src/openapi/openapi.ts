@@ -29,6 +29,10 @@ const TAGS: Array<[name: string, description: string]> = [
     'Beneficiaries',
     'Stored beneficiaries: checked once, sealed at rest, masked in answers, paid by beneficiaryId; duplicates refused.',
   ],
+  [
+    'Payout policies',
+    'Limits per currency (per payout, rolling 24 h amount and count), optionally per provider, environment or key, and the rules that make payouts wait for approval.',
+  ],
   ['Accounts', 'Provider accounts, balances and transactions, read live from each provider.'],
   [
     'Credentials',

@@ -14,6 +14,26 @@ const AMOUNT_MESSAGES = {
   TOO_LARGE: 'is too large',
 } as const;
 
+/** An amount in a currency (known to be ISO 4217), normalised, or the problem with it for `field`. */
+export function checkAmount(
+  field: string,
+  text: string,
+  currency: string,
+): { amount: string } | { problem: FieldProblem } {
+  const checked = normaliseAmount(text, currency);
+  if (!('problem' in checked)) return checked;
+  return {
+    problem: {
+      field,
+      code: checked.problem,
+      message:
+        checked.problem === 'TOO_PRECISE'
+          ? `has more than the ${checked.decimals} decimal(s) ${currency} allows`
+          : AMOUNT_MESSAGES[checked.problem],
+    },
+  };
+}
+
 /**
  * The checks a DTO cannot express: the environment belongs to the provider, the amount fits the
  * currency's precision, the beneficiary is the provider's rail and complete. Every problem is
@@ -43,19 +63,9 @@ export function toNewPayout(dto: CreatePayoutDto): PayoutRequest {
   if (!isCurrency(dto.currency)) {
     problems.push({ field: 'currency', code: 'UNKNOWN_CURRENCY', message: 'must be an ISO 4217 currency code' });
   } else {
-    const checked = normaliseAmount(dto.amount, dto.currency);
-    if ('problem' in checked) {
-      problems.push({
-        field: 'amount',
-        code: checked.problem,
-        message:
-          checked.problem === 'TOO_PRECISE'
-            ? `has more than the ${checked.decimals} decimal(s) ${dto.currency} allows`
-            : AMOUNT_MESSAGES[checked.problem],
-      });
-    } else {
-      amount = checked.amount;
-    }
+    const checked = checkAmount('amount', dto.amount, dto.currency);
+    if ('problem' in checked) problems.push(checked.problem);
+    else amount = checked.amount;
   }
 
   const { rail } = descriptorOf(dto.provider);

@@ -6,6 +6,7 @@ import { ProviderError } from '../providers/provider.port';
 import { OPEN, type Payout } from './domain/payout';
 import { PayoutsRepository } from './persistence/payouts.repository';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
+import { PayoutApprovals } from './payout-approvals';
 import { PayoutsService } from './payouts.service';
 
 /**
@@ -19,7 +20,10 @@ import { PayoutsService } from './payouts.service';
  * while a provider still had a full round: a backlog (after an outage) drains as fast as the
  * providers are allowed to be called, instead of one small batch per interval. Replicas claim with
  * FOR UPDATE SKIP LOCKED and a lease, so several share a backlog without checking a payout twice.
- * A row has a check due only while next_check_at is set; it is cleared once the payout is final.
+ * A row has a check due only while next_check_at is set; it is cleared once the payout is final,
+ * and never set while it waits for approval (such a payout was not sent: there is nothing to
+ * check, and re-submitting it would send it unapproved). Each pass also cancels the payouts whose
+ * approval deadline passed.
  */
 @Injectable()
 export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -36,6 +40,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
     private readonly idempotencyKeys: IdempotencyKeysRepository,
     private readonly payouts: PayoutsService,
     private readonly environment: Environment,
+    private readonly approvals: PayoutApprovals,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -72,6 +77,8 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
       // Let requests waiting on the event loop in between rounds.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    // Payouts that waited past their approval deadline are cancelled, never sent.
+    await this.approvals.expireDue();
     await this.idempotencyKeys.purgeExpired();
     return checked;
   }

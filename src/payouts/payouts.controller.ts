@@ -15,6 +15,7 @@ import {
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -30,7 +31,15 @@ import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { uuidParam } from '../common/http/uuid-param.pipe';
 import { CreatedPayoutAnswer, IDEMPOTENCY_KEY_RETENTION_HOURS, StoredAnswer } from './domain/idempotency';
 import type { Payout } from './domain/payout';
-import { CreatePayoutDto, ListPayoutsQueryDto, PayoutDto, PayoutEventDto, PayoutPageDto } from './dto/payout.dto';
+import {
+  ApprovalDecisionDto,
+  CreatePayoutDto,
+  ListPayoutsQueryDto,
+  PayoutDto,
+  PayoutEventDto,
+  PayoutPageDto,
+} from './dto/payout.dto';
+import { PayoutApprovals } from './payout-approvals';
 import { idempotencyKeyOf, toNewPayout } from './payout-input';
 import { PayoutsService } from './payouts.service';
 
@@ -38,7 +47,7 @@ const Unsupported = () =>
   ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, or INVALID_TRANSITION from the provider.',
+      'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet).',
   });
 
 /**
@@ -58,6 +67,7 @@ export class PayoutsController {
   constructor(
     private readonly payouts: PayoutsService,
     private readonly createdAnswer: CreatedPayoutAnswer,
+    private readonly approvals: PayoutApprovals,
   ) {}
 
   @Post()
@@ -73,7 +83,11 @@ export class PayoutsController {
     description: `Unique per payout, e.g. a UUID; per API key. Kept ${IDEMPOTENCY_KEY_RETENTION_HOURS} h: a retry within that time gets the first answer.`,
     example: 'c6a2b8d4-5e1f-4a3b-9c7d-2e8f1a6b4c90',
   })
-  @ApiCreatedResponse({ type: PayoutDto, description: 'The payout and where it stands (pending, failed, unknown …).' })
+  @ApiCreatedResponse({
+    type: PayoutDto,
+    description:
+      'The payout and where it stands (pending, failed, unknown …); pending_approval when a policy’s approval rule caught it: nothing is sent until it is approved.',
+  })
   @ApiBadRequestResponse({
     type: ErrorBodyDto,
     description:
@@ -81,7 +95,9 @@ export class PayoutsController {
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorBodyDto,
-    description: 'IDEMPOTENCY_KEY_REUSED, or BENEFICIARY_NOT_FOUND (no stored beneficiary has that beneficiaryId).',
+    description:
+      'IDEMPOTENCY_KEY_REUSED; BENEFICIARY_NOT_FOUND (no stored beneficiary has that beneficiaryId); ' +
+      'PAYOUT_LIMIT_PER_PAYOUT, PAYOUT_LIMIT_ROLLING_AMOUNT or PAYOUT_LIMIT_ROLLING_COUNT: a payout policy’s limit (details: limit, policyId, max, used, headroom, currency); nothing was stored and the key is not used.',
   })
   @ApiConflictResponse({
     type: ErrorBodyDto,
@@ -100,7 +116,11 @@ export class PayoutsController {
   ): Promise<unknown> {
     const key = idempotencyKeyOf(idempotencyHeader);
     const { payout, refusedUnlessReplayed } = toNewPayout(body);
-    const result = await this.payouts.create(payout, { apiKeyId: principal.keyId, key }, { refusedUnlessReplayed });
+    const result = await this.payouts.create(
+      payout,
+      { apiKeyId: principal.keyId, key },
+      { refusedUnlessReplayed, principal: principal.principal },
+    );
     // A replay answers exactly what the first request was answered (as stored then).
     const answer = result.outcome === 'replayed' ? result.answer : this.createdAnswer.render(result.payout);
     response.status(answer.status);
@@ -155,14 +175,68 @@ export class PayoutsController {
   @ApiOperation({
     summary: 'Cancel a payout (where the provider supports it)',
     description:
-      'Asks the provider to cancel and answers the payout as it then stands. A payout in a final state cannot be cancelled (PAYOUT_FINAL).',
+      'Asks the provider to cancel and answers the payout as it then stands. A payout in a final state cannot be cancelled (PAYOUT_FINAL). ' +
+      'A payout waiting for approval is cancelled here without asking any provider (failure code CANCELLED_BEFORE_APPROVAL).',
   })
   @ApiOkResponse({ type: PayoutDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @Unsupported()
   @ApiProviderErrors()
-  async cancel(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
-    return PayoutDto.from(await this.payouts.operate(id, 'cancel'));
+  async cancel(@Param('id', uuidParam()) id: string, @CurrentPrincipal() principal: Principal): Promise<PayoutDto> {
+    return PayoutDto.from(await this.payouts.operate(id, 'cancel', { keyId: principal.keyId }));
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @RequireScopes('payouts:approve')
+  @ApiOperation({
+    summary: 'Approve a payout waiting for approval',
+    description:
+      'One approval by the calling key’s owner, who must not be the payout’s creator. Once the payout has as many distinct approvers as its policy requires, ' +
+      'it is sent, and the answer is the payout after sending (pending, completed, failed …); until then it stays pending_approval. ' +
+      'Approving again as the same owner changes nothing.',
+  })
+  @ApiOkResponse({ type: PayoutDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @ApiForbiddenResponse({
+    type: ErrorBodyDto,
+    description:
+      'APPROVER_IS_CREATOR: the calling key’s owner created the payout. FORBIDDEN_SCOPE without payouts:approve.',
+  })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'PAYOUT_NOT_PENDING_APPROVAL: it was sent, rejected, cancelled or never needed approval. APPROVAL_EXPIRED: its deadline passed; it is now cancelled.',
+  })
+  @ApiProviderErrors()
+  async approve(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: ApprovalDecisionDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<PayoutDto> {
+    return PayoutDto.from(await this.approvals.approve(id, principal, body.comment ?? null));
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @RequireScopes('payouts:approve')
+  @ApiOperation({
+    summary: 'Reject a payout waiting for approval',
+    description:
+      'Cancels it (failure code APPROVAL_REJECTED); it is never sent. Rejecting again as the same owner answers it as it is.',
+  })
+  @ApiOkResponse({ type: PayoutDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'PAYOUT_NOT_PENDING_APPROVAL: it was sent, cancelled or never needed approval.',
+  })
+  async reject(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: ApprovalDecisionDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<PayoutDto> {
+    return PayoutDto.from(await this.approvals.reject(id, principal, body.comment ?? null));
   }
 
   @Post(':id/hold')

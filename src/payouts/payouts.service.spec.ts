@@ -21,6 +21,7 @@ import type {
   PayoutsRepository,
   PayoutStateChange,
   RequestedPayout,
+  ClaimResult,
 } from './persistence/payouts.repository';
 import type { NewPayout } from './payouts.service';
 import { PayoutsService } from './payouts.service';
@@ -103,12 +104,13 @@ class FakePayouts implements Pick<
     claim: NewClaim,
     input: RequestedPayout,
     history: Record<string, unknown>,
-  ): Promise<Payout | null> {
+  ): Promise<ClaimResult> {
+    // No payout policies in this spec (they are covered by test/payouts/payout-controls.spec.ts, on PostgreSQL).
     return this.unitOfWork.run(async (transaction) => {
-      if (!(await this.keys.claim(transaction, scope, claim))) return null;
+      if (!(await this.keys.claim(transaction, scope, claim))) return { outcome: 'taken' };
       const payout = await this.insertRequested(transaction, input);
       await this.appendHistory(transaction, input.id, 'created', null, 'requested', history);
-      return payout;
+      return { outcome: 'inserted', payout };
     });
   }
 
@@ -134,6 +136,8 @@ class FakePayouts implements Pick<
       createdAt: now,
       updatedAt: now,
       createdByKeyId: input.createdByKeyId,
+      approvalsRequired: 0,
+      approvalExpiresAt: null,
     };
     this.tables.payouts = new Map(this.tables.payouts).set(input.id, {
       payout,
@@ -402,6 +406,7 @@ function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
     // Stored beneficiaries are covered by test/payouts/stored-beneficiaries.spec.ts, on the real module.
     { openForPayout: () => Promise.reject(new Error('no stored beneficiaries in this spec')) },
     keyring,
+    { lockGoverning: () => Promise.reject(new Error('no payout policies in this spec')) },
   );
   return { service, tables, unitOfWork, provider, answer };
 }

@@ -28,8 +28,22 @@ import {
 import { CreatedPayoutAnswer, CreateOutcome, IdempotencyClaim, IdempotencyScope } from './domain/idempotency';
 import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
 import type { PayoutHistoryEntry } from './domain/payout-history';
-import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
-import { type OutcomeEffects, type PayoutStateChange, PayoutsRepository } from './persistence/payouts.repository';
+import {
+  approvalsRequired,
+  asksAboutFirstPayout,
+  firstLimitBreach,
+  hasRollingLimit,
+  type LimitBreach,
+  type RollingUsage,
+} from './domain/payout-controls';
+import { IdempotencyKeysRepository, type NewClaim } from './persistence/idempotency-keys.repository';
+import {
+  type OutcomeEffects,
+  type PayoutStateChange,
+  PayoutsRepository,
+  type RequestedPayout,
+} from './persistence/payouts.repository';
+import { PayoutPolicyBook } from './payout-policy-book';
 
 export interface NewPayout {
   provider: Provider;
@@ -83,6 +97,7 @@ export class PayoutsService {
     private readonly beneficiaries: PayoutBeneficiaries,
     private readonly directory: BeneficiaryDirectory,
     private readonly keyring: MasterKeyring,
+    private readonly policyBook: PayoutPolicyBook,
   ) {}
 
   private readonly requestHashKeys = new Map<string, Buffer>();
@@ -130,7 +145,7 @@ export class PayoutsService {
   async create(
     input: NewPayout,
     idempotency: IdempotencyScope,
-    options: { refusedUnlessReplayed?: FieldProblem[] } = {},
+    options: { refusedUnlessReplayed?: FieldProblem[]; principal?: string } = {},
   ): Promise<CreateOutcome> {
     const provider = this.registry.get(input.provider, input.environment);
     if (!provider.capabilities.payouts.create) throw unsupported(input.provider, 'payouts.create');
@@ -167,36 +182,108 @@ export class PayoutsService {
     } else {
       beneficiary = input.beneficiary;
     }
-    const requestHash = requestHashes[0];
     const id = randomUUID();
+    const claim: NewClaim = {
+      requestHash: requestHashes[0],
+      payoutId: id,
+      ownerInstance: this.liveness.id,
+      leaseMs: this.leaseMs(),
+    };
+    const requested: RequestedPayout = {
+      id,
+      status: 'requested',
+      provider: input.provider,
+      environment: input.environment,
+      amount: input.amount,
+      // Masked view readable, full beneficiary sealed to this payout id, fingerprint: sealed once, here.
+      beneficiary: this.beneficiaries.seal(id, beneficiary),
+      beneficiaryId,
+      reference: input.reference ?? null,
+      metadata: input.metadata ?? {},
+      createdByKeyId: idempotency.apiKeyId,
+      nextCheckAt: new Date(Date.now() + this.leaseMs()),
+      approvalsRequired: 0,
+      approvalExpiresAt: null,
+    };
+    const history = {
+      amount: input.amount,
+      beneficiary: maskBeneficiary(beneficiary),
+      ...(beneficiaryId ? { beneficiaryId } : {}),
+      reference: input.reference,
+      createdBy: { keyId: idempotency.apiKeyId, principal: options.principal ?? null },
+    };
     // The claim is the lock: a concurrent request with the same key waits until this statement
     // commits, then finds the claim and replays. The claim names this process (its liveness lock)
     // and a lease, so a retry can tell a first attempt still at work from one whose process died.
-    const claimed = await this.payouts.claimAndInsertRequested(
-      idempotency,
-      { requestHash, payoutId: id, ownerInstance: this.liveness.id, leaseMs: this.leaseMs() },
-      {
-        id,
-        provider: input.provider,
-        environment: input.environment,
-        amount: input.amount,
-        // Masked view readable, full beneficiary sealed to this payout id, fingerprint: sealed once, here.
-        beneficiary: this.beneficiaries.seal(id, beneficiary),
-        beneficiaryId,
-        reference: input.reference ?? null,
-        metadata: input.metadata ?? {},
-        createdByKeyId: idempotency.apiKeyId,
-        nextCheckAt: new Date(Date.now() + this.leaseMs()),
-      },
-      {
-        amount: input.amount,
-        beneficiary: maskBeneficiary(beneficiary),
-        ...(beneficiaryId ? { beneficiaryId } : {}),
-        reference: input.reference,
-      },
-    );
-    if (!claimed) return this.replay(idempotency, requestHashes);
-    return this.answer(claimed, idempotency, provider);
+    // When a payout policy governs the payout, nothing is written here: see createGoverned.
+    const first = await this.payouts.claimAndInsertRequested(idempotency, claim, requested, history, {
+      unlessGoverned: true,
+    });
+    if (first.outcome === 'taken') return this.replay(idempotency, requestHashes);
+    if (first.outcome === 'inserted') return this.answer(first.payout, idempotency, provider);
+    return this.createGoverned(idempotency, requestHashes, claim, requested, history, beneficiary, provider);
+  }
+
+  /**
+   * The first commit of a payout that payout policies govern, in one transaction: lock the
+   * policies (so payouts under one policy are counted one after another), replay a key answered
+   * meanwhile, refuse a payout that breaks a limit (422, nothing stored, the key stays free), and
+   * decide whether it waits for approval. A pending_approval payout's answer is stored in the same
+   * commit: it is final for this request, and a replay answers the same.
+   */
+  private async createGoverned(
+    idempotency: IdempotencyScope,
+    requestHashes: string[],
+    claim: NewClaim,
+    requested: RequestedPayout,
+    history: Record<string, unknown>,
+    beneficiary: Beneficiary,
+    provider: PayoutProvider,
+  ): Promise<CreateOutcome> {
+    const decided = await this.unitOfWork.run(async (transaction): Promise<Payout | null> => {
+      const policies = await this.policyBook.lockGoverning(transaction, {
+        currency: requested.amount.currency,
+        provider: requested.provider,
+        environment: requested.environment,
+        apiKeyId: idempotency.apiKeyId,
+      });
+      if (await this.idempotencyKeys.find(idempotency)) return null;
+      const usage = new Map<string, RollingUsage>();
+      for (const policy of policies.filter(hasRollingLimit)) {
+        usage.set(policy.id, await this.payouts.rollingUsage(transaction, policy.scope));
+      }
+      const breach = firstLimitBreach(policies, requested.amount, usage);
+      if (breach) throw limitBreached(breach);
+      const firstPayoutToBeneficiary =
+        asksAboutFirstPayout(policies) &&
+        !(await this.payouts.paidBefore(transaction, this.beneficiaries.fingerprints(beneficiary)));
+      const approval = approvalsRequired(policies, requested.amount, { firstPayoutToBeneficiary });
+      const payout: RequestedPayout =
+        approval.required > 0
+          ? {
+              ...requested,
+              status: 'pending_approval',
+              approvalsRequired: approval.required,
+              approvalExpiresAt: new Date(Date.now() + this.environment.PAYOUT_APPROVAL_TTL_HOURS * 3_600_000),
+              nextCheckAt: null,
+            }
+          : requested;
+      const inserted = await this.payouts.claimAndInsertRequested(
+        idempotency,
+        claim,
+        payout,
+        approval.required > 0
+          ? { ...history, approval: { required: approval.required, reasons: approval.reasons } }
+          : history,
+        { transaction, unlessGoverned: false },
+      );
+      if (inserted.outcome !== 'inserted') return null;
+      if (inserted.payout.status === 'pending_approval') await this.settled(transaction, inserted.payout, idempotency);
+      return inserted.payout;
+    });
+    if (!decided) return this.replay(idempotency, requestHashes);
+    if (decided.status === 'pending_approval') return { outcome: 'created', payout: decided };
+    return this.answer(decided, idempotency, provider);
   }
 
   /**
@@ -272,8 +359,9 @@ export class PayoutsService {
     };
   }
 
-  async operate(id: string, operation: Operation): Promise<Payout> {
+  async operate(id: string, operation: Operation, by: { keyId: string | null } = { keyId: null }): Promise<Payout> {
     const payout = await this.get(id);
+    if (payout.status === 'pending_approval') return this.operatePending(payout, operation, by);
     const provider = this.registry.get(payout.provider, payout.environment);
     const capability = CAPABILITY[operation];
     const [group, name] = capability.split('.') as ['payouts', 'cancel' | 'hold' | 'status'];
@@ -299,6 +387,36 @@ export class PayoutsService {
     }[operation];
     const result = await call();
     return this.applyProviderResult(payout, result, operation);
+  }
+
+  /**
+   * A payout waiting for approval was never sent: a cancel is ours alone (under its row lock, so
+   * an approval cannot send it meanwhile), a sync has nothing to ask, hold and release make no sense.
+   */
+  private async operatePending(payout: Payout, operation: Operation, by: { keyId: string | null }): Promise<Payout> {
+    if (operation === 'sync') return payout;
+    if (operation !== 'cancel') {
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        ErrorCode.PAYOUT_PENDING_APPROVAL,
+        'The payout waits for approval and was not sent yet, so it cannot be held or released; approve, reject or cancel it.',
+        { status: payout.status },
+      );
+    }
+    return this.unitOfWork.run(async (transaction) => {
+      const locked = await this.payouts.lockById(transaction, payout.id);
+      if (!locked) throw ApiError.notFound('payout', payout.id);
+      if (locked.payout.status !== 'pending_approval') {
+        // Approved (or decided otherwise) meanwhile: out of our hands now; say so instead of guessing.
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          ErrorCode.CONFLICT,
+          `The payout left pending_approval while it was being cancelled (it is ${locked.payout.status} now); look at it and cancel again if it still applies.`,
+          { status: locked.payout.status },
+        );
+      }
+      return this.cancelNeverSent(transaction, locked.payout, 'cancelled', { source: 'cancel', keyId: by.keyId });
+    });
   }
 
   /**
@@ -450,8 +568,39 @@ export class PayoutsService {
     });
   }
 
+  /**
+   * Cancels a payout that waited for approval and was never sent (rejected, expired, or cancelled
+   * by a caller), with its history row and event, in the caller's transaction on a locked row.
+   */
+  async cancelNeverSent(
+    transaction: Transaction,
+    payout: Payout,
+    why: NeverSentReason,
+    detail: Record<string, unknown>,
+  ): Promise<Payout> {
+    const cancelled: Payout = {
+      ...payout,
+      status: 'cancelled',
+      failureCode: NEVER_SENT[why].code,
+      failureReason: NEVER_SENT[why].reason,
+      updatedAt: new Date(),
+    };
+    await this.payouts.updateState(transaction, payout.id, {
+      status: 'cancelled',
+      failureCode: cancelled.failureCode,
+      failureReason: cancelled.failureReason,
+      nextCheckAt: null,
+    });
+    await this.payouts.appendHistory(transaction, payout.id, 'transition', payout.status, 'cancelled', {
+      ...detail,
+      code: NEVER_SENT[why].code,
+    });
+    await this.announce(transaction, cancelled, payout.status);
+    return cancelled;
+  }
+
   /** payout.status_changed, in the same transaction as the change. */
-  private announce(transaction: Transaction, payout: Payout, from: PayoutStatus): Promise<void> {
+  announce(transaction: Transaction, payout: Payout, from: PayoutStatus): Promise<void> {
     return this.outbound.enqueue(transaction, 'payout.status_changed', this.statusChangedData(payout, from));
   }
 
@@ -609,6 +758,53 @@ function refusedBeforeStoring(error: ProviderError, input: NewPayout): ApiError 
     error.code,
     `${error.message} No payout was created: once this is fixed, send the same request with the same Idempotency-Key again.`,
     { provider: input.provider, environment: input.environment },
+  );
+}
+
+/** Why a payout that waited for approval was cancelled: its failure code and sentence. */
+const NEVER_SENT = {
+  rejected: { code: 'APPROVAL_REJECTED', reason: 'An approver rejected the payout; it was never sent.' },
+  expired: {
+    code: 'APPROVAL_EXPIRED',
+    reason: 'Nobody approved the payout before its deadline; it was cancelled, never sent.',
+  },
+  cancelled: {
+    code: 'CANCELLED_BEFORE_APPROVAL',
+    reason: 'The payout was cancelled while it waited for approval; it was never sent.',
+  },
+} as const;
+export type NeverSentReason = keyof typeof NEVER_SENT;
+
+const LIMIT_CODES = {
+  maxAmountPerPayout: ErrorCode.PAYOUT_LIMIT_PER_PAYOUT,
+  rolling24hAmount: ErrorCode.PAYOUT_LIMIT_ROLLING_AMOUNT,
+  rolling24hCount: ErrorCode.PAYOUT_LIMIT_ROLLING_COUNT,
+} as const;
+
+/** 422 naming the limit, the policy and the headroom left; nothing was stored and the key is free. */
+function limitBreached(breach: LimitBreach): ApiError {
+  const { scope } = breach.policy;
+  const where = [scope.currency, scope.provider, scope.environment, scope.apiKeyId && `key ${scope.apiKeyId}`]
+    .filter(Boolean)
+    .join(', ');
+  const currency = scope.currency;
+  const sentence = {
+    maxAmountPerPayout: `The payout is over the most one payout may be (${breach.max} ${currency}, policy for ${where}).`,
+    rolling24hAmount: `The payout would take the last 24 hours' total over ${breach.max} ${currency} (policy for ${where}); ${breach.headroom} ${currency} can still be paid out now.`,
+    rolling24hCount: `The payout would be more than ${breach.max} payouts in 24 hours (policy for ${where}); ${breach.headroom} more can be made now.`,
+  }[breach.limit];
+  return new ApiError(
+    HttpStatus.UNPROCESSABLE_ENTITY,
+    LIMIT_CODES[breach.limit],
+    `${sentence} No payout was created; send a smaller one, wait for the window to move, or change the policy.`,
+    {
+      limit: breach.limit,
+      policyId: breach.policy.id,
+      max: breach.max,
+      used: breach.used,
+      headroom: breach.headroom,
+      currency,
+    },
   );
 }
 

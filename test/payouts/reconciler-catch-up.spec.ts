@@ -3,6 +3,7 @@ import { Environment, loadEnvironment } from '../../src/config/environment';
 import { IdempotencyKeysRepository } from '../../src/payouts/persistence/idempotency-keys.repository';
 import { PayoutsRepository } from '../../src/payouts/persistence/payouts.repository';
 import { PayoutReconciler } from '../../src/payouts/payout-reconciler';
+import { PayoutApprovals } from '../../src/payouts/payout-approvals';
 import { PayoutsService } from '../../src/payouts/payouts.service';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
@@ -82,6 +83,7 @@ describe('reconciler catch-up', () => {
         world.t.app.get(IdempotencyKeysRepository),
         world.t.app.get(PayoutsService),
         environment,
+        world.t.app.get(PayoutApprovals),
       );
     const d24Requests = async () =>
       (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body.d24.requests;

@@ -11,6 +11,7 @@ const KEY_ADMIN_LOCK = 'payments-backend:api-keys';
 
 export interface NewApiKeyRow {
   name: string;
+  owner: string | null;
   scopes: Scope[];
   expiresAt: Date | null;
   secretHash: string;

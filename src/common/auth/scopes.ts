@@ -2,8 +2,12 @@
 export const SCOPES = [
   'payouts:read',
   'payouts:write',
+  'payouts:approve',
   'beneficiaries:read',
   'beneficiaries:write',
+  'policies:read',
+  'policies:write',
+  'audit:read',
   'accounts:read',
   'credentials:admin',
   'keys:admin',
@@ -14,5 +18,15 @@ export type Scope = (typeof SCOPES)[number];
 export interface Principal {
   keyId: string;
   name: string;
+  /**
+   * Who acts, for maker-checker and the audit: the key's owner, or `key:<id>` for a key made
+   * before owners existed. Two keys of one owner are one principal.
+   */
+  principal: string;
   scopes: readonly Scope[];
+}
+
+/** The principal a key acts as (see Principal.principal). */
+export function principalOfKey(key: { id: string; owner: string | null }): string {
+  return key.owner ?? `key:${key.id}`;
 }

@@ -103,6 +103,22 @@ export const ErrorCode = {
   /** A payout names a stored beneficiary that does not exist (422). */
   BENEFICIARY_NOT_FOUND: 'BENEFICIARY_NOT_FOUND',
 
+  // ---- Money-out controls -------------------------------------------------------------------------
+  /** The payout is over its policy's most per payout; `details` names the policy, `max` and `headroom` (422). */
+  PAYOUT_LIMIT_PER_PAYOUT: 'PAYOUT_LIMIT_PER_PAYOUT',
+  /** The payout would take its policy's rolling 24 h total over `max`; `details.headroom` is what can still be paid (422). */
+  PAYOUT_LIMIT_ROLLING_AMOUNT: 'PAYOUT_LIMIT_ROLLING_AMOUNT',
+  /** The payout would be more payouts in 24 h than its policy allows; `details.headroom` is how many more can be made (422). */
+  PAYOUT_LIMIT_ROLLING_COUNT: 'PAYOUT_LIMIT_ROLLING_COUNT',
+  /** The approver is the payout's creator (the same key owner): a second pair of eyes is someone else (403). */
+  APPROVER_IS_CREATOR: 'APPROVER_IS_CREATOR',
+  /** The payout is not waiting for approval (it was approved, rejected, expired or never needed it) (409). */
+  PAYOUT_NOT_PENDING_APPROVAL: 'PAYOUT_NOT_PENDING_APPROVAL',
+  /** The payout waited past its approval deadline and was cancelled instead of approved (409). */
+  APPROVAL_EXPIRED: 'APPROVAL_EXPIRED',
+  /** The payout waits for approval: it cannot be held or released before it was sent (409). */
+  PAYOUT_PENDING_APPROVAL: 'PAYOUT_PENDING_APPROVAL',
+
   // ---- Providers (raised as ProviderError; HTTP status in provider.port.ts) ----------------------
   /** The provider cannot do this at all; `details.capability` names what (409). */
   CAPABILITY_NOT_SUPPORTED: 'CAPABILITY_NOT_SUPPORTED',

@@ -14,6 +14,7 @@ import { fromProviderState, judgeTransition, mayStillChange, OPEN, PAYOUT_STATUS
  *   R  the reversal after completion: apply for D24 (its documented bank reversal), illegal for the others
  */
 const COLUMNS = [
+  'pending_approval',
   'requested',
   'submitted',
   'pending',
@@ -26,17 +27,18 @@ const COLUMNS = [
   'unknown',
 ] as const;
 const MATRIX: Record<PayoutStatus, string> = {
-  //            req sub pen pro hol com fai rej can unk
-  requested: ' S   A   A   A   A   A   A   A   A   A',
-  submitted: ' T   S   A   A   A   A   A   A   A   T',
-  pending: ' T   T   S   A   A   A   A   A   A   T',
-  processing: ' T   T   T   S   T   A   A   A   I   T',
-  on_hold: ' T   T   A   A   S   A   A   A   A   T',
-  completed: ' T   T   T   T   T   S   T   R   T   T',
-  failed: ' T   T   T   T   T   T   S   T   T   T',
-  rejected: ' T   T   T   T   T   T   T   S   T   T',
-  cancelled: ' T   T   T   T   T   T   T   T   S   T',
-  unknown: ' I   A   A   A   A   A   A   A   A   S',
+  //                  apr req sub pen pro hol com fai rej can unk
+  pending_approval: ' S   I   I   I   I   I   I   I   I   I   I',
+  requested: ' I   S   A   A   A   A   A   A   A   A   A',
+  submitted: ' T   T   S   A   A   A   A   A   A   A   T',
+  pending: ' T   T   T   S   A   A   A   A   A   A   T',
+  processing: ' T   T   T   T   S   T   A   A   A   I   T',
+  on_hold: ' T   T   T   A   A   S   A   A   A   A   T',
+  completed: ' T   T   T   T   T   T   S   T   R   T   T',
+  failed: ' T   T   T   T   T   T   T   S   T   T   T',
+  rejected: ' T   T   T   T   T   T   T   T   S   T   T',
+  cancelled: ' T   T   T   T   T   T   T   T   T   S   T',
+  unknown: ' I   I   A   A   A   A   A   A   A   A   S',
 };
 const PROVIDERS: Provider[] = ['d24', 'connectpay', 'verestro'];
 
@@ -81,9 +83,10 @@ describe('the payout state machine', () => {
     expect(applied.map(({ provider, from, to }) => `${provider}:${from}→${to}`)).toEqual(['d24:completed→rejected']);
   });
 
-  it('splits the statuses into open (polled by the reconciler) and final ones', () => {
+  it('splits the statuses into open (polled by the reconciler), final ones, and pending_approval (never sent, never polled)', () => {
     expect([...TERMINAL].sort()).toEqual(['cancelled', 'completed', 'failed', 'rejected']);
-    expect([...OPEN, ...TERMINAL].sort()).toEqual([...PAYOUT_STATUSES].sort());
+    expect(OPEN).not.toContain('pending_approval');
+    expect([...OPEN, ...TERMINAL, 'pending_approval'].sort()).toEqual([...PAYOUT_STATUSES].sort());
     expect(OPEN.filter((status) => TERMINAL.has(status))).toEqual([]);
   });
 

@@ -13,6 +13,7 @@ import type { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
  * reset, dropped response): the reconciler finds out, nothing is sent blindly again.
  */
 export const PAYOUT_STATUSES = [
+  'pending_approval',
   'requested',
   'submitted',
   'pending',
@@ -32,6 +33,7 @@ export const OPEN: readonly PayoutStatus[] = ['requested', 'submitted', 'pending
 
 /** How far along a payout is; an update may never lower it (on_hold and pending are siblings). */
 const PROGRESS: Record<PayoutStatus, number> = {
+  pending_approval: 0,
   requested: 0,
   unknown: 0,
   submitted: 1,
@@ -45,6 +47,9 @@ const PROGRESS: Record<PayoutStatus, number> = {
 };
 
 const ALLOWED: Record<PayoutStatus, readonly PayoutStatus[]> = {
+  // Not sent to any provider yet, so no provider report can move it: approval (to requested) and
+  // rejection, expiry or cancellation (to cancelled) are our own decisions, made by PayoutApprovals.
+  pending_approval: [],
   requested: [
     'submitted',
     'pending',
@@ -133,6 +138,10 @@ export interface Payout {
   createdAt: Date;
   updatedAt: Date;
   createdByKeyId: string | null;
+  /** Distinct approvers it needs before it is sent; 0 when no approval rule caught it. */
+  approvalsRequired: number;
+  /** While pending_approval: when it is cancelled unless approved. */
+  approvalExpiresAt: Date | null;
 }
 
 /** The beneficiary as answers, the history and the readable payouts.beneficiary column hold it. */

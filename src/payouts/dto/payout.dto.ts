@@ -196,6 +196,31 @@ export class PayoutFailureDto {
 }
 
 @ApiExtraModels(...MASKED_BENEFICIARY_MODELS)
+export class ApprovalDecisionDto {
+  @ApiPropertyOptional({ example: 'Checked against invoice 2026-118.', maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  comment?: string;
+}
+
+export class PayoutApprovalDto {
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: 'Distinct approvers (key owners other than the creator) it needs.',
+  })
+  required!: number;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'While pending_approval: when it is cancelled (APPROVAL_EXPIRED) unless approved.',
+  })
+  expiresAt!: string | null;
+}
+
 export class PayoutDto {
   @ApiProperty({ format: 'uuid', description: "Our id; also the provider's external id." })
   id!: string;
@@ -240,6 +265,13 @@ export class PayoutDto {
   @ApiProperty({ type: MoneyDto, nullable: true })
   fees!: MoneyDto | null;
 
+  @ApiProperty({
+    type: PayoutApprovalDto,
+    nullable: true,
+    description: 'Set when a payout policy’s approval rule caught the payout; null when it needed no approval.',
+  })
+  approval!: PayoutApprovalDto | null;
+
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
 
@@ -262,6 +294,14 @@ export class PayoutDto {
       failure:
         payout.failureCode || payout.failureReason ? { code: payout.failureCode, reason: payout.failureReason } : null,
       fees: payout.fees,
+      approval:
+        payout.approvalsRequired > 0
+          ? {
+              required: payout.approvalsRequired,
+              expiresAt:
+                payout.status === 'pending_approval' ? (payout.approvalExpiresAt?.toISOString() ?? null) : null,
+            }
+          : null,
       createdAt: payout.createdAt.toISOString(),
       updatedAt: payout.updatedAt.toISOString(),
     };

@@ -29,6 +29,11 @@ import type { MaskedBeneficiary, Payout, PayoutStatus } from '../domain/payout';
 })
 // Partial: the reconciler only ever looks for rows with a check due; most rows are final and have none.
 @Index('ix_payouts_next_check', ['nextCheckAt'], { where: 'next_check_at IS NOT NULL' })
+// Partial: only payouts waiting for approval have an expiry; the reconciler's sweep cancels the expired ones.
+@Index('ix_payouts_approval_expiry', ['approvalExpiresAt'], { where: `status = 'pending_approval'` })
+// Rolling 24 h limits sum one currency's recent payouts: an index-only range scan (built with
+// INCLUDE by its own migration, which TypeORM cannot express; synchronize: false keeps it as built).
+@Index('ix_payouts_currency_created', { synchronize: false })
 // Partial: empty once every row is sealed, so the sealing job's "anything left?" is free at each boot.
 @Index('ix_payouts_beneficiary_unsealed', ['id'], { where: '"beneficiary_ciphertext" IS NULL' })
 export class PayoutEntity {
@@ -122,6 +127,14 @@ export class PayoutEntity {
   @Column({ name: 'check_attempts', type: 'int', default: 0 })
   checkAttempts!: number;
 
+  /** How many distinct approvers the payout needs before it is sent (0: none, it was sent at once). */
+  @Column({ name: 'approvals_required', type: 'smallint', default: 0 })
+  approvalsRequired!: number;
+
+  /** While pending_approval: when it is cancelled if not approved by then. */
+  @Column({ name: 'approval_expires_at', type: 'timestamptz', nullable: true })
+  approvalExpiresAt!: Date | null;
+
   /** When a provider notification last made us fetch the status: at most one such fetch per interval. */
   @Column({ name: 'webhook_fetch_at', type: 'timestamptz', nullable: true })
   webhookFetchAt!: Date | null;
@@ -155,6 +168,40 @@ export class PayoutEventEntity {
 
   @CreateDateColumn({ name: 'occurred_at', type: 'timestamptz' })
   occurredAt!: Date;
+}
+
+/**
+ * Maker-checker decisions, append-only: one per principal and payout (a second approval by the
+ * same person, through any of their keys, is not a second pair of eyes).
+ */
+@Entity({ name: 'payout_approvals' })
+@Index('ux_payout_approvals_principal', ['payoutId', 'principal'], { unique: true })
+export class PayoutApprovalEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string;
+
+  @Column({ name: 'payout_id', type: 'uuid' })
+  payoutId!: string;
+
+  @ManyToOne(() => PayoutEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'payout_id', foreignKeyConstraintName: 'fk_payout_approvals_payout' })
+  payout?: PayoutEntity;
+
+  @Column({ type: 'varchar', length: 10 })
+  decision!: 'approved' | 'rejected';
+
+  /** The approver's principal (key owner, or key:<id>). */
+  @Column({ type: 'varchar', length: 100 })
+  principal!: string;
+
+  @Column({ name: 'api_key_id', type: 'uuid' })
+  apiKeyId!: string;
+
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  comment!: string | null;
+
+  @CreateDateColumn({ name: 'decided_at', type: 'timestamptz' })
+  decidedAt!: Date;
 }
 
 /** One row per (API key, Idempotency-Key): the request's fingerprint and, once done, its response. */
@@ -216,5 +263,7 @@ export function toPayout(row: PayoutEntity): Payout {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     createdByKeyId: row.createdByKeyId,
+    approvalsRequired: row.approvalsRequired,
+    approvalExpiresAt: row.approvalExpiresAt,
   };
 }

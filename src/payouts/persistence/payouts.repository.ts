@@ -12,9 +12,12 @@ import { enqueueEventSql } from '../../events/persistence/outbound-events.reposi
 import { IDEMPOTENCY_TTL, storeAnswerParameters, storeAnswerSql, type NewClaim } from './idempotency-keys.repository';
 import { PayoutEntity, PayoutEventEntity, toPayout } from './payout.entity';
 
-/** A payout as committed before its provider is called. */
+/** A payout as committed before its provider is called (or, pending_approval, before anyone may call it). */
 export interface RequestedPayout {
   id: string;
+  status: 'requested' | 'pending_approval';
+  approvalsRequired: number;
+  approvalExpiresAt: Date | null;
   provider: Provider;
   environment: ProviderEnvironment;
   amount: Money;
@@ -24,8 +27,15 @@ export interface RequestedPayout {
   reference: string | null;
   metadata: Record<string, string>;
   createdByKeyId: string;
-  nextCheckAt: Date;
+  /** Null while pending_approval: nothing to check until it is approved. */
+  nextCheckAt: Date | null;
 }
+
+/** What the first commit of a payout did: inserted it, found its key taken, or left it to the governed path. */
+export type ClaimResult = { outcome: 'inserted'; payout: Payout } | { outcome: 'taken' } | { outcome: 'governed' };
+
+/** The statuses that never moved money and never will: they do not count against limits. */
+const NOT_PAID_OUT = ['failed', 'rejected', 'cancelled'];
 
 /** A payout read under its row lock, with the reconciler's bookkeeping the rules need. */
 export interface LockedPayout {
@@ -88,7 +98,7 @@ function requestedRow(repository: Repository<PayoutEntity>, payout: RequestedPay
     id: payout.id,
     provider: payout.provider,
     environment: payout.environment,
-    status: 'requested',
+    status: payout.status,
     amount: payout.amount.amount,
     currency: payout.amount.currency,
     ...payout.beneficiary,
@@ -103,6 +113,8 @@ function requestedRow(repository: Repository<PayoutEntity>, payout: RequestedPay
     createdByKeyId: payout.createdByKeyId,
     nextCheckAt: payout.nextCheckAt,
     checkAttempts: 0,
+    approvalsRequired: payout.approvalsRequired,
+    approvalExpiresAt: payout.approvalExpiresAt,
   });
 }
 
@@ -143,25 +155,39 @@ export class PayoutsRepository {
     claim: NewClaim,
     payout: RequestedPayout,
     history: Record<string, unknown>,
-  ): Promise<Payout | null> {
-    const rows: Array<{ created_at: Date; updated_at: Date }> = await this.dataSource.query(
-      `WITH claim AS (
+    options: { transaction?: Transaction; unlessGoverned: boolean },
+  ): Promise<ClaimResult> {
+    // unlessGoverned: insert nothing when a payout policy governs this payout; the caller then
+    // takes the governed path (policies locked, limits counted, approvals decided). Checked in the
+    // same statement, so a payout either saw no policy or is governed: never a gap between the two.
+    const rows: Array<{ governed: boolean; created_at: Date | null; updated_at: Date | null }> = await (
+      options.transaction ?? this.dataSource
+    ).query(
+      `WITH governed AS (
+         SELECT $23::boolean AND EXISTS (
+           SELECT 1 FROM payout_policies WHERE currency = $11::char(3) AND (provider IS NULL OR provider = $8::varchar)
+             AND (environment IS NULL OR environment = $9::varchar) AND (api_key_id IS NULL OR api_key_id = $1::uuid)
+         ) AS yes
+       ), claim AS (
          INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at, owner_instance, lease_until)
-         VALUES ($1::uuid, $2::varchar, $3::char(64), $4::uuid, now() + $5::interval, $6::int, now() + $7::int * interval '1 millisecond')
+         SELECT $1::uuid, $2::varchar, $3::char(64), $4::uuid, now() + $5::interval, $6::int, now() + $7::int * interval '1 millisecond'
+         WHERE NOT (SELECT yes FROM governed)
          ON CONFLICT DO NOTHING RETURNING payout_id
        ), payout AS (
          INSERT INTO payouts (id, provider, environment, status, amount, currency, beneficiary, beneficiary_master_key_id,
            beneficiary_wrapped_key, beneficiary_ciphertext, beneficiary_fingerprint, reference, metadata, created_by_key_id,
-           next_check_at, check_attempts, beneficiary_id)
-         SELECT payout_id, $8::varchar, $9::varchar, 'requested', $10::numeric, $11::char(3), $12::jsonb, $13::varchar,
-           $14::bytea, $15::bytea, $16::char(64), $17::varchar, $18::jsonb, $19::uuid, $20::timestamptz, 0, $22::uuid
+           next_check_at, check_attempts, beneficiary_id, approvals_required, approval_expires_at)
+         SELECT payout_id, $8::varchar, $9::varchar, $24::varchar, $10::numeric, $11::char(3), $12::jsonb, $13::varchar,
+           $14::bytea, $15::bytea, $16::char(64), $17::varchar, $18::jsonb, $19::uuid, $20::timestamptz, 0, $22::uuid,
+           $25::smallint, $26::timestamptz
          FROM claim
          RETURNING created_at, updated_at
        ), history AS (
          INSERT INTO payout_events (payout_id, type, from_status, to_status, detail)
-         SELECT payout_id, 'created', NULL, 'requested', $21::jsonb FROM claim
+         SELECT payout_id, 'created', NULL, $24::varchar, $21::jsonb FROM claim
        )
-       SELECT created_at, updated_at FROM payout`,
+       SELECT (SELECT yes FROM governed) AS governed, payout.created_at, payout.updated_at
+       FROM (SELECT 1) AS one LEFT JOIN payout ON true`,
       [
         scope.apiKeyId,
         scope.key,
@@ -185,13 +211,48 @@ export class PayoutsRepository {
         payout.nextCheckAt,
         JSON.stringify(history),
         payout.beneficiaryId,
+        options.unlessGoverned,
+        payout.status,
+        payout.approvalsRequired,
+        payout.approvalExpiresAt,
       ],
     );
-    if (rows.length === 0) return null;
-    const row = requestedRow(this.dataSource.getRepository(PayoutEntity), payout);
-    row.createdAt = rows[0].created_at;
-    row.updatedAt = rows[0].updated_at;
-    return toPayout(row);
+    const [row] = rows;
+    if (row.governed) return { outcome: 'governed' };
+    if (!row.created_at || !row.updated_at) return { outcome: 'taken' };
+    const entity = requestedRow(this.dataSource.getRepository(PayoutEntity), payout);
+    entity.createdAt = row.created_at;
+    entity.updatedAt = row.updated_at;
+    return { outcome: 'inserted', payout: toPayout(entity) };
+  }
+
+  /**
+   * What the payouts in a policy's scope used in the last 24 hours: their total and count, failed,
+   * rejected and cancelled ones aside (they never moved money; a bank's return of a completed one
+   * gives its amount back). Read on the policy's row lock (see PayoutPolicyBook), each in its own
+   * statement so it sees every payout committed before the lock was granted.
+   */
+  async rollingUsage(
+    transaction: Transaction,
+    scope: { currency: string; provider: string | null; environment: string | null; apiKeyId: string | null },
+  ): Promise<{ amount: string; count: number }> {
+    const [row]: Array<{ amount: string; count: number }> = await transaction.query(
+      `SELECT COALESCE(sum(amount), 0)::text AS amount, count(*)::int AS count FROM payouts
+       WHERE currency = $1::char(3) AND created_at > now() - interval '24 hours' AND status <> ALL($2::varchar[])
+         AND ($3::varchar IS NULL OR provider = $3) AND ($4::varchar IS NULL OR environment = $4)
+         AND ($5::uuid IS NULL OR created_by_key_id = $5)`,
+      [scope.currency, NOT_PAID_OUT, scope.provider, scope.environment, scope.apiKeyId],
+    );
+    return row;
+  }
+
+  /** Whether an earlier payout (failed, rejected and cancelled ones aside) went to the account with one of these fingerprints. */
+  async paidBefore(transaction: Transaction, fingerprints: string[]): Promise<boolean> {
+    const rows: unknown[] = await transaction.query(
+      `SELECT 1 FROM payouts WHERE beneficiary_fingerprint = ANY($1::char(64)[]) AND status <> ALL($2::varchar[]) LIMIT 1`,
+      [fingerprints, NOT_PAID_OUT],
+    );
+    return rows.length > 0;
   }
 
   async findById(id: string): Promise<Payout | null> {
