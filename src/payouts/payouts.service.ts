@@ -247,7 +247,9 @@ export class PayoutsService {
         environment: requested.environment,
         apiKeyId: idempotency.apiKeyId,
       });
-      if (await this.idempotencyKeys.find(idempotency)) return null;
+      // On this transaction's connection: waiting for a second one while holding the policy lock
+      // could starve the pool (every connection held by payouts queued on that lock).
+      if (await this.idempotencyKeys.find(idempotency, transaction)) return null;
       const usage = new Map<string, RollingUsage>();
       for (const policy of policies.filter(hasRollingLimit)) {
         usage.set(policy.id, await this.payouts.rollingUsage(transaction, policy.scope));

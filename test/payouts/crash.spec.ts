@@ -29,7 +29,7 @@ const beneficiary = {
  * left to reconcile: every cashout the simulator accepted has exactly one payout in the same final
  * state, and every payout it never saw has failed. Nothing lost, nothing paid twice.
  */
-describe('crash in the middle of 300 payouts', () => {
+describe('crash in the middle of 300 payouts, and in the middle of approvals', () => {
   let sims: RunningSimulators;
   let database: TestDatabase;
   let dir: string;
@@ -158,6 +158,115 @@ describe('crash in the middle of 300 payouts', () => {
       const summary = await checkD24Ledger(dataSource, sims, 'crash-');
       expect(summary.payouts).toBeGreaterThanOrEqual(100);
       expect(summary.accepted + summary.failed).toBe(summary.payouts);
+    } finally {
+      await dataSource.destroy();
+      second.child.kill('SIGTERM');
+    }
+  }, 120_000);
+  it('after a SIGKILL among approvals, no payout was sent without its approval and every approved one is sent', async () => {
+    const first = await start();
+    const call = (url: string, key: string, method: string, route: string, body?: unknown, headers = {}) =>
+      fetch(`${url}${route}`, {
+        method,
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const newKey = async (name: string, scopes: string[]) => {
+      const response = await call(first.url, adminKey, 'POST', '/v1/api-keys', {
+        name,
+        owner: `${name}@acme.example`,
+        scopes,
+      });
+      expect(response.status).toBe(201);
+      return (await response.json()) as { id: string; key: string };
+    };
+    const maker = await newKey('maker', ['payouts:read', 'payouts:write']);
+    const checker = await newKey('checker', ['payouts:read', 'payouts:approve']);
+    const policies = await call(first.url, adminKey, 'PUT', '/v1/payout-policies', {
+      policies: [{ currency: 'BRL', apiKeyId: maker.id, approval: { everyPayout: true } }],
+    });
+    expect(policies.status).toBe(200);
+    const created = await pool(120, 10, async (i) => {
+      const response = await call(
+        first.url,
+        maker.key,
+        'POST',
+        '/v1/payouts',
+        {
+          provider: 'd24',
+          environment: 'simulator',
+          amount: '10.00',
+          currency: 'BRL',
+          beneficiary,
+          reference: `approval-crash-${i}`,
+        },
+        { 'Idempotency-Key': randomUUID() },
+      );
+      return (await response.json()) as { id: string; status: string };
+    });
+    const ids = created.map((result) => (result.status === 'fulfilled' ? result.value : null));
+    expect(ids.map((payout) => payout?.status)).toEqual(Array(120).fill('pending_approval'));
+    const approvedIds = ids.flatMap((payout, i) => (i % 2 === 0 && payout ? [payout.id] : []));
+    const unapprovedIds = ids.flatMap((payout, i) => (i % 2 === 1 && payout ? [payout.id] : []));
+
+    // Slow the simulator so that the kill lands while approved payouts are being sent.
+    await fetch(`${sims.urls.admin}/d24/faults`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ route: 'POST /v3/cashout', settings: { latencyMs: 30 } }),
+    });
+    let answered = 0;
+    const approve = (url: string, id: string) => call(url, checker.key, 'POST', `/v1/payouts/${id}/approve`, {});
+    const approvals = pool(approvedIds.length, 10, async (n) => {
+      const response = await approve(first.url, approvedIds[n]);
+      answered++;
+      return response.status;
+    });
+    while (answered < 15) await new Promise((resolve) => setTimeout(resolve, 5));
+    first.child.kill('SIGKILL');
+    const results = await approvals;
+    expect(results.filter((r) => r.status === 'rejected').length).toBeGreaterThan(0);
+
+    await fetch(`${sims.urls.admin}/d24/faults`, { method: 'DELETE' });
+    const second = await start();
+    const dataSource = new DataSource({ type: 'postgres', url: database.url });
+    await dataSource.initialize();
+    try {
+      // The checker retries the approvals that got no answer; one that committed before the kill answers as it is.
+      const unanswered = results.flatMap((result, n) => (result.status === 'rejected' ? [approvedIds[n]] : []));
+      const retried = await pool(unanswered.length, 10, async (n) => (await approve(second.url, unanswered[n])).status);
+      expect(retried.map((r) => (r.status === 'fulfilled' ? r.value : 0))).toEqual(Array(unanswered.length).fill(200));
+
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const [{ open }] = await dataSource.query(
+          `SELECT count(*)::int AS open FROM payouts WHERE id = ANY($1::uuid[]) AND status NOT IN ('completed', 'failed', 'rejected', 'cancelled')`,
+          [approvedIds],
+        );
+        if (open === 0) break;
+        if (Date.now() > deadline) throw new Error(`${open} approved payouts still open after 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const ledger = new Set(
+        ((await (await fetch(`${sims.urls.admin}/d24/ledger`)).json()) as Array<{ externalId: string }>).map(
+          (entry) => entry.externalId,
+        ),
+      );
+      // Never sent without its approval…
+      expect(unapprovedIds.filter((id) => ledger.has(id))).toEqual([]);
+      const [{ sentWithoutApproval }] = await dataSource.query(
+        `SELECT count(*)::int AS "sentWithoutApproval" FROM payouts p WHERE p.reference LIKE 'approval-crash-%'
+           AND p.status NOT IN ('pending_approval', 'cancelled')
+           AND (SELECT count(*) FROM payout_approvals a WHERE a.payout_id = p.id AND a.decision = 'approved') < p.approvals_required`,
+      );
+      expect(sentWithoutApproval).toBe(0);
+      // …and every approved one was sent, crash or not.
+      expect(approvedIds.filter((id) => !ledger.has(id))).toEqual([]);
+      const [{ pending }] = await dataSource.query(
+        `SELECT count(*)::int AS pending FROM payouts WHERE id = ANY($1::uuid[]) AND status = 'pending_approval'`,
+        [unapprovedIds],
+      );
+      expect(pending).toBe(unapprovedIds.length);
     } finally {
       await dataSource.destroy();
       second.child.kill('SIGTERM');

@@ -25,8 +25,9 @@ export interface NewClaim {
 export class IdempotencyKeysRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async find(scope: IdempotencyScope): Promise<IdempotencyClaim | null> {
-    const row = await this.dataSource
+  /** The claim of a key; in `transaction` when given (a caller holding locks must not wait for a second connection). */
+  async find(scope: IdempotencyScope, transaction?: Transaction): Promise<IdempotencyClaim | null> {
+    const row = await (transaction ?? this.dataSource.manager)
       .getRepository(IdempotencyKeyEntity)
       .findOneBy({ apiKeyId: scope.apiKeyId, idempotencyKey: scope.key });
     return row ? toClaim(row) : null;

@@ -246,11 +246,15 @@ export class PayoutsRepository {
     return row;
   }
 
-  /** Whether an earlier payout (failed, rejected and cancelled ones aside) went to the account with one of these fingerprints. */
+  /**
+   * Whether an earlier payout was sent to the account with one of these fingerprints (failed,
+   * rejected and cancelled ones aside, and those still waiting for approval: an account is not
+   * "known" because someone asked to pay it once).
+   */
   async paidBefore(transaction: Transaction, fingerprints: string[]): Promise<boolean> {
     const rows: unknown[] = await transaction.query(
       `SELECT 1 FROM payouts WHERE beneficiary_fingerprint = ANY($1::char(64)[]) AND status <> ALL($2::varchar[]) LIMIT 1`,
-      [fingerprints, NOT_PAID_OUT],
+      [fingerprints, [...NOT_PAID_OUT, 'pending_approval']],
     );
     return rows.length > 0;
   }
