@@ -82,7 +82,8 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
         .catch(() => false))
     )
       await block.locator('.opblock-summary').first().click();
-    const tryOut = block.locator('button.try-out__btn');
+    // After a first execution the block also shows a Reset button with the same class.
+    const tryOut = block.locator('button.try-out__btn').first();
     if ((await tryOut.textContent())?.includes('Try it out')) await tryOut.click();
     for (const [name, value] of Object.entries(input.params ?? {})) {
       await block.locator(`tr[data-param-name="${name}"] input`).fill(value);
@@ -207,4 +208,97 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
     expect(current.body.status).toBe('completed');
     await shot('07-payout-completed');
   }, 120_000);
+  /** Logs out of Swagger UI's authorization and in again with another key (as a second operator would). */
+  async function authorizeAs(apiKey: string): Promise<void> {
+    await page.locator('button.authorize').first().click();
+    const logout = page.locator('.modal-ux button', { hasText: 'Logout' });
+    if (await logout.count()) await logout.first().click();
+    await page.locator('.modal-ux input').first().fill(apiKey);
+    await page.locator('.modal-ux button.authorize').first().click();
+    await page.locator('.modal-ux button.btn-done').first().click();
+  }
+
+  it('stores a beneficiary, holds a payout over the threshold for approval, approves it with a second key; a rejected one is never sent', async () => {
+    // (The first test authorized with the admin key and stored D24's keys.)
+    const beneficiary = await tryIt('Beneficiaries', 'Beneficiaries_create', {
+      body: {
+        label: 'supplier 42',
+        beneficiary: {
+          type: 'latam_bank_account',
+          country: 'BR',
+          name: 'José',
+          lastName: 'Müller',
+          documentId: '52998224725',
+          documentType: 'CPF',
+          bankCode: 341,
+          bankAccount: '555000111',
+        },
+      },
+    });
+    expect(beneficiary.status).toBe(201);
+    await shot('08-beneficiary-stored');
+
+    const policies = await tryIt('Payout_policies', 'PayoutPolicies_replace', {
+      body: { policies: [{ currency: 'BRL', approval: { atOrAbove: '1000.00', requiredApprovals: 1 } }] },
+    });
+    expect(policies.status).toBe(200);
+    await shot('09-policy-set');
+
+    const checker = await tryIt('API_keys', 'ApiKeys_create', {
+      body: { name: 'checker', owner: 'checker@acme.example', scopes: ['payouts:read', 'payouts:approve'] },
+    });
+    expect(checker.status).toBe(201);
+
+    const pay = (reference: string) =>
+      tryIt('Payouts', 'Payouts_create', {
+        params: { 'Idempotency-Key': randomUUID() },
+        body: {
+          provider: 'd24',
+          environment: 'simulator',
+          amount: '2500.00',
+          currency: 'BRL',
+          beneficiaryId: beneficiary.body.id,
+          reference,
+        },
+      });
+    const held = await pay('invoice-2026-0043');
+    expect([held.status, held.body.status]).toEqual([201, 'pending_approval']);
+    await shot('10-payout-pending-approval');
+    const refused = await pay('invoice-2026-0044');
+    expect(refused.body.status).toBe('pending_approval');
+
+    // The creator (the admin key) cannot approve its own payout.
+    const own = await tryIt('Payouts', 'Payouts_approve', { params: { id: String(held.body.id) }, body: {} });
+    expect([own.status, (own.body.error as { code: string }).code]).toEqual([403, 'APPROVER_IS_CREATOR']);
+    await shot('11-creator-cannot-approve');
+
+    await authorizeAs(String(checker.body.key));
+    const approved = await tryIt('Payouts', 'Payouts_approve', {
+      params: { id: String(held.body.id) },
+      body: { comment: 'invoice 43 checked' },
+    });
+    expect(approved.status).toBe(200);
+    await shot('12-payout-approved');
+    const rejected = await tryIt('Payouts', 'Payouts_reject', {
+      params: { id: String(refused.body.id) },
+      body: { comment: 'duplicate of invoice 43' },
+    });
+    expect([rejected.status, rejected.body.status]).toEqual([200, 'cancelled']);
+    await shot('13-payout-rejected');
+
+    let current = approved;
+    for (let attempt = 0; attempt < 40 && current.body.status !== 'completed'; attempt++) {
+      await page.waitForTimeout(250);
+      current = await tryIt('Payouts', 'Payouts_get', { params: { id: String(held.body.id) } });
+    }
+    expect(current.body.status).toBe('completed');
+    await shot('14-approved-payout-completed');
+    const ledger = new Set(
+      (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.map(
+        (entry) => entry.externalId,
+      ),
+    );
+    expect(ledger.has(String(held.body.id))).toBe(true);
+    expect(ledger.has(String(refused.body.id))).toBe(false);
+  }, 180_000);
 });
