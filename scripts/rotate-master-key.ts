@@ -10,6 +10,7 @@
  *   2. run this command (safe to run twice, and beside running replicas);
  *   3. remove CREDENTIALS_MASTER_KEY_PREVIOUS and roll again.
  */
+import { AuditTrail } from '../src/audit/audit-trail';
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
       new BeneficiariesRepository(dataSource),
       keyring,
       new PayoutBeneficiaries(keyring),
+      new AuditTrail(dataSource),
     ).rewrapAll();
     log.info(
       {

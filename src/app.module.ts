@@ -1,3 +1,4 @@
+import { AuditModule } from './audit/audit.module';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -43,6 +44,7 @@ export class AppModule {
         ),
         ScheduleModule.forRoot(),
         LivenessModule,
+        AuditModule,
         RateLimitModule,
         HealthModule,
         ApiKeysModule,

@@ -25,15 +25,21 @@ export class CreateApiKeyDto {
 
   @ApiPropertyOptional({
     description:
-      'The person or service that holds the key, e.g. an e-mail address. Approvals compare owners: keys of one owner count as one approver, and never as the payout’s creator’s second pair of eyes. Omitted: the key is its own owner.',
+      'The person or service that holds the key, e.g. an e-mail address. Approvals compare owners: keys of one owner count as one approver, and never as the payout’s creator’s second pair of eyes. Compared without case or surrounding spaces. Omitted: the key is its own owner (key:<id>), and cannot approve payouts.',
     example: 'ana.silva@acme.example',
     minLength: 1,
     maxLength: 100,
   })
   @IsOptional()
+  // One person, one principal: "Ana@Acme.example " and "ana@acme.example" are the same owner.
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.normalize('NFKC').trim().toLowerCase() : value,
+  )
   @IsString()
   @Length(1, 100)
-  @Matches(/^\S(.*\S)?$/, { message: 'must not be blank or start or end with spaces' })
+  @Matches(/^(?!key:)\S(.*\S)?$/, {
+    message: 'must not be blank, and must not start with "key:" (the name of keys without an owner)',
+  })
   owner?: string;
 
   @ApiProperty({ enum: SCOPES, isArray: true, example: ['payouts:read', 'payouts:write'] })

@@ -1,4 +1,5 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { AuditTrail } from '../audit/audit-trail';
 import { Authenticator } from '../common/auth/authenticator';
 import { Principal, principalOfKey, Scope, SCOPES } from '../common/auth/scopes';
 import { ApiError } from '../common/errors/api-error';
@@ -33,7 +34,10 @@ export class ApiKeysService extends Authenticator {
   /** Found keys by secret hash, each trusted until its time (never a miss: unknown tokens always ask). */
   private readonly lookups = new Map<string, { key: ApiKey; until: number }>();
 
-  constructor(private readonly keys: ApiKeysRepository) {
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly audit: AuditTrail,
+  ) {
     super();
   }
 
@@ -79,7 +83,17 @@ export class ApiKeysService extends Authenticator {
       );
     }
     const secret = generateApiKeySecret();
-    const apiKey = await this.insert(undefined, input, secret, 'api', by.keyId);
+    const apiKey = await this.keys.changeKeys(async (transaction) => {
+      const created = await this.insert(transaction, input, secret, 'api', by.keyId);
+      await this.audit.record(transaction, {
+        action: 'api_key.created',
+        subjectType: 'api_key',
+        subjectId: created.id,
+        actor: { keyId: by.keyId, principal: by.principal },
+        detail: { name: created.name, owner: created.owner, scopes: created.scopes, expiresAt: created.expiresAt },
+      });
+      return created;
+    });
     this.logger.log({ keyId: apiKey.id, scopes: apiKey.scopes, by: by.keyId }, 'API key created');
     return { apiKey, secret };
   }
@@ -112,6 +126,13 @@ export class ApiKeysService extends Authenticator {
       }
       const revokedAt = new Date();
       await this.keys.update(transaction, id, { revokedAt, revokedByKeyId: by.keyId });
+      await this.audit.record(transaction, {
+        action: 'api_key.revoked',
+        subjectType: 'api_key',
+        subjectId: id,
+        actor: { keyId: by.keyId, principal: by.principal },
+        detail: { name: key.name, owner: key.owner },
+      });
       return { ...key, revokedAt };
     });
     this.forgetKey(id);
@@ -203,6 +224,13 @@ export class ApiKeysService extends Authenticator {
   }
 }
 
+/**
+ * The admin keys the service makes itself (from ADMIN_API_KEY, or at first start) belong to one
+ * principal, `admin`, whatever key currently carries it: rotating ADMIN_API_KEY must not turn the
+ * operator into a second pair of eyes on their own payouts.
+ */
+export const ADMIN_OWNER = 'admin';
+
 function adminKeyInput(name: string): NewApiKey {
-  return { name, scopes: [...SCOPES], expiresAt: null };
+  return { name, owner: ADMIN_OWNER, scopes: [...SCOPES], expiresAt: null };
 }

@@ -38,7 +38,10 @@ export class BeneficiariesController {
     const problems = [...checked.problems, ...checked.numberProblems];
     if (!checked.beneficiary || problems.length > 0) throw ApiError.validation(problems);
     return BeneficiaryDto.from(
-      await this.beneficiaries.create(checked.beneficiary, body.label ?? null, principal.keyId),
+      await this.beneficiaries.create(checked.beneficiary, body.label ?? null, {
+        keyId: principal.keyId,
+        principal: principal.principal,
+      }),
     );
   }
 
@@ -75,6 +78,8 @@ export class BeneficiariesController {
     @Param('id', uuidParam()) id: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<BeneficiaryDto> {
-    return BeneficiaryDto.from(await this.beneficiaries.disable(id, principal.keyId));
+    return BeneficiaryDto.from(
+      await this.beneficiaries.disable(id, { keyId: principal.keyId, principal: principal.principal }),
+    );
   }
 }

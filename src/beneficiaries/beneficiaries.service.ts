@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { type AuditActor, AuditTrail } from '../audit/audit-trail';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { open, rewrap, seal } from '../credentials/crypto/envelope';
@@ -30,32 +31,47 @@ export class BeneficiariesService extends BeneficiaryDirectory {
     private readonly rows: BeneficiariesRepository,
     private readonly keyring: MasterKeyring,
     private readonly payoutBeneficiaries: PayoutBeneficiaries,
+    private readonly audit: AuditTrail,
   ) {
     super();
   }
 
   /** Stores a validated beneficiary; 409 BENEFICIARY_DUPLICATE when the account is already stored and active. */
-  async create(beneficiary: Beneficiary, label: string | null, byKeyId: string): Promise<StoredBeneficiary> {
+  async create(
+    beneficiary: Beneficiary,
+    label: string | null,
+    by: AuditActor & { keyId: string },
+  ): Promise<StoredBeneficiary> {
     const rail = beneficiary.type;
     const existing = await this.rows.findActiveByFingerprint(rail, this.payoutBeneficiaries.fingerprints(beneficiary));
     if (existing) throw duplicate(existing.id);
     const id = randomUUID();
     const sealed = seal(this.keyring, envelopeId(id), Buffer.from(JSON.stringify(beneficiary), 'utf8'));
-    const inserted = await this.rows.insert({
-      id,
-      rail,
-      label,
-      masked: maskBeneficiary(beneficiary),
-      masterKeyId: sealed.masterKeyId,
-      wrappedKey: sealed.wrappedDataKey,
-      ciphertext: sealed.ciphertext,
-      fingerprint: this.payoutBeneficiaries.fingerprint(beneficiary, sealed.masterKeyId),
-      status: 'active',
-      createdByKeyId: byKeyId,
-      createdAt: new Date(),
-      disabledAt: null,
-      disabledByKeyId: null,
-    });
+    const inserted = await this.rows.insert(
+      {
+        id,
+        rail,
+        label,
+        masked: maskBeneficiary(beneficiary),
+        masterKeyId: sealed.masterKeyId,
+        wrappedKey: sealed.wrappedDataKey,
+        ciphertext: sealed.ciphertext,
+        fingerprint: this.payoutBeneficiaries.fingerprint(beneficiary, sealed.masterKeyId),
+        status: 'active',
+        createdByKeyId: by.keyId,
+        createdAt: new Date(),
+        disabledAt: null,
+        disabledByKeyId: null,
+      },
+      (transaction) =>
+        this.audit.record(transaction, {
+          action: 'beneficiary.created',
+          subjectType: 'beneficiary',
+          subjectId: id,
+          actor: by,
+          detail: { rail, label, beneficiary: maskBeneficiary(beneficiary) },
+        }),
+    );
     if (!inserted) {
       // Stored by a concurrent request between the lookup and the insert: the unique index decided.
       const winner = await this.rows.findActiveByFingerprint(rail, this.payoutBeneficiaries.fingerprints(beneficiary));
@@ -84,8 +100,15 @@ export class BeneficiariesService extends BeneficiaryDirectory {
   }
 
   /** Idempotent: a disabled beneficiary stays disabled, with who and when unchanged. Payouts already made are not touched. */
-  async disable(id: string, byKeyId: string): Promise<StoredBeneficiary> {
-    const disabled = await this.rows.disable(id, byKeyId);
+  async disable(id: string, by: AuditActor & { keyId: string }): Promise<StoredBeneficiary> {
+    const disabled = await this.rows.disable(id, by.keyId, (transaction) =>
+      this.audit.record(transaction, {
+        action: 'beneficiary.disabled',
+        subjectType: 'beneficiary',
+        subjectId: id,
+        actor: by,
+      }),
+    );
     if (!disabled) throw ApiError.notFound('beneficiary', id);
     return disabled;
   }

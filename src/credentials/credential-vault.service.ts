@@ -285,13 +285,11 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     actor: Actor,
     details: Record<string, unknown> = {},
   ): Promise<void> {
-    await this.credentials.appendEvent(transaction, {
-      credentialId,
-      type,
-      actorKeyId: actor.keyId,
-      actorName: actor.name,
-      details,
-    });
+    await this.credentials.appendEvent(
+      transaction,
+      { credentialId, type, actorKeyId: actor.keyId, actorName: actor.name, details },
+      actor.principal ?? (actor.keyId ? `key:${actor.keyId}` : null),
+    );
   }
 
   private async putInService(

@@ -1,4 +1,5 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
+import { AuditEventEntity } from '../audit/audit-event.entity';
 import { BeneficiaryEntity } from '../beneficiaries/persistence/beneficiary.entity';
 import {
   IdempotencyKeyEntity,
@@ -30,4 +31,5 @@ export const ENTITIES = [
   BeneficiaryEntity,
   PayoutApprovalEntity,
   PayoutPolicyEntity,
+  AuditEventEntity,
 ];

@@ -33,6 +33,10 @@ const TAGS: Array<[name: string, description: string]> = [
     'Payout policies',
     'Limits per currency (per payout, rolling 24 h amount and count), optionally per provider, environment or key, and the rules that make payouts wait for approval.',
   ],
+  [
+    'Audit',
+    'Who did what: keys, credentials, policies, beneficiaries, approvals, cancels and holds, append-only, by principal.',
+  ],
   ['Accounts', 'Provider accounts, balances and transactions, read live from each provider.'],
   [
     'Credentials',

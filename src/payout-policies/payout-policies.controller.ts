@@ -37,7 +37,10 @@ export class PayoutPoliciesController {
     @Body() body: PutPayoutPoliciesDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<PayoutPoliciesDto> {
-    const policies = await this.policies.replace(body.policies, principal.keyId);
+    const policies = await this.policies.replace(body.policies, {
+      keyId: principal.keyId,
+      principal: principal.principal,
+    });
     return { policies: policies.map((policy) => PayoutPolicyDto.from(policy)) };
   }
 }

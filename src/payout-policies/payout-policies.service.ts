@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { type AuditActor, AuditTrail } from '../audit/audit-trail';
 import { ApiError, type FieldProblem } from '../common/errors/api-error';
 import type { Transaction } from '../database/unit-of-work';
 import { isCurrency } from '../payouts/domain/money';
@@ -14,7 +15,10 @@ import { PayoutPoliciesRepository, scopeKey, type PolicyDraft } from './persiste
 export class PayoutPoliciesService extends PayoutPolicyBook {
   private readonly logger = new Logger('PayoutPolicies');
 
-  constructor(private readonly policies: PayoutPoliciesRepository) {
+  constructor(
+    private readonly policies: PayoutPoliciesRepository,
+    private readonly audit: AuditTrail,
+  ) {
     super();
   }
 
@@ -23,7 +27,7 @@ export class PayoutPoliciesService extends PayoutPolicyBook {
   }
 
   /** Checks every policy (all problems at once, nothing written on any), then replaces the set. */
-  async replace(inputs: PayoutPolicyInputDto[], byKeyId: string): Promise<PayoutPolicy[]> {
+  async replace(inputs: PayoutPolicyInputDto[], by: AuditActor & { keyId: string }): Promise<PayoutPolicy[]> {
     const problems: FieldProblem[] = [];
     const drafts = inputs.map((input, index) => toDraft(input, `policies[${index}]`, problems));
     const seen = new Map<string, number>();
@@ -41,14 +45,32 @@ export class PayoutPoliciesService extends PayoutPolicyBook {
       }
     });
     if (problems.length > 0) throw ApiError.validation(problems);
-    const { before, after } = await this.policies.replaceAll(drafts, byKeyId);
-    this.logger.log({ by: byKeyId, before: before.length, after: after.length }, 'payout policies replaced');
+    const { before, after } = await this.policies.replaceAll(drafts, by.keyId, (transaction, old, replaced) =>
+      this.audit.record(transaction, {
+        action: 'payout_policies.replaced',
+        subjectType: 'payout_policies',
+        subjectId: null,
+        actor: by,
+        detail: { before: old.map(describe), after: replaced.map(describe) },
+      }),
+    );
+    this.logger.log({ by: by.keyId, before: before.length, after: after.length }, 'payout policies replaced');
     return after.sort((a, b) => scopeKey(a.scope).localeCompare(scopeKey(b.scope)));
   }
 
   lockGoverning(transaction: Transaction, payout: PolicyScope): Promise<PayoutPolicy[]> {
     return this.policies.lockGoverning(transaction, payout);
   }
+}
+
+/** A policy as the audit trail keeps it: its scope and rules, without the bookkeeping. */
+function describe(policy: PayoutPolicy): Record<string, unknown> {
+  return {
+    scope: policy.scope,
+    maxAmountPerPayout: policy.maxAmountPerPayout,
+    rolling24h: policy.rolling24h,
+    approval: policy.approval,
+  };
 }
 
 function toDraft(input: PayoutPolicyInputDto, field: string, problems: FieldProblem[]): PolicyDraft {

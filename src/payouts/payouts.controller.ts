@@ -50,6 +50,11 @@ const Unsupported = () =>
       'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet).',
   });
 
+/** The audit trail's actor for the calling key. */
+function actorOf(principal: Principal): { keyId: string; principal: string } {
+  return { keyId: principal.keyId, principal: principal.principal };
+}
+
 /**
  * A created payout is answered 201 with its DTO. The same rendering is stored with the
  * Idempotency-Key (in the transaction of the payout's outcome) and replayed as stored.
@@ -183,7 +188,7 @@ export class PayoutsController {
   @Unsupported()
   @ApiProviderErrors()
   async cancel(@Param('id', uuidParam()) id: string, @CurrentPrincipal() principal: Principal): Promise<PayoutDto> {
-    return PayoutDto.from(await this.payouts.operate(id, 'cancel', { keyId: principal.keyId }));
+    return PayoutDto.from(await this.payouts.operate(id, 'cancel', actorOf(principal)));
   }
 
   @Post(':id/approve')
@@ -250,8 +255,8 @@ export class PayoutsController {
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @Unsupported()
   @ApiProviderErrors()
-  async hold(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
-    return PayoutDto.from(await this.payouts.operate(id, 'hold'));
+  async hold(@Param('id', uuidParam()) id: string, @CurrentPrincipal() principal: Principal): Promise<PayoutDto> {
+    return PayoutDto.from(await this.payouts.operate(id, 'hold', actorOf(principal)));
   }
 
   @Post(':id/release')
@@ -265,8 +270,8 @@ export class PayoutsController {
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @Unsupported()
   @ApiProviderErrors()
-  async release(@Param('id', uuidParam()) id: string): Promise<PayoutDto> {
-    return PayoutDto.from(await this.payouts.operate(id, 'release'));
+  async release(@Param('id', uuidParam()) id: string, @CurrentPrincipal() principal: Principal): Promise<PayoutDto> {
+    return PayoutDto.from(await this.payouts.operate(id, 'release', actorOf(principal)));
   }
 
   @Post(':id/sync')

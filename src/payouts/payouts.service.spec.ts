@@ -1,3 +1,4 @@
+import type { AuditTrail } from '../audit/audit-trail';
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { Environment } from '../config/environment';
@@ -407,6 +408,7 @@ function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
     { openForPayout: () => Promise.reject(new Error('no stored beneficiaries in this spec')) },
     keyring,
     { lockGoverning: () => Promise.reject(new Error('no payout policies in this spec')) },
+    { record: async () => undefined } as unknown as AuditTrail,
   );
   return { service, tables, unitOfWork, provider, answer };
 }

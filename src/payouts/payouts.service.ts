@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
+import { type AuditActor, AuditTrail, SERVICE_ACTOR } from '../audit/audit-trail';
 import { ApiError, type FieldProblem } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Environment } from '../config/environment';
@@ -30,10 +31,12 @@ import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from
 import type { PayoutHistoryEntry } from './domain/payout-history';
 import {
   approvalsRequired,
-  asksAboutFirstPayout,
+  askingAboutFirstPayout,
   firstLimitBreach,
   hasRollingLimit,
   type LimitBreach,
+  type PayoutPolicy,
+  type PolicyScope,
   type RollingUsage,
 } from './domain/payout-controls';
 import { IdempotencyKeysRepository, type NewClaim } from './persistence/idempotency-keys.repository';
@@ -44,6 +47,7 @@ import {
   type RequestedPayout,
 } from './persistence/payouts.repository';
 import { PayoutPolicyBook } from './payout-policy-book';
+import { Slots } from '../common/slots';
 
 export interface NewPayout {
   provider: Provider;
@@ -67,6 +71,12 @@ export interface PayoutFilter {
 }
 
 type Operation = 'cancel' | 'hold' | 'release' | 'sync';
+const OPERATION_AUDIT_ACTIONS = {
+  cancel: 'payout.cancelled',
+  hold: 'payout.held',
+  release: 'payout.released',
+} as const;
+
 const CAPABILITY: Record<Operation, Capability> = {
   cancel: 'payouts.cancel',
   hold: 'payouts.hold',
@@ -98,9 +108,18 @@ export class PayoutsService {
     private readonly directory: BeneficiaryDirectory,
     private readonly keyring: MasterKeyring,
     private readonly policyBook: PayoutPolicyBook,
-  ) {}
+    private readonly audit: AuditTrail,
+  ) {
+    this.governedSlots = new Slots(Math.max(1, Math.floor(environment.DATABASE_POOL_MAX / 2)));
+  }
 
   private readonly requestHashKeys = new Map<string, Buffer>();
+  /**
+   * Governed creates wait on policy locks holding a pooled connection: at most half the pool at
+   * once, so a burst under one policy queues here, in memory, and reads, approvals, webhooks and
+   * the reconciler keep getting connections.
+   */
+  private readonly governedSlots: Slots;
 
   /**
    * The request's identity for idempotency: the body with keys sorted, under HMAC. Keyed because
@@ -240,52 +259,85 @@ export class PayoutsService {
     beneficiary: Beneficiary,
     provider: PayoutProvider,
   ): Promise<CreateOutcome> {
-    const decided = await this.unitOfWork.run(async (transaction): Promise<Payout | null> => {
-      const policies = await this.policyBook.lockGoverning(transaction, {
-        currency: requested.amount.currency,
-        provider: requested.provider,
-        environment: requested.environment,
-        apiKeyId: idempotency.apiKeyId,
-      });
-      // On this transaction's connection: waiting for a second one while holding the policy lock
-      // could starve the pool (every connection held by payouts queued on that lock).
-      if (await this.idempotencyKeys.find(idempotency, transaction)) return null;
-      const usage = new Map<string, RollingUsage>();
-      for (const policy of policies.filter(hasRollingLimit)) {
-        usage.set(policy.id, await this.payouts.rollingUsage(transaction, policy.scope));
-      }
-      const breach = firstLimitBreach(policies, requested.amount, usage);
-      if (breach) throw limitBreached(breach);
-      const firstPayoutToBeneficiary =
-        asksAboutFirstPayout(policies) &&
-        !(await this.payouts.paidBefore(transaction, this.beneficiaries.fingerprints(beneficiary)));
-      const approval = approvalsRequired(policies, requested.amount, { firstPayoutToBeneficiary });
-      const payout: RequestedPayout =
-        approval.required > 0
-          ? {
-              ...requested,
-              status: 'pending_approval',
-              approvalsRequired: approval.required,
-              approvalExpiresAt: new Date(Date.now() + this.environment.PAYOUT_APPROVAL_TTL_HOURS * 3_600_000),
-              nextCheckAt: null,
-            }
-          : requested;
-      const inserted = await this.payouts.claimAndInsertRequested(
-        idempotency,
-        claim,
-        payout,
-        approval.required > 0
-          ? { ...history, approval: { required: approval.required, reasons: approval.reasons } }
-          : history,
-        { transaction, unlessGoverned: false },
-      );
-      if (inserted.outcome !== 'inserted') return null;
-      if (inserted.payout.status === 'pending_approval') await this.settled(transaction, inserted.payout, idempotency);
-      return inserted.payout;
-    });
+    const decided = await this.governedSlots.run(() =>
+      this.unitOfWork.run(async (transaction): Promise<Payout | null> => {
+        const scope = {
+          currency: requested.amount.currency,
+          provider: requested.provider,
+          environment: requested.environment,
+          apiKeyId: idempotency.apiKeyId,
+        };
+        const policies = await this.lockPolicies(transaction, scope);
+        // On this transaction's connection: waiting for a second one while holding the policy lock
+        // could starve the pool (every connection held by payouts queued on that lock).
+        if (await this.idempotencyKeys.find(idempotency, transaction)) return null;
+        await this.enforceLimits(transaction, policies, requested.amount, null);
+        const fingerprints = this.beneficiaries.fingerprints(beneficiary);
+        const known = new Set<string>();
+        for (const policy of askingAboutFirstPayout(policies)) {
+          if (await this.payouts.completedBefore(transaction, fingerprints, policy.scope)) known.add(policy.id);
+        }
+        const approval = approvalsRequired(policies, requested.amount, {
+          firstPayoutToBeneficiary: (policy) => !known.has(policy.id),
+        });
+        const payout: RequestedPayout =
+          approval.required > 0
+            ? {
+                ...requested,
+                status: 'pending_approval',
+                approvalsRequired: approval.required,
+                approvalExpiresAt: new Date(Date.now() + this.environment.PAYOUT_APPROVAL_TTL_HOURS * 3_600_000),
+                nextCheckAt: null,
+              }
+            : requested;
+        const inserted = await this.payouts.claimAndInsertRequested(
+          idempotency,
+          claim,
+          payout,
+          approval.required > 0
+            ? { ...history, approval: { required: approval.required, reasons: approval.reasons } }
+            : history,
+          { transaction, unlessGoverned: false },
+        );
+        if (inserted.outcome !== 'inserted') return null;
+        if (inserted.payout.status === 'pending_approval')
+          await this.settled(transaction, inserted.payout, idempotency);
+        return inserted.payout;
+      }),
+    );
     if (!decided) return this.replay(idempotency, requestHashes);
     if (decided.status === 'pending_approval') return { outcome: 'created', payout: decided };
     return this.answer(decided, idempotency, provider);
+  }
+
+  /**
+   * The policies governing a payout of this scope, locked for the transaction. First a shared
+   * lock that a PUT of the policies takes exclusively: the policies read next are the committed
+   * set, never one a concurrent PUT is replacing. A bounded lock wait: a payout queued too long
+   * behind others under the same policy answers 503 DATABASE_BUSY (send it again) instead of
+   * holding its connection without end.
+   */
+  async lockPolicies(transaction: Transaction, scope: PolicyScope): Promise<PayoutPolicy[]> {
+    await this.payouts.waitForPolicyLocks(transaction, POLICY_LOCK_TIMEOUT_MS);
+    return this.policyBook.lockGoverning(transaction, scope);
+  }
+
+  /**
+   * Throws the 422 of the first limit this payout would break under the locked `policies`;
+   * `excludeId` is a payout counted again as new (one being approved).
+   */
+  async enforceLimits(
+    transaction: Transaction,
+    policies: readonly PayoutPolicy[],
+    amount: Money,
+    excludeId: string | null,
+  ): Promise<void> {
+    const usage = new Map<string, RollingUsage>();
+    for (const policy of policies.filter(hasRollingLimit)) {
+      usage.set(policy.id, await this.payouts.rollingUsage(transaction, policy.scope, excludeId));
+    }
+    const breach = firstLimitBreach(policies, amount, usage);
+    if (breach) throw limitBreached(breach);
   }
 
   /**
@@ -361,7 +413,7 @@ export class PayoutsService {
     };
   }
 
-  async operate(id: string, operation: Operation, by: { keyId: string | null } = { keyId: null }): Promise<Payout> {
+  async operate(id: string, operation: Operation, by: AuditActor = SERVICE_ACTOR): Promise<Payout> {
     const payout = await this.get(id);
     if (payout.status === 'pending_approval') return this.operatePending(payout, operation, by);
     const provider = this.registry.get(payout.provider, payout.environment);
@@ -388,14 +440,25 @@ export class PayoutsService {
       sync: () => provider.getPayout(reference),
     }[operation];
     const result = await call();
-    return this.applyProviderResult(payout, result, operation);
+    const applied = await this.applyProviderResult(payout, result, operation);
+    if (operation !== 'sync') {
+      // After the provider's answer: the effect is at the provider, outside any transaction of ours.
+      await this.audit.record(undefined, {
+        action: OPERATION_AUDIT_ACTIONS[operation],
+        subjectType: 'payout',
+        subjectId: id,
+        actor: by,
+        detail: { from: payout.status, to: applied.status, providerStatus: applied.providerStatus },
+      });
+    }
+    return applied;
   }
 
   /**
    * A payout waiting for approval was never sent: a cancel is ours alone (under its row lock, so
    * an approval cannot send it meanwhile), a sync has nothing to ask, hold and release make no sense.
    */
-  private async operatePending(payout: Payout, operation: Operation, by: { keyId: string | null }): Promise<Payout> {
+  private async operatePending(payout: Payout, operation: Operation, by: AuditActor): Promise<Payout> {
     if (operation === 'sync') return payout;
     if (operation !== 'cancel') {
       throw new ApiError(
@@ -417,7 +480,18 @@ export class PayoutsService {
           { status: locked.payout.status },
         );
       }
-      return this.cancelNeverSent(transaction, locked.payout, 'cancelled', { source: 'cancel', keyId: by.keyId });
+      const cancelled = await this.cancelNeverSent(transaction, locked.payout, 'cancelled', {
+        source: 'cancel',
+        keyId: by.keyId,
+      });
+      await this.audit.record(transaction, {
+        action: 'payout.cancelled',
+        subjectType: 'payout',
+        subjectId: payout.id,
+        actor: by,
+        detail: { from: 'pending_approval', to: 'cancelled', neverSent: true },
+      });
+      return cancelled;
     });
   }
 
@@ -776,6 +850,9 @@ const NEVER_SENT = {
   },
 } as const;
 export type NeverSentReason = keyof typeof NEVER_SENT;
+
+/** How long a governed payout waits for its policies' locks before 503 DATABASE_BUSY. */
+const POLICY_LOCK_TIMEOUT_MS = 5_000;
 
 const LIMIT_CODES = {
   maxAmountPerPayout: ErrorCode.PAYOUT_LIMIT_PER_PAYOUT,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { SealedSecret } from '../../credentials/crypto/envelope';
+import type { Transaction } from '../../database/unit-of-work';
 import type { BeneficiaryFilter, StoredBeneficiary } from '../domain/beneficiary';
 import { BeneficiaryEntity } from './beneficiary.entity';
 
@@ -15,9 +16,12 @@ export class BeneficiariesRepository {
    * (unique index). created_at is given in milliseconds, as a JS Date holds it, so the list's
    * cursor (which carries it) compares exactly with the stored value.
    */
-  async insert(row: BeneficiaryEntity): Promise<boolean> {
+  async insert(row: BeneficiaryEntity, alongside: (transaction: Transaction) => Promise<void>): Promise<boolean> {
     try {
-      await this.dataSource.getRepository(BeneficiaryEntity).insert(row);
+      await this.dataSource.transaction(async (transaction) => {
+        await transaction.getRepository(BeneficiaryEntity).insert(row);
+        await alongside(transaction);
+      });
       return true;
     } catch (error) {
       if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505') return false;
@@ -75,12 +79,23 @@ export class BeneficiariesRepository {
   }
 
   /** Disables an active beneficiary; the row as it then is (unchanged when it was disabled already). */
-  async disable(id: string, byKeyId: string): Promise<StoredBeneficiary | null> {
-    await this.dataSource.query(
-      `UPDATE beneficiaries SET status = 'disabled', disabled_at = now(), disabled_by_key_id = $2
-       WHERE id = $1 AND status = 'active'`,
-      [id, byKeyId],
-    );
+  /** Disables an active beneficiary; `alongside` runs in the same transaction only when this call disabled it. */
+  async disable(
+    id: string,
+    byKeyId: string,
+    alongside: (transaction: Transaction) => Promise<void>,
+  ): Promise<StoredBeneficiary | null> {
+    await this.dataSource.transaction(async (transaction) => {
+      // As a SELECT over the UPDATE: TypeORM answers a bare UPDATE … RETURNING as [rows, count].
+      const changed: unknown[] = await transaction.query(
+        `WITH changed AS (
+           UPDATE beneficiaries SET status = 'disabled', disabled_at = now(), disabled_by_key_id = $2
+           WHERE id = $1 AND status = 'active' RETURNING id
+         ) SELECT id FROM changed`,
+        [id, byKeyId],
+      );
+      if (changed.length > 0) await alongside(transaction);
+    });
     return this.findById(id);
   }
 

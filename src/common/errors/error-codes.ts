@@ -112,6 +112,8 @@ export const ErrorCode = {
   PAYOUT_LIMIT_ROLLING_COUNT: 'PAYOUT_LIMIT_ROLLING_COUNT',
   /** The approver is the payout's creator (the same key owner): a second pair of eyes is someone else (403). */
   APPROVER_IS_CREATOR: 'APPROVER_IS_CREATOR',
+  /** The approving key has no owner, so the approval would be nobody's; use a key created with an owner (403). */
+  APPROVER_WITHOUT_OWNER: 'APPROVER_WITHOUT_OWNER',
   /** The payout is not waiting for approval (it was approved, rejected, expired or never needed it) (409). */
   PAYOUT_NOT_PENDING_APPROVAL: 'PAYOUT_NOT_PENDING_APPROVAL',
   /** The payout waited past its approval deadline and was cancelled instead of approved (409). */

@@ -75,7 +75,8 @@ const POOL_MESSAGES = new Set([
   'timeout exceeded when trying to connect',
   'Connection terminated due to connection timeout',
 ]);
-const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
+// 55P03: a lock_timeout ran out (payouts queued on a payout policy's lock): busy, send it again.
+const UNAVAILABLE_SQLSTATES = new Set(['53300', '55P03', '57P01', '57P02', '57P03']);
 
 function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -131,6 +131,8 @@ export interface CredentialEvent {
 export interface Actor {
   keyId: string | null;
   name: string;
+  /** The key's principal (its owner, or key:<id>), for the operator audit trail; absent for the service itself. */
+  principal?: string;
 }
 
 export const SYSTEM_ACTOR: Actor = { keyId: null, name: 'system' };

@@ -1,3 +1,4 @@
+import { insertAuditEvent } from '../../audit/audit-trail';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
@@ -199,10 +200,28 @@ export class CredentialsRepository {
       );
   }
 
-  /** Appends to the audit trail, inside the transaction when one is given. */
-  async appendEvent(transaction: Transaction | undefined, event: NewCredentialEvent): Promise<void> {
-    const repository = (transaction ?? this.dataSource.manager).getRepository(CredentialEventEntity);
-    await repository.save(repository.create(event), { reload: false });
+  /**
+   * Appends to the credential's history and to the operator audit trail (`credential.<type>`),
+   * together, inside the transaction when one is given.
+   */
+  async appendEvent(
+    transaction: Transaction | undefined,
+    event: NewCredentialEvent,
+    actorPrincipal: string | null,
+  ): Promise<void> {
+    const write = async (manager: Transaction) => {
+      const repository = manager.getRepository(CredentialEventEntity);
+      await repository.save(repository.create(event), { reload: false });
+      await insertAuditEvent(manager, {
+        action: `credential.${event.type}`,
+        subjectType: 'credential',
+        subjectId: event.credentialId,
+        actor: { keyId: event.actorKeyId, principal: actorPrincipal },
+        detail: event.details,
+      });
+    };
+    if (transaction) await write(transaction);
+    else await this.dataSource.transaction(write);
   }
 
   async events(credentialId: string): Promise<CredentialEvent[]> {

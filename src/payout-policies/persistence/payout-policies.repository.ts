@@ -27,9 +27,16 @@ export class PayoutPoliciesRepository {
   /**
    * Replaces the whole set. A policy whose scope stays keeps its row (updated in place), so a
    * payout waiting on its lock reads the new limits, not a deleted row. PUTs are serialised by a
-   * transaction-scoped advisory lock; the unique scope index is the backstop.
+   * transaction-scoped advisory lock, which governed payouts hold shared while they read and lock
+   * their policies (PayoutsRepository.waitForPolicyLocks): a payout sees the set before a PUT or
+   * after it, never half of it. The unique scope index is the backstop. `alongside` runs in the
+   * same transaction (the audit row).
    */
-  async replaceAll(drafts: PolicyDraft[], byKeyId: string): Promise<{ before: PayoutPolicy[]; after: PayoutPolicy[] }> {
+  async replaceAll(
+    drafts: PolicyDraft[],
+    byKeyId: string,
+    alongside: (transaction: Transaction, before: PayoutPolicy[], after: PayoutPolicy[]) => Promise<void>,
+  ): Promise<{ before: PayoutPolicy[]; after: PayoutPolicy[] }> {
     return this.dataSource.transaction(async (transaction) => {
       await transaction.query(`SELECT pg_advisory_xact_lock(hashtext('payout_policies'))`);
       const repository = transaction.getRepository(PayoutPolicyEntity);
@@ -50,7 +57,9 @@ export class PayoutPoliciesRepository {
       const removed = existing.filter((row) => !kept.has(row.id)).map((row) => row.id);
       if (removed.length > 0) await repository.delete(removed);
       const after = (await repository.find()).map(toPolicy);
-      return { before: existing.map(toPolicy), after };
+      const before = existing.map(toPolicy);
+      await alongside(transaction, before, after);
+      return { before, after };
     });
   }
 

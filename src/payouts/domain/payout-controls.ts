@@ -17,7 +17,7 @@ export interface PolicyScope {
 export interface ApprovalRule {
   /** Payouts of at least this amount need approval. */
   atOrAbove: string | null;
-  /** A payout to an account no earlier payout (not failed, rejected or cancelled) went to needs approval. */
+  /** A payout to an account no earlier payout in the policy's scope was completed to needs approval. */
   firstPayoutToBeneficiary: boolean;
   /** Every payout in the scope needs approval (e.g. a whole provider or environment). */
   everyPayout: boolean;
@@ -141,7 +141,7 @@ export function firstLimitBreach(
 export function approvalsRequired(
   policies: readonly PayoutPolicy[],
   amount: Money,
-  facts: { firstPayoutToBeneficiary: boolean },
+  facts: { firstPayoutToBeneficiary: (policy: PayoutPolicy) => boolean },
 ): { required: number; reasons: string[] } {
   let required = 0;
   const reasons: string[] = [];
@@ -152,7 +152,9 @@ export function approvalsRequired(
     const triggered: string[] = [];
     if (rule.everyPayout) triggered.push('everyPayout');
     if (rule.atOrAbove !== null && units >= toMinorUnits(rule.atOrAbove, amount.currency)) triggered.push('atOrAbove');
-    if (rule.firstPayoutToBeneficiary && facts.firstPayoutToBeneficiary) triggered.push('firstPayoutToBeneficiary');
+    if (rule.firstPayoutToBeneficiary && facts.firstPayoutToBeneficiary(policy)) {
+      triggered.push('firstPayoutToBeneficiary');
+    }
     if (triggered.length === 0) continue;
     required = Math.max(required, rule.requiredApprovals);
     for (const reason of triggered) if (!reasons.includes(reason)) reasons.push(reason);
@@ -160,9 +162,9 @@ export function approvalsRequired(
   return { required, reasons };
 }
 
-/** Whether any policy asks about the beneficiary's history (a query worth making only then). */
-export function asksAboutFirstPayout(policies: readonly PayoutPolicy[]): boolean {
-  return policies.some((policy) => policy.approval?.firstPayoutToBeneficiary === true);
+/** The policies that ask about the beneficiary's history (a query worth making only for them). */
+export function askingAboutFirstPayout(policies: readonly PayoutPolicy[]): PayoutPolicy[] {
+  return policies.filter((policy) => policy.approval?.firstPayoutToBeneficiary === true);
 }
 
 function narrowness(scope: PolicyScope): number {

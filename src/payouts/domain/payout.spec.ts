@@ -91,10 +91,11 @@ describe('the payout state machine', () => {
   });
 
   it.each(PROVIDERS.flatMap((provider) => PAYOUT_STATUSES.map((status) => ({ provider, status }))))(
-    '$provider: a $status payout may still change: open ones always, final ones only by a reversal',
+    '$provider: a $status payout may still change: open ones that were sent always, final ones only by a reversal',
     ({ provider, status }) => {
       const reversible = provider === 'd24' && status === 'completed';
-      expect(mayStillChange(provider, status)).toBe(!TERMINAL.has(status) || reversible);
+      const neverSent = status === 'pending_approval';
+      expect(mayStillChange(provider, status)).toBe(!neverSent && (!TERMINAL.has(status) || reversible));
     },
   );
 

@@ -107,10 +107,12 @@ export function judgeTransition(provider: Provider, from: PayoutStatus, to: Payo
 }
 
 /**
- * Whether a provider could still report a change we would apply: any open payout, and a final
- * one with a documented way out.
+ * Whether a provider could still report a change we would apply: any open payout that was sent,
+ * and a final one with a documented way out.
  */
 export function mayStillChange(provider: Provider, status: PayoutStatus): boolean {
+  // Not sent yet: no provider has it, so nothing it says can change it (see ALLOWED).
+  if (status === 'pending_approval') return false;
   return !TERMINAL.has(status) || PAYOUT_STATUSES.some((to) => judgeTransition(provider, status, to) === 'apply');
 }
 

@@ -7,7 +7,7 @@ export type ApprovalDecision = 'approved' | 'rejected';
 /** payout_approvals (append-only decisions) and the reads maker-checker needs around them. */
 @Injectable()
 export class PayoutApprovalsRepository {
-  /** Records a decision; false when this principal already decided on this payout (one vote each). */
+  /** Records a decision; false when this principal already made it on this payout (one vote each). */
   async record(
     transaction: Transaction,
     decision: {
@@ -21,18 +21,23 @@ export class PayoutApprovalsRepository {
     const rows: unknown[] = await transaction.query(
       `INSERT INTO payout_approvals (payout_id, decision, principal, api_key_id, comment)
        VALUES ($1::uuid, $2::varchar, $3::varchar, $4::uuid, $5::varchar)
-       ON CONFLICT (payout_id, principal) DO NOTHING RETURNING id`,
+       ON CONFLICT (payout_id, principal, decision) DO NOTHING RETURNING id`,
       [decision.payoutId, decision.decision, decision.principal, decision.apiKeyId, decision.comment],
     );
     return rows.length > 0;
   }
 
-  async decisionOf(transaction: Transaction, payoutId: string, principal: string): Promise<ApprovalDecision | null> {
-    const [row]: Array<{ decision: ApprovalDecision }> = await transaction.query(
-      `SELECT decision FROM payout_approvals WHERE payout_id = $1::uuid AND principal = $2::varchar`,
-      [payoutId, principal],
+  async decided(
+    transaction: Transaction,
+    payoutId: string,
+    principal: string,
+    decision: ApprovalDecision,
+  ): Promise<boolean> {
+    const rows: unknown[] = await transaction.query(
+      `SELECT 1 FROM payout_approvals WHERE payout_id = $1::uuid AND principal = $2::varchar AND decision = $3::varchar`,
+      [payoutId, principal, decision],
     );
-    return row?.decision ?? null;
+    return rows.length > 0;
   }
 
   /** The principals that approved the payout, oldest first. */

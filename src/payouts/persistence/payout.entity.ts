@@ -31,9 +31,9 @@ import type { MaskedBeneficiary, Payout, PayoutStatus } from '../domain/payout';
 @Index('ix_payouts_next_check', ['nextCheckAt'], { where: 'next_check_at IS NOT NULL' })
 // Partial: only payouts waiting for approval have an expiry; the reconciler's sweep cancels the expired ones.
 @Index('ix_payouts_approval_expiry', ['approvalExpiresAt'], { where: `status = 'pending_approval'` })
-// Rolling 24 h limits sum one currency's recent payouts: an index-only range scan (built with
-// INCLUDE by its own migration, which TypeORM cannot express; synchronize: false keeps it as built).
-@Index('ix_payouts_currency_created', { synchronize: false })
+// Rolling 24 h limits sum one currency's recently counted payouts: an index-only range scan (built
+// with INCLUDE by its own migration, which TypeORM cannot express; synchronize: false keeps it as built).
+@Index('ix_payouts_currency_counted', { synchronize: false })
 // Partial: empty once every row is sealed, so the sealing job's "anything left?" is free at each boot.
 @Index('ix_payouts_beneficiary_unsealed', ['id'], { where: '"beneficiary_ciphertext" IS NULL' })
 export class PayoutEntity {
@@ -131,6 +131,14 @@ export class PayoutEntity {
   @Column({ name: 'approvals_required', type: 'smallint', default: 0 })
   approvalsRequired!: number;
 
+  /**
+   * When the payout started to count against rolling limits: its creation, and again its approval
+   * (a payout approved days after it was asked for leaves when it is approved, and counts from then).
+   * Null only for payouts older than the limits (the migration set it for the last day's).
+   */
+  @Column({ name: 'counted_at', type: 'timestamptz', nullable: true })
+  countedAt!: Date | null;
+
   /** While pending_approval: when it is cancelled if not approved by then. */
   @Column({ name: 'approval_expires_at', type: 'timestamptz', nullable: true })
   approvalExpiresAt!: Date | null;
@@ -171,11 +179,12 @@ export class PayoutEventEntity {
 }
 
 /**
- * Maker-checker decisions, append-only: one per principal and payout (a second approval by the
- * same person, through any of their keys, is not a second pair of eyes).
+ * Maker-checker decisions, append-only: at most one approval and one rejection per principal and
+ * payout (a second approval by the same person, through any of their keys, is not a second pair of
+ * eyes; an approver may still reject what they approved while it waits).
  */
 @Entity({ name: 'payout_approvals' })
-@Index('ux_payout_approvals_principal', ['payoutId', 'principal'], { unique: true })
+@Index('ux_payout_approvals_principal', ['payoutId', 'principal', 'decision'], { unique: true })
 export class PayoutApprovalEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;

@@ -6,6 +6,7 @@ import type { Transaction } from '../../database/unit-of-work';
 import type { Money, Provider, ProviderEnvironment } from '../../providers/provider.port';
 import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
 import type { Payout, PayoutStatus } from '../domain/payout';
+import type { PolicyScope } from '../domain/payout-controls';
 import type { PayoutHistoryEntry } from '../domain/payout-history';
 import type { IdempotencyScope, StoredAnswer } from '../domain/idempotency';
 import { enqueueEventSql } from '../../events/persistence/outbound-events.repository';
@@ -176,10 +177,10 @@ export class PayoutsRepository {
        ), payout AS (
          INSERT INTO payouts (id, provider, environment, status, amount, currency, beneficiary, beneficiary_master_key_id,
            beneficiary_wrapped_key, beneficiary_ciphertext, beneficiary_fingerprint, reference, metadata, created_by_key_id,
-           next_check_at, check_attempts, beneficiary_id, approvals_required, approval_expires_at)
+           next_check_at, check_attempts, beneficiary_id, approvals_required, approval_expires_at, counted_at)
          SELECT payout_id, $8::varchar, $9::varchar, $24::varchar, $10::numeric, $11::char(3), $12::jsonb, $13::varchar,
            $14::bytea, $15::bytea, $16::char(64), $17::varchar, $18::jsonb, $19::uuid, $20::timestamptz, 0, $22::uuid,
-           $25::smallint, $26::timestamptz
+           $25::smallint, $26::timestamptz, now()
          FROM claim
          RETURNING created_at, updated_at
        ), history AS (
@@ -227,34 +228,55 @@ export class PayoutsRepository {
   }
 
   /**
-   * What the payouts in a policy's scope used in the last 24 hours: their total and count, failed,
-   * rejected and cancelled ones aside (they never moved money; a bank's return of a completed one
-   * gives its amount back). Read on the policy's row lock (see PayoutPolicyBook), each in its own
-   * statement so it sees every payout committed before the lock was granted.
+   * What the payouts in a policy's scope used in the last 24 hours (by counted_at: created, or
+   * approved): their total and count, failed, rejected and cancelled ones aside (they never moved
+   * money; a bank's return of a completed one gives its amount back), and `excludeId` aside (the
+   * payout being approved, counted again as new). Read on the policy's row lock (see
+   * PayoutPolicyBook), each in its own statement so it sees every payout committed before the lock
+   * was granted.
    */
   async rollingUsage(
     transaction: Transaction,
-    scope: { currency: string; provider: string | null; environment: string | null; apiKeyId: string | null },
+    scope: PolicyScope,
+    excludeId: string | null = null,
   ): Promise<{ amount: string; count: number }> {
     const [row]: Array<{ amount: string; count: number }> = await transaction.query(
       `SELECT COALESCE(sum(amount), 0)::text AS amount, count(*)::int AS count FROM payouts
-       WHERE currency = $1::char(3) AND created_at > now() - interval '24 hours' AND status <> ALL($2::varchar[])
+       WHERE currency = $1::char(3) AND counted_at > now() - interval '24 hours' AND status <> ALL($2::varchar[])
          AND ($3::varchar IS NULL OR provider = $3) AND ($4::varchar IS NULL OR environment = $4)
-         AND ($5::uuid IS NULL OR created_by_key_id = $5)`,
-      [scope.currency, NOT_PAID_OUT, scope.provider, scope.environment, scope.apiKeyId],
+         AND ($5::uuid IS NULL OR created_by_key_id = $5) AND ($6::uuid IS NULL OR id <> $6)`,
+      [scope.currency, NOT_PAID_OUT, scope.provider, scope.environment, scope.apiKeyId, excludeId],
     );
     return row;
   }
 
   /**
-   * Whether an earlier payout was sent to the account with one of these fingerprints (failed,
-   * rejected and cancelled ones aside, and those still waiting for approval: an account is not
-   * "known" because someone asked to pay it once).
+   * The first statements of a governed payout's transaction: a bounded lock wait, and the shared
+   * side of the lock a PUT of the payout policies takes exclusively (PayoutPoliciesRepository).
    */
-  async paidBefore(transaction: Transaction, fingerprints: string[]): Promise<boolean> {
+  async waitForPolicyLocks(transaction: Transaction, lockTimeoutMs: number): Promise<void> {
+    await transaction.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+    await transaction.query(`SELECT pg_advisory_xact_lock_shared(hashtext('payout_policies'))`);
+  }
+
+  /** From now on the payout counts against rolling limits as if it were new (see counted_at). */
+  async startCounting(transaction: Transaction, id: string): Promise<void> {
+    await transaction.query(`UPDATE payouts SET counted_at = now() WHERE id = $1::uuid`, [id]);
+  }
+
+  /**
+   * Whether a payout in the policy's scope (its currency, and its provider, environment and key
+   * when it names them) was completed to the account with one of these fingerprints. Completed
+   * only: an account is not "known" because someone asked to pay it, or because a payout to it is
+   * on its way; and a payout in another currency or scope proves nothing here.
+   */
+  async completedBefore(transaction: Transaction, fingerprints: string[], scope: PolicyScope): Promise<boolean> {
     const rows: unknown[] = await transaction.query(
-      `SELECT 1 FROM payouts WHERE beneficiary_fingerprint = ANY($1::char(64)[]) AND status <> ALL($2::varchar[]) LIMIT 1`,
-      [fingerprints, [...NOT_PAID_OUT, 'pending_approval']],
+      `SELECT 1 FROM payouts WHERE beneficiary_fingerprint = ANY($1::char(64)[]) AND status = 'completed'
+         AND currency = $2::char(3) AND ($3::varchar IS NULL OR provider = $3)
+         AND ($4::varchar IS NULL OR environment = $4) AND ($5::uuid IS NULL OR created_by_key_id = $5)
+       LIMIT 1`,
+      [fingerprints, scope.currency, scope.provider, scope.environment, scope.apiKeyId],
     );
     return rows.length > 0;
   }
@@ -405,6 +427,8 @@ export class PayoutsRepository {
          SELECT due.id FROM wanted CROSS JOIN LATERAL (
            SELECT id FROM payouts
             WHERE provider = wanted.provider AND next_check_at IS NOT NULL AND next_check_at <= now()
+              -- Never sent: nothing to ask a provider (and re-submitting would send it unapproved).
+              AND status <> 'pending_approval'
             ORDER BY next_check_at
             LIMIT wanted.n
             FOR UPDATE SKIP LOCKED) AS due
