@@ -207,7 +207,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a payout waiting for approval
-         * @description One approval by the calling key’s owner, who must not be the payout’s creator. Once the payout has as many distinct approvers as its policy requires, it is sent, and the answer is the payout after sending (pending, completed, failed …); until then it stays pending_approval. Approving again as the same owner changes nothing.
+         * @description One approval by the calling key’s owner, who must not be the payout’s creator. Once the payout has as many distinct approvers as its policy requires, it is sent, and the answer is the payout after sending (pending, completed, failed …); until then it stays pending_approval. Approving again as the same owner changes nothing. The approval that sends it checks the payout policies’ limits again, as for a new payout (it counts against them from then on): a breach is 422 and the approval is not recorded; the payout keeps waiting.
          */
         post: operations["Payouts_approve"];
         delete?: never;
@@ -2729,7 +2729,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet). */
+            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet), or CONFLICT (a cancel of a payout that was approved meanwhile: look at it again). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2808,7 +2808,7 @@ export interface operations {
                 };
             };
             /**
-             * @description APPROVER_IS_CREATOR: the calling key’s owner created the payout. FORBIDDEN_SCOPE without payouts:approve.
+             * @description APPROVER_IS_CREATOR: the calling key’s owner created the payout. APPROVER_WITHOUT_OWNER: the key has no owner. FORBIDDEN_SCOPE without payouts:approve.
              *
              *     The API key lacks a required scope (payouts:approve) (FORBIDDEN_SCOPE).
              */
@@ -2841,6 +2841,15 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description PAYOUT_LIMIT_PER_PAYOUT, PAYOUT_LIMIT_ROLLING_AMOUNT or PAYOUT_LIMIT_ROLLING_COUNT: sending it now would break a payout policy’s limit (details as on create). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["Internal"];
@@ -2927,7 +2936,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description PAYOUT_NOT_PENDING_APPROVAL: it was sent, cancelled or never needed approval. */
+            /** @description PAYOUT_NOT_PENDING_APPROVAL: it was sent, cancelled or never needed approval. APPROVAL_EXPIRED: its deadline passed; it is now cancelled. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2992,7 +3001,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet). */
+            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet), or CONFLICT (a cancel of a payout that was approved meanwhile: look at it again). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3085,7 +3094,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet). */
+            /** @description CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet), or CONFLICT (a cancel of a payout that was approved meanwhile: look at it again). */
             409: {
                 headers: {
                     [name: string]: unknown;

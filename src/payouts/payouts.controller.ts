@@ -47,7 +47,8 @@ const Unsupported = () =>
   ApiConflictResponse({
     type: ErrorBodyDto,
     description:
-      'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, or PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet).',
+      'CAPABILITY_NOT_SUPPORTED (details.capability: payouts.cancel or payouts.hold) for that provider, PAYOUT_FINAL, INVALID_TRANSITION from the provider, ' +
+      'PAYOUT_PENDING_APPROVAL (hold and release of a payout not sent yet), or CONFLICT (a cancel of a payout that was approved meanwhile: look at it again).',
   });
 
 /** The audit trail's actor for the calling key. */
@@ -199,14 +200,20 @@ export class PayoutsController {
     description:
       'One approval by the calling key’s owner, who must not be the payout’s creator. Once the payout has as many distinct approvers as its policy requires, ' +
       'it is sent, and the answer is the payout after sending (pending, completed, failed …); until then it stays pending_approval. ' +
-      'Approving again as the same owner changes nothing.',
+      'Approving again as the same owner changes nothing. The approval that sends it checks the payout policies’ limits again, as for a new payout ' +
+      '(it counts against them from then on): a breach is 422 and the approval is not recorded; the payout keeps waiting.',
   })
   @ApiOkResponse({ type: PayoutDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiForbiddenResponse({
     type: ErrorBodyDto,
     description:
-      'APPROVER_IS_CREATOR: the calling key’s owner created the payout. FORBIDDEN_SCOPE without payouts:approve.',
+      'APPROVER_IS_CREATOR: the calling key’s owner created the payout. APPROVER_WITHOUT_OWNER: the key has no owner. FORBIDDEN_SCOPE without payouts:approve.',
+  })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorBodyDto,
+    description:
+      'PAYOUT_LIMIT_PER_PAYOUT, PAYOUT_LIMIT_ROLLING_AMOUNT or PAYOUT_LIMIT_ROLLING_COUNT: sending it now would break a payout policy’s limit (details as on create).',
   })
   @ApiConflictResponse({
     type: ErrorBodyDto,
@@ -234,7 +241,8 @@ export class PayoutsController {
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({
     type: ErrorBodyDto,
-    description: 'PAYOUT_NOT_PENDING_APPROVAL: it was sent, cancelled or never needed approval.',
+    description:
+      'PAYOUT_NOT_PENDING_APPROVAL: it was sent, cancelled or never needed approval. APPROVAL_EXPIRED: its deadline passed; it is now cancelled.',
   })
   async reject(
     @Param('id', uuidParam()) id: string,

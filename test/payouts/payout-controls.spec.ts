@@ -334,7 +334,7 @@ describe('payout policies and approvals', () => {
       expect((await ledgerIds()).has(id)).toBe(false);
     });
 
-    it('the first payout to a new account waits for approval; once one was sent, the next goes at once', async () => {
+    it('the first payout to a new account waits for approval; once one completed, the next goes at once', async () => {
       const set = await putPolicies([
         { currency: 'BRL', apiKeyId: keys.maker.id, approval: { firstPayoutToBeneficiary: true } },
       ]);
@@ -348,8 +348,162 @@ describe('payout policies and approvals', () => {
       const meanwhile = await pay(keys.maker, { beneficiary: account('777-000-111') });
       expect(meanwhile.body.status).toBe('pending_approval');
       expect((await decide(keys.caio, first.body.id, 'approve')).status).toBe(200);
+      // Known once a payout to it completed, not merely sent.
+      await eventually(
+        async () => (await http().get(`/v1/payouts/${first.body.id}`).set(adminKey())).body.status,
+        (status) => status === 'completed',
+        10_000,
+      );
       const next = await pay(keys.maker, { beneficiary: account('777000111') });
       expect([next.status, next.body.approval]).toEqual([201, null]);
+    });
+  });
+  describe('approvals and limits together', () => {
+    afterAll(async () => expect((await putPolicies([])).status).toBe(200));
+
+    it('an approval checks the limits again: a payout approved a day late cannot take the window over its cap', async () => {
+      const set = await putPolicies([
+        {
+          currency: 'BRL',
+          apiKeyId: keys.capped.id,
+          rolling24h: { maxAmount: '100.00' },
+          approval: { everyPayout: true },
+        },
+      ]);
+      expect(set.status).toBe(200);
+      await world.t.dataSource.query(`UPDATE payouts SET status = 'failed' WHERE created_by_key_id = $1`, [
+        keys.capped.id,
+      ]);
+      const late = await pay(keys.capped, { amount: '90.00' });
+      expect(late.body.status).toBe('pending_approval');
+      // While it waits it holds its place: a second one does not fit.
+      const second = await pay(keys.capped, { amount: '90.00' });
+      expect([second.status, second.body.error.code]).toEqual([422, 'PAYOUT_LIMIT_ROLLING_AMOUNT']);
+      // A day passes: it leaves the window, and another payout takes the room and is sent.
+      await world.t.dataSource.query(`UPDATE payouts SET counted_at = now() - interval '25 hours' WHERE id = $1`, [
+        late.body.id,
+      ]);
+      const other = await pay(keys.capped, { amount: '90.00' });
+      expect(other.body.status).toBe('pending_approval');
+      expect((await decide(keys.bea, other.body.id, 'approve')).status).toBe(200);
+      // Approving the first now would make 180 in 24 h: refused like a create, and it keeps waiting.
+      const refused = await decide(keys.caio, late.body.id, 'approve');
+      expect([refused.status, refused.body.error.code, refused.body.error.details.headroom]).toEqual([
+        422,
+        'PAYOUT_LIMIT_ROLLING_AMOUNT',
+        '10.00',
+      ]);
+      const still = await http().get(`/v1/payouts/${late.body.id}`).set(adminKey());
+      expect(still.body.status).toBe('pending_approval');
+      const [{ n }] = await world.t.dataSource.query(
+        'SELECT count(*)::int AS n FROM payout_approvals WHERE payout_id = $1',
+        [late.body.id],
+      );
+      expect(n).toBe(0); // the refused approval was rolled back with everything else
+      expect((await ledgerIds()).has(late.body.id)).toBe(false);
+    });
+
+    it('a key without an owner cannot approve; owners are compared without case or spaces', async () => {
+      const set = await putPolicies([{ currency: 'BRL', apiKeyId: keys.maker.id, approval: { everyPayout: true } }]);
+      expect(set.status).toBe(200);
+      const created = await pay(keys.maker);
+      const ownerless = await http()
+        .post('/v1/api-keys')
+        .set(adminKey())
+        .send({ name: 'ownerless', scopes: ['payouts:approve'] });
+      expect([ownerless.status, ownerless.body.owner]).toEqual([201, null]);
+      const refused = await decide({ key: ownerless.body.key }, created.body.id, 'approve');
+      expect([refused.status, refused.body.error.code]).toEqual([403, 'APPROVER_WITHOUT_OWNER']);
+
+      const shouting = await http()
+        .post('/v1/api-keys')
+        .set(adminKey())
+        .send({ name: 'ana-again', owner: '  ANA@Acme.Example ', scopes: ['payouts:approve'] });
+      expect([shouting.status, shouting.body.owner]).toEqual([201, 'ana@acme.example']);
+      const own = await decide({ key: shouting.body.key }, created.body.id, 'approve');
+      expect([own.status, own.body.error.code]).toEqual([403, 'APPROVER_IS_CREATOR']);
+      const impersonating = await http()
+        .post('/v1/api-keys')
+        .set(adminKey())
+        .send({ name: 'x', owner: `key:${keys.maker.id}`, scopes: ['payouts:approve'] });
+      expect(impersonating.status).toBe(400);
+    });
+  });
+
+  describe('GET /v1/audit', () => {
+    it('lists who did what, newest first, filtered and paginated, and needs audit:read', async () => {
+      const expiring = await (async () => {
+        expect(
+          (await putPolicies([{ currency: 'BRL', apiKeyId: keys.maker.id, approval: { everyPayout: true } }])).status,
+        ).toBe(200);
+        const created = await pay(keys.maker, { amount: '11.00' });
+        await world.t.dataSource.query(
+          `UPDATE payouts SET approval_expires_at = now() - interval '1 second' WHERE id = $1`,
+          [created.body.id],
+        );
+        await world.t.app.get(PayoutReconciler).runOnce();
+        return created.body.id as string;
+      })();
+      const rejectedPayout = await pay(keys.maker, { amount: '12.00' });
+      expect((await decide(keys.bea, rejectedPayout.body.id, 'reject', 'wrong account')).status).toBe(200);
+      expect((await putPolicies([])).status).toBe(200);
+
+      const audit = (query: Record<string, string | number>) => http().get('/v1/audit').query(query).set(adminKey());
+      const keysCreated = await audit({ action: 'api_key.created', limit: 100 });
+      expect(keysCreated.status).toBe(200);
+      expect(keysCreated.body.items).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            action: 'api_key.created',
+            subjectType: 'api_key',
+            subjectId: keys.bea.id,
+            actor: { keyId: expect.any(String), principal: 'admin' },
+            detail: expect.objectContaining({ owner: 'bea@acme.example', scopes: ['payouts:read', 'payouts:approve'] }),
+          }),
+        ]),
+      );
+      expect(JSON.stringify(keysCreated.body)).not.toContain(keys.bea.key);
+
+      const onPayout = await audit({ subjectId: rejectedPayout.body.id });
+      expect(onPayout.body.items).toEqual([
+        expect.objectContaining({
+          action: 'payout.rejected',
+          actor: { keyId: keys.bea.id, principal: 'bea@acme.example' },
+          detail: expect.objectContaining({ comment: 'wrong account' }),
+        }),
+      ]);
+      const expired = await audit({ action: 'payout.approval_expired', subjectId: expiring });
+      expect(expired.body.items).toEqual([
+        expect.objectContaining({ actor: { keyId: null, principal: null }, subjectType: 'payout' }),
+      ]);
+      const byBea = await audit({ actor: 'bea@acme.example', limit: 100 });
+      expect(new Set(byBea.body.items.map((item: { action: string }) => item.action))).toEqual(
+        new Set(['payout.approved', 'payout.rejected']),
+      );
+      const policyChanges = await audit({ subjectType: 'payout_policies', limit: 2 });
+      expect(policyChanges.body.items[0]).toMatchObject({
+        action: 'payout_policies.replaced',
+        detail: { after: [] },
+      });
+      // Pages never repeat or skip.
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: Array<{ id: string }>; nextCursor: string | null } } = await audit({
+          subjectType: 'payout_policies',
+          limit: 2,
+          ...(cursor ? { cursor } : {}),
+        });
+        seen.push(...page.body.items.map((item) => item.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      const all = await audit({ subjectType: 'payout_policies', limit: 100 });
+      expect(seen).toEqual(all.body.items.map((item: { id: string }) => item.id));
+      expect(seen.length).toBeGreaterThan(4);
+
+      expect((await http().get('/v1/audit').set(bearer(keys.bea.key))).status).toBe(403);
+      const badCursor = await audit({ cursor: 'bm9wZQ' });
+      expect([badCursor.status, badCursor.body.error.details[0].code]).toEqual([400, 'INVALID_CURSOR']);
     });
   });
 });
