@@ -52,6 +52,24 @@ function contract(): Promise<OpenAPIBackend> {
   return backend;
 }
 
+/**
+ * An answer of the HTTP layers in front of the router (body parsers, the NUL refusal, size and
+ * time limits): they cannot know whether the path names a route.
+ */
+function refusedBeforeRouting(answer: ReceivedAnswer): boolean {
+  const error = (answer.body as { error?: { code?: string; details?: unknown } } | null)?.error;
+  if (!error?.code) return false;
+  if (['MALFORMED_JSON', 'BAD_CONTENT_ENCODING', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].includes(error.code)) {
+    return true;
+  }
+  return (
+    error.code === 'VALIDATION_FAILED' &&
+    Array.isArray(error.details) &&
+    error.details.length > 0 &&
+    error.details.every((problem: { code?: string }) => problem.code === 'NUL_CHARACTER')
+  );
+}
+
 /** What is wrong with this answer to `method url`, or null when the contract allows it. */
 export async function contractViolation(method: string, url: string, answer: ReceivedAnswer): Promise<string | null> {
   const api = await contract();
@@ -63,8 +81,10 @@ export async function contractViolation(method: string, url: string, answer: Rec
     query: Object.fromEntries(parsed.searchParams),
   });
   if (!operation) {
-    // No operation: only "no such route" answers are allowed under /v1, so a route missing from the document is caught.
-    if (parsed.pathname.startsWith('/v1/') && ![404, 405].includes(answer.status)) {
+    // No operation: only "no such route" answers are allowed under /v1, so a route missing from the
+    // document is caught; and the refusals of the layers that run before routing (a body that
+    // cannot be read at all), which any path gets, routed or not.
+    if (parsed.pathname.startsWith('/v1/') && ![404, 405].includes(answer.status) && !refusedBeforeRouting(answer)) {
       return `${method.toUpperCase()} ${parsed.pathname} → ${answer.status}: no operation in openapi.json describes this route`;
     }
     return null;

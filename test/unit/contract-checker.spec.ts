@@ -82,4 +82,21 @@ describe('the contract checker (test/support/contract.ts)', () => {
       await contractViolation('GET', '/docs', { status: 200, headers: { 'content-type': 'text/html' }, body: '' }),
     ).toBeNull();
   });
+
+  it('under /v1, allows an unknown route only "no such route" and the refusals that come before routing', async () => {
+    const json = { 'content-type': 'application/json' };
+    const error = (code: string, details: unknown = null) => ({ error: { code, message: 'm', details } });
+    const check = (status: number, body: unknown) =>
+      contractViolation('POST', '/v1/payouts//approve', { status, headers: json, body });
+    expect(await check(404, error('NOT_FOUND'))).toBeNull();
+    expect(await check(400, error('MALFORMED_JSON'))).toBeNull();
+    expect(
+      await check(400, error('VALIDATION_FAILED', [{ field: 'x', code: 'NUL_CHARACTER', message: 'm' }])),
+    ).toBeNull();
+    // A route's own validation on a path the document lacks: the route is missing from the document.
+    expect(await check(400, error('VALIDATION_FAILED', [{ field: 'x', code: 'isString', message: 'm' }]))).toMatch(
+      /no operation in openapi.json describes this route/,
+    );
+    expect(await check(200, {})).toMatch(/no operation/);
+  });
 });
