@@ -21,6 +21,15 @@ export class PayoutControls1796407627735 implements MigrationInterface {
     await queryRunner.query(
       `CREATE TABLE "payout_policies" ("id" uuid NOT NULL, "currency" character(3) NOT NULL, "provider" character varying(16), "environment" character varying(16), "api_key_id" uuid, "max_amount_per_payout" numeric(24,6), "rolling_24h_max_amount" numeric(24,6), "rolling_24h_max_count" integer, "approval_at_or_above" numeric(24,6), "approval_first_payout_to_beneficiary" boolean NOT NULL DEFAULT false, "approval_every_payout" boolean NOT NULL DEFAULT false, "required_approvals" smallint NOT NULL DEFAULT '1', "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "updated_by_key_id" uuid, CONSTRAINT "PK_38fb45f9a98cec9c984665c58b9" PRIMARY KEY ("id"))`,
     );
+    // Decisions are history: append-only in the database, like payout_events.
+    await queryRunner.query(
+      `CREATE FUNCTION "payout_approvals_append_only"() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'payout_approvals is append-only: % is not allowed', TG_OP; END $$`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER "payout_approvals_append_only" BEFORE UPDATE OR DELETE OR TRUNCATE ON "payout_approvals"
+       FOR EACH STATEMENT EXECUTE FUNCTION "payout_approvals_append_only"()`,
+    );
     // One policy per scope; a null scope column means "any", so nulls must compare equal here.
     await queryRunner.query(
       `CREATE UNIQUE INDEX "ux_payout_policies_scope" ON "payout_policies" ("currency", COALESCE("provider", ''), COALESCE("environment", ''), COALESCE("api_key_id", '00000000-0000-0000-0000-000000000000'))`,
@@ -65,6 +74,8 @@ export class PayoutControls1796407627735 implements MigrationInterface {
     await queryRunner.query(`ALTER TABLE "api_keys" DROP COLUMN "owner"`);
     await queryRunner.query(`DROP INDEX "public"."ux_payout_policies_scope"`);
     await queryRunner.query(`DROP TABLE "payout_policies"`);
+    await queryRunner.query(`DROP TRIGGER "payout_approvals_append_only" ON "payout_approvals"`);
+    await queryRunner.query(`DROP FUNCTION "payout_approvals_append_only"()`);
     await queryRunner.query(`DROP INDEX "public"."ux_payout_approvals_principal"`);
     await queryRunner.query(`DROP TABLE "payout_approvals"`);
   }

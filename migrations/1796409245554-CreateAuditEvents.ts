@@ -13,9 +13,21 @@ export class CreateAuditEvents1796409245554 implements MigrationInterface {
       `CREATE INDEX "ix_audit_events_subject" ON "audit_events"  ("subject_type", "subject_id", "id") `,
     );
     await queryRunner.query(`CREATE INDEX "ix_audit_events_action" ON "audit_events"  ("action", "id") `);
+    // Append-only in the database too, not only by code: an UPDATE, DELETE or TRUNCATE fails
+    // whoever sends it (insufficient_privilege), so a bug or a stray script cannot rewrite history.
+    await queryRunner.query(
+      `CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = '42501'; END $$`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON "audit_events"
+       FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TRIGGER audit_events_append_only ON "audit_events"`);
+    await queryRunner.query(`DROP FUNCTION audit_events_append_only()`);
     await queryRunner.query(`DROP INDEX "public"."ix_audit_events_action"`);
     await queryRunner.query(`DROP INDEX "public"."ix_audit_events_subject"`);
     await queryRunner.query(`DROP INDEX "public"."ix_audit_events_actor"`);

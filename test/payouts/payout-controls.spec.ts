@@ -502,6 +502,13 @@ describe('payout policies and approvals', () => {
       expect(seen.length).toBeGreaterThan(4);
 
       expect((await http().get('/v1/audit').set(bearer(keys.bea.key))).status).toBe(403);
+      // Append-only in the database itself, like the decisions.
+      for (const table of ['audit_events', 'payout_approvals']) {
+        for (const statement of [`UPDATE ${table} SET id = id`, `DELETE FROM ${table}`, `TRUNCATE ${table}`]) {
+          await expect(world.t.dataSource.query(statement)).rejects.toThrow(`${table} is append-only`);
+        }
+      }
+
       const badCursor = await audit({ cursor: 'bm9wZQ' });
       expect([badCursor.status, badCursor.body.error.details[0].code]).toEqual([400, 'INVALID_CURSOR']);
     });
