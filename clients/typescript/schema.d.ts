@@ -136,6 +136,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payouts/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export payouts as CSV
+         * @description Every payout matching the list’s filters, newest first, streamed (any number of rows, flat memory). Columns: id, createdAt, updatedAt, provider, environment, status, amount, currency, reference, beneficiaryType, beneficiaryCountry, beneficiaryName, beneficiaryAccount, beneficiaryDocument, providerReference, providerStatus, failureCode, failureReason, feeAmount, feeCurrency, approvalsRequired. UTF-8 with a byte-order mark and CRLF line ends (RFC 4180), for spreadsheets. Amounts are decimal strings; accounts, documents and card tokens are masked as in every answer; a cell that a spreadsheet would run as a formula starts with an apostrophe. A transfer that breaks off midway is a broken download (the connection is reset), never a shorter file.
+         */
+        get: operations["Payouts_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payouts/{id}": {
         parameters: {
             query?: never;
@@ -1216,6 +1236,43 @@ export interface components {
                 [key: string]: string;
             };
         };
+        MaskedLatamBankBeneficiaryDto: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "latam_bank_account";
+            /** @example BR */
+            country: string;
+            /** @example José */
+            name: string;
+            /** @example …8207 */
+            documentId?: string;
+            /** @example …6789 */
+            bankAccount?: string;
+        };
+        MaskedIbanBeneficiaryDto: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "iban";
+            /** @example Erika Mustermann */
+            name: string;
+            /** @example …3000 */
+            iban?: string;
+            /** @example COBADEFFXXX */
+            bic?: string;
+        };
+        MaskedCardBeneficiaryDto: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "card";
+            /** @example …4242 */
+            cardToken?: string;
+        };
         MoneyDto: {
             /**
              * @description Decimal string with at most the currency's decimals (JPY 0, EUR 2, BHD 3). Never a number.
@@ -1296,43 +1353,6 @@ export interface components {
             };
             /** Format: date-time */
             occurredAt: string;
-        };
-        MaskedLatamBankBeneficiaryDto: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "latam_bank_account";
-            /** @example BR */
-            country: string;
-            /** @example José */
-            name: string;
-            /** @example …8207 */
-            documentId?: string;
-            /** @example …6789 */
-            bankAccount?: string;
-        };
-        MaskedIbanBeneficiaryDto: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "iban";
-            /** @example Erika Mustermann */
-            name: string;
-            /** @example …3000 */
-            iban?: string;
-            /** @example COBADEFFXXX */
-            bic?: string;
-        };
-        MaskedCardBeneficiaryDto: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "card";
-            /** @example …4242 */
-            cardToken?: string;
         };
         ApprovalDecisionDto: {
             /** @example Checked against invoice 2026-118. */
@@ -2430,15 +2450,15 @@ export interface operations {
     Payouts_list: {
         parameters: {
             query?: {
-                /** @description nextCursor from the previous page. */
-                cursor?: string;
-                limit?: number;
                 status?: "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
                 provider?: "verestro" | "connectpay" | "d24";
                 environment?: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
                 createdFrom?: string;
                 createdTo?: string;
                 reference?: string;
+                /** @description nextCursor from the previous page. */
+                cursor?: string;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -2563,6 +2583,59 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Payouts_export: {
+        parameters: {
+            query?: {
+                status?: "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
+                provider?: "verestro" | "connectpay" | "d24";
+                environment?: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
+                createdFrom?: string;
+                createdTo?: string;
+                reference?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["Internal"];

@@ -6,6 +6,7 @@ import {
   HttpCode,
   HttpStatus,
   Injectable,
+  Logger,
   Param,
   Post,
   Query,
@@ -37,8 +38,10 @@ import {
   ListPayoutsQueryDto,
   PayoutDto,
   PayoutEventDto,
+  PayoutFiltersQueryDto,
   PayoutPageDto,
 } from './dto/payout.dto';
+import { EXPORT_COLUMNS, writePayoutsCsv } from './payouts-export';
 import { PayoutApprovals } from './payout-approvals';
 import { idempotencyKeyOf, toNewPayout } from './payout-input';
 import { PayoutsService } from './payouts.service';
@@ -70,6 +73,8 @@ export class HttpCreatedPayoutAnswer extends CreatedPayoutAnswer {
 @ApiTags('Payouts')
 @Controller('v1/payouts')
 export class PayoutsController {
+  private readonly logger = new Logger('PayoutsExport');
+
   constructor(
     private readonly payouts: PayoutsService,
     private readonly createdAnswer: CreatedPayoutAnswer,
@@ -141,6 +146,38 @@ export class PayoutsController {
   async list(@Query() query: ListPayoutsQueryDto): Promise<PayoutPageDto> {
     const page = await this.payouts.list({ ...query, limit: query.limit ?? 20 });
     return { items: page.items.map((payout) => PayoutDto.from(payout)), nextCursor: page.nextCursor };
+  }
+
+  @Get('export.csv')
+  @RequireScopes('payouts:read')
+  @ApiOperation({
+    summary: 'Export payouts as CSV',
+    description:
+      'Every payout matching the list’s filters, newest first, streamed (any number of rows, flat memory). ' +
+      `Columns: ${EXPORT_COLUMNS.join(', ')}. UTF-8 with a byte-order mark and CRLF line ends (RFC 4180), for spreadsheets. ` +
+      'Amounts are decimal strings; accounts, documents and card tokens are masked as in every answer; a cell that a spreadsheet would run as a formula starts with an apostrophe. ' +
+      'A transfer that breaks off midway is a broken download (the connection is reset), never a shorter file.',
+  })
+  @ApiOkResponse({
+    description: 'The CSV file.',
+    content: { 'text/csv': { schema: { type: 'string' } } },
+  })
+  async export(@Query() query: PayoutFiltersQueryDto, @Res() response: Response): Promise<void> {
+    const fileName = `payouts-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`;
+    try {
+      await writePayoutsCsv(this.payouts.exportAll(query), response, () => {
+        response.status(200);
+        response.setHeader('Content-Type', 'text/csv; charset=utf-8');
+        response.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);
+      });
+    } catch (error) {
+      // Before the first byte: an ordinary error answer. After it: the response is already
+      // destroyed (a broken download); a client that went away is not an error of ours.
+      if (!response.headersSent) throw error;
+      if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+        this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'payout export broke off');
+      }
+    }
   }
 
   @Get(':id')

@@ -23,6 +23,7 @@ import type {
   PayoutStateChange,
   RequestedPayout,
   ClaimResult,
+  PagePosition,
 } from './persistence/payouts.repository';
 import type { NewPayout } from './payouts.service';
 import { PayoutsService } from './payouts.service';
@@ -201,11 +202,15 @@ class FakePayouts implements Pick<
     });
   }
 
-  async page(query: PayoutPageQuery): Promise<Payout[]> {
+  async page(query: PayoutPageQuery): Promise<Array<{ payout: Payout; position: PagePosition }>> {
     return [...this.tables.payouts.values()]
       .map((row) => row.payout)
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id))
-      .slice(0, query.limit + 1);
+      .slice(0, query.limit + 1)
+      .map((payout) => ({
+        payout,
+        position: { createdAtMicros: String(payout.createdAt.getTime() * 1000), id: payout.id },
+      }));
   }
 
   async appendHistory(

@@ -43,6 +43,7 @@ import { IdempotencyKeysRepository, type NewClaim } from './persistence/idempote
 import {
   type OutcomeEffects,
   type PayoutStateChange,
+  type PagePosition,
   PayoutsRepository,
   type RequestedPayout,
 } from './persistence/payouts.repository';
@@ -401,15 +402,31 @@ export class PayoutsService {
     return this.payouts.history(id);
   }
 
+  /**
+   * Every payout matching the filters, newest first, a page at a time (keyset pages on the list's
+   * indexes): an export of a million rows holds one page in memory, and payouts created while it
+   * runs are newer than its first page, so they are never half in it.
+   */
+  async *exportAll(filter: Omit<PayoutFilter, 'cursor' | 'limit'>): AsyncGenerator<Payout> {
+    let before: PagePosition | undefined;
+    for (;;) {
+      const rows = await this.payouts.page({ ...filter, before, limit: EXPORT_PAGE_SIZE });
+      const page = rows.slice(0, EXPORT_PAGE_SIZE);
+      for (const row of page) yield row.payout;
+      const last = page[page.length - 1];
+      if (rows.length <= EXPORT_PAGE_SIZE || !last) return;
+      before = last.position;
+    }
+  }
+
   async list(filter: PayoutFilter): Promise<{ items: Payout[]; nextCursor: string | null }> {
     const { cursor, ...query } = filter;
-    const before = cursor ? decodeCursor(cursor) : undefined;
-    const rows = await this.payouts.page({ ...query, before: before && { createdAt: before[0], id: before[1] } });
+    const rows = await this.payouts.page({ ...query, before: cursor ? decodeCursor(cursor) : undefined });
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
     return {
-      items: page,
-      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      items: page.map((row) => row.payout),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.position) : null,
     };
   }
 
@@ -851,6 +868,9 @@ const NEVER_SENT = {
 } as const;
 export type NeverSentReason = keyof typeof NEVER_SENT;
 
+/** Rows an export reads per query: big enough to amortise the round trip, small enough to keep memory flat. */
+const EXPORT_PAGE_SIZE = 500;
+
 /** How long a governed payout waits for its policies' locks before 503 DATABASE_BUSY. */
 const POLICY_LOCK_TIMEOUT_MS = 5_000;
 
@@ -897,26 +917,33 @@ function unsupported(provider: Provider, capability: Capability, operation?: str
   );
 }
 
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+/** `<created_at in µs since the epoch>|<id>`: exact, see PagePosition. */
+function encodeCursor(position: PagePosition): string {
+  return Buffer.from(`${position.createdAtMicros}|${position.id}`).toString('base64url');
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function decodeCursor(cursor: string): [Date, string] {
-  const [at, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const date = new Date(at);
+/**
+ * A cursor this API gave out. Cursors given out before positions were exact (`<ISO date>|<id>`,
+ * milliseconds) are still read, as the millisecond they name, so a client paging across a deploy
+ * is not refused.
+ */
+function decodeCursor(cursor: string): PagePosition {
+  const [at = '', id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const micros = /^\d{1,17}$/.test(at) ? at : legacyCursorMicros(at);
   // Checked here, not by PostgreSQL: a malformed id would otherwise fail the query (500).
-  if (
-    !id ||
-    extra !== undefined ||
-    !UUID.test(id) ||
-    Number.isNaN(date.getTime()) ||
-    Math.abs(date.getFullYear()) > 9999
-  ) {
+  if (!id || extra !== undefined || !UUID.test(id) || micros === null) {
     throw ApiError.validation([
       { field: 'cursor', code: 'INVALID_CURSOR', message: 'is not a cursor this API returned; start again without it' },
     ]);
   }
-  return [date, id];
+  return { createdAtMicros: micros, id };
+}
+
+/** The microseconds of an ISO date from an old cursor, or null when it is not one. */
+function legacyCursorMicros(at: string): string | null {
+  const date = new Date(at);
+  if (!/^\d{4}-/.test(at) || Number.isNaN(date.getTime()) || date.getTime() < 0) return null;
+  return String(date.getTime() * 1000);
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { projectRoot } from '../../src/config/paths';
+import { brazilianAccount } from '../support/beneficiaries';
 import { admin } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
@@ -183,16 +184,7 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
         environment: 'simulator',
         amount: '150.75',
         currency: 'BRL',
-        beneficiary: {
-          type: 'latam_bank_account',
-          country: 'BR',
-          name: 'José',
-          lastName: 'Müller',
-          documentId: '84932568207',
-          documentType: 'CPF',
-          bankCode: 341,
-          bankAccount: '123456789',
-        },
+        beneficiary: brazilianAccount(),
         reference: 'invoice-2026-0042',
       },
     });

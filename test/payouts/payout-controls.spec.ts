@@ -3,18 +3,10 @@ import { PayoutReconciler } from '../../src/payouts/payout-reconciler';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
 import { admin as simulatorAdmin, eventually } from '../support/sim-client';
+import { brazilianAccount } from '../support/beneficiaries';
 import { bearer } from '../support/test-app';
 
-const account = (bankAccount: string) => ({
-  type: 'latam_bank_account',
-  country: 'BR',
-  name: 'José',
-  lastName: 'Müller',
-  documentId: '84932568207',
-  documentType: 'CPF',
-  bankCode: 341,
-  bankAccount,
-});
+const account = (bankAccount: string) => brazilianAccount({ bankAccount });
 
 /**
  * Money-out controls over the real stack (PostgreSQL, the D24 simulator over TLS): payout

@@ -14,6 +14,7 @@ import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
+import { brazilianAccount } from '../support/beneficiaries';
 
 function opensslCsr(): { csrPem: string; keyPem: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'pbt-cb-'));
@@ -44,16 +45,7 @@ function opensslCsr(): { csrPem: string; keyPem: string } {
   }
 }
 
-const d24Beneficiary = {
-  type: 'latam_bank_account',
-  country: 'BR',
-  name: 'José',
-  lastName: 'Müller',
-  documentId: '84932568207',
-  documentType: 'CPF',
-  bankCode: 341,
-  bankAccount: '123456789',
-};
+const d24Beneficiary = brazilianAccount();
 const ibanBeneficiary = { type: 'iban', name: 'Erika Mustermann', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' };
 const cardBeneficiary = { type: 'card', cardToken: 'tok_visa_4242' };
 

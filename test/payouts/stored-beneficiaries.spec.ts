@@ -6,18 +6,10 @@ import { PayoutsService } from '../../src/payouts/payouts.service';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
 import { eventually } from '../support/sim-client';
+import { brazilianAccount } from '../support/beneficiaries';
 import { bearer } from '../support/test-app';
 
-const cpfAccount = {
-  type: 'latam_bank_account',
-  country: 'BR',
-  name: 'José',
-  lastName: 'Müller',
-  documentId: '84932568207',
-  documentType: 'CPF',
-  bankCode: 341,
-  bankAccount: '123456789',
-};
+const cpfAccount = brazilianAccount();
 
 /** Stored beneficiaries over the real stack: checked, sealed, masked, deduplicated, paid by id, disabled. */
 describe('stored beneficiaries (POST /v1/beneficiaries, payouts by beneficiaryId)', () => {

@@ -1,4 +1,4 @@
-import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath, IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { CursorPageQueryDto } from '../../common/http/cursor-page-query.dto';
 import { IsDate, IsIn, IsObject, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
@@ -152,7 +152,8 @@ export class CreatePayoutDto {
   metadata?: Record<string, unknown>;
 }
 
-export class ListPayoutsQueryDto extends CursorPageQueryDto {
+/** The list's filters; the export takes the same ones (without the page). */
+export class PayoutFiltersQueryDto {
   @ApiPropertyOptional({ enum: PAYOUT_STATUSES })
   @IsOptional()
   @IsIn(PAYOUT_STATUSES)
@@ -187,6 +188,8 @@ export class ListPayoutsQueryDto extends CursorPageQueryDto {
   reference?: string;
 }
 
+export class ListPayoutsQueryDto extends IntersectionType(PayoutFiltersQueryDto, CursorPageQueryDto) {}
+
 export class PayoutFailureDto {
   @ApiProperty({ nullable: true, type: String, example: '800' })
   code!: string | null;
@@ -195,7 +198,6 @@ export class PayoutFailureDto {
   reason!: string | null;
 }
 
-@ApiExtraModels(...MASKED_BENEFICIARY_MODELS)
 export class ApprovalDecisionDto {
   @ApiPropertyOptional({ example: 'Checked against invoice 2026-118.', maxLength: 500 })
   @IsOptional()
@@ -221,6 +223,7 @@ export class PayoutApprovalDto {
   expiresAt!: string | null;
 }
 
+@ApiExtraModels(...MASKED_BENEFICIARY_MODELS)
 export class PayoutDto {
   @ApiProperty({ format: 'uuid', description: "Our id; also the provider's external id." })
   id!: string;

@@ -1,0 +1,17 @@
+/**
+ * A Brazilian bank account that passes every rule (CPF 849.325.682-07 has valid check digits), for
+ * suites that need a D24 beneficiary; override what the test is about.
+ */
+export function brazilianAccount(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'latam_bank_account',
+    country: 'BR',
+    name: 'José',
+    lastName: 'Müller',
+    documentId: '84932568207',
+    documentType: 'CPF',
+    bankCode: 341,
+    bankAccount: '123456789',
+    ...overrides,
+  };
+}
