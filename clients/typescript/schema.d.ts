@@ -805,12 +805,12 @@ export interface paths {
         };
         /**
          * List event subscriptions
-         * @description Active and stopped subscriptions; their signing secrets are never shown again.
+         * @description Active subscriptions; their signing secrets are never shown again.
          */
         get: operations["EventSubscriptions_list"];
         put?: never;
         /**
-         * Subscribe a URL to payout events
+         * Subscribe a URL to events
          * @description Delivered at least once, HMAC-signed (X-Payments-Signature), retried with back-off. Redirects are not followed. Loopback, link-local, unspecified, multicast and reserved addresses are refused, private ones unless allowed by EVENTS_ALLOWED_DESTINATIONS; the check is repeated on every delivery.
          */
         post: operations["EventSubscriptions_create"];
@@ -835,6 +835,86 @@ export interface paths {
          * @description No event is delivered to it afterwards. Idempotent: stopping a stopped subscription answers 204 too.
          */
         delete: operations["EventSubscriptions_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-subscriptions/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List what was sent to a subscription
+         * @description Each delivery of an event to this subscription, newest first: attempts, the receiver’s last status and latency, the last error, and the event exactly as sent. Cursor-paginated; filter by status.
+         */
+        get: operations["EventSubscriptions_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-subscriptions/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivered or failed event again
+         * @description A new delivery of the same event (same payload and event id, so receivers can deduplicate), due now and retried like any other. The original keeps its history; the new one names it in redeliveryOf.
+         */
+        post: operations["EventSubscriptions_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-subscriptions/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event now and see how it went
+         * @description Sends one signed `ping` event (whatever types the subscription chose) and answers after the attempt with its status, latency and error. Never retried; it stays in the deliveries list.
+         */
+        post: operations["EventSubscriptions_ping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-subscriptions/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the signing secret, with an overlap
+         * @description Answers the new secret once. Until previousSecretExpiresAt, every event carries two v1 signatures (new secret first, then the replaced one), so a receiver still verifying with the old secret keeps accepting events while it switches.
+         */
+        post: operations["EventSubscriptions_rotateSecret"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -980,7 +1060,7 @@ export interface components {
          * @description Stable error code to branch on; the README lists what each means. New codes may be added.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "APPROVER_WITHOUT_OWNER" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
+        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "EVENT_SUBSCRIPTION_DISABLED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "APPROVER_WITHOUT_OWNER" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
         ErrorDetailDto: {
             /**
              * @description Stable error code to branch on; the README lists what each means. New codes may be added.
@@ -1780,33 +1860,131 @@ export interface components {
              */
             url: string;
             /**
+             * @description The event types to receive. payout.status_changed reports every move of a payout; payout.created, payout.pending_approval and the final states (payout.completed, .failed, .rejected, .cancelled) are sent beside it for receivers that wait for one moment only.
              * @default [
              *       "payout.status_changed"
              *     ]
              */
-            events: "payout.status_changed"[];
+            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated")[];
         };
         CreatedSubscriptionDto: {
             /** Format: uuid */
             id: string;
             url: string;
-            events: "payout.status_changed"[];
-            /** @example …x9Qa */
+            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated")[];
+            /**
+             * @description The last four characters of the current signing secret.
+             * @example …x9Qa
+             */
             secretHint: string;
+            /**
+             * Format: date-time
+             * @description Until when the secret replaced by the last rotation still signs beside the current one; null when it no longer does.
+             */
+            previousSecretExpiresAt: string | null;
+            /** Format: date-time */
+            secretRotatedAt: string | null;
             /** Format: date-time */
             createdAt: string;
-            /** @description Shown once. Verify X-Payments-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)). */
+            /**
+             * Format: date-time
+             * @description Set when the subscription was stopped.
+             */
+            disabledAt: string | null;
+            /** @description Shown once. Verify X-Payments-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)); during a rotation overlap it carries one v1 per signing secret, and the event is genuine when any of them matches. */
             secret: string;
         };
         SubscriptionDto: {
             /** Format: uuid */
             id: string;
             url: string;
-            events: "payout.status_changed"[];
-            /** @example …x9Qa */
+            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated")[];
+            /**
+             * @description The last four characters of the current signing secret.
+             * @example …x9Qa
+             */
             secretHint: string;
+            /**
+             * Format: date-time
+             * @description Until when the secret replaced by the last rotation still signs beside the current one; null when it no longer does.
+             */
+            previousSecretExpiresAt: string | null;
+            /** Format: date-time */
+            secretRotatedAt: string | null;
             /** Format: date-time */
             createdAt: string;
+            /**
+             * Format: date-time
+             * @description Set when the subscription was stopped.
+             */
+            disabledAt: string | null;
+        };
+        DeliveryDto: {
+            /**
+             * @description The delivery (one event to one subscription).
+             * @example 1042
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The event id (X-Payments-Event-Id); a redelivery has its original’s.
+             */
+            eventId: string;
+            /** @enum {string} */
+            type: "payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated" | "ping";
+            /**
+             * @description pending: being attempted; delivered: a 2xx was received; failed: every attempt failed (redeliver to try again); stopped: the subscription was disabled first.
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed" | "stopped";
+            /** @example 1 */
+            attempts: number;
+            /**
+             * @description 1 for a ping.
+             * @example 15
+             */
+            maxAttempts: number;
+            /** Format: date-time */
+            lastAttemptAt: string | null;
+            /**
+             * @description The receiver’s HTTP status on the last attempt; null when no answer came.
+             * @example 200
+             */
+            responseStatus: number | null;
+            /**
+             * @description Milliseconds of the last attempt.
+             * @example 12
+             */
+            latencyMs: number | null;
+            /** @example HTTP 503 */
+            lastError: string | null;
+            /**
+             * Format: date-time
+             * @description Set while pending.
+             */
+            nextAttemptAt: string | null;
+            /** Format: date-time */
+            deliveredAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description The delivery this one sends again. */
+            redeliveryOf: string | null;
+            /** @description The event exactly as sent: {id, type, occurredAt, data}. */
+            payload: {
+                [key: string]: unknown;
+            };
+        };
+        DeliveryPageDto: {
+            items: components["schemas"]["DeliveryDto"][];
+            /** @description Pass as cursor for the next page; null on the last one. */
+            nextCursor: string | null;
+        };
+        RotateSecretDto: {
+            /**
+             * @description How long the replaced secret keeps signing beside the new one (both v1 signatures in X-Payments-Signature). 0 stops it at once.
+             * @default 24
+             */
+            overlapHours: number;
         };
         CreateBeneficiaryDto: {
             /**
@@ -5003,6 +5181,267 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    EventSubscriptions_deliveries: {
+        parameters: {
+            query?: {
+                /** @description nextCursor from the previous page. */
+                cursor?: string;
+                limit?: number;
+                status?: "pending" | "delivered" | "failed" | "stopped";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPageDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (keys:admin) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    EventSubscriptions_redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (keys:admin) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description EVENT_SUBSCRIPTION_DISABLED: the subscription was stopped; create a new one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    EventSubscriptions_ping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (keys:admin) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description EVENT_SUBSCRIPTION_DISABLED: the subscription was stopped; create a new one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    EventSubscriptions_rotateSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RotateSecretDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedSubscriptionDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (keys:admin) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description EVENT_SUBSCRIPTION_DISABLED: the subscription was stopped; create a new one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../common/auth/auth.decorators';
-import { ApiError } from '../common/errors/api-error';
+import { decodeIdCursor, encodeIdCursor } from '../common/http/id-cursor';
 import { AuditTrail } from './audit-trail';
 import { AuditEventDto, AuditPageDto, ListAuditQueryDto } from './dto/audit.dto';
 
@@ -22,21 +22,15 @@ export class AuditController {
   @ApiOkResponse({ type: AuditPageDto })
   async list(@Query() query: ListAuditQueryDto): Promise<AuditPageDto> {
     const limit = query.limit ?? 20;
-    const rows = await this.audit.page({ ...query, beforeId: query.cursor && cursorId(query.cursor), limit });
+    const rows = await this.audit.page({
+      ...query,
+      beforeId: query.cursor && decodeIdCursor('a', query.cursor),
+      limit,
+    });
     const page = rows.slice(0, limit);
     return {
       items: page.map((row) => AuditEventDto.from(row)),
-      nextCursor: rows.length > limit ? Buffer.from(`a:${page[page.length - 1].id}`).toString('base64url') : null,
+      nextCursor: rows.length > limit ? encodeIdCursor('a', page[page.length - 1].id) : null,
     };
   }
-}
-
-function cursorId(cursor: string): string {
-  const match = /^a:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) {
-    throw ApiError.validation([
-      { field: 'cursor', code: 'INVALID_CURSOR', message: 'is not a cursor this API gave out; start without one' },
-    ]);
-  }
-  return match[1];
 }

@@ -19,6 +19,8 @@ import {
   SYSTEM_ACTOR,
 } from './domain/credential';
 import { secretOfKind } from './domain/secret-shapes';
+import { eventEnvelope } from '../events/domain/event-types';
+import { writeToOutbox } from '../events/persistence/outbound-events.repository';
 import { ChangeSubscription, CredentialChangesChannel } from './persistence/credential-changes.channel';
 import { CredentialsRepository } from './persistence/credentials.repository';
 
@@ -245,6 +247,8 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
         const change = changeOf({ ...credential, status });
         changes.push(change);
         await this.notify(transaction, change);
+        if (status === 'expiring' || status === 'expired')
+          await writeToOutbox(transaction, [eventEnvelope(`credential.${status}`, credentialEventData(credential))]);
       }
     });
     changes.forEach((change) => this.emitLocally(change));
@@ -344,6 +348,10 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     );
     const change = changeOf(credential);
     await this.notify(transaction, change);
+    if (previous)
+      await writeToOutbox(transaction, [
+        eventEnvelope('credential.rotated', { ...credentialEventData(credential), replacesId: previous.id }),
+      ]);
     return { credential, change };
   }
 
@@ -402,6 +410,18 @@ function statusForValidity(notAfter: Date, now: Date, kind: CredentialKind): Cre
   const warnDays = EXPIRING_WITHIN_DAYS_BY_KIND[kind] ?? EXPIRING_WITHIN_DAYS;
   if (notAfter.getTime() - now.getTime() <= warnDays * DAY_MS) return 'expiring';
   return 'active';
+}
+
+/** What credential events tell receivers: which credential, where, and until when; never secret material. */
+function credentialEventData(credential: Credential): Record<string, unknown> {
+  return {
+    credentialId: credential.id,
+    provider: credential.provider,
+    environment: credential.environment,
+    kind: credential.kind,
+    label: credential.label,
+    expiresAt: credential.expiresAt?.toISOString() ?? null,
+  };
 }
 
 function changeOf(credential: Credential): CredentialChange {

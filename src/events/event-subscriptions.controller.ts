@@ -1,75 +1,38 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProperty,
-  ApiPropertyOptional,
+  ApiParam,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { ArrayNotEmpty, IsArray, IsIn, IsOptional, Matches, MaxLength } from 'class-validator';
 import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators';
 import type { Principal } from '../common/auth/scopes';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
+import { decodeIdCursor, encodeIdCursor } from '../common/http/id-cursor';
+import { digitsParam } from '../common/http/digits-param.pipe';
 import { uuidParam } from '../common/http/uuid-param.pipe';
-import type { EventSubscription } from './domain/event-subscription';
-import { EVENT_TYPES, EventType, OutboundEvents } from './outbound-events.service';
+import {
+  CreatedSubscriptionDto,
+  CreateSubscriptionDto,
+  DEFAULT_SUBSCRIBED_EVENTS,
+  DeliveryDto,
+  DeliveryPageDto,
+  ListDeliveriesQueryDto,
+  RotateSecretDto,
+  SubscriptionDto,
+} from './dto/event-subscriptions.dto';
+import { DEFAULT_SECRET_OVERLAP_HOURS, OutboundEvents } from './outbound-events.service';
 
-class CreateSubscriptionDto {
-  // The pattern only checks the shape; where the URL may point is decided by DestinationPolicy.
-  @ApiProperty({
-    example: 'https://ledger.internal.example/payout-events',
-    description:
-      'http(s) URL without user:password@; https only in production. Must resolve to public addresses, or to ranges or a host name the operator allows in EVENTS_ALLOWED_DESTINATIONS.',
-  })
-  @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'must be an http(s) URL' })
-  @MaxLength(2048)
-  url!: string;
-
-  @ApiPropertyOptional({ enum: EVENT_TYPES, isArray: true, default: ['payout.status_changed'] })
-  @IsOptional()
-  @IsArray()
-  @ArrayNotEmpty()
-  @IsIn(EVENT_TYPES, { each: true })
-  events?: EventType[];
-}
-
-class SubscriptionDto {
-  @ApiProperty({ format: 'uuid' })
-  id!: string;
-
-  @ApiProperty()
-  url!: string;
-
-  @ApiProperty({ enum: EVENT_TYPES, isArray: true })
-  events!: string[];
-
-  @ApiProperty({ example: '…x9Qa' })
-  secretHint!: string;
-
-  @ApiProperty({ type: String, format: 'date-time' })
-  createdAt!: string;
-
-  static from(entity: EventSubscription): SubscriptionDto {
-    return {
-      id: entity.id,
-      url: entity.url,
-      events: entity.events,
-      secretHint: `…${entity.secretLastFour}`,
-      createdAt: entity.createdAt.toISOString(),
-    };
-  }
-}
-
-class CreatedSubscriptionDto extends SubscriptionDto {
-  @ApiProperty({
-    description: 'Shown once. Verify X-Payments-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)).',
-  })
-  secret!: string;
-}
+const DISABLED = {
+  type: ErrorBodyDto,
+  description: 'EVENT_SUBSCRIPTION_DISABLED: the subscription was stopped; create a new one.',
+};
 
 @ApiTags('Events')
 @RequireScopes('keys:admin')
@@ -79,7 +42,7 @@ export class EventSubscriptionsController {
 
   @Post()
   @ApiOperation({
-    summary: 'Subscribe a URL to payout events',
+    summary: 'Subscribe a URL to events',
     description:
       'Delivered at least once, HMAC-signed (X-Payments-Signature), retried with back-off. Redirects are not followed. ' +
       'Loopback, link-local, unspecified, multicast and reserved addresses are refused, private ones unless allowed by EVENTS_ALLOWED_DESTINATIONS; ' +
@@ -97,7 +60,7 @@ export class EventSubscriptionsController {
   ): Promise<CreatedSubscriptionDto> {
     const { subscription, secret } = await this.events.subscribe(
       body.url,
-      body.events ?? ['payout.status_changed'],
+      body.events ?? DEFAULT_SUBSCRIBED_EVENTS,
       principal.keyId,
     );
     return { ...SubscriptionDto.from(subscription), secret };
@@ -106,7 +69,7 @@ export class EventSubscriptionsController {
   @Get()
   @ApiOperation({
     summary: 'List event subscriptions',
-    description: 'Active and stopped subscriptions; their signing secrets are never shown again.',
+    description: 'Active subscriptions; their signing secrets are never shown again.',
   })
   @ApiOkResponse({ type: SubscriptionDto, isArray: true })
   async list(): Promise<SubscriptionDto[]> {
@@ -123,5 +86,87 @@ export class EventSubscriptionsController {
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async remove(@Param('id', uuidParam()) id: string): Promise<void> {
     await this.events.disable(id);
+  }
+
+  @Get(':id/deliveries')
+  @ApiOperation({
+    summary: 'List what was sent to a subscription',
+    description:
+      'Each delivery of an event to this subscription, newest first: attempts, the receiver’s last status and latency, the last error, ' +
+      'and the event exactly as sent. Cursor-paginated; filter by status.',
+  })
+  @ApiOkResponse({ type: DeliveryPageDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  async deliveries(
+    @Param('id', uuidParam()) id: string,
+    @Query() query: ListDeliveriesQueryDto,
+  ): Promise<DeliveryPageDto> {
+    const limit = query.limit ?? 20;
+    const page = await this.events.deliveries(id, {
+      status: query.status,
+      beforeId: query.cursor && decodeIdCursor('d', query.cursor),
+      limit,
+    });
+    const last = page.items[page.items.length - 1];
+    return {
+      items: page.items.map((delivery) => DeliveryDto.from(delivery)),
+      nextCursor: page.more && last ? encodeIdCursor('d', last.id) : null,
+    };
+  }
+
+  @Post(':id/deliveries/:deliveryId/redeliver')
+  @HttpCode(202)
+  @ApiParam({ name: 'deliveryId', schema: { type: 'string', pattern: '^[0-9]{1,18}$' } })
+  @ApiOperation({
+    summary: 'Send a delivered or failed event again',
+    description:
+      'A new delivery of the same event (same payload and event id, so receivers can deduplicate), due now and retried like any other. ' +
+      'The original keeps its history; the new one names it in redeliveryOf.',
+  })
+  @ApiAcceptedResponse({ type: DeliveryDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @ApiConflictResponse(DISABLED)
+  async redeliver(
+    @Param('id', uuidParam()) id: string,
+    @Param('deliveryId', digitsParam('deliveryId')) deliveryId: string,
+  ): Promise<DeliveryDto> {
+    return DeliveryDto.from(await this.events.redeliver(id, deliveryId));
+  }
+
+  @Post(':id/ping')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Send a test event now and see how it went',
+    description:
+      'Sends one signed `ping` event (whatever types the subscription chose) and answers after the attempt with its status, latency and error. ' +
+      'Never retried; it stays in the deliveries list.',
+  })
+  @ApiOkResponse({ type: DeliveryDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @ApiConflictResponse(DISABLED)
+  async ping(@Param('id', uuidParam()) id: string): Promise<DeliveryDto> {
+    return DeliveryDto.from(await this.events.ping(id));
+  }
+
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Replace the signing secret, with an overlap',
+    description:
+      'Answers the new secret once. Until previousSecretExpiresAt, every event carries two v1 signatures (new secret first, then the replaced one), ' +
+      'so a receiver still verifying with the old secret keeps accepting events while it switches.',
+  })
+  @ApiOkResponse({ type: CreatedSubscriptionDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @ApiConflictResponse(DISABLED)
+  async rotateSecret(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: RotateSecretDto,
+  ): Promise<CreatedSubscriptionDto> {
+    const { subscription, secret } = await this.events.rotateSecret(
+      id,
+      body.overlapHours ?? DEFAULT_SECRET_OVERLAP_HOURS,
+    );
+    return { ...SubscriptionDto.from(subscription), secret };
   }
 }

@@ -41,6 +41,23 @@ export class EventSubscriptionEntity {
 
   @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
   disabledAt!: Date | null;
+
+  // The secret a rotation replaced: it keeps signing beside the new one until it expires, so
+  // receivers can switch at their pace. Sealed like the current one (context `<id>/previous`).
+  @Column({ name: 'previous_master_key_id', type: 'varchar', length: 32, nullable: true })
+  previousMasterKeyId!: string | null;
+
+  @Column({ name: 'previous_wrapped_data_key', type: 'bytea', nullable: true })
+  previousWrappedDataKey!: Buffer | null;
+
+  @Column({ name: 'previous_ciphertext', type: 'bytea', nullable: true })
+  previousCiphertext!: Buffer | null;
+
+  @Column({ name: 'previous_secret_expires_at', type: 'timestamptz', nullable: true })
+  previousSecretExpiresAt!: Date | null;
+
+  @Column({ name: 'secret_rotated_at', type: 'timestamptz', nullable: true })
+  secretRotatedAt!: Date | null;
 }
 
 /**
@@ -49,6 +66,7 @@ export class EventSubscriptionEntity {
  */
 @Entity({ name: 'outbound_events' })
 @Index('ix_outbound_events_due', ['deliveredAt', 'nextAttemptAt'])
+@Index('ix_outbound_events_subscription', ['subscriptionId', 'id'])
 export class OutboundEventEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;
@@ -69,6 +87,10 @@ export class OutboundEventEntity {
   @Column({ type: 'int', default: 0 })
   attempts!: number;
 
+  /** 15 for events; 1 for a ping, which reports its one attempt and is never retried. */
+  @Column({ name: 'max_attempts', type: 'smallint', default: 15 })
+  maxAttempts!: number;
+
   @Column({ name: 'next_attempt_at', type: 'timestamptz' })
   nextAttemptAt!: Date;
 
@@ -77,6 +99,21 @@ export class OutboundEventEntity {
 
   @Column({ name: 'last_error', type: 'varchar', length: 300, nullable: true })
   lastError!: string | null;
+
+  @Column({ name: 'last_attempt_at', type: 'timestamptz', nullable: true })
+  lastAttemptAt!: Date | null;
+
+  /** The receiver's HTTP status on the last attempt; null when no answer came (refused, timed out, reset). */
+  @Column({ name: 'last_response_status', type: 'smallint', nullable: true })
+  lastResponseStatus!: number | null;
+
+  /** From sending the request to the answer's status line (or the failure), on the last attempt. */
+  @Column({ name: 'last_latency_ms', type: 'int', nullable: true })
+  lastLatencyMs!: number | null;
+
+  /** The delivery this one sends again (POST …/deliveries/{id}/redeliver); the same event, the same event id. */
+  @Column({ name: 'redelivery_of', type: 'bigint', nullable: true })
+  redeliveryOf!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

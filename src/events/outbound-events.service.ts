@@ -4,6 +4,7 @@ import type { LookupAddress } from 'node:dns';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { PeriodicTask } from '../common/periodic-task';
@@ -18,19 +19,12 @@ import {
   ParsedDestination,
   resolveHost,
 } from './destination-policy';
-import type { EventSubscription } from './domain/event-subscription';
+import type { DeliveryStatus, EventDelivery, EventSubscription } from './domain/event-subscription';
+import { eventEnvelope, EventType, OutboxEvent, PING_EVENT } from './domain/event-types';
 import { OutboundEventsRepository } from './persistence/outbound-events.repository';
 
-export const EVENT_TYPES = ['payout.status_changed'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType, type OutboxEvent } from './domain/event-types';
 
-/** One event ready for the outbox: its type and the payload each subscription receives. */
-export interface OutboxEvent {
-  type: EventType;
-  payload: Record<string, unknown>;
-}
-
-const MAX_ATTEMPTS = 15;
 const BATCH = 50;
 /** Connect + response, per delivery. */
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -38,10 +32,36 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 const RESPONSE_BODY_LIMIT_BYTES = 16 * 1024;
 /** Written to lastError when an event's subscription was disabled before it could be delivered. */
 export const SUBSCRIPTION_DISABLED = 'subscription disabled';
+/** How long a replaced signing secret keeps signing when the caller does not say. */
+export const DEFAULT_SECRET_OVERLAP_HOURS = 24;
+export const MAX_SECRET_OVERLAP_HOURS = 7 * 24;
 
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`: the receiver checks it and the age of t. */
-export function eventSignature(secret: string, timestamp: number, body: string): string {
-  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+/**
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`, one v1 per secret: during a
+ * rotation's overlap the new secret's first, then the replaced one's. A receiver accepts the
+ * event when any v1 matches the secret it holds (and t is recent).
+ */
+export function eventSignature(secrets: string | readonly string[], timestamp: number, body: string): string {
+  const signatures = (typeof secrets === 'string' ? [secrets] : secrets).map(
+    (secret) => `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`,
+  );
+  return [`t=${timestamp}`, ...signatures].join(',');
+}
+
+function newSigningSecret(): string {
+  return 'whsec_' + randomBytes(24).toString('base64url');
+}
+
+/** The sealing context of a subscription's replaced secret: never the current one's, so the two cannot be swapped. */
+function previousSecretContext(subscriptionId: string): string {
+  return `${subscriptionId}/previous`;
+}
+
+/** What one POST gave: the receiver's status, or why none came, and how long it took. */
+interface PostResult {
+  status: number | null;
+  error: string | null;
+  latencyMs: number;
 }
 
 /**
@@ -99,7 +119,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
       );
     }
     const id = randomUUID();
-    const secret = 'whsec_' + randomBytes(24).toString('base64url');
+    const secret = newSigningSecret();
     const subscription = await this.repository.insertSubscription({
       id,
       url,
@@ -127,16 +147,98 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Call inside the transaction that makes the change: one outbox row per interested subscription. */
   async enqueue(transaction: Transaction, type: EventType, data: Record<string, unknown>): Promise<void> {
-    const event = this.envelope(type, data);
-    await this.repository.enqueue(transaction, event.type, event.payload);
+    await this.repository.enqueue(transaction, [eventEnvelope(type, data)]);
+  }
+
+  /** Several events of one change, in its transaction, in one statement. */
+  async enqueueAll(transaction: Transaction, events: readonly OutboxEvent[]): Promise<void> {
+    await this.repository.enqueue(transaction, events);
+  }
+
+  /** An event ready for the outbox, for statements that write it themselves (see enqueueEventsSql). */
+  envelope(type: EventType, data: Record<string, unknown>): OutboxEvent {
+    return eventEnvelope(type, data);
+  }
+
+  /** A subscription's deliveries, newest first; 404 when the subscription does not exist. */
+  async deliveries(
+    subscriptionId: string,
+    page: { status?: DeliveryStatus; beforeId?: string; limit: number },
+  ): Promise<{ items: EventDelivery[]; more: boolean }> {
+    await this.subscriptionOrNotFound(subscriptionId);
+    const rows = await this.repository.deliveries({ subscriptionId, ...page });
+    return { items: rows.slice(0, page.limit), more: rows.length > page.limit };
   }
 
   /**
-   * An event as the outbox stores it and receivers get it: its own id, its type, when it
-   * happened, and the data. For statements that write the event themselves (see enqueueEventSql).
+   * Sends a delivery's event again as a new delivery, due now: the same payload and event id, so
+   * a receiver that processed it already can tell. The original keeps its history.
    */
-  envelope(type: EventType, data: Record<string, unknown>): OutboxEvent {
-    return { type, payload: { id: randomUUID(), type, occurredAt: new Date().toISOString(), data } };
+  async redeliver(subscriptionId: string, deliveryId: string): Promise<EventDelivery> {
+    const subscription = await this.subscriptionOrNotFound(subscriptionId);
+    if (!(await this.repository.findDelivery(subscriptionId, deliveryId)))
+      throw ApiError.notFound('event delivery', deliveryId);
+    if (subscription.disabledAt) throw subscriptionDisabled(subscriptionId);
+    const id = await this.repository.insertRedelivery(subscriptionId, deliveryId);
+    // Null only if the subscription was disabled between the two reads.
+    if (!id) throw subscriptionDisabled(subscriptionId);
+    return (await this.repository.findDelivery(subscriptionId, id)) as EventDelivery;
+  }
+
+  /**
+   * Sends a `ping` event to the subscription now, once, and answers how it went (status,
+   * latency, error), signed like every event: a receiver's setup can be checked end to end.
+   */
+  async ping(subscriptionId: string): Promise<EventDelivery> {
+    const subscription = await this.subscriptionOrNotFound(subscriptionId);
+    if (subscription.disabledAt) throw subscriptionDisabled(subscriptionId);
+    const id = await this.repository.insertPing(
+      subscriptionId,
+      eventEnvelope(PING_EVENT, { subscriptionId, message: 'A test event: nothing happened.' }),
+    );
+    await this.deliver(id);
+    return (await this.repository.findDelivery(subscriptionId, id)) as EventDelivery;
+  }
+
+  /**
+   * A new signing secret (shown once). The replaced one keeps signing beside it for
+   * `overlapHours` (0: stops at once), so receivers can switch without losing an event; a second
+   * rotation within the overlap ends the first one's overlap (only one replaced secret signs).
+   */
+  async rotateSecret(
+    subscriptionId: string,
+    overlapHours: number,
+  ): Promise<{ subscription: EventSubscription; secret: string }> {
+    const secret = newSigningSecret();
+    const rotated = await this.repository.rotateSecret(subscriptionId, (current) => {
+      const replaced = open(this.keyring, current.id, current.sealedSecret);
+      return {
+        sealedSecret: seal(this.keyring, current.id, Buffer.from(secret, 'utf8')),
+        secretLastFour: secret.slice(-4),
+        previousSealedSecret: overlapHours > 0 ? seal(this.keyring, previousSecretContext(current.id), replaced) : null,
+        previousSecretExpiresAt: overlapHours > 0 ? new Date(Date.now() + overlapHours * 3_600_000) : null,
+      };
+    });
+    if (!rotated) {
+      await this.subscriptionOrNotFound(subscriptionId);
+      throw subscriptionDisabled(subscriptionId);
+    }
+    return { subscription: rotated, secret };
+  }
+
+  private async subscriptionOrNotFound(id: string): Promise<EventSubscription> {
+    const subscription = await this.repository.findSubscription(id);
+    if (!subscription) throw ApiError.notFound('event subscription', id);
+    return subscription;
+  }
+
+  /** The secrets that sign now: the current one, and a replaced one still within its overlap. */
+  private signingSecrets(subscription: EventSubscription): string[] {
+    const secrets = [open(this.keyring, subscription.id, subscription.sealedSecret).toString('utf8')];
+    const { previousSealedSecret, previousSecretExpiresAt } = subscription;
+    if (previousSealedSecret && previousSecretExpiresAt && previousSecretExpiresAt.getTime() > Date.now())
+      secrets.push(open(this.keyring, previousSecretContext(subscription.id), previousSealedSecret).toString('utf8'));
+    return secrets;
   }
 
   /**
@@ -145,7 +247,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
    * event rows only and never blocks a concurrent disable().
    */
   async dispatch(): Promise<number> {
-    const due = await this.repository.claimDue(MAX_ATTEMPTS, BATCH);
+    const due = await this.repository.claimDue(BATCH);
     await Promise.all(due.map((id) => this.deliver(id)));
     return due.length;
   }
@@ -161,41 +263,58 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
       await this.repository.markUnsent(id, SUBSCRIPTION_DISABLED);
       return;
     }
-    const secret = open(this.keyring, event.subscription.id, event.subscription.sealedSecret).toString('utf8');
     const body = JSON.stringify(event.payload);
     const timestamp = Math.floor(Date.now() / 1000);
-    let error: string | null = null;
-    try {
-      const status = await this.post(event.subscription.url, body, {
+    const result = await this.post(
+      event.subscription.url,
+      body,
+      {
         'X-Payments-Event-Id': String(event.payload.id),
-        'X-Payments-Signature': eventSignature(secret, timestamp, body),
-      });
-      if (status >= 300 && status < 400) error = `HTTP ${status} (redirects are not followed)`;
-      else if (status < 200 || status >= 300) error = `HTTP ${status}`;
-    } catch (failure) {
-      if (failure instanceof DestinationRefusedError) {
-        // The URL is not logged: its path or query may carry something the subscriber considers secret.
-        this.logger.warn(
-          { subscriptionId: event.subscription.id, eventId: id, refusal: failure.refusal.code },
-          'event destination refused at delivery',
-        );
-      }
-      // Not `instanceof Error`: errors from Node's own sockets may come from another realm (e.g. under jest).
-      const message = (failure as { message?: unknown } | null)?.message;
-      error = typeof message === 'string' && message !== '' ? message.slice(0, 200) : 'delivery failed';
-    }
+        'X-Payments-Signature': eventSignature(this.signingSecrets(event.subscription), timestamp, body),
+      },
+      { subscriptionId: event.subscription.id, eventId: id },
+    );
     const attempts = event.attempts + 1;
     await this.repository.recordAttempt(
       id,
-      error
-        ? {
+      result.error === null
+        ? { delivered: true, attempts, responseStatus: result.status, latencyMs: result.latencyMs }
+        : {
             delivered: false,
             attempts,
-            error,
+            responseStatus: result.status,
+            latencyMs: result.latencyMs,
+            error: result.error,
             nextAttemptAt: new Date(Date.now() + Math.min(1_000 * 2 ** attempts, 3_600_000)),
-          }
-        : { delivered: true, attempts },
+          },
     );
+  }
+
+  /** One signed POST, its outcome as the delivery log records it; never throws. */
+  private async post(
+    rawUrl: string,
+    body: string,
+    signing: Record<string, string>,
+    logContext: { subscriptionId: string; eventId: string },
+  ): Promise<PostResult> {
+    const started = performance.now();
+    const latency = () => Math.round(performance.now() - started);
+    try {
+      const status = await this.send(rawUrl, body, signing);
+      if (status >= 300 && status < 400)
+        return { status, error: `HTTP ${status} (redirects are not followed)`, latencyMs: latency() };
+      if (status < 200 || status >= 300) return { status, error: `HTTP ${status}`, latencyMs: latency() };
+      return { status, error: null, latencyMs: latency() };
+    } catch (failure) {
+      if (failure instanceof DestinationRefusedError) {
+        // The URL is not logged: its path or query may carry something the subscriber considers secret.
+        this.logger.warn({ ...logContext, refusal: failure.refusal.code }, 'event destination refused at delivery');
+      }
+      // Not `instanceof Error`: errors from Node's own sockets may come from another realm (e.g. under jest).
+      const message = (failure as { message?: unknown } | null)?.message;
+      const error = typeof message === 'string' && message !== '' ? message.slice(0, 200) : 'delivery failed';
+      return { status: null, error, latencyMs: latency() };
+    }
   }
 
   /**
@@ -205,7 +324,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
    * one), and to every address a name resolves to, inside the connection's own lookup, so the
    * address checked is the address connected to.
    */
-  private post(rawUrl: string, body: string, signing: Record<string, string>): Promise<number> {
+  private send(rawUrl: string, body: string, signing: Record<string, string>): Promise<number> {
     let destination: ParsedDestination;
     try {
       destination = this.policy.parseUrl(rawUrl);
@@ -282,4 +401,13 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
       (error: Error) => callback(error, '', 0),
     );
   };
+}
+
+function subscriptionDisabled(id: string): ApiError {
+  return new ApiError(
+    HttpStatus.CONFLICT,
+    ErrorCode.EVENT_SUBSCRIPTION_DISABLED,
+    `Event subscription ${id} is disabled: nothing is sent to it any more. Create a new subscription instead.`,
+    { subscriptionId: id },
+  );
 }

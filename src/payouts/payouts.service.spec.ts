@@ -5,7 +5,7 @@ import type { Environment } from '../config/environment';
 import { masterKeyFromBase64, MasterKeyring } from '../credentials/crypto/master-keyring';
 import type { InstanceLiveness } from '../database/instance-liveness';
 import type { Transaction, UnitOfWork } from '../database/unit-of-work';
-import type { OutboundEvents, OutboxEvent } from '../events/outbound-events.service';
+import type { EventType, OutboundEvents, OutboxEvent } from '../events/outbound-events.service';
 import type { Capabilities, PayoutInstruction, ProviderPayout } from '../providers/provider.port';
 import { PayoutProvider, ProviderError, type Beneficiary } from '../providers/provider.port';
 import type { ProviderRegistry } from '../providers/provider.registry';
@@ -18,6 +18,7 @@ import type {
   LockedPayout,
   OutcomeBasis,
   OutcomeEffects,
+  PayoutOutboxEvent,
   PayoutPageQuery,
   PayoutsRepository,
   PayoutStateChange,
@@ -106,12 +107,17 @@ class FakePayouts implements Pick<
     claim: NewClaim,
     input: RequestedPayout,
     history: Record<string, unknown>,
+    options: { events: readonly PayoutOutboxEvent[] },
   ): Promise<ClaimResult> {
     // No payout policies in this spec (they are covered by test/payouts/payout-controls.spec.ts, on PostgreSQL).
     return this.unitOfWork.run(async (transaction) => {
       if (!(await this.keys.claim(transaction, scope, claim))) return { outcome: 'taken' };
       const payout = await this.insertRequested(transaction, input);
       await this.appendHistory(transaction, input.id, 'created', null, 'requested', history);
+      this.tables.outbox = [
+        ...this.tables.outbox,
+        ...options.events.map((event) => ({ type: event.type, data: event.payload.data as Record<string, unknown> })),
+      ];
       return { outcome: 'inserted', payout };
     });
   }
@@ -189,14 +195,13 @@ class FakePayouts implements Pick<
       )
         return false;
       await this.updateState(transaction, id, change);
-      const { history, event, answer } = effects;
+      const { history, events = [], answer } = effects;
       if (history)
         await this.appendHistory(transaction, id, history.type, history.fromStatus, history.toStatus, history.detail);
-      if (event)
-        this.tables.outbox = [
-          ...this.tables.outbox,
-          { type: event.type, data: event.payload.data as Record<string, unknown> },
-        ];
+      this.tables.outbox = [
+        ...this.tables.outbox,
+        ...events.map((event) => ({ type: event.type, data: event.payload.data as Record<string, unknown> })),
+      ];
       if (answer) await this.keys.storeAnswer(transaction, answer.scope, answer.answer);
       return true;
     });
@@ -311,19 +316,26 @@ class FakeIdempotencyKeys implements Pick<
   }
 }
 
-class FakeOutbox implements Pick<OutboundEvents, 'enqueue' | 'envelope'> {
+class FakeOutbox implements Pick<OutboundEvents, 'enqueue' | 'enqueueAll' | 'envelope'> {
   constructor(
     private readonly tables: Tables,
     private readonly unitOfWork: FakeUnitOfWork,
   ) {}
 
-  envelope(type: 'payout.status_changed', data: Record<string, unknown>): OutboxEvent {
+  envelope(type: EventType, data: Record<string, unknown>): OutboxEvent {
     return { type, payload: { type, data } };
   }
 
-  async enqueue(transaction: Transaction, type: 'payout.status_changed', data: Record<string, unknown>): Promise<void> {
+  async enqueue(transaction: Transaction, type: EventType, data: Record<string, unknown>): Promise<void> {
+    await this.enqueueAll(transaction, [this.envelope(type, data)]);
+  }
+
+  async enqueueAll(transaction: Transaction, events: readonly OutboxEvent[]): Promise<void> {
     this.unitOfWork.check(transaction);
-    this.tables.outbox = [...this.tables.outbox, { type, data }];
+    this.tables.outbox = [
+      ...this.tables.outbox,
+      ...events.map((event) => ({ type: event.type, data: event.payload.data as Record<string, unknown> })),
+    ];
   }
 }
 
@@ -450,6 +462,10 @@ describe('PayoutsService rules (in-memory repositories)', () => {
     ]);
     expect(tables.outbox).toEqual([
       {
+        type: 'payout.created',
+        data: expect.objectContaining({ payoutId: result.payout.id, status: 'requested', amount: newPayout().amount }),
+      },
+      {
         type: 'payout.status_changed',
         data: expect.objectContaining({ payoutId: result.payout.id, from: 'requested', to: 'pending' }),
       },
@@ -502,7 +518,13 @@ describe('PayoutsService rules (in-memory repositories)', () => {
     expect(lost).toMatchObject({ outcome: 'created', payout: { status: 'unknown', failureCode: null } });
     const lostId = lost.outcome === 'created' ? lost.payout.id : '';
     expect(tables.payouts.get(lostId)?.nextCheckAt?.getTime()).toBeGreaterThan(Date.now());
-    expect(tables.outbox.map((event) => event.data.to)).toEqual(['failed', 'unknown']);
+    expect(tables.outbox.map((event) => [event.type, event.data.to])).toEqual([
+      ['payout.created', undefined],
+      ['payout.status_changed', 'failed'],
+      ['payout.failed', 'failed'],
+      ['payout.created', undefined],
+      ['payout.status_changed', 'unknown'],
+    ]);
   });
 
   it('refuses with 409 before storing anything when the provider environment has no credential in service; the key stays free', async () => {
@@ -564,9 +586,10 @@ describe('PayoutsService rules (in-memory repositories)', () => {
     expect(claim?.answer).toBeNull();
     expect(claim?.leaseUntil?.getTime()).toBe(0);
     const payout = tables.payouts.get(claim?.payoutId ?? '')?.payout;
-    // The transition and its event were in the failed transaction: the payout is still requested.
+    // The transition and its events were in the failed transaction: the payout is still requested,
+    // announced only as created (the first commit).
     expect(payout?.status).toBe('requested');
-    expect(tables.outbox).toEqual([]);
+    expect(tables.outbox.map((event) => event.type)).toEqual(['payout.created']);
     expect(unitOfWork.commits).toBe(1);
 
     // A retry takes the released claim over (its owner is alive, but its lease is over) and finishes it.

@@ -7,6 +7,7 @@ import { Environment } from '../config/environment';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
 import { Transaction, UnitOfWork } from '../database/unit-of-work';
+import { FINAL_PAYOUT_EVENTS } from '../events/domain/event-types';
 import { OutboundEvents, type OutboxEvent } from '../events/outbound-events.service';
 import { ProviderRegistry } from '../providers/provider.registry';
 import {
@@ -238,6 +239,7 @@ export class PayoutsService {
     // When a payout policy governs the payout, nothing is written here: see createGoverned.
     const first = await this.payouts.claimAndInsertRequested(idempotency, claim, requested, history, {
       unlessGoverned: true,
+      events: this.createdEvents(requested),
     });
     if (first.outcome === 'taken') return this.replay(idempotency, requestHashes);
     if (first.outcome === 'inserted') return this.answer(first.payout, idempotency, provider);
@@ -298,7 +300,7 @@ export class PayoutsService {
           approval.required > 0
             ? { ...history, approval: { required: approval.required, reasons: approval.reasons } }
             : history,
-          { transaction, unlessGoverned: false },
+          { transaction, unlessGoverned: false, events: this.createdEvents(payout) },
         );
         if (inserted.outcome !== 'inserted') return null;
         if (inserted.payout.status === 'pending_approval')
@@ -528,7 +530,7 @@ export class PayoutsService {
     if (outcome.change) {
       const committed = await this.payouts.commitIfUnchanged(seen.id, seen, outcome.change, {
         history: outcome.history ?? undefined,
-        event: outcome.announceFrom ? this.statusChanged(outcome.payout, outcome.announceFrom) : undefined,
+        events: outcome.announceFrom ? this.movedEvents(outcome.payout, outcome.announceFrom) : undefined,
         answer: answerTo && { scope: answerTo, answer: this.createdAnswer.render(outcome.payout) },
       });
       if (committed) return outcome.payout;
@@ -692,14 +694,45 @@ export class PayoutsService {
     return cancelled;
   }
 
-  /** payout.status_changed, in the same transaction as the change. */
+  /** The events of a payout's move, in the same transaction as the change. */
   announce(transaction: Transaction, payout: Payout, from: PayoutStatus): Promise<void> {
-    return this.outbound.enqueue(transaction, 'payout.status_changed', this.statusChangedData(payout, from));
+    return this.outbound.enqueueAll(transaction, this.movedEvents(payout, from));
   }
 
-  /** The payout.status_changed event of a payout that left `from`, ready for the outbox. */
-  private statusChanged(payout: Payout, from: PayoutStatus): OutboxEvent {
-    return this.outbound.envelope('payout.status_changed', this.statusChangedData(payout, from));
+  /**
+   * The events of a payout that left `from`: payout.status_changed always, and the event of its
+   * new state when it has one (payout.completed, .failed, .rejected, .cancelled), with the same data.
+   */
+  private movedEvents(payout: Payout, from: PayoutStatus): OutboxEvent[] {
+    const data = this.statusChangedData(payout, from);
+    const events = [this.outbound.envelope('payout.status_changed', data)];
+    const final = FINAL_PAYOUT_EVENTS[payout.status];
+    if (final) events.push(this.outbound.envelope(final, data));
+    return events;
+  }
+
+  /** payout.created, and payout.pending_approval when it waits for approval: written with the payout. */
+  private createdEvents(payout: RequestedPayout): OutboxEvent[] {
+    const data = {
+      payoutId: payout.id,
+      provider: payout.provider,
+      environment: payout.environment,
+      status: payout.status,
+      amount: payout.amount,
+      reference: payout.reference,
+      beneficiaryId: payout.beneficiaryId,
+      createdByKeyId: payout.createdByKeyId,
+    };
+    const events = [this.outbound.envelope('payout.created', data)];
+    if (payout.status === 'pending_approval')
+      events.push(
+        this.outbound.envelope('payout.pending_approval', {
+          ...data,
+          approvalsRequired: payout.approvalsRequired,
+          approvalExpiresAt: payout.approvalExpiresAt?.toISOString() ?? null,
+        }),
+      );
+    return events;
   }
 
   private statusChangedData(payout: Payout, from: PayoutStatus): Record<string, unknown> {

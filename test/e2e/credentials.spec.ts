@@ -53,12 +53,33 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
   const responses: unknown[] = [];
   const secrets: string[] = [];
 
+  /** Subscribed to the credential events; nothing listens at its URL, the outbox rows are what tests read. */
+  let credentialEvents: string;
+
   beforeAll(async () => {
-    [t, pki] = await Promise.all([startTestApp(), buildTestPki('Verestro Test')]);
+    [t, pki] = await Promise.all([
+      startTestApp({ env: { EVENTS_ALLOWED_DESTINATIONS: '127.0.0.0/8' } }),
+      buildTestPki('Verestro Test'),
+    ]);
+    const subscribed = await t.http
+      .post('/v1/event-subscriptions')
+      .set(bearer(t.adminKey))
+      .send({
+        url: 'http://127.0.0.1:9/events',
+        events: ['credential.expiring', 'credential.expired', 'credential.rotated'],
+      });
+    credentialEvents = subscribed.body.id;
   });
   afterAll(() => t.close());
 
   const admin = () => bearer(t.adminKey);
+  const announced = async (credentialId: string): Promise<Array<[string, Record<string, unknown>]>> =>
+    (
+      await t.dataSource.query<Array<{ type: string; payload: { data: Record<string, unknown> } }>>(
+        `SELECT type, payload FROM outbound_events WHERE subscription_id = $1 AND payload->'data'->>'credentialId' = $2 ORDER BY id`,
+        [credentialEvents, credentialId],
+      )
+    ).map((row) => [row.type, row.payload.data]);
   const remember = <T extends { body: unknown }>(response: T): T => {
     responses.push(response.body);
     return response;
@@ -273,6 +294,17 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
         const events = await t.http.get(`/v1/credentials/${credentialId}/events`).set(admin());
         expect(events.body.map((e: { type: string }) => e.type)).toEqual(['created', 'activated', 'rotated_out']);
         expect(events.body[1].actor).toBe('admin (ADMIN_API_KEY)');
+        expect(await announced(next.body.credential.id)).toEqual([
+          [
+            'credential.rotated',
+            expect.objectContaining({
+              provider: 'verestro',
+              kind: 'mtls_client_certificate',
+              replacesId: credentialId,
+            }),
+          ],
+        ]);
+        expect(await announced(credentialId)).toEqual([]);
       } finally {
         stop();
       }
@@ -528,6 +560,12 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       expect((await vault.get(active.id)).status).toBe('expired');
       const events = await t.http.get(`/v1/credentials/${active.id}/events`).set(admin());
       expect(events.body.map((e: { type: string }) => e.type)).toEqual(['created', 'activated', 'expiring', 'expired']);
+      // Announced once per change, not on every hourly run.
+      await t.app.get(CredentialExpiryJob).run();
+      expect((await announced(active.id)).map(([type, data]) => [type, data.provider, typeof data.expiresAt])).toEqual([
+        ['credential.expiring', 'connectpay', 'string'],
+        ['credential.expired', 'connectpay', 'string'],
+      ]);
     });
   });
 

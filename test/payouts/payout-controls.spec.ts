@@ -26,7 +26,7 @@ describe('payout policies and approvals', () => {
   }
 
   beforeAll(async () => {
-    world = await startProviderWorld({}, 41);
+    world = await startProviderWorld({ EVENTS_ALLOWED_DESTINATIONS: '127.0.0.0/8' }, 41);
     keys.maker = await createKey('maker', 'ana@acme.example', ['payouts:read', 'payouts:write']);
     keys.makerApprover = await createKey('maker-approves', 'ana@acme.example', ['payouts:read', 'payouts:approve']);
     keys.bea = await createKey('bea', 'bea@acme.example', ['payouts:read', 'payouts:approve']);
@@ -262,6 +262,53 @@ describe('payout policies and approvals', () => {
         toStatus: 'requested',
         detail: { approvers: ['bea@acme.example', 'caio@acme.example'] },
       });
+    });
+
+    it('announces payout.created, payout.pending_approval and the final state to subscribers that chose them', async () => {
+      const subscribed = await http()
+        .post('/v1/event-subscriptions')
+        .set(adminKey())
+        // Nothing listens there: the outbox rows are what this test reads.
+        .send({
+          url: 'http://127.0.0.1:9/events',
+          events: ['payout.created', 'payout.pending_approval', 'payout.cancelled', 'payout.completed'],
+        });
+      expect(subscribed.status).toBe(201);
+      const announced = async (payoutId: string) =>
+        (
+          await world.t.dataSource.query<Array<{ type: string; payload: { data: Record<string, unknown> } }>>(
+            `SELECT type, payload FROM outbound_events WHERE subscription_id = $1 AND payload->'data'->>'payoutId' = $2 ORDER BY id`,
+            [subscribed.body.id, payoutId],
+          )
+        ).map((row) => [row.type, row.payload.data]);
+      try {
+        const waiting = await pay(keys.maker, { amount: '650.00', reference: 'announced' });
+        expect((await decide(keys.bea, waiting.body.id, 'reject', 'duplicate invoice')).body.status).toBe('cancelled');
+        expect(await announced(waiting.body.id)).toEqual([
+          ['payout.created', expect.objectContaining({ status: 'pending_approval', reference: 'announced' })],
+          [
+            'payout.pending_approval',
+            expect.objectContaining({ approvalsRequired: 2, approvalExpiresAt: expect.any(String) }),
+          ],
+          ['payout.cancelled', expect.objectContaining({ from: 'pending_approval', to: 'cancelled' })],
+        ]);
+
+        const direct = await pay(keys.maker, { amount: '12.00' });
+        await eventually(
+          () => announced(direct.body.id),
+          (events) => events.length === 2,
+          10_000,
+        );
+        expect(await announced(direct.body.id)).toEqual([
+          [
+            'payout.created',
+            expect.objectContaining({ status: 'requested', amount: { amount: '12.00', currency: 'BRL' } }),
+          ],
+          ['payout.completed', expect.objectContaining({ to: 'completed' })],
+        ]);
+      } finally {
+        await http().delete(`/v1/event-subscriptions/${subscribed.body.id}`).set(adminKey());
+      }
     });
 
     it('sends a payout under the threshold at once', async () => {

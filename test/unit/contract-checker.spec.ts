@@ -68,7 +68,10 @@ describe('the contract checker (test/support/contract.ts)', () => {
       url: 'https://example.com/hook',
       events: ['payout.status_changed'],
       secretHint: '…x9Qa',
+      previousSecretExpiresAt: null,
+      secretRotatedAt: null,
       createdAt: '2026-12-04T10:00:00.000Z',
+      disabledAt: null,
     };
     const answer = (body: unknown) =>
       contractViolation('GET', '/v1/event-subscriptions', { status: 200, headers: json, body });

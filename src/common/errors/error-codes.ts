@@ -40,6 +40,8 @@ export const ErrorCode = {
   IDEMPOTENCY_KEY_IN_PROGRESS: 'IDEMPOTENCY_KEY_IN_PROGRESS',
   /** An event subscription URL points where events may not go (internal address, not HTTPS in production). */
   DESTINATION_NOT_ALLOWED: 'DESTINATION_NOT_ALLOWED',
+  /** The event subscription was disabled: nothing is sent to it, not even a ping or a redelivery (409). */
+  EVENT_SUBSCRIPTION_DISABLED: 'EVENT_SUBSCRIPTION_DISABLED',
   /** The request body uses a Content-Encoding that cannot be decoded. */
   BAD_CONTENT_ENCODING: 'BAD_CONTENT_ENCODING',
   /** The request (headers, or headers and body) was not received within the server's time limit (408). */

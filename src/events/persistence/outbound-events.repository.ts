@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
+import type { SealedSecret } from '../../credentials/crypto/envelope';
 import type { Transaction } from '../../database/unit-of-work';
-import type { EventSubscription, NewEventSubscription } from '../domain/event-subscription';
+import type {
+  DeliveryStatus,
+  EventDelivery,
+  EventSubscription,
+  NewEventSubscription,
+} from '../domain/event-subscription';
+import type { OutboxEvent } from '../domain/event-types';
 import { EventSubscriptionEntity, OutboundEventEntity } from '../outbound-event.entity';
 
 /** An outbox row claimed for delivery, with the subscription it goes to. */
@@ -11,10 +18,63 @@ export interface PendingDelivery {
   subscription: EventSubscription;
   payload: Record<string, unknown>;
   attempts: number;
+  maxAttempts: number;
 }
 
-export type DeliveryOutcome =
-  { delivered: true; attempts: number } | { delivered: false; attempts: number; error: string; nextAttemptAt: Date };
+/** What one attempt gave: the receiver's status (null when none came) and how long it took. */
+export interface AttemptRecord {
+  attempts: number;
+  responseStatus: number | null;
+  latencyMs: number;
+}
+
+export type DeliveryOutcome = AttemptRecord &
+  ({ delivered: true } | { delivered: false; error: string; nextAttemptAt: Date });
+
+export interface DeliveryFilter {
+  subscriptionId: string;
+  status?: DeliveryStatus;
+  /** Only deliveries older than this one (the cursor). */
+  beforeId?: string;
+  /** One more row than this is read, so the caller knows whether a next page exists. */
+  limit: number;
+}
+
+/** A secret rotation as the repository stores it. */
+export interface SecretRotation {
+  sealedSecret: SealedSecret;
+  secretLastFour: string;
+  previousSealedSecret: SealedSecret | null;
+  previousSecretExpiresAt: Date | null;
+}
+
+/** The delivery status, from the row and its subscription (the alias `s`), in SQL. */
+const DELIVERY_STATUS_SQL = `CASE WHEN e.delivered_at IS NOT NULL THEN 'delivered'
+            WHEN s.disabled_at IS NOT NULL THEN 'stopped'
+            WHEN e.attempts >= e.max_attempts THEN 'failed'
+            ELSE 'pending' END`;
+
+const DELIVERY_COLUMNS = `e.id, e.subscription_id, e.type, e.payload, e.attempts, e.max_attempts, e.last_attempt_at,
+       e.last_response_status, e.last_latency_ms, e.last_error, e.next_attempt_at, e.delivered_at, e.created_at,
+       e.redelivery_of, ${DELIVERY_STATUS_SQL} AS status`;
+
+interface DeliveryRow {
+  id: string;
+  subscription_id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+  max_attempts: number;
+  last_attempt_at: Date | null;
+  last_response_status: number | null;
+  last_latency_ms: number | null;
+  last_error: string | null;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+  created_at: Date;
+  redelivery_of: string | null;
+  status: DeliveryStatus;
+}
 
 /** event_subscriptions and the outbox (outbound_events). */
 @Injectable()
@@ -24,7 +84,16 @@ export class OutboundEventsRepository {
   async insertSubscription(subscription: NewEventSubscription): Promise<EventSubscription> {
     const repository = this.dataSource.getRepository(EventSubscriptionEntity);
     const { sealedSecret, ...fields } = subscription;
-    const row = repository.create({ ...fields, ...sealedSecret, disabledAt: null });
+    const row = repository.create({
+      ...fields,
+      ...sealedSecret,
+      disabledAt: null,
+      previousMasterKeyId: null,
+      previousWrappedDataKey: null,
+      previousCiphertext: null,
+      previousSecretExpiresAt: null,
+      secretRotatedAt: null,
+    });
     // insert() fills createdAt from its RETURNING.
     await repository.insert(row);
     return toSubscription(row);
@@ -35,6 +104,12 @@ export class OutboundEventsRepository {
       .getRepository(EventSubscriptionEntity)
       .find({ where: { disabledAt: IsNull() }, order: { createdAt: 'ASC' } });
     return rows.map(toSubscription);
+  }
+
+  /** Active or disabled; null when no subscription has this id. */
+  async findSubscription(id: string): Promise<EventSubscription | null> {
+    const row = await this.dataSource.getRepository(EventSubscriptionEntity).findOneBy({ id });
+    return row ? toSubscription(row) : null;
   }
 
   /**
@@ -54,9 +129,39 @@ export class OutboundEventsRepository {
     });
   }
 
-  /** One outbox row per active subscription to `type`, inside the caller's transaction. */
-  async enqueue(transaction: Transaction, type: string, payload: Record<string, unknown>): Promise<void> {
-    await transaction.query(enqueueEventSql('$1', '$2'), [type, JSON.stringify(payload)]);
+  /**
+   * Replaces an active subscription's signing secrets, on its row lock: `rotate` gets the
+   * subscription as it is and answers what to store. Null when no active subscription has this id.
+   */
+  async rotateSecret(
+    id: string,
+    rotate: (current: EventSubscription) => SecretRotation,
+  ): Promise<EventSubscription | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(EventSubscriptionEntity);
+      const row = await repository.findOne({
+        where: { id, disabledAt: IsNull() },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!row) return null;
+      const rotation = rotate(toSubscription(row));
+      const changes: Partial<EventSubscriptionEntity> = {
+        ...rotation.sealedSecret,
+        secretLastFour: rotation.secretLastFour,
+        previousMasterKeyId: rotation.previousSealedSecret?.masterKeyId ?? null,
+        previousWrappedDataKey: rotation.previousSealedSecret?.wrappedDataKey ?? null,
+        previousCiphertext: rotation.previousSealedSecret?.ciphertext ?? null,
+        previousSecretExpiresAt: rotation.previousSecretExpiresAt,
+        secretRotatedAt: new Date(),
+      };
+      await repository.update({ id }, changes);
+      return toSubscription(Object.assign(row, changes));
+    });
+  }
+
+  /** One outbox row per active subscription to each event's type, inside the caller's transaction. */
+  enqueue(transaction: Transaction, events: readonly OutboxEvent[]): Promise<void> {
+    return writeToOutbox(transaction, events);
   }
 
   /**
@@ -64,17 +169,17 @@ export class OutboundEventsRepository {
    * outbox through SKIP LOCKED). EXISTS (not a join) so that FOR UPDATE locks the event rows only
    * and never blocks a concurrent disable.
    */
-  async claimDue(maxAttempts: number, batch: number): Promise<string[]> {
+  async claimDue(batch: number): Promise<string[]> {
     const due: Array<{ id: string }> = await this.dataSource.query(
       `WITH due AS (
          UPDATE outbound_events SET next_attempt_at = now() + interval '30 seconds'
           WHERE id IN (SELECT e.id FROM outbound_events e
-                        WHERE e.delivered_at IS NULL AND e.attempts < $1 AND e.next_attempt_at <= now()
+                        WHERE e.delivered_at IS NULL AND e.attempts < e.max_attempts AND e.next_attempt_at <= now()
                           AND EXISTS (SELECT 1 FROM event_subscriptions s WHERE s.id = e.subscription_id AND s.disabled_at IS NULL)
-                        ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                        ORDER BY e.id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING id)
        SELECT id FROM due`,
-      [maxAttempts, batch],
+      [batch],
     );
     return due.map((row) => row.id);
   }
@@ -85,7 +190,13 @@ export class OutboundEventsRepository {
       .getRepository(OutboundEventEntity)
       .findOne({ where: { id }, relations: { subscription: true } });
     if (!row?.subscription) return null;
-    return { id: row.id, subscription: toSubscription(row.subscription), payload: row.payload, attempts: row.attempts };
+    return {
+      id: row.id,
+      subscription: toSubscription(row.subscription),
+      payload: row.payload,
+      attempts: row.attempts,
+      maxAttempts: row.maxAttempts,
+    };
   }
 
   /** Records why an event was not sent, without counting an attempt. */
@@ -94,38 +205,151 @@ export class OutboundEventsRepository {
   }
 
   async recordAttempt(id: string, outcome: DeliveryOutcome): Promise<void> {
+    const attempt = {
+      attempts: outcome.attempts,
+      lastAttemptAt: new Date(),
+      lastResponseStatus: outcome.responseStatus,
+      lastLatencyMs: outcome.latencyMs,
+    };
     await this.dataSource
       .getRepository(OutboundEventEntity)
       .update(
         { id },
         outcome.delivered
-          ? { attempts: outcome.attempts, deliveredAt: new Date(), lastError: null }
-          : { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt },
+          ? { ...attempt, deliveredAt: new Date(), lastError: null }
+          : { ...attempt, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt },
       );
+  }
+
+  /** A subscription's deliveries, newest first, by status; one row more than the limit. */
+  async deliveries(filter: DeliveryFilter): Promise<EventDelivery[]> {
+    const parameters: unknown[] = [filter.subscriptionId, filter.limit + 1];
+    const conditions = ['e.subscription_id = $1::uuid'];
+    if (filter.beforeId) {
+      parameters.push(filter.beforeId);
+      conditions.push(`e.id < $${parameters.length}::bigint`);
+    }
+    if (filter.status) {
+      parameters.push(filter.status);
+      conditions.push(`${DELIVERY_STATUS_SQL} = $${parameters.length}::text`);
+    }
+    const rows: DeliveryRow[] = await this.dataSource.query(
+      `SELECT ${DELIVERY_COLUMNS} FROM outbound_events e JOIN event_subscriptions s ON s.id = e.subscription_id
+        WHERE ${conditions.join(' AND ')} ORDER BY e.id DESC LIMIT $2`,
+      parameters,
+    );
+    return rows.map(toDelivery);
+  }
+
+  async findDelivery(subscriptionId: string, id: string): Promise<EventDelivery | null> {
+    const rows: DeliveryRow[] = await this.dataSource.query(
+      `SELECT ${DELIVERY_COLUMNS} FROM outbound_events e JOIN event_subscriptions s ON s.id = e.subscription_id
+        WHERE e.subscription_id = $1::uuid AND e.id = $2::bigint`,
+      [subscriptionId, id],
+    );
+    return rows.length ? toDelivery(rows[0]) : null;
+  }
+
+  /**
+   * A new delivery of the same event (same payload, so the same event id: a receiver that already
+   * processed it can tell) to the same, still active subscription, due now. Null when there is no
+   * such delivery or the subscription is disabled.
+   */
+  async insertRedelivery(subscriptionId: string, id: string): Promise<string | null> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at, redelivery_of)
+       SELECT e.subscription_id, e.type, e.payload, now(), e.id FROM outbound_events e
+         JOIN event_subscriptions s ON s.id = e.subscription_id AND s.disabled_at IS NULL
+        WHERE e.subscription_id = $1::uuid AND e.id = $2::bigint
+       RETURNING id`,
+      [subscriptionId, id],
+    );
+    return rows.length ? rows[0].id : null;
+  }
+
+  /**
+   * A ping for one subscription: a single attempt, leased to the caller (next_attempt_at ahead,
+   * so the dispatcher does not send it too) and never retried.
+   */
+  async insertPing(subscriptionId: string, event: OutboxEvent): Promise<string> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at, max_attempts)
+       VALUES ($1::uuid, $2::text, $3::jsonb, now() + interval '30 seconds', 1) RETURNING id`,
+      [subscriptionId, event.type, JSON.stringify(event.payload)],
+    );
+    return rows[0].id;
   }
 }
 
 function toSubscription(row: EventSubscriptionEntity): EventSubscription {
+  const previous =
+    row.previousMasterKeyId && row.previousWrappedDataKey && row.previousCiphertext
+      ? {
+          masterKeyId: row.previousMasterKeyId,
+          wrappedDataKey: row.previousWrappedDataKey,
+          ciphertext: row.previousCiphertext,
+        }
+      : null;
   return {
     id: row.id,
     url: row.url,
     events: row.events,
     secretLastFour: row.secretLastFour,
     sealedSecret: { masterKeyId: row.masterKeyId, wrappedDataKey: row.wrappedDataKey, ciphertext: row.ciphertext },
+    previousSealedSecret: previous,
+    previousSecretExpiresAt: previous ? row.previousSecretExpiresAt : null,
+    secretRotatedAt: row.secretRotatedAt,
     createdAt: row.createdAt,
     createdByKeyId: row.createdByKeyId,
     disabledAt: row.disabledAt,
   };
 }
 
+function toDelivery(row: DeliveryRow): EventDelivery {
+  return {
+    id: String(row.id),
+    subscriptionId: row.subscription_id,
+    eventId: typeof row.payload.id === 'string' ? row.payload.id : '',
+    type: row.type,
+    payload: row.payload,
+    status: row.status,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    lastAttemptAt: row.last_attempt_at,
+    lastResponseStatus: row.last_response_status,
+    lastLatencyMs: row.last_latency_ms,
+    lastError: row.last_error,
+    nextAttemptAt: row.status === 'pending' ? row.next_attempt_at : null,
+    deliveredAt: row.delivered_at,
+    createdAt: row.created_at,
+    redeliveryOf: row.redelivery_of === null ? null : String(row.redelivery_of),
+  };
+}
+
 /**
- * The outbox insert: one row per active subscription to the event's type. `type` and `payload`
- * are the statement's placeholders for them. With `whenRowsIn` (a CTE of the same statement), the
- * event is written only if that CTE yields a row: how a change and the event reporting it commit
- * in one statement (see PayoutsRepository.commitIfUnchanged).
+ * Writes events to the outbox in the caller's transaction: for modules the events module cannot
+ * be injected into (the credential vault, which the events module itself depends on).
  */
-export function enqueueEventSql(type: string, payload: string, whenRowsIn?: string): string {
+export async function writeToOutbox(transaction: Transaction, events: readonly OutboxEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const parameters = events.flatMap((event) => [event.type, JSON.stringify(event.payload)]);
+  const placeholders = events.map((_, index) => ({ type: `$${2 * index + 1}`, payload: `$${2 * index + 2}` }));
+  await transaction.query(enqueueEventsSql(placeholders), parameters);
+}
+
+/**
+ * The outbox insert: one row per active subscription to each event's type. Each event is a pair
+ * of the statement's placeholders (its type and its payload). With `whenRowsIn` (a CTE of the
+ * same statement), the events are written only if that CTE yields a row: how a change and the
+ * events reporting it commit in one statement (see PayoutsRepository.commitIfUnchanged).
+ */
+export function enqueueEventsSql(
+  events: ReadonlyArray<{ type: string; payload: string }>,
+  whenRowsIn?: string,
+): string {
+  const values = events.map(({ type, payload }) => `(${type}::text, ${payload}::jsonb)`).join(', ');
   return `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at)
-       SELECT id, ${type}::text, ${payload}::jsonb, now() FROM event_subscriptions
-        WHERE disabled_at IS NULL AND ${type}::text = ANY(events)${whenRowsIn ? ` AND EXISTS (SELECT 1 FROM ${whenRowsIn})` : ''}`;
+       SELECT s.id, e.type, e.payload, now() FROM event_subscriptions s
+         JOIN (VALUES ${values}) AS e (type, payload) ON e.type = ANY(s.events)
+        WHERE s.disabled_at IS NULL${whenRowsIn ? ` AND EXISTS (SELECT 1 FROM ${whenRowsIn})` : ''}`;
 }

@@ -9,7 +9,7 @@ import type { Payout, PayoutStatus } from '../domain/payout';
 import type { PolicyScope } from '../domain/payout-controls';
 import type { PayoutHistoryEntry } from '../domain/payout-history';
 import type { IdempotencyScope, StoredAnswer } from '../domain/idempotency';
-import { enqueueEventSql } from '../../events/persistence/outbound-events.repository';
+import { enqueueEventsSql } from '../../events/persistence/outbound-events.repository';
 import { IDEMPOTENCY_TTL, storeAnswerParameters, storeAnswerSql, type NewClaim } from './idempotency-keys.repository';
 import { PayoutEntity, PayoutEventEntity, toPayout } from './payout.entity';
 
@@ -84,10 +84,16 @@ export type OutcomeBasis = Pick<
   'status' | 'providerReference' | 'providerStatus' | 'failureCode' | 'failureReason' | 'fees'
 >;
 
-/** What commits with a payout's new state: its history row, the event reporting it, the stored answer. */
+/** An event as the outbox stores it: its type and the payload each subscription receives. */
+export interface PayoutOutboxEvent {
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** What commits with a payout's new state: its history row, the events reporting it, the stored answer. */
 export interface OutcomeEffects {
   history?: { type: string; fromStatus: PayoutStatus; toStatus: PayoutStatus; detail: Record<string, unknown> };
-  event?: { type: string; payload: Record<string, unknown> };
+  events?: readonly PayoutOutboxEvent[];
   answer?: { scope: IdempotencyScope; answer: StoredAnswer };
 }
 
@@ -166,8 +172,13 @@ export class PayoutsRepository {
     claim: NewClaim,
     payout: RequestedPayout,
     history: Record<string, unknown>,
-    options: { transaction?: Transaction; unlessGoverned: boolean },
+    options: { transaction?: Transaction; unlessGoverned: boolean; events: readonly PayoutOutboxEvent[] },
   ): Promise<ClaimResult> {
+    // The events announcing the payout, written only if the claim (so the payout) was.
+    const eventPlaceholders = options.events.map((_, index) => ({
+      type: `$${27 + 2 * index}`,
+      payload: `$${28 + 2 * index}`,
+    }));
     // unlessGoverned: insert nothing when a payout policy governs this payout; the caller then
     // takes the governed path (policies locked, limits counted, approvals decided). Checked in the
     // same statement, so a payout either saw no policy or is governed: never a gap between the two.
@@ -196,7 +207,7 @@ export class PayoutsRepository {
        ), history AS (
          INSERT INTO payout_events (payout_id, type, from_status, to_status, detail)
          SELECT payout_id, 'created', NULL, $24::varchar, $21::jsonb FROM claim
-       )
+       )${eventPlaceholders.length ? `, announced AS (${enqueueEventsSql(eventPlaceholders, 'claim')})` : ''}
        SELECT (SELECT yes FROM governed) AS governed, payout.created_at, payout.updated_at
        FROM (SELECT 1) AS one LEFT JOIN payout ON true`,
       [
@@ -226,6 +237,7 @@ export class PayoutsRepository {
         payout.status,
         payout.approvalsRequired,
         payout.approvalExpiresAt,
+        ...options.events.flatMap((event) => [event.type, JSON.stringify(event.payload)]),
       ],
     );
     const [row] = rows;
@@ -349,10 +361,12 @@ export class PayoutsRepository {
            SELECT id, ${bind(type)}::varchar, ${bind(fromStatus)}::varchar, ${bind(toStatus)}::varchar, ${bind(JSON.stringify(detail))}::jsonb FROM moved)`,
       );
     }
-    if (effects.event) {
-      statements.push(
-        `event AS (${enqueueEventSql(bind(effects.event.type), bind(JSON.stringify(effects.event.payload)), 'moved')})`,
-      );
+    if (effects.events?.length) {
+      const events = effects.events.map((event) => ({
+        type: bind(event.type),
+        payload: bind(JSON.stringify(event.payload)),
+      }));
+      statements.push(`event AS (${enqueueEventsSql(events, 'moved')})`);
     }
     if (effects.answer) {
       const placeholders = storeAnswerParameters(effects.answer.scope, effects.answer.answer).map(bind);
