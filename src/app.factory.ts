@@ -21,6 +21,11 @@ import { Environment } from './config/environment';
 import { buildOpenApiDocument, DOCS_PATH, setupSwaggerUi } from './openapi/openapi';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** POST /v1/payout-batches: 10,000 payouts of up to ~1.5 KiB each. */
+export const BATCH_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+const BATCH_JSON_ROUTE = '/v1/payout-batches';
+/** The one route that reads multipart/form-data (streamed by the route itself, see readCsvUpload). */
+const BATCH_UPLOAD_ROUTE = '/v1/payout-batches/upload';
 
 const BODY_TYPES = /^application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)\s*(;|$)/i;
 
@@ -66,6 +71,8 @@ export function configureApp(app: NestExpressApplication): void {
     json({ limit: webhookLimit, type: ['application/json', 'application/*+json'], verify: keepRawBody }),
     urlencoded({ limit: webhookLimit, extended: false, parameterLimit: 100, verify: keepRawBody }),
   );
+  // A JSON batch carries up to 10,000 payouts: its own larger limit, on its route only.
+  app.use(BATCH_JSON_ROUTE, json({ limit: BATCH_BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }));
   app.use(json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.use(urlencoded({ limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 200, verify: keepRawBody }));
   app.use(refuseNulCharacters);
@@ -244,7 +251,9 @@ function refuseUnreadableBodies(request: Request, response: Response, next: Next
   const hasBody =
     Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
   const type = request.headers['content-type'];
-  if (hasBody && !(type && BODY_TYPES.test(type))) {
+  const multipartUpload =
+    request.method === 'POST' && request.path === BATCH_UPLOAD_ROUTE && /^multipart\/form-data\s*;/i.test(type ?? '');
+  if (hasBody && !multipartUpload && !(type && BODY_TYPES.test(type))) {
     const error = new ApiError(
       415,
       ErrorCode.UNSUPPORTED_MEDIA_TYPE,

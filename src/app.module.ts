@@ -18,6 +18,7 @@ import { dataSourceOptions } from './database/data-source-options';
 import { LivenessModule } from './database/liveness.module';
 import { HealthModule } from './health/health.module';
 import { PayoutsModule } from './payouts/payouts.module';
+import { BatchesModule } from './batches/batches.module';
 import { ProviderIntegrationsModule } from './providers/provider-integrations.module';
 import { ProvidersModule } from './providers/providers.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -51,6 +52,7 @@ export class AppModule {
         CredentialsModule,
         ProvidersModule,
         PayoutsModule,
+        BatchesModule,
         WebhooksModule,
         AccountsModule,
         ProviderIntegrationsModule,

@@ -316,6 +316,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payout-batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send many payouts as one batch (JSON)
+         * @description Up to 10000 rows, each as POST /v1/payouts takes one. Every row is checked first: with dryRun, the report is answered and nothing is stored; otherwise a batch with an invalid row is refused whole (unless skipInvalid). Payout policies apply to each row as to any payout.
+         */
+        post: operations["Batches_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payout-batches/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send many payouts as one batch (CSV upload)
+         * @description A CSV (UTF-8, comma-separated, a header row; at most 10000 rows and 10 MiB) in the multipart part "file". Columns: rowKey, provider, environment, amount, currency, reference, beneficiaryId, beneficiary.<field> and metadata.<key>; GET /v1/payout-batches/template.csv has them all with example rows. Empty cells are absent fields. Otherwise as the JSON batch.
+         */
+        post: operations["Batches_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payout-batches/template.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the batch CSV template
+         * @description The columns of a batch CSV with example rows: one per provider (its beneficiary inline, nested fields as dotted columns such as beneficiary.address.city), and one paying a stored beneficiary by id.
+         */
+        get: operations["Batches_template"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payout-batches/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a batch
+         * @description Its rows counted per status, and its progress.
+         */
+        get: operations["Batches_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payout-batches/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a batch’s rows
+         * @description In row order, by status, with cursor pagination.
+         */
+        get: operations["Batches_items"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payout-batches/{id}/results.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a batch’s results as CSV
+         * @description Every row in row order with its status, payout id, failure or refusal, streamed. Columns: row, rowKey, status, payoutId, provider, environment, amount, currency, reference, beneficiaryAccount, failureCode, failureReason, errorCode, errorMessage, attempts, updatedAt. UTF-8 with a byte-order mark, CRLF line ends; formula-like cells start with an apostrophe; accounts masked.
+         */
+        get: operations["Batches_results"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payout-batches/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the rows of a batch not yet sent
+         * @description Rows still queued become cancelled and are never sent; rows being sent finish; sent rows follow their payouts (cancel a payout itself with POST /v1/payouts/{id}/cancel). Idempotent while the batch is processing.
+         */
+        post: operations["Batches_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts": {
         parameters: {
             query?: never;
@@ -1060,7 +1200,7 @@ export interface components {
          * @description Stable error code to branch on; the README lists what each means. New codes may be added.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "EVENT_SUBSCRIPTION_DISABLED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "APPROVER_WITHOUT_OWNER" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
+        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "EVENT_SUBSCRIPTION_DISABLED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "APPROVER_WITHOUT_OWNER" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "BATCH_ROWS_INVALID" | "BATCH_TOO_LARGE" | "BATCH_FILE_UNREADABLE" | "BATCH_FINISHED" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
         ErrorDetailDto: {
             /**
              * @description Stable error code to branch on; the README lists what each means. New codes may be added.
@@ -1437,6 +1577,248 @@ export interface components {
         ApprovalDecisionDto: {
             /** @example Checked against invoice 2026-118. */
             comment?: string;
+        };
+        RowProblemDto: {
+            /**
+             * @description 1 = the first item (or the first CSV row below the header).
+             * @example 3
+             */
+            row: number;
+            /** @example beneficiary.documentId */
+            field: string;
+            /** @example INVALID_DOCUMENT */
+            code: string;
+            /** @example is not a valid CPF (check digits) */
+            message: string;
+        };
+        CurrencyTotalDto: {
+            /** @example BRL */
+            currency: string;
+            /**
+             * @description Decimal string.
+             * @example 15230.50
+             */
+            amount: string;
+            /** @example 120 */
+            count: number;
+        };
+        BatchReportDto: {
+            /**
+             * @description Always true: nothing was stored or sent.
+             * @enum {boolean}
+             */
+            dryRun: true;
+            rows: number;
+            validRows: number;
+            invalidRows: number;
+            /** @description Every problem of every row (the first 1,000). */
+            problems: components["schemas"]["RowProblemDto"][];
+            /** @description What the valid rows would pay, per currency. */
+            totals: components["schemas"]["CurrencyTotalDto"][];
+        };
+        BatchProgressDto: {
+            /** @description Rows in a final state (payout completed, failed, rejected or cancelled; row refused or cancelled). */
+            done: number;
+            total: number;
+            percent: number;
+        };
+        BatchDto: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description processing until every row is final; cancelled when a cancel stopped rows.
+             * @enum {string}
+             */
+            status: "processing" | "completed" | "cancelled";
+            /** @enum {string} */
+            source: "json" | "csv";
+            fileName: string | null;
+            /** @description Rows stored to be sent. */
+            itemCount: number;
+            /** @description Invalid rows left out (skipInvalid). */
+            skippedCount: number;
+            /** @description The problems of the rows left out (the first 1,000). */
+            skipped: components["schemas"]["RowProblemDto"][];
+            /**
+             * @description Rows per status: queued, sending, refused, cancelled, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, unknown (a row with a payout counts under the payout’s status).
+             * @example {
+             *       "completed": 9950,
+             *       "failed": 12,
+             *       "queued": 38
+             *     }
+             */
+            counts: {
+                [key: string]: number;
+            };
+            progress: components["schemas"]["BatchProgressDto"];
+            /** @example ana@acme.example */
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            cancelledAt: string | null;
+            /** Format: date-time */
+            completedAt: string | null;
+        };
+        BatchItemInputDto: {
+            /**
+             * @example d24
+             * @enum {string}
+             */
+            provider: "verestro" | "connectpay" | "d24";
+            /**
+             * @description One of the provider's environments (verestro: sandbox, beta, production, simulator; connectpay: stage, prod, simulator; d24: stg, prod, simulator).
+             * @example simulator
+             * @enum {string}
+             */
+            environment: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
+            /**
+             * @description Decimal string with at most the currency's decimals.
+             * @example 150.75
+             */
+            amount: string;
+            /**
+             * @description ISO 4217.
+             * @example BRL
+             */
+            currency: string;
+            /**
+             * @description The account to pay, per rail: card (Verestro), iban (ConnectPay), latam_bank_account (D24). Or send beneficiaryId instead.
+             * @example {
+             *       "type": "latam_bank_account",
+             *       "country": "BR",
+             *       "name": "José",
+             *       "lastName": "Müller",
+             *       "documentId": "84932568207",
+             *       "documentType": "CPF",
+             *       "bankCode": 341,
+             *       "bankAccount": "123456789"
+             *     }
+             */
+            beneficiary?: components["schemas"]["CardBeneficiaryDto"] | components["schemas"]["IbanBeneficiaryDto"] | components["schemas"]["LatamBankBeneficiaryDto"];
+            /**
+             * Format: uuid
+             * @description A stored beneficiary (POST /v1/beneficiaries) instead of `beneficiary`: send exactly one of the two. It must be active and on the provider’s rail.
+             */
+            beneficiaryId?: string;
+            /** @example invoice-2026-0042 */
+            reference?: string;
+            /**
+             * @description Up to 20 string values of at most 500 characters.
+             * @example {
+             *       "orderId": "42"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string;
+            };
+            /**
+             * @description The row’s own key, unique in the batch: its payout’s Idempotency-Key is batch:<batchId>:<rowKey>. Defaults to the row number.
+             * @example invoice-2026-0042
+             */
+            rowKey?: string;
+        };
+        CreateBatchDto: {
+            /** @description 1 to 10000 payouts, each as POST /v1/payouts takes one, plus an optional rowKey. Rows are checked one by one (see dryRun). */
+            items: components["schemas"]["BatchItemInputDto"][];
+            /**
+             * @description Check every row and answer the report; nothing is stored or sent.
+             * @default false
+             */
+            dryRun: boolean;
+            /**
+             * @description Send the valid rows and leave the invalid ones out (listed in the batch’s skipped) instead of refusing the whole batch.
+             * @default false
+             */
+            skipInvalid: boolean;
+        };
+        BatchItemMoneyDto: {
+            /** @example 150.75 */
+            amount: string;
+            /** @example BRL */
+            currency: string;
+        };
+        BatchItemErrorDto: {
+            /** @example PAYOUT_LIMIT_PER_PAYOUT */
+            code: string;
+            message: string;
+        };
+        BatchItemFailureDto: {
+            /** @example 800 */
+            code: string | null;
+            reason: string | null;
+        };
+        BatchItemDto: {
+            row: number;
+            rowKey: string;
+            /**
+             * @description queued, sending, refused (see error) or cancelled before its payout exists; then its payout’s status.
+             * @enum {string}
+             */
+            status: "queued" | "sending" | "refused" | "cancelled" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "unknown";
+            /** Format: uuid */
+            payoutId: string | null;
+            provider: string;
+            environment: string;
+            amount: components["schemas"]["BatchItemMoneyDto"];
+            reference: string | null;
+            /** @description The beneficiary masked as in every answer, or {beneficiaryId} for a stored one. */
+            beneficiary: components["schemas"]["MaskedLatamBankBeneficiaryDto"] | components["schemas"]["MaskedIbanBeneficiaryDto"] | components["schemas"]["MaskedCardBeneficiaryDto"] | {
+                /** Format: uuid */
+                beneficiaryId: string;
+            };
+            /** @description Why the row was refused, or why its last send attempt did not go through (it is tried again). */
+            error: components["schemas"]["BatchItemErrorDto"] | null;
+            /** @description The payout’s failure, once it failed. */
+            failure: components["schemas"]["BatchItemFailureDto"] | null;
+            attempts: number;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        BatchItemPageDto: {
+            items: components["schemas"]["BatchItemDto"][];
+            /** @description Pass as cursor for the next page; null on the last one. */
+            nextCursor: string | null;
+        };
+        CancelledBatchDto: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description processing until every row is final; cancelled when a cancel stopped rows.
+             * @enum {string}
+             */
+            status: "processing" | "completed" | "cancelled";
+            /** @enum {string} */
+            source: "json" | "csv";
+            fileName: string | null;
+            /** @description Rows stored to be sent. */
+            itemCount: number;
+            /** @description Invalid rows left out (skipInvalid). */
+            skippedCount: number;
+            /** @description The problems of the rows left out (the first 1,000). */
+            skipped: components["schemas"]["RowProblemDto"][];
+            /**
+             * @description Rows per status: queued, sending, refused, cancelled, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, unknown (a row with a payout counts under the payout’s status).
+             * @example {
+             *       "completed": 9950,
+             *       "failed": 12,
+             *       "queued": 38
+             *     }
+             */
+            counts: {
+                [key: string]: number;
+            };
+            progress: components["schemas"]["BatchProgressDto"];
+            /** @example ana@acme.example */
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            cancelledAt: string | null;
+            /** Format: date-time */
+            completedAt: string | null;
+            /** @description Rows this request stopped (0 when the batch was cancelled before). */
+            cancelledRows: number;
         };
         PayoutCapabilitiesDto: {
             create: boolean;
@@ -3481,6 +3863,473 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+        };
+    };
+    Batches_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required unless dryRun. Unique per batch, per API key: the same key with the same rows answers the batch stored first (Idempotent-Replayed: true); with other rows, 422 IDEMPOTENCY_KEY_REUSED. Each row is sent with the key batch:<batchId>:<rowKey>. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBatchDto"];
+            };
+        };
+        responses: {
+            /** @description dryRun: the per-row report; nothing was stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchReportDto"];
+                };
+            };
+            /** @description The batch, stored with every row before any is sent; rows are sent in the background, BATCH_CONCURRENCY at a time per provider. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the body’s shape, or a missing Idempotency-Key. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:write) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description BATCH_ROWS_INVALID: details.problems lists every {row, field, code, message}; nothing was stored. IDEMPOTENCY_KEY_REUSED: the key was used for a batch of other rows. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Batches_upload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required unless dryRun. Unique per batch, per API key: the same key with the same rows answers the batch stored first (Idempotent-Replayed: true); with other rows, 422 IDEMPOTENCY_KEY_REUSED. Each row is sent with the key batch:<batchId>:<rowKey>. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The CSV.
+                     */
+                    file: string;
+                    /**
+                     * @description Check every row and answer the report; nothing is stored.
+                     * @default false
+                     */
+                    dryRun?: boolean;
+                    /**
+                     * @description Send the valid rows, leave the invalid ones out.
+                     * @default false
+                     */
+                    skipInvalid?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description dryRun: the per-row report; nothing was stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchReportDto"];
+                };
+            };
+            /** @description The batch, stored with every row before any is sent; rows are sent in the background, BATCH_CONCURRENCY at a time per provider. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchDto"];
+                };
+            };
+            /** @description BATCH_FILE_UNREADABLE: not a CSV with the batch columns (details say where). VALIDATION_FAILED: a form field, or a missing Idempotency-Key. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:write) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description BATCH_TOO_LARGE: over 10,000 rows or 10 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description BATCH_ROWS_INVALID: details.problems lists every {row, field, code, message}; nothing was stored. IDEMPOTENCY_KEY_REUSED: the key was used for a batch of other rows. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Batches_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Batches_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Batches_items: {
+        parameters: {
+            query?: {
+                /** @description nextCursor from the previous page. */
+                cursor?: string;
+                limit?: number;
+                status?: "queued" | "sending" | "refused" | "cancelled" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "unknown";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchItemPageDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Batches_results: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Batches_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelledBatchDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:write) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description BATCH_FINISHED: the batch completed or was cancelled. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
         };
     };
     Accounts_list: {

@@ -211,6 +211,22 @@ export class Environment {
   @IsOptional()
   RECONCILE_CONCURRENCY_BY_PROVIDER?: string;
 
+  /**
+   * How many batch rows one replica sends at once to one provider (each a payout create): a
+   * 10,000-row batch goes as fast as this allows without flooding the provider.
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 256' })
+  @Max(256, { message: 'must be between 1 and 256' })
+  BATCH_CONCURRENCY: number = 8;
+
+  /** Per-provider exceptions to BATCH_CONCURRENCY: `provider=n` pairs, comma-separated (see batchConcurrencyOf). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  BATCH_CONCURRENCY_BY_PROVIDER?: string;
+
   // The HTTP edge (main listener and the provider callback listeners).
 
   /** Time a client has to send the request headers (ms); slower clients are cut off with 408. */
@@ -449,7 +465,11 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
       'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
     );
   }
-  problems.push(...parseConcurrencyByProvider(environment.RECONCILE_CONCURRENCY_BY_PROVIDER).problems);
+  problems.push(
+    ...parseConcurrencyByProvider('RECONCILE_CONCURRENCY_BY_PROVIDER', environment.RECONCILE_CONCURRENCY_BY_PROVIDER)
+      .problems,
+    ...parseConcurrencyByProvider('BATCH_CONCURRENCY_BY_PROVIDER', environment.BATCH_CONCURRENCY_BY_PROVIDER).problems,
+  );
   // Checked here too (the policy parses it again when built) so a bad range stops the process at boot, listed with the rest.
   problems.push(...parseAllowedDestinations(environment.EVENTS_ALLOWED_DESTINATIONS).problems);
   if (problems.length > 0) throw new ConfigurationError([...new Set(problems)]);
@@ -457,7 +477,10 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
 }
 
 /** `provider=n` pairs, comma-separated, for registered providers only, each n from 1 to 256. */
-function parseConcurrencyByProvider(value: string | undefined): { limits: Map<string, number>; problems: string[] } {
+function parseConcurrencyByProvider(
+  name: string,
+  value: string | undefined,
+): { limits: Map<string, number>; problems: string[] } {
   const limits = new Map<string, number>();
   const problems: string[] = [];
   const known = PROVIDER_DESCRIPTORS.map((descriptor) => descriptor.id as string);
@@ -469,7 +492,7 @@ function parseConcurrencyByProvider(value: string | undefined): { limits: Map<st
     const limit = Number(count);
     if (extra !== undefined || !known.includes(provider) || !Number.isInteger(limit) || limit < 1 || limit > 256) {
       problems.push(
-        `RECONCILE_CONCURRENCY_BY_PROVIDER: "${pair}" must be provider=n with a provider among ${known.join(', ')} and n from 1 to 256`,
+        `${name}: "${pair}" must be provider=n with a provider among ${known.join(', ')} and n from 1 to 256`,
       );
       continue;
     }
@@ -481,7 +504,18 @@ function parseConcurrencyByProvider(value: string | undefined): { limits: Map<st
 /** How many reconciler checks one replica runs at once against `provider`. */
 export function reconcileConcurrencyOf(environment: Environment, provider: string): number {
   return (
-    parseConcurrencyByProvider(environment.RECONCILE_CONCURRENCY_BY_PROVIDER).limits.get(provider) ??
-    environment.RECONCILE_CONCURRENCY
+    parseConcurrencyByProvider(
+      'RECONCILE_CONCURRENCY_BY_PROVIDER',
+      environment.RECONCILE_CONCURRENCY_BY_PROVIDER,
+    ).limits.get(provider) ?? environment.RECONCILE_CONCURRENCY
+  );
+}
+
+/** How many batch rows one replica sends at once to `provider`. */
+export function batchConcurrencyOf(environment: Environment, provider: string): number {
+  return (
+    parseConcurrencyByProvider('BATCH_CONCURRENCY_BY_PROVIDER', environment.BATCH_CONCURRENCY_BY_PROVIDER).limits.get(
+      provider,
+    ) ?? environment.BATCH_CONCURRENCY
   );
 }

@@ -1,5 +1,6 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
 import { AuditEventEntity } from '../audit/audit-event.entity';
+import { PayoutBatchEntity, PayoutBatchItemEntity } from '../batches/persistence/batch.entity';
 import { BeneficiaryEntity } from '../beneficiaries/persistence/beneficiary.entity';
 import {
   IdempotencyKeyEntity,
@@ -32,4 +33,6 @@ export const ENTITIES = [
   PayoutApprovalEntity,
   PayoutPolicyEntity,
   AuditEventEntity,
+  PayoutBatchEntity,
+  PayoutBatchItemEntity,
 ];

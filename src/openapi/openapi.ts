@@ -30,6 +30,10 @@ const TAGS: Array<[name: string, description: string]> = [
     'Stored beneficiaries: checked once, sealed at rest, masked in answers, paid by beneficiaryId; duplicates refused.',
   ],
   [
+    'Payout batches',
+    'Many payouts as one: JSON items or a CSV upload of up to 10,000 rows, checked row by row (dry run), stored before any is sent, each row paid exactly once.',
+  ],
+  [
     'Payout policies',
     'Limits per currency (per payout, rolling 24 h amount and count), optionally per provider, environment or key, and the rules that make payouts wait for approval.',
   ],
@@ -43,7 +47,10 @@ const TAGS: Array<[name: string, description: string]> = [
     "The credential vault and each provider's onboarding: CSRs that keep the provider's rules, chain checks, imports of certificates, keys and secrets (sealed at rest), and their lifecycle.",
   ],
   ['Webhooks', "Provider notifications; each is proven by the provider's own signature or token, not an API key."],
-  ['Events', 'Subscriptions that deliver signed payout events to your HTTPS endpoints.'],
+  [
+    'Events',
+    'Subscriptions that deliver signed events (payouts, batches, credentials) to your HTTPS endpoints, with a delivery log, redelivery, ping and secret rotation.',
+  ],
 ];
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {

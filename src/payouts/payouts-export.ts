@@ -1,6 +1,5 @@
-import { stringify } from 'csv-stringify';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { writeCsv } from '../common/http/csv-download';
 import type { Payout } from './domain/payout';
 
 /**
@@ -66,39 +65,11 @@ function toRow(payout: Payout): ExportRow {
   };
 }
 
-/**
- * Writes the CSV to `destination` (the HTTP response) with backpressure: a slow client slows the
- * reads from PostgreSQL, it does not fill memory. The first page is read before anything is
- * written, so a failure there (database busy) is still an ordinary JSON error answer; a failure
- * later destroys the response, so the client sees a broken transfer, never a short file that
- * looks complete. A client that goes away stops the reads. Cells a spreadsheet would run as a
- * formula (=, +, -, @, tab, CR first) are escaped with a leading quote: references and names are
- * text that others typed, and opening the export must not execute it.
- */
-export async function writePayoutsCsv(
+/** GET /v1/payouts/export.csv: see writeCsv for streaming, errors midway and formula escaping. */
+export function writePayoutsCsv(
   payouts: AsyncIterable<Payout>,
   destination: Writable,
   beforeFirstByte: () => void,
 ): Promise<void> {
-  const iterator = payouts[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  beforeFirstByte();
-  const rows = Readable.from(
-    (async function* () {
-      if (first.done) return;
-      yield toRow(first.value);
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield toRow(next.value);
-    })(),
-  );
-  await pipeline(
-    rows,
-    stringify({
-      header: true,
-      columns: [...EXPORT_COLUMNS],
-      escape_formulas: true,
-      record_delimiter: 'windows',
-      bom: true,
-    }),
-    destination,
-  );
+  return writeCsv(payouts, toRow, EXPORT_COLUMNS, destination, beforeFirstByte);
 }

@@ -77,6 +77,15 @@ export interface ProviderDescriptor<
   /** The beneficiary it pays to, and the DTO class that validates and documents it. */
   readonly rail: Beneficiary['type'];
   readonly beneficiaryDto: Type<object>;
+  /**
+   * A payout this provider takes, every field valid (check digits included): the example row of
+   * the batch CSV template. Nothing is ever sent from it.
+   */
+  readonly samplePayout: {
+    readonly currency: string;
+    readonly amount: string;
+    readonly beneficiary: Readonly<Record<string, unknown>>;
+  };
   readonly capabilities: Capabilities;
   /** The credential kinds it uses; each is onboarded by a route of its integration module. */
   readonly credentialKinds: readonly CredentialKind[];

@@ -123,6 +123,16 @@ export const ErrorCode = {
   /** The payout waits for approval: it cannot be held or released before it was sent (409). */
   PAYOUT_PENDING_APPROVAL: 'PAYOUT_PENDING_APPROVAL',
 
+  // ---- Payout batches ---------------------------------------------------------------------------
+  /** Rows of a batch break the payout rules; `details.problems` lists each {row, field, code, message}; nothing was stored (422). */
+  BATCH_ROWS_INVALID: 'BATCH_ROWS_INVALID',
+  /** The batch has more than 10,000 rows, or the file is over its size limit (413). */
+  BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
+  /** The CSV cannot be read as a batch (not CSV, unknown or missing columns); `details` says where (400). */
+  BATCH_FILE_UNREADABLE: 'BATCH_FILE_UNREADABLE',
+  /** The batch finished (completed or cancelled): nothing is left to cancel (409). */
+  BATCH_FINISHED: 'BATCH_FINISHED',
+
   // ---- Providers (raised as ProviderError; HTTP status in provider.port.ts) ----------------------
   /** The provider cannot do this at all; `details.capability` names what (409). */
   CAPABILITY_NOT_SUPPORTED: 'CAPABILITY_NOT_SUPPORTED',

@@ -37,6 +37,17 @@ export const connectPayDescriptor: ProviderDescriptor<'connectpay', ConnectPayEn
   },
   rail: 'iban',
   beneficiaryDto: IbanBeneficiaryDto,
+  samplePayout: {
+    currency: 'EUR',
+    amount: '250.00',
+    beneficiary: {
+      type: 'iban',
+      name: 'Erika Mustermann',
+      iban: 'DE89370400440532013000',
+      bic: 'COBADEFFXXX',
+      address: { line1: 'Hauptstr. 1', city: 'Berlin', postcode: '10115', country: 'DE' },
+    },
+  },
   capabilities: CONNECTPAY_CAPABILITIES,
   credentialKinds: [
     'mtls_client_certificate',

@@ -29,6 +29,11 @@ export const verestroDescriptor: ProviderDescriptor<'verestro', VerestroEnvironm
   },
   rail: 'card',
   beneficiaryDto: CardBeneficiaryDto,
+  samplePayout: {
+    currency: 'EUR',
+    amount: '20.00',
+    beneficiary: { type: 'card', cardToken: 'tok_visa_4242', name: 'Jan Kowalski' },
+  },
   capabilities: VERESTRO_CAPABILITIES,
   credentialKinds: ['mtls_client_certificate', 'api_client', 'callback_ca'],
   statusTable: VERESTRO_STATUSES,

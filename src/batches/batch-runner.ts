@@ -1,0 +1,171 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
+import { batchConcurrencyOf, Environment } from '../config/environment';
+import { open } from '../credentials/crypto/envelope';
+import { MasterKeyring } from '../credentials/crypto/master-keyring';
+import { eventEnvelope } from '../events/domain/event-types';
+import { PayoutsService, type NewPayout } from '../payouts/payouts.service';
+import { PROVIDERS } from '../providers/provider-catalogue';
+import { batchRowContext, type ClaimedItem, rowPayoutKey } from './domain/batch';
+import { BatchesRepository } from './persistence/batches.repository';
+
+/** How long a claimed row is this replica's; a row still `sending` after it was lost with its sender and is claimed again. */
+const SEND_LEASE_MS = 60_000;
+/** How often the runner looks for due rows when nothing woke it. */
+const IDLE_POLL_MS = 250;
+/** How often finished batches are looked for (and announced). */
+const COMPLETION_CHECK_MS = 1_000;
+
+/**
+ * Refusals that say "not now" rather than "never": the row waits and is tried again (its payout
+ * key stays free, nothing was stored), so a batch uploaded before a credential is in service
+ * goes out once it is.
+ */
+const NOT_NOW: ReadonlySet<string> = new Set([
+  ErrorCode.PROVIDER_NOT_CONFIGURED,
+  ErrorCode.CREDENTIAL_MISSING,
+  ErrorCode.CREDENTIAL_EXPIRED,
+  ErrorCode.CREDENTIAL_REVOKED,
+  ErrorCode.OAUTH_AUTHORIZATION_REQUIRED,
+  ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
+  ErrorCode.DATABASE_BUSY,
+]);
+
+/**
+ * Sends batch rows as payouts, at most BATCH_CONCURRENCY (per provider, per replica) at once.
+ * Rows are claimed from the database with a lease, so replicas share them and a replica that
+ * dies leaves its rows to be claimed again; each row's payout has its own Idempotency-Key, so a
+ * row sent again is answered by its first attempt (PayoutsService.create), never paid twice.
+ */
+@Injectable()
+export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('BatchRunner');
+  private readonly inFlight = new Map<string, number>();
+  private readonly sends = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private lastCompletionCheck = 0;
+
+  constructor(
+    private readonly repository: BatchesRepository,
+    private readonly payouts: PayoutsService,
+    private readonly keyring: MasterKeyring,
+    private readonly environment: Environment,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.wake(), IDLE_POLL_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+    // Rows being sent finish (or their lease lapses and another replica finishes them).
+    await Promise.allSettled([...this.sends]);
+  }
+
+  /** Runs a pass now, or right after the one running (a freed slot should not wait for the poll). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((error: unknown) =>
+        this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'batch pass failed'),
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** One pass: fill every provider's free slots with due rows, and finish the batches that are done. */
+  async pass(): Promise<void> {
+    for (const provider of PROVIDERS) {
+      const free = batchConcurrencyOf(this.environment, provider) - (this.inFlight.get(provider) ?? 0);
+      if (free <= 0) continue;
+      const claimed = await this.repository.claimDue(provider, free, SEND_LEASE_MS);
+      for (const item of claimed) this.start(provider, item);
+    }
+    if (Date.now() - this.lastCompletionCheck >= COMPLETION_CHECK_MS) {
+      this.lastCompletionCheck = Date.now();
+      await this.finishBatches();
+    }
+  }
+
+  /** Marks finished batches and announces batch.completed (both in one transaction per batch). */
+  async finishBatches(): Promise<void> {
+    const finished = await this.repository.completeFinished((batch, counts) =>
+      eventEnvelope('batch.completed', {
+        batchId: batch.id,
+        status: batch.status,
+        itemCount: batch.itemCount,
+        skippedCount: batch.skippedCount,
+        counts,
+        createdAt: batch.createdAt.toISOString(),
+        completedAt: batch.completedAt?.toISOString() ?? null,
+      }),
+    );
+    for (const { batch, counts } of finished)
+      this.logger.log({ batchId: batch.id, status: batch.status, counts }, 'payout batch finished');
+  }
+
+  private start(provider: string, item: ClaimedItem): void {
+    this.inFlight.set(provider, (this.inFlight.get(provider) ?? 0) + 1);
+    const send: Promise<void> = this.send(item)
+      .catch((error: unknown) =>
+        this.logger.error(
+          { batchId: item.batchId, row: item.row, error: error instanceof Error ? error.message : String(error) },
+          'could not record a batch row outcome; it is claimed again when its lease ends',
+        ),
+      )
+      .finally(() => {
+        this.inFlight.set(provider, (this.inFlight.get(provider) ?? 1) - 1);
+        this.sends.delete(send);
+        this.wake();
+      });
+    this.sends.add(send);
+  }
+
+  private async send(item: ClaimedItem): Promise<void> {
+    const payout = JSON.parse(
+      open(this.keyring, batchRowContext(item.batchId, item.row), item.sealed).toString('utf8'),
+    ) as NewPayout;
+    try {
+      const outcome = await this.payouts.create(
+        payout,
+        { apiKeyId: item.apiKeyId, key: rowPayoutKey(item.batchId, item.rowKey) },
+        { principal: item.principal },
+      );
+      const payoutId =
+        outcome.outcome === 'created' ? outcome.payout.id : (outcome.answer.body as { id?: unknown } | null)?.id;
+      if (typeof payoutId !== 'string') throw new Error('a replayed payout answer without an id');
+      await this.repository.markSubmitted(item.batchId, item.row, payoutId);
+    } catch (error) {
+      if (error instanceof ApiError && !NOT_NOW.has(error.code)) {
+        await this.repository.markRefused(item.batchId, item.row, error.code, error.message);
+        return;
+      }
+      const code = error instanceof ApiError ? error.code : ErrorCode.INTERNAL;
+      const message = error instanceof ApiError ? error.message : 'unexpected error; the row is tried again';
+      if (!(error instanceof ApiError))
+        this.logger.warn(
+          { batchId: item.batchId, row: item.row, error: error instanceof Error ? error.message : String(error) },
+          'batch row failed unexpectedly; tried again',
+        );
+      // Backs off from 1 s to 5 min: a provider environment fixed by the operator is picked up soon.
+      const delayMs = Math.min(1_000 * 2 ** Math.min(item.attempts - 1, 9), 300_000);
+      await this.repository.requeue(item.batchId, item.row, code, message, new Date(Date.now() + delayMs));
+    }
+  }
+}

@@ -1,0 +1,314 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Transaction } from '../../database/unit-of-work';
+import { writeToOutbox } from '../../events/persistence/outbound-events.repository';
+import type { OutboxEvent } from '../../events/domain/event-types';
+import type { Batch, BatchItem, BatchItemStatus, ClaimedItem, NewBatch, NewBatchItem } from '../domain/batch';
+import { formatAmount } from '../../payouts/domain/money';
+import { PayoutBatchEntity } from './batch.entity';
+
+/** Rows per INSERT when storing a batch's items (each row has 14 parameters; PostgreSQL allows 65,535). */
+const INSERT_CHUNK = 1_000;
+
+interface ItemRow {
+  batch_id: string;
+  row: number;
+  row_key: string;
+  status: string;
+  provider: string;
+  environment: string;
+  amount: string;
+  currency: string;
+  reference: string | null;
+  beneficiary_view: Record<string, unknown>;
+  payout_id: string | null;
+  failure_code: string | null;
+  failure_reason: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  updated_at: Date;
+}
+
+/** The status a row shows: its payout's once it has one, else its own (queued, sending, refused, cancelled). */
+const ITEM_COLUMNS = `i.batch_id, i.row, i.row_key, COALESCE(p.status, i.status) AS status, i.provider, i.environment,
+  i.amount::text AS amount, i.currency, i.reference, i.beneficiary_view, i.payout_id, p.failure_code, p.failure_reason, i.error_code, i.error_message, i.attempts, i.updated_at`;
+
+/** payout_batches and payout_batch_items. */
+@Injectable()
+export class BatchesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async findByKey(apiKeyId: string, idempotencyKey: string, transaction?: Transaction): Promise<Batch | null> {
+    const row = await (transaction ?? this.dataSource.manager)
+      .getRepository(PayoutBatchEntity)
+      .findOneBy({ apiKeyId, idempotencyKey });
+    return row ? toBatch(row) : null;
+  }
+
+  async find(id: string): Promise<Batch | null> {
+    const row = await this.dataSource.getRepository(PayoutBatchEntity).findOneBy({ id });
+    return row ? toBatch(row) : null;
+  }
+
+  /**
+   * The batch and all its rows in the caller's transaction; false (nothing written) when a batch
+   * with its key exists already (a concurrent upload of the same batch got there first).
+   */
+  async insert(transaction: Transaction, batch: NewBatch, items: readonly NewBatchItem[]): Promise<boolean> {
+    const inserted: unknown[] = await transaction.query(
+      `INSERT INTO payout_batches (id, status, api_key_id, idempotency_key, request_hash, created_by_principal, source,
+         file_name, item_count, skipped_count, skipped)
+       VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+       ON CONFLICT ON CONSTRAINT uq_payout_batches_idempotency DO NOTHING RETURNING id`,
+      [
+        batch.id,
+        batch.apiKeyId,
+        batch.idempotencyKey,
+        batch.requestHash,
+        batch.createdByPrincipal,
+        batch.source,
+        batch.fileName,
+        items.length,
+        batch.skipped.length ? new Set(batch.skipped.map((problem) => problem.row)).size : 0,
+        JSON.stringify(batch.skipped),
+      ],
+    );
+    if (inserted.length === 0) return false;
+    for (let start = 0; start < items.length; start += INSERT_CHUNK) {
+      const chunk = items.slice(start, start + INSERT_CHUNK);
+      const column = <T>(pick: (item: NewBatchItem) => T) => chunk.map(pick);
+      await transaction.query(
+        `INSERT INTO payout_batch_items (batch_id, row, row_key, status, provider, environment, amount, currency,
+           reference, beneficiary_view, master_key_id, wrapped_data_key, ciphertext, due_at)
+         SELECT $1::uuid, row, row_key, 'queued', provider, environment, amount, currency, reference, view,
+           master_key_id, wrapped_data_key, ciphertext, now()
+         FROM unnest($2::int[], $3::varchar[], $4::varchar[], $5::varchar[], $6::numeric[], $7::char(3)[],
+           $8::varchar[], $9::jsonb[], $10::varchar[], $11::bytea[], $12::bytea[])
+           AS t (row, row_key, provider, environment, amount, currency, reference, view, master_key_id,
+             wrapped_data_key, ciphertext)`,
+        [
+          batch.id,
+          column((item) => item.row),
+          column((item) => item.rowKey),
+          column((item) => item.provider),
+          column((item) => item.environment),
+          column((item) => item.amount),
+          column((item) => item.currency),
+          column((item) => item.reference),
+          column((item) => JSON.stringify(item.beneficiaryView)),
+          column((item) => item.sealed.masterKeyId),
+          column((item) => item.sealed.wrappedDataKey),
+          column((item) => item.sealed.ciphertext),
+        ],
+      );
+    }
+    return true;
+  }
+
+  /** How many rows are in each status (a row with a payout counts under the payout's status). */
+  async counts(batchId: string): Promise<Record<string, number>> {
+    const rows: Array<{ status: string; n: number }> = await this.dataSource.query(
+      `SELECT COALESCE(p.status, i.status) AS status, count(*)::int AS n
+         FROM payout_batch_items i LEFT JOIN payouts p ON p.id = i.payout_id
+        WHERE i.batch_id = $1 GROUP BY 1`,
+      [batchId],
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  }
+
+  /** Rows in row order after `afterRow`, by status; one more than `limit`. */
+  async items(
+    batchId: string,
+    page: { status?: BatchItemStatus; afterRow?: number; limit: number },
+  ): Promise<BatchItem[]> {
+    const parameters: unknown[] = [batchId, page.limit + 1, page.afterRow ?? 0];
+    let statusCondition = '';
+    if (page.status) {
+      parameters.push(page.status);
+      statusCondition = `AND COALESCE(p.status, i.status) = $${parameters.length}`;
+    }
+    const rows: ItemRow[] = await this.dataSource.query(
+      `SELECT ${ITEM_COLUMNS} FROM payout_batch_items i LEFT JOIN payouts p ON p.id = i.payout_id
+        WHERE i.batch_id = $1 AND i.row > $3 ${statusCondition} ORDER BY i.row LIMIT $2`,
+      parameters,
+    );
+    return rows.map(toItem);
+  }
+
+  /** Every row, in row order, read a page at a time (for results.csv). */
+  async *allItems(batchId: string): AsyncGenerator<BatchItem> {
+    let afterRow = 0;
+    for (;;) {
+      const page = await this.items(batchId, { afterRow, limit: 500 });
+      for (const item of page.slice(0, 500)) yield item;
+      if (page.length <= 500) return;
+      afterRow = page[499].row;
+    }
+  }
+
+  /**
+   * Claims up to `limit` rows of `provider` that are due (queued, or sending with a lapsed lease:
+   * their sender died) for `leaseMs`; replicas share the rows through SKIP LOCKED.
+   */
+  async claimDue(provider: string, limit: number, leaseMs: number): Promise<ClaimedItem[]> {
+    const rows: Array<{
+      batch_id: string;
+      row: number;
+      row_key: string;
+      api_key_id: string;
+      created_by_principal: string;
+      master_key_id: string;
+      wrapped_data_key: Buffer;
+      ciphertext: Buffer;
+      attempts: number;
+    }> = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE payout_batch_items i SET status = 'sending', due_at = now() + $3 * interval '1 millisecond',
+                attempts = i.attempts + 1, updated_at = now()
+          WHERE (i.batch_id, i.row) IN (
+            SELECT batch_id, row FROM payout_batch_items
+             WHERE provider = $1 AND status IN ('queued', 'sending') AND due_at <= now()
+             ORDER BY due_at, batch_id, row LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING i.batch_id, i.row, i.row_key, i.master_key_id, i.wrapped_data_key, i.ciphertext, i.attempts)
+       SELECT c.*, b.api_key_id, b.created_by_principal FROM claimed c JOIN payout_batches b ON b.id = c.batch_id`,
+      [provider, limit, leaseMs],
+    );
+    return rows.map((row) => ({
+      batchId: row.batch_id,
+      row: row.row,
+      rowKey: row.row_key,
+      apiKeyId: row.api_key_id,
+      principal: row.created_by_principal,
+      sealed: { masterKeyId: row.master_key_id, wrappedDataKey: row.wrapped_data_key, ciphertext: row.ciphertext },
+      attempts: row.attempts,
+    }));
+  }
+
+  /** The row's payout exists: from now on the row shows the payout's status. */
+  async markSubmitted(batchId: string, row: number, payoutId: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE payout_batch_items SET status = 'submitted', payout_id = $3, error_code = NULL, error_message = NULL,
+         updated_at = now() WHERE batch_id = $1 AND row = $2`,
+      [batchId, row, payoutId],
+    );
+  }
+
+  /** The row was refused for good (a limit, a disabled beneficiary): nothing was stored for it. */
+  async markRefused(batchId: string, row: number, code: string, message: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE payout_batch_items SET status = 'refused', error_code = $3, error_message = $4, updated_at = now()
+        WHERE batch_id = $1 AND row = $2`,
+      [batchId, row, code, message.slice(0, 300)],
+    );
+  }
+
+  /**
+   * The row could not be sent now (credentials missing, database busy, …): queued again at
+   * `dueAt`, unless the batch was cancelled meanwhile (then cancelled: it was never sent).
+   */
+  async requeue(batchId: string, row: number, code: string, message: string, dueAt: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE payout_batch_items i
+          SET status = CASE WHEN b.cancelled_at IS NULL THEN 'queued' ELSE 'cancelled' END,
+              error_code = $3, error_message = $4, due_at = $5, updated_at = now()
+         FROM payout_batches b WHERE b.id = i.batch_id AND i.batch_id = $1 AND i.row = $2`,
+      [batchId, row, code, message.slice(0, 300), dueAt],
+    );
+  }
+
+  /**
+   * Marks the batch cancelled and its rows not yet claimed as cancelled, in one transaction;
+   * null when there is no such batch. Rows being sent finish (their payout may exist already).
+   */
+  async cancel(id: string): Promise<{ batch: Batch; cancelledRows: number } | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const batches: PayoutBatchEntity[] = await manager.query(
+        `UPDATE payout_batches SET cancelled_at = COALESCE(cancelled_at, now()) WHERE id = $1 RETURNING id`,
+        [id],
+      );
+      if (batches.length === 0) return null;
+      // An UPDATE without RETURNING answers [rows, affected] through TypeORM's query().
+      const [, cancelledRows] = await manager.query<[unknown, number]>(
+        `UPDATE payout_batch_items SET status = 'cancelled', updated_at = now() WHERE batch_id = $1 AND status = 'queued'`,
+        [id],
+      );
+      const batch = await manager.getRepository(PayoutBatchEntity).findOneByOrFail({ id });
+      return { batch: toBatch(batch), cancelledRows };
+    });
+  }
+
+  /**
+   * Finishes every processing batch whose rows are all final (refused, cancelled, or a payout in a
+   * final state), with its batch.completed event, in one transaction per batch; answers them.
+   */
+  async completeFinished(
+    event: (batch: Batch, counts: Record<string, number>) => OutboxEvent,
+  ): Promise<Array<{ batch: Batch; counts: Record<string, number> }>> {
+    const candidates: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT b.id FROM payout_batches b WHERE b.status = 'processing' AND NOT EXISTS (
+         SELECT 1 FROM payout_batch_items i LEFT JOIN payouts p ON p.id = i.payout_id
+          WHERE i.batch_id = b.id AND (i.status IN ('queued', 'sending')
+             OR (i.status = 'submitted' AND p.status NOT IN ('completed', 'failed', 'rejected', 'cancelled'))))
+       LIMIT 100`,
+    );
+    const finished: Array<{ batch: Batch; counts: Record<string, number> }> = [];
+    for (const { id } of candidates) {
+      const done = await this.dataSource.transaction(async (manager) => {
+        const rows: PayoutBatchEntity[] = await manager.query(
+          `UPDATE payout_batches SET status = CASE WHEN cancelled_at IS NULL THEN 'completed' ELSE 'cancelled' END,
+             completed_at = now() WHERE id = $1 AND status = 'processing' RETURNING id`,
+          [id],
+        );
+        // Another replica finished it first.
+        if (rows.length === 0) return null;
+        const batch = toBatch(await manager.getRepository(PayoutBatchEntity).findOneByOrFail({ id }));
+        const counts = await this.counts(id);
+        await writeToOutbox(manager, [event(batch, counts)]);
+        return { batch, counts };
+      });
+      if (done) finished.push(done);
+    }
+    return finished;
+  }
+}
+
+function toBatch(row: PayoutBatchEntity): Batch {
+  return {
+    id: row.id,
+    status: row.status as Batch['status'],
+    apiKeyId: row.apiKeyId,
+    idempotencyKey: row.idempotencyKey,
+    requestHash: row.requestHash,
+    createdByPrincipal: row.createdByPrincipal,
+    source: row.source as Batch['source'],
+    fileName: row.fileName,
+    itemCount: row.itemCount,
+    skippedCount: row.skippedCount,
+    skipped: row.skipped,
+    createdAt: row.createdAt,
+    cancelledAt: row.cancelledAt,
+    completedAt: row.completedAt,
+  };
+}
+
+function toItem(row: ItemRow): BatchItem {
+  return {
+    batchId: row.batch_id,
+    row: row.row,
+    rowKey: row.row_key,
+    status: row.status,
+    provider: row.provider,
+    environment: row.environment,
+    amount: formatAmount(row.amount, row.currency),
+    currency: row.currency,
+    reference: row.reference,
+    beneficiary: row.beneficiary_view,
+    payoutId: row.payout_id,
+    failure: row.failure_code || row.failure_reason ? { code: row.failure_code, reason: row.failure_reason } : null,
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    attempts: row.attempts,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,325 @@
+import { parse } from 'csv-parse/sync';
+import { randomUUID } from 'node:crypto';
+import { BatchRunner } from '../../src/batches/batch-runner';
+import { brazilianAccount } from '../support/beneficiaries';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
+import { admin as simulatorAdmin, eventually } from '../support/sim-client';
+import { bearer } from '../support/test-app';
+
+/**
+ * Payout batches over the real stack: PostgreSQL, the D24 simulator over TLS, CSV uploads through
+ * multipart/form-data. What matters: every row reaches the provider exactly once, whatever is
+ * uploaded twice or retried, and nothing is stored for a batch that is refused.
+ */
+
+const CSV_HEADER = [
+  'rowKey',
+  'provider',
+  'environment',
+  'amount',
+  'currency',
+  'reference',
+  'beneficiary.type',
+  'beneficiary.country',
+  'beneficiary.name',
+  'beneficiary.documentId',
+  'beneficiary.documentType',
+  'beneficiary.bankCode',
+  'beneficiary.bankAccount',
+  'metadata.orderId',
+].join(',');
+
+function csvRow(index: number, overrides: Partial<Record<'amount' | 'documentId' | 'environment', string>> = {}) {
+  return [
+    `inv-${index}`,
+    'd24',
+    overrides.environment ?? 'simulator',
+    overrides.amount ?? `${10 + index}.50`,
+    'BRL',
+    `invoice ${index}`,
+    'latam_bank_account',
+    'BR',
+    'José',
+    overrides.documentId ?? '84932568207',
+    'CPF',
+    '341',
+    '0123456789',
+    `order-${index}`,
+  ].join(',');
+}
+
+function csvOf(rows: string[]): Buffer {
+  return Buffer.from([CSV_HEADER, ...rows].join('\r\n') + '\r\n', 'utf8');
+}
+
+interface BatchBody {
+  id: string;
+  status: string;
+  itemCount: number;
+  skippedCount: number;
+  skipped: Array<{ row: number; field: string; code: string }>;
+  counts: Record<string, number>;
+  progress: { done: number; total: number; percent: number };
+}
+
+describe('payout batches', () => {
+  let world: ProviderWorld;
+  const http = () => world.t.http;
+  const admin = () => bearer(world.t.adminKey);
+
+  beforeAll(async () => {
+    world = await startProviderWorld({ EVENTS_ALLOWED_DESTINATIONS: '127.0.0.0/8', BATCH_CONCURRENCY: '4' }, 61);
+  });
+  afterAll(() => world.close());
+
+  const upload = (csv: Buffer, key: string | null, fields: Record<string, string> = {}) => {
+    let request = http().post('/v1/payout-batches/upload').set(admin());
+    if (key) request = request.set('Idempotency-Key', key);
+    for (const [name, value] of Object.entries(fields)) request = request.field(name, value);
+    return request.attach('file', csv, 'payroll.csv');
+  };
+  const batchOf = async (id: string): Promise<BatchBody> =>
+    (await http().get(`/v1/payout-batches/${id}`).set(admin())).body as BatchBody;
+  const finished = (id: string) =>
+    eventually(
+      async () => {
+        world.t.app.get(BatchRunner).wake();
+        return batchOf(id);
+      },
+      (batch) => batch.status !== 'processing',
+      30_000,
+    );
+  const ledger = async () =>
+    (await simulatorAdmin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.map(
+      (entry) => entry.externalId,
+    );
+  const storedBatches = async () =>
+    Number((await world.t.dataSource.query('SELECT count(*)::int AS n FROM payout_batches'))[0].n);
+
+  it('a dry run reports every problem of every row and stores nothing', async () => {
+    const before = await storedBatches();
+    const report = await upload(
+      csvOf([csvRow(1), csvRow(2, { amount: '12.345' }), csvRow(3, { documentId: '11111111112' }), csvRow(4)]),
+      null,
+      { dryRun: 'true' },
+    );
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({
+      dryRun: true,
+      rows: 4,
+      validRows: 2,
+      invalidRows: 2,
+      totals: [{ currency: 'BRL', amount: '26.00', count: 2 }],
+    });
+    expect(report.body.problems).toEqual([
+      { row: 2, field: 'amount', code: 'TOO_PRECISE', message: expect.any(String) },
+      { row: 3, field: 'beneficiary.documentId', code: 'INVALID_DOCUMENT', message: expect.any(String) },
+    ]);
+    expect(await storedBatches()).toBe(before);
+
+    const json = await http()
+      .post('/v1/payout-batches')
+      .set(admin())
+      .send({
+        dryRun: true,
+        items: [
+          {
+            provider: 'd24',
+            environment: 'simulator',
+            amount: '5.00',
+            currency: 'BRL',
+            beneficiary: brazilianAccount(),
+          },
+          { provider: 'd24', environment: 'simulator', amount: 5, currency: 'BRL' },
+        ],
+      });
+    expect(json.status).toBe(200);
+    expect(json.body).toMatchObject({ rows: 2, validRows: 1, invalidRows: 1 });
+    // A number is not an amount (floats never carry money): the row names the field, as POST /v1/payouts would.
+    expect(json.body.problems).toContainEqual(expect.objectContaining({ row: 2, field: 'amount', code: 'IS_STRING' }));
+    expect(json.body.problems.every((problem: { row: number }) => problem.row === 2)).toBe(true);
+  });
+
+  it('refuses a batch with an invalid row whole, naming it; nothing is stored', async () => {
+    const before = await storedBatches();
+    const refused = await upload(csvOf([csvRow(1), csvRow(2, { amount: '0' })]), randomUUID());
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('BATCH_ROWS_INVALID');
+    expect(refused.body.error.details).toEqual({
+      invalidRows: 1,
+      problems: [{ row: 2, field: 'amount', code: 'NOT_POSITIVE', message: 'must be greater than zero' }],
+    });
+    expect(await storedBatches()).toBe(before);
+    const noKey = await upload(csvOf([csvRow(1)]), null);
+    expect([noKey.status, noKey.body.error.details[0].field]).toEqual([400, 'Idempotency-Key']);
+  });
+
+  it('sends every row exactly once, shows progress, results.csv and batch.completed; uploading it again sends nothing', async () => {
+    const subscription = await http()
+      .post('/v1/event-subscriptions')
+      .set(admin())
+      .send({ url: 'http://127.0.0.1:9/events', events: ['batch.completed'] });
+    const rows = Array.from({ length: 30 }, (_, index) => csvRow(index + 1));
+    const key = randomUUID();
+    const created = await upload(csvOf(rows), key);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'processing', itemCount: 30, skippedCount: 0, source: 'csv' });
+    expect(created.body.fileName).toBe('payroll.csv');
+
+    const done = await finished(created.body.id);
+    expect(done).toMatchObject({
+      status: 'completed',
+      counts: { completed: 30 },
+      progress: { done: 30, percent: 100 },
+    });
+    const items = await http().get(`/v1/payout-batches/${created.body.id}/items?limit=100`).set(admin());
+    const payoutIds = (items.body.items as Array<{ payoutId: string }>).map((item) => item.payoutId);
+    expect(new Set(payoutIds).size).toBe(30);
+    const sent = await ledger();
+    for (const id of payoutIds) expect(sent.filter((externalId) => externalId === id)).toHaveLength(1);
+    expect(items.body.items[0]).toMatchObject({
+      row: 1,
+      rowKey: 'inv-1',
+      status: 'completed',
+      amount: { amount: '11.50', currency: 'BRL' },
+      beneficiary: { type: 'latam_bank_account', bankAccount: '…6789' },
+    });
+    const payout = await http().get(`/v1/payouts/${payoutIds[0]}`).set(admin());
+    expect(payout.body).toMatchObject({ reference: 'invoice 1', metadata: { orderId: 'order-1' } });
+
+    // The same file with the same key: the same batch, nothing new sent.
+    const again = await upload(csvOf(rows), key);
+    expect([again.status, again.headers['idempotent-replayed'], again.body.id]).toEqual([201, 'true', created.body.id]);
+    const otherRows = await upload(csvOf(rows.slice(1)), key);
+    expect([otherRows.status, otherRows.body.error.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+    world.t.app.get(BatchRunner).wake();
+    await world.t.app.get(BatchRunner).pass();
+    expect((await ledger()).length).toBe(sent.length);
+
+    const results = await http().get(`/v1/payout-batches/${created.body.id}/results.csv`).set(admin());
+    expect(results.status).toBe(200);
+    expect(results.headers['content-type']).toBe('text/csv; charset=utf-8');
+    const records = parse(results.text, { columns: true, bom: true }) as Array<Record<string, string>>;
+    expect(records).toHaveLength(30);
+    expect(records[29]).toMatchObject({ row: '30', rowKey: 'inv-30', status: 'completed', amount: '40.50' });
+    expect(results.text).not.toContain('0123456789');
+
+    const announced = await world.t.dataSource.query<Array<{ payload: { data: Record<string, unknown> } }>>(
+      `SELECT payload FROM outbound_events WHERE subscription_id = $1 AND type = 'batch.completed'`,
+      [subscription.body.id],
+    );
+    expect(announced.map((row) => row.payload.data)).toContainEqual(
+      expect.objectContaining({ batchId: created.body.id, status: 'completed', counts: { completed: 30 } }),
+    );
+  });
+
+  it('skips invalid rows when asked, listing them', async () => {
+    const created = await upload(csvOf([csvRow(1), csvRow(2, { amount: 'ten' }), csvRow(3)]), randomUUID(), {
+      skipInvalid: 'true',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ itemCount: 2, skippedCount: 1 });
+    expect(created.body.skipped).toEqual([expect.objectContaining({ row: 2, field: 'amount' })]);
+    const done = await finished(created.body.id);
+    expect(done.counts).toEqual({ completed: 2 });
+  });
+
+  it('a row retried after its sender died is answered by its first attempt, not paid twice', async () => {
+    const key = randomUUID();
+    const created = await http()
+      .post('/v1/payout-batches')
+      .set(admin())
+      .set('Idempotency-Key', key)
+      .send({
+        items: [
+          {
+            rowKey: 'only',
+            provider: 'd24',
+            environment: 'simulator',
+            amount: '7.00',
+            currency: 'BRL',
+            beneficiary: brazilianAccount(),
+          },
+        ],
+      });
+    expect(created.status).toBe(201);
+    const done = await finished(created.body.id);
+    expect(done.counts).toEqual({ completed: 1 });
+    const [item] = (await http().get(`/v1/payout-batches/${created.body.id}/items`).set(admin())).body.items as Array<{
+      payoutId: string;
+    }>;
+    // As if the sender died after its payout was created but before the row recorded it: the row
+    // is "sending" with a lapsed lease, and the runner claims it again.
+    await world.t.dataSource.query(
+      `UPDATE payout_batch_items SET status = 'sending', payout_id = NULL, due_at = now() - interval '1 second' WHERE batch_id = $1`,
+      [created.body.id],
+    );
+    await world.t.dataSource.query(`UPDATE payout_batches SET status = 'processing' WHERE id = $1`, [created.body.id]);
+    await finished(created.body.id);
+    const [again] = (await http().get(`/v1/payout-batches/${created.body.id}/items`).set(admin())).body.items as Array<{
+      payoutId: string;
+      attempts: number;
+    }>;
+    expect(again).toMatchObject({ payoutId: item.payoutId, attempts: 2 });
+    expect((await ledger()).filter((externalId) => externalId === item.payoutId)).toHaveLength(1);
+  });
+
+  it('holds rows a provider environment cannot take yet, and cancel stops them; they are never sent', async () => {
+    // D24 stg has no host configured here: each row is refused "not now" and waits.
+    const created = await upload(
+      csvOf([csvRow(1, { environment: 'stg' }), csvRow(2, { environment: 'stg' })]),
+      randomUUID(),
+    );
+    expect(created.status).toBe(201);
+    const waiting = await eventually(
+      async () => {
+        await world.t.app.get(BatchRunner).pass();
+        return (await http().get(`/v1/payout-batches/${created.body.id}/items?status=queued`).set(admin())).body
+          .items as Array<{ error: { code: string } | null }>;
+      },
+      (items) => items.length === 2 && items.every((item) => item.error !== null),
+    );
+    expect(['PROVIDER_NOT_CONFIGURED', 'CREDENTIAL_MISSING']).toContain(waiting[0].error?.code);
+
+    const cancelled = await http().post(`/v1/payout-batches/${created.body.id}/cancel`).set(admin());
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ cancelledRows: 2, counts: { cancelled: 2 } });
+    const done = await finished(created.body.id);
+    expect(done.status).toBe('cancelled');
+    const late = await http().post(`/v1/payout-batches/${created.body.id}/cancel`).set(admin());
+    expect([late.status, late.body.error.code]).toEqual([409, 'BATCH_FINISHED']);
+  });
+
+  it('serves a template that uploads as it is, and refuses files that are not a batch CSV', async () => {
+    const template = await http().get('/v1/payout-batches/template.csv').set(admin());
+    expect(template.status).toBe(200);
+    const checked = await upload(Buffer.from(template.text, 'utf8'), null, { dryRun: 'true' });
+    // One row per provider, and one paying a stored beneficiary: every one valid as it is.
+    expect(checked.body).toMatchObject({ rows: 4, validRows: 4, invalidRows: 0, problems: [] });
+
+    const unknownColumn = await upload(Buffer.from('provider,environment,amount,currency,iban\n'), null, {
+      dryRun: 'true',
+    });
+    expect(unknownColumn.status).toBe(400);
+    expect(unknownColumn.body.error.code).toBe('BATCH_FILE_UNREADABLE');
+    expect(unknownColumn.body.error.details).toEqual([
+      expect.objectContaining({ field: 'iban', code: 'UNKNOWN_COLUMN' }),
+    ]);
+
+    const brokenQuote = await upload(csvOf([csvRow(1), 'x,"d24,simulator']), null, { dryRun: 'true' });
+    expect([brokenQuote.status, brokenQuote.body.error.code]).toEqual([400, 'BATCH_FILE_UNREADABLE']);
+
+    const tooMany = await upload(csvOf(Array.from({ length: 10_001 }, (_, index) => csvRow(index))), null, {
+      dryRun: 'true',
+    });
+    expect([tooMany.status, tooMany.body.error.code]).toEqual([413, 'BATCH_TOO_LARGE']);
+
+    const notMultipart = await http()
+      .post('/v1/payout-batches/upload')
+      .set(admin())
+      .set('Content-Type', 'text/csv')
+      .send(csvOf([csvRow(1)]).toString());
+    expect(notMultipart.status).toBe(415);
+  });
+});
