@@ -4,6 +4,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { batchConcurrencyOf, Environment } from '../config/environment';
 import { open } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
+import { InstanceLiveness } from '../database/instance-liveness';
 import { eventEnvelope } from '../events/domain/event-types';
 import { PayoutsService, type NewPayout } from '../payouts/payouts.service';
 import { PROVIDERS } from '../providers/provider-catalogue';
@@ -54,6 +55,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly payouts: PayoutsService,
     private readonly keyring: MasterKeyring,
     private readonly environment: Environment,
+    private readonly liveness: InstanceLiveness,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -91,16 +93,30 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One pass: fill every provider's free slots with due rows, and finish the batches that are done. */
   async pass(): Promise<void> {
+    if (Date.now() - this.lastCompletionCheck >= COMPLETION_CHECK_MS) {
+      this.lastCompletionCheck = Date.now();
+      await this.releaseRowsOfDeadSenders();
+      await this.finishBatches();
+    }
     for (const provider of PROVIDERS) {
       const free = batchConcurrencyOf(this.environment, provider) - (this.inFlight.get(provider) ?? 0);
       if (free <= 0) continue;
-      const claimed = await this.repository.claimDue(provider, free, SEND_LEASE_MS);
+      const claimed = await this.repository.claimDue(provider, free, SEND_LEASE_MS, this.liveness.id);
       for (const item of claimed) this.start(provider, item);
     }
-    if (Date.now() - this.lastCompletionCheck >= COMPLETION_CHECK_MS) {
-      this.lastCompletionCheck = Date.now();
-      await this.finishBatches();
-    }
+  }
+
+  /**
+   * Rows a process was sending when it died (SIGKILL, a lost host) are claimed again now, not
+   * when their lease ends: its liveness lock is gone the moment it is. Sending them again is safe
+   * (each row's payout has its own Idempotency-Key).
+   */
+  private async releaseRowsOfDeadSenders(): Promise<void> {
+    const owners = await this.repository.sendingOwners(this.liveness.id);
+    if (owners.length === 0) return;
+    const alive = await this.liveness.alive(owners);
+    const released = await this.repository.releaseRowsOf(owners.filter((owner) => !alive.has(owner)));
+    if (released > 0) this.logger.warn({ rows: released }, 'batch rows of a sender that is gone are sent again');
   }
 
   /** Marks finished batches and announces batch.completed (both in one transaction per batch). */

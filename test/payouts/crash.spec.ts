@@ -272,4 +272,76 @@ describe('crash in the middle of 300 payouts, and in the middle of approvals', (
       second.child.kill('SIGTERM');
     }
   }, 120_000);
+
+  it('after a SIGKILL mid-batch, the restarted service finishes the batch: every row paid exactly once', async () => {
+    const first = await start();
+    const rows = Array.from(
+      { length: 300 },
+      (_, i) => `row-${i},d24,simulator,10.00,BRL,batch-crash-${i},latam_bank_account,BR,Ana,84932568207,341,55555`,
+    );
+    const csv = [
+      'rowKey,provider,environment,amount,currency,reference,beneficiary.type,beneficiary.country,beneficiary.name,beneficiary.documentId,beneficiary.bankCode,beneficiary.bankAccount',
+      ...rows,
+    ].join('\r\n');
+    const form = new FormData();
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'crash.csv');
+    // Slow the simulator a little so that the kill lands while rows are being sent.
+    await fetch(`${sims.urls.admin}/d24/faults`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ route: 'POST /v3/cashout', settings: { latencyMs: 30 } }),
+    });
+    const uploaded = await fetch(`${first.url}/v1/payout-batches/upload`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${adminKey}`, 'Idempotency-Key': randomUUID() },
+      body: form,
+    });
+    expect(uploaded.status).toBe(201);
+    const batch = (await uploaded.json()) as { id: string; itemCount: number };
+    expect(batch.itemCount).toBe(300);
+    const dataSource = new DataSource({ type: 'postgres', url: database.url });
+    await dataSource.initialize();
+    let second: { child: ChildProcessWithoutNullStreams; url: string } | undefined;
+    try {
+      const submitted = async () =>
+        (
+          await dataSource.query<Array<{ n: number }>>(
+            `SELECT count(*)::int AS n FROM payout_batch_items WHERE batch_id = $1 AND status = 'submitted'`,
+            [batch.id],
+          )
+        )[0].n;
+      while ((await submitted()) < 60) await new Promise((resolve) => setTimeout(resolve, 10));
+      first.child.kill('SIGKILL');
+      const beforeRestart = await submitted();
+      expect(beforeRestart).toBeLessThan(300); // the kill really interrupted the batch
+
+      await fetch(`${sims.urls.admin}/d24/faults`, { method: 'DELETE' });
+      second = await start();
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const [{ status }] = await dataSource.query<Array<{ status: string }>>(
+          `SELECT status FROM payout_batches WHERE id = $1`,
+          [batch.id],
+        );
+        if (status !== 'processing') {
+          expect(status).toBe('completed');
+          break;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`batch still processing after 60 s (${await submitted()} rows sent)`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // One payout per row, none paid twice, each in the state the provider has for it.
+      const summary = await checkD24Ledger(dataSource, sims, 'batch-crash-');
+      expect(summary.payouts).toBe(300);
+      const [{ rows: linked, payouts }] = await dataSource.query<Array<{ rows: number; payouts: number }>>(
+        `SELECT count(*)::int AS rows, count(DISTINCT payout_id)::int AS payouts FROM payout_batch_items WHERE batch_id = $1`,
+        [batch.id],
+      );
+      expect([linked, payouts]).toEqual([300, 300]);
+    } finally {
+      await dataSource.destroy();
+      second?.child.kill('SIGTERM');
+    }
+  }, 120_000);
 });

@@ -118,6 +118,10 @@ export class PayoutBatchItemEntity {
   @Column({ type: 'smallint', default: 0 })
   attempts!: number;
 
+  /** The liveness id of the process sending it (see InstanceLiveness): a row of a dead sender is claimed again at once. */
+  @Column({ name: 'owner_instance', type: 'int', nullable: true })
+  ownerInstance!: number | null;
+
   @Column({ name: 'payout_id', type: 'uuid', nullable: true })
   payoutId!: string | null;
 

@@ -152,7 +152,12 @@ export class BatchesRepository {
    * Claims up to `limit` rows of `provider` that are due (queued, or sending with a lapsed lease:
    * their sender died) for `leaseMs`; replicas share the rows through SKIP LOCKED.
    */
-  async claimDue(provider: string, limit: number, leaseMs: number): Promise<ClaimedItem[]> {
+  async claimDue(
+    provider: string,
+    limit: number,
+    leaseMs: number,
+    ownerInstance: number | null,
+  ): Promise<ClaimedItem[]> {
     const rows: Array<{
       batch_id: string;
       row: number;
@@ -166,14 +171,14 @@ export class BatchesRepository {
     }> = await this.dataSource.query(
       `WITH claimed AS (
          UPDATE payout_batch_items i SET status = 'sending', due_at = now() + $3 * interval '1 millisecond',
-                attempts = i.attempts + 1, updated_at = now()
+                attempts = i.attempts + 1, owner_instance = $4, updated_at = now()
           WHERE (i.batch_id, i.row) IN (
             SELECT batch_id, row FROM payout_batch_items
              WHERE provider = $1 AND status IN ('queued', 'sending') AND due_at <= now()
              ORDER BY due_at, batch_id, row LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING i.batch_id, i.row, i.row_key, i.master_key_id, i.wrapped_data_key, i.ciphertext, i.attempts)
        SELECT c.*, b.api_key_id, b.created_by_principal FROM claimed c JOIN payout_batches b ON b.id = c.batch_id`,
-      [provider, limit, leaseMs],
+      [provider, limit, leaseMs, ownerInstance],
     );
     return rows.map((row) => ({
       batchId: row.batch_id,
@@ -184,6 +189,26 @@ export class BatchesRepository {
       sealed: { masterKeyId: row.master_key_id, wrappedDataKey: row.wrapped_data_key, ciphertext: row.ciphertext },
       attempts: row.attempts,
     }));
+  }
+
+  /** The processes (liveness ids) other than `self` holding rows in `sending`. */
+  async sendingOwners(self: number | null): Promise<number[]> {
+    const rows: Array<{ owner: number }> = await this.dataSource.query(
+      `SELECT DISTINCT owner_instance AS owner FROM payout_batch_items
+        WHERE status = 'sending' AND owner_instance IS NOT NULL AND owner_instance IS DISTINCT FROM $1`,
+      [self],
+    );
+    return rows.map((row) => row.owner);
+  }
+
+  /** Makes the rows that dead senders held due now, instead of when their leases end. */
+  async releaseRowsOf(owners: number[]): Promise<number> {
+    if (owners.length === 0) return 0;
+    const [, released] = await this.dataSource.query<[unknown, number]>(
+      `UPDATE payout_batch_items SET due_at = now() WHERE status = 'sending' AND owner_instance = ANY($1::int[])`,
+      [owners],
+    );
+    return released;
   }
 
   /** The row's payout exists: from now on the row shows the payout's status. */
