@@ -1,5 +1,6 @@
 /**
- * npm run bench [-- --duration 8 --connections 16] [--backlog 20000] [--payouts 1000000] [--profile DIR]
+ * npm run bench [-- --duration 8 --connections 16] [--backlog 20000] [--payouts 1000000] [--batch-rows 10000]
+ *   [--batch-concurrency 8] [--profile DIR]
  *
  * Side by side, in one run: a bare keep-alive HTTPS client against the provider simulators
  * ("direct") and the same work through the service ("backend", POST /v1/payouts), on the D24
@@ -24,6 +25,7 @@ import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { type FloorResult, measureFloor } from './floor';
 import { type CatchUpRun, measureCatchUp } from './catch-up';
 import { measureListScale } from './list-scale';
+import { type BatchRun, measureBatch } from './batch';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -36,6 +38,10 @@ const CONNECTIONS = option('connections', 16);
 const BACKLOG = option('backlog', 20_000);
 /** Payouts seeded for the list scenario (0 skips it). */
 const LIST_PAYOUTS = option('payouts', 1_000_000);
+/** Rows of the batch scenario's CSV (0 skips it). */
+const BATCH_ROWS = option('batch-rows', 10_000);
+/** BATCH_CONCURRENCY of the API: rows sent at once per provider (the service's default unless given). */
+const BATCH_CONCURRENCY = option('batch-concurrency', 8);
 /** Before each measured run, the same load for this long, not measured (see counted()). */
 const WARM_UP_SECONDS = 1;
 /** After a backend run, how long its payouts get to finish their notifications and status fetches. */
@@ -122,6 +128,7 @@ function startApi(
       VERESTRO_SIMULATOR_URL: sims.urls.verestro,
       PROVIDER_CA_FILE: sims.serverCaFile,
       DATABASE_POOL_MAX: '20',
+      BATCH_CONCURRENCY: String(BATCH_CONCURRENCY),
       BENCH_STATEMENT_COUNT_FILE: statementCountFile(dir),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -537,6 +544,22 @@ async function main(): Promise<void> {
       ),
     );
 
+    // A 10,000-row CSV batch on the D24 path: time to completed, memory, ledger exactly once, re-upload.
+    let batch: BatchRun | null = null;
+    if (BATCH_ROWS > 0) {
+      process.stdout.write(`measuring a ${BATCH_ROWS}-row CSV batch …\n`);
+      batch = await measureBatch({
+        apiUrl: api.url,
+        apiPid: api.child.pid as number,
+        auth,
+        simulatorAdminUrl: admin,
+        rows: BATCH_ROWS,
+        concurrencyPerProvider: BATCH_CONCURRENCY,
+        cpuMs,
+        progress: (line) => process.stdout.write(line),
+      });
+    }
+
     // Catch-up after an outage: one replica, then two sharing the database.
     let catchUp: CatchUpRun[] = [];
     if (BACKLOG > 0) {
@@ -631,6 +654,7 @@ async function main(): Promise<void> {
       floor,
       scenarios,
       catchUp,
+      batch,
       framework,
       health,
       listScale,
@@ -661,6 +685,11 @@ async function main(): Promise<void> {
         (run) =>
           `Catch-up, ${run.replicas} replica${run.replicas > 1 ? 's' : ''}: ${run.payouts} payouts due for a check drained at ${run.payoutsPerSecond} payouts/s (${run.drainSeconds} s from the first check to the last), ${run.extraChecks} checked twice, ${run.left} left.`,
       ),
+      ...(batch
+        ? [
+            `Batch: ${batch.rows} CSV rows (D24, BATCH_CONCURRENCY ${batch.concurrencyPerProvider}) uploaded in ${batch.uploadSeconds} s, completed in ${batch.completeSeconds} s (${batch.rowsPerSecond} rows/s, ${batch.apiCpuMsPerRow} ms API CPU per row), API RSS peak ${batch.apiPeakRssMb} MB while it ran; ${batch.inLedgerOnce} in the provider's ledger exactly once, ${batch.missing} missing, ${batch.duplicated} twice; the same upload again ${batch.reuploadReplayed ? 'answered the same batch' : 'was NOT answered as a replay'} and ${batch.reuploadSentNothing ? 'sent nothing' : 'SENT PAYOUTS'}.`,
+          ]
+        : []),
       `The framework's floor per request (API CPU): ${framework.healthCpuMsPerRequest} ms for GET /health, ${framework.refusedCreateCpuMsPerRequest} ms for a POST /v1/payouts refused by validation (API key, rate limit, body parsing, validation, error answer).`,
       `/health p99: ${health.idleP99Ms} ms idle, ${health.duringKeyGenerationP99Ms} ms while four RSA-4096 CSRs are generated (×${health.ratio}).`,
       ...scenarios.filter((s) => s.note).map((s) => `- ${s.path}: ${s.note}`),
