@@ -80,6 +80,9 @@ export async function measureBatch(options: BatchOptions): Promise<BatchRun> {
     const answer = await upload();
     if (answer.status !== 201) throw new Error(`batch upload answered ${answer.status}: ${await answer.text()}`);
     const uploadSeconds = (Date.now() - started) / 1000;
+    options.progress(
+      `  batch: uploaded in ${uploadSeconds} s, API RSS ${rssMb(options.apiPid)} MB (peak so far ${peak} MB)\n`,
+    );
     const { id } = (await answer.json()) as { id: string };
     let batch: { status: string; counts: Record<string, number>; progress: { done: number } };
     let lastReport = 0;

@@ -44,9 +44,11 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('BatchRunner');
   private readonly inFlight = new Map<string, number>();
   private readonly sends = new Set<Promise<void>>();
+  /** Per provider: the claim running now, and whether a slot freed meanwhile (claim again after it). */
+  private readonly filling = new Map<string, Promise<void>>();
+  private readonly fillAgain = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private polling: Promise<void> | undefined;
   private stopped = false;
   private lastCompletionCheck = 0;
 
@@ -66,44 +68,62 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.running;
+    await this.polling;
+    await Promise.allSettled([...this.filling.values()]);
     // Rows being sent finish (or their lease lapses and another replica finishes them).
     await Promise.allSettled([...this.sends]);
   }
 
-  /** Runs a pass now, or right after the one running (a freed slot should not wait for the poll). */
+  /** Runs a pass now unless one is running (the poll calls this; tests may too). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
+    if (this.stopped || this.polling) return;
+    this.polling = this.pass()
       .catch((error: unknown) =>
         this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'batch pass failed'),
       )
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+      .finally(() => (this.polling = undefined));
   }
 
-  /** One pass: fill every provider's free slots with due rows, and finish the batches that are done. */
+  /** One pass: release the rows of dead senders and finish done batches (at most once a second), fill every provider's free slots. */
   async pass(): Promise<void> {
     if (Date.now() - this.lastCompletionCheck >= COMPLETION_CHECK_MS) {
       this.lastCompletionCheck = Date.now();
       await this.releaseRowsOfDeadSenders();
       await this.finishBatches();
     }
-    for (const provider of PROVIDERS) {
-      const free = batchConcurrencyOf(this.environment, provider) - (this.inFlight.get(provider) ?? 0);
-      if (free <= 0) continue;
-      const claimed = await this.repository.claimDue(provider, free, SEND_LEASE_MS, this.liveness.id);
-      for (const item of claimed) this.start(provider, item);
+    for (const provider of PROVIDERS) await this.fill(provider);
+  }
+
+  /**
+   * Claims as many due rows of `provider` as it has free slots and starts sending them. One
+   * claim per provider at a time; a slot freed meanwhile makes it claim again right after, so a
+   * freed slot is filled at once without a query per provider on every completion.
+   */
+  private fill(provider: string): Promise<void> {
+    const running = this.filling.get(provider);
+    if (running) {
+      this.fillAgain.add(provider);
+      return running;
     }
+    const fill = (async () => {
+      do {
+        this.fillAgain.delete(provider);
+        if (this.stopped) return;
+        const free = batchConcurrencyOf(this.environment, provider) - (this.inFlight.get(provider) ?? 0);
+        if (free <= 0) return;
+        const claimed = await this.repository.claimDue(provider, free, SEND_LEASE_MS, this.liveness.id);
+        for (const item of claimed) this.start(provider, item);
+      } while (this.fillAgain.has(provider));
+    })()
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { provider, error: error instanceof Error ? error.message : String(error) },
+          'batch claim failed',
+        ),
+      )
+      .finally(() => this.filling.delete(provider));
+    this.filling.set(provider, fill);
+    return fill;
   }
 
   /**
@@ -148,7 +168,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
       .finally(() => {
         this.inFlight.set(provider, (this.inFlight.get(provider) ?? 1) - 1);
         this.sends.delete(send);
-        this.wake();
+        void this.fill(provider);
       });
     this.sends.add(send);
   }

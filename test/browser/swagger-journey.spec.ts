@@ -293,4 +293,46 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
     expect(ledger.has(String(held.body.id))).toBe(true);
     expect(ledger.has(String(refused.body.id))).toBe(false);
   }, 180_000);
+
+  it('uploads a CSV batch from the "Try it out" form and follows it until every row is completed', async () => {
+    // (The test before left the checker authorized, and a policy holding BRL payouts of 1000.00 or more.)
+    await authorizeAs(world.t.adminKey);
+    const csv = [
+      'rowKey,provider,environment,amount,currency,reference,beneficiary.type,beneficiary.country,beneficiary.name,beneficiary.documentId,beneficiary.bankCode,beneficiary.bankAccount',
+      ...[1, 2, 3].map(
+        (i) =>
+          `journey-${i},d24,simulator,${i}0.00,BRL,batch row ${i},latam_bank_account,BR,Ana,84932568207,341,77700${i}`,
+      ),
+    ].join('\r\n');
+    const block = page.locator('#operations-Payout_batches-Batches_upload');
+    await block.scrollIntoViewIfNeeded();
+    await block.locator('.opblock-summary').first().click();
+    await block.locator('button.try-out__btn').first().click();
+    await block.locator('tr[data-param-name="Idempotency-Key"] input').fill(randomUUID());
+    await block.locator('input[type="file"]').setInputFiles({
+      name: 'journey.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(csv, 'utf8'),
+    });
+    await block.locator('button.execute').click();
+    const status = block.locator('.live-responses-table .response .response-col_status').first();
+    await status.waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(100);
+    expect(Number((await status.textContent())?.trim())).toBe(201);
+    const created = JSON.parse(
+      (await block.locator('.live-responses-table .response-col_description .microlight').first().textContent()) ??
+        '{}',
+    ) as { id: string; itemCount: number; fileName: string };
+    expect(created).toMatchObject({ itemCount: 3, fileName: 'journey.csv' });
+    last = block;
+    await shot('15-batch-uploaded');
+
+    let batch: Answer = { status: 0, body: {} };
+    for (let attempt = 0; attempt < 60 && batch.body.status !== 'completed'; attempt++) {
+      await page.waitForTimeout(250);
+      batch = await tryIt('Payout_batches', 'Batches_get', { params: { id: created.id } });
+    }
+    expect(batch.body).toMatchObject({ status: 'completed', counts: { completed: 3 } });
+    await shot('16-batch-completed');
+  }, 120_000);
 });
