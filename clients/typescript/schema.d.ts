@@ -436,6 +436,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payout-batches/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a batch waiting for approval
+         * @description One approval by the calling key’s owner, who must not be the batch’s creator. With as many distinct approvers as the batch needs, its rows are sent; their payouts do not wait for approval again one by one (each row still meets the policies’ limits when it is sent). Approving again as the same owner changes nothing.
+         */
+        post: operations["Batches_approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payout-batches/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a batch waiting for approval
+         * @description The batch is cancelled and none of its rows is ever sent. Rejecting again as the same owner answers it as it is.
+         */
+        post: operations["Batches_reject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payout-batches/{id}/cancel": {
         parameters: {
             query?: never;
@@ -1169,7 +1209,7 @@ export interface components {
             /** @example payout.approved */
             action: string;
             /** @enum {string} */
-            subjectType: "api_key" | "credential" | "payout_policies" | "beneficiary" | "payout";
+            subjectType: "api_key" | "credential" | "payout_policies" | "beneficiary" | "payout" | "payout_batch";
             subjectId: string | null;
             actor: components["schemas"]["AuditActorDto"];
             /** @description What changed; never a secret. */
@@ -1200,7 +1240,7 @@ export interface components {
          * @description Stable error code to branch on; the README lists what each means. New codes may be added.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "EVENT_SUBSCRIPTION_DISABLED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "APPROVER_WITHOUT_OWNER" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "BATCH_ROWS_INVALID" | "BATCH_TOO_LARGE" | "BATCH_FILE_UNREADABLE" | "BATCH_FINISHED" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
+        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "EVENT_SUBSCRIPTION_DISABLED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "APPROVER_WITHOUT_OWNER" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "BATCH_ROWS_INVALID" | "BATCH_TOO_LARGE" | "BATCH_FILE_UNREADABLE" | "BATCH_NOT_PENDING_APPROVAL" | "BATCH_FINISHED" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
         ErrorDetailDto: {
             /**
              * @description Stable error code to branch on; the README lists what each means. New codes may be added.
@@ -1622,6 +1662,32 @@ export interface components {
             total: number;
             percent: number;
         };
+        BatchDecisionDto: {
+            /** @example bea@acme.example */
+            principal: string;
+            /** @enum {string} */
+            decision: "approved" | "rejected";
+            comment: string | null;
+            /** Format: date-time */
+            decidedAt: string;
+        };
+        BatchApprovalDto: {
+            /** @description Distinct approvers (key owners other than the creator) it needs. */
+            required: number;
+            /**
+             * @description The payout policies’ approval rules some row triggered.
+             * @example [
+             *       "atOrAbove"
+             *     ]
+             */
+            reasons: string[];
+            /**
+             * Format: date-time
+             * @description Cancelled, nothing sent, if not approved by then.
+             */
+            expiresAt: string | null;
+            decisions: components["schemas"]["BatchDecisionDto"][];
+        };
         BatchDto: {
             /** Format: uuid */
             id: string;
@@ -1629,7 +1695,7 @@ export interface components {
              * @description processing until every row is final; cancelled when a cancel stopped rows.
              * @enum {string}
              */
-            status: "processing" | "completed" | "cancelled";
+            status: "pending_approval" | "processing" | "completed" | "cancelled";
             /** @enum {string} */
             source: "json" | "csv";
             fileName: string | null;
@@ -1640,7 +1706,7 @@ export interface components {
             /** @description The problems of the rows left out (the first 1,000). */
             skipped: components["schemas"]["RowProblemDto"][];
             /**
-             * @description Rows per status: queued, sending, refused, cancelled, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, unknown (a row with a payout counts under the payout’s status).
+             * @description Rows per status: held, queued, sending, refused, cancelled, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, unknown (a row with a payout counts under the payout’s status).
              * @example {
              *       "completed": 9950,
              *       "failed": 12,
@@ -1651,6 +1717,8 @@ export interface components {
                 [key: string]: number;
             };
             progress: components["schemas"]["BatchProgressDto"];
+            /** @description Set when a payout policy’s approval rule caught a row: the whole batch waits (pending_approval, rows held) until approved once; its rows’ payouts then do not wait again. */
+            approval: components["schemas"]["BatchApprovalDto"] | null;
             /** @example ana@acme.example */
             createdBy: string;
             /** Format: date-time */
@@ -1755,7 +1823,7 @@ export interface components {
              * @description queued, sending, refused (see error) or cancelled before its payout exists; then its payout’s status.
              * @enum {string}
              */
-            status: "queued" | "sending" | "refused" | "cancelled" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "unknown";
+            status: "held" | "queued" | "sending" | "refused" | "cancelled" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "unknown";
             /** Format: uuid */
             payoutId: string | null;
             provider: string;
@@ -1787,7 +1855,7 @@ export interface components {
              * @description processing until every row is final; cancelled when a cancel stopped rows.
              * @enum {string}
              */
-            status: "processing" | "completed" | "cancelled";
+            status: "pending_approval" | "processing" | "completed" | "cancelled";
             /** @enum {string} */
             source: "json" | "csv";
             fileName: string | null;
@@ -1798,7 +1866,7 @@ export interface components {
             /** @description The problems of the rows left out (the first 1,000). */
             skipped: components["schemas"]["RowProblemDto"][];
             /**
-             * @description Rows per status: queued, sending, refused, cancelled, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, unknown (a row with a payout counts under the payout’s status).
+             * @description Rows per status: held, queued, sending, refused, cancelled, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, unknown (a row with a payout counts under the payout’s status).
              * @example {
              *       "completed": 9950,
              *       "failed": 12,
@@ -1809,6 +1877,8 @@ export interface components {
                 [key: string]: number;
             };
             progress: components["schemas"]["BatchProgressDto"];
+            /** @description Set when a payout policy’s approval rule caught a row: the whole batch waits (pending_approval, rows held) until approved once; its rows’ payouts then do not wait again. */
+            approval: components["schemas"]["BatchApprovalDto"] | null;
             /** @example ana@acme.example */
             createdBy: string;
             /** Format: date-time */
@@ -2638,7 +2708,7 @@ export interface operations {
                 limit?: number;
                 /** @description Only this action. */
                 action?: string;
-                subjectType?: "api_key" | "credential" | "payout_policies" | "beneficiary" | "payout";
+                subjectType?: "api_key" | "credential" | "payout_policies" | "beneficiary" | "payout" | "payout_batch";
                 /** @description Only actions on this subject (a payout, key, credential or beneficiary id). */
                 subjectId?: string;
                 /** @description Only actions by this principal (a key owner, or key:<id>). */
@@ -4155,7 +4225,7 @@ export interface operations {
                 /** @description nextCursor from the previous page. */
                 cursor?: string;
                 limit?: number;
-                status?: "queued" | "sending" | "refused" | "cancelled" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "unknown";
+                status?: "held" | "queued" | "sending" | "refused" | "cancelled" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "unknown";
             };
             header?: never;
             path: {
@@ -4259,6 +4329,152 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Batches_approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecisionDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /**
+             * @description APPROVER_IS_CREATOR, APPROVER_WITHOUT_OWNER, or FORBIDDEN_SCOPE without payouts:approve.
+             *
+             *     The API key lacks a required scope (payouts:approve) (FORBIDDEN_SCOPE).
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description BATCH_NOT_PENDING_APPROVAL; APPROVAL_EXPIRED: its deadline passed, it is now cancelled and nothing was sent. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    Batches_reject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecisionDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /**
+             * @description APPROVER_IS_CREATOR, APPROVER_WITHOUT_OWNER, or FORBIDDEN_SCOPE without payouts:approve.
+             *
+             *     The API key lacks a required scope (payouts:approve) (FORBIDDEN_SCOPE).
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description BATCH_NOT_PENDING_APPROVAL; APPROVAL_EXPIRED: its deadline passed, it is now cancelled. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];

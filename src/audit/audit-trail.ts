@@ -15,7 +15,7 @@ export const SERVICE_ACTOR: AuditActor = { keyId: null, principal: null };
 export interface AuditEntry {
   /** `<subject>.<verb>`, e.g. `payout.approved`, `api_key.revoked`, `credential.rotated`. */
   action: string;
-  subjectType: 'api_key' | 'credential' | 'payout_policies' | 'beneficiary' | 'payout';
+  subjectType: 'api_key' | 'credential' | 'payout_policies' | 'beneficiary' | 'payout' | 'payout_batch';
   subjectId: string | null;
   actor: AuditActor;
   detail?: Record<string, unknown>;

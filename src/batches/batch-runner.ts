@@ -5,10 +5,10 @@ import { batchConcurrencyOf, Environment } from '../config/environment';
 import { open } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
-import { eventEnvelope } from '../events/domain/event-types';
 import { PayoutsService, type NewPayout } from '../payouts/payouts.service';
 import { PROVIDERS } from '../providers/provider-catalogue';
 import { batchRowContext, type ClaimedItem, rowPayoutKey } from './domain/batch';
+import { batchCompletedEvent, BatchesService } from './batches.service';
 import { BatchesRepository } from './persistence/batches.repository';
 
 /** How long a claimed row is this replica's; a row still `sending` after it was lost with its sender and is claimed again. */
@@ -54,6 +54,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly repository: BatchesRepository,
+    private readonly batches: BatchesService,
     private readonly payouts: PayoutsService,
     private readonly keyring: MasterKeyring,
     private readonly environment: Environment,
@@ -89,6 +90,9 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
     if (Date.now() - this.lastCompletionCheck >= COMPLETION_CHECK_MS) {
       this.lastCompletionCheck = Date.now();
       await this.releaseRowsOfDeadSenders();
+      const expired = await this.batches.expireOverdue();
+      if (expired > 0)
+        this.logger.warn({ batches: expired }, 'payout batches cancelled: their approval deadline passed');
       await this.finishBatches();
     }
     for (const provider of PROVIDERS) await this.fill(provider);
@@ -141,17 +145,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Marks finished batches and announces batch.completed (both in one transaction per batch). */
   async finishBatches(): Promise<void> {
-    const finished = await this.repository.completeFinished((batch, counts) =>
-      eventEnvelope('batch.completed', {
-        batchId: batch.id,
-        status: batch.status,
-        itemCount: batch.itemCount,
-        skippedCount: batch.skippedCount,
-        counts,
-        createdAt: batch.createdAt.toISOString(),
-        completedAt: batch.completedAt?.toISOString() ?? null,
-      }),
-    );
+    const finished = await this.repository.completeFinished(batchCompletedEvent);
     for (const { batch, counts } of finished)
       this.logger.log({ batchId: batch.id, status: batch.status, counts }, 'payout batch finished');
   }
@@ -181,7 +175,12 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
       const outcome = await this.payouts.create(
         payout,
         { apiKeyId: item.apiKeyId, key: rowPayoutKey(item.batchId, item.rowKey) },
-        { principal: item.principal },
+        {
+          principal: item.principal,
+          ...(item.batchApprovers
+            ? { approvedInBatch: { batchId: item.batchId, approvers: item.batchApprovers } }
+            : {}),
+        },
       );
       const payoutId =
         outcome.outcome === 'created' ? outcome.payout.id : (outcome.answer.body as { id?: unknown } | null)?.id;

@@ -6,6 +6,7 @@ import {
   ApiConsumes,
   ApiCreatedResponse,
   ApiExtraModels,
+  ApiForbiddenResponse,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -21,6 +22,7 @@ import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { writeCsv } from '../common/http/csv-download';
 import { decodeIdCursor, encodeIdCursor } from '../common/http/id-cursor';
 import { uuidParam } from '../common/http/uuid-param.pipe';
+import { ApprovalDecisionDto } from '../payouts/dto/payout.dto';
 import { idempotencyKeyOf } from '../payouts/payout-input';
 import { BatchesService, type BatchOptions } from './batches.service';
 import { BATCH_RESULT_COLUMNS, batchResultRow, BATCH_TEMPLATE_CSV } from './batch-files';
@@ -176,8 +178,8 @@ export class BatchesController {
   @ApiOkResponse({ type: BatchDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async get(@Param('id', uuidParam()) id: string): Promise<BatchDto> {
-    const { batch, counts } = await this.batches.get(id);
-    return BatchDto.from(batch, counts);
+    const { batch, counts, decisions } = await this.batches.get(id);
+    return BatchDto.from(batch, counts, decisions);
   }
 
   @Get(':id/items')
@@ -224,6 +226,62 @@ export class BatchesController {
     }
   }
 
+  @Post(':id/approve')
+  @HttpCode(200)
+  @RequireScopes('payouts:approve')
+  @ApiOperation({
+    summary: 'Approve a batch waiting for approval',
+    description:
+      'One approval by the calling key’s owner, who must not be the batch’s creator. With as many distinct approvers as the batch needs, its rows are sent; ' +
+      'their payouts do not wait for approval again one by one (each row still meets the policies’ limits when it is sent). Approving again as the same owner changes nothing.',
+  })
+  @ApiOkResponse({ type: BatchDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @ApiForbiddenResponse({
+    type: ErrorBodyDto,
+    description: 'APPROVER_IS_CREATOR, APPROVER_WITHOUT_OWNER, or FORBIDDEN_SCOPE without payouts:approve.',
+  })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'BATCH_NOT_PENDING_APPROVAL; APPROVAL_EXPIRED: its deadline passed, it is now cancelled and nothing was sent.',
+  })
+  async approve(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: ApprovalDecisionDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<BatchDto> {
+    const view = await this.batches.view(await this.batches.approve(id, principal, body.comment ?? null));
+    return BatchDto.from(view.batch, view.counts, view.decisions);
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @RequireScopes('payouts:approve')
+  @ApiOperation({
+    summary: 'Reject a batch waiting for approval',
+    description:
+      'The batch is cancelled and none of its rows is ever sent. Rejecting again as the same owner answers it as it is.',
+  })
+  @ApiOkResponse({ type: BatchDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto })
+  @ApiForbiddenResponse({
+    type: ErrorBodyDto,
+    description: 'APPROVER_IS_CREATOR, APPROVER_WITHOUT_OWNER, or FORBIDDEN_SCOPE without payouts:approve.',
+  })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'BATCH_NOT_PENDING_APPROVAL; APPROVAL_EXPIRED: its deadline passed, it is now cancelled.',
+  })
+  async reject(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: ApprovalDecisionDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<BatchDto> {
+    const view = await this.batches.view(await this.batches.reject(id, principal, body.comment ?? null));
+    return BatchDto.from(view.batch, view.counts, view.decisions);
+  }
+
   @Post(':id/cancel')
   @HttpCode(200)
   @RequireScopes('payouts:write')
@@ -264,7 +322,7 @@ export class BatchesController {
     );
     context.response.status(201);
     if (replayed) context.response.setHeader('Idempotent-Replayed', 'true');
-    const { counts } = await this.batches.get(batch.id);
-    return BatchDto.from(batch, counts);
+    const view = await this.batches.view(batch);
+    return BatchDto.from(view.batch, view.counts, view.decisions);
   }
 }

@@ -4,12 +4,25 @@ import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { seal } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
-import { UnitOfWork } from '../database/unit-of-work';
+import { SERVICE_ACTOR, AuditTrail } from '../audit/audit-trail';
+import { hasOwner, type Principal } from '../common/auth/scopes';
+import { Environment } from '../config/environment';
+import { type Transaction, UnitOfWork } from '../database/unit-of-work';
+import { eventEnvelope, type OutboxEvent } from '../events/domain/event-types';
+import { approvalsRequired, governs } from '../payouts/domain/payout-controls';
+import { PayoutPolicyBook } from '../payouts/payout-policy-book';
 import { isStoredBeneficiaryReference } from '../payouts/domain/beneficiary-directory';
 import type { IdempotencyScope } from '../payouts/domain/idempotency';
 import { formatAmount } from '../payouts/domain/money';
 import { maskBeneficiary } from '../payouts/domain/payout';
-import { type Batch, type BatchItem, type BatchItemStatus, batchRowContext, type NewBatchItem } from './domain/batch';
+import {
+  type Batch,
+  type BatchDecision,
+  type BatchItem,
+  type BatchItemStatus,
+  batchRowContext,
+  type NewBatchItem,
+} from './domain/batch';
 import { checkRows, type CheckedRows, type RowProblem, sumAmounts } from './domain/batch-rows';
 import { BatchesRepository } from './persistence/batches.repository';
 
@@ -43,6 +56,9 @@ export class BatchesService {
     private readonly repository: BatchesRepository,
     private readonly keyring: MasterKeyring,
     private readonly unitOfWork: UnitOfWork,
+    private readonly policyBook: PayoutPolicyBook,
+    private readonly audit: AuditTrail,
+    private readonly environment: Environment,
   ) {}
 
   /** The dry run: what a batch of these rows would send, and every problem of every row. Stores nothing. */
@@ -85,6 +101,7 @@ export class BatchesService {
         { invalidRows: checked.invalidRows, problems: checked.problems.slice(0, MAX_REPORTED_PROBLEMS) },
       );
     }
+    const approval = await this.approvalsAskedOf(checked, idempotency.apiKeyId);
     const id = randomUUID();
     const items: NewBatchItem[] = checked.valid.map(({ row, rowKey, payout }) => ({
       row,
@@ -111,6 +128,12 @@ export class BatchesService {
           source: options.source,
           fileName: options.fileName,
           skipped: checked.problems.slice(0, MAX_REPORTED_PROBLEMS),
+          approvalsRequired: approval.required,
+          approvalReasons: approval.reasons,
+          approvalExpiresAt:
+            approval.required > 0
+              ? new Date(Date.now() + this.environment.PAYOUT_APPROVAL_TTL_HOURS * 3_600_000)
+              : null,
         },
         items,
       ),
@@ -123,9 +146,18 @@ export class BatchesService {
     return { batch: await this.batchOrNotFound(id), replayed: false };
   }
 
-  async get(id: string): Promise<{ batch: Batch; counts: Record<string, number> }> {
+  async get(id: string): Promise<{ batch: Batch; counts: Record<string, number>; decisions: BatchDecision[] }> {
     const batch = await this.batchOrNotFound(id);
-    return { batch, counts: await this.repository.counts(id) };
+    return this.view(batch);
+  }
+
+  /** The batch with its row counts and (when it needed approval) its decisions. */
+  async view(batch: Batch): Promise<{ batch: Batch; counts: Record<string, number>; decisions: BatchDecision[] }> {
+    const [counts, decisions] = await Promise.all([
+      this.repository.counts(batch.id),
+      batch.approvalsRequired > 0 ? this.repository.decisions(batch.id) : Promise.resolve([]),
+    ]);
+    return { batch, counts, decisions };
   }
 
   async items(
@@ -149,6 +181,19 @@ export class BatchesService {
    */
   async cancel(id: string): Promise<{ batch: Batch; counts: Record<string, number>; cancelledRows: number }> {
     const current = await this.batchOrNotFound(id);
+    if (current.status === 'pending_approval') {
+      // Nothing of it was sent: it finishes cancelled at once, its held rows with it.
+      const cancelled = await this.unitOfWork.run(async (transaction) => {
+        const locked = await this.repository.lock(transaction, id);
+        if (locked?.status !== 'pending_approval') return null;
+        return this.repository.cancelHeld(transaction, id, batchCompletedEvent);
+      });
+      if (cancelled) {
+        const counts = await this.repository.counts(id);
+        return { batch: cancelled, counts, cancelledRows: cancelled.itemCount };
+      }
+      return this.cancel(id);
+    }
     if (current.status !== 'processing') {
       throw new ApiError(
         HttpStatus.CONFLICT,
@@ -160,6 +205,157 @@ export class BatchesService {
     const cancelled = await this.repository.cancel(id);
     if (!cancelled) throw ApiError.notFound('payout batch', id);
     return { ...cancelled, counts: await this.repository.counts(id) };
+  }
+
+  /**
+   * One approval of a batch that waits for approval, by the calling key's owner (never its
+   * creator). With enough distinct approvers its rows are released to be sent, and their payouts
+   * do not wait again one by one (the limits still apply to each). Approving again as the same
+   * owner changes nothing.
+   */
+  async approve(id: string, by: Principal, comment: string | null): Promise<Batch> {
+    const outcome = await this.unitOfWork.run(async (transaction) => {
+      const batch = await this.pendingBatch(transaction, id, by, 'approved');
+      if (batch.status !== 'pending_approval') return { batch };
+      if (isPastDeadline(batch)) return { batch: await this.expire(transaction, batch), expired: true };
+      if (!(await this.repository.recordDecision(transaction, id, decisionOf(by, 'approved', comment))))
+        return { batch };
+      const approvers = (await this.repository.decisions(id, transaction)).filter((d) => d.decision === 'approved');
+      const released = approvers.length >= batch.approvalsRequired;
+      if (released) await this.repository.release(transaction, id);
+      await this.audit.record(transaction, {
+        action: 'payout_batch.approved',
+        subjectType: 'payout_batch',
+        subjectId: id,
+        actor: by,
+        detail: { comment, approvals: approvers.length, required: batch.approvalsRequired, released },
+      });
+      return { batch: released ? { ...batch, status: 'processing' as const } : batch };
+    });
+    if (outcome.expired) throw approvalExpired(id);
+    return outcome.batch;
+  }
+
+  /** Rejects a batch that waits for approval: it is cancelled, and none of its rows is ever sent. */
+  async reject(id: string, by: Principal, comment: string | null): Promise<Batch> {
+    const outcome = await this.unitOfWork.run(async (transaction) => {
+      const batch = await this.pendingBatch(transaction, id, by, 'rejected');
+      if (batch.status !== 'pending_approval') return { batch };
+      if (isPastDeadline(batch)) return { batch: await this.expire(transaction, batch), expired: true };
+      await this.repository.recordDecision(transaction, id, decisionOf(by, 'rejected', comment));
+      const cancelled = await this.repository.cancelHeld(transaction, id, batchCompletedEvent);
+      await this.audit.record(transaction, {
+        action: 'payout_batch.rejected',
+        subjectType: 'payout_batch',
+        subjectId: id,
+        actor: by,
+        detail: { comment },
+      });
+      return { batch: cancelled };
+    });
+    if (outcome.expired) throw approvalExpired(id);
+    return outcome.batch;
+  }
+
+  /** Cancels the batches whose approval deadline passed (the runner's sweep); answers how many. */
+  async expireOverdue(): Promise<number> {
+    let expired = 0;
+    for (const id of await this.repository.expiredPendingApproval(100)) {
+      const done = await this.unitOfWork.run(async (transaction) => {
+        const batch = await this.repository.lock(transaction, id);
+        if (batch?.status !== 'pending_approval') return false;
+        await this.expire(transaction, batch);
+        return true;
+      });
+      if (done) expired++;
+    }
+    return expired;
+  }
+
+  /**
+   * The batch, locked, as a decision may see it: 404 when missing; 409 unless it waits for
+   * approval (or this principal already made this decision, which answers it as it is); 403 for
+   * a key without an owner or the batch's creator.
+   */
+  private async pendingBatch(
+    transaction: Transaction,
+    id: string,
+    by: Principal,
+    decision: BatchDecision['decision'],
+  ): Promise<Batch> {
+    const batch = await this.repository.lock(transaction, id);
+    if (!batch) throw ApiError.notFound('payout batch', id);
+    if (batch.status !== 'pending_approval') {
+      const earlier = await this.repository.decisions(id, transaction);
+      if (earlier.some((d) => d.principal === by.principal && d.decision === decision)) return batch;
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        ErrorCode.BATCH_NOT_PENDING_APPROVAL,
+        `Batch ${id} is ${batch.status}: it does not wait for approval (it was approved, rejected, expired, or never needed it).`,
+        { status: batch.status },
+      );
+    }
+    if (!hasOwner(by)) {
+      throw new ApiError(
+        HttpStatus.FORBIDDEN,
+        ErrorCode.APPROVER_WITHOUT_OWNER,
+        'This API key has no owner, so nobody can tell whose decision it is. Use a key created with an owner (POST /v1/api-keys with "owner").',
+        { batchId: id },
+      );
+    }
+    if (batch.createdByPrincipal === by.principal) {
+      throw new ApiError(
+        HttpStatus.FORBIDDEN,
+        ErrorCode.APPROVER_IS_CREATOR,
+        'You created this batch, so you cannot decide on it: a second pair of eyes is another key owner with payouts:approve.',
+        { batchId: id },
+      );
+    }
+    return batch;
+  }
+
+  private async expire(transaction: Transaction, batch: Batch): Promise<Batch> {
+    const cancelled = await this.repository.cancelHeld(transaction, batch.id, batchCompletedEvent);
+    await this.audit.record(transaction, {
+      action: 'payout_batch.approval_expired',
+      subjectType: 'payout_batch',
+      subjectId: batch.id,
+      actor: SERVICE_ACTOR,
+      detail: { deadline: batch.approvalExpiresAt?.toISOString() ?? null },
+    });
+    return cancelled;
+  }
+
+  /**
+   * Whether the batch waits for approval, and how many approvers: the most any valid row would
+   * need under the payout policies as they are now. The first-payout rule counts as asked
+   * whenever a governing policy has it (which beneficiaries were paid before is not looked up for
+   * 10,000 rows): one approval of the batch answers it for every row.
+   */
+  private async approvalsAskedOf(
+    checked: CheckedRows,
+    apiKeyId: string,
+  ): Promise<{ required: number; reasons: string[] }> {
+    const policies = (await this.policyBook.list()).filter((policy) => policy.approval);
+    if (policies.length === 0) return { required: 0, reasons: [] };
+    let required = 0;
+    const reasons = new Set<string>();
+    for (const { payout } of checked.valid) {
+      const scope = {
+        currency: payout.amount.currency,
+        provider: payout.provider,
+        environment: payout.environment,
+        apiKeyId,
+      };
+      const asked = approvalsRequired(
+        policies.filter((policy) => governs(policy, scope)),
+        payout.amount,
+        { firstPayoutToBeneficiary: () => true },
+      );
+      required = Math.max(required, asked.required);
+      asked.reasons.forEach((reason) => reasons.add(reason));
+    }
+    return { required, reasons: [...reasons] };
   }
 
   private async replay(idempotency: IdempotencyScope, requestHash: string): Promise<Batch | null> {
@@ -181,6 +377,36 @@ export class BatchesService {
     if (!batch) throw ApiError.notFound('payout batch', id);
     return batch;
   }
+}
+
+/** batch.completed: the batch finished (every row final) or was cancelled before any row was sent. */
+export function batchCompletedEvent(batch: Batch, counts: Record<string, number>): OutboxEvent {
+  return eventEnvelope('batch.completed', {
+    batchId: batch.id,
+    status: batch.status,
+    itemCount: batch.itemCount,
+    skippedCount: batch.skippedCount,
+    counts,
+    createdAt: batch.createdAt.toISOString(),
+    completedAt: batch.completedAt?.toISOString() ?? null,
+  });
+}
+
+function decisionOf(by: Principal, decision: BatchDecision['decision'], comment: string | null) {
+  return { principal: by.principal, decision, apiKeyId: by.keyId, comment };
+}
+
+function isPastDeadline(batch: Batch): boolean {
+  return batch.approvalExpiresAt !== null && batch.approvalExpiresAt.getTime() <= Date.now();
+}
+
+function approvalExpired(id: string): ApiError {
+  return new ApiError(
+    HttpStatus.CONFLICT,
+    ErrorCode.APPROVAL_EXPIRED,
+    `Batch ${id} waited past its approval deadline and was cancelled; none of its rows was sent. Upload it again if it is still wanted.`,
+    { batchId: id },
+  );
 }
 
 function report(checked: CheckedRows, rows: number): BatchReport {

@@ -1,6 +1,10 @@
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
 import { AuditEventEntity } from '../audit/audit-event.entity';
-import { PayoutBatchEntity, PayoutBatchItemEntity } from '../batches/persistence/batch.entity';
+import {
+  PayoutBatchApprovalEntity,
+  PayoutBatchEntity,
+  PayoutBatchItemEntity,
+} from '../batches/persistence/batch.entity';
 import { BeneficiaryEntity } from '../beneficiaries/persistence/beneficiary.entity';
 import {
   IdempotencyKeyEntity,
@@ -35,4 +39,5 @@ export const ENTITIES = [
   AuditEventEntity,
   PayoutBatchEntity,
   PayoutBatchItemEntity,
+  PayoutBatchApprovalEntity,
 ];

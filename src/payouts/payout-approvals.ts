@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { type AuditEntry, AuditTrail, SERVICE_ACTOR } from '../audit/audit-trail';
-import type { Principal } from '../common/auth/scopes';
+import { hasOwner, type Principal } from '../common/auth/scopes';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Transaction, UnitOfWork } from '../database/unit-of-work';
@@ -205,10 +205,6 @@ function isPastDeadline(payout: Payout): boolean {
 }
 
 /** Keys made before owners existed act as `key:<id>` (see principalOfKey): nobody in particular. */
-function hasOwner(principal: Principal): boolean {
-  return !principal.principal.startsWith('key:');
-}
-
 function decisionAudit(action: string, payout: Payout, by: Principal, detail: Record<string, unknown>): AuditEntry {
   return {
     action,

@@ -8,4 +8,6 @@ import type { PayoutPolicy, PolicyScope } from './domain/payout-controls';
  */
 export abstract class PayoutPolicyBook {
   abstract lockGoverning(transaction: Transaction, payout: PolicyScope): Promise<PayoutPolicy[]>;
+  /** Every policy as committed now, unlocked: for a look ahead (a batch's approvals), never for limits. */
+  abstract list(): Promise<PayoutPolicy[]>;
 }

@@ -424,7 +424,10 @@ function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
     // Stored beneficiaries are covered by test/payouts/stored-beneficiaries.spec.ts, on the real module.
     { openForPayout: () => Promise.reject(new Error('no stored beneficiaries in this spec')) },
     keyring,
-    { lockGoverning: () => Promise.reject(new Error('no payout policies in this spec')) },
+    {
+      lockGoverning: () => Promise.reject(new Error('no payout policies in this spec')),
+      list: () => Promise.reject(new Error('no payout policies in this spec')),
+    },
     { record: async () => undefined } as unknown as AuditTrail,
   );
   return { service, tables, unitOfWork, provider, answer };

@@ -166,7 +166,15 @@ export class PayoutsService {
   async create(
     input: NewPayout,
     idempotency: IdempotencyScope,
-    options: { refusedUnlessReplayed?: FieldProblem[]; principal?: string } = {},
+    options: {
+      refusedUnlessReplayed?: FieldProblem[];
+      principal?: string;
+      /**
+       * A row of a payout batch its approvers approved as a whole: the approval rules were
+       * answered for the batch, so the payout does not wait again; the limits still apply.
+       */
+      approvedInBatch?: { batchId: string; approvers: string[] };
+    } = {},
   ): Promise<CreateOutcome> {
     const provider = this.registry.get(input.provider, input.environment);
     if (!provider.capabilities.payouts.create) throw unsupported(input.provider, 'payouts.create');
@@ -232,6 +240,7 @@ export class PayoutsService {
       ...(beneficiaryId ? { beneficiaryId } : {}),
       reference: input.reference,
       createdBy: { keyId: idempotency.apiKeyId, principal: options.principal ?? null },
+      ...(options.approvedInBatch ? { approvedInBatch: options.approvedInBatch } : {}),
     };
     // The claim is the lock: a concurrent request with the same key waits until this statement
     // commits, then finds the claim and replays. The claim names this process (its liveness lock)
@@ -243,7 +252,9 @@ export class PayoutsService {
     });
     if (first.outcome === 'taken') return this.replay(idempotency, requestHashes);
     if (first.outcome === 'inserted') return this.answer(first.payout, idempotency, provider);
-    return this.createGoverned(idempotency, requestHashes, claim, requested, history, beneficiary, provider);
+    return this.createGoverned(idempotency, requestHashes, claim, requested, history, beneficiary, provider, {
+      approvedInBatch: options.approvedInBatch !== undefined,
+    });
   }
 
   /**
@@ -261,6 +272,7 @@ export class PayoutsService {
     history: Record<string, unknown>,
     beneficiary: Beneficiary,
     provider: PayoutProvider,
+    decision: { approvedInBatch: boolean },
   ): Promise<CreateOutcome> {
     const decided = await this.governedSlots.run(() =>
       this.unitOfWork.run(async (transaction): Promise<Payout | null> => {
@@ -275,14 +287,9 @@ export class PayoutsService {
         // could starve the pool (every connection held by payouts queued on that lock).
         if (await this.idempotencyKeys.find(idempotency, transaction)) return null;
         await this.enforceLimits(transaction, policies, requested.amount, null);
-        const fingerprints = this.beneficiaries.fingerprints(beneficiary);
-        const known = new Set<string>();
-        for (const policy of askingAboutFirstPayout(policies)) {
-          if (await this.payouts.completedBefore(transaction, fingerprints, policy.scope)) known.add(policy.id);
-        }
-        const approval = approvalsRequired(policies, requested.amount, {
-          firstPayoutToBeneficiary: (policy) => !known.has(policy.id),
-        });
+        const approval = decision.approvedInBatch
+          ? { required: 0, reasons: [] }
+          : await this.approvalsFor(transaction, policies, requested.amount, beneficiary);
         const payout: RequestedPayout =
           approval.required > 0
             ? {
@@ -311,6 +318,21 @@ export class PayoutsService {
     if (!decided) return this.replay(idempotency, requestHashes);
     if (decided.status === 'pending_approval') return { outcome: 'created', payout: decided };
     return this.answer(decided, idempotency, provider);
+  }
+
+  /** What the approval rules of the locked `policies` ask of this payout (the first-payout rule asks the database). */
+  private async approvalsFor(
+    transaction: Transaction,
+    policies: PayoutPolicy[],
+    amount: RequestedPayout['amount'],
+    beneficiary: Beneficiary,
+  ): Promise<{ required: number; reasons: string[] }> {
+    const fingerprints = this.beneficiaries.fingerprints(beneficiary);
+    const known = new Set<string>();
+    for (const policy of askingAboutFirstPayout(policies)) {
+      if (await this.payouts.completedBefore(transaction, fingerprints, policy.scope)) known.add(policy.id);
+    }
+    return approvalsRequired(policies, amount, { firstPayoutToBeneficiary: (policy) => !known.has(policy.id) });
   }
 
   /**

@@ -322,4 +322,150 @@ describe('payout batches', () => {
       .send(csvOf([csvRow(1)]).toString());
     expect(notMultipart.status).toBe(415);
   });
+
+  describe('with a payout policy that asks for approval', () => {
+    const keys: Record<'maker' | 'bea' | 'caio' | 'ownerless', { id: string; key: string }> = {} as never;
+    const createKey = async (name: string, owner: string | undefined, scopes: string[]) => {
+      const answer = await http()
+        .post('/v1/api-keys')
+        .set(admin())
+        .send({ name, ...(owner ? { owner } : {}), scopes });
+      expect(answer.status).toBe(201);
+      return { id: answer.body.id as string, key: answer.body.key as string };
+    };
+    beforeAll(async () => {
+      keys.maker = await createKey('batch-maker', 'ana@acme.example', [
+        'payouts:read',
+        'payouts:write',
+        'payouts:approve',
+      ]);
+      keys.bea = await createKey('batch-bea', 'bea@acme.example', ['payouts:read', 'payouts:approve']);
+      keys.caio = await createKey('batch-caio', 'caio@acme.example', ['payouts:read', 'payouts:approve']);
+      keys.ownerless = await createKey('batch-ownerless', undefined, ['payouts:read', 'payouts:approve']);
+      const set = await http()
+        .put('/v1/payout-policies')
+        .set(admin())
+        .send({
+          policies: [
+            { currency: 'BRL', apiKeyId: keys.maker.id, approval: { atOrAbove: '500.00', requiredApprovals: 2 } },
+          ],
+        });
+      expect(set.status).toBe(200);
+    });
+    afterAll(async () =>
+      expect((await http().put('/v1/payout-policies').set(admin()).send({ policies: [] })).status).toBe(200),
+    );
+
+    const uploadAs = (as: { key: string }, rows: string[]) =>
+      http()
+        .post('/v1/payout-batches/upload')
+        .set(bearer(as.key))
+        .set('Idempotency-Key', randomUUID())
+        .attach('file', csvOf(rows), 'approvals.csv');
+    const decide = (as: { key: string }, id: string, decision: 'approve' | 'reject', comment?: string) =>
+      http()
+        .post(`/v1/payout-batches/${id}/${decision}`)
+        .set(bearer(as.key))
+        .send(comment ? { comment } : {});
+
+    it('holds the whole batch until two other owners approve it once; its rows then go without waiting again', async () => {
+      const created = await uploadAs(keys.maker, [csvRow(1), csvRow(2, { amount: '650.00' }), csvRow(3)]);
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        status: 'pending_approval',
+        counts: { held: 3 },
+        approval: { required: 2, reasons: ['atOrAbove'], decisions: [] },
+      });
+      const id = created.body.id as string;
+      // Held rows are never claimed.
+      await world.t.app.get(BatchRunner).pass();
+      expect((await batchOf(id)).counts).toEqual({ held: 3 });
+
+      const own = await decide(keys.maker, id, 'approve');
+      expect([own.status, own.body.error.code]).toEqual([403, 'APPROVER_IS_CREATOR']);
+      const nobody = await decide(keys.ownerless, id, 'approve');
+      expect([nobody.status, nobody.body.error.code]).toEqual([403, 'APPROVER_WITHOUT_OWNER']);
+
+      const first = await decide(keys.bea, id, 'approve', 'payroll checked');
+      expect(first.body).toMatchObject({
+        status: 'pending_approval',
+        approval: { decisions: [{ principal: 'bea@acme.example', comment: 'payroll checked' }] },
+      });
+      expect((await decide(keys.bea, id, 'approve')).body.status).toBe('pending_approval'); // the same owner again: nothing more
+      const second = await decide(keys.caio, id, 'approve');
+      expect(second.body.status).toBe('processing');
+
+      const done = await finished(id);
+      expect(done).toMatchObject({ status: 'completed', counts: { completed: 3 } });
+      const items = (await http().get(`/v1/payout-batches/${id}/items`).set(admin())).body.items as Array<{
+        payoutId: string;
+      }>;
+      const sent = await ledger();
+      expect(items.every((item) => sent.includes(item.payoutId))).toBe(true);
+      // The 650.00 row did not wait again: its history names the batch's approvers.
+      const history = (await http().get(`/v1/payouts/${items[1].payoutId}/events`).set(admin())).body as Array<{
+        type: string;
+        toStatus: string;
+        detail: Record<string, unknown>;
+      }>;
+      expect(history[0]).toMatchObject({
+        type: 'created',
+        toStatus: 'requested',
+        detail: { approvedInBatch: { batchId: id, approvers: ['bea@acme.example', 'caio@acme.example'] } },
+      });
+      const late = await decide(keys.bea, id, 'reject');
+      expect([late.status, late.body.error.code]).toEqual([409, 'BATCH_NOT_PENDING_APPROVAL']);
+      const audited = await http().get(`/v1/audit?subjectId=${id}`).set(admin());
+      expect(audited.body.items.map((entry: { action: string }) => entry.action)).toEqual([
+        'payout_batch.approved',
+        'payout_batch.approved',
+      ]);
+    });
+
+    it('a batch under every threshold is not held', async () => {
+      const created = await uploadAs(keys.maker, [csvRow(1)]);
+      expect(created.body).toMatchObject({ status: 'processing', approval: null });
+    });
+
+    it('a rejected or expired batch is cancelled, and none of its rows ever reaches the provider', async () => {
+      const rejected = await uploadAs(keys.maker, [csvRow(1, { amount: '900.00' }), csvRow(2)]);
+      const refusal = await decide(keys.bea, rejected.body.id, 'reject', 'not this month');
+      expect(refusal.body).toMatchObject({ status: 'cancelled', counts: { cancelled: 2 } });
+      expect((await decide(keys.caio, rejected.body.id, 'approve')).status).toBe(409);
+
+      const expiring = await uploadAs(keys.maker, [csvRow(1, { amount: '900.00' })]);
+      await world.t.dataSource.query(
+        `UPDATE payout_batches SET approval_expires_at = now() - interval '1 second' WHERE id = $1`,
+        [expiring.body.id],
+      );
+      const late = await decide(keys.bea, expiring.body.id, 'approve');
+      expect([late.status, late.body.error.code]).toEqual([409, 'APPROVAL_EXPIRED']);
+      expect((await batchOf(expiring.body.id)).status).toBe('cancelled');
+
+      const swept = await uploadAs(keys.maker, [csvRow(1, { amount: '900.00' })]);
+      await world.t.dataSource.query(
+        `UPDATE payout_batches SET approval_expires_at = now() - interval '1 second' WHERE id = $1`,
+        [swept.body.id],
+      );
+      await eventually(
+        async () => {
+          world.t.app.get(BatchRunner).wake();
+          return (await batchOf(swept.body.id)).status;
+        },
+        (status) => status === 'cancelled',
+      );
+      const [{ n }] = await world.t.dataSource.query<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM payout_batch_items WHERE batch_id = ANY($1::uuid[]) AND payout_id IS NOT NULL`,
+        [[rejected.body.id, expiring.body.id, swept.body.id]],
+      );
+      expect(n).toBe(0);
+      await expect(world.t.dataSource.query(`DELETE FROM payout_batch_approvals`)).rejects.toThrow(/append-only/);
+    });
+
+    it('cancel stops a batch still waiting for approval at once', async () => {
+      const waiting = await uploadAs(keys.maker, [csvRow(1, { amount: '900.00' })]);
+      const cancelled = await http().post(`/v1/payout-batches/${waiting.body.id}/cancel`).set(admin());
+      expect(cancelled.body).toMatchObject({ status: 'cancelled', cancelledRows: 1, counts: { cancelled: 1 } });
+    });
+  });
 });

@@ -4,7 +4,14 @@ import { IsDate, IsIn, IsOptional, IsString, Length, Matches } from 'class-valid
 import { CursorPageQueryDto } from '../../common/http/cursor-page-query.dto';
 import type { AuditRecord } from '../audit-trail';
 
-export const AUDIT_SUBJECT_TYPES = ['api_key', 'credential', 'payout_policies', 'beneficiary', 'payout'] as const;
+export const AUDIT_SUBJECT_TYPES = [
+  'api_key',
+  'credential',
+  'payout_policies',
+  'beneficiary',
+  'payout',
+  'payout_batch',
+] as const;
 
 export class ListAuditQueryDto extends CursorPageQueryDto {
   @ApiPropertyOptional({ example: 'payout.approved', description: 'Only this action.' })

@@ -1,14 +1,15 @@
 import type { SealedSecret } from '../../credentials/crypto/envelope';
 import type { RowProblem } from './batch-rows';
 
-export const BATCH_STATUSES = ['processing', 'completed', 'cancelled'] as const;
+export const BATCH_STATUSES = ['pending_approval', 'processing', 'completed', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /**
- * What a row shows: its own status until its payout exists (queued, sending, refused, cancelled),
- * then its payout's status.
+ * What a row shows: its own status until its payout exists (held while its batch waits for
+ * approval, queued, sending, refused, cancelled), then its payout's status.
  */
 export const BATCH_ITEM_STATUSES = [
+  'held',
   'queued',
   'sending',
   'refused',
@@ -37,6 +38,10 @@ export interface Batch {
   fileName: string | null;
   itemCount: number;
   skippedCount: number;
+  /** Distinct approvers the batch needs before any row is sent (0: none). */
+  approvalsRequired: number;
+  approvalReasons: string[];
+  approvalExpiresAt: Date | null;
   /** The problems of the rows left out (skipInvalid). */
   skipped: RowProblem[];
   createdAt: Date;
@@ -91,6 +96,8 @@ export interface ClaimedItem {
   principal: string;
   sealed: SealedSecret;
   attempts: number;
+  /** Who approved the batch, when it needed approval: its rows' payouts are not held again one by one. */
+  batchApprovers: string[] | null;
 }
 
 /** The sealing context of a batch row: rows cannot be swapped between batches or positions. */
@@ -101,4 +108,13 @@ export function batchRowContext(batchId: string, row: number): string {
 /** The Idempotency-Key of a row's payout (under the batch creator's API key). */
 export function rowPayoutKey(batchId: string, rowKey: string): string {
   return `batch:${batchId}:${rowKey}`;
+}
+
+/** One approver's decision on a batch. */
+export interface BatchDecision {
+  principal: string;
+  decision: 'approved' | 'rejected';
+  apiKeyId: string;
+  comment: string | null;
+  decidedAt: Date;
 }

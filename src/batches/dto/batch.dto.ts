@@ -2,7 +2,14 @@ import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsObject, IsOptional } from 'class-validator';
 import { CursorPageQueryDto } from '../../common/http/cursor-page-query.dto';
 import { CreatePayoutDto, MASKED_BENEFICIARY_MODELS } from '../../payouts/dto/payout.dto';
-import { BATCH_ITEM_STATUSES, BATCH_STATUSES, type Batch, type BatchItem, type BatchItemStatus } from '../domain/batch';
+import {
+  BATCH_ITEM_STATUSES,
+  BATCH_STATUSES,
+  type Batch,
+  type BatchDecision,
+  type BatchItem,
+  type BatchItemStatus,
+} from '../domain/batch';
 import { MAX_BATCH_ROWS } from '../domain/batch-rows';
 import type { BatchReport } from '../batches.service';
 
@@ -114,6 +121,44 @@ export class BatchProgressDto {
   percent!: number;
 }
 
+export class BatchDecisionDto {
+  @ApiProperty({ example: 'bea@acme.example' })
+  principal!: string;
+
+  @ApiProperty({ enum: ['approved', 'rejected'] })
+  decision!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  comment!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  decidedAt!: string;
+}
+
+export class BatchApprovalDto {
+  @ApiProperty({ type: 'integer', description: 'Distinct approvers (key owners other than the creator) it needs.' })
+  required!: number;
+
+  @ApiProperty({
+    type: String,
+    isArray: true,
+    example: ['atOrAbove'],
+    description: 'The payout policies’ approval rules some row triggered.',
+  })
+  reasons!: string[];
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Cancelled, nothing sent, if not approved by then.',
+  })
+  expiresAt!: string | null;
+
+  @ApiProperty({ type: BatchDecisionDto, isArray: true })
+  decisions!: BatchDecisionDto[];
+}
+
 const FINAL_ROW_STATUSES = new Set(['completed', 'failed', 'rejected', 'cancelled', 'refused']);
 
 export class BatchDto {
@@ -156,6 +201,14 @@ export class BatchDto {
   @ApiProperty({ type: BatchProgressDto })
   progress!: BatchProgressDto;
 
+  @ApiProperty({
+    type: BatchApprovalDto,
+    nullable: true,
+    description:
+      'Set when a payout policy’s approval rule caught a row: the whole batch waits (pending_approval, rows held) until approved once; its rows’ payouts then do not wait again.',
+  })
+  approval!: BatchApprovalDto | null;
+
   @ApiProperty({ example: 'ana@acme.example' })
   createdBy!: string;
 
@@ -168,7 +221,7 @@ export class BatchDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   completedAt!: string | null;
 
-  static from(batch: Batch, counts: Record<string, number>): BatchDto {
+  static from(batch: Batch, counts: Record<string, number>, decisions: readonly BatchDecision[] = []): BatchDto {
     const done = Object.entries(counts)
       .filter(([status]) => FINAL_ROW_STATUSES.has(status))
       .reduce((sum, [, count]) => sum + count, 0);
@@ -186,6 +239,20 @@ export class BatchDto {
         total: batch.itemCount,
         percent: batch.itemCount ? Math.floor((done * 100) / batch.itemCount) : 100,
       },
+      approval:
+        batch.approvalsRequired > 0
+          ? {
+              required: batch.approvalsRequired,
+              reasons: batch.approvalReasons,
+              expiresAt: batch.approvalExpiresAt?.toISOString() ?? null,
+              decisions: decisions.map((decision) => ({
+                principal: decision.principal,
+                decision: decision.decision,
+                comment: decision.comment,
+                decidedAt: decision.decidedAt.toISOString(),
+              })),
+            }
+          : null,
       createdBy: batch.createdByPrincipal,
       createdAt: batch.createdAt.toISOString(),
       cancelledAt: batch.cancelledAt?.toISOString() ?? null,

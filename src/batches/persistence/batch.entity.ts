@@ -11,9 +11,23 @@ export class PayoutBatchEntity {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;
 
-  /** processing → completed, or cancelled once a cancel was asked and every row sent is final. */
+  /**
+   * pending_approval (rows held) → processing → completed, or cancelled (a cancel, a rejection, or
+   * an approval deadline passed) once every row sent is final.
+   */
   @Column({ type: 'varchar', length: 20 })
   status!: string;
+
+  /** Distinct approvers (key owners other than the creator) the batch needs before any row is sent; 0: none. */
+  @Column({ name: 'approvals_required', type: 'smallint', default: 0 })
+  approvalsRequired!: number;
+
+  /** Which approval rules of the payout policies asked for it (atOrAbove, everyPayout, firstPayoutToBeneficiary). */
+  @Column({ name: 'approval_reasons', type: 'jsonb', default: () => "'[]'" })
+  approvalReasons!: string[];
+
+  @Column({ name: 'approval_expires_at', type: 'timestamptz', nullable: true })
+  approvalExpiresAt!: Date | null;
 
   @Column({ name: 'api_key_id', type: 'uuid' })
   apiKeyId!: string;
@@ -133,4 +147,31 @@ export class PayoutBatchItemEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt!: Date;
+}
+
+/** One decision on a batch by one principal (append-only, like payout_approvals). */
+@Entity({ name: 'payout_batch_approvals' })
+export class PayoutBatchApprovalEntity {
+  @PrimaryColumn({ name: 'batch_id', type: 'uuid' })
+  batchId!: string;
+
+  @ManyToOne(() => PayoutBatchEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'batch_id', foreignKeyConstraintName: 'fk_payout_batch_approvals_batch' })
+  batch?: PayoutBatchEntity;
+
+  @PrimaryColumn({ type: 'varchar', length: 100 })
+  principal!: string;
+
+  /** approved or rejected. */
+  @PrimaryColumn({ type: 'varchar', length: 10 })
+  decision!: string;
+
+  @Column({ name: 'api_key_id', type: 'uuid' })
+  apiKeyId!: string;
+
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  comment!: string | null;
+
+  @CreateDateColumn({ name: 'decided_at', type: 'timestamptz' })
+  decidedAt!: Date;
 }

@@ -4,9 +4,17 @@ import { DataSource } from 'typeorm';
 import type { Transaction } from '../../database/unit-of-work';
 import { writeToOutbox } from '../../events/persistence/outbound-events.repository';
 import type { OutboxEvent } from '../../events/domain/event-types';
-import type { Batch, BatchItem, BatchItemStatus, ClaimedItem, NewBatch, NewBatchItem } from '../domain/batch';
+import type {
+  Batch,
+  BatchDecision,
+  BatchItem,
+  BatchItemStatus,
+  ClaimedItem,
+  NewBatch,
+  NewBatchItem,
+} from '../domain/batch';
 import { formatAmount } from '../../payouts/domain/money';
-import { PayoutBatchEntity } from './batch.entity';
+import { PayoutBatchApprovalEntity, PayoutBatchEntity } from './batch.entity';
 
 /** Rows per INSERT when storing a batch's items (each row has 14 parameters; PostgreSQL allows 65,535). */
 const INSERT_CHUNK = 1_000;
@@ -59,8 +67,9 @@ export class BatchesRepository {
   async insert(transaction: Transaction, batch: NewBatch, items: readonly NewBatchItem[]): Promise<boolean> {
     const inserted: unknown[] = await transaction.query(
       `INSERT INTO payout_batches (id, status, api_key_id, idempotency_key, request_hash, created_by_principal, source,
-         file_name, item_count, skipped_count, skipped)
-       VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+         file_name, item_count, skipped_count, skipped, approvals_required, approval_reasons, approval_expires_at)
+       VALUES ($1, CASE WHEN $11::int > 0 THEN 'pending_approval' ELSE 'processing' END, $2, $3, $4, $5, $6, $7, $8, $9,
+         $10::jsonb, $11, $12::jsonb, $13)
        ON CONFLICT ON CONSTRAINT uq_payout_batches_idempotency DO NOTHING RETURNING id`,
       [
         batch.id,
@@ -73,16 +82,21 @@ export class BatchesRepository {
         items.length,
         batch.skipped.length ? new Set(batch.skipped.map((problem) => problem.row)).size : 0,
         JSON.stringify(batch.skipped),
+        batch.approvalsRequired,
+        JSON.stringify(batch.approvalReasons),
+        batch.approvalExpiresAt,
       ],
     );
     if (inserted.length === 0) return false;
+    // Rows of a batch waiting for approval are held: the claim never sees them until it is approved.
+    const rowStatus = batch.approvalsRequired > 0 ? 'held' : 'queued';
     for (let start = 0; start < items.length; start += INSERT_CHUNK) {
       const chunk = items.slice(start, start + INSERT_CHUNK);
       const column = <T>(pick: (item: NewBatchItem) => T) => chunk.map(pick);
       await transaction.query(
         `INSERT INTO payout_batch_items (batch_id, row, row_key, status, provider, environment, amount, currency,
            reference, beneficiary_view, master_key_id, wrapped_data_key, ciphertext, due_at)
-         SELECT $1::uuid, row, row_key, 'queued', provider, environment, amount, currency, reference, view,
+         SELECT $1::uuid, row, row_key, $13::varchar, provider, environment, amount, currency, reference, view,
            master_key_id, wrapped_data_key, ciphertext, now()
          FROM unnest($2::int[], $3::varchar[], $4::varchar[], $5::varchar[], $6::numeric[], $7::char(3)[],
            $8::varchar[], $9::jsonb[], $10::varchar[], $11::bytea[], $12::bytea[])
@@ -101,6 +115,7 @@ export class BatchesRepository {
           column((item) => item.sealed.masterKeyId),
           column((item) => item.sealed.wrappedDataKey),
           column((item) => item.sealed.ciphertext),
+          rowStatus,
         ],
       );
     }
@@ -108,8 +123,8 @@ export class BatchesRepository {
   }
 
   /** How many rows are in each status (a row with a payout counts under the payout's status). */
-  async counts(batchId: string): Promise<Record<string, number>> {
-    const rows: Array<{ status: string; n: number }> = await this.dataSource.query(
+  async counts(batchId: string, transaction?: Transaction): Promise<Record<string, number>> {
+    const rows: Array<{ status: string; n: number }> = await (transaction ?? this.dataSource).query(
       `SELECT COALESCE(p.status, i.status) AS status, count(*)::int AS n
          FROM payout_batch_items i LEFT JOIN payouts p ON p.id = i.payout_id
         WHERE i.batch_id = $1 GROUP BY 1`,
@@ -168,6 +183,7 @@ export class BatchesRepository {
       wrapped_data_key: Buffer;
       ciphertext: Buffer;
       attempts: number;
+      approvers: string[] | null;
     }> = await this.dataSource.query(
       `WITH claimed AS (
          UPDATE payout_batch_items i SET status = 'sending', due_at = now() + $3 * interval '1 millisecond',
@@ -177,7 +193,11 @@ export class BatchesRepository {
              WHERE provider = $1 AND status IN ('queued', 'sending') AND due_at <= now()
              ORDER BY due_at, batch_id, row LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING i.batch_id, i.row, i.row_key, i.master_key_id, i.wrapped_data_key, i.ciphertext, i.attempts)
-       SELECT c.*, b.api_key_id, b.created_by_principal FROM claimed c JOIN payout_batches b ON b.id = c.batch_id`,
+       SELECT c.*, b.api_key_id, b.created_by_principal,
+              CASE WHEN b.approvals_required > 0 THEN (
+                SELECT array_agg(a.principal ORDER BY a.decided_at) FROM payout_batch_approvals a
+                 WHERE a.batch_id = b.id AND a.decision = 'approved') END AS approvers
+         FROM claimed c JOIN payout_batches b ON b.id = c.batch_id`,
       [provider, limit, leaseMs, ownerInstance],
     );
     return rows.map((row) => ({
@@ -188,7 +208,85 @@ export class BatchesRepository {
       principal: row.created_by_principal,
       sealed: { masterKeyId: row.master_key_id, wrappedDataKey: row.wrapped_data_key, ciphertext: row.ciphertext },
       attempts: row.attempts,
+      batchApprovers: row.approvers,
     }));
+  }
+
+  /** The batch, locked for the caller's transaction (approvals decide one after another). */
+  async lock(transaction: Transaction, id: string): Promise<Batch | null> {
+    const row = await transaction
+      .getRepository(PayoutBatchEntity)
+      .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    return row ? toBatch(row) : null;
+  }
+
+  async decisions(id: string, transaction?: Transaction): Promise<BatchDecision[]> {
+    const rows = await (transaction ?? this.dataSource.manager)
+      .getRepository(PayoutBatchApprovalEntity)
+      .find({ where: { batchId: id }, order: { decidedAt: 'ASC' } });
+    return rows.map((row) => ({
+      principal: row.principal,
+      decision: row.decision as BatchDecision['decision'],
+      apiKeyId: row.apiKeyId,
+      comment: row.comment,
+      decidedAt: row.decidedAt,
+    }));
+  }
+
+  /** False when this principal already made this decision on the batch. */
+  async recordDecision(
+    transaction: Transaction,
+    batchId: string,
+    decision: Omit<BatchDecision, 'decidedAt'>,
+  ): Promise<boolean> {
+    const rows: unknown[] = await transaction.query(
+      `INSERT INTO payout_batch_approvals (batch_id, principal, decision, api_key_id, comment)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING batch_id`,
+      [batchId, decision.principal, decision.decision, decision.apiKeyId, decision.comment],
+    );
+    return rows.length > 0;
+  }
+
+  /** Approved: the batch is processing and its held rows are due now. */
+  async release(transaction: Transaction, id: string): Promise<void> {
+    await transaction.query(`UPDATE payout_batches SET status = 'processing' WHERE id = $1`, [id]);
+    await transaction.query(
+      `UPDATE payout_batch_items SET status = 'queued', due_at = now(), updated_at = now() WHERE batch_id = $1 AND status = 'held'`,
+      [id],
+    );
+  }
+
+  /**
+   * Rejected or past its approval deadline: the batch is cancelled and finished, its held rows
+   * cancelled (none was ever sent), with its batch.completed event, in the caller's transaction.
+   */
+  async cancelHeld(
+    transaction: Transaction,
+    id: string,
+    event: (batch: Batch, counts: Record<string, number>) => OutboxEvent,
+  ): Promise<Batch> {
+    await transaction.query(
+      `UPDATE payout_batches SET status = 'cancelled', cancelled_at = now(), completed_at = now() WHERE id = $1`,
+      [id],
+    );
+    await transaction.query(
+      `UPDATE payout_batch_items SET status = 'cancelled', updated_at = now() WHERE batch_id = $1 AND status = 'held'`,
+      [id],
+    );
+    const batch = toBatch(await transaction.getRepository(PayoutBatchEntity).findOneByOrFail({ id }));
+    const counts = await this.counts(id, transaction);
+    await writeToOutbox(transaction, [event(batch, counts)]);
+    return batch;
+  }
+
+  /** Batches waiting for approval past their deadline (oldest first). */
+  async expiredPendingApproval(limit: number): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id FROM payout_batches WHERE status = 'pending_approval' AND approval_expires_at <= now()
+        ORDER BY approval_expires_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => row.id);
   }
 
   /** The processes (liveness ids) other than `self` holding rows in `sending`. */
@@ -311,6 +409,9 @@ function toBatch(row: PayoutBatchEntity): Batch {
     fileName: row.fileName,
     itemCount: row.itemCount,
     skippedCount: row.skippedCount,
+    approvalsRequired: row.approvalsRequired,
+    approvalReasons: row.approvalReasons,
+    approvalExpiresAt: row.approvalExpiresAt,
     skipped: row.skipped,
     createdAt: row.createdAt,
     cancelledAt: row.cancelledAt,

@@ -30,3 +30,8 @@ export interface Principal {
 export function principalOfKey(key: { id: string; owner: string | null }): string {
   return key.owner ?? `key:${key.id}`;
 }
+
+/** Whether the key has an owner: a key made before owners existed acts as `key:<id>`, nobody's decision. */
+export function hasOwner(principal: Pick<Principal, 'principal'>): boolean {
+  return !principal.principal.startsWith('key:');
+}

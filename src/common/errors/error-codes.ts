@@ -130,6 +130,8 @@ export const ErrorCode = {
   BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
   /** The CSV cannot be read as a batch (not CSV, unknown or missing columns); `details` says where (400). */
   BATCH_FILE_UNREADABLE: 'BATCH_FILE_UNREADABLE',
+  /** The batch does not wait for approval (approved, rejected, expired, or it never needed it) (409). */
+  BATCH_NOT_PENDING_APPROVAL: 'BATCH_NOT_PENDING_APPROVAL',
   /** The batch finished (completed or cancelled): nothing is left to cancel (409). */
   BATCH_FINISHED: 'BATCH_FINISHED',
 
