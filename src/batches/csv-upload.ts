@@ -37,6 +37,7 @@ export async function readCsvUpload(request: Request): Promise<CsvUpload> {
   let sawFile = false;
   const parsing: Array<Promise<void>> = [];
   const fieldProblems: Array<{ field: string; code: string; message: string }> = [];
+  let failure: unknown = null;
 
   busboy.on('field', (name, value) => {
     if (name !== 'dryRun' && name !== 'skipInvalid') {
@@ -56,18 +57,10 @@ export async function readCsvUpload(request: Request): Promise<CsvUpload> {
     }
     sawFile = true;
     upload.fileName = info.filename ? info.filename.slice(0, 255) : null;
-    stream.on('limit', () =>
-      stream.destroy(
-        new ApiError(
-          413,
-          ErrorCode.BATCH_TOO_LARGE,
-          `The file is over ${MAX_CSV_BYTES / 1024 / 1024} MiB. Split the batch.`,
-          {
-            limitBytes: MAX_CSV_BYTES,
-          },
-        ),
-      ),
-    );
+    // A failure (size, row count, a bad header or quote, the client going away) is recorded and
+    // the rest of the part drained, never thrown from here: the file stream is busboy's, and
+    // destroying it would stall busboy (and the request) until the request timeout. The promise
+    // below never rejects, so no failure can become an unhandled rejection.
     const parser = parse({
       bom: true,
       skip_empty_lines: true,
@@ -78,29 +71,62 @@ export async function readCsvUpload(request: Request): Promise<CsvUpload> {
         return header;
       },
     });
-    parser.on('data', (record: Record<string, string>) => {
-      if (upload.items.length >= MAX_BATCH_ROWS) {
-        parser.destroy(
-          new ApiError(413, ErrorCode.BATCH_TOO_LARGE, `A batch has at most ${MAX_BATCH_ROWS} rows. Split the file.`, {
-            maxRows: MAX_BATCH_ROWS,
-          }),
+    parsing.push(
+      new Promise<void>((resolve) => {
+        const fail = (error: unknown) => {
+          failure ??= error;
+          stream.unpipe(parser);
+          stream.resume();
+          resolve();
+        };
+        stream.on('limit', () =>
+          fail(
+            new ApiError(
+              413,
+              ErrorCode.BATCH_TOO_LARGE,
+              `The file is over ${MAX_CSV_BYTES / 1024 / 1024} MiB. Split the batch.`,
+              {
+                limitBytes: MAX_CSV_BYTES,
+              },
+            ),
+          ),
         );
-        return;
-      }
-      upload.items.push(csvRecordToItem(record));
-    });
-    parsing.push(pipeline(stream, parser));
+        stream.on('error', fail);
+        parser.on('error', fail);
+        parser.on('data', (record: Record<string, string>) => {
+          if (failure) return;
+          if (upload.items.length >= MAX_BATCH_ROWS) {
+            fail(
+              new ApiError(
+                413,
+                ErrorCode.BATCH_TOO_LARGE,
+                `A batch has at most ${MAX_BATCH_ROWS} rows. Split the file.`,
+                {
+                  maxRows: MAX_BATCH_ROWS,
+                },
+              ),
+            );
+            return;
+          }
+          upload.items.push(csvRecordToItem(record));
+        });
+        parser.on('end', () => resolve());
+        stream.on('end', () => {
+          if (failure) resolve();
+        });
+        stream.pipe(parser);
+      }),
+    );
   });
 
   await pipeline(request, busboy).catch((error: unknown) => {
     throw error instanceof ApiError ? error : unreadable('The upload could not be read as multipart/form-data.', null);
   });
-  try {
-    await Promise.all(parsing);
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
+  await Promise.all(parsing);
+  if (failure) {
+    if (failure instanceof ApiError) throw failure;
     // csv-parse says where: "Invalid Closing Quote: … at line 3" (its messages quote no cell beyond the error).
-    const where = (error as { lines?: number }).lines;
+    const where = (failure as { lines?: number }).lines;
     throw unreadable(
       `The file is not a readable CSV${where ? ` (line ${where})` : ''}: check its quotes and that every row has the header's columns.`,
       where ? { line: where } : null,

@@ -315,6 +315,17 @@ describe('payout batches', () => {
     });
     expect([tooMany.status, tooMany.body.error.code]).toEqual([413, 'BATCH_TOO_LARGE']);
 
+    // Over 10 MiB, with a bad row far past the first chunk: one clean 413, the process keeps serving.
+    const huge = Buffer.concat([csvOf([csvRow(1)]), Buffer.alloc(11 * 1024 * 1024, 'x')]);
+    const oversize = await upload(huge, null, { dryRun: 'true' });
+    expect(oversize.status).toBeGreaterThanOrEqual(400);
+    expect(oversize.status).toBeLessThan(500);
+    const lateBadRow = await upload(csvOf([...Array.from({ length: 3_000 }, (_, i) => csvRow(i)), 'x,"broken']), null, {
+      dryRun: 'true',
+    });
+    expect([lateBadRow.status, lateBadRow.body.error.code]).toEqual([400, 'BATCH_FILE_UNREADABLE']);
+    expect((await http().get('/v1/payout-batches/template.csv').set(admin())).status).toBe(200);
+
     const notMultipart = await http()
       .post('/v1/payout-batches/upload')
       .set(admin())
