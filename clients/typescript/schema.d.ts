@@ -1706,7 +1706,7 @@ export interface components {
             /** @description The problems of the rows left out (the first 1,000). */
             skipped: components["schemas"]["RowProblemDto"][];
             /**
-             * @description Rows per status: held, queued, sending, refused, cancelled, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, unknown (a row with a payout counts under the payout’s status).
+             * @description Rows per status: held, queued, sending, refused, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, cancelled, unknown (a row with a payout counts under the payout’s status).
              * @example {
              *       "completed": 9950,
              *       "failed": 12,
@@ -1823,7 +1823,7 @@ export interface components {
              * @description queued, sending, refused (see error) or cancelled before its payout exists; then its payout’s status.
              * @enum {string}
              */
-            status: "held" | "queued" | "sending" | "refused" | "cancelled" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "unknown";
+            status: "held" | "queued" | "sending" | "refused" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
             /** Format: uuid */
             payoutId: string | null;
             provider: string;
@@ -1866,7 +1866,7 @@ export interface components {
             /** @description The problems of the rows left out (the first 1,000). */
             skipped: components["schemas"]["RowProblemDto"][];
             /**
-             * @description Rows per status: held, queued, sending, refused, cancelled, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, unknown (a row with a payout counts under the payout’s status).
+             * @description Rows per status: held, queued, sending, refused, pending_approval, requested, submitted, pending, processing, on_hold, completed, failed, rejected, cancelled, unknown (a row with a payout counts under the payout’s status).
              * @example {
              *       "completed": 9950,
              *       "failed": 12,
@@ -4225,7 +4225,7 @@ export interface operations {
                 /** @description nextCursor from the previous page. */
                 cursor?: string;
                 limit?: number;
-                status?: "held" | "queued" | "sending" | "refused" | "cancelled" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "unknown";
+                status?: "held" | "queued" | "sending" | "refused" | "pending_approval" | "requested" | "submitted" | "pending" | "processing" | "on_hold" | "completed" | "failed" | "rejected" | "cancelled" | "unknown";
             };
             header?: never;
             path: {

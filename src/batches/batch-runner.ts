@@ -5,7 +5,7 @@ import { batchConcurrencyOf, Environment } from '../config/environment';
 import { open } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
-import { PayoutsService, type NewPayout } from '../payouts/payouts.service';
+import { NOT_READY_CODES, PayoutsService, type NewPayout } from '../payouts/payouts.service';
 import { PROVIDERS } from '../providers/provider-catalogue';
 import { batchRowContext, type ClaimedItem, rowPayoutKey } from './domain/batch';
 import { batchCompletedEvent, BatchesService } from './batches.service';
@@ -23,12 +23,8 @@ const COMPLETION_CHECK_MS = 1_000;
  * key stays free, nothing was stored), so a batch uploaded before a credential is in service
  * goes out once it is.
  */
-const NOT_NOW: ReadonlySet<string> = new Set([
-  ErrorCode.PROVIDER_NOT_CONFIGURED,
-  ErrorCode.CREDENTIAL_MISSING,
-  ErrorCode.CREDENTIAL_EXPIRED,
-  ErrorCode.CREDENTIAL_REVOKED,
-  ErrorCode.OAUTH_AUTHORIZATION_REQUIRED,
+const NOT_NOW: ReadonlySet<string> = new Set<string>([
+  ...NOT_READY_CODES,
   ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
   ErrorCode.DATABASE_BUSY,
 ]);

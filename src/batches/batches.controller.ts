@@ -36,6 +36,7 @@ import {
   CreateBatchDto,
   ListBatchItemsQueryDto,
 } from './dto/batch.dto';
+import type { Batch } from './domain/batch';
 import { MAX_BATCH_ROWS } from './domain/batch-rows';
 
 const IDEMPOTENCY_HEADER = {
@@ -251,8 +252,7 @@ export class BatchesController {
     @Body() body: ApprovalDecisionDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<BatchDto> {
-    const view = await this.batches.view(await this.batches.approve(id, principal, body.comment ?? null));
-    return BatchDto.from(view.batch, view.counts, view.decisions);
+    return this.render(await this.batches.approve(id, principal, body.comment ?? null));
   }
 
   @Post(':id/reject')
@@ -278,8 +278,7 @@ export class BatchesController {
     @Body() body: ApprovalDecisionDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<BatchDto> {
-    const view = await this.batches.view(await this.batches.reject(id, principal, body.comment ?? null));
-    return BatchDto.from(view.batch, view.counts, view.decisions);
+    return this.render(await this.batches.reject(id, principal, body.comment ?? null));
   }
 
   @Post(':id/cancel')
@@ -322,6 +321,11 @@ export class BatchesController {
     );
     context.response.status(201);
     if (replayed) context.response.setHeader('Idempotent-Replayed', 'true');
+    return this.render(batch);
+  }
+
+  /** The batch as answered: with its row counts and, when it needed approval, its decisions. */
+  private async render(batch: Batch): Promise<BatchDto> {
     const view = await this.batches.view(batch);
     return BatchDto.from(view.batch, view.counts, view.decisions);
   }

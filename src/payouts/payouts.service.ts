@@ -880,7 +880,8 @@ interface DecidedOutcome {
 }
 
 /** What a provider environment that cannot take a create is refused with, before anything is stored. */
-const NOT_READY_CODES: ReadonlySet<ProviderErrorCode> = new Set<ProviderErrorCode>([
+/** A provider environment that cannot take a create now (the operator fixes it; nothing is stored meanwhile). */
+export const NOT_READY_CODES: ReadonlySet<ProviderErrorCode> = new Set<ProviderErrorCode>([
   'PROVIDER_NOT_CONFIGURED',
   'CREDENTIAL_MISSING',
   'CREDENTIAL_EXPIRED',

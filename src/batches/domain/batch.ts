@@ -1,4 +1,5 @@
 import type { SealedSecret } from '../../credentials/crypto/envelope';
+import { PAYOUT_STATUSES } from '../../payouts/domain/payout';
 import type { RowProblem } from './batch-rows';
 
 export const BATCH_STATUSES = ['pending_approval', 'processing', 'completed', 'cancelled'] as const;
@@ -8,23 +9,7 @@ export type BatchStatus = (typeof BATCH_STATUSES)[number];
  * What a row shows: its own status until its payout exists (held while its batch waits for
  * approval, queued, sending, refused, cancelled), then its payout's status.
  */
-export const BATCH_ITEM_STATUSES = [
-  'held',
-  'queued',
-  'sending',
-  'refused',
-  'cancelled',
-  'pending_approval',
-  'requested',
-  'submitted',
-  'pending',
-  'processing',
-  'on_hold',
-  'completed',
-  'failed',
-  'rejected',
-  'unknown',
-] as const;
+export const BATCH_ITEM_STATUSES = ['held', 'queued', 'sending', 'refused', ...PAYOUT_STATUSES] as const;
 export type BatchItemStatus = (typeof BATCH_ITEM_STATUSES)[number];
 
 export interface Batch {

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsObject, IsOptional } from 'class-validator';
 import { CursorPageQueryDto } from '../../common/http/cursor-page-query.dto';
+import { TERMINAL } from '../../payouts/domain/payout';
 import { CreatePayoutDto, MASKED_BENEFICIARY_MODELS } from '../../payouts/dto/payout.dto';
 import {
   BATCH_ITEM_STATUSES,
@@ -159,7 +160,8 @@ export class BatchApprovalDto {
   decisions!: BatchDecisionDto[];
 }
 
-const FINAL_ROW_STATUSES = new Set(['completed', 'failed', 'rejected', 'cancelled', 'refused']);
+/** A row is done when its payout is final, or it was refused or cancelled before it had one. */
+const FINAL_ROW_STATUSES: ReadonlySet<string> = new Set([...TERMINAL, 'refused']);
 
 export class BatchDto {
   @ApiProperty({ format: 'uuid' })
