@@ -72,7 +72,7 @@ export function configureApp(app: NestExpressApplication): void {
     urlencoded({ limit: webhookLimit, extended: false, parameterLimit: 100, verify: keepRawBody }),
   );
   // A JSON batch carries up to 10,000 payouts: its own larger limit, on its route only.
-  app.use(BATCH_JSON_ROUTE, json({ limit: BATCH_BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }));
+  app.use(batchJsonBody(app.get(Authenticator)));
   app.use(json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.use(urlencoded({ limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 200, verify: keepRawBody }));
   app.use(refuseNulCharacters);
@@ -178,6 +178,28 @@ function limitWebhookSources(
     sendError(response, error, request);
   };
 }
+
+/**
+ * POST /v1/payout-batches reads up to 16 MiB of JSON, but only for a caller whose API key may
+ * create batches (payouts:write): anybody else gets the 1 MiB limit of every route, and the
+ * guard then refuses them, so an anonymous client cannot make this process buffer 16 MiB.
+ */
+function batchJsonBody(
+  authenticator: Authenticator,
+): (request: Request, response: Response, next: NextFunction) => void {
+  const parse = json({ limit: BATCH_BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] });
+  return (request, response, next) => {
+    if (request.method !== 'POST' || request.path !== BATCH_JSON_ROUTE) return next();
+    const token = BEARER_TOKEN.exec(request.headers.authorization ?? '')?.[1];
+    if (!token) return next();
+    authenticator.authenticate(token).then(
+      (principal) => (principal?.scopes.includes('payouts:write') ? parse(request, response, next) : next()),
+      (error: unknown) => next(error),
+    );
+  };
+}
+
+const BEARER_TOKEN = /^Bearer ([\x21-\x7e]{1,512})$/;
 
 /**
  * API_DOCS=protected: Swagger UI and the document need an active API key (any scope), as

@@ -5,6 +5,7 @@ import { batchConcurrencyOf, Environment } from '../config/environment';
 import { open } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
+import type { IdempotencyScope } from '../payouts/domain/idempotency';
 import { NOT_READY_CODES, PayoutsService, type NewPayout } from '../payouts/payouts.service';
 import { PROVIDERS } from '../providers/provider-catalogue';
 import { batchRowContext, type ClaimedItem, rowPayoutKey } from './domain/batch';
@@ -26,6 +27,7 @@ const COMPLETION_CHECK_MS = 1_000;
 const NOT_NOW: ReadonlySet<string> = new Set<string>([
   ...NOT_READY_CODES,
   ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
+  ErrorCode.IDEMPOTENCY_KEY_EXPIRED,
   ErrorCode.DATABASE_BUSY,
 ]);
 
@@ -164,27 +166,27 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async send(item: ClaimedItem): Promise<void> {
+    const idempotency = { apiKeyId: item.apiKeyId, key: rowPayoutKey(item.batchId, item.rowKey) };
+    if (item.batchCancelled) return this.settleCancelled(item, idempotency);
     const payout = JSON.parse(
       open(this.keyring, batchRowContext(item.batchId, item.row), item.sealed).toString('utf8'),
     ) as NewPayout;
     try {
-      const outcome = await this.payouts.create(
-        payout,
-        { apiKeyId: item.apiKeyId, key: rowPayoutKey(item.batchId, item.rowKey) },
-        {
-          principal: item.principal,
-          ...(item.batchApprovers
-            ? { approvedInBatch: { batchId: item.batchId, approvers: item.batchApprovers } }
-            : {}),
-        },
-      );
+      const outcome = await this.payouts.create(payout, idempotency, {
+        principal: item.principal,
+        ...(item.batchApprovers ? { approvedInBatch: { batchId: item.batchId, approvers: item.batchApprovers } } : {}),
+      });
       const payoutId =
         outcome.outcome === 'created' ? outcome.payout.id : (outcome.answer.body as { id?: unknown } | null)?.id;
       if (typeof payoutId !== 'string') throw new Error('a replayed payout answer without an id');
       await this.repository.markSubmitted(item.batchId, item.row, payoutId);
     } catch (error) {
       if (error instanceof ApiError && !NOT_NOW.has(error.code)) {
-        await this.repository.markRefused(item.batchId, item.row, error.code, error.message);
+        // A refusal after an earlier attempt of this row paid (its key then answers "reused" or
+        // the like) must not hide that payout: the row follows the payout instead.
+        const paid = await this.payouts.payoutIdForKey(idempotency);
+        if (paid) await this.repository.markSubmitted(item.batchId, item.row, paid);
+        else await this.repository.markRefused(item, error.code, error.message);
         return;
       }
       const code = error instanceof ApiError ? error.code : ErrorCode.INTERNAL;
@@ -196,7 +198,18 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
         );
       // Backs off from 1 s to 5 min: a provider environment fixed by the operator is picked up soon.
       const delayMs = Math.min(1_000 * 2 ** Math.min(item.attempts - 1, 9), 300_000);
-      await this.repository.requeue(item.batchId, item.row, code, message, new Date(Date.now() + delayMs));
+      const requeued = await this.repository.requeue(item, { code, message }, new Date(Date.now() + delayMs));
+      if (requeued === 'batch_cancelled') await this.settleCancelled(item, idempotency);
     }
+  }
+
+  /**
+   * A row of a cancelled batch that an attempt had claimed: it shows the payout an attempt
+   * stored under its key, else it is cancelled. Nothing is sent.
+   */
+  private async settleCancelled(item: ClaimedItem, idempotency: IdempotencyScope): Promise<void> {
+    const paid = await this.payouts.payoutIdForKey(idempotency);
+    if (paid) await this.repository.markSubmitted(item.batchId, item.row, paid);
+    else await this.repository.markCancelled(item);
   }
 }

@@ -20,7 +20,7 @@ import { CurrentPrincipal, RequireScopes } from '../common/auth/auth.decorators'
 import type { Principal } from '../common/auth/scopes';
 import { ErrorBodyDto } from '../common/errors/error-body.dto';
 import { writeCsv } from '../common/http/csv-download';
-import { decodeIdCursor, encodeIdCursor } from '../common/http/id-cursor';
+import { decodeIntCursor, encodeIdCursor } from '../common/http/id-cursor';
 import { uuidParam } from '../common/http/uuid-param.pipe';
 import { ApprovalDecisionDto } from '../payouts/dto/payout.dto';
 import { idempotencyKeyOf } from '../payouts/payout-input';
@@ -192,7 +192,7 @@ export class BatchesController {
     const limit = query.limit ?? 20;
     const page = await this.batches.items(id, {
       status: query.status,
-      afterRow: query.cursor ? Number(decodeIdCursor('r', query.cursor)) : undefined,
+      afterRow: query.cursor ? decodeIntCursor('r', query.cursor) : undefined,
       limit,
     });
     const last = page.items[page.items.length - 1];
@@ -292,8 +292,11 @@ export class BatchesController {
   @ApiOkResponse({ type: CancelledBatchDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'BATCH_FINISHED: the batch completed or was cancelled.' })
-  async cancel(@Param('id', uuidParam()) id: string): Promise<CancelledBatchDto> {
-    const { batch, counts, cancelledRows } = await this.batches.cancel(id);
+  async cancel(
+    @Param('id', uuidParam()) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CancelledBatchDto> {
+    const { batch, counts, cancelledRows } = await this.batches.cancel(id, principal);
     return { ...BatchDto.from(batch, counts), cancelledRows };
   }
 

@@ -179,32 +179,52 @@ export class BatchesService {
    * Stops the rows not yet sent (they become cancelled and are never sent); rows being sent
    * finish, and sent rows follow their payouts. Idempotent. A finished batch answers 409.
    */
-  async cancel(id: string): Promise<{ batch: Batch; counts: Record<string, number>; cancelledRows: number }> {
-    const current = await this.batchOrNotFound(id);
-    if (current.status === 'pending_approval') {
-      // Nothing of it was sent: it finishes cancelled at once, its held rows with it.
-      const cancelled = await this.unitOfWork.run(async (transaction) => {
-        const locked = await this.repository.lock(transaction, id);
-        if (locked?.status !== 'pending_approval') return null;
-        return this.repository.cancelHeld(transaction, id, batchCompletedEvent);
-      });
-      if (cancelled) {
-        const counts = await this.repository.counts(id);
-        return { batch: cancelled, counts, cancelledRows: cancelled.itemCount };
+  async cancel(
+    id: string,
+    by: Principal,
+  ): Promise<{ batch: Batch; counts: Record<string, number>; cancelledRows: number }> {
+    // The batch is locked first: approvals, a concurrent cancel and the runner's requeue (which
+    // reads it FOR SHARE) all decide against the state this sees.
+    const outcome = await this.unitOfWork.run(async (transaction) => {
+      const batch = await this.repository.lock(transaction, id);
+      if (!batch) throw ApiError.notFound('payout batch', id);
+      if (batch.status === 'pending_approval') {
+        // Nothing of it was sent: it finishes cancelled at once, its held rows with it.
+        const cancelled = await this.repository.cancelHeld(transaction, id, batchCompletedEvent);
+        await this.recordCancel(transaction, id, by, { previousStatus: batch.status, cancelledRows: batch.itemCount });
+        return { finishedAs: null, batch: cancelled, cancelledRows: batch.itemCount };
       }
-      return this.cancel(id);
-    }
-    if (current.status !== 'processing') {
+      if (batch.status !== 'processing') return { finishedAs: batch.status, batch, cancelledRows: 0 };
+      // Cancelling again changes nothing and is not audited again.
+      if (batch.cancelledAt) return { finishedAs: null, batch, cancelledRows: 0 };
+      const cancelledRows = await this.repository.cancelQueued(transaction, id);
+      await this.recordCancel(transaction, id, by, { previousStatus: batch.status, cancelledRows });
+      return { finishedAs: null, batch: (await this.repository.lock(transaction, id)) ?? batch, cancelledRows };
+    });
+    if (outcome.finishedAs) {
       throw new ApiError(
         HttpStatus.CONFLICT,
         ErrorCode.BATCH_FINISHED,
-        `Batch ${id} is ${current.status}: every row was already sent or stopped, so there is nothing left to cancel.`,
-        { status: current.status },
+        `Batch ${id} is ${outcome.finishedAs}: every row was already sent or stopped, so there is nothing left to cancel.`,
+        { status: outcome.finishedAs },
       );
     }
-    const cancelled = await this.repository.cancel(id);
-    if (!cancelled) throw ApiError.notFound('payout batch', id);
-    return { ...cancelled, counts: await this.repository.counts(id) };
+    return { batch: outcome.batch, cancelledRows: outcome.cancelledRows, counts: await this.repository.counts(id) };
+  }
+
+  private async recordCancel(
+    transaction: Transaction,
+    id: string,
+    by: Principal,
+    detail: { previousStatus: Batch['status']; cancelledRows: number },
+  ): Promise<void> {
+    await this.audit.record(transaction, {
+      action: 'payout_batch.cancelled',
+      subjectType: 'payout_batch',
+      subjectId: id,
+      actor: by,
+      detail,
+    });
   }
 
   /**

@@ -421,6 +421,17 @@ export class PayoutsService {
     return payout;
   }
 
+  /**
+   * The id of the payout stored under this Idempotency-Key, or null when none is (the key was
+   * never claimed, its claim stored nothing, or it was purged): how a batch row learns whether an
+   * attempt of it paid before settling it any other way.
+   */
+  async payoutIdForKey(idempotency: IdempotencyScope): Promise<string | null> {
+    const claim = await this.idempotencyKeys.find(idempotency);
+    if (!claim) return null;
+    return (await this.payouts.findById(claim.payoutId)) ? claim.payoutId : null;
+  }
+
   async events(id: string): Promise<PayoutHistoryEntry[]> {
     await this.get(id);
     return this.payouts.history(id);

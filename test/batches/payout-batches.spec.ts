@@ -1,6 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { BatchRunner } from '../../src/batches/batch-runner';
+import { BatchesRepository } from '../../src/batches/persistence/batches.repository';
 import { brazilianAccount } from '../support/beneficiaries';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
@@ -289,6 +291,191 @@ describe('payout batches', () => {
     expect(done.status).toBe('cancelled');
     const late = await http().post(`/v1/payout-batches/${created.body.id}/cancel`).set(admin());
     expect([late.status, late.body.error.code]).toEqual([409, 'BATCH_FINISHED']);
+  });
+
+  it('a row being sent when its batch is cancelled is never queued again, and is settled without being sent', async () => {
+    const created = await upload(
+      csvOf([csvRow(1, { environment: 'stg' }), csvRow(2, { environment: 'stg' })]),
+      randomUUID(),
+    );
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    // Both rows in flight with this process (a live sender) and a long lease: the runner leaves them alone.
+    await world.t.dataSource.query(
+      `UPDATE payout_batch_items SET status = 'sending', attempts = 5, due_at = now() + interval '1 hour',
+         owner_instance = NULL WHERE batch_id = $1`,
+      [id],
+    );
+    const cancelled = await http().post(`/v1/payout-batches/${id}/cancel`).set(admin());
+    expect(cancelled.body).toMatchObject({ cancelledRows: 0, counts: { sending: 2 } });
+    const again = await http().post(`/v1/payout-batches/${id}/cancel`).set(admin());
+    expect(again.body).toMatchObject({ cancelledRows: 0 });
+    const audited = await http().get('/v1/audit').query({ action: 'payout_batch.cancelled', limit: 100 }).set(admin());
+    expect(audited.body.items.filter((entry: { subjectId: string }) => entry.subjectId === id)).toEqual([
+      expect.objectContaining({ detail: { previousStatus: 'processing', cancelledRows: 0 } }),
+    ]);
+
+    // The senders' "not now" outcomes arrive after the cancel: neither row is queued again.
+    const repository = world.t.app.get(BatchesRepository);
+    const error = { code: 'CREDENTIAL_MISSING', message: 'not now' };
+    expect(await repository.requeue({ batchId: id, row: 1, attempts: 5 }, error, new Date())).toBe('batch_cancelled');
+    // A stale attempt (its row claimed again since) changes nothing, whatever it learnt.
+    await repository.markRefused({ batchId: id, row: 2, attempts: 4 }, 'LIMIT_EXCEEDED', 'stale');
+    const rows = await world.t.dataSource.query(
+      `SELECT row, status, error_code FROM payout_batch_items WHERE batch_id = $1 ORDER BY row`,
+      [id],
+    );
+    expect(rows).toEqual([
+      { row: 1, status: 'sending', error_code: null },
+      { row: 2, status: 'sending', error_code: null },
+    ]);
+
+    // Their senders die: the rows are claimed again, settled as cancelled (no payout exists), and never sent.
+    await world.t.dataSource.query(`UPDATE payout_batch_items SET due_at = now() WHERE batch_id = $1`, [id]);
+    const done = await finished(id);
+    expect(done).toMatchObject({ status: 'cancelled', counts: { cancelled: 2 } });
+  });
+
+  it('a row of a cancelled batch, or a refused retry, whose earlier attempt paid shows that payout', async () => {
+    const created = await http()
+      .post('/v1/payout-batches')
+      .set(admin())
+      .set('Idempotency-Key', randomUUID())
+      .send({
+        items: [
+          {
+            rowKey: 'paid-then-cancelled',
+            provider: 'd24',
+            environment: 'simulator',
+            amount: '8.00',
+            currency: 'BRL',
+            beneficiary: brazilianAccount(),
+          },
+          {
+            rowKey: 'paid-then-refused',
+            provider: 'd24',
+            environment: 'simulator',
+            amount: '9.00',
+            currency: 'BRL',
+            beneficiary: brazilianAccount(),
+          },
+        ],
+      });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect((await finished(id)).counts).toEqual({ completed: 2 });
+    const paid = (await http().get(`/v1/payout-batches/${id}/items`).set(admin())).body.items as Array<{
+      payoutId: string;
+    }>;
+    // As if both senders died after paying, before recording it; then the batch is cancelled, and
+    // the second row's key no longer matches its request (a retry is refused IDEMPOTENCY_KEY_REUSED).
+    await world.t.dataSource.query(
+      `UPDATE payout_batch_items SET status = 'sending', payout_id = NULL, due_at = now() + interval '1 hour' WHERE batch_id = $1`,
+      [id],
+    );
+    await world.t.dataSource.query(
+      `UPDATE payout_batches SET status = 'processing', completed_at = NULL WHERE id = $1`,
+      [id],
+    );
+    await world.t.dataSource.query(
+      `UPDATE idempotency_keys SET request_hash = repeat('0', 64) WHERE idempotency_key = $1`,
+      [`batch:${id}:paid-then-refused`],
+    );
+    await world.t.dataSource.query(
+      `UPDATE payout_batch_items SET due_at = now() WHERE batch_id = $1 AND row_key = 'paid-then-refused'`,
+      [id],
+    );
+    await eventually(
+      async () => {
+        await world.t.app.get(BatchRunner).pass();
+        return world.t.dataSource.query(
+          `SELECT status, payout_id FROM payout_batch_items WHERE batch_id = $1 AND row_key = 'paid-then-refused'`,
+          [id],
+        );
+      },
+      (rows: Array<{ status: string }>) => rows[0].status === 'submitted',
+    );
+    expect((await http().post(`/v1/payout-batches/${id}/cancel`).set(admin())).status).toBe(200);
+    await world.t.dataSource.query(`UPDATE payout_batch_items SET due_at = now() WHERE batch_id = $1`, [id]);
+    const done = await finished(id);
+    expect(done).toMatchObject({ status: 'cancelled', counts: { completed: 2 } });
+    const items = (await http().get(`/v1/payout-batches/${id}/items`).set(admin())).body.items as Array<{
+      payoutId: string;
+    }>;
+    expect(items.map((item) => item.payoutId)).toEqual(paid.map((item) => item.payoutId));
+    const sent = await ledger();
+    for (const { payoutId } of paid) expect(sent.filter((externalId) => externalId === payoutId)).toHaveLength(1);
+  });
+
+  it('refuses a forged item cursor past the row range with 400, not a database error', async () => {
+    const created = await upload(csvOf([csvRow(1, { environment: 'stg' })]), randomUUID());
+    const cursor = Buffer.from('r:999999999999999999').toString('base64url');
+    const page = await http().get(`/v1/payout-batches/${created.body.id}/items?cursor=${cursor}`).set(admin());
+    expect([page.status, page.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect((await http().post(`/v1/payout-batches/${created.body.id}/cancel`).set(admin())).status).toBe(200);
+  });
+
+  it('reads a JSON batch over 1 MiB only for a key that may create batches', async () => {
+    const item = {
+      provider: 'd24',
+      environment: 'simulator',
+      amount: '1.00',
+      currency: 'BRL',
+      reference: 'x'.repeat(140),
+      beneficiary: brazilianAccount(),
+    };
+    const body = {
+      dryRun: true,
+      items: Array.from({ length: 3_000 }, (_, index) => ({ ...item, rowKey: `r${index}` })),
+    };
+    expect(JSON.stringify(body).length).toBeGreaterThan(1024 * 1024);
+    const anonymous = await http().post('/v1/payout-batches').send(body);
+    expect(anonymous.status).toBe(413);
+    const reader = await http()
+      .post('/v1/api-keys')
+      .set(admin())
+      .send({ name: 'batch-reader', scopes: ['payouts:read'] });
+    const readOnly = await http().post('/v1/payout-batches').set(bearer(reader.body.key)).send(body);
+    expect(readOnly.status).toBe(413);
+    const writer = await http().post('/v1/payout-batches').set(admin()).send(body);
+    expect(writer.status).toBe(200);
+    expect(writer.body).toMatchObject({ dryRun: true, rows: 3_000 });
+  });
+
+  it('a client that drops the connection mid-upload leaves nothing stored, and the server keeps serving', async () => {
+    const before = await storedBatches();
+    const boundary = 'drop-boundary';
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n`,
+    );
+    const rows = csvOf(Array.from({ length: 2_000 }, (_, index) => csvRow(index + 1)));
+    const { hostname, port } = new URL(world.baseUrl);
+    await new Promise<void>((resolve) => {
+      const request = httpRequest({
+        host: hostname,
+        port,
+        method: 'POST',
+        path: '/v1/payout-batches/upload',
+        headers: {
+          ...admin(),
+          'Idempotency-Key': randomUUID(),
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(head.length + rows.length * 2),
+        },
+      });
+      request.on('error', () => resolve());
+      request.write(head);
+      request.write(rows.subarray(0, rows.length / 2), () => {
+        request.destroy();
+        resolve();
+      });
+    });
+    const health = await eventually(
+      () => http().get('/v1/payout-batches/template.csv').set(admin()),
+      (answer) => answer.status === 200,
+    );
+    expect(health.status).toBe(200);
+    expect(await storedBatches()).toBe(before);
   });
 
   it('serves a template that uploads as it is, and refuses files that are not a batch CSV', async () => {

@@ -83,6 +83,8 @@ export interface ClaimedItem {
   attempts: number;
   /** Who approved the batch, when it needed approval: its rows' payouts are not held again one by one. */
   batchApprovers: string[] | null;
+  /** The batch was cancelled after this row was claimed by a sender now gone: settle it, send nothing. */
+  batchCancelled: boolean;
 }
 
 /** The sealing context of a batch row: rows cannot be swapped between batches or positions. */

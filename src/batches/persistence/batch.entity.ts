@@ -7,6 +7,10 @@ import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, Primary
 @Entity({ name: 'payout_batches' })
 @Unique('uq_payout_batches_idempotency', ['apiKeyId', 'idempotencyKey'])
 @Index('ix_payout_batches_created', ['createdAt', 'id'])
+// The runner's sweeps (batches to finish, approval deadlines) read the few open batches, never the finished history.
+@Index('ix_payout_batches_open', ['status', 'approvalExpiresAt'], {
+  where: `status IN ('pending_approval', 'processing')`,
+})
 export class PayoutBatchEntity {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;
@@ -77,6 +81,8 @@ export class PayoutBatchEntity {
 @Entity({ name: 'payout_batch_items' })
 @Index('ix_payout_batch_items_due', ['provider', 'dueAt'], { where: `status IN ('queued', 'sending')` })
 @Index('ix_payout_batch_items_payout', ['payoutId'], { where: 'payout_id IS NOT NULL' })
+// Who is sending rows now (to release a dead sender's): the rows in flight only.
+@Index('ix_payout_batch_items_sending', ['ownerInstance'], { where: `status = 'sending'` })
 export class PayoutBatchItemEntity {
   @PrimaryColumn({ name: 'batch_id', type: 'uuid' })
   batchId!: string;

@@ -16,6 +16,12 @@ import type {
 import { formatAmount } from '../../payouts/domain/money';
 import { PayoutBatchApprovalEntity, PayoutBatchEntity } from './batch.entity';
 
+/** attempts is a smallint: a row retried for months stops counting there rather than failing its claim. */
+const MAX_ATTEMPTS = 32_767;
+
+/** Identifies one claim of a row: its attempt number fences updates from a stale attempt. */
+export type RowClaim = Pick<ClaimedItem, 'batchId' | 'row' | 'attempts'>;
+
 /** Rows per INSERT when storing a batch's items (each row has 14 parameters; PostgreSQL allows 65,535). */
 const INSERT_CHUNK = 1_000;
 
@@ -165,7 +171,10 @@ export class BatchesRepository {
 
   /**
    * Claims up to `limit` rows of `provider` that are due (queued, or sending with a lapsed lease:
-   * their sender died) for `leaseMs`; replicas share the rows through SKIP LOCKED.
+   * their sender died) for `leaseMs`; replicas share the rows through SKIP LOCKED. Queued rows of
+   * a cancelled batch are never claimed; its lapsed `sending` rows are, flagged `batchCancelled`,
+   * so the runner settles them (a payout exists for the row, or the row is cancelled) without
+   * sending anything.
    */
   async claimDue(
     provider: string,
@@ -184,16 +193,18 @@ export class BatchesRepository {
       ciphertext: Buffer;
       attempts: number;
       approvers: string[] | null;
+      batch_cancelled: boolean;
     }> = await this.dataSource.query(
       `WITH claimed AS (
          UPDATE payout_batch_items i SET status = 'sending', due_at = now() + $3 * interval '1 millisecond',
-                attempts = i.attempts + 1, owner_instance = $4, updated_at = now()
+                attempts = LEAST(i.attempts + 1, ${MAX_ATTEMPTS}), owner_instance = $4, updated_at = now()
           WHERE (i.batch_id, i.row) IN (
-            SELECT batch_id, row FROM payout_batch_items
-             WHERE provider = $1 AND status IN ('queued', 'sending') AND due_at <= now()
-             ORDER BY due_at, batch_id, row LIMIT $2 FOR UPDATE SKIP LOCKED)
+            SELECT d.batch_id, d.row FROM payout_batch_items d JOIN payout_batches db ON db.id = d.batch_id
+             WHERE d.provider = $1 AND d.status IN ('queued', 'sending') AND d.due_at <= now()
+               AND (db.cancelled_at IS NULL OR d.status = 'sending')
+             ORDER BY d.due_at, d.batch_id, d.row LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
          RETURNING i.batch_id, i.row, i.row_key, i.master_key_id, i.wrapped_data_key, i.ciphertext, i.attempts)
-       SELECT c.*, b.api_key_id, b.created_by_principal,
+       SELECT c.*, b.api_key_id, b.created_by_principal, b.cancelled_at IS NOT NULL AS batch_cancelled,
               CASE WHEN b.approvals_required > 0 THEN (
                 SELECT array_agg(a.principal ORDER BY a.decided_at) FROM payout_batch_approvals a
                  WHERE a.batch_id = b.id AND a.decision = 'approved') END AS approvers
@@ -209,6 +220,7 @@ export class BatchesRepository {
       sealed: { masterKeyId: row.master_key_id, wrappedDataKey: row.wrapped_data_key, ciphertext: row.ciphertext },
       attempts: row.attempts,
       batchApprovers: row.approvers,
+      batchCancelled: row.batch_cancelled,
     }));
   }
 
@@ -309,7 +321,11 @@ export class BatchesRepository {
     return released;
   }
 
-  /** The row's payout exists: from now on the row shows the payout's status. */
+  /**
+   * The row's payout exists: from now on the row shows the payout's status. Not fenced by the
+   * claim: whichever attempt learns of the payout records it, even after the row was settled
+   * otherwise (a payout that exists must never be hidden behind "refused" or "cancelled").
+   */
   async markSubmitted(batchId: string, row: number, payoutId: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE payout_batch_items SET status = 'submitted', payout_id = $3, error_code = NULL, error_message = NULL,
@@ -318,48 +334,70 @@ export class BatchesRepository {
     );
   }
 
-  /** The row was refused for good (a limit, a disabled beneficiary): nothing was stored for it. */
-  async markRefused(batchId: string, row: number, code: string, message: string): Promise<void> {
+  /**
+   * The row was refused for good (a limit, a disabled beneficiary): nothing was stored for it.
+   * Only by the attempt that holds the claim (`attempts`): a stale attempt whose lease lapsed
+   * and whose row was claimed again changes nothing.
+   */
+  async markRefused(claim: RowClaim, code: string, message: string): Promise<void> {
     await this.dataSource.query(
-      `UPDATE payout_batch_items SET status = 'refused', error_code = $3, error_message = $4, updated_at = now()
-        WHERE batch_id = $1 AND row = $2`,
-      [batchId, row, code, message.slice(0, 300)],
+      `UPDATE payout_batch_items SET status = 'refused', error_code = $4, error_message = $5, updated_at = now()
+        WHERE batch_id = $1 AND row = $2 AND status = 'sending' AND attempts = $3`,
+      [claim.batchId, claim.row, claim.attempts, code, message.slice(0, 300)],
+    );
+  }
+
+  /** The row of a cancelled batch was never sent (no payout exists under its key): cancelled, by its claim's holder. */
+  async markCancelled(claim: RowClaim): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE payout_batch_items SET status = 'cancelled', updated_at = now()
+        WHERE batch_id = $1 AND row = $2 AND status = 'sending' AND attempts = $3`,
+      [claim.batchId, claim.row, claim.attempts],
     );
   }
 
   /**
    * The row could not be sent now (credentials missing, database busy, …): queued again at
-   * `dueAt`, unless the batch was cancelled meanwhile (then cancelled: it was never sent).
+   * `dueAt` by the claim's holder. Answers 'batch_cancelled' (the row left as it is) when its
+   * batch was cancelled: the batch row is locked FOR SHARE first, so a cancel either commits
+   * before (and is seen here) or waits for this and then cancels the queued row itself; a row is
+   * never queued again in a cancelled batch.
    */
-  async requeue(batchId: string, row: number, code: string, message: string, dueAt: Date): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE payout_batch_items i
-          SET status = CASE WHEN b.cancelled_at IS NULL THEN 'queued' ELSE 'cancelled' END,
-              error_code = $3, error_message = $4, due_at = $5, updated_at = now()
-         FROM payout_batches b WHERE b.id = i.batch_id AND i.batch_id = $1 AND i.row = $2`,
-      [batchId, row, code, message.slice(0, 300), dueAt],
-    );
+  async requeue(
+    claim: RowClaim,
+    error: { code: string; message: string },
+    dueAt: Date,
+  ): Promise<'queued' | 'batch_cancelled' | 'not_ours'> {
+    return this.dataSource.transaction(async (manager) => {
+      const batches: Array<{ cancelled: boolean }> = await manager.query(
+        `SELECT cancelled_at IS NOT NULL AS cancelled FROM payout_batches WHERE id = $1 FOR SHARE`,
+        [claim.batchId],
+      );
+      if (batches[0]?.cancelled !== false) return 'batch_cancelled';
+      const [, updated] = await manager.query<[unknown, number]>(
+        `UPDATE payout_batch_items SET status = 'queued', error_code = $4, error_message = $5, due_at = $6,
+           updated_at = now() WHERE batch_id = $1 AND row = $2 AND status = 'sending' AND attempts = $3`,
+        [claim.batchId, claim.row, claim.attempts, error.code, error.message.slice(0, 300), dueAt],
+      );
+      return updated > 0 ? 'queued' : 'not_ours';
+    });
   }
 
   /**
-   * Marks the batch cancelled and its rows not yet claimed as cancelled, in one transaction;
-   * null when there is no such batch. Rows being sent finish (their payout may exist already).
+   * Marks the batch (locked by the caller) cancelled and its rows not yet claimed as cancelled, in
+   * the caller's transaction; answers how many rows it stopped. Rows being sent finish (their
+   * payout may exist already).
    */
-  async cancel(id: string): Promise<{ batch: Batch; cancelledRows: number } | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const batches: PayoutBatchEntity[] = await manager.query(
-        `UPDATE payout_batches SET cancelled_at = COALESCE(cancelled_at, now()) WHERE id = $1 RETURNING id`,
-        [id],
-      );
-      if (batches.length === 0) return null;
-      // An UPDATE without RETURNING answers [rows, affected] through TypeORM's query().
-      const [, cancelledRows] = await manager.query<[unknown, number]>(
-        `UPDATE payout_batch_items SET status = 'cancelled', updated_at = now() WHERE batch_id = $1 AND status = 'queued'`,
-        [id],
-      );
-      const batch = await manager.getRepository(PayoutBatchEntity).findOneByOrFail({ id });
-      return { batch: toBatch(batch), cancelledRows };
-    });
+  async cancelQueued(transaction: Transaction, id: string): Promise<number> {
+    await transaction.query(`UPDATE payout_batches SET cancelled_at = COALESCE(cancelled_at, now()) WHERE id = $1`, [
+      id,
+    ]);
+    // An UPDATE without RETURNING answers [rows, affected] through TypeORM's query().
+    const [, cancelledRows] = await transaction.query<[unknown, number]>(
+      `UPDATE payout_batch_items SET status = 'cancelled', updated_at = now() WHERE batch_id = $1 AND status = 'queued'`,
+      [id],
+    );
+    return cancelledRows;
   }
 
   /**
@@ -387,7 +425,7 @@ export class BatchesRepository {
         // Another replica finished it first.
         if (rows.length === 0) return null;
         const batch = toBatch(await manager.getRepository(PayoutBatchEntity).findOneByOrFail({ id }));
-        const counts = await this.counts(id);
+        const counts = await this.counts(id, manager);
         await writeToOutbox(manager, [event(batch, counts)]);
         return { batch, counts };
       });
