@@ -9,6 +9,8 @@ import { Logger } from 'nestjs-pino';
 import type { AppOptions } from './app.module';
 import { AppModule } from './app.module';
 import { Authenticator } from './common/auth/authenticator';
+import { httpMetrics } from './observability/http-metrics';
+import { Metrics } from './observability/metrics';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ApiError } from './common/errors/api-error';
 import { ErrorCode } from './common/errors/error-codes';
@@ -56,6 +58,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.set('query parser', 'simple');
   if (environment.TRUST_PROXY) app.set('trust proxy', trustProxySetting(environment.TRUST_PROXY));
   app.use(assignRequestId);
+  app.use(httpMetrics(app.get(Metrics)));
   app.use(securityHeaders());
   app.use(refuseUnreadableBodies);
   // Webhook signatures are over the exact bytes received: keep them beside the parsed body.

@@ -17,6 +17,7 @@ import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { LivenessModule } from './database/liveness.module';
 import { HealthModule } from './health/health.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { PayoutsModule } from './payouts/payouts.module';
 import { BatchesModule } from './batches/batches.module';
 import { ProviderIntegrationsModule } from './providers/provider-integrations.module';
@@ -44,6 +45,7 @@ export class AppModule {
           dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX, environment.DATABASE_POOL_WAIT_MS),
         ),
         ScheduleModule.forRoot(),
+        ObservabilityModule,
         LivenessModule,
         AuditModule,
         RateLimitModule,

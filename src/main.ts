@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+// First: tracing (when configured) must patch http, express and pg before they are loaded.
+import { stopTracing } from './observability/tracing-init';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -47,6 +49,8 @@ async function main(): Promise<void> {
     log,
     steps: () => [
       { name: 'the app (HTTP first)', run: closeApp },
+      // Spans of the last requests are sent once the app has stopped taking them.
+      { name: 'tracing', run: stopTracing },
       { name: 'the simulators', run: demo?.stop.bind(demo) },
       { name: 'the database', run: database?.stop.bind(database) },
     ],

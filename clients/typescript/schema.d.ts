@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description The Prometheus text exposition format: HTTP, payouts, provider calls and circuits, reconciler, outbox, webhooks, credential expiry, database pool and the Node process. Served here to a key with metrics:read when METRICS=scope (the default); on its own listener when METRICS=port (then 404 here); nowhere when METRICS=off.
+         */
+        get: operations["Metrics_scrape"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -1192,36 +1212,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        AuditActorDto: {
-            /**
-             * Format: uuid
-             * @description null: the service itself.
-             */
-            keyId: string | null;
-            /** @description The key owner, key:<id>, or null for the service itself. */
-            principal: string | null;
-        };
-        AuditEventDto: {
-            /** @example 1042 */
-            id: string;
-            /** Format: date-time */
-            occurredAt: string;
-            /** @example payout.approved */
-            action: string;
-            /** @enum {string} */
-            subjectType: "api_key" | "credential" | "payout_policies" | "beneficiary" | "payout" | "payout_batch";
-            subjectId: string | null;
-            actor: components["schemas"]["AuditActorDto"];
-            /** @description What changed; never a secret. */
-            detail: {
-                [key: string]: unknown;
-            };
-        };
-        AuditPageDto: {
-            items: components["schemas"]["AuditEventDto"][];
-            /** @description Pass as `cursor` for the next (older) page; null on the last. */
-            nextCursor: string | null;
-        };
         FieldProblemDto: {
             /**
              * @description The field to fix, as a dotted path into the request.
@@ -1269,6 +1259,36 @@ export interface components {
         ErrorBodyDto: {
             error: components["schemas"]["ErrorDetailDto"];
         };
+        AuditActorDto: {
+            /**
+             * Format: uuid
+             * @description null: the service itself.
+             */
+            keyId: string | null;
+            /** @description The key owner, key:<id>, or null for the service itself. */
+            principal: string | null;
+        };
+        AuditEventDto: {
+            /** @example 1042 */
+            id: string;
+            /** Format: date-time */
+            occurredAt: string;
+            /** @example payout.approved */
+            action: string;
+            /** @enum {string} */
+            subjectType: "api_key" | "credential" | "payout_policies" | "beneficiary" | "payout" | "payout_batch";
+            subjectId: string | null;
+            actor: components["schemas"]["AuditActorDto"];
+            /** @description What changed; never a secret. */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        AuditPageDto: {
+            items: components["schemas"]["AuditEventDto"][];
+            /** @description Pass as `cursor` for the next (older) page; null on the last. */
+            nextCursor: string | null;
+        };
         CreateApiKeyDto: {
             /**
              * @description Who or what uses the key.
@@ -1286,7 +1306,7 @@ export interface components {
              *       "payouts:write"
              *     ]
              */
-            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin" | "metrics:read")[];
             /**
              * Format: date-time
              * @description When the key stops working (ISO 8601). Omit for a key that does not expire.
@@ -1309,7 +1329,7 @@ export interface components {
              * @example pbk_Xy3k9QaB…f0Zq
              */
             maskedKey: string;
-            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin" | "metrics:read")[];
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             /** @enum {string} */
@@ -1348,7 +1368,7 @@ export interface components {
              * @example pbk_Xy3k9QaB…f0Zq
              */
             maskedKey: string;
-            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin")[];
+            scopes: ("payouts:read" | "payouts:write" | "payouts:approve" | "beneficiaries:read" | "beneficiaries:write" | "policies:read" | "policies:write" | "audit:read" | "accounts:read" | "credentials:admin" | "keys:admin" | "metrics:read")[];
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             /** @enum {string} */
@@ -2700,6 +2720,61 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    Metrics_scrape: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (metrics:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND: metrics are not served on this port. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
+        };
+    };
     Audit_list: {
         parameters: {
             query?: {

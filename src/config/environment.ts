@@ -279,6 +279,47 @@ export class Environment {
   @IsIn(['public', 'protected', 'off'], { message: 'must be public, protected or off' })
   API_DOCS?: 'public' | 'protected' | 'off';
 
+  // Observability.
+
+  /**
+   * Where Prometheus metrics are served: `scope` (GET /metrics on the API port, for an API key
+   * with metrics:read; the default), `port` (GET /metrics on METRICS_HOST:METRICS_PORT, no key:
+   * keep that address private), or `off`. Never public by default.
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsIn(['scope', 'port', 'off'], { message: 'must be scope, port or off' })
+  METRICS: 'scope' | 'port' | 'off' = 'scope';
+
+  /** METRICS=port: the metrics listener's port. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(0, { message: 'must be between 0 and 65535' })
+  @Max(65_535, { message: 'must be between 0 and 65535' })
+  METRICS_PORT: number = 9464;
+
+  /** METRICS=port: the address the metrics listener binds (loopback unless a scraper elsewhere must reach it). */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  METRICS_HOST: string = '127.0.0.1';
+
+  /**
+   * OpenTelemetry tracing: off unless set. The OTLP/HTTP endpoint traces are sent to (e.g.
+   * http://collector:4318); spans of HTTP requests, SQL and provider calls, never headers or bodies.
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL, e.g. http://collector:4318' })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  /** The service name traces carry. */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  OTEL_SERVICE_NAME: string = 'payments-backend';
+
   /** Length of a rate-limit window (ms); every limit below counts per window. */
   @Transform(toInt)
   @IsOptional()

@@ -1,15 +1,42 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
+import { Metrics } from '../observability/metrics';
 import { CredentialVault } from './credential-vault.service';
 
 const HOURLY = 60 * 60 * 1000;
+const DAY_MS = 86_400_000;
+/** A century ahead: every credential in service that has an end date. */
+const ALL_EXPIRING_DAYS = 36_500;
 
-/** Marks certificates expiring (≤ 30 days) and expired, at start and every hour. */
+/**
+ * Marks certificates expiring (≤ 30 days) and expired, at start and every hour; serves
+ * credential_expiry_days (days left of each credential in service) at every scrape.
+ */
 @Injectable()
 export class CredentialExpiryJob implements OnApplicationBootstrap {
   private readonly logger = new Logger('CredentialExpiry');
 
-  constructor(private readonly vault: CredentialVault) {}
+  constructor(
+    private readonly vault: CredentialVault,
+    metrics: Metrics,
+  ) {
+    metrics.onScrape(async () => {
+      const inService = await this.vault.list({ expiringWithinDays: ALL_EXPIRING_DAYS });
+      // The soonest per provider, environment and kind: two overlap while one replaces the other.
+      const soonest = new Map<string, { labels: Record<'provider' | 'environment' | 'kind', string>; days: number }>();
+      for (const credential of inService) {
+        if (!credential.expiresAt) continue;
+        const labels = { provider: credential.provider, environment: credential.environment, kind: credential.kind };
+        const key = `${labels.provider}:${labels.environment}:${labels.kind}`;
+        const days = (credential.expiresAt.getTime() - Date.now()) / DAY_MS;
+        const known = soonest.get(key);
+        if (!known || days < known.days) soonest.set(key, { labels, days });
+      }
+      metrics.credentialExpiryDays.reset();
+      for (const { labels, days } of soonest.values())
+        metrics.credentialExpiryDays.set(labels, Math.round(days * 100) / 100);
+    });
+  }
 
   onApplicationBootstrap(): void {
     void this.run();

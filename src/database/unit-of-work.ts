@@ -16,9 +16,29 @@ export type Transaction = EntityManager;
  */
 @Injectable()
 export class UnitOfWork {
+  /** Work to do once a run()'s transaction has committed (never when it rolls back). */
+  private readonly committed = new WeakMap<Transaction, Array<() => void>>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  run<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  async run<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
+    const pending: Array<() => void> = [];
+    const result = await this.dataSource.transaction((transaction) => {
+      this.committed.set(transaction, pending);
+      return work(transaction);
+    });
+    for (const effect of pending) effect();
+    return result;
+  }
+
+  /**
+   * Runs `effect` after the transaction of run() that `transaction` belongs to commits, so what
+   * it records (metrics) is only what happened. For a transaction not opened by run() it runs at
+   * once. Effects must not throw.
+   */
+  afterCommit(transaction: Transaction, effect: () => void): void {
+    const pending = this.committed.get(transaction);
+    if (pending) pending.push(effect);
+    else effect();
   }
 }

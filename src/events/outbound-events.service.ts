@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { PeriodicTask } from '../common/periodic-task';
+import { Metrics } from '../observability/metrics';
 import { Environment } from '../config/environment';
 import { open, seal } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
@@ -62,6 +63,8 @@ interface PostResult {
   status: number | null;
   error: string | null;
   latencyMs: number;
+  /** A failure's bounded kind, for outbox_delivery_failures_total: http_4xx, http_5xx, redirect, destination_refused, network. */
+  failure?: string;
 }
 
 /**
@@ -88,7 +91,14 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly environment: Environment,
     private readonly policy: DestinationPolicy,
     private readonly resolver: DestinationResolver,
-  ) {}
+    private readonly metrics: Metrics,
+  ) {
+    metrics.onScrape(async () => {
+      const { pending, oldestSeconds } = await repository.backlog();
+      metrics.outboxBacklog.set(pending);
+      metrics.outboxOldestPending.set(oldestSeconds);
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.dispatcher.start(Math.min(this.environment.RECONCILE_INTERVAL_MS, 1_000));
@@ -275,6 +285,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
       { subscriptionId: event.subscription.id, eventId: id },
     );
     const attempts = event.attempts + 1;
+    if (result.failure) this.metrics.outboxDeliveryFailures.inc({ reason: result.failure });
     await this.repository.recordAttempt(
       id,
       result.error === null
@@ -302,8 +313,14 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const status = await this.send(rawUrl, body, signing);
       if (status >= 300 && status < 400)
-        return { status, error: `HTTP ${status} (redirects are not followed)`, latencyMs: latency() };
-      if (status < 200 || status >= 300) return { status, error: `HTTP ${status}`, latencyMs: latency() };
+        return {
+          status,
+          error: `HTTP ${status} (redirects are not followed)`,
+          latencyMs: latency(),
+          failure: 'redirect',
+        };
+      if (status < 200 || status >= 300)
+        return { status, error: `HTTP ${status}`, latencyMs: latency(), failure: `http_${Math.floor(status / 100)}xx` };
       return { status, error: null, latencyMs: latency() };
     } catch (failure) {
       if (failure instanceof DestinationRefusedError) {
@@ -313,7 +330,8 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
       // Not `instanceof Error`: errors from Node's own sockets may come from another realm (e.g. under jest).
       const message = (failure as { message?: unknown } | null)?.message;
       const error = typeof message === 'string' && message !== '' ? message.slice(0, 200) : 'delivery failed';
-      return { status: null, error, latencyMs: latency() };
+      const kind = failure instanceof DestinationRefusedError ? 'destination_refused' : 'network';
+      return { status: null, error, latencyMs: latency(), failure: kind };
     }
   }
 

@@ -20,6 +20,7 @@ const DESCRIPTION = [
 /** Every tag an operation uses, with what the group is for (Swagger UI shows these as section headers). */
 const TAGS: Array<[name: string, description: string]> = [
   ['Health', 'Liveness and readiness probes for orchestrators; no API key.'],
+  ['Operations', 'Prometheus metrics for the on-call engineer (scope metrics:read, or a listener of their own).'],
   ['API keys', 'Create, list and revoke the keys callers authenticate with, each with its scopes.'],
   [
     'Payouts',

@@ -8,6 +8,7 @@ import { PayoutsRepository } from './persistence/payouts.repository';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
 import { PayoutApprovals } from './payout-approvals';
 import { PayoutsService } from './payouts.service';
+import { Metrics } from '../observability/metrics';
 
 /**
  * Re-polls payouts that are not final, with back-off, and re-submits those whose submission is in
@@ -41,7 +42,14 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
     private readonly payouts: PayoutsService,
     private readonly environment: Environment,
     private readonly approvals: PayoutApprovals,
-  ) {}
+    private readonly metrics: Metrics,
+  ) {
+    metrics.onScrape(async () => {
+      const { due, oldestDueSeconds } = await rows.dueCheckBacklog();
+      metrics.reconcilerBacklog.set(due);
+      metrics.reconcilerOldestDue.set(oldestDueSeconds);
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.passes.start(this.environment.RECONCILE_INTERVAL_MS);
@@ -85,18 +93,22 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
 
   private async check(payout: Payout, attempts: number): Promise<void> {
     try {
-      if (payout.status === 'requested' || payout.status === 'unknown') {
-        await this.payouts.submit(payout);
-      } else {
-        await this.payouts.applyProviderResult(
-          payout,
-          await this.payouts
-            .provider(payout)
-            .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? undefined }),
-          'reconcile',
-        );
-      }
+      const after =
+        payout.status === 'requested' || payout.status === 'unknown'
+          ? await this.payouts.submit(payout)
+          : await this.payouts.applyProviderResult(
+              payout,
+              await this.payouts
+                .provider(payout)
+                .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? undefined }),
+              'reconcile',
+            );
+      this.metrics.reconcilerChecks.inc({
+        provider: payout.provider,
+        outcome: after.status === payout.status ? 'unchanged' : 'changed',
+      });
     } catch (error) {
+      this.metrics.reconcilerChecks.inc({ provider: payout.provider, outcome: 'error' });
       this.logger.warn(
         { payoutId: payout.id, error: error instanceof ProviderError ? error.code : String(error) },
         'could not reconcile payout; will retry',

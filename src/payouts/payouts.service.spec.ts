@@ -1,4 +1,5 @@
 import type { AuditTrail } from '../audit/audit-trail';
+import { Metrics } from '../observability/metrics';
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { Environment } from '../config/environment';
@@ -57,9 +58,10 @@ class Tables {
   }
 }
 
-class FakeUnitOfWork implements Pick<UnitOfWork, 'run'> {
+class FakeUnitOfWork implements Pick<UnitOfWork, 'run' | 'afterCommit'> {
   commits = 0;
   private readonly open = new Set<Transaction>();
+  private readonly effects = new Map<Transaction, Array<() => void>>();
 
   constructor(private readonly tables: Tables) {}
 
@@ -67,16 +69,25 @@ class FakeUnitOfWork implements Pick<UnitOfWork, 'run'> {
     const transaction = { name: `tx${this.commits}` } as unknown as Transaction;
     const rollback = this.tables.snapshot();
     this.open.add(transaction);
+    this.effects.set(transaction, []);
     try {
       const result = await work(transaction);
       this.commits += 1;
+      for (const effect of this.effects.get(transaction) ?? []) effect();
       return result;
     } catch (error) {
       rollback();
       throw error;
     } finally {
       this.open.delete(transaction);
+      this.effects.delete(transaction);
     }
+  }
+
+  afterCommit(transaction: Transaction, effect: () => void): void {
+    const effects = this.effects.get(transaction);
+    if (effects) effects.push(effect);
+    else effect();
   }
 
   check(transaction: Transaction): void {
@@ -429,6 +440,7 @@ function setUp(options: { alive?: number[]; idempotencyWaitMs?: number } = {}) {
       list: () => Promise.reject(new Error('no payout policies in this spec')),
     },
     { record: async () => undefined } as unknown as AuditTrail,
+    new Metrics(),
   );
   return { service, tables, unitOfWork, provider, answer };
 }

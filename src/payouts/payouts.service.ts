@@ -3,6 +3,7 @@ import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import { type AuditActor, AuditTrail, SERVICE_ACTOR } from '../audit/audit-trail';
 import { ApiError, type FieldProblem } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
+import { Metrics } from '../observability/metrics';
 import { Environment } from '../config/environment';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
@@ -111,6 +112,7 @@ export class PayoutsService {
     private readonly keyring: MasterKeyring,
     private readonly policyBook: PayoutPolicyBook,
     private readonly audit: AuditTrail,
+    private readonly metrics: Metrics,
   ) {
     this.governedSlots = new Slots(Math.max(1, Math.floor(environment.DATABASE_POOL_MAX / 2)));
   }
@@ -251,7 +253,10 @@ export class PayoutsService {
       events: this.createdEvents(requested),
     });
     if (first.outcome === 'taken') return this.replay(idempotency, requestHashes);
-    if (first.outcome === 'inserted') return this.answer(first.payout, idempotency, provider);
+    if (first.outcome === 'inserted') {
+      this.metrics.payoutCreated(first.payout);
+      return this.answer(first.payout, idempotency, provider);
+    }
     return this.createGoverned(idempotency, requestHashes, claim, requested, history, beneficiary, provider, {
       approvedInBatch: options.approvedInBatch !== undefined,
     });
@@ -316,6 +321,7 @@ export class PayoutsService {
       }),
     );
     if (!decided) return this.replay(idempotency, requestHashes);
+    this.metrics.payoutCreated(decided);
     if (decided.status === 'pending_approval') return { outcome: 'created', payout: decided };
     return this.answer(decided, idempotency, provider);
   }
@@ -566,7 +572,10 @@ export class PayoutsService {
         events: outcome.announceFrom ? this.movedEvents(outcome.payout, outcome.announceFrom) : undefined,
         answer: answerTo && { scope: answerTo, answer: this.createdAnswer.render(outcome.payout) },
       });
-      if (committed) return outcome.payout;
+      if (committed) {
+        if (outcome.announceFrom) this.countMove(outcome.payout);
+        return outcome.payout;
+      }
     }
     return this.unitOfWork.run(async (transaction) => {
       const locked = await this.payouts.lockById(transaction, seen.id);
@@ -729,7 +738,13 @@ export class PayoutsService {
 
   /** The events of a payout's move, in the same transaction as the change. */
   announce(transaction: Transaction, payout: Payout, from: PayoutStatus): Promise<void> {
+    this.unitOfWork.afterCommit(transaction, () => this.countMove(payout));
     return this.outbound.enqueueAll(transaction, this.movedEvents(payout, from));
+  }
+
+  /** payouts_transitions_total, and payouts_finished_total with its time to final for a final status. */
+  private countMove(payout: Payout): void {
+    this.metrics.payoutMoved(payout, { final: TERMINAL.has(payout.status) });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Metrics } from '../observability/metrics';
 import { Environment, settingValue } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
 import { descriptorOf } from '../providers/provider-catalogue';
@@ -15,7 +16,7 @@ export const WEBHOOK_OUTCOMES = ['applied', 'duplicate', 'deferred', 'final', 'u
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** Why an inbound notification was refused (counted in the logs, never stored). */
-export type RejectionReason = 'unverified' | 'source_not_allowed';
+export type RejectionReason = 'unverified' | 'source_not_allowed' | 'malformed';
 
 /** A summary line per provider and reason at most this often, however fast rejections come. */
 const REJECTION_LOG_INTERVAL_MS = 10_000;
@@ -40,6 +41,7 @@ export class WebhooksService {
     private readonly registry: ProviderRegistry,
     private readonly payouts: PayoutsService,
     private readonly environment: Environment,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Returns null when no environment's credential verifies the notification. */
@@ -49,7 +51,7 @@ export class WebhooksService {
     hint?: ProviderEnvironment,
   ): Promise<{ notice: WebhookNotice; environment: ProviderEnvironment } | null> {
     if (!this.allowedSource(provider, webhook.remoteAddress)) {
-      this.rejected(provider, 'source_not_allowed', webhook.remoteAddress);
+      this.recordRejection(provider, 'source_not_allowed', webhook.remoteAddress);
       return null;
     }
     const environments = hint ? [hint] : (ENVIRONMENTS[provider] as readonly ProviderEnvironment[]);
@@ -60,7 +62,7 @@ export class WebhooksService {
         .catch(() => null); // no credential for that environment
       if (notice) return { notice, environment };
     }
-    this.rejected(provider, 'unverified', webhook.remoteAddress);
+    this.recordRejection(provider, 'unverified', webhook.remoteAddress);
     return null;
   }
 
@@ -86,6 +88,17 @@ export class WebhooksService {
    * machine. `named` is the payout read for the verification hint (see payoutNamed), if any.
    */
   async process(
+    provider: Provider,
+    environment: ProviderEnvironment,
+    notice: WebhookNotice,
+    named?: Payout | null,
+  ): Promise<WebhookOutcome> {
+    const outcome = await this.processVerified(provider, environment, notice, named);
+    this.metrics.webhooks.inc({ provider, outcome: 'accepted', reason: outcome });
+    return outcome;
+  }
+
+  private async processVerified(
     provider: Provider,
     environment: ProviderEnvironment,
     notice: WebhookNotice,
@@ -138,10 +151,12 @@ export class WebhooksService {
   }
 
   /**
-   * Counts a refused notification. Nothing is written (a flood must not grow a table) and the
-   * log gets one summary line per provider and reason per interval.
+   * Counts a refused notification (webhooks_received_total{outcome="rejected"}). Nothing is
+   * written (a flood must not grow a table) and the log gets one summary line per provider and
+   * reason per interval. A provider's own callback listener (mTLS) reports here too.
    */
-  private rejected(provider: Provider, reason: RejectionReason, source: string | undefined): void {
+  recordRejection(provider: Provider, reason: RejectionReason, source: string | undefined): void {
+    this.metrics.webhooks.inc({ provider, outcome: 'rejected', reason });
     const key = `${provider}:${reason}`;
     const now = Date.now();
     const entry = this.rejections.get(key) ?? { count: 0, total: 0, loggedAt: 0 };

@@ -1,3 +1,4 @@
+import { Metrics } from '../../src/observability/metrics';
 import { randomUUID } from 'node:crypto';
 import { Environment, loadEnvironment } from '../../src/config/environment';
 import { IdempotencyKeysRepository } from '../../src/payouts/persistence/idempotency-keys.repository';
@@ -84,6 +85,7 @@ describe('reconciler catch-up', () => {
         world.t.app.get(PayoutsService),
         environment,
         world.t.app.get(PayoutApprovals),
+        world.t.app.get(Metrics),
       );
     const d24Requests = async () =>
       (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body.d24.requests;

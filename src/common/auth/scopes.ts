@@ -11,6 +11,7 @@ export const SCOPES = [
   'accounts:read',
   'credentials:admin',
   'keys:admin',
+  'metrics:read',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

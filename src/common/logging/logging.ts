@@ -1,3 +1,4 @@
+import { traceFields } from '../../observability/tracing';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream, Logger, LoggerOptions } from 'pino';
 import pino from 'pino';
@@ -109,6 +110,8 @@ export function loggerOptions(environment: Environment): LoggerOptions {
     // where the old wildcard paths cost 25. Nothing here binds nested secrets to a child
     // (pino-http binds `req`, which its serializer redacts).
     redact: { paths: BINDING_PATHS, censor: REDACTED },
+    // With tracing on, every line written inside a span names it (trace_id, span_id).
+    ...(environment.OTEL_EXPORTER_OTLP_ENDPOINT ? { mixin: traceFields } : {}),
   };
 }
 

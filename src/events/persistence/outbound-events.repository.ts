@@ -184,6 +184,20 @@ export class OutboundEventsRepository {
     return due.map((row) => row.id);
   }
 
+  /**
+   * Deliveries still to make (undelivered, attempts left, subscription active) and the age in
+   * seconds of the oldest, for the outbox metrics (ix_outbound_events_due covers the scan).
+   */
+  async backlog(): Promise<{ pending: number; oldestSeconds: number }> {
+    const [row]: Array<{ pending: number; oldest: number | null }> = await this.dataSource.query(
+      `SELECT count(*)::int AS pending, EXTRACT(EPOCH FROM now() - min(e.created_at))::float8 AS oldest
+         FROM outbound_events e
+        WHERE e.delivered_at IS NULL AND e.attempts < e.max_attempts
+          AND EXISTS (SELECT 1 FROM event_subscriptions s WHERE s.id = e.subscription_id AND s.disabled_at IS NULL)`,
+    );
+    return { pending: row.pending, oldestSeconds: Math.max(0, row.oldest ?? 0) };
+  }
+
   /** The event with its subscription as they are now; null when either is gone. */
   async findPending(id: string): Promise<PendingDelivery | null> {
     const row = await this.dataSource

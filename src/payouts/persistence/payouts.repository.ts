@@ -469,6 +469,18 @@ export class PayoutsRepository {
     return claimed.map((row) => ({ id: row.id, provider: row.provider, checkAttempts: row.check_attempts }));
   }
 
+  /**
+   * How many payouts have a status check due now, and how long the most overdue one has waited
+   * (seconds), for the reconciler's metrics: an index range scan of ix_payouts_next_check.
+   */
+  async dueCheckBacklog(): Promise<{ due: number; oldestDueSeconds: number }> {
+    const [row]: Array<{ due: number; oldest: number | null }> = await this.dataSource.query(
+      `SELECT count(*)::int AS due, EXTRACT(EPOCH FROM now() - min(next_check_at))::float8 AS oldest FROM payouts
+        WHERE next_check_at IS NOT NULL AND next_check_at <= now() AND status <> 'pending_approval'`,
+    );
+    return { due: row.due, oldestDueSeconds: Math.max(0, row.oldest ?? 0) };
+  }
+
   /** The payouts with these ids, in one statement (missing ones are simply absent). */
   async findByIds(ids: readonly string[]): Promise<Map<string, Payout>> {
     if (ids.length === 0) return new Map();

@@ -18,6 +18,8 @@ import {
   wrap,
 } from 'cockatiel';
 import { Environment } from '../../config/environment';
+import { Metrics } from '../../observability/metrics';
+import { inProviderSpan } from '../../observability/tracing';
 import { CredentialVault } from '../../credentials/credential-vault.service';
 import type { Credential, CredentialKind, SecretMaterial, SecretOf } from '../../credentials/domain/credential';
 import { ProviderEndpoints, HostFamily } from '../provider-endpoints';
@@ -66,6 +68,8 @@ class ConnectTimeoutAgent extends Agent {
   constructor(
     options: AgentOptions,
     private readonly connectTimeoutMs: number,
+    /** Called on every new TLS connection: each is a full handshake (provider_tls_handshakes_total). */
+    private readonly onHandshake: () => void,
   ) {
     super(options);
   }
@@ -77,12 +81,28 @@ class ConnectTimeoutAgent extends Agent {
     socket.setTimeout(this.connectTimeoutMs, () =>
       socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' })),
     );
-    socket.once('secureConnect', () => socket.setTimeout(0));
+    socket.once('secureConnect', () => {
+      socket.setTimeout(0);
+      this.onHandshake();
+    });
     return socket;
   }
 }
 
 const RETRY_DELAY_MS = 100;
+
+/** provider_circuit_state: 0 closed, 1 half-open, 2 open (isolated counts as open). */
+const CIRCUIT_GAUGE: Record<CircuitState, number> = {
+  [CircuitState.Closed]: 0,
+  [CircuitState.HalfOpen]: 1,
+  [CircuitState.Open]: 2,
+  [CircuitState.Isolated]: 2,
+};
+
+/** The bounded labels of a provider call: never its path (it may carry ids) or anything of its body. */
+function callLabels(request: OutboundRequest): { provider: string; environment: string; operation: string } {
+  return { provider: request.provider, environment: request.environment, operation: request.operation };
+}
 
 /**
  * The credentialed HTTP client every provider module uses. Per provider + environment + host
@@ -108,6 +128,7 @@ export class CredentialedHttp implements OnModuleDestroy {
     private readonly vault: CredentialVault,
     private readonly endpoints: ProviderEndpoints,
     private readonly environment: Environment,
+    private readonly metrics: Metrics,
   ) {
     const extra = (environment.PROVIDER_CA_FILE ?? '')
       .split(',')
@@ -116,6 +137,12 @@ export class CredentialedHttp implements OnModuleDestroy {
       .map((file) => readFileSync(file, 'utf8'));
     this.trust = [...rootCertificates, ...extra];
     this.stopListening = vault.onChange((change) => this.forget(change.provider, change.environment));
+    metrics.onScrape(() => {
+      for (const [key, breaker] of this.breakers) {
+        const [provider, environment] = key.split(':');
+        metrics.providerCircuitState.set({ provider, environment }, CIRCUIT_GAUGE[breaker.state]);
+      }
+    });
   }
 
   onModuleDestroy(): void {
@@ -199,6 +226,7 @@ export class CredentialedHttp implements OnModuleDestroy {
       return await policy.execute(() => this.send(request));
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
+        this.metrics.providerCallErrors.inc({ ...callLabels(request), code: 'CIRCUIT_OPEN' });
         throw new ProviderError(
           'CIRCUIT_OPEN',
           `${request.provider} ${request.environment} is failing; calls are paused for a few seconds.`,
@@ -237,7 +265,16 @@ export class CredentialedHttp implements OnModuleDestroy {
     return breaker;
   }
 
-  private async send(request: OutboundRequest): Promise<OutboundResponse> {
+  /** One attempt of a call, in its own trace span (provider, environment, operation: never URL, headers or body). */
+  private send(request: OutboundRequest): Promise<OutboundResponse> {
+    return inProviderSpan({ ...callLabels(request), method: request.method }, async (span) => {
+      const response = await this.sendOnce(request);
+      span.setAttribute('http.response.status_code', response.status);
+      return response;
+    });
+  }
+
+  private async sendOnce(request: OutboundRequest): Promise<OutboundResponse> {
     const baseUrl = this.endpoints.baseUrl(request.provider, request.environment, request.family);
     const connection = await this.connection(request.provider, request.environment, request.family);
     if (connection.credential) assertUsable(connection.credential);
@@ -257,7 +294,14 @@ export class CredentialedHttp implements OnModuleDestroy {
         validateStatus: () => true,
         decompress: true,
       });
-      const durationMs = Math.round(performance.now() - started);
+      const elapsedMs = performance.now() - started;
+      const durationMs = Math.round(elapsedMs);
+      this.metrics.providerCallDuration.observe(
+        { ...callLabels(request), outcome: `${Math.floor(response.status / 100)}xx` },
+        elapsedMs / 1000,
+      );
+      if (response.status >= 500)
+        this.metrics.providerCallErrors.inc({ ...callLabels(request), code: 'PROVIDER_UNAVAILABLE' });
       this.logger.log(
         {
           provider: request.provider,
@@ -290,6 +334,11 @@ export class CredentialedHttp implements OnModuleDestroy {
     } catch (error) {
       if (error instanceof ProviderError) throw error;
       const mapped = transportError(error as AxiosError, request, { write });
+      this.metrics.providerCallDuration.observe(
+        { ...callLabels(request), outcome: mapped.code },
+        (performance.now() - started) / 1000,
+      );
+      this.metrics.providerCallErrors.inc({ ...callLabels(request), code: mapped.code });
       this.logger.warn(
         {
           provider: request.provider,
@@ -351,6 +400,7 @@ export class CredentialedHttp implements OnModuleDestroy {
         rejectUnauthorized: true,
       },
       this.environment.PROVIDER_CONNECT_TIMEOUT_MS,
+      () => this.metrics.providerTlsHandshakes.inc({ provider, environment, family }),
     );
     return { agent, credential: credentialed?.credential ?? null };
   }

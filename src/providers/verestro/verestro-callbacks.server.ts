@@ -258,7 +258,10 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     const environment = peer?.issuerCertificate
       ? this.authorities.get(peer.issuerCertificate.fingerprint256)
       : undefined;
-    if (!environment) throw new Refusal(401, ErrorCode.UNAUTHENTICATED, 'The callback could not be verified.');
+    if (!environment) {
+      this.webhooks.recordRejection('verestro', 'unverified', req.socket.remoteAddress);
+      throw new Refusal(401, ErrorCode.UNAUTHENTICATED, 'The callback could not be verified.');
+    }
 
     const encoding = req.headers['content-encoding'];
     const encodings = (encoding ?? '')
@@ -298,6 +301,7 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     const webhook = { headers: req.headers, rawBody, remoteAddress: req.socket.remoteAddress };
     const notice = await this.registry.get('verestro', environment).verifyWebhook(webhook);
     if (!notice) {
+      this.webhooks.recordRejection('verestro', 'malformed', req.socket.remoteAddress);
       throw new Refusal(
         400,
         ErrorCode.MALFORMED_CALLBACK,
