@@ -26,6 +26,7 @@ import { type FloorResult, measureFloor } from './floor';
 import { type CatchUpRun, measureCatchUp } from './catch-up';
 import { measureListScale } from './list-scale';
 import { type BatchRun, measureBatch } from './batch';
+import { metricsCost, metricUpdates } from './metrics-cost';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -503,7 +504,14 @@ async function main(): Promise<void> {
 
     process.stdout.write('measuring D24 …\n');
     const d24d = await d24Direct();
+    const scrape = async () => metricUpdates(await (await fetch(`${api!.url}/metrics`, { headers: auth })).text());
+    const updatesBefore = await scrape();
     const d24b = await backend('d24', 'd24');
+    const metrics = metricsCost({
+      updatesDuringRun: (await scrape()) - updatesBefore,
+      payouts: d24b.ok,
+      apiCpuMsPerPayout: (d24b.apiCpuMs ?? 0) / Math.max(d24b.ok, 1),
+    });
     const floorAtConnections = floor[floor.length - 1];
     scenarios.push({
       ...compare('d24-max-rate', 'D24 create cashout', d24d, d24b),
@@ -656,6 +664,7 @@ async function main(): Promise<void> {
       catchUp,
       batch,
       framework,
+      metrics,
       health,
       listScale,
     };
@@ -691,6 +700,7 @@ async function main(): Promise<void> {
           ]
         : []),
       `The framework's floor per request (API CPU): ${framework.healthCpuMsPerRequest} ms for GET /health, ${framework.refusedCreateCpuMsPerRequest} ms for a POST /v1/payouts refused by validation (API key, rate limit, body parsing, validation, error answer).`,
+      `Metrics (D24 run, /metrics scraped before and after): ${metrics.updatesPerPayout} updates per payout × ${metrics.nanosecondsPerUpdate} ns = ${metrics.microsecondsPerPayout} µs per payout, ${metrics.shareOfApiCpuPercent}% of the API's CPU per payout.`,
       `/health p99: ${health.idleP99Ms} ms idle, ${health.duringKeyGenerationP99Ms} ms while four RSA-4096 CSRs are generated (×${health.ratio}).`,
       ...scenarios.filter((s) => s.note).map((s) => `- ${s.path}: ${s.note}`),
       '',
