@@ -62,6 +62,7 @@ async function createAtSimulator(options: CatchUpOptions, ids: string[]): Promis
             'Content-Type': 'application/json',
             'Content-Length': Buffer.byteLength(body),
             'User-Agent': 'bench-catch-up',
+            Authorization: `Basic ${Buffer.from(`${options.d24Keys.apiKey}:${options.d24Keys.apiPassphrase}`).toString('base64')}`,
             'Payload-Signature': createHmac('sha256', options.d24Keys.apiSignature).update(body).digest('hex'),
           },
         },

@@ -381,6 +381,7 @@ async function main(): Promise<void> {
                   headers: {
                     'Content-Type': 'application/json',
                     'User-Agent': 'bench-direct',
+                    Authorization: `Basic ${Buffer.from(`${d24Keys.apiKey}:${d24Keys.apiPassphrase}`).toString('base64')}`,
                     'Payload-Signature': createHmac('sha256', d24Keys.apiSignature).update(body).digest('hex'),
                   },
                 };

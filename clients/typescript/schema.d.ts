@@ -1462,6 +1462,26 @@ export interface components {
             email?: string;
             /** @example +5511999999999 */
             phone?: string;
+            /**
+             * @description Street address (D24 `address`, ≤ 255).
+             * @example Rua Augusta 1500
+             */
+            address?: string;
+            /**
+             * @description D24 `city`.
+             * @example São Paulo
+             */
+            city?: string;
+            /**
+             * @description D24 `postal_code`.
+             * @example 01305-100
+             */
+            postalCode?: string;
+            /**
+             * @description Date of birth (D24 `beneficiary_birthdate`), YYYY-MM-DD, in the past.
+             * @example 1990-04-23
+             */
+            birthdate?: string;
         };
         CreatePayoutDto: {
             /**

@@ -28,6 +28,11 @@ export interface LatamBankBeneficiary {
   accountType?: string;
   email?: string;
   phone?: string;
+  /** The holder's street address, city, postal code and birth date (YYYY-MM-DD): some countries' banks need them. */
+  address?: string;
+  city?: string;
+  postalCode?: string;
+  birthdate?: string;
 }
 
 /** IBAN (SEPA or SWIFT) with name and address. */

@@ -325,7 +325,11 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
         .set(admin())
         .send({ environment: 'stage', chainPem: cp.chain, privateKeyPem: cp.leaf.privateKeyPem });
       expect(good.status).toBe(200);
-      expect(good.body).toMatchObject({ ok: true, findings: [] });
+      // The test PKI's root is no public CA: a warning, not a refusal.
+      expect(good.body).toMatchObject({
+        ok: true,
+        findings: [expect.objectContaining({ code: 'ROOT_NOT_PUBLICLY_TRUSTED', severity: 'warning' })],
+      });
       expect(good.body.certificates).toHaveLength(3);
 
       const reversed = await t.http
@@ -398,7 +402,10 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
         .set(admin())
         .send({ environment: 'prod', chainPem: cp.chain });
       expect(prodCheck.body.ok).toBe(true);
-      expect(prodCheck.body.findings.map((f: { code: string }) => f.code)).toEqual(['SAME_CERTIFICATE_STAGE_AND_PROD']);
+      expect(prodCheck.body.findings.map((f: { code: string }) => f.code)).toEqual([
+        'ROOT_NOT_PUBLICLY_TRUSTED',
+        'SAME_CERTIFICATE_STAGE_AND_PROD',
+      ]);
     });
 
     it('stores the DevApp client, the webhook token, and generates a Merchant API signing key whose public key downloads', async () => {

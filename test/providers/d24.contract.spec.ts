@@ -6,7 +6,7 @@ import {
 import { d24Control, signD24Payload } from '../../src/providers/d24/d24.signature';
 import { cashoutBody } from '../../src/providers/d24/d24.mapper';
 import type { D24Provider } from '../../src/providers/d24/d24.provider';
-import type { PayoutInstruction } from '../../src/providers/provider.port';
+import type { LatamBankBeneficiary, PayoutInstruction } from '../../src/providers/provider.port';
 import { ProviderError } from '../../src/providers/provider.port';
 import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
@@ -73,6 +73,28 @@ describe('D24 client against the simulator (real TLS)', () => {
     expect(done.providerStatus).toBe('COMPLETED');
     const ledger = (await admin<Array<{ externalId: string; amount: string }>>(world.sims, 'GET', '/d24/ledger')).body;
     expect(ledger.find((e) => e.externalId === payout.externalId)?.amount).toBe('150.75');
+  });
+
+  it('sends the holder’s address, city, postal code and birth date as D24 documents them, with HTTP Basic', async () => {
+    const payout = instruction();
+    payout.beneficiary = {
+      ...(payout.beneficiary as LatamBankBeneficiary),
+      address: 'Rua Augusta 1500',
+      city: 'São Paulo',
+      postalCode: '01305-100',
+      birthdate: '1990-04-23',
+    };
+    await d24.createPayout(payout);
+    const ledger = (
+      await admin<Array<{ externalId: string; holder?: Record<string, string> }>>(world.sims, 'GET', '/d24/ledger')
+    ).body;
+    // The simulator checked the Basic credentials (its own parser) before it stored anything.
+    expect(ledger.find((e) => e.externalId === payout.externalId)?.holder).toEqual({
+      address: 'Rua Augusta 1500',
+      city: 'São Paulo',
+      postal_code: '01305-100',
+      beneficiary_birthdate: '1990-04-23',
+    });
   });
 
   it('reconciles a repeated create (511) to the existing cashout instead of failing', async () => {

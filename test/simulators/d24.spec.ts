@@ -18,6 +18,7 @@ const merchant = {
 };
 
 /** Signs exactly as D24's documentation says: lowercase hex HMAC-SHA256 of the body bytes. */
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const sign = (body: string, secret = merchant.apiSignature) =>
   createHmac('sha256', secret).update(Buffer.from(body, 'utf8')).digest('hex');
 
@@ -62,6 +63,7 @@ describe('D24 simulator', () => {
       headers: {
         'Content-Type': 'application/json',
         'User-Agent': 'd24-test-client/1.0',
+        Authorization: basic(merchant.apiKey, merchant.apiPassphrase),
         'Payload-Signature': sign(body),
         ...headers,
       },
@@ -114,6 +116,21 @@ describe('D24 simulator', () => {
     for (const headers of cases) {
       const response = await send('POST', '/v3/cashout', body, headers);
       expect([response.status, response.json().code]).toEqual([401, 302]);
+    }
+  });
+
+  it('refuses HTTP Basic credentials that are missing, wrong or another merchant’s (401, code 401)', async () => {
+    const body = JSON.stringify(cashout());
+    const cases: Array<Record<string, string>> = [
+      { Authorization: '' },
+      { Authorization: basic(merchant.apiKey, 'wrong-passphrase') },
+      { Authorization: basic('someone-else', merchant.apiPassphrase) },
+      { Authorization: `Bearer ${merchant.apiPassphrase}` },
+      { Authorization: 'Basic !!!' },
+    ];
+    for (const headers of cases) {
+      const response = await send('POST', '/v3/cashout', body, headers);
+      expect([response.status, response.json().code]).toEqual([401, 401]);
     }
   });
 
@@ -343,7 +360,12 @@ describe('D24 simulator', () => {
           body,
           ca: sims.serverCaPem,
           agent,
-          headers: { 'Content-Type': 'application/json', 'User-Agent': 't', 'Payload-Signature': sign(body) },
+          headers: {
+            'Content-Type': 'application/json',
+            'User-Agent': 't',
+            Authorization: basic(merchant.apiKey, merchant.apiPassphrase),
+            'Payload-Signature': sign(body),
+          },
         });
       }
     } finally {

@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { lintClientChain } from '../../src/providers/connectpay/connectpay.chain-lint';
 import type { TestPki } from '../support/pki';
 import { buildTestPki, DAY_MS, EKU, issue, selfSigned } from '../support/pki';
@@ -12,9 +13,11 @@ describe('ConnectPay chain rules, on a real test PKI', () => {
     pki = await buildTestPki();
   });
 
-  it('accepts a complete chain in order with the matching key', () => {
+  it('accepts a complete chain in order with the matching key (warning that a test root is no public CA)', () => {
     const report = lintClientChain(pki.chain, { privateKeyPem: pki.leaf.privateKeyPem });
-    expect(report.findings).toEqual([]);
+    expect(report.findings.map((f) => [f.code, f.severity, f.certificateIndex])).toEqual([
+      ['ROOT_NOT_PUBLICLY_TRUSTED', 'warning', 2],
+    ]);
     expect(report.ok).toBe(true);
     expect(report.certificates.map((c) => c.selfSigned)).toEqual([false, false, true]);
   });
@@ -30,6 +33,25 @@ describe('ConnectPay chain rules, on a real test PKI', () => {
   it('finds a missing root', () => {
     const report = lintClientChain(pki.leaf.pem + pki.intermediate.pem);
     expect(codes(report, 'error')).toEqual(['ROOT_MISSING']);
+  });
+
+  it('refuses a leaf issued straight by a root: the intermediate is required', async () => {
+    const direct = await issue(pki.root, { subject: 'CN=direct.example.com' });
+    const report = lintClientChain(direct.pem + pki.root.pem);
+    expect(report.findings.filter((f) => f.severity === 'error').map((f) => [f.code, f.certificateIndex])).toEqual([
+      ['INTERMEDIATE_MISSING', 1],
+    ]);
+    expect(report.findings.find((f) => f.code === 'INTERMEDIATE_MISSING')?.message).toMatch(
+      /leaf, intermediate and root/,
+    );
+    expect(report.ok).toBe(false);
+  });
+
+  it('does not warn about a root in the public trust store', () => {
+    // A real public root on its own: the chain is incomplete, but its root is publicly trusted.
+    const [publicRoot] = rootCertificates;
+    const report = lintClientChain(pki.leaf.pem + publicRoot);
+    expect(codes(report)).not.toContain('ROOT_NOT_PUBLICLY_TRUSTED');
   });
 
   it('finds a chain that is only a leaf', () => {
@@ -75,7 +97,7 @@ describe('ConnectPay chain rules, on a real test PKI', () => {
     });
     const report = lintClientChain(soon.pem + pki.intermediate.pem + pki.root.pem);
     expect(report.ok).toBe(true);
-    expect(codes(report, 'warning')).toEqual(['EXPIRES_SOON']);
+    expect(codes(report, 'warning')).toEqual(['ROOT_NOT_PUBLICLY_TRUSTED', 'EXPIRES_SOON']);
   });
 
   it('finds a key that does not match the leaf, and an unreadable key', async () => {
@@ -110,6 +132,9 @@ describe('ConnectPay chain rules, on a real test PKI', () => {
       'NOT_PEM',
     ]);
     expect(codes(lintClientChain(pki.chain + pki.leaf.privateKeyPem), 'error')).toEqual(['PRIVATE_KEY_IN_CHAIN']);
-    expect(codes(lintClientChain('subject=CN=x\n' + pki.chain), 'warning')).toEqual(['STRAY_TEXT']);
+    expect(codes(lintClientChain('subject=CN=x\n' + pki.chain), 'warning')).toEqual([
+      'STRAY_TEXT',
+      'ROOT_NOT_PUBLICLY_TRUSTED',
+    ]);
   });
 });

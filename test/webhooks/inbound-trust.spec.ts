@@ -115,6 +115,29 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
     expect((await get(payout.body.id)).status).toBe('completed');
   });
 
+  it('a D24 notification from an address off D24_NOTIFICATION_ALLOWED_IPS is refused, however well its control string verifies', async () => {
+    const payout = await post(d24Payout());
+    const done = await eventually(
+      () => get(payout.body.id),
+      (p) => p.status === 'completed',
+    );
+    const form = { external_id: done.id, control: await controlFor(done.id) };
+    const before = await countRows();
+    environment.D24_NOTIFICATION_ALLOWED_IPS = '192.0.2.10, 192.0.2.11';
+    try {
+      const refused = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
+      expect([refused.status, refused.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
+      expect(await countRows()).toEqual(before);
+      expect(world.t.logs.text).toMatch(/"reason":"source_not_allowed"[^\n]*"msg":"refused provider notifications"/);
+      // This test's address listed: the same notification is taken.
+      environment.D24_NOTIFICATION_ALLOWED_IPS = '192.0.2.10,127.0.0.1';
+      const accepted = await world.t.http.post('/v1/webhooks/d24').type('form').send(form);
+      expect(accepted.status).toBe(200);
+    } finally {
+      environment.D24_NOTIFICATION_ALLOWED_IPS = undefined;
+    }
+  });
+
   it('webhook routes take small bodies only, refused before anything is verified', async () => {
     const before = await countRows();
     const big = await world.t.http

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import type { CertificateFacts } from '../../credentials/domain/credential';
 import { EXPIRING_WITHIN_DAYS } from '../../credentials/domain/credential';
 import {
@@ -40,6 +41,15 @@ export interface ChainReport {
 }
 
 const LETS_ENCRYPT = /Let's Encrypt|Internet Security Research Group/i;
+
+let publicRoots: Set<string> | undefined;
+/** SHA-256 fingerprints (lower-case hex, as certificateFacts writes them) of the roots Node trusts by default. */
+function publiclyTrustedRoots(): Set<string> {
+  publicRoots ??= new Set(
+    rootCertificates.map((pem) => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase()),
+  );
+  return publicRoots;
+}
 const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
 
 /**
@@ -132,7 +142,16 @@ export function lintClientChain(chainPem: string, options: { privateKeyPem?: str
       error(
         'CHAIN_TOO_SHORT',
         null,
-        'A chain needs at least the leaf and the root certificate (with any intermediates between them). Append the missing CA certificates.',
+        'A chain needs the leaf, its intermediate CA certificate(s) and the root. Append the missing CA certificates.',
+      );
+    }
+    // Seed 003: "a CA-issued full certificate chain … with leaf, intermediate, and root
+    // certificates". A leaf issued straight by a root is refused, naming what is missing.
+    if (certificates.length === 2 && !selfSigned(certificates[0]) && selfSigned(certificates[1])) {
+      error(
+        'INTERMEDIATE_MISSING',
+        1,
+        'The chain is a leaf and a root with no intermediate between them; ConnectPay requires leaf, intermediate and root. Insert the intermediate CA certificate(s) your CA issued the leaf from, between the leaf and the root.',
       );
     }
     if (summaries[0].selfSigned) {
@@ -167,11 +186,20 @@ export function lintClientChain(chainPem: string, options: { privateKeyPem?: str
       }
     }
 
-    if (certificates.length >= 2 && !summaries[summaries.length - 1].selfSigned) {
+    const last = certificates.length - 1;
+    if (certificates.length >= 2 && !summaries[last].selfSigned) {
       error(
         'ROOT_MISSING',
-        certificates.length - 1,
+        last,
         'The last certificate is not a self-signed root. Append the root CA certificate at the end of the chain.',
+      );
+    } else if (certificates.length >= 2 && !publiclyTrustedRoots().has(summaries[last].fingerprintSha256)) {
+      // "Reputable CA" (seed 003) has no list; the public trust store Node ships (Mozilla's) is the
+      // nearest executable stand-in. A private or unknown root is most likely refused by ConnectPay.
+      warning(
+        'ROOT_NOT_PUBLICLY_TRUSTED',
+        last,
+        `The root "${certificates[last].subject.replace(/\n/g, ', ')}" is not in the public trust store (Mozilla's list, as shipped with Node). ConnectPay accepts certificates from reputable public CAs (e.g. DigiCert, Sectigo, BuyPass): check that yours is one.`,
       );
     }
 

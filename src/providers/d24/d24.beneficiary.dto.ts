@@ -1,7 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { COUNTRIES_WITH_DOCUMENT_RULES } from '../../beneficiaries/domain/latam-documents';
 import { IsBankAccountOfCountry, IsDocumentOfCountry } from '../../beneficiaries/beneficiary-number.validators';
-import { IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+} from 'class-validator';
 
 const DOCUMENT_RULES = Object.entries(COUNTRIES_WITH_DOCUMENT_RULES)
   .map(([country, types]) => `${country} ${types.join('/')}`)
@@ -85,4 +97,44 @@ export class LatamBankBeneficiaryDto {
   @IsOptional()
   @Matches(/^\+?[0-9]{6,19}$/, { message: 'must be a phone number of digits, optionally starting with +' })
   phone?: string;
+
+  @ApiPropertyOptional({ example: 'Rua Augusta 1500', description: 'Street address (D24 `address`, ≤ 255).' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  address?: string;
+
+  @ApiPropertyOptional({ example: 'São Paulo', description: 'D24 `city`.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  city?: string;
+
+  @ApiPropertyOptional({ example: '01305-100', description: 'D24 `postal_code`.' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9 -]{1,20}$/, { message: 'must be a postal code of letters, digits, spaces or dashes' })
+  postalCode?: string;
+
+  @ApiPropertyOptional({
+    example: '1990-04-23',
+    description: 'Date of birth (D24 `beneficiary_birthdate`), YYYY-MM-DD, in the past.',
+  })
+  @IsOptional()
+  @IsPastIsoDate()
+  birthdate?: string;
+}
+
+/** A calendar date written YYYY-MM-DD that exists (no 2023-02-30) and is before today. */
+function IsPastIsoDate(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isPastIsoDate',
+    validator: {
+      validate: (value: unknown) => {
+        if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+        const date = new Date(`${value}T00:00:00Z`);
+        return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value) && date.getTime() < Date.now();
+      },
+      defaultMessage: () => 'must be a date in the past written YYYY-MM-DD',
+    },
+  });
 }

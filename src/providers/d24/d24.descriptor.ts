@@ -52,7 +52,7 @@ export const d24Descriptor: ProviderDescriptor<'d24', D24Environment, D24Setting
         'D24 Cashouts v3 status notifications: a completed cashout the bank returns is reported as rejected (seeds/d24).',
     },
   ],
-  webhook: { kind: 'route', route: 'd24' },
+  webhook: { kind: 'route', route: 'd24', allowedSourcesVariable: 'D24_NOTIFICATION_ALLOWED_IPS' },
   createClient: (environment, { http, settings }) =>
     new D24Provider(environment, http, {
       controlPrefix: settings.D24_CONTROL_PREFIX,

@@ -41,6 +41,11 @@ export interface D24CashoutRequest extends D24Credentials {
   bank_account?: string;
   bank_branch?: string;
   account_type?: string;
+  address?: string;
+  city?: string;
+  postal_code?: string;
+  /** UNCONFIRMED format: sent as YYYY-MM-DD (ISO 8601), as we accept it. */
+  beneficiary_birthdate?: string;
   notification_url?: string;
   comments?: string;
   type: 'json';
@@ -128,6 +133,10 @@ export function cashoutBody(login: string, pass: string, instruction: PayoutInst
     bank_account: beneficiary.bankAccount,
     bank_branch: beneficiary.bankBranch,
     account_type: beneficiary.accountType,
+    address: beneficiary.address,
+    city: beneficiary.city,
+    postal_code: beneficiary.postalCode,
+    beneficiary_birthdate: beneficiary.birthdate,
     notification_url: instruction.notificationUrl,
     comments: instruction.reference,
     type: 'json',

@@ -58,7 +58,7 @@ export class D24Provider extends PayoutProvider {
     body: string,
     extraHeaders: Record<string, string> = {},
   ): Promise<OutboundResponse> {
-    const { apiSignature } = await this.keys();
+    const { apiKey, apiPassphrase, apiSignature } = await this.keys();
     const bytes = Buffer.from(body, 'utf8');
     const response = await this.http.request({
       provider: 'd24',
@@ -73,6 +73,9 @@ export class D24Provider extends PayoutProvider {
         'Payload-Signature': signD24Payload(apiSignature, bytes),
         'Content-Type': 'application/json',
         'User-Agent': USER_AGENT,
+        // The seed: "You must provide your API Keys in all requests as the basic auth username and
+        // password", and in the body's login and pass as well (credentialsBody). Never logged.
+        Authorization: basicAuthorization(apiKey, apiPassphrase),
         ...extraHeaders,
       },
     });
@@ -180,4 +183,9 @@ export class D24Provider extends PayoutProvider {
     if (!controlMatches(expected, notification.control)) return null;
     return { externalId: notification.external_id };
   }
+}
+
+/** HTTP Basic (RFC 7617): base64 of "user:password" in UTF-8. */
+function basicAuthorization(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 }

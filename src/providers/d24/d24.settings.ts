@@ -35,4 +35,14 @@ export class D24Settings {
   @IsOptional()
   @IsString()
   D24_CONTROL_SUFFIX: string = 'Bo7';
+
+  /**
+   * Source addresses D24 posts notifications from (ask integration@d24.com for them), comma-
+   * separated; a notification from any other address is refused before its control string is
+   * checked. Empty allows any (the control string still applies).
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  D24_NOTIFICATION_ALLOWED_IPS?: string;
 }

@@ -60,6 +60,8 @@ export interface D24LedgerEntry {
   history: Array<{ status: D24StatusName; at: string }>;
   rejectionCode?: number;
   bankAccount?: string;
+  /** The holder's address fields as received (address, city, postal_code, beneficiary_birthdate), when sent. */
+  holder?: Record<string, string>;
   notificationUrl: string;
   createdAt: string;
 }
@@ -77,7 +79,10 @@ const MAX_LENGTH: Record<string, number> = {
   bank_branch: 15,
   account_type: 1,
   address: 255,
+  city: 100,
+  postal_code: 20,
 };
+const HOLDER_FIELDS = ['address', 'city', 'postal_code', 'beneficiary_birthdate'] as const;
 const BANKS: Record<string, Array<{ code: number; name: string }>> = {
   BR: [
     { code: 1, name: 'Banco do Brasil' },
@@ -195,6 +200,14 @@ export class D24Simulator {
     const fields = body as Record<string, unknown>;
     const merchant = this.settings.merchants.find((m) => m.apiKey === fields.login && m.apiPassphrase === fields.pass);
     if (!merchant) return d24Error(401, 'Invalid credentials');
+    // The API Key and Passphrase go as HTTP Basic credentials too, and must be the same merchant's.
+    const basic = basicCredentials(request.headers.authorization);
+    if (!basic || basic.user !== merchant.apiKey || basic.password !== merchant.apiPassphrase)
+      return d24Error(
+        401,
+        'Invalid credentials',
+        'HTTP Basic credentials (API Key, API Passphrase) are missing or wrong',
+      );
     if (!isValidPayloadSignature(merchant.apiSignature, request.rawBody, signature))
       return d24Error(302, 'Invalid signature');
     return handle(fields, merchant);
@@ -207,6 +220,8 @@ export class D24Simulator {
       if (body[field] !== undefined && fieldText(body[field]).length > max)
         return d24Error(300, 'Invalid params', `${field} is longer than ${max}`);
     }
+    if (body.beneficiary_birthdate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(fieldText(body.beneficiary_birthdate)))
+      return d24Error(300, 'Invalid params', 'beneficiary_birthdate must be YYYY-MM-DD');
     const amount = body.amount;
     if (
       typeof amount !== 'number' ||
@@ -247,6 +262,7 @@ export class D24Simulator {
       status: body.on_hold === true ? 'ON_HOLD' : 'PENDING',
       history: [],
       bankAccount: body.bank_account === undefined ? undefined : fieldText(body.bank_account),
+      ...holderOf(body),
       notificationUrl: String(body.notification_url),
       createdAt: now,
     };
@@ -393,4 +409,19 @@ export class D24Simulator {
       (result) => result.status >= 200 && result.status < 300,
     );
   }
+}
+
+/** The simulator's own reading of an HTTP Basic header (RFC 7617); null when absent or malformed. */
+function basicCredentials(header: string | string[] | undefined): { user: string; password: string } | null {
+  const match = typeof header === 'string' ? /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header.trim()) : null;
+  if (!match) return null;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? null : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** The holder fields a cashout carried, for the ledger (absent when none was sent). */
+function holderOf(body: Record<string, unknown>): { holder?: Record<string, string> } {
+  const sent = HOLDER_FIELDS.filter((field) => body[field] !== undefined && body[field] !== null);
+  return sent.length ? { holder: Object.fromEntries(sent.map((field) => [field, fieldText(body[field])])) } : {};
 }

@@ -1,0 +1,56 @@
+import { Environment } from '../../src/config/environment';
+import { DestinationResolver, type ResolvedAddress } from '../../src/events/destination-policy';
+import { D24NotificationUrlCheck } from '../../src/providers/d24/d24.notification-url';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
+
+/** Names this test resolves (no DNS here): one public, one internal. */
+class FixedResolver extends DestinationResolver {
+  override lookup(hostName: string): Promise<ResolvedAddress[]> {
+    const answers: Record<string, ResolvedAddress[]> = {
+      'payments.example.com': [{ address: '93.184.215.14', family: 4 }],
+      'payments.internal.example.com': [{ address: '10.20.0.7', family: 4 }],
+    };
+    const found = answers[hostName];
+    return found ? Promise.resolve(found) : Promise.reject(new Error(`ENOTFOUND ${hostName}`));
+  }
+}
+
+/**
+ * A production start with D24 credentials in service refuses a PUBLIC_BASE_URL that D24 could not
+ * post notifications to (seed: HTTPS on 443 from the internet); the vault is the real one, with
+ * the simulator's D24 keys in service.
+ */
+describe('D24 notification URL at a production start', () => {
+  let world: ProviderWorld;
+  beforeAll(async () => {
+    world = await startProviderWorld({}, 83);
+  });
+  afterAll(() => world.close());
+
+  const startWith = (publicBaseUrl: string | undefined, nodeEnv: 'production' | 'development' = 'production') =>
+    new D24NotificationUrlCheck(
+      Object.assign(new Environment(), { NODE_ENV: nodeEnv, PUBLIC_BASE_URL: publicBaseUrl }),
+      world.vault,
+      new FixedResolver(),
+    ).onApplicationBootstrap();
+
+  it.each([
+    [undefined, /PUBLIC_BASE_URL is not set/],
+    ['http://payments.example.com', /is http, not https/],
+    ['https://payments.example.com:8443', /port 8443; D24 posts to 443 only/],
+    ['https://127.0.0.1', /could not reach PUBLIC_BASE_URL: .*loopback/],
+    ['https://192.168.1.20', /could not reach PUBLIC_BASE_URL: .*private/],
+    ['https://payments.internal.example.com', /could not reach PUBLIC_BASE_URL: .*private/],
+    ['https://nowhere.example.com', /could not reach PUBLIC_BASE_URL/],
+  ])('refuses %s', async (publicBaseUrl, reason) => {
+    await expect(startWith(publicBaseUrl)).rejects.toThrow(reason);
+    await expect(startWith(publicBaseUrl)).rejects.toThrow(/D24 credentials are in service \(simulator\)/);
+  });
+
+  it('starts with a public https URL on 443, and outside production whatever it is', async () => {
+    await expect(startWith('https://payments.example.com')).resolves.toBeUndefined();
+    await expect(startWith('https://payments.example.com/base/')).resolves.toBeUndefined();
+    await expect(startWith('http://127.0.0.1:3000', 'development')).resolves.toBeUndefined();
+  });
+});
