@@ -836,6 +836,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers/d24/banks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * D24 banks of a country
+         * @description The banks D24 pays out to in a country, with the code to send as beneficiary.bankCode. Read with the environment’s read-only key and cached for an hour per environment and country.
+         */
+        get: operations["D24Banks_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/credentials": {
         parameters: {
             query?: never;
@@ -2318,6 +2338,27 @@ export interface components {
             apiSignature: string;
             /** @description Read-only key for GET /v3/banks (Bearer). */
             readOnlyKey?: string;
+        };
+        D24BankDto: {
+            /**
+             * @description The beneficiary’s bankCode.
+             * @example 341
+             */
+            code: number;
+            /** @example Itaú */
+            name: string;
+        };
+        D24BankListDto: {
+            /** @enum {string} */
+            environment: "stg" | "prod" | "simulator";
+            /** @example BR */
+            country: string;
+            banks: components["schemas"]["D24BankDto"][];
+            /**
+             * Format: date-time
+             * @description When D24 answered this list (cached for an hour).
+             */
+            fetchedAt: string;
         };
         ImportCertificateDto: {
             /**
@@ -5687,6 +5728,109 @@ export interface operations {
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["Internal"];
             503: components["responses"]["DatabaseBusy"];
+        };
+    };
+    D24Banks_list: {
+        parameters: {
+            query: {
+                environment: "stg" | "prod" | "simulator";
+                /** @description ISO 3166-1 alpha-2. */
+                country: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["D24BankListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: environment or country. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (payouts:read) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            /** @description PROVIDER_NOT_CONFIGURED, or CREDENTIAL_MISSING (no D24 keys, or keys without a read-only key), CREDENTIAL_EXPIRED, CREDENTIAL_REVOKED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description PAYOUT_REJECTED: D24 refused the request (e.g. 518, a country it does not serve). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            /** @description PROVIDER_AUTH_FAILED (the provider refused our credential) or PROVIDER_PROTOCOL_ERROR (its answer is not what its API documents). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description PROVIDER_UNAVAILABLE (unreachable or a server error), CIRCUIT_OPEN (calls paused after repeated failures), or DATABASE_BUSY (send it again after Retry-After). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before sending the request again (sent with DATABASE_BUSY). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description PROVIDER_TIMEOUT: the provider did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     Credentials_list: {

@@ -20,6 +20,7 @@ import { OutboundEventsRepository } from './persistence/outbound-events.reposito
       inject: [Environment],
     },
   ],
-  exports: [OutboundEvents],
+  // DestinationResolver is shared so that every check of an outbound address resolves through one instance.
+  exports: [OutboundEvents, DestinationResolver],
 })
 export class EventsModule {}

@@ -43,6 +43,7 @@ const TAGS: Array<[name: string, description: string]> = [
     'Who did what: keys, credentials, policies, beneficiaries, approvals, cancels and holds, append-only, by principal.',
   ],
   ['Accounts', 'Provider accounts, balances and transactions, read live from each provider.'],
+  ['Providers', 'Reference data read from providers (bank codes per country), cached.'],
   [
     'Credentials',
     "The credential vault and each provider's onboarding: CSRs that keep the provider's rules, chain checks, imports of certificates, keys and secrets (sealed at rest), and their lifecycle.",

@@ -146,6 +146,29 @@ describe('D24 client against the simulator (real TLS)', () => {
     expect(await d24.listBanks('MX')).toContainEqual({ code: 12, name: 'BBVA México' });
   });
 
+  it('serves the banks of a country over the API, from D24 once an hour at most', async () => {
+    const banks = (query: string) =>
+      world.t.http.get(`/v1/providers/d24/banks?${query}`).set('Authorization', `Bearer ${world.t.adminKey}`);
+    await admin(world.sims, 'POST', '/counters/reset');
+    const first = await banks('environment=simulator&country=MX');
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ environment: 'simulator', country: 'MX' });
+    expect(first.body.banks).toContainEqual({ code: 12, name: 'BBVA México' });
+    const again = await banks('environment=simulator&country=MX');
+    expect(again.body).toEqual(first.body);
+    const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
+    expect(counters.d24.requests).toBe(1);
+
+    const unknownCountry = await banks('environment=simulator&country=XX');
+    expect([unknownCountry.status, unknownCountry.body.error.code]).toEqual([422, 'PAYOUT_REJECTED']);
+    const invalid = await banks('environment=nowhere&country=mx');
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
+      'country',
+      'environment',
+    ]);
+  });
+
   it('verifies a notification control and refuses a forged one', async () => {
     const { secret } = (await world.vault.activeMaterial('d24', 'simulator', 'api_keys'))!;
     const control = d24Control(secret.apiSignature, 'ext-9', 'Be4', 'Bo7');
