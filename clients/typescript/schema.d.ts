@@ -1263,7 +1263,7 @@ export interface components {
              */
             message: string;
             /**
-             * @description A list of field problems for VALIDATION_FAILED, CSR_RULES_VIOLATED, CERTIFICATE_REJECTED and CSR_REJECTED; an object of named facts for other codes (e.g. `capability`, `providerCode`, `findings`, `limitBytes`); null when there is nothing more to say.
+             * @description A list of field problems for VALIDATION_FAILED, CSR_RULES_VIOLATED, CERTIFICATE_REJECTED and CSR_REJECTED; an object of named facts for other codes (e.g. `capability`, `providerCode` and `reason`, `findings`, `limitBytes`); null when there is nothing more to say.
              * @example [
              *       {
              *         "field": "name",
@@ -1606,9 +1606,15 @@ export interface components {
             currency: string;
         };
         PayoutFailureDto: {
-            /** @example 800 */
+            /**
+             * @description A stable code to branch on: the provider refusal or bank rejection it names (ACCOUNT_CLOSED, BANK_CODE_UNKNOWN, …; README "Why a payout failed"), or an error code such as PAYOUT_REJECTED or APPROVAL_EXPIRED.
+             * @example ACCOUNT_CLOSED
+             */
             code: string | null;
-            /** @example ERROR_ACCOUNT_INCORRECT */
+            /**
+             * @description What happened, with the provider's own code, and what to do next. For people; do not parse it.
+             * @example The bank rejected it: the bank account is closed (D24 801 ERROR_ACCOUNT_CLOSED). Ask the beneficiary for an open account, then send a new payout.
+             */
             reason: string | null;
         };
         PayoutApprovalDto: {

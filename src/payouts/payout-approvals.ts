@@ -106,6 +106,7 @@ export class PayoutApprovals {
         failureCode: null,
         failureReason: null,
         nextCheckAt: new Date(Date.now() + this.payouts.leaseMs()),
+        updatedAt: approved.updatedAt,
       });
       await this.rows.appendHistory(transaction, id, 'transition', 'pending_approval', 'requested', {
         source: 'approval',

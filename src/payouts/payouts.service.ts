@@ -608,7 +608,7 @@ export class PayoutsService {
       source,
       providerStatus: result.providerStatus,
       providerReference: result.providerReference,
-      rejectionCode: result.rejectionCode,
+      rejectionCode: result.providerRejectionCode ?? result.rejectionCode,
     };
     if (verdict === 'stale' || verdict === 'illegal') {
       return {
@@ -670,6 +670,7 @@ export class PayoutsService {
       const detail = {
         source,
         code: providerError?.code ?? 'UNEXPECTED',
+        reason: providerError?.reason,
         message: providerError?.message ?? 'unexpected error',
         providerCode: providerError?.providerCode,
       };
@@ -682,7 +683,8 @@ export class PayoutsService {
       const payout: Payout = {
         ...current,
         status: to,
-        failureCode: unknown ? null : (providerError?.code ?? null),
+        // The finer stable reason when the provider's code names one (BANK_CODE_UNKNOWN), else the domain code.
+        failureCode: unknown ? null : (providerError?.reason ?? providerError?.code ?? null),
         failureReason: unknown ? null : (providerError?.message ?? null),
         updatedAt: new Date(),
       };
@@ -691,6 +693,7 @@ export class PayoutsService {
         failureCode: payout.failureCode,
         failureReason: payout.failureReason,
         nextCheckAt: unknown ? this.nextCheck(locked.checkAttempts) : null,
+        updatedAt: payout.updatedAt,
       });
       await this.payouts.appendHistory(
         transaction,
@@ -727,6 +730,7 @@ export class PayoutsService {
       failureCode: cancelled.failureCode,
       failureReason: cancelled.failureReason,
       nextCheckAt: null,
+      updatedAt: cancelled.updatedAt,
     });
     await this.payouts.appendHistory(transaction, payout.id, 'transition', payout.status, 'cancelled', {
       ...detail,

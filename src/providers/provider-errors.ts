@@ -17,6 +17,14 @@ export interface ProviderErrorRule {
   retryable: boolean;
   /** The provider may have done it anyway: the payout is reconciled, never sent again. */
   outcomeUnknown: boolean;
+  /**
+   * A finer, stable name for this refusal (SCREAMING_SNAKE, provider-neutral words such as
+   * BANK_CODE_UNKNOWN), kept as the payout's failure code so callers can branch on it without
+   * parsing messages; absent where `code` already says all there is.
+   */
+  reason?: string;
+  /** One sentence saying what to change before trying again; appended to the message. */
+  fix?: string;
 }
 
 export type ProviderErrorTable<K extends string | number = string> = Readonly<Record<K, ProviderErrorRule>>;
@@ -31,10 +39,12 @@ export function providerError(
   answer: { providerCode?: string | number; detail?: string } = {},
 ): ProviderError {
   const detail = answer.detail ? printable(answer.detail).slice(0, MAX_DETAIL) : '';
-  return new ProviderError(rule.code, `${providerName} ${rule.meaning}${detail ? ` (${detail})` : ''}.`, {
+  const said = `${providerName} ${rule.meaning}${detail ? ` (${detail})` : ''}.`;
+  return new ProviderError(rule.code, rule.fix ? `${said} ${rule.fix}` : said, {
     retryable: rule.retryable,
     outcomeUnknown: rule.outcomeUnknown,
     providerCode: answer.providerCode,
+    reason: rule.reason,
   });
 }
 
@@ -49,6 +59,7 @@ export function withOutcomeUnknown(error: unknown): unknown {
     outcomeUnknown: true,
     providerCode: error.providerCode,
     capability: error.capability,
+    reason: error.reason,
   });
 }
 

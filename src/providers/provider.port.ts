@@ -76,8 +76,12 @@ export interface ProviderPayout {
   state: ProviderPayoutState;
   /** The provider's own status, for the history. */
   providerStatus: string;
+  /** Why it was rejected, as a stable code (the payout's failure code), e.g. ACCOUNT_CLOSED. */
   rejectionCode?: string;
+  /** What happened and what to do about it, in a sentence (the payout's failure reason). */
   rejectionReason?: string;
+  /** The provider's own rejection code, e.g. D24's 801, kept in the payout's history. */
+  providerRejectionCode?: string;
   fees?: Money;
 }
 
@@ -237,6 +241,8 @@ export class ProviderError extends Error {
   readonly outcomeUnknown: boolean;
   readonly providerCode?: string;
   readonly capability?: Capability;
+  /** A finer stable name for a refusal (see ProviderErrorRule.reason). */
+  readonly reason?: string;
 
   constructor(
     readonly code: ProviderErrorCode,
@@ -246,6 +252,7 @@ export class ProviderError extends Error {
       outcomeUnknown?: boolean;
       providerCode?: string | number;
       capability?: Capability;
+      reason?: string;
     } = {},
   ) {
     super(message);
@@ -255,5 +262,6 @@ export class ProviderError extends Error {
     this.outcomeUnknown = options.outcomeUnknown ?? false;
     this.providerCode = options.providerCode === undefined ? undefined : String(options.providerCode);
     this.capability = options.capability;
+    this.reason = options.reason;
   }
 }

@@ -130,7 +130,32 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
       () => get(rejected.body.id),
       (p) => p.status === 'rejected',
     );
-    expect(final.failure).toEqual({ code: '800', reason: 'ERROR_ACCOUNT_INCORRECT' });
+    expect(final.failure).toEqual({
+      code: 'ACCOUNT_INCORRECT',
+      reason:
+        'The bank rejected it: the bank account details are wrong (D24 800 ERROR_ACCOUNT_INCORRECT). Check bank_account, bank_branch and account_type with the beneficiary, then send a new payout.',
+    });
+  });
+
+  it("D24: a refusal at creation fails the payout with D24's code named, a stable reason and what to fix", async () => {
+    const refused = await post(d24Payout({ beneficiary: { ...d24Beneficiary, bankCode: 9999 } }));
+    expect(refused.status).toBe(201);
+    const failure = {
+      code: 'BANK_CODE_UNKNOWN',
+      reason:
+        "D24 does not know this bank code (303 Invalid bank code). Take bank_code from GET /v1/providers/d24/banks?country= for the beneficiary's country.",
+    };
+    expect(refused.body).toMatchObject({ status: 'failed', failure });
+    // What the create answered is what is stored, to the millisecond.
+    expect(await get(refused.body.id)).toEqual(refused.body);
+    const history: Array<{ type: string; detail: Record<string, unknown> }> = (
+      await world.t.http.get(`/v1/payouts/${refused.body.id}/events`).set(bearer(world.t.adminKey))
+    ).body;
+    expect(history.find((event) => event.type === 'transition')?.detail).toMatchObject({
+      code: 'PAYOUT_REJECTED',
+      reason: 'BANK_CODE_UNKNOWN',
+      providerCode: '303',
+    });
   });
 
   it('D24: a completed payout reversed by the bank becomes rejected (the one documented way back)', async () => {
@@ -143,7 +168,7 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
       () => get(created.body.id),
       (p) => p.status === 'rejected',
     );
-    expect(reversed.failure.code).toBe('826');
+    expect(reversed.failure.code).toBe('PAYOUT_REVERSED');
   });
 
   it('ConnectPay: created over mTLS + OAuth, completed through the token-authenticated webhook; cancel is not supported (409)', async () => {

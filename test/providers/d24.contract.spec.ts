@@ -129,7 +129,8 @@ describe('D24 client against the simulator (real TLS)', () => {
       () => d24.getPayout({ externalId: rejected.externalId, providerReference: created.providerReference }),
       (p) => p.state === 'rejected',
     );
-    expect(final).toMatchObject({ rejectionCode: '800', rejectionReason: 'ERROR_ACCOUNT_INCORRECT' });
+    expect(final).toMatchObject({ rejectionCode: 'ACCOUNT_INCORRECT', providerRejectionCode: '800' });
+    expect(final.rejectionReason).toContain('(D24 800 ERROR_ACCOUNT_INCORRECT)');
 
     await admin(world.sims, 'PATCH', '/d24/settings', { balances: { COP: '10.00' } });
     await expect(
@@ -161,6 +162,10 @@ describe('D24 client against the simulator (real TLS)', () => {
 
     const unknownCountry = await banks('environment=simulator&country=XX');
     expect([unknownCountry.status, unknownCountry.body.error.code]).toEqual([422, 'PAYOUT_REJECTED']);
+    expect(unknownCountry.body.error.details).toEqual({ providerCode: '518', reason: 'COUNTRY_NOT_AVAILABLE' });
+    expect(unknownCountry.body.error.message).toMatch(
+      /^D24 does not pay out to this country \(518 .+\)\. Ask D24 to enable/,
+    );
     const invalid = await banks('environment=nowhere&country=mx');
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([

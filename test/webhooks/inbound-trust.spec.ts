@@ -184,7 +184,7 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
         (p) => p.status === 'rejected',
         10_000,
       );
-      expect(reversed.failure.code).toBe('826');
+      expect(reversed.failure.code).toBe('PAYOUT_REVERSED');
       const history: Array<{ type: string; toStatus: string }> = (
         await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))
       ).body;

@@ -32,7 +32,7 @@ export class ErrorDetailDto {
   @ApiProperty({
     description:
       'A list of field problems for VALIDATION_FAILED, CSR_RULES_VIOLATED, CERTIFICATE_REJECTED and CSR_REJECTED; ' +
-      'an object of named facts for other codes (e.g. `capability`, `providerCode`, `findings`, `limitBytes`); null when there is nothing more to say.',
+      'an object of named facts for other codes (e.g. `capability`, `providerCode` and `reason`, `findings`, `limitBytes`); null when there is nothing more to say.',
     anyOf: [
       { type: 'array', items: { $ref: getSchemaPath(FieldProblemDto) } },
       { type: 'object', additionalProperties: true },

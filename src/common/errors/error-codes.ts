@@ -169,7 +169,7 @@ export const ErrorCode = {
   PAYOUT_NOT_FOUND: 'PAYOUT_NOT_FOUND',
   /** The provider account cannot cover the payout (422). */
   INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
-  /** The provider refused the payout; `details.providerCode` carries its own code (422). */
+  /** The provider refused the payout; `details.providerCode` carries its own code, `details.reason` a finer stable name when there is one (422). */
   PAYOUT_REJECTED: 'PAYOUT_REJECTED',
   /** The provider refused our authentication (502). */
   PROVIDER_AUTH_FAILED: 'PROVIDER_AUTH_FAILED',

@@ -41,6 +41,8 @@ interface DomainError extends Error {
   code: ErrorCode;
   capability?: string;
   providerCode?: string;
+  /** A finer stable name for a provider's refusal, e.g. BANK_CODE_UNKNOWN. */
+  reason?: string;
 }
 
 function isDomainError(error: unknown): error is DomainError {
@@ -124,7 +126,7 @@ export function toErrorResponse(exception: unknown, request: RequestLike): Error
     const details = exception.capability
       ? { capability: exception.capability }
       : exception.providerCode
-        ? { providerCode: exception.providerCode }
+        ? { providerCode: exception.providerCode, ...(exception.reason ? { reason: exception.reason } : {}) }
         : null;
     return { status: exception.httpStatus, body: body(exception.code, exception.message, details) };
   }

@@ -191,10 +191,22 @@ export class PayoutFiltersQueryDto {
 export class ListPayoutsQueryDto extends IntersectionType(PayoutFiltersQueryDto, CursorPageQueryDto) {}
 
 export class PayoutFailureDto {
-  @ApiProperty({ nullable: true, type: String, example: '800' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'ACCOUNT_CLOSED',
+    description:
+      'A stable code to branch on: the provider refusal or bank rejection it names (ACCOUNT_CLOSED, BANK_CODE_UNKNOWN, …; README "Why a payout failed"), or an error code such as PAYOUT_REJECTED or APPROVAL_EXPIRED.',
+  })
   code!: string | null;
 
-  @ApiProperty({ nullable: true, type: String, example: 'ERROR_ACCOUNT_INCORRECT' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example:
+      'The bank rejected it: the bank account is closed (D24 801 ERROR_ACCOUNT_CLOSED). Ask the beneficiary for an open account, then send a new payout.',
+    description: "What happened, with the provider's own code, and what to do next. For people; do not parse it.",
+  })
   reason!: string | null;
 }
 

@@ -54,6 +54,8 @@ export interface PayoutStateChange {
   fees?: { amount: string; currency: string } | null;
   nextCheckAt: Date | null;
   checkAttempts?: number;
+  /** The instant the answer shows: written as given, so the row and the answer never differ. */
+  updatedAt: Date;
 }
 
 export interface PayoutPageQuery {
@@ -329,7 +331,7 @@ export class PayoutsRepository {
   async commitIfUnchanged(
     id: string,
     basis: OutcomeBasis,
-    change: PayoutStateChange & { updatedAt: Date },
+    change: PayoutStateChange,
     effects: OutcomeEffects,
   ): Promise<boolean> {
     const { values: parameters, bind } = sqlParameters();

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ProviderError, type ProviderErrorCode } from '../provider.port';
 import {
   banksPath,
   cancelRequest,
   cashoutBody,
   D24_ERRORS,
+  D24_REJECTIONS,
   D24_STATUSES,
   errorFromAnswer,
   readBanks,
@@ -34,36 +37,40 @@ const DOCUMENTED_STATUSES: Array<[number, string, string]> = [
  * D24's API Codes page, "Cashout Internal Error Codes" (docs.d24.com/api-documentation/cashouts-api/api-codes,
  * the same table on docs.directa24.com); the 16 marked * are also in /work/shared/providers/d24-cashouts.md.
  */
-const DOCUMENTED_ERRORS: Array<[number, string, ProviderErrorCode]> = [
-  [300, 'Invalid params *', 'PAYOUT_REJECTED'],
-  [302, 'Invalid control string / signature *', 'PROVIDER_AUTH_FAILED'],
-  [303, 'Invalid bank code *', 'PAYOUT_REJECTED'],
-  [401, 'Invalid credentials *', 'PROVIDER_AUTH_FAILED'],
-  [402, 'Unregistered IP address *', 'PROVIDER_AUTH_FAILED'],
-  [502, 'Invalid request body *', 'PAYOUT_REJECTED'],
-  [503, 'Regulatory limits on the beneficiary account', 'PAYOUT_REJECTED'],
-  [504, 'User unauthorized due to cadastral situation *', 'PAYOUT_REJECTED'],
-  [508, 'Limit exceeded *', 'PAYOUT_REJECTED'],
-  [509, 'Cashout not found with this ID *', 'PAYOUT_NOT_FOUND'],
-  [510, 'Invalid status: cashout is not Pending *', 'INVALID_TRANSITION'],
-  [511, 'External ID already used *', 'PAYOUT_ALREADY_EXISTS'],
-  [514, 'Insufficient funds *', 'INSUFFICIENT_FUNDS'],
-  [515, 'Invalid user status', 'PAYOUT_REJECTED'],
-  [518, 'Country not available *', 'PAYOUT_REJECTED'],
-  [519, 'Merchant not enabled', 'PROVIDER_AUTH_FAILED'],
-  [524, 'Invalid Credentials. Contact integration', 'PROVIDER_AUTH_FAILED'],
-  [525, 'Close loop rejection', 'PAYOUT_REJECTED'],
-  [526, 'Invalid currency *', 'PAYOUT_REJECTED'],
-  [533, 'Invalid Amount: below the minimum *', 'PAYOUT_REJECTED'],
-  [537, 'Could not make the cashout', 'PAYOUT_REJECTED'],
-  [538, 'Invalid account status', 'PAYOUT_REJECTED'],
-  [539, 'Payout method unavailable', 'PAYOUT_REJECTED'],
-  [540, 'Beneficiary email or phone is required', 'PAYOUT_REJECTED'],
-  [541, 'email already used by another beneficiary', 'PAYOUT_REJECTED'],
-  [542, 'phone already used by another beneficiary', 'PAYOUT_REJECTED'],
-  [543, 'must be a valid phone number', 'PAYOUT_REJECTED'],
-  [702, 'Could not cancel cashout *', 'INVALID_TRANSITION'],
-  [703, 'Could not make the cashout', 'PAYOUT_REJECTED'],
+/**
+ * The fourth column is the stable reason a caller branches on (null where the domain code says
+ * it all): written here from what each D24 code means, not read from the table under test.
+ */
+const DOCUMENTED_ERRORS: Array<[number, string, ProviderErrorCode, string | null]> = [
+  [300, 'Invalid params *', 'PAYOUT_REJECTED', 'INVALID_PARAMETERS'],
+  [302, 'Invalid control string / signature *', 'PROVIDER_AUTH_FAILED', 'SIGNATURE_INVALID'],
+  [303, 'Invalid bank code *', 'PAYOUT_REJECTED', 'BANK_CODE_UNKNOWN'],
+  [401, 'Invalid credentials *', 'PROVIDER_AUTH_FAILED', 'CREDENTIALS_INVALID'],
+  [402, 'Unregistered IP address *', 'PROVIDER_AUTH_FAILED', 'SOURCE_IP_NOT_ALLOWED'],
+  [502, 'Invalid request body *', 'PAYOUT_REJECTED', 'BODY_UNREADABLE'],
+  [503, 'Regulatory limits on the beneficiary account', 'PAYOUT_REJECTED', 'BENEFICIARY_REGULATORY_LIMIT'],
+  [504, 'User unauthorized due to cadastral situation *', 'PAYOUT_REJECTED', 'BENEFICIARY_NOT_AUTHORISED'],
+  [508, 'Limit exceeded *', 'PAYOUT_REJECTED', 'LIMIT_EXCEEDED'],
+  [509, 'Cashout not found with this ID *', 'PAYOUT_NOT_FOUND', null],
+  [510, 'Invalid status: cashout is not Pending *', 'INVALID_TRANSITION', null],
+  [511, 'External ID already used *', 'PAYOUT_ALREADY_EXISTS', null],
+  [514, 'Insufficient funds *', 'INSUFFICIENT_FUNDS', 'INSUFFICIENT_FUNDS'],
+  [515, 'Invalid user status', 'PAYOUT_REJECTED', 'BENEFICIARY_BLOCKED'],
+  [518, 'Country not available *', 'PAYOUT_REJECTED', 'COUNTRY_NOT_AVAILABLE'],
+  [519, 'Merchant not enabled', 'PROVIDER_AUTH_FAILED', 'MERCHANT_NOT_ENABLED'],
+  [524, 'Invalid Credentials. Contact integration', 'PROVIDER_AUTH_FAILED', 'CREDENTIALS_NOT_FOR_CASHOUTS'],
+  [525, 'Close loop rejection', 'PAYOUT_REJECTED', 'CLOSED_LOOP_REJECTION'],
+  [526, 'Invalid currency *', 'PAYOUT_REJECTED', 'CURRENCY_NOT_AVAILABLE'],
+  [533, 'Invalid Amount: below the minimum *', 'PAYOUT_REJECTED', 'AMOUNT_BELOW_MINIMUM'],
+  [537, 'Could not make the cashout', 'PAYOUT_REJECTED', 'CASHOUT_NOT_MADE'],
+  [538, 'Invalid account status', 'PAYOUT_REJECTED', 'ACCOUNT_BLOCKED'],
+  [539, 'Payout method unavailable', 'PAYOUT_REJECTED', 'PAYOUT_METHOD_UNAVAILABLE'],
+  [540, 'Beneficiary email or phone is required', 'PAYOUT_REJECTED', 'BENEFICIARY_CONTACT_REQUIRED'],
+  [541, 'email already used by another beneficiary', 'PAYOUT_REJECTED', 'EMAIL_IN_USE'],
+  [542, 'phone already used by another beneficiary', 'PAYOUT_REJECTED', 'PHONE_IN_USE'],
+  [543, 'must be a valid phone number', 'PAYOUT_REJECTED', 'PHONE_INVALID'],
+  [702, 'Could not cancel cashout *', 'INVALID_TRANSITION', 'CANCEL_TOO_LATE'],
+  [703, 'Could not make the cashout', 'PAYOUT_REJECTED', 'CASHOUT_NOT_MADE'],
 ];
 
 const HTTP_STATUS_OF: Record<ProviderErrorCode, number> = {
@@ -90,6 +97,8 @@ describe('D24 status table', () => {
           providerReference: '8405147',
           state,
           providerStatus: name,
+          // A rejection always fails with a stable code, even when D24 gives no rejection_code.
+          ...(state === 'rejected' ? { rejectionCode: 'BANK_REJECTED', rejectionReason: expect.any(String) } : {}),
         });
       }
     },
@@ -105,13 +114,49 @@ describe('D24 status table', () => {
     ).toEqual({
       state: 'rejected',
       providerStatus: 'REJECTED',
-      rejectionCode: '801',
-      rejectionReason: 'ERROR_ACCOUNT_CLOSED',
+      rejectionCode: 'ACCOUNT_CLOSED',
+      rejectionReason:
+        'The bank rejected it: the bank account is closed (D24 801 ERROR_ACCOUNT_CLOSED). Ask the beneficiary for an open account, then send a new payout.',
+      providerRejectionCode: '801',
     });
     // Nulls are "not there", not a malformed answer.
     expect(
       readCashoutStatus(json({ cashout_status: 1, rejection_code: null, rejection_reason: null }), undefined, 'status'),
     ).toEqual({ state: 'completed', providerStatus: 'COMPLETED' });
+  });
+
+  it.each([
+    [800, 'ACCOUNT_INCORRECT'],
+    [801, 'ACCOUNT_CLOSED'],
+    [803, 'BANK_INVALID'],
+    [807, 'REJECTED_BY_BANK'],
+    [808, 'BANK_REJECTED_OTHER'],
+    [809, 'PAYOUT_EXPIRED'],
+    [810, 'BANK_LIMIT_EXCEEDED'],
+    [811, 'RISK_POLICY'],
+    [826, 'PAYOUT_REVERSED'],
+  ])('bank rejection %i → %s, with D24 code and a next step', (code, stable) => {
+    const payout = readCashoutStatus(json({ cashout_status: 3, rejection_code: code }), '1', 'status');
+    expect(payout).toMatchObject({ rejectionCode: stable, providerRejectionCode: String(code) });
+    expect(payout.rejectionReason).toMatch(new RegExp(`^The bank rejected it: .+ \\(D24 ${code} [A-Z_]+\\)\\. .+\\.$`));
+  });
+
+  it('an unlisted rejection code keeps D24 words, never a guess; a REJECTED without any code still fails stably', () => {
+    expect(
+      readCashoutStatus(
+        json({ cashout_status: 3, rejection_code: '815', rejection_reason: 'ERROR_NEW_THING' }),
+        '1',
+        'status',
+      ),
+    ).toMatchObject({
+      rejectionCode: 'BANK_REJECTED',
+      rejectionReason:
+        'The bank rejected it (D24 815 ERROR_NEW_THING). Contact D24 support with the payout id before paying again.',
+      providerRejectionCode: '815',
+    });
+    const bare = readCashoutStatus(json({ cashout_status: 3 }), '1', 'status');
+    expect(bare).toMatchObject({ rejectionCode: 'BANK_REJECTED' });
+    expect(bare).not.toHaveProperty('providerRejectionCode');
   });
 
   it('an undocumented status is a protocol error, never a guess: unknown outcome after a write, not after a read', () => {
@@ -144,8 +189,8 @@ describe('D24 error table', () => {
   });
 
   it.each(DOCUMENTED_ERRORS)(
-    'code %i (%s) → %s, a definite refusal with D24 code and words kept',
-    (code, description, domain) => {
+    'code %i (%s) → %s (reason %s), a definite refusal with D24 code and words kept',
+    (code, description, domain, reason) => {
       expect(D24_ERRORS[code as keyof typeof D24_ERRORS]).toMatchObject({
         code: domain,
         retryable: false,
@@ -162,8 +207,41 @@ describe('D24 error table', () => {
       });
       expect(error.message).toMatch(/^D24 /);
       expect(error.message).toContain(`(${code} ${description}: because)`);
+      expect(error.reason).toBe(reason ?? undefined);
+      // A stable reason always comes with a sentence saying what to change.
+      if (reason) expect(error.message).toMatch(/\(\d{3} [^)]*\)\. [A-Z].+\.$/);
     },
   );
+
+  it('README "Why a payout failed" lists every stable reason, with its D24 code', () => {
+    const readme = readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
+    for (const [code, rule] of Object.entries(D24_ERRORS)) {
+      if ('reason' in rule)
+        expect(readme).toMatch(new RegExp(`\\| [^|\\n]*\\b${code}\\b[^|\\n]* \\| \`${rule.reason}\``));
+    }
+    for (const [code, rejection] of Object.entries(D24_REJECTIONS)) {
+      expect(readme).toContain(`| bank ${code} | \`${rejection.code}\` |`);
+    }
+  });
+
+  it('names what to fix in the sentence a caller sees', () => {
+    expect(errorFromAnswer(400, json({ code: 303, message: 'Invalid bank code' }), 'create').message).toBe(
+      "D24 does not know this bank code (303 Invalid bank code). Take bank_code from GET /v1/providers/d24/banks?country= for the beneficiary's country.",
+    );
+    expect(errorFromAnswer(401, json({ code: 402, message: 'Unregistered IP address' }), 'create').message).toContain(
+      'the provider doctor shows it',
+    );
+  });
+
+  it("keeps 504's reason_code (which KYC check failed) in the message", () => {
+    const error = errorFromAnswer(
+      400,
+      json({ code: 504, message: 'User unauthorized due to cadastral situation', reason_code: 12 }),
+      'create',
+    );
+    expect(error).toMatchObject({ code: 'PAYOUT_REJECTED', reason: 'BENEFICIARY_NOT_AUTHORISED', providerCode: '504' });
+    expect(error.message).toContain('(504 User unauthorized due to cadastral situation reason_code 12)');
+  });
 
   it('reads a code sent as a string the same as a number', () => {
     expect(toProviderError(412, { code: '509', message: 'Cashout not found' })).toMatchObject({

@@ -207,11 +207,16 @@ function isD24Status(status: number): status is D24StatusCode {
 // Error table
 // ---------------------------------------------------------------------------------------------
 
-const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErrorRule => ({
+const refused = (
+  code: ProviderErrorRule['code'],
+  meaning: string,
+  why?: { reason: string; fix: string },
+): ProviderErrorRule => ({
   code,
   meaning,
   retryable: false,
   outcomeUnknown: false,
+  ...why,
 });
 
 /**
@@ -219,37 +224,119 @@ const refused = (code: ProviderErrorRule['code'], meaning: string): ProviderErro
  * the 16 of them in d24-cashouts.md are the ones the simulator answers). An error answer is a
  * definite refusal: nothing was done, so none is retryable or of unknown outcome. 5xx answers never
  * get here (the HTTP client maps them to PROVIDER_UNAVAILABLE).
+ *
+ * `reason` is the stable name a caller branches on (the payout's failure code, the error's
+ * `details.reason`); `fix` is the sentence an operator acts on. Codes whose domain code already
+ * says everything (509 not found, 511 already exists, 510 not pending) carry neither.
  */
 export const D24_ERRORS = {
-  300: refused('PAYOUT_REJECTED', 'refused the request parameters'),
-  302: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: signature'),
-  303: refused('PAYOUT_REJECTED', 'does not know this bank code'),
-  401: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: credentials'),
-  402: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: source IP not whitelisted'),
-  502: refused('PAYOUT_REJECTED', 'could not read the request body'),
-  503: refused('PAYOUT_REJECTED', 'refused it: regulatory limits on the beneficiary account'),
-  504: refused('PAYOUT_REJECTED', 'refused it: beneficiary not authorised (KYC)'),
-  508: refused('PAYOUT_REJECTED', 'refused it: a limit is exceeded'),
+  300: refused('PAYOUT_REJECTED', 'refused the request parameters', {
+    reason: 'INVALID_PARAMETERS',
+    fix: "Correct the field D24 names against the beneficiary country's rules (document, bank, account) and send a new payout.",
+  }),
+  302: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: signature', {
+    reason: 'SIGNATURE_INVALID',
+    fix: 'Store the secret key D24 issued for this environment (it signs Payload-Signature) and run the provider doctor.',
+  }),
+  303: refused('PAYOUT_REJECTED', 'does not know this bank code', {
+    reason: 'BANK_CODE_UNKNOWN',
+    fix: "Take bank_code from GET /v1/providers/d24/banks?country= for the beneficiary's country.",
+  }),
+  401: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: credentials', {
+    reason: 'CREDENTIALS_INVALID',
+    fix: 'Store the API Key and Passphrase of this environment (sandbox and production keys differ) and run the provider doctor.',
+  }),
+  402: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: source IP not whitelisted', {
+    reason: 'SOURCE_IP_NOT_ALLOWED',
+    fix: "Ask D24 to allow-list this service's egress address for this environment; the provider doctor shows it.",
+  }),
+  502: refused('PAYOUT_REJECTED', 'could not read the request body', {
+    reason: 'BODY_UNREADABLE',
+    fix: 'Our request was malformed: report it with the payout id; sending the same payout again will not help.',
+  }),
+  503: refused('PAYOUT_REJECTED', 'refused it: regulatory limits on the beneficiary account', {
+    reason: 'BENEFICIARY_REGULATORY_LIMIT',
+    fix: 'Pay a smaller amount, pay later, or pay another account of the beneficiary.',
+  }),
+  504: refused('PAYOUT_REJECTED', 'refused it: beneficiary not authorised (KYC)', {
+    reason: 'BENEFICIARY_NOT_AUTHORISED',
+    fix: "Check the beneficiary's document (document_id, document_type) and its standing with the country's registry; D24's reason_code says which check failed.",
+  }),
+  508: refused('PAYOUT_REJECTED', 'refused it: a limit is exceeded', {
+    reason: 'LIMIT_EXCEEDED',
+    fix: 'Split the amount or wait for the limit period to pass, or ask D24 to raise the limit.',
+  }),
   509: refused('PAYOUT_NOT_FOUND', 'does not know this cashout'),
   510: refused('INVALID_TRANSITION', 'refused the status change'),
   511: refused('PAYOUT_ALREADY_EXISTS', 'already has this external_id'),
-  514: refused('INSUFFICIENT_FUNDS', 'balance does not cover this cashout'),
-  515: refused('PAYOUT_REJECTED', 'refused it: beneficiary blacklisted, blocked or suspended'),
-  518: refused('PAYOUT_REJECTED', 'does not pay out to this country'),
-  519: refused('PROVIDER_AUTH_FAILED', 'has not enabled this merchant for cashouts'),
-  524: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: credentials not valid for cashouts'),
-  525: refused('PAYOUT_REJECTED', 'refused it: closed-loop rule'),
-  526: refused('PAYOUT_REJECTED', 'does not pay out in this currency'),
-  533: refused('PAYOUT_REJECTED', 'refused it: amount below the minimum'),
-  537: refused('PAYOUT_REJECTED', 'could not make the cashout'),
-  538: refused('PAYOUT_REJECTED', 'refused it: beneficiary account blacklisted'),
-  539: refused('PAYOUT_REJECTED', 'refused it: payout method unavailable for this country or bank'),
-  540: refused('PAYOUT_REJECTED', 'refused it: beneficiary email or phone is required'),
-  541: refused('PAYOUT_REJECTED', 'refused it: email used by another beneficiary'),
-  542: refused('PAYOUT_REJECTED', 'refused it: phone used by another beneficiary'),
-  543: refused('PAYOUT_REJECTED', 'refused it: phone number not valid'),
-  702: refused('INVALID_TRANSITION', 'could not cancel the cashout'),
-  703: refused('PAYOUT_REJECTED', 'could not make the cashout'),
+  514: refused('INSUFFICIENT_FUNDS', 'balance does not cover this cashout', {
+    reason: 'INSUFFICIENT_FUNDS',
+    fix: 'Fund the D24 balance of this environment, then send a new payout.',
+  }),
+  515: refused('PAYOUT_REJECTED', 'refused it: beneficiary blacklisted, blocked or suspended', {
+    reason: 'BENEFICIARY_BLOCKED',
+    fix: 'Do not retry: ask D24 support why the beneficiary is blocked.',
+  }),
+  518: refused('PAYOUT_REJECTED', 'does not pay out to this country', {
+    reason: 'COUNTRY_NOT_AVAILABLE',
+    fix: 'Ask D24 to enable cashouts to this country for your account, or pay through another provider.',
+  }),
+  519: refused('PROVIDER_AUTH_FAILED', 'has not enabled this merchant for cashouts', {
+    reason: 'MERCHANT_NOT_ENABLED',
+    fix: 'Ask D24 to enable cashouts for this merchant account.',
+  }),
+  524: refused('PROVIDER_AUTH_FAILED', 'refused our authentication: credentials not valid for cashouts', {
+    reason: 'CREDENTIALS_NOT_FOR_CASHOUTS',
+    fix: "Store the Cashouts API Key and Passphrase from D24's Merchant Panel, not another API's keys.",
+  }),
+  525: refused('PAYOUT_REJECTED', 'refused it: closed-loop rule', {
+    reason: 'CLOSED_LOOP_REJECTION',
+    fix: 'Pay the beneficiary back to the account they paid in from, as D24 requires for this merchant.',
+  }),
+  526: refused('PAYOUT_REJECTED', 'does not pay out in this currency', {
+    reason: 'CURRENCY_NOT_AVAILABLE',
+    fix: "Pay in the beneficiary country's currency (BRL for BR, MXN for MX, …) or one D24 enabled for you.",
+  }),
+  533: refused('PAYOUT_REJECTED', 'refused it: amount below the minimum', {
+    reason: 'AMOUNT_BELOW_MINIMUM',
+    fix: "Raise the amount to at least D24's minimum for this country and currency.",
+  }),
+  537: refused('PAYOUT_REJECTED', 'could not make the cashout', {
+    reason: 'CASHOUT_NOT_MADE',
+    fix: 'Send a new payout later; if it persists, contact D24 with the payout id.',
+  }),
+  538: refused('PAYOUT_REJECTED', 'refused it: beneficiary account blacklisted', {
+    reason: 'ACCOUNT_BLOCKED',
+    fix: 'Ask the beneficiary for another bank account.',
+  }),
+  539: refused('PAYOUT_REJECTED', 'refused it: payout method unavailable for this country or bank', {
+    reason: 'PAYOUT_METHOD_UNAVAILABLE',
+    fix: 'Pay to another bank or payout method, or try again later.',
+  }),
+  540: refused('PAYOUT_REJECTED', 'refused it: beneficiary email or phone is required', {
+    reason: 'BENEFICIARY_CONTACT_REQUIRED',
+    fix: "Add the beneficiary's email or phone.",
+  }),
+  541: refused('PAYOUT_REJECTED', 'refused it: email used by another beneficiary', {
+    reason: 'EMAIL_IN_USE',
+    fix: "Send the beneficiary's own email; D24 has this one on another beneficiary.",
+  }),
+  542: refused('PAYOUT_REJECTED', 'refused it: phone used by another beneficiary', {
+    reason: 'PHONE_IN_USE',
+    fix: "Send the beneficiary's own phone; D24 has this one on another beneficiary.",
+  }),
+  543: refused('PAYOUT_REJECTED', 'refused it: phone number not valid', {
+    reason: 'PHONE_INVALID',
+    fix: 'Send the phone with its country code, digits only (e.g. 5511987654321).',
+  }),
+  702: refused('INVALID_TRANSITION', 'could not cancel the cashout', {
+    reason: 'CANCEL_TOO_LATE',
+    fix: 'It is already with the bank; wait for its final status instead.',
+  }),
+  703: refused('PAYOUT_REJECTED', 'could not make the cashout', {
+    reason: 'CASHOUT_NOT_MADE',
+    fix: 'Send a new payout later; if it persists, contact D24 with the payout id.',
+  }),
 } as const satisfies ProviderErrorTable<number>;
 
 export type D24ErrorCode = keyof typeof D24_ERRORS;
@@ -267,9 +354,12 @@ export function toProviderError(httpStatus: number, body: D24ErrorBody): Provide
   const known = body.code !== undefined && body.code !== '' && Number.isFinite(code);
   const providerCode = known ? code : httpStatus;
   const words = [body.message, body.reason].filter(Boolean).join(': ') || `HTTP ${httpStatus}`;
+  // 504 (KYC) says which check failed in reason_code; it is D24's number, shown as such.
+  const reasonCode =
+    body.reason_code !== undefined && body.reason_code !== '' ? ` reason_code ${token(body.reason_code)}` : '';
   return providerError(D24, known ? d24ErrorRule(code) : D24_UNLISTED_ERROR, {
     providerCode,
-    detail: `${providerCode} ${words}`,
+    detail: `${providerCode} ${words}${reasonCode}`,
   });
 }
 
@@ -285,6 +375,112 @@ export function errorFromAnswer(httpStatus: number, body: Buffer, operation: str
     return protocolError(context(operation), `the HTTP ${httpStatus} error answer has no numeric code`);
   }
   return toProviderError(httpStatus, answer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bank rejections (status 3, REJECTED): rejection_code 800–826
+// ---------------------------------------------------------------------------------------------
+
+interface D24Rejection {
+  /** D24's own name, as it sends it in rejection_reason. */
+  name: string;
+  /** The stable code the payout fails with. */
+  code: string;
+  /** What the bank said, in our words. */
+  meaning: string;
+  /** What to do next. */
+  fix: string;
+}
+
+/**
+ * The rejection codes d24-cashouts.md names (from D24's API Codes page, "Cashout Rejection
+ * Codes"). The range runs to 826; a code not listed here keeps D24's own name in the message and
+ * fails as BANK_REJECTED rather than being guessed at.
+ */
+export const D24_REJECTIONS: Readonly<Record<number, D24Rejection>> = {
+  800: {
+    name: 'ERROR_ACCOUNT_INCORRECT',
+    code: 'ACCOUNT_INCORRECT',
+    meaning: 'the bank account details are wrong',
+    fix: 'Check bank_account, bank_branch and account_type with the beneficiary, then send a new payout.',
+  },
+  801: {
+    name: 'ERROR_ACCOUNT_CLOSED',
+    code: 'ACCOUNT_CLOSED',
+    meaning: 'the bank account is closed',
+    fix: 'Ask the beneficiary for an open account, then send a new payout.',
+  },
+  803: {
+    name: 'ERROR_BANK_INVALID',
+    code: 'BANK_INVALID',
+    meaning: 'the bank is not valid for this account',
+    fix: 'Check bank_code against GET /v1/providers/d24/banks for the country, then send a new payout.',
+  },
+  807: {
+    name: 'ERROR_REJECTED_BY_BANK',
+    code: 'REJECTED_BY_BANK',
+    meaning: 'the bank refused it without saying why',
+    fix: 'Ask the beneficiary to check the account with their bank, or pay another account.',
+  },
+  808: {
+    name: 'ERROR_OTHER',
+    code: 'BANK_REJECTED_OTHER',
+    meaning: 'the bank rejected it for an unlisted reason',
+    fix: 'Contact D24 support with the payout id before paying again.',
+  },
+  809: {
+    name: 'WITHDRAWAL_EXPIRED',
+    code: 'PAYOUT_EXPIRED',
+    meaning: 'the payout expired before the bank took it',
+    fix: 'Send a new payout.',
+  },
+  810: {
+    name: 'LIMIT_EXCEEDED',
+    code: 'BANK_LIMIT_EXCEEDED',
+    meaning: "the beneficiary's bank limit is exceeded",
+    fix: 'Pay a smaller amount or wait for the limit period to pass.',
+  },
+  811: {
+    name: 'RISK_POLICY',
+    code: 'RISK_POLICY',
+    meaning: "D24's risk policy stopped it",
+    fix: 'Do not retry: contact D24 support with the payout id.',
+  },
+  826: {
+    name: 'WITHDRAWAL_REVERSED',
+    code: 'PAYOUT_REVERSED',
+    meaning: 'the bank returned the money after completing it',
+    fix: 'Confirm the account with the beneficiary before paying again; the funds are back in the D24 balance.',
+  },
+};
+
+/** A REJECTED cashout's failure: the stable code, and a sentence naming D24's code and what to do. */
+export function bankRejection(
+  rejectionCode: number | string | null | undefined,
+  rejectionReason: string | null | undefined,
+): Pick<ProviderPayout, 'rejectionCode' | 'rejectionReason' | 'providerRejectionCode'> {
+  const number =
+    typeof rejectionCode === 'string' && /^\d{1,4}$/.test(rejectionCode) ? Number(rejectionCode) : rejectionCode;
+  const known = typeof number === 'number' ? D24_REJECTIONS[number] : undefined;
+  const theirs = [
+    rejectionCode === undefined || rejectionCode === null ? '' : printableToken(rejectionCode),
+    known?.name ?? (rejectionReason ? printableToken(rejectionReason) : ''),
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const said = theirs ? ` (D24 ${theirs})` : '';
+  return {
+    rejectionCode: known?.code ?? 'BANK_REJECTED',
+    rejectionReason: known
+      ? `The bank rejected it: ${known.meaning}${said}. ${known.fix}`
+      : `The bank rejected it${said}. Contact D24 support with the payout id before paying again.`,
+    ...(rejectionCode === undefined || rejectionCode === null ? {} : { providerRejectionCode: String(rejectionCode) }),
+  };
+}
+
+/** A provider-sent value for a sentence: printable and short, without quotes. */
+function printableToken(value: number | string): string {
+  return typeof value === 'number' ? String(value) : token(value).slice(1, -1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,10 +511,9 @@ export function toProviderPayout(
     ...(cashoutId ? { providerReference: cashoutId } : {}),
     state: mapped.state,
     providerStatus: mapped.name,
-    ...(body.rejection_code !== undefined && body.rejection_code !== null
-      ? { rejectionCode: String(body.rejection_code) }
+    ...(mapped.state === 'rejected' || (body.rejection_code !== undefined && body.rejection_code !== null)
+      ? bankRejection(body.rejection_code, body.rejection_reason)
       : {}),
-    ...(body.rejection_reason ? { rejectionReason: body.rejection_reason } : {}),
   };
 }
 
