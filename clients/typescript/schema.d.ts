@@ -856,6 +856,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers/{provider}/environments/{environment}/doctor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preflight a provider environment (the provider doctor)
+         * @description Read-only checks against the configured hosts with the credentials in service, from this host: base URL, DNS, the TLS handshake with our client certificate, credential expiry, the provider accepting our authentication (each provider’s own read-only call, e.g. a status query for an id nobody used), clock skew, the notification URL. Each check that does not pass names its cause and its fix. Nothing is created or changed at the provider. Answers 200 with ok=false when a check fails.
+         */
+        post: operations["ProviderDoctor_examine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/credentials": {
         parameters: {
             query?: never;
@@ -1613,7 +1633,7 @@ export interface components {
             code: string | null;
             /**
              * @description What happened, with the provider's own code, and what to do next. For people; do not parse it.
-             * @example The bank rejected it: the bank account is closed (D24 801 ERROR_ACCOUNT_CLOSED). Ask the beneficiary for an open account, then send a new payout.
+             * @example The bank rejected it: the bank account is closed (<provider> 801 ERROR_ACCOUNT_CLOSED). Ask the beneficiary for an open account, then send a new payout.
              */
             reason: string | null;
         };
@@ -2365,6 +2385,33 @@ export interface components {
              * @description When D24 answered this list (cached for an hour).
              */
             fetchedAt: string;
+        };
+        PreflightCheckDto: {
+            /**
+             * @description Stable: host:<family>, dns:<family>, tls:<family>, credential:<kind>, credentials, authentication, clock, notification_url, …
+             * @example authentication
+             */
+            name: string;
+            /**
+             * @description fail blocks real payouts; warn will, soon or in production.
+             * @enum {string}
+             */
+            status: "pass" | "warn" | "fail" | "skip";
+            /** @example The provider accepted our source address, keys and signature. */
+            message: string;
+            /** @description What to change; null on a pass or a skip. */
+            fix?: string | null;
+        };
+        DoctorReportDto: {
+            /** @enum {string} */
+            provider: "verestro" | "connectpay" | "d24";
+            /** @enum {string} */
+            environment: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
+            /** @description No check failed (warnings allowed). */
+            ok: boolean;
+            /** Format: date-time */
+            checkedAt: string;
+            checks: components["schemas"]["PreflightCheckDto"][];
         };
         ImportCertificateDto: {
             /**
@@ -5837,6 +5884,62 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+        };
+    };
+    ProviderDoctor_examine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: "sandbox" | "beta" | "production" | "simulator" | "stage" | "prod" | "stg";
+                provider: "verestro" | "connectpay" | "d24";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DoctorReportDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: an unknown provider, or an environment the provider does not have. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked API key (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The API key lacks a required scope (credentials:admin) (FORBIDDEN_SCOPE). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["DatabaseBusy"];
         };
     };
     Credentials_list: {

@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from '../common/errors/error-codes';
 import type { Provider, ProviderEnvironment } from '../credentials/domain/credential';
+import type { PreflightCheck, PreflightContext } from './doctor/preflight';
 
 export type { Provider, ProviderEnvironment };
 
@@ -80,7 +81,7 @@ export interface ProviderPayout {
   rejectionCode?: string;
   /** What happened and what to do about it, in a sentence (the payout's failure reason). */
   rejectionReason?: string;
-  /** The provider's own rejection code, e.g. D24's 801, kept in the payout's history. */
+  /** The provider's own rejection code (a bank's 801, say), kept in the payout's history. */
   providerRejectionCode?: string;
   fees?: Money;
 }
@@ -175,6 +176,14 @@ export abstract class PayoutProvider {
   }
   verifyWebhook(_webhook: InboundWebhook): Promise<WebhookNotice | null> {
     return this.unsupported('webhooks.verify');
+  }
+  /**
+   * The provider's own read-only checks for the doctor: does it accept our authentication (and
+   * what it names when it does not), and is its clock ours. Never changes anything at the
+   * provider. The checks every provider shares (hosts, DNS, TLS, credentials) are the doctor's.
+   */
+  preflight(_context: PreflightContext): Promise<PreflightCheck[]> {
+    return Promise.resolve([]);
   }
 
   protected unsupported<T>(capability: Capability): Promise<T> {

@@ -51,6 +51,14 @@ export class AdminServer {
       server.faults.set(fieldText(body.route ?? '*'), body.settings ?? {});
       return [200, server.faults.snapshot()];
     });
+    this.on('PUT', /^\/([a-z0-9-]+)\/clock$/, (body, match) => {
+      const server = serverOf(match[1]);
+      if (!server) return [404, { error: `no simulator ${match[1]}` }];
+      const offset = Number(body.offsetSeconds ?? 0);
+      if (!Number.isFinite(offset)) return [400, { error: 'offsetSeconds must be a number' }];
+      server.clockOffsetSeconds = offset;
+      return [200, { offsetSeconds: offset }];
+    });
     this.on('DELETE', /^\/([a-z0-9-]+)\/faults$/, (_body, match) => {
       const server = serverOf(match[1]);
       if (!server) return [404, { error: `no simulator ${match[1]}` }];

@@ -204,7 +204,7 @@ export class PayoutFailureDto {
     nullable: true,
     type: String,
     example:
-      'The bank rejected it: the bank account is closed (D24 801 ERROR_ACCOUNT_CLOSED). Ask the beneficiary for an open account, then send a new payout.',
+      'The bank rejected it: the bank account is closed (<provider> 801 ERROR_ACCOUNT_CLOSED). Ask the beneficiary for an open account, then send a new payout.',
     description: "What happened, with the provider's own code, and what to do next. For people; do not parse it.",
   })
   reason!: string | null;

@@ -39,6 +39,8 @@ import {
   webhookNotice,
 } from './connectpay.mapper';
 import { merchantSignature } from './connectpay.signature';
+import type { PreflightCheck } from '../doctor/preflight';
+import { clockCheck, failed, failedCall, passed } from '../doctor/preflight';
 
 export interface ConnectPaySettings {
   webhookTokenHeader: string;
@@ -161,6 +163,60 @@ export class ConnectPayProvider extends PayoutProvider {
     }
     const response = await this.call('paymentStatus', { params: { paymentOrderNo: reference.providerReference } });
     return readPaymentStatus(response.body, reference.providerReference);
+  }
+
+  /**
+   * The doctor's ConnectPay checks, read-only: the accounts list over the mTLS host proves the
+   * client certificate is registered, the client key and secret are accepted and the OAuth
+   * authorization holds (a token is issued over mTLS first); its Date header gives the clock.
+   * Then the one-way host must refuse person data: if it serves the accounts list, the two host
+   * families are swapped in configuration.
+   */
+  override async preflight(): Promise<PreflightCheck[]> {
+    const checks: PreflightCheck[] = [];
+    try {
+      const response = await this.call('accounts', { query: accountsQuery() });
+      readAccounts(response.body);
+      checks.push(
+        passed(
+          'authentication',
+          'ConnectPay issued an access token over mTLS and answered the accounts list with it (certificate registered, client accepted, authorization in place).',
+        ),
+        clockCheck('ConnectPay', response.headers.date, new Date()),
+      );
+    } catch (error) {
+      checks.push(
+        failedCall(
+          'authentication',
+          error,
+          'Check the DevApp client (key, secret), the registered certificate and the OAuth authorization of this environment.',
+        ),
+      );
+    }
+    try {
+      const oneWay = await this.http.request({
+        provider: 'connectpay',
+        environment: this.environment,
+        family: 'tls',
+        operation: 'doctor',
+        method: 'GET',
+        path: endpointPath('accounts', undefined, accountsQuery()),
+        idempotent: true,
+        headers: { 'X-Request-ID': randomUUID() },
+      });
+      checks.push(
+        oneWay.status >= 400
+          ? passed('host_separation', `The one-way TLS host refuses person data (HTTP ${oneWay.status}), as it must.`)
+          : failed(
+              'host_separation',
+              `The one-way TLS host answered the accounts list (HTTP ${oneWay.status}): person data must only be served over mTLS.`,
+              'Check that the _TLS_URL and _MTLS_URL variables of this environment are not swapped.',
+            ),
+      );
+    } catch (error) {
+      checks.push(failedCall('host_separation', error, 'Check the one-way TLS host of this environment.'));
+    }
+    return checks;
   }
 
   override async listAccounts(): Promise<ProviderAccount[]> {

@@ -2,12 +2,8 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Environment } from '../../config/environment';
 import { CredentialVault } from '../../credentials/credential-vault.service';
 import { IN_SERVICE_STATUSES } from '../../credentials/domain/credential';
-import {
-  DestinationPolicy,
-  DestinationRefusedError,
-  DestinationResolver,
-  type HostLookup,
-} from '../../events/destination-policy';
+import { DestinationResolver } from '../../events/destination-policy';
+import { d24NotificationUrlProblem } from './d24.notification-url-rule';
 
 /**
  * D24 posts its notifications to the `notification_url` of each cashout, which we build from
@@ -42,31 +38,5 @@ export class D24NotificationUrlCheck implements OnApplicationBootstrap {
       );
     }
     this.logger.log({ publicBaseUrl: this.environment.PUBLIC_BASE_URL }, 'D24 notification URL is public HTTPS');
-  }
-}
-
-/** Why D24 could not post notifications under `publicBaseUrl`, as a sentence that says what to set; null when it can. */
-export async function d24NotificationUrlProblem(
-  publicBaseUrl: string | undefined,
-  lookup: HostLookup,
-): Promise<string | null> {
-  const fix = 'Set PUBLIC_BASE_URL to the public https:// address (port 443) D24 posts notifications to.';
-  if (!publicBaseUrl) return `PUBLIC_BASE_URL is not set. ${fix}`;
-  let url: URL;
-  try {
-    url = new URL(publicBaseUrl);
-  } catch {
-    return `PUBLIC_BASE_URL is not a URL. ${fix}`;
-  }
-  if (url.protocol !== 'https:') return `PUBLIC_BASE_URL is ${url.protocol.replace(/:$/, '')}, not https. ${fix}`;
-  if (url.port !== '') return `PUBLIC_BASE_URL uses port ${url.port}; D24 posts to 443 only. ${fix}`;
-  try {
-    // The rules events use for destinations: public addresses only, the name resolved.
-    await new DestinationPolicy({ allowed: undefined, requireHttps: true }).check(url.toString(), lookup);
-    return null;
-  } catch (error) {
-    if (error instanceof DestinationRefusedError)
-      return `D24 could not reach PUBLIC_BASE_URL: ${error.refusal.reason}. ${fix}`;
-    throw error;
   }
 }

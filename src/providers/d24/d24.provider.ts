@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { packageVersion } from '../../config/paths';
+import type { PreflightCheck, PreflightContext } from '../doctor/preflight';
+import { clockCheck, failed, passed, warned } from '../doctor/preflight';
+import { d24NotificationUrlProblem } from './d24.notification-url-rule';
 import type { D24Environment } from './d24.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import type { Capabilities, InboundWebhook, PayoutInstruction, ProviderPayout, WebhookNotice } from '../provider.port';
@@ -58,6 +62,19 @@ export class D24Provider extends PayoutProvider {
     body: string,
     extraHeaders: Record<string, string> = {},
   ): Promise<OutboundResponse> {
+    const response = await this.send(operation, method, path, body, extraHeaders);
+    if (response.status >= 400) throw errorFromAnswer(response.status, response.body, operation);
+    return response;
+  }
+
+  /** A signed call whose answer, error statuses included, is the caller's to read. */
+  private async send(
+    operation: string,
+    method: 'POST' | 'PUT' | 'DELETE' | 'GET',
+    path: string,
+    body: string,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<OutboundResponse> {
     const { apiKey, apiPassphrase, apiSignature } = await this.keys();
     const bytes = Buffer.from(body, 'utf8');
     const response = await this.http.request({
@@ -79,7 +96,6 @@ export class D24Provider extends PayoutProvider {
         ...extraHeaders,
       },
     });
-    if (response.status >= 400) throw errorFromAnswer(response.status, response.body, operation);
     return response;
   }
 
@@ -152,6 +168,43 @@ export class D24Provider extends PayoutProvider {
     return readCashoutStatus(response.body, providerReference, operation);
   }
 
+  /**
+   * The doctor's D24 checks, read-only. A status query for an external_id nobody ever used goes
+   * through every gate D24 has (source IP, Basic and body credentials, signature) and, when all
+   * pass, is answered 509 "not found": anything else names the gate that refused (D24's code
+   * through the error table). Its Date header gives the clock check, and the notification URL is
+   * checked against D24's rule (public HTTPS on 443).
+   */
+  override async preflight(context: PreflightContext): Promise<PreflightCheck[]> {
+    const checks: PreflightCheck[] = [];
+    const probe = `doctor-${randomUUID()}`;
+    try {
+      const response = await this.send(
+        'doctor',
+        'POST',
+        '/v3/cashout/status',
+        await this.credentialsBody({ external_id: probe }),
+      );
+      checks.push(authenticationCheck(response, context.localAddress));
+      checks.push(clockCheck('D24', response.headers.date, new Date()));
+    } catch (error) {
+      checks.push(
+        failed(
+          'authentication',
+          `D24 could not be asked: ${error instanceof Error ? error.message : String(error)}`,
+          'Fix the checks above (host, DNS, TLS, credentials) first.',
+        ),
+      );
+    }
+    const problem = await d24NotificationUrlProblem(context.publicBaseUrl, context.lookup);
+    if (!problem) checks.push(passed('notification_url', 'PUBLIC_BASE_URL is public HTTPS on 443, as D24 requires.'));
+    else {
+      const [said, ...fix] = problem.split('. ');
+      checks.push((context.live ? failed : warned)('notification_url', `${said}.`, fix.join('. ')));
+    }
+    return checks;
+  }
+
   /** Banks for a country, with the read-only key (GET, empty body signed). */
   async listBanks(country: string): Promise<D24Bank[]> {
     const { readOnlyKey } = await this.keys();
@@ -188,4 +241,35 @@ export class D24Provider extends PayoutProvider {
 /** HTTP Basic (RFC 7617): base64 of "user:password" in UTF-8. */
 function basicAuthorization(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+}
+
+/**
+ * What D24 answered the doctor's status query for an unknown external_id: 509 means every gate
+ * let us through; any other code is the gate that refused, in the error table's words.
+ */
+function authenticationCheck(response: OutboundResponse, localAddress: string | undefined): PreflightCheck {
+  if (response.status < 400)
+    return failed(
+      'authentication',
+      `D24 answered ${response.status} for an external_id that was never used; a 509 was expected.`,
+      'Check that the base URL points at D24 Cashouts v3 and not another service.',
+    );
+  const refusal = errorFromAnswer(response.status, response.body, 'doctor');
+  if (refusal.providerCode === '509')
+    return passed(
+      'authentication',
+      'D24 accepted our source address, API Key and Passphrase (Basic and body) and signature (509 for an unknown external_id).',
+    );
+  if (refusal.reason === 'SOURCE_IP_NOT_ALLOWED')
+    return failed(
+      'authentication',
+      `${refusal.message.split('. ')[0]}. Our connection left from ${localAddress ?? 'an address this host did not report'}; behind NAT, D24 sees the NAT's public address instead.`,
+      "Ask D24 to allow-list this host's public egress address for this environment (from the merchant panel or your account manager).",
+    );
+  const [said, ...fix] = refusal.message.split('. ');
+  return failed(
+    'authentication',
+    `${said}.`,
+    fix.join('. ') || 'Check the D24 keys of this environment (API Key, Passphrase, secret key).',
+  );
 }

@@ -1,11 +1,12 @@
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { AxiosError } from 'axios';
 import { readFileSync } from 'node:fs';
 import { Agent, AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, rootCertificates } from 'node:tls';
+import { isIP } from 'node:net';
 import {
   BrokenCircuitError,
   circuitBreaker,
@@ -58,6 +59,19 @@ export interface OutboundResponse {
 interface Connection {
   agent: Agent;
   credential: Credential | null;
+  /** The agent's TLS context (trust store, client chain and key), for the doctor's handshake. */
+  secureContext: SecureContext;
+}
+
+/** What a bare handshake with a provider host showed (see CredentialedHttp.probeTls). */
+export interface TlsProbe {
+  protocol: string;
+  /** This side's address of the connection. */
+  localAddress: string | undefined;
+  serverSubject: string;
+  serverValidTo: Date;
+  /** The client certificate we presented (mTLS hosts), else null. */
+  clientCertificate: { id: string; notAfter: Date | null } | null;
 }
 
 /**
@@ -217,6 +231,65 @@ export class CredentialedHttp implements OnModuleDestroy {
     const connection = await this.connection(provider, environment, family);
     if (connection.credential) assertUsable(connection.credential);
     for (const kind of kinds) await this.material(provider, environment, kind);
+  }
+
+  /**
+   * One handshake with the host alone, exactly as a call makes it (same trust store, same client
+   * certificate), then `HEAD /` and the first bytes of the answer: in TLS 1.3 a server refuses a
+   * client certificate only after the client thinks the handshake is done, so an answer, not the
+   * handshake event, is the proof that it was accepted. Read-only; for the doctor.
+   */
+  async probeTls(provider: Provider, environment: ProviderEnvironment, family: HostFamily): Promise<TlsProbe> {
+    const url = new URL(this.endpoints.baseUrl(provider, environment, family));
+    const connection = await this.connection(provider, environment, family);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const timeoutMs = this.environment.PROVIDER_CONNECT_TIMEOUT_MS + this.environment.PROVIDER_RESPONSE_TIMEOUT_MS;
+    return new Promise<TlsProbe>((resolve, reject) => {
+      const socket = tlsConnect({
+        host,
+        port: Number(url.port || 443),
+        ...(isIP(host) ? {} : { servername: host }),
+        secureContext: connection.secureContext,
+        minVersion: 'TLSv1.2',
+        rejectUnauthorized: true,
+      });
+      const timer = setTimeout(
+        () => socket.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })),
+        timeoutMs,
+      );
+      let shown: Omit<TlsProbe, 'clientCertificate'> | undefined;
+      socket.once('secureConnect', () => {
+        const peer = socket.getPeerCertificate();
+        shown = {
+          protocol: socket.getProtocol() ?? 'unknown',
+          localAddress: socket.localAddress,
+          serverSubject: [peer.subject?.CN ?? ''].flat().join(', '),
+          serverValidTo: new Date(peer.valid_to),
+        };
+        socket.write(`HEAD / HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+      });
+      socket.once('data', () => {
+        clearTimeout(timer);
+        socket.destroy();
+        if (!shown) return reject(new Error('data before the handshake'));
+        const credential = connection.credential;
+        resolve({
+          ...shown,
+          clientCertificate: credential
+            ? { id: credential.id, notAfter: credential.certificate?.notAfter ?? null }
+            : null,
+        });
+      });
+      socket.once('error', (error: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      });
+      socket.once('end', () => {
+        clearTimeout(timer);
+        reject(Object.assign(new Error('the server closed the connection without answering'), { code: 'ECONNRESET' }));
+      });
+    });
   }
 
   async request(request: OutboundRequest): Promise<OutboundResponse> {
@@ -402,7 +475,7 @@ export class CredentialedHttp implements OnModuleDestroy {
       this.environment.PROVIDER_CONNECT_TIMEOUT_MS,
       () => this.metrics.providerTlsHandshakes.inc({ provider, environment, family }),
     );
-    return { agent, credential: credentialed?.credential ?? null };
+    return { agent, credential: credentialed?.credential ?? null, secureContext };
   }
 
   /**

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import type { PreflightCheck } from '../doctor/preflight';
+import { clockCheck, failedCall, passed } from '../doctor/preflight';
 import type { VerestroEnvironment } from './verestro.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
 import type { Capabilities, InboundWebhook, PayoutInstruction, ProviderPayout, WebhookNotice } from '../provider.port';
@@ -95,6 +98,32 @@ export class VerestroProvider extends PayoutProvider {
       );
     const response = await this.call('order-status', 'GET', orderPath(reference.providerReference), undefined);
     return readOrder(response.body);
+  }
+
+  /**
+   * The doctor's Verestro check, read-only: the status of an order id nobody ever used, over the
+   * mTLS host with the Basic authorization. 404 means both were accepted; 401/403 names the
+   * Basic authorization. Its Date header gives the clock.
+   */
+  override async preflight(): Promise<PreflightCheck[]> {
+    try {
+      const response = await this.call('doctor', 'GET', orderPath(randomUUID()), undefined, [404]);
+      return [
+        passed(
+          'authentication',
+          `Verestro accepted our client certificate and Basic authorization (HTTP ${response.status} for an unknown order).`,
+        ),
+        clockCheck('Verestro', response.headers.date, new Date()),
+      ];
+    } catch (error) {
+      return [
+        failedCall(
+          'authentication',
+          error,
+          'Store the payouts Basic authorization (api_client) Verestro issued for this environment.',
+        ),
+      ];
+    }
   }
 
   /**

@@ -62,6 +62,8 @@ const MAX_BODY = 1024 * 1024;
 export class SimServer {
   readonly faults: FaultInjector;
   readonly counters: Counters = { handshakes: 0, requests: 0, responses: {} };
+  /** Added to this server's clock in its Date header: a provider whose clock is off (PUT /{name}/clock). */
+  clockOffsetSeconds = 0;
   private readonly routes: Route[] = [];
   private fallback: SimHandler = () => ({ status: 404, body: { error: 'not found' } });
   private server: Server | undefined;
@@ -177,6 +179,7 @@ export class SimServer {
     res.writeHead(response.status, {
       'Content-Type': response.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json',
       'Content-Length': Buffer.byteLength(body),
+      Date: new Date(Date.now() + this.clockOffsetSeconds * 1000).toUTCString(),
       ...response.headers,
     });
     res.end(body);
