@@ -1,44 +1,9 @@
-import { generateKeyPairSync, privateDecrypt, constants, createDecipheriv } from 'node:crypto';
 import { ProviderError } from '../../src/providers/provider.port';
 import type { VerestroProvider } from '../../src/providers/verestro/verestro.provider';
-import { decryptFromVerestro, encryptForVerestro } from '../../src/providers/verestro/verestro.jwe';
 import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
 import { VerestroOnboarding } from '../../src/providers/verestro/verestro.onboarding';
-
-describe('Verestro JWE helpers (RSA-OAEP-256 + A256GCM)', () => {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
-  const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-
-  it('round-trips and announces the agreed algorithms', async () => {
-    const jwe = await encryptForVerestro({ pan: '4111111111111111', cvc: '123' }, publicPem);
-    const [header] = jwe.split('.');
-    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({
-      alg: 'RSA-OAEP-256',
-      enc: 'A256GCM',
-    });
-    expect(jwe).not.toContain('4111111111111111');
-    expect(await decryptFromVerestro(jwe, privatePem)).toEqual({ pan: '4111111111111111', cvc: '123' });
-  });
-
-  it('is decryptable by a second, hand-written implementation (node:crypto only)', async () => {
-    const jwe = await encryptForVerestro({ amount: '10.00' }, publicPem);
-    const [protectedHeader, encryptedKey, iv, ciphertext, tag] = jwe.split('.');
-    const cek = privateDecrypt(
-      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-      Buffer.from(encryptedKey, 'base64url'),
-    );
-    const decipher = createDecipheriv('aes-256-gcm', cek, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(Buffer.from(protectedHeader, 'ascii'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    const plaintext = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString(
-      'utf8',
-    );
-    expect(JSON.parse(plaintext)).toEqual({ amount: '10.00' });
-  });
-});
 
 describe('Verestro client against the simulator (real mTLS + Basic)', () => {
   let world: ProviderWorld;
