@@ -1575,6 +1575,8 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /** @description Create it parked at the provider (status on_hold): nothing is paid until POST /v1/payouts/{id}/release. Only where the provider can hold (capability payouts.hold), else 409 CAPABILITY_NOT_SUPPORTED and nothing is stored. Safer than a hold sent after the create, which can race the provider’s processing. */
+            holdOnCreate?: boolean;
         };
         MaskedLatamBankBeneficiaryDto: {
             /**
@@ -1866,6 +1868,8 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /** @description Create it parked at the provider (status on_hold): nothing is paid until POST /v1/payouts/{id}/release. Only where the provider can hold (capability payouts.hold), else 409 CAPABILITY_NOT_SUPPORTED and nothing is stored. Safer than a hold sent after the create, which can race the provider’s processing. */
+            holdOnCreate?: boolean;
             /**
              * @description The row’s own key, unique in the batch: its payout’s Idempotency-Key is batch:<batchId>:<rowKey>. Defaults to the row number.
              * @example invoice-2026-0042

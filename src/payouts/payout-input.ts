@@ -114,6 +114,8 @@ export function toNewPayout(dto: CreatePayoutDto): PayoutRequest {
     beneficiary: beneficiary as Beneficiary | StoredBeneficiaryReference,
     reference: dto.reference,
     metadata: metadata as Record<string, string>,
+    // Only when asked: an absent flag keeps the request hash of keys stored before it existed.
+    ...(dto.holdOnCreate ? { holdOnCreate: true as const } : {}),
   };
   return { payout, refusedUnlessReplayed: numberProblems };
 }

@@ -157,6 +157,7 @@ class FakePayouts implements Pick<
       createdByKeyId: input.createdByKeyId,
       approvalsRequired: 0,
       approvalExpiresAt: null,
+      holdOnCreate: input.holdOnCreate,
     };
     this.tables.payouts = new Map(this.tables.payouts).set(input.id, {
       payout,

@@ -60,6 +60,8 @@ export interface NewPayout {
   beneficiary: Beneficiary | StoredBeneficiaryReference;
   reference?: string;
   metadata?: Record<string, string>;
+  /** Created parked at the provider (see CreatePayoutDto.holdOnCreate). */
+  holdOnCreate?: true;
 }
 
 export interface PayoutFilter {
@@ -180,6 +182,8 @@ export class PayoutsService {
   ): Promise<CreateOutcome> {
     const provider = this.registry.get(input.provider, input.environment);
     if (!provider.capabilities.payouts.create) throw unsupported(input.provider, 'payouts.create');
+    if (input.holdOnCreate && !provider.capabilities.payouts.hold)
+      throw unsupported(input.provider, 'payouts.hold', 'holding a payout at creation');
     const requestHashes = this.requestHashes(input);
     if (options.refusedUnlessReplayed?.length) {
       // Number rules that came after the first request with this key must not refuse its retry.
@@ -235,6 +239,7 @@ export class PayoutsService {
       nextCheckAt: new Date(Date.now() + this.leaseMs()),
       approvalsRequired: 0,
       approvalExpiresAt: null,
+      holdOnCreate: input.holdOnCreate === true,
     };
     const history = {
       amount: input.amount,
@@ -414,6 +419,8 @@ export class PayoutsService {
         reference: payout.reference ?? undefined,
         notificationUrl: `${this.publicBaseUrl()}/v1/webhooks/${payout.provider}`,
         debtorAccountId: payout.metadata.debtorAccountId,
+        // Every submission of it, the reconciler's resubmissions included, asks for the hold.
+        ...(payout.holdOnCreate ? { onHold: true } : {}),
       });
       return await this.applyProviderResult(payout, result, 'create', answerTo);
     } catch (error) {

@@ -65,6 +65,8 @@ export interface PayoutInstruction {
   notificationUrl?: string;
   /** Debtor account for providers that pay from an account. */
   debtorAccountId?: string;
+  /** Create it parked (providers with payouts.hold): nothing moves until it is released. */
+  onHold?: boolean;
 }
 
 /** Provider statuses mapped into the domain's vocabulary. */

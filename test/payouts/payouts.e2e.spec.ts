@@ -107,6 +107,46 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect(ledger).toHaveLength(1);
   });
 
+  it('D24: created held (holdOnCreate): D24 gets on_hold at creation and pays nothing until released', async () => {
+    const held = await post(d24Payout({ holdOnCreate: true }));
+    expect(held.status).toBe(201);
+    expect(held.body).toMatchObject({ status: 'on_hold', providerStatus: 'ON_HOLD' });
+    const ledger = async () =>
+      (await admin<Array<{ externalId: string; status: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter(
+        (entry) => entry.externalId === held.body.id,
+      );
+    expect(await ledger()).toEqual([expect.objectContaining({ status: 'ON_HOLD' })]);
+    // Still held well after the simulator would have completed an ordinary cashout.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await get(held.body.id)).status).toBe('on_hold');
+    expect((await ledger())[0].status).toBe('ON_HOLD');
+    const released = await world.t.http.post(`/v1/payouts/${held.body.id}/release`).set(bearer(world.t.adminKey));
+    expect(released.body.status).toBe('pending');
+    await eventually(
+      () => get(held.body.id),
+      (payout) => payout.status === 'completed',
+    );
+    expect(await ledger()).toHaveLength(1);
+  });
+
+  it('holdOnCreate where the provider cannot hold: 409 CAPABILITY_NOT_SUPPORTED and nothing stored', async () => {
+    const before = await countPayouts();
+    const refused = await post({
+      provider: 'verestro',
+      environment: 'simulator',
+      amount: '19.99',
+      currency: 'EUR',
+      beneficiary: cardBeneficiary,
+      holdOnCreate: true,
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: 'CAPABILITY_NOT_SUPPORTED',
+      details: { provider: 'verestro', capability: 'payouts.hold' },
+    });
+    expect(await countPayouts()).toBe(before);
+  });
+
   it('D24: hold, release and cancel while pending; a rejection carries its code', async () => {
     await admin(world.sims, 'PATCH', '/d24/settings', { timeline: { deliverAfterMs: 5_000 } });
     try {

@@ -144,6 +144,8 @@ export interface Payout {
   approvalsRequired: number;
   /** While pending_approval: when it is cancelled unless approved. */
   approvalExpiresAt: Date | null;
+  /** Asked to be created parked at the provider (on_hold until released). */
+  holdOnCreate: boolean;
 }
 
 /** The beneficiary as answers, the history and the readable payouts.beneficiary column hold it. */

@@ -1,7 +1,7 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath, IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { CursorPageQueryDto } from '../../common/http/cursor-page-query.dto';
-import { IsDate, IsIn, IsObject, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { IsDate, IsIn, IsObject, IsOptional, IsString, IsUUID, Length, Matches, IsBoolean } from 'class-validator';
 import { ALL_ENVIRONMENTS, PROVIDERS } from '../../credentials/domain/credential';
 import { PROVIDER_DESCRIPTORS } from '../../providers/registered-providers';
 import { Payout, PAYOUT_STATUSES, type MaskedBeneficiary } from '../domain/payout';
@@ -150,6 +150,15 @@ export class CreatePayoutDto {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description:
+      'Create it parked at the provider (status on_hold): nothing is paid until POST /v1/payouts/{id}/release. Only where the provider can hold (capability payouts.hold), else 409 CAPABILITY_NOT_SUPPORTED and nothing is stored. Safer than a hold sent after the create, which can race the provider’s processing.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  holdOnCreate?: boolean;
 }
 
 /** The list's filters; the export takes the same ones (without the page). */

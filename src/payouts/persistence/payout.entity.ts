@@ -139,6 +139,10 @@ export class PayoutEntity {
   @Column({ name: 'counted_at', type: 'timestamptz', nullable: true })
   countedAt!: Date | null;
 
+  /** Created parked at the provider: every submission asks for the hold. */
+  @Column({ name: 'hold_on_create', type: 'boolean', default: false })
+  holdOnCreate!: boolean;
+
   /** While pending_approval: when it is cancelled if not approved by then. */
   @Column({ name: 'approval_expires_at', type: 'timestamptz', nullable: true })
   approvalExpiresAt!: Date | null;
@@ -274,5 +278,6 @@ export function toPayout(row: PayoutEntity): Payout {
     createdByKeyId: row.createdByKeyId,
     approvalsRequired: row.approvalsRequired,
     approvalExpiresAt: row.approvalExpiresAt,
+    holdOnCreate: row.holdOnCreate,
   };
 }

@@ -30,6 +30,7 @@ export interface RequestedPayout {
   createdByKeyId: string;
   /** Null while pending_approval: nothing to check until it is approved. */
   nextCheckAt: Date | null;
+  holdOnCreate: boolean;
 }
 
 /** What the first commit of a payout did: inserted it, found its key taken, or left it to the governed path. */
@@ -134,6 +135,7 @@ function requestedRow(repository: Repository<PayoutEntity>, payout: RequestedPay
     checkAttempts: 0,
     approvalsRequired: payout.approvalsRequired,
     approvalExpiresAt: payout.approvalExpiresAt,
+    holdOnCreate: payout.holdOnCreate,
   });
 }
 
@@ -178,8 +180,8 @@ export class PayoutsRepository {
   ): Promise<ClaimResult> {
     // The events announcing the payout, written only if the claim (so the payout) was.
     const eventPlaceholders = options.events.map((_, index) => ({
-      type: `$${27 + 2 * index}`,
-      payload: `$${28 + 2 * index}`,
+      type: `$${28 + 2 * index}`,
+      payload: `$${29 + 2 * index}`,
     }));
     // unlessGoverned: insert nothing when a payout policy governs this payout; the caller then
     // takes the governed path (policies locked, limits counted, approvals decided). Checked in the
@@ -200,10 +202,10 @@ export class PayoutsRepository {
        ), payout AS (
          INSERT INTO payouts (id, provider, environment, status, amount, currency, beneficiary, beneficiary_master_key_id,
            beneficiary_wrapped_key, beneficiary_ciphertext, beneficiary_fingerprint, reference, metadata, created_by_key_id,
-           next_check_at, check_attempts, beneficiary_id, approvals_required, approval_expires_at, counted_at)
+           next_check_at, check_attempts, beneficiary_id, approvals_required, approval_expires_at, counted_at, hold_on_create)
          SELECT payout_id, $8::varchar, $9::varchar, $24::varchar, $10::numeric, $11::char(3), $12::jsonb, $13::varchar,
            $14::bytea, $15::bytea, $16::char(64), $17::varchar, $18::jsonb, $19::uuid, $20::timestamptz, 0, $22::uuid,
-           $25::smallint, $26::timestamptz, now()
+           $25::smallint, $26::timestamptz, now(), $27::boolean
          FROM claim
          RETURNING created_at, updated_at
        ), history AS (
@@ -239,6 +241,7 @@ export class PayoutsRepository {
         payout.status,
         payout.approvalsRequired,
         payout.approvalExpiresAt,
+        payout.holdOnCreate,
         ...options.events.flatMap((event) => [event.type, JSON.stringify(event.payload)]),
       ],
     );

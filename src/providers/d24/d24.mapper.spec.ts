@@ -384,6 +384,21 @@ describe('D24 requests', () => {
     );
   });
 
+  it('asks for on_hold at creation only when the payout is to be created held', () => {
+    const instruction = {
+      externalId: 'po-2',
+      amount: { amount: '1.00', currency: 'BRL' },
+      beneficiary: { type: 'latam_bank_account' as const, country: 'BR', name: 'A', documentId: '84932568207' },
+    };
+    expect(cashoutBody('k', 'p', { ...instruction, onHold: true })).toContain(',"on_hold":true,"type":"json"}');
+    expect(cashoutBody('k', 'p', instruction)).not.toContain('on_hold');
+    expect(readCashoutCreated(json({ cashout_id: '7' }), { onHold: true })).toEqual({
+      providerReference: '7',
+      state: 'on_hold',
+      providerStatus: 'ON_HOLD',
+    });
+  });
+
   it('refuses a beneficiary D24 cannot pay and an amount with more than 2 decimals, before anything is sent', () => {
     expect(
       caught(() =>

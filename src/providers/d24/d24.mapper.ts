@@ -48,6 +48,8 @@ export interface D24CashoutRequest extends D24Credentials {
   beneficiary_birthdate?: string;
   notification_url?: string;
   comments?: string;
+  /** Created ON_HOLD: D24 does not process it until it is set back to PENDING. */
+  on_hold?: boolean;
   type: 'json';
 }
 
@@ -139,6 +141,8 @@ export function cashoutBody(login: string, pass: string, instruction: PayoutInst
     beneficiary_birthdate: beneficiary.birthdate,
     notification_url: instruction.notificationUrl,
     comments: instruction.reference,
+    // At creation, not by a later PUT /v3/cashout/status: that one can race D24's processing.
+    on_hold: instruction.onHold ? true : undefined,
     type: 'json',
   };
   return JSON.stringify(fields).replace(JSON.stringify(AMOUNT_MARK), instruction.amount.amount);
@@ -517,10 +521,12 @@ export function toProviderPayout(
   };
 }
 
-/** The answer to create: D24 accepted it as PENDING. */
-export function readCashoutCreated(body: Buffer): ProviderPayout {
+/** The answer to create: D24 accepted it as PENDING, or as ON_HOLD when created held. */
+export function readCashoutCreated(body: Buffer, { onHold = false }: { onHold?: boolean } = {}): ProviderPayout {
   const { cashout_id } = readAnswer(d24CashoutCreatedSchema, body, context('create'));
-  return { providerReference: String(cashout_id), state: 'pending', providerStatus: 'PENDING' };
+  return onHold
+    ? { providerReference: String(cashout_id), state: 'on_hold', providerStatus: 'ON_HOLD' }
+    : { providerReference: String(cashout_id), state: 'pending', providerStatus: 'PENDING' };
 }
 
 /** The answer to status, cancel, hold or release. */

@@ -122,7 +122,7 @@ export class D24Provider extends PayoutProvider {
         '/v3/cashout',
         cashoutBody(apiKey, apiPassphrase, instruction),
       );
-      return readCashoutCreated(response.body);
+      return readCashoutCreated(response.body, { onHold: instruction.onHold === true });
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS')
         return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
