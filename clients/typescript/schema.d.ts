@@ -1490,11 +1490,14 @@ export interface components {
              */
             bankCode?: number;
             /**
-             * @description In Mexico a CLABE (18 digits) and in Argentina a CBU/CVU (22 digits), their check digits verified.
+             * @description Checked for the country: Mexico a CLABE (18 digits, check digit, its bank the same as bankCode; a debit card number is refused), Argentina a CBU/CVU (22 digits, check digits), Brazil a conta (up to 13 digits, the last may be X), Colombia, Chile and Peru 4 to 20 digits.
              * @example 123456789
              */
             bankAccount?: string;
-            /** @example 0001 */
+            /**
+             * @description Brazil: the agência, 1 to 4 digits and an optional check digit.
+             * @example 0001
+             */
             bankBranch?: string;
             /** @example C */
             accountType?: string;

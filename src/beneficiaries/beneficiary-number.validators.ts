@@ -1,17 +1,19 @@
 import type { ValidationArguments, ValidationOptions } from 'class-validator';
 import { registerDecorator } from 'class-validator';
-import { bankAccountProblem, documentProblem, type NumberProblem } from './domain/latam-documents';
+import { bankAccountProblem, bankBranchProblem, documentProblem, type NumberProblem } from './domain/latam-documents';
 
 interface LatamAccountFields {
   country?: unknown;
   documentType?: unknown;
+  bankCode?: unknown;
 }
 
-function fieldsOf(args: ValidationArguments): { country: string; documentType?: string } {
+function fieldsOf(args: ValidationArguments): { country: string; documentType?: string; bankCode?: number } {
   const object = args.object as LatamAccountFields;
   return {
     country: typeof object.country === 'string' ? object.country : '',
     documentType: typeof object.documentType === 'string' ? object.documentType : undefined,
+    bankCode: typeof object.bankCode === 'number' && Number.isInteger(object.bankCode) ? object.bankCode : undefined,
   };
 }
 
@@ -43,9 +45,18 @@ export const IsDocumentOfCountry = countryRule('invalidDocument', (value, args) 
   return documentProblem(country, value, documentType);
 });
 
-/** bankAccount: the check digits of interbank numbers where the country has them (Mexico's CLABE, Argentina's CBU/CVU). */
-export const IsBankAccountOfCountry = countryRule('invalidBankAccount', (value, args) =>
-  bankAccountProblem(fieldsOf(args).country, value),
+/**
+ * bankAccount: the country's account rule (Mexico's CLABE and its bank, Argentina's CBU/CVU check
+ * digits, Brazil's conta, digits elsewhere; see latam-documents.ts).
+ */
+export const IsBankAccountOfCountry = countryRule('invalidBankAccount', (value, args) => {
+  const { country, bankCode } = fieldsOf(args);
+  return bankAccountProblem(country, value, { bankCode });
+});
+
+/** bankBranch: Brazil's agência (4 digits and an optional check digit). */
+export const IsBankBranchOfCountry = countryRule('invalidBankBranch', (value, args) =>
+  bankBranchProblem(fieldsOf(args).country, value),
 );
 
 /**

@@ -60,6 +60,45 @@ describe('beneficiary documents and account numbers are checked before a payout 
     ]);
   });
 
+  it('Mexico: refuses a debit card number as the account and a CLABE of another bank than bankCode', async () => {
+    const mexican = { country: 'MX', documentType: 'CURP', documentId: 'BOXW310820HNERXN09' };
+    const card = await payout({ ...mexican, bankAccount: '4152313800000007' }, 'MXN');
+    expect(card.status).toBe(400);
+    expect(card.body.error.details).toEqual([
+      {
+        field: 'beneficiary.bankAccount',
+        code: 'INVALID_BANK_ACCOUNT',
+        message:
+          'is a debit card number: send the beneficiary’s 18-digit CLABE instead (card numbers are card data this service does not store)',
+      },
+    ]);
+    expect(JSON.stringify(card.body)).not.toContain('4152313800000007');
+    const otherBank = await payout({ ...mexican, bankAccount: '002010077777777771', bankCode: 12 }, 'MXN');
+    expect(otherBank.body.error.details).toEqual([
+      expect.objectContaining({
+        field: 'beneficiary.bankAccount',
+        message: expect.stringMatching(/CLABE of bank 002, but bankCode is 12/),
+      }),
+    ]);
+  });
+
+  it('Brazil: refuses an agência that is not 4 digits and a check digit', async () => {
+    const answer = await payout({
+      country: 'BR',
+      documentType: 'CPF',
+      documentId: '84932568207',
+      bankCode: 341,
+      bankBranch: '12345-6',
+      bankAccount: '123456789',
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details).toEqual([
+      expect.objectContaining({ field: 'beneficiary.bankBranch', code: 'INVALID_BANK_BRANCH' }),
+    ]);
+    const rows = await t.dataSource.query('SELECT count(*)::int AS n FROM payouts');
+    expect(rows[0].n).toBe(0);
+  });
+
   it('refuses a card number (PAN) where a card token belongs, so it is never stored or logged', async () => {
     const answer = await t.http
       .post('/v1/payouts')

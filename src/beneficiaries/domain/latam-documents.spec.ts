@@ -1,5 +1,5 @@
 import { looksLikeCardNumber } from '../beneficiary-number.validators';
-import { bankAccountProblem, documentProblem } from './latam-documents';
+import { bankAccountProblem, bankBranchProblem, documentProblem } from './latam-documents';
 
 /**
  * Every document and account rule with numbers that are right and numbers that are wrong in the
@@ -73,12 +73,65 @@ describe('Latin American document and bank account rules', () => {
     }
   });
 
-  it('checks Mexican CLABEs and Argentine CBUs, and no other country’s account numbers', () => {
+  it('checks Mexican CLABEs and Argentine CBUs by their check digits', () => {
     expect(bankAccountProblem('MX', '002010077777777771')).toBeNull();
     expect(bankAccountProblem('MX', '002010077777777779')?.message).toMatch(/not a valid CLABE: the check digit/);
     expect(bankAccountProblem('MX', '12345678901234567')?.message).toMatch(/length of a CLABE/);
     expect(bankAccountProblem('AR', '2850590940090418135201')).toBeNull();
     expect(bankAccountProblem('AR', '2810590940090418135201')?.message).toMatch(/not a valid CBU\/CVU/);
-    expect(bankAccountProblem('BR', '123456789')).toBeNull();
+  });
+
+  it('Mexico: a CLABE must name the same bank as bankCode (its first three digits, Banxico)', () => {
+    // 002… is Banamex (ABM 002); D24 lists Banamex as bank_code 2.
+    expect(bankAccountProblem('MX', '002010077777777771', { bankCode: 2 })).toBeNull();
+    expect(bankAccountProblem('MX', '002010077777777771', { bankCode: 12 })).toEqual({
+      rule: 'CLABE',
+      message: 'is a CLABE of bank 002, but bankCode is 12: correct one of them (or leave bankCode out)',
+    });
+  });
+
+  it('Mexico: a debit card number is refused as card data, saying to send the CLABE (not a CLABE length error)', () => {
+    for (const card of ['4152313800000007', '4152 3138 0000 0007']) {
+      expect(bankAccountProblem('MX', card)).toEqual({
+        rule: 'CARD_NUMBER',
+        message:
+          'is a debit card number: send the beneficiary’s 18-digit CLABE instead (card numbers are card data this service does not store)',
+      });
+    }
+    // 16 digits failing Luhn is no card: the CLABE rule answers.
+    expect(bankAccountProblem('MX', '4152313800000006')?.message).toMatch(/length of a CLABE/);
+  });
+
+  it.each([
+    ['BR', '123456789', null],
+    ['BR', '12345-6', null],
+    ['BR', '0001234-X', null],
+    ['BR', '12345678901234', /conta: it must be up to 13 digits/],
+    ['BR', '12AB45', /conta/],
+    ['CO', '0123456789', null],
+    ['CO', '12-345-678', null],
+    ['CO', '123', /Colombian account number: it must be 4 to 20 digits/],
+    ['CL', '001234567', null],
+    ['CL', 'CTA12345', /Chilean account number/],
+    ['PE', '00219300123456789012', null],
+    ['PE', '002193001234567890123', /Peruvian account number or CCI: it must be 4 to 20 digits/],
+    ['UY', 'anything', null],
+  ])('%s account %s', (country, account, problem) => {
+    const found = bankAccountProblem(country, account);
+    if (problem === null) expect(found).toBeNull();
+    else expect(found?.message).toMatch(problem);
+  });
+
+  it.each([
+    ['0001', null],
+    ['1234-5', null],
+    ['123X', null],
+    ['12345-6', /agência/],
+    ['AG01', /agência/],
+  ])('Brazil agência %s', (branch, problem) => {
+    const found = bankBranchProblem('BR', branch);
+    if (problem === null) expect(found).toBeNull();
+    else expect(found?.message).toMatch(problem);
+    expect(bankBranchProblem('MX', 'anything')).toBeNull();
   });
 });

@@ -118,16 +118,92 @@ export function documentProblem(country: string, documentId: string, documentTyp
   return check(documentId);
 }
 
-/** The account number rules of countries whose interbank numbers carry check digits. */
-const ACCOUNTS: Record<string, Check> = { MX: CLABE, AR: CBU };
+/** A card number's shape: 16 digits passing the Luhn check (ISO/IEC 7812), as Mexican debit cards are. */
+function isDebitCardNumber(digits: string): boolean {
+  if (!/^\d{16}$/.test(digits)) return false;
+  let sum = 0;
+  for (let index = 0; index < digits.length; index++) {
+    let digit = Number(digits[digits.length - 1 - index]);
+    if (index % 2 === 1) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * Mexico pays to a CLABE (Banxico: 18 digits, the first 3 the bank's ABM code, the last a check
+ * digit) or, with some providers, to a debit card. A debit card number is card data: this service
+ * does not store card numbers (PCI DSS scope), so it is refused with what to send instead, rather
+ * than with a CLABE length error that does not say why.
+ */
+function mexicanAccount(value: string, context: AccountContext): NumberProblem | null {
+  const digits = compact(value);
+  if (isDebitCardNumber(digits))
+    return {
+      rule: 'CARD_NUMBER',
+      message:
+        'is a debit card number: send the beneficiary’s 18-digit CLABE instead (card numbers are card data this service does not store)',
+    };
+  const problem = CLABE(value);
+  if (problem) return problem;
+  // The CLABE names its bank; a different bankCode means one of the two is wrong, and the provider would route by one of them.
+  if (context.bankCode !== undefined && Number(digits.slice(0, 3)) !== context.bankCode)
+    return {
+      rule: 'CLABE',
+      message: `is a CLABE of bank ${digits.slice(0, 3)}, but bankCode is ${context.bankCode}: correct one of them (or leave bankCode out)`,
+    };
+  return null;
+}
+
+/** Account numbers without a public check-digit rule: digits only (spaces, dots and dashes allowed between them). */
+const digitsOnly = (name: string, max: number) => byPattern(name, new RegExp(`^\\d{4,${max}}$`), `4 to ${max} digits`);
+
+/**
+ * Brazil's conta (Febraban layout: up to 12 digits and a check digit, which may be X) and agência
+ * (4 digits and an optional check digit).
+ */
+const BR_ACCOUNT = byPattern('conta', /^\d{1,12}[\dX]?$/, 'up to 13 digits (the last may be an X check digit)');
+const BR_BRANCH = byPattern('agência', /^\d{1,4}[\dX]?$/, '1 to 4 digits and an optional check digit');
+
+/** What an account number is checked against besides its country. */
+export interface AccountContext {
+  bankCode?: number;
+}
+
+/** The account number rule of each country the LatAm cashout rail serves. */
+const ACCOUNTS: Record<string, (value: string, context: AccountContext) => NumberProblem | null> = {
+  MX: mexicanAccount,
+  AR: (value) => CBU(value),
+  BR: (value) => BR_ACCOUNT(value),
+  CO: (value) => digitsOnly('Colombian account number', 20)(value),
+  CL: (value) => digitsOnly('Chilean account number', 20)(value),
+  // Peru: a local account or the 20-digit CCI (interbank); CCI check digits are not checked (no public specification found).
+  PE: (value) => digitsOnly('Peruvian account number or CCI', 20)(value),
+};
 
 /** What is wrong with a bank account number for its country, or null when it is right or the country has no rule. */
-export function bankAccountProblem(country: string, bankAccount: string): NumberProblem | null {
-  return ACCOUNTS[country]?.(bankAccount) ?? null;
+export function bankAccountProblem(
+  country: string,
+  bankAccount: string,
+  context: AccountContext = {},
+): NumberProblem | null {
+  return ACCOUNTS[country]?.(bankAccount, context) ?? null;
+}
+
+/** What is wrong with a bank branch for its country (Brazil's agência), or null. */
+export function bankBranchProblem(country: string, bankBranch: string): NumberProblem | null {
+  return country === 'BR' ? BR_BRANCH(bankBranch) : null;
 }
 
 /** The countries with document rules, for documentation. */
 export const COUNTRIES_WITH_DOCUMENT_RULES = Object.freeze(
   Object.fromEntries(Object.entries(DOCUMENTS).map(([country, rules]) => [country, Object.keys(rules)])),
 );
-export const COUNTRIES_WITH_ACCOUNT_RULES = Object.freeze({ MX: 'CLABE (18 digits)', AR: 'CBU/CVU (22 digits)' });
+export const COUNTRIES_WITH_ACCOUNT_RULES = Object.freeze({
+  MX: 'CLABE (18 digits, its bank matching bankCode; a debit card number is refused)',
+  AR: 'CBU/CVU (22 digits)',
+  BR: 'conta: up to 13 digits; agência (bankBranch): up to 4 digits and a check digit',
+  CO: '4 to 20 digits',
+  CL: '4 to 20 digits',
+  PE: '4 to 20 digits (an account or the CCI)',
+});

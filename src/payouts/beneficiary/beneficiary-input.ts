@@ -13,7 +13,12 @@ export const RAILS = [...new Set(PROVIDER_DESCRIPTORS.map((descriptor) => descri
  * number): rules that tightened after payouts were accepted, so a payout's retry may break them
  * although its first request was answered (see PayoutsService.create).
  */
-const NUMBER_RULE_CODES: ReadonlySet<string> = new Set(['INVALID_DOCUMENT', 'INVALID_BANK_ACCOUNT', 'PAN_NOT_ALLOWED']);
+const NUMBER_RULE_CODES: ReadonlySet<string> = new Set([
+  'INVALID_DOCUMENT',
+  'INVALID_BANK_ACCOUNT',
+  'INVALID_BANK_BRANCH',
+  'PAN_NOT_ALLOWED',
+]);
 
 export interface CheckedBeneficiary {
   /** Present when the shape is right (only numberProblems, if any, remain). */

@@ -1,6 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { COUNTRIES_WITH_DOCUMENT_RULES } from '../../beneficiaries/domain/latam-documents';
-import { IsBankAccountOfCountry, IsDocumentOfCountry } from '../../beneficiaries/beneficiary-number.validators';
+import {
+  IsBankAccountOfCountry,
+  IsBankBranchOfCountry,
+  IsDocumentOfCountry,
+} from '../../beneficiaries/beneficiary-number.validators';
 import {
   IsEmail,
   IsIn,
@@ -68,7 +72,8 @@ export class LatamBankBeneficiaryDto {
 
   @ApiPropertyOptional({
     example: '123456789',
-    description: 'In Mexico a CLABE (18 digits) and in Argentina a CBU/CVU (22 digits), their check digits verified.',
+    description:
+      'Checked for the country: Mexico a CLABE (18 digits, check digit, its bank the same as bankCode; a debit card number is refused), Argentina a CBU/CVU (22 digits, check digits), Brazil a conta (up to 13 digits, the last may be X), Colombia, Chile and Peru 4 to 20 digits.',
   })
   @IsOptional()
   @IsString()
@@ -76,10 +81,14 @@ export class LatamBankBeneficiaryDto {
   @IsBankAccountOfCountry()
   bankAccount?: string;
 
-  @ApiPropertyOptional({ example: '0001' })
+  @ApiPropertyOptional({
+    example: '0001',
+    description: 'Brazil: the agência, 1 to 4 digits and an optional check digit.',
+  })
   @IsOptional()
   @IsString()
   @Length(1, 15)
+  @IsBankBranchOfCountry()
   bankBranch?: string;
 
   @ApiPropertyOptional({ example: 'C' })
