@@ -2458,13 +2458,13 @@ export interface components {
              *       "payout.status_changed"
              *     ]
              */
-            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated")[];
+            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated" | "credential.renewal_due")[];
         };
         CreatedSubscriptionDto: {
             /** Format: uuid */
             id: string;
             url: string;
-            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated")[];
+            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated" | "credential.renewal_due")[];
             /**
              * @description The last four characters of the current signing secret.
              * @example …x9Qa
@@ -2491,7 +2491,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             url: string;
-            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated")[];
+            events: ("payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated" | "credential.renewal_due")[];
             /**
              * @description The last four characters of the current signing secret.
              * @example …x9Qa
@@ -2524,7 +2524,7 @@ export interface components {
              */
             eventId: string;
             /** @enum {string} */
-            type: "payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated" | "ping";
+            type: "payout.status_changed" | "payout.created" | "payout.pending_approval" | "payout.completed" | "payout.failed" | "payout.rejected" | "payout.cancelled" | "batch.completed" | "credential.expiring" | "credential.expired" | "credential.rotated" | "credential.renewal_due" | "ping";
             /**
              * @description pending: being attempted; delivered: a 2xx was received; failed: every attempt failed (redeliver to try again); stopped: the subscription was disabled first.
              * @enum {string}

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { Metrics } from '../observability/metrics';
+import { CredentialRenewals } from './credential-renewal';
 import { CredentialVault } from './credential-vault.service';
 
 const HOURLY = 60 * 60 * 1000;
@@ -9,7 +10,8 @@ const DAY_MS = 86_400_000;
 const ALL_EXPIRING_DAYS = 36_500;
 
 /**
- * Marks certificates expiring (≤ 30 days) and expired, at start and every hour; serves
+ * Marks certificates expiring (≤ 30 days) and expired, at start and every hour, then starts the
+ * renewal of those that entered their window (CredentialRenewals); serves
  * credential_expiry_days (days left of each credential in service) at every scrape.
  */
 @Injectable()
@@ -18,6 +20,7 @@ export class CredentialExpiryJob implements OnApplicationBootstrap {
 
   constructor(
     private readonly vault: CredentialVault,
+    private readonly renewals: CredentialRenewals,
     metrics: Metrics,
   ) {
     metrics.onScrape(async () => {
@@ -61,6 +64,15 @@ export class CredentialExpiryJob implements OnApplicationBootstrap {
       this.logger.error(
         { error: error instanceof Error ? error.message : String(error) },
         'could not refresh credential expiry',
+      );
+    }
+    try {
+      const started = await this.renewals.runDue();
+      if (started > 0) this.logger.warn({ started }, 'credential renewals due: see credential.renewal_due');
+    } catch (error) {
+      this.logger.error(
+        { error: error instanceof Error ? error.message : String(error) },
+        'could not start credential renewals',
       );
     }
   }

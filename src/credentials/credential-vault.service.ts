@@ -15,6 +15,7 @@ import {
   EXPIRING_WITHIN_DAYS_BY_KIND,
   Provider,
   ProviderEnvironment,
+  SecretMaterial,
   SecretOf,
   SYSTEM_ACTOR,
 } from './domain/credential';
@@ -36,6 +37,20 @@ export interface CredentialChange {
 export interface ActiveCredential<K extends CredentialKind = CredentialKind> {
   credential: Credential;
   secret: SecretOf<K>;
+}
+
+/**
+ * What an operator must do before a credential in its last days stops working, and, where it can
+ * be prepared here, its successor: a provider that signs our CSR (mTLS certificates) gets the next
+ * key and CSR generated under the same subject, stored pending, ready to be sent.
+ */
+export interface RenewalPlan {
+  /** One or two sentences: what to send to whom, and where to import what comes back. */
+  action: string;
+  /** The pending successor and its secret (the new private key), when one can be prepared here. */
+  successor?: { credential: NewCredential; secret: SecretMaterial };
+  /** Public facts for the event (a CSR's common name, the CSR itself). Never a secret. */
+  facts?: Record<string, string>;
 }
 
 export type NewCredential = Omit<
@@ -253,6 +268,68 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     });
     changes.forEach((change) => this.emitLocally(change));
     return changes;
+  }
+
+  /** Whether a renewal was already recorded for the credential (a cheap check before preparing one). */
+  async renewalRecorded(credentialId: string): Promise<boolean> {
+    return (await this.credentials.events(credentialId)).some((event) => event.type === 'renewal_due');
+  }
+
+  /**
+   * Records the renewal of a credential once: the plan is prepared first (a key pair takes a
+   * while, and nothing is stored by it), then, under the credential's row lock, unless another
+   * replica recorded one meanwhile: the pending successor with its sealed key, `renewal_due` in
+   * the trail, and `credential.renewal_due` in the outbox, in one transaction. False when it was
+   * already recorded (the prepared key is dropped).
+   */
+  async recordRenewal(
+    credentialId: string,
+    prepare: (current: Credential, successorId: string) => Promise<RenewalPlan>,
+  ): Promise<boolean> {
+    const current = await this.credentials.findById(credentialId);
+    if (!current) return false;
+    const successorId = randomUUID();
+    const plan = await prepare(current, successorId);
+    const plaintext = plan.successor
+      ? Buffer.from(JSON.stringify(secretOfKind(plan.successor.credential.kind, plan.successor.secret)), 'utf8')
+      : null;
+    return this.unitOfWork.run(async (transaction) => {
+      const locked = await this.credentials.lockById(transaction, credentialId);
+      if (!locked || (await this.credentials.hasEvent(transaction, credentialId, 'renewal_due'))) return false;
+      if (plan.successor && plaintext) {
+        await this.credentials.insert(transaction, {
+          ...plan.successor.credential,
+          attributes: { ...plan.successor.credential.attributes, renews: credentialId },
+          expiresAt: plan.successor.credential.expiresAt ?? null,
+          id: successorId,
+          status: 'pending',
+          createdByKeyId: null,
+          activatedAt: null,
+          rotatedAt: null,
+          replacesId: null,
+          replacedById: null,
+          revokedAt: null,
+          revokedByKeyId: null,
+        });
+        await this.credentials.insertSecret(transaction, successorId, seal(this.keyring, successorId, plaintext));
+        await this.audit(transaction, successorId, 'created', SYSTEM_ACTOR, {
+          provider: locked.provider,
+          environment: locked.environment,
+          kind: locked.kind,
+          renews: credentialId,
+        });
+      }
+      const details = {
+        action: plan.action,
+        ...(plan.successor ? { successorId } : {}),
+        ...plan.facts,
+      };
+      await this.audit(transaction, credentialId, 'renewal_due', SYSTEM_ACTOR, details);
+      await writeToOutbox(transaction, [
+        eventEnvelope('credential.renewal_due', { ...credentialEventData(locked), ...details }),
+      ]);
+      return true;
+    });
   }
 
   /** Re-wraps every data key under the current master key. Returns how many were re-wrapped. */

@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { Environment } from '../config/environment';
 import { resolveDataDir } from '../config/paths';
 import { CredentialExpiryJob } from './credential-expiry.job';
+import { CredentialRenewals } from './credential-renewal';
 import { CredentialVault } from './credential-vault.service';
 import { CredentialsHealthIndicator } from './credentials.health';
 import { CredentialsService } from './credentials.service';
@@ -33,8 +34,9 @@ import { CredentialsRepository } from './persistence/credentials.repository';
     CredentialVault,
     CredentialsService,
     CredentialExpiryJob,
+    CredentialRenewals,
     CredentialsHealthIndicator,
   ],
-  exports: [CredentialVault, CredentialsService, CredentialsHealthIndicator, MasterKeyring],
+  exports: [CredentialVault, CredentialsService, CredentialsHealthIndicator, MasterKeyring, CredentialRenewals],
 })
 export class CredentialsModule {}

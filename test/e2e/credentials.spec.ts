@@ -566,7 +566,14 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       await t.app.get(CredentialExpiryJob).run();
       expect((await vault.get(active.id)).status).toBe('expired');
       const events = await t.http.get(`/v1/credentials/${active.id}/events`).set(admin());
-      expect(events.body.map((e: { type: string }) => e.type)).toEqual(['created', 'activated', 'expiring', 'expired']);
+      // The chain's renewal is announced once, when it enters its window (the autopilot: what to do, no successor).
+      expect(events.body.map((e: { type: string }) => e.type)).toEqual([
+        'created',
+        'activated',
+        'expiring',
+        'renewal_due',
+        'expired',
+      ]);
       // Announced once per change, not on every hourly run.
       await t.app.get(CredentialExpiryJob).run();
       expect((await announced(active.id)).map(([type, data]) => [type, data.provider, typeof data.expiresAt])).toEqual([

@@ -224,6 +224,11 @@ export class CredentialsRepository {
     else await this.dataSource.transaction(write);
   }
 
+  /** Whether the credential's trail has an event of this type, read in the transaction (under its row lock). */
+  async hasEvent(transaction: Transaction, credentialId: string, type: string): Promise<boolean> {
+    return transaction.getRepository(CredentialEventEntity).existsBy({ credentialId, type });
+  }
+
   async events(credentialId: string): Promise<CredentialEvent[]> {
     const rows = await this.dataSource
       .getRepository(CredentialEventEntity)

@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   'credential.expiring',
   'credential.expired',
   'credential.rotated',
+  'credential.renewal_due',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

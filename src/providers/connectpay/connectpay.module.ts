@@ -7,6 +7,7 @@ import { ConnectPayOAuthController } from './connectpay-oauth.controller';
 import { ConnectPayTokens } from './connectpay.oauth';
 import { ConnectPayOnboarding } from './connectpay.onboarding';
 import { ConnectPayChainDownloadController, ConnectPayOnboardingController } from './connectpay.onboarding.controller';
+import { ConnectPayRenewal } from './connectpay.renewal';
 import { ConnectPayWebhookController } from './connectpay.webhook.controller';
 
 /** ConnectPay's Nest side: credential onboarding, the OAuth token manager and its authorize route, the notification route. */
@@ -16,6 +17,7 @@ import { ConnectPayWebhookController } from './connectpay.webhook.controller';
     ConnectPayOnboarding,
     ConnectPayTokens,
     { provide: ConnectPayAccessTokens, useExisting: ConnectPayTokens },
+    ConnectPayRenewal,
   ],
   exports: [WebhooksModule, ConnectPayOnboarding, ConnectPayTokens, ConnectPayAccessTokens],
 })

@@ -5,11 +5,12 @@ import { ProvidersModule } from '../providers.module';
 import { VerestroCallbackServer } from './verestro-callbacks.server';
 import { VerestroOnboarding } from './verestro.onboarding';
 import { VerestroOnboardingController } from './verestro.onboarding.controller';
+import { VerestroRenewal } from './verestro.renewal';
 
 /** Verestro's Nest side: CSR, Basic authorization and callback CA onboarding, and the mutual-TLS callback listener. */
 @Module({
   imports: [CredentialsModule, ProvidersModule, WebhooksModule],
-  providers: [VerestroOnboarding, VerestroCallbackServer],
+  providers: [VerestroOnboarding, VerestroCallbackServer, VerestroRenewal],
   exports: [WebhooksModule, VerestroOnboarding, VerestroCallbackServer],
 })
 export class VerestroModule {
