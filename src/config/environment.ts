@@ -404,6 +404,18 @@ export class Environment {
     message: 'must be comma-separated CIDR ranges, addresses or host names',
   })
   EVENTS_ALLOWED_DESTINATIONS?: string;
+
+  /**
+   * Private addresses and names a certificate's CRL distribution point may be fetched from when a
+   * client chain is checked for revocation, in the same syntax. The URL comes from a certificate
+   * an operator imports, so by default only public addresses are fetched.
+   */
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$/, {
+    message: 'must be comma-separated CIDR ranges, addresses or host names',
+  })
+  REVOCATION_ALLOWED_DESTINATIONS?: string;
   get simulatorsEnabled(): boolean {
     return this.SIMULATORS === 'auto' && !this.isProduction;
   }
@@ -513,6 +525,7 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
   );
   // Checked here too (the policy parses it again when built) so a bad range stops the process at boot, listed with the rest.
   problems.push(...parseAllowedDestinations(environment.EVENTS_ALLOWED_DESTINATIONS).problems);
+  problems.push(...parseAllowedDestinations(environment.REVOCATION_ALLOWED_DESTINATIONS).problems);
   if (problems.length > 0) throw new ConfigurationError([...new Set(problems)]);
   return environment;
 }

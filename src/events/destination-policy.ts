@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { promises as dns } from 'node:dns';
-import { isIP } from 'node:net';
+import type { LookupAddress } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
 import * as ipaddr from 'ipaddr.js';
 import type { Environment } from '../config/environment';
 
@@ -332,4 +333,31 @@ function privateRangeOf(address: ipaddr.IPv4 | ipaddr.IPv6): string | undefined 
     const [network, bits] = ipaddr.parseCIDR(cidr);
     return network.kind() === address.kind() && address.match(network, bits);
   });
+}
+
+/**
+ * A socket `lookup` that resolves through `lookup` and fails the connection when any answer is
+ * forbidden by `policy`: a name rebound to an internal address between the check and the
+ * connection still cannot reach it.
+ */
+export function pinnedLookup(policy: DestinationPolicy, lookup: HostLookup): LookupFunction {
+  return (hostName, options, callback) => {
+    resolveHost(hostName, lookup).then(
+      (addresses) => {
+        const refusal = policy.checkResolved(hostName, addresses);
+        if (refusal) return callback(new DestinationRefusedError(refusal), '', 0);
+        const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+        const wanted: LookupAddress[] = family ? addresses.filter((a) => a.family === family) : addresses;
+        if (wanted.length === 0)
+          return callback(
+            Object.assign(new Error(`${hostName} has no IPv${family} address`), { code: 'ENOTFOUND' }),
+            '',
+            0,
+          );
+        if (options.all) return callback(null, wanted);
+        callback(null, wanted[0].address, wanted[0].family);
+      },
+      (error: Error) => callback(error, '', 0),
+    );
+  };
 }

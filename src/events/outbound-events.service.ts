@@ -1,6 +1,5 @@
 import { HttpStatus, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import type { LookupAddress } from 'node:dns';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -18,7 +17,7 @@ import {
   DestinationRefusedError,
   DestinationResolver,
   ParsedDestination,
-  resolveHost,
+  pinnedLookup,
 } from './destination-policy';
 import type { DeliveryStatus, EventDelivery, EventSubscription } from './domain/event-subscription';
 import { eventEnvelope, EventType, OutboxEvent, PING_EVENT } from './domain/event-types';
@@ -93,6 +92,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly resolver: DestinationResolver,
     private readonly metrics: Metrics,
   ) {
+    this.checkedLookup = pinnedLookup(policy, (name) => resolver.lookup(name));
     metrics.onScrape(async () => {
       const { pending, oldestSeconds } = await repository.backlog();
       metrics.outboxBacklog.set(pending);
@@ -396,29 +396,10 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * The `lookup` of every delivery connection: resolves the name (through DestinationResolver),
-   * and fails the connection if any answer is forbidden, so a name rebound to an internal
-   * address between subscribing and delivering still cannot reach it.
+   * The `lookup` of every delivery connection (pinnedLookup): a name rebound to an internal address
+   * between subscribing and delivering still cannot reach it.
    */
-  private readonly checkedLookup: LookupFunction = (hostName, options, callback) => {
-    resolveHost(hostName, (name) => this.resolver.lookup(name)).then(
-      (addresses) => {
-        const refusal = this.policy.checkResolved(hostName, addresses);
-        if (refusal) return callback(new DestinationRefusedError(refusal), '', 0);
-        const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
-        const wanted: LookupAddress[] = family ? addresses.filter((a) => a.family === family) : addresses;
-        if (wanted.length === 0)
-          return callback(
-            Object.assign(new Error(`${hostName} has no IPv${family} address`), { code: 'ENOTFOUND' }),
-            '',
-            0,
-          );
-        if (options.all) return callback(null, wanted);
-        callback(null, wanted[0].address, wanted[0].family);
-      },
-      (error: Error) => callback(error, '', 0),
-    );
-  };
+  private readonly checkedLookup: LookupFunction;
 }
 
 function subscriptionDisabled(id: string): ApiError {

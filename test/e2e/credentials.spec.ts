@@ -328,7 +328,10 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       // The test PKI's root is no public CA: a warning, not a refusal.
       expect(good.body).toMatchObject({
         ok: true,
-        findings: [expect.objectContaining({ code: 'ROOT_NOT_PUBLICLY_TRUSTED', severity: 'warning' })],
+        findings: [
+          expect.objectContaining({ code: 'ROOT_NOT_PUBLICLY_TRUSTED', severity: 'warning' }),
+          expect.objectContaining({ code: 'REVOCATION_UNKNOWN', severity: 'warning' }),
+        ],
       });
       expect(good.body.certificates).toHaveLength(3);
 
@@ -358,7 +361,11 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       expect(response.status).toBe(422);
       expect(response.body.error.code).toBe('CHAIN_REJECTED');
       expect(response.body.error.message).toContain('Append the root CA certificate');
-      expect(response.body.error.details.findings.map((f: { code: string }) => f.code)).toEqual(['ROOT_MISSING']);
+      // The test leaf names no CRL: revocation unknown, a warning (test/e2e/chain-revocation.spec.ts checks CRLs).
+      expect(response.body.error.details.findings.map((f: { code: string }) => f.code)).toEqual([
+        'ROOT_MISSING',
+        'REVOCATION_UNKNOWN',
+      ]);
       expect(JSON.stringify(response.body)).not.toContain('PRIVATE KEY');
       expect(
         await t.dataSource.query(
@@ -404,6 +411,7 @@ describe('credential vault (real HTTP, real PostgreSQL, real X.509)', () => {
       expect(prodCheck.body.ok).toBe(true);
       expect(prodCheck.body.findings.map((f: { code: string }) => f.code)).toEqual([
         'ROOT_NOT_PUBLICLY_TRUSTED',
+        'REVOCATION_UNKNOWN',
         'SAME_CERTIFICATE_STAGE_AND_PROD',
       ]);
     });

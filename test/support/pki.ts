@@ -56,6 +56,8 @@ export interface CertificateOptions {
   extendedKeyUsages?: string[];
   /** Subject alternative names (IP addresses or DNS names), for server certificates. */
   altNames?: string[];
+  /** CRL distribution point URLs, for leaves whose revocation is checked. */
+  crlUrls?: string[];
   keys?: CryptoKeyPair;
 }
 
@@ -119,6 +121,7 @@ function extensionsFor(options: CertificateOptions): x509.Extension[] {
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension(options.extendedKeyUsages ?? [x509.ExtendedKeyUsage.clientAuth]),
   ];
+  if (options.crlUrls?.length) extensions.push(new x509.CRLDistributionPointsExtension(options.crlUrls));
   if (options.altNames?.length) {
     extensions.push(
       new x509.SubjectAlternativeNameExtension(
@@ -157,3 +160,24 @@ export function csrSubject(csrPem: string): x509.Name {
 
 export const EKU = x509.ExtendedKeyUsage;
 export const DAY_MS = DAY;
+
+/** A CRL signed by `issuer`, revoking the certificates given (DER). */
+export async function signedCrl(
+  issuer: Issued,
+  revoked: Issued[],
+  options: { nextUpdate?: Date; signingKey?: webcrypto.CryptoKey } = {},
+): Promise<Buffer> {
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: issuer.certificate.subject,
+    thisUpdate: new Date(Date.now() - DAY),
+    nextUpdate: options.nextUpdate ?? new Date(Date.now() + 7 * DAY),
+    entries: revoked.map((entry) => ({
+      serialNumber: entry.certificate.serialNumber,
+      revocationDate: new Date(Date.now() - 3600_000),
+      reason: x509.X509CrlReason.keyCompromise,
+    })),
+    signingKey: options.signingKey ?? issuer.keys.privateKey,
+    signingAlgorithm: ALGORITHM,
+  });
+  return Buffer.from(crl.rawData);
+}

@@ -8,16 +8,19 @@ import { ConnectPayTokens } from './connectpay.oauth';
 import { ConnectPayOnboarding } from './connectpay.onboarding';
 import { ConnectPayChainDownloadController, ConnectPayOnboardingController } from './connectpay.onboarding.controller';
 import { ConnectPayRenewal } from './connectpay.renewal';
+import { ConnectPayRevocation } from './connectpay.revocation';
+import { EventsModule } from '../../events/events.module';
 import { ConnectPayWebhookController } from './connectpay.webhook.controller';
 
 /** ConnectPay's Nest side: credential onboarding, the OAuth token manager and its authorize route, the notification route. */
 @Module({
-  imports: [ProvidersModule, CredentialsModule, WebhooksModule],
+  imports: [ProvidersModule, CredentialsModule, WebhooksModule, EventsModule],
   providers: [
     ConnectPayOnboarding,
     ConnectPayTokens,
     { provide: ConnectPayAccessTokens, useExisting: ConnectPayTokens },
     ConnectPayRenewal,
+    ConnectPayRevocation,
   ],
   exports: [WebhooksModule, ConnectPayOnboarding, ConnectPayTokens, ConnectPayAccessTokens],
 })

@@ -14,6 +14,7 @@ import {
   privateKeyFromPem,
 } from '../../credentials/x509/x509';
 import { ChainReport, lintClientChain, publicCertificateSummary } from './connectpay.chain-lint';
+import { ConnectPayRevocation } from './connectpay.revocation';
 import type { ConnectPayEnvironment } from './connectpay.descriptor';
 
 export interface ChainCheckResult {
@@ -28,7 +29,10 @@ export interface ChainCheckResult {
  */
 @Injectable()
 export class ConnectPayOnboarding {
-  constructor(private readonly vault: CredentialVault) {}
+  constructor(
+    private readonly vault: CredentialVault,
+    private readonly revocation: ConnectPayRevocation,
+  ) {}
 
   /** Lints a chain (and key) against ConnectPay's rules; stores nothing. */
   async checkChain(input: {
@@ -36,7 +40,7 @@ export class ConnectPayOnboarding {
     chainPem: string;
     privateKeyPem?: string;
   }): Promise<ChainReport> {
-    const report = lintClientChain(input.chainPem, { privateKeyPem: input.privateKeyPem });
+    const report = await this.revocation.check(lintClientChain(input.chainPem, { privateKeyPem: input.privateKeyPem }));
     await this.warnIfSharedAcrossEnvironments(report, input.environment);
     return report;
   }
@@ -45,7 +49,7 @@ export class ConnectPayOnboarding {
     input: { environment: ConnectPayEnvironment; chainPem: string; privateKeyPem: string; label?: string },
     actor: Actor,
   ): Promise<ChainCheckResult> {
-    const report = lintClientChain(input.chainPem, { privateKeyPem: input.privateKeyPem });
+    const report = await this.revocation.check(lintClientChain(input.chainPem, { privateKeyPem: input.privateKeyPem }));
     await this.warnIfSharedAcrossEnvironments(report, input.environment);
     if (!report.ok) {
       const errors = report.findings.filter((finding) => finding.severity === 'error');
