@@ -112,12 +112,23 @@ export class ConnectPayRevocation {
             if (size > MAX_CRL_BYTES) request.destroy(new Error(`it is larger than ${MAX_CRL_BYTES} bytes`));
             else chunks.push(chunk);
           });
-          response.on('end', () => resolve(Buffer.concat(chunks)));
+          response.on('end', () => {
+            clearTimeout(deadline);
+            resolve(Buffer.concat(chunks));
+          });
           response.on('error', reject);
         },
       );
+      // A whole-answer deadline, not only an idle one: a server dripping a byte every few seconds is refused too.
+      const deadline = setTimeout(
+        () => request.destroy(new Error(`no complete answer within ${FETCH_TIMEOUT_MS / 1000} s`)),
+        FETCH_TIMEOUT_MS,
+      ).unref();
       request.on('timeout', () => request.destroy(new Error(`no answer within ${FETCH_TIMEOUT_MS / 1000} s`)));
-      request.on('error', reject);
+      request.on('error', (error) => {
+        clearTimeout(deadline);
+        reject(error);
+      });
     });
   }
 }
