@@ -5794,7 +5794,7 @@ export interface operations {
         parameters: {
             query: {
                 environment: "stg" | "prod" | "simulator";
-                /** @description ISO 3166-1 alpha-2. */
+                /** @description ISO 3166-1 alpha-2, upper case. */
                 country: string;
             };
             header?: never;

@@ -5,15 +5,13 @@ import { bankAccountProblem, bankBranchProblem, documentProblem, type NumberProb
 interface LatamAccountFields {
   country?: unknown;
   documentType?: unknown;
-  bankCode?: unknown;
 }
 
-function fieldsOf(args: ValidationArguments): { country: string; documentType?: string; bankCode?: number } {
+function fieldsOf(args: ValidationArguments): { country: string; documentType?: string } {
   const object = args.object as LatamAccountFields;
   return {
     country: typeof object.country === 'string' ? object.country : '',
     documentType: typeof object.documentType === 'string' ? object.documentType : undefined,
-    bankCode: typeof object.bankCode === 'number' && Number.isInteger(object.bankCode) ? object.bankCode : undefined,
   };
 }
 
@@ -46,13 +44,12 @@ export const IsDocumentOfCountry = countryRule('invalidDocument', (value, args) 
 });
 
 /**
- * bankAccount: the country's account rule (Mexico's CLABE and its bank, Argentina's CBU/CVU check
- * digits, Brazil's conta, digits elsewhere; see latam-documents.ts).
+ * bankAccount: the country's account rule (Mexico's CLABE, Argentina's CBU/CVU check digits,
+ * Brazil's conta, digits elsewhere; see latam-documents.ts).
  */
-export const IsBankAccountOfCountry = countryRule('invalidBankAccount', (value, args) => {
-  const { country, bankCode } = fieldsOf(args);
-  return bankAccountProblem(country, value, { bankCode });
-});
+export const IsBankAccountOfCountry = countryRule('invalidBankAccount', (value, args) =>
+  bankAccountProblem(fieldsOf(args).country, value),
+);
 
 /** bankBranch: Brazil's agência (4 digits and an optional check digit). */
 export const IsBankBranchOfCountry = countryRule('invalidBankBranch', (value, args) =>

@@ -525,7 +525,10 @@ export function loadEnvironment(source: Record<string, string | undefined>): Env
   );
   // Checked here too (the policy parses it again when built) so a bad range stops the process at boot, listed with the rest.
   problems.push(...parseAllowedDestinations(environment.EVENTS_ALLOWED_DESTINATIONS).problems);
-  problems.push(...parseAllowedDestinations(environment.REVOCATION_ALLOWED_DESTINATIONS).problems);
+  problems.push(
+    ...parseAllowedDestinations(environment.REVOCATION_ALLOWED_DESTINATIONS, 'REVOCATION_ALLOWED_DESTINATIONS')
+      .problems,
+  );
   if (problems.length > 0) throw new ConfigurationError([...new Set(problems)]);
   return environment;
 }

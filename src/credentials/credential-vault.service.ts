@@ -295,7 +295,9 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
       : null;
     return this.unitOfWork.run(async (transaction) => {
       const locked = await this.credentials.lockById(transaction, credentialId);
-      if (!locked || (await this.credentials.hasEvent(transaction, credentialId, 'renewal_due'))) return false;
+      // Re-read under the lock: a credential revoked or rotated since the job listed it is not renewed.
+      if (!locked || locked.status !== 'expiring') return false;
+      if (await this.credentials.hasEvent(transaction, credentialId, 'renewal_due')) return false;
       if (plan.successor && plaintext) {
         await this.credentials.insert(transaction, {
           ...plan.successor.credential,

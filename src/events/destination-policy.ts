@@ -95,11 +95,15 @@ function unwrapCidr([address, bits]: Cidr): Cidr {
 }
 
 /**
- * Parses EVENTS_ALLOWED_DESTINATIONS: comma-separated CIDR ranges, single addresses and host
- * names. Returns the problems instead of throwing, so configuration loading can list them with
- * the other bad variables.
+ * Parses an allow-list setting (EVENTS_ALLOWED_DESTINATIONS, REVOCATION_ALLOWED_DESTINATIONS):
+ * comma-separated CIDR ranges, single addresses and host names. Returns the problems instead of
+ * throwing, so configuration loading can list them with the other bad variables; each problem
+ * names `settingName`, the variable the operator must fix.
  */
-export function parseAllowedDestinations(setting: string | undefined): AllowedDestinations & { problems: string[] } {
+export function parseAllowedDestinations(
+  setting: string | undefined,
+  settingName = 'EVENTS_ALLOWED_DESTINATIONS',
+): AllowedDestinations & { problems: string[] } {
   const ranges: Cidr[] = [];
   const hostNames = new Set<string>();
   const problems: string[] = [];
@@ -116,7 +120,7 @@ export function parseAllowedDestinations(setting: string | undefined): AllowedDe
       const prefixValid = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isV4 ? 32 : 128));
       if (!valid || !prefixValid || rest.length > 0) {
         problems.push(
-          `EVENTS_ALLOWED_DESTINATIONS has "${entry}", which is not a valid ${bits === undefined ? 'IP address' : 'CIDR range'} (write e.g. 10.0.0.0/8, fd00::/8 or 10.1.2.3)`,
+          `${settingName} has "${entry}", which is not a valid ${bits === undefined ? 'IP address' : 'CIDR range'} (write e.g. 10.0.0.0/8, fd00::/8 or 10.1.2.3)`,
         );
         continue;
       }
@@ -125,9 +129,7 @@ export function parseAllowedDestinations(setting: string | undefined): AllowedDe
     } else if (HOST_NAME.test(entry)) {
       hostNames.add(normaliseHostName(entry));
     } else {
-      problems.push(
-        `EVENTS_ALLOWED_DESTINATIONS has "${entry}", which is neither a CIDR range, an address nor a host name`,
-      );
+      problems.push(`${settingName} has "${entry}", which is neither a CIDR range, an address nor a host name`);
     }
   }
   return { ranges, hostNames, problems };
@@ -141,8 +143,10 @@ export class InvalidAllowedDestinationsError extends Error {
 }
 
 export interface DestinationPolicyOptions {
-  /** EVENTS_ALLOWED_DESTINATIONS. */
+  /** The allow-list's value. */
   allowed?: string;
+  /** The variable it came from, named in problems and hints (default EVENTS_ALLOWED_DESTINATIONS). */
+  settingName?: string;
   /** Production: events carry payout data and a signature, so only over TLS. */
   requireHttps: boolean;
 }
@@ -151,9 +155,11 @@ export interface DestinationPolicyOptions {
 export class DestinationPolicy {
   private readonly allowed: AllowedDestinations;
   readonly requireHttps: boolean;
+  private readonly settingName: string;
 
   constructor(options: DestinationPolicyOptions) {
-    const { problems, ...allowed } = parseAllowedDestinations(options.allowed);
+    this.settingName = options.settingName ?? 'EVENTS_ALLOWED_DESTINATIONS';
+    const { problems, ...allowed } = parseAllowedDestinations(options.allowed, this.settingName);
     if (problems.length > 0) throw new InvalidAllowedDestinationsError(problems);
     this.allowed = allowed;
     this.requireHttps = options.requireHttps;
@@ -238,7 +244,7 @@ export class DestinationPolicy {
       return {
         code: 'PRIVATE_ADDRESS',
         reason: `${where}${viaHostName ? ',' : ''} a private address`,
-        hint: `Private addresses are reached only when the operator allows them: list the range (e.g. ${privateRangeOf(address) ?? shown}) or the host name in EVENTS_ALLOWED_DESTINATIONS.`,
+        hint: `Private addresses are reached only when the operator allows them: list the range (e.g. ${privateRangeOf(address) ?? shown}) or the host name in ${this.settingName}.`,
       };
     }
     const category = CATEGORY[range] ?? {
@@ -248,7 +254,7 @@ export class DestinationPolicy {
     return {
       code: category.code,
       reason: `${where}${viaHostName ? ',' : ''} ${category.label}`,
-      hint: "Use the receiving service's routable address; loopback, link-local, unspecified, multicast and reserved addresses are reached only inside a range listed in EVENTS_ALLOWED_DESTINATIONS.",
+      hint: `Use the receiving service's routable address; loopback, link-local, unspecified, multicast and reserved addresses are reached only inside a range listed in ${this.settingName}.`,
     };
   }
 

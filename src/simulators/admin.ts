@@ -147,7 +147,11 @@ export class AdminServer {
       return saved([200, { url: connectpay.settings.webhook.url, headerName: connectpay.settings.webhook.headerName }]);
     });
     this.on('PATCH', /^\/connectpay\/settings$/, (body) => {
-      const { timeline, notifications, xSignatureSeparator } = body as Partial<typeof connectpay.settings>;
+      const { timeline, notifications, xSignatureSeparator, oneWayServesPersonData } = body as Partial<
+        typeof connectpay.settings
+      >;
+      if (typeof oneWayServesPersonData === 'boolean')
+        connectpay.settings.oneWayServesPersonData = oneWayServesPersonData;
       if (timeline) Object.assign(connectpay.settings.timeline, timeline);
       if (notifications) Object.assign(connectpay.settings.notifications, notifications);
       if (typeof xSignatureSeparator === 'string') connectpay.settings.xSignatureSeparator = xSignatureSeparator;

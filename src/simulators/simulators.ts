@@ -170,6 +170,7 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<R
     {
       ...registrations.connectpay,
       xSignatureSeparator: '',
+      oneWayServesPersonData: false,
       timeline: fast ? { processAfterMs: 150, settleAfterMs: 150 } : { processAfterMs: 3_000, settleAfterMs: 5_000 },
       notifications: { retryDelaysMs: retries, duplicate: false, reorderWindowMs: 0 },
     },

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Environment } from '../../src/config/environment';
 import { DestinationResolver, type ResolvedAddress } from '../../src/events/destination-policy';
 import { D24NotificationUrlCheck } from '../../src/providers/d24/d24.notification-url';
@@ -41,8 +42,6 @@ describe('D24 notification URL at a production start', () => {
     ['https://payments.example.com:8443', /port 8443; D24 posts to 443 only/],
     ['https://127.0.0.1', /could not reach PUBLIC_BASE_URL: .*loopback/],
     ['https://192.168.1.20', /could not reach PUBLIC_BASE_URL: .*private/],
-    ['https://payments.internal.example.com', /could not reach PUBLIC_BASE_URL: .*private/],
-    ['https://nowhere.example.com', /could not reach PUBLIC_BASE_URL/],
   ])('refuses %s', async (publicBaseUrl, reason) => {
     await expect(startWith(publicBaseUrl)).rejects.toThrow(reason);
     await expect(startWith(publicBaseUrl)).rejects.toThrow(/D24 credentials are in service \(simulator\)/);
@@ -53,4 +52,24 @@ describe('D24 notification URL at a production start', () => {
     await expect(startWith('https://payments.example.com/base/')).resolves.toBeUndefined();
     await expect(startWith('http://127.0.0.1:3000', 'development')).resolves.toBeUndefined();
   });
+
+  // Split-horizon DNS: inside the network a public name may resolve to a private address, or not at
+  // all. What this host resolves proves nothing about what D24 resolves, so it warns and starts.
+  it.each(['https://payments.internal.example.com', 'https://nowhere.example.com'])(
+    'starts with a warning when only resolution from here says %s is unreachable',
+    async (publicBaseUrl) => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      try {
+        await expect(startWith(publicBaseUrl)).resolves.toBeUndefined();
+        expect(warn).toHaveBeenCalledWith(
+          { publicBaseUrl },
+          expect.stringMatching(
+            /D24 credentials are in service \(simulator\): D24 could not reach PUBLIC_BASE_URL if the internet resolves it as this host does/,
+          ),
+        );
+      } finally {
+        warn.mockRestore();
+      }
+    },
+  );
 });

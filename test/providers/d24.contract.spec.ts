@@ -160,18 +160,27 @@ describe('D24 client against the simulator (real TLS)', () => {
     const counters = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
     expect(counters.d24.requests).toBe(1);
 
-    const unknownCountry = await banks('environment=simulator&country=XX');
+    // A country D24 does not serve: its refusal is answered, and kept for a while, so asking
+    // again does not call D24 again.
+    const unknownCountry = await banks('environment=simulator&country=DE');
     expect([unknownCountry.status, unknownCountry.body.error.code]).toEqual([422, 'PAYOUT_REJECTED']);
     expect(unknownCountry.body.error.details).toEqual({ providerCode: '518', reason: 'COUNTRY_NOT_AVAILABLE' });
     expect(unknownCountry.body.error.message).toMatch(
       /^D24 does not pay out to this country \(518 .+\)\. Ask D24 to enable/,
     );
+    const refusedAgain = await banks('environment=simulator&country=DE');
+    expect(refusedAgain.body).toEqual(unknownCountry.body);
     const invalid = await banks('environment=nowhere&country=mx');
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
       'country',
       'environment',
     ]);
+    // Letters that are no country never reach D24.
+    const notACountry = await banks('environment=simulator&country=XX');
+    expect([notACountry.status, notACountry.body.error.details[0].field]).toEqual([400, 'country']);
+    const afterAll = (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body;
+    expect(afterAll.d24.requests).toBe(2);
   });
 
   it('verifies a notification control and refuses a forged one', async () => {

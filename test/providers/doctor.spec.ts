@@ -207,6 +207,42 @@ describe('provider doctor against the simulators', () => {
     }
   });
 
+  it('ConnectPay accounts refused over mTLS: authentication fails and host separation is not judged without a token', async () => {
+    await admin(world.sims, 'PUT', '/connectpay-mtls/faults', {
+      route: 'GET /ob/accounts',
+      settings: { errorRate: 1 },
+    });
+    try {
+      const report = await doctor('connectpay', 'simulator');
+      expect(report.ok).toBe(false);
+      const auth = check(report, 'authentication');
+      expect([auth.status, auth.fix]).toEqual(['fail', expect.stringMatching(/DevApp client/)]);
+      expect(check(report, 'host_separation')).toMatchObject({
+        status: 'skip',
+        message: expect.stringMatching(/without an access token/),
+      });
+    } finally {
+      await admin(world.sims, 'DELETE', '/connectpay-mtls/faults');
+      await new Promise((resolve) => setTimeout(resolve, 250)); // let an opened circuit half-open again
+    }
+  });
+
+  it('ConnectPay one-way host serving person data to our token: host separation fails naming the URL variables', async () => {
+    await admin(world.sims, 'PATCH', '/connectpay/settings', { oneWayServesPersonData: true });
+    try {
+      const report = await doctor('connectpay', 'simulator');
+      expect(check(report, 'authentication').status).toBe('pass');
+      expect(check(report, 'host_separation')).toMatchObject({
+        status: 'fail',
+        message: expect.stringMatching(/one-way TLS host answered the accounts list \(HTTP 200\)/),
+        fix: expect.stringMatching(/_TLS_URL and _MTLS_URL/),
+      });
+    } finally {
+      await admin(world.sims, 'PATCH', '/connectpay/settings', { oneWayServesPersonData: false });
+    }
+    expect(check(await doctor('connectpay', 'simulator'), 'host_separation').status).toBe('pass');
+  });
+
   it('npm run doctor: prints each check and exits 0 when none failed, 1 when one did', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'doctor-cli-'));
     const keyFile = path.join(dir, 'key');

@@ -81,15 +81,6 @@ describe('Latin American document and bank account rules', () => {
     expect(bankAccountProblem('AR', '2810590940090418135201')?.message).toMatch(/not a valid CBU\/CVU/);
   });
 
-  it('Mexico: a CLABE must name the same bank as bankCode (its first three digits, Banxico)', () => {
-    // 002… is Banamex (ABM 002); D24 lists Banamex as bank_code 2.
-    expect(bankAccountProblem('MX', '002010077777777771', { bankCode: 2 })).toBeNull();
-    expect(bankAccountProblem('MX', '002010077777777771', { bankCode: 12 })).toEqual({
-      rule: 'CLABE',
-      message: 'is a CLABE of bank 002, but bankCode is 12: correct one of them (or leave bankCode out)',
-    });
-  });
-
   it('Mexico: a debit card number is refused as card data, saying to send the CLABE (not a CLABE length error)', () => {
     for (const card of ['4152313800000007', '4152 3138 0000 0007']) {
       expect(bankAccountProblem('MX', card)).toEqual({

@@ -136,7 +136,7 @@ function isDebitCardNumber(digits: string): boolean {
  * does not store card numbers (PCI DSS scope), so it is refused with what to send instead, rather
  * than with a CLABE length error that does not say why.
  */
-function mexicanAccount(value: string, context: AccountContext): NumberProblem | null {
+function mexicanAccount(value: string): NumberProblem | null {
   const digits = compact(value);
   if (isDebitCardNumber(digits))
     return {
@@ -144,15 +144,10 @@ function mexicanAccount(value: string, context: AccountContext): NumberProblem |
       message:
         'is a debit card number: send the beneficiary’s 18-digit CLABE instead (card numbers are card data this service does not store)',
     };
-  const problem = CLABE(value);
-  if (problem) return problem;
-  // The CLABE names its bank; a different bankCode means one of the two is wrong, and the provider would route by one of them.
-  if (context.bankCode !== undefined && Number(digits.slice(0, 3)) !== context.bankCode)
-    return {
-      rule: 'CLABE',
-      message: `is a CLABE of bank ${digits.slice(0, 3)}, but bankCode is ${context.bankCode}: correct one of them (or leave bankCode out)`,
-    };
-  return null;
+  // The CLABE's first three digits are the bank's ABM code, but bankCode is in the provider's own
+  // code space (D24's comes from its /v3/banks list, which the seed does not tie to ABM codes), so
+  // the two are not compared: a rule built on an unverified mapping would refuse good payouts.
+  return CLABE(value);
 }
 
 /** Account numbers without a public check-digit rule: digits only (spaces, dots and dashes allowed between them). */
@@ -165,13 +160,8 @@ const digitsOnly = (name: string, max: number) => byPattern(name, new RegExp(`^\
 const BR_ACCOUNT = byPattern('conta', /^\d{1,12}[\dX]?$/, 'up to 13 digits (the last may be an X check digit)');
 const BR_BRANCH = byPattern('agência', /^\d{1,4}[\dX]?$/, '1 to 4 digits and an optional check digit');
 
-/** What an account number is checked against besides its country. */
-export interface AccountContext {
-  bankCode?: number;
-}
-
 /** The account number rule of each country the LatAm cashout rail serves. */
-const ACCOUNTS: Record<string, (value: string, context: AccountContext) => NumberProblem | null> = {
+const ACCOUNTS: Record<string, (value: string) => NumberProblem | null> = {
   MX: mexicanAccount,
   AR: (value) => CBU(value),
   BR: (value) => BR_ACCOUNT(value),
@@ -182,12 +172,8 @@ const ACCOUNTS: Record<string, (value: string, context: AccountContext) => Numbe
 };
 
 /** What is wrong with a bank account number for its country, or null when it is right or the country has no rule. */
-export function bankAccountProblem(
-  country: string,
-  bankAccount: string,
-  context: AccountContext = {},
-): NumberProblem | null {
-  return ACCOUNTS[country]?.(bankAccount, context) ?? null;
+export function bankAccountProblem(country: string, bankAccount: string): NumberProblem | null {
+  return ACCOUNTS[country]?.(bankAccount) ?? null;
 }
 
 /** What is wrong with a bank branch for its country (Brazil's agência), or null. */
@@ -200,7 +186,7 @@ export const COUNTRIES_WITH_DOCUMENT_RULES = Object.freeze(
   Object.fromEntries(Object.entries(DOCUMENTS).map(([country, rules]) => [country, Object.keys(rules)])),
 );
 export const COUNTRIES_WITH_ACCOUNT_RULES = Object.freeze({
-  MX: 'CLABE (18 digits, its bank matching bankCode; a debit card number is refused)',
+  MX: 'CLABE (18 digits and its check digit; a debit card number is refused)',
   AR: 'CBU/CVU (22 digits)',
   BR: 'conta: up to 13 digits; agência (bankBranch): up to 4 digits and a check digit',
   CO: '4 to 20 digits',

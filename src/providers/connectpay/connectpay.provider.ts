@@ -40,7 +40,7 @@ import {
 } from './connectpay.mapper';
 import { merchantSignature } from './connectpay.signature';
 import type { PreflightCheck } from '../doctor/preflight';
-import { clockCheck, failed, failedCall, passed } from '../doctor/preflight';
+import { clockCheck, failed, failedCall, passed, skipped } from '../doctor/preflight';
 
 export interface ConnectPaySettings {
   webhookTokenHeader: string;
@@ -169,8 +169,8 @@ export class ConnectPayProvider extends PayoutProvider {
    * The doctor's ConnectPay checks, read-only: the accounts list over the mTLS host proves the
    * client certificate is registered, the client key and secret are accepted and the OAuth
    * authorization holds (a token is issued over mTLS first); its Date header gives the clock.
-   * Then the one-way host must refuse person data: if it serves the accounts list, the two host
-   * families are swapped in configuration.
+   * Then the one-way host is asked for the same list with the same valid token: it must refuse.
+   * Asked without a token, any host refuses, and that would prove nothing about the separation.
    */
   override async preflight(): Promise<PreflightCheck[]> {
     const checks: PreflightCheck[] = [];
@@ -191,9 +191,18 @@ export class ConnectPayProvider extends PayoutProvider {
           error,
           'Check the DevApp client (key, secret), the registered certificate and the OAuth authorization of this environment.',
         ),
+        skipped('host_separation', 'Not tried: without an access token a refusal by the one-way host proves nothing.'),
       );
+      return checks;
     }
+    checks.push(await this.hostSeparationCheck());
+    return checks;
+  }
+
+  private async hostSeparationCheck(): Promise<PreflightCheck> {
     try {
+      // The token goes only to the configured ConnectPay one-way host, the provider that issued it.
+      const accessToken = await this.tokens.accessToken(this.environment);
       const oneWay = await this.http.request({
         provider: 'connectpay',
         environment: this.environment,
@@ -202,21 +211,21 @@ export class ConnectPayProvider extends PayoutProvider {
         method: 'GET',
         path: endpointPath('accounts', undefined, accountsQuery()),
         idempotent: true,
-        headers: { 'X-Request-ID': randomUUID() },
+        headers: { Authorization: `Bearer ${accessToken}`, 'X-Request-ID': randomUUID() },
       });
-      checks.push(
-        oneWay.status >= 400
-          ? passed('host_separation', `The one-way TLS host refuses person data (HTTP ${oneWay.status}), as it must.`)
-          : failed(
-              'host_separation',
-              `The one-way TLS host answered the accounts list (HTTP ${oneWay.status}): person data must only be served over mTLS.`,
-              'Check that the _TLS_URL and _MTLS_URL variables of this environment are not swapped.',
-            ),
-      );
+      return oneWay.status >= 400
+        ? passed(
+            'host_separation',
+            `The one-way TLS host refuses person data even with a valid token (HTTP ${oneWay.status}), as it must.`,
+          )
+        : failed(
+            'host_separation',
+            `The one-way TLS host answered the accounts list (HTTP ${oneWay.status}): person data must only be served over mTLS.`,
+            'Check that the _TLS_URL and _MTLS_URL variables of this environment are not swapped.',
+          );
     } catch (error) {
-      checks.push(failedCall('host_separation', error, 'Check the one-way TLS host of this environment.'));
+      return failedCall('host_separation', error, 'Check the one-way TLS host of this environment.');
     }
-    return checks;
   }
 
   override async listAccounts(): Promise<ProviderAccount[]> {

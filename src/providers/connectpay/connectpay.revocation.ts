@@ -39,7 +39,11 @@ export class ConnectPayRevocation {
     private readonly resolver: DestinationResolver,
   ) {
     // CRLs are signed and served over plain http by design: no https requirement.
-    this.policy = new DestinationPolicy({ allowed: environment.REVOCATION_ALLOWED_DESTINATIONS, requireHttps: false });
+    this.policy = new DestinationPolicy({
+      allowed: environment.REVOCATION_ALLOWED_DESTINATIONS,
+      settingName: 'REVOCATION_ALLOWED_DESTINATIONS',
+      requireHttps: false,
+    });
   }
 
   /** The report with the leaf's revocation findings added (and `ok` recomputed). */
@@ -52,7 +56,20 @@ export class ConnectPayRevocation {
     return { ...report, findings, ok: !findings.some((entry) => entry.severity === 'error') };
   }
 
+  /** Never throws: a certificate or CRL this code cannot read is a warning, not a failed import. */
   private async leafFinding(leaf: X509Certificate, issuer: X509Certificate, now: Date): Promise<ChainFinding | null> {
+    try {
+      return await this.readLeafRevocation(leaf, issuer, now);
+    } catch (error) {
+      return unknown(`the leaf or its issuer could not be read for a revocation check (${describe(error)}).`);
+    }
+  }
+
+  private async readLeafRevocation(
+    leaf: X509Certificate,
+    issuer: X509Certificate,
+    now: Date,
+  ): Promise<ChainFinding | null> {
     const urls = crlUrls(leaf);
     if (urls.length === 0)
       return unknown('the leaf names no CRL distribution point (http or https), so its revocation cannot be checked.');
@@ -60,12 +77,11 @@ export class ConnectPayRevocation {
     try {
       body = await this.fetch(urls[0]);
     } catch (error) {
+      // A refusal names only its code: its reason would show which internal address the name resolved to.
       const why =
         error instanceof DestinationRefusedError
-          ? `${error.refusal.reason} (list it in REVOCATION_ALLOWED_DESTINATIONS if it is yours)`
-          : error instanceof Error
-            ? error.message
-            : String(error);
+          ? `the address is not allowed (${error.refusal.code}; list the host in REVOCATION_ALLOWED_DESTINATIONS if it is yours)`
+          : describe(error);
       return unknown(`its CRL at ${urls[0]} could not be fetched: ${why}.`);
     }
     let crl: x509.X509Crl;
@@ -102,6 +118,7 @@ export class ConnectPayRevocation {
         },
         (response) => {
           if (response.statusCode !== 200) {
+            clearTimeout(deadline);
             response.resume();
             return reject(new Error(`it answered HTTP ${response.statusCode ?? 0}`));
           }
@@ -116,7 +133,10 @@ export class ConnectPayRevocation {
             clearTimeout(deadline);
             resolve(Buffer.concat(chunks));
           });
-          response.on('error', reject);
+          response.on('error', (error) => {
+            clearTimeout(deadline);
+            reject(error);
+          });
         },
       );
       // A whole-answer deadline, not only an idle one: a server dripping a byte every few seconds is refused too.
@@ -131,6 +151,10 @@ export class ConnectPayRevocation {
       });
     });
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function unknown(what: string): ChainFinding {

@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { IsIn, Matches } from 'class-validator';
+import { IsIn, IsISO31661Alpha2, Matches } from 'class-validator';
 import { RequireScopes } from '../../common/auth/auth.decorators';
 import { ApiProviderErrors } from '../../common/errors/api-error-responses';
 import { ErrorBodyDto } from '../../common/errors/error-body.dto';
@@ -20,8 +20,10 @@ class D24BanksQueryDto {
   @IsIn(D24_ENVIRONMENTS, { message: `must be one of ${D24_ENVIRONMENTS.join(', ')}` })
   environment!: D24Environment;
 
-  @ApiProperty({ example: 'BR', description: 'ISO 3166-1 alpha-2.' })
+  @ApiProperty({ example: 'BR', description: 'ISO 3166-1 alpha-2, upper case.', pattern: '^[A-Z]{2}$' })
   @Matches(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code such as BR' })
+  // Only assigned codes reach D24: every other pair of letters would be a call D24 refuses.
+  @IsISO31661Alpha2({ message: 'must be an assigned ISO 3166-1 alpha-2 country code such as BR' })
   country!: string;
 }
 

@@ -515,18 +515,16 @@ export function toProviderPayout(
     ...(cashoutId ? { providerReference: cashoutId } : {}),
     state: mapped.state,
     providerStatus: mapped.name,
-    ...(mapped.state === 'rejected' || (body.rejection_code !== undefined && body.rejection_code !== null)
-      ? bankRejection(body.rejection_code, body.rejection_reason)
-      : {}),
+    // A rejection code is read only when D24 says REJECTED: a stale code on a later status (a
+    // cashout retried after a rejection and then completed) must not mark a paid payout as failed.
+    ...(mapped.state === 'rejected' ? bankRejection(body.rejection_code, body.rejection_reason) : {}),
   };
 }
 
-/** The answer to create: D24 accepted it as PENDING, or as ON_HOLD when created held. */
-export function readCashoutCreated(body: Buffer, { onHold = false }: { onHold?: boolean } = {}): ProviderPayout {
+/** The answer to create: D24 accepted it (PENDING; a held create is read back with a status call). */
+export function readCashoutCreated(body: Buffer): ProviderPayout {
   const { cashout_id } = readAnswer(d24CashoutCreatedSchema, body, context('create'));
-  return onHold
-    ? { providerReference: String(cashout_id), state: 'on_hold', providerStatus: 'ON_HOLD' }
-    : { providerReference: String(cashout_id), state: 'pending', providerStatus: 'PENDING' };
+  return { providerReference: String(cashout_id), state: 'pending', providerStatus: 'PENDING' };
 }
 
 /** The answer to status, cancel, hold or release. */

@@ -1,31 +1,56 @@
 import { DestinationPolicy, DestinationRefusedError, type HostLookup } from '../../events/destination-policy';
 
+/** Why D24 could not post notifications under PUBLIC_BASE_URL. */
+export interface NotificationUrlProblem {
+  /** What is wrong, then what to set. */
+  message: string;
+  /**
+   * The URL itself is fine and only its name's resolution from here says otherwise. Split-horizon
+   * DNS (a public name that resolves to a private address inside the network) looks exactly like
+   * this, so a start-up check warns on it rather than refusing to start.
+   */
+  fromResolution: boolean;
+}
+
 /**
- * Why D24 could not post notifications under `publicBaseUrl`, as a sentence that says what to set;
- * null when it can. D24's rule (seed 004: HTTPS on 443 from the internet), kept apart from the
- * start-up check so the client's doctor checks use it too.
+ * Why D24 could not post notifications under `publicBaseUrl`, with a sentence that says what to
+ * set; null when it can. D24's rule (seed 004: HTTPS on 443 from the internet), kept apart from
+ * the start-up check so the client's doctor checks use it too.
  */
 export async function d24NotificationUrlProblem(
   publicBaseUrl: string | undefined,
   lookup: HostLookup,
-): Promise<string | null> {
+): Promise<NotificationUrlProblem | null> {
   const fix = 'Set PUBLIC_BASE_URL to the public https:// address (port 443) D24 posts notifications to.';
-  if (!publicBaseUrl) return `PUBLIC_BASE_URL is not set. ${fix}`;
+  const ofTheUrl = (what: string) => ({ message: `${what} ${fix}`, fromResolution: false });
+  if (!publicBaseUrl) return ofTheUrl('PUBLIC_BASE_URL is not set.');
   let url: URL;
   try {
     url = new URL(publicBaseUrl);
   } catch {
-    return `PUBLIC_BASE_URL is not a URL. ${fix}`;
+    return ofTheUrl('PUBLIC_BASE_URL is not a URL.');
   }
-  if (url.protocol !== 'https:') return `PUBLIC_BASE_URL is ${url.protocol.replace(/:$/, '')}, not https. ${fix}`;
-  if (url.port !== '') return `PUBLIC_BASE_URL uses port ${url.port}; D24 posts to 443 only. ${fix}`;
+  if (url.protocol !== 'https:') return ofTheUrl(`PUBLIC_BASE_URL is ${url.protocol.replace(/:$/, '')}, not https.`);
+  if (url.port !== '') return ofTheUrl(`PUBLIC_BASE_URL uses port ${url.port}; D24 posts to 443 only.`);
+  // The rules events use for destinations: public addresses only. First the URL alone (an address
+  // written in it), then the name resolved from here.
+  const policy = new DestinationPolicy({ allowed: undefined, requireHttps: true });
   try {
-    // The rules events use for destinations: public addresses only, the name resolved.
-    await new DestinationPolicy({ allowed: undefined, requireHttps: true }).check(url.toString(), lookup);
+    policy.parseUrl(url.toString());
+  } catch (error) {
+    if (error instanceof DestinationRefusedError)
+      return ofTheUrl(`D24 could not reach PUBLIC_BASE_URL: ${error.refusal.reason}.`);
+    throw error;
+  }
+  try {
+    await policy.check(url.toString(), lookup);
     return null;
   } catch (error) {
     if (error instanceof DestinationRefusedError)
-      return `D24 could not reach PUBLIC_BASE_URL: ${error.refusal.reason}. ${fix}`;
+      return {
+        message: `D24 could not reach PUBLIC_BASE_URL if the internet resolves it as this host does: ${error.refusal.reason}. ${fix}`,
+        fromResolution: true,
+      };
     throw error;
   }
 }

@@ -9,8 +9,9 @@ import { d24NotificationUrlProblem } from './d24.notification-url-rule';
  * D24 posts its notifications to the `notification_url` of each cashout, which we build from
  * PUBLIC_BASE_URL; the seed says D24 reaches HTTPS on port 443 (or HTTP on 80) only, from the
  * internet. A production process with D24 credentials in service therefore refuses to start on a
- * PUBLIC_BASE_URL that D24 could never reach: not https, another port, or a host that is (or
- * resolves to) a private, loopback or link-local address. Without the check every cashout would
+ * PUBLIC_BASE_URL that D24 could never reach: not https, another port, or an address that is
+ * private, loopback or link-local. A name that resolves to such an address from here only warns:
+ * with split-horizon DNS the internet may see a public one. Without the check every cashout would
  * go out with a dead notification URL and be known only through the reconciler's polling.
  */
 @Injectable()
@@ -32,10 +33,16 @@ export class D24NotificationUrlCheck implements OnApplicationBootstrap {
     const problem = await d24NotificationUrlProblem(this.environment.PUBLIC_BASE_URL, (host) =>
       this.resolver.lookup(host),
     );
+    const environments = [...new Set(inService.map((credential) => credential.environment))].join(', ');
+    if (problem && !problem.fromResolution)
+      throw new Error(`D24 credentials are in service (${environments}) but ${problem.message}`);
     if (problem) {
-      throw new Error(
-        `D24 credentials are in service (${[...new Set(inService.map((c) => c.environment))].join(', ')}) but ${problem}`,
+      // Resolution from inside the network proves nothing about the internet's view (split-horizon DNS).
+      this.logger.warn(
+        { publicBaseUrl: this.environment.PUBLIC_BASE_URL },
+        `D24 credentials are in service (${environments}): ${problem.message} Run the provider doctor to confirm.`,
       );
+      return;
     }
     this.logger.log({ publicBaseUrl: this.environment.PUBLIC_BASE_URL }, 'D24 notification URL is public HTTPS');
   }

@@ -122,7 +122,15 @@ export class D24Provider extends PayoutProvider {
         '/v3/cashout',
         cashoutBody(apiKey, apiPassphrase, instruction),
       );
-      return readCashoutCreated(response.body, { onHold: instruction.onHold === true });
+      const created = readCashoutCreated(response.body);
+      if (!instruction.onHold) return created;
+      // D24 answers a create with the cashout id alone: that it is held is taken from D24's status,
+      // not from what we asked for (an account without holds enabled would create it PENDING).
+      // If the status cannot be read now, the accepted create stands and the reconciler reads it.
+      return await this.getPayout({
+        externalId: instruction.externalId,
+        providerReference: created.providerReference,
+      }).catch(() => created);
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS')
         return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
@@ -199,7 +207,7 @@ export class D24Provider extends PayoutProvider {
     const problem = await d24NotificationUrlProblem(context.publicBaseUrl, context.lookup);
     if (!problem) checks.push(passed('notification_url', 'PUBLIC_BASE_URL is public HTTPS on 443, as D24 requires.'));
     else {
-      const [said, ...fix] = problem.split('. ');
+      const [said, ...fix] = problem.message.split('. ');
       checks.push((context.live ? failed : warned)('notification_url', `${said}.`, fix.join('. ')));
     }
     return checks;

@@ -26,6 +26,8 @@ export interface DoctorReport {
 /** Fewer days than this to a certificate's end is a warning (the alert rules use the same 14). */
 const EXPIRY_WARN_DAYS = 14;
 const DAY_MS = 86_400_000;
+/** The deadline of a whole run, in provider call timeouts: hosts, handshakes and a few read-only calls. */
+const DOCTOR_CALLS_PER_RUN = 6;
 
 /**
  * The provider doctor: a read-only preflight of one provider environment, run against the hosts
@@ -52,15 +54,52 @@ export class ProviderDoctor {
     const key = `${provider}:${environment}`;
     let run = this.running.get(key);
     if (!run) {
-      run = this.run(provider, environment).finally(() => this.running.delete(key));
+      run = this.runWithin(provider, environment).finally(() => this.running.delete(key));
       this.running.set(key, run);
     }
     return run;
   }
 
-  private async run(provider: Provider, environment: ProviderEnvironment): Promise<DoctorReport> {
-    const descriptor = descriptorOf(provider);
+  /**
+   * Every call has its own timeouts, but a run makes several in a row: the whole run answers
+   * within a deadline of its own, with the checks done so far and one failed check saying which
+   * were not reached, so an operator (or the CLI) is never left waiting on a silent host.
+   */
+  private async runWithin(provider: Provider, environment: ProviderEnvironment): Promise<DoctorReport> {
     const checks: PreflightCheck[] = [];
+    const deadlineMs =
+      DOCTOR_CALLS_PER_RUN *
+      (this.environment.PROVIDER_CONNECT_TIMEOUT_MS + this.environment.PROVIDER_RESPONSE_TIMEOUT_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), deadlineMs);
+    });
+    const work = this.run(provider, environment, checks);
+    try {
+      const outcome = await Promise.race([work, deadline]);
+      if (outcome !== 'late') return outcome;
+    } finally {
+      clearTimeout(timer);
+    }
+    // The late run goes on until its own timeouts end it; what it finds then is not reported.
+    work.catch(() => undefined);
+    const done = [...checks];
+    done.push(
+      failed(
+        'doctor',
+        `The checks did not finish within ${Math.round(deadlineMs / 1000)} s; those after ${done.at(-1)?.name ?? 'the start'} were not run.`,
+        'A host that accepts connections but answers slowly looks like this: run the doctor again, and check the network path to the provider.',
+      ),
+    );
+    return { provider, environment, ok: false, checkedAt: new Date(), checks: done };
+  }
+
+  private async run(
+    provider: Provider,
+    environment: ProviderEnvironment,
+    checks: PreflightCheck[],
+  ): Promise<DoctorReport> {
+    const descriptor = descriptorOf(provider);
     let reachable = true;
     let localAddress: string | undefined;
     for (const family of descriptor.hostFamilies) {

@@ -245,6 +245,18 @@ export class CredentialedHttp implements OnModuleDestroy {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const timeoutMs = this.environment.PROVIDER_CONNECT_TIMEOUT_MS + this.environment.PROVIDER_RESPONSE_TIMEOUT_MS;
     return new Promise<TlsProbe>((resolve, reject) => {
+      // Every way the socket can end settles the promise exactly once, and always frees the socket.
+      let settled = false;
+      const settle = (outcome: { probe: TlsProbe } | { error: Error }): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        if ('probe' in outcome) resolve(outcome.probe);
+        else reject(outcome.error);
+      };
+      const closedEarly = () =>
+        Object.assign(new Error('the server closed the connection without answering'), { code: 'ECONNRESET' });
       const socket = tlsConnect({
         host,
         port: Number(url.port || 443),
@@ -254,41 +266,39 @@ export class CredentialedHttp implements OnModuleDestroy {
         rejectUnauthorized: true,
       });
       const timer = setTimeout(
-        () => socket.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })),
+        () => settle({ error: Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }) }),
         timeoutMs,
       );
       let shown: Omit<TlsProbe, 'clientCertificate'> | undefined;
       socket.once('secureConnect', () => {
         const peer = socket.getPeerCertificate();
+        const validTo = new Date(peer.valid_to);
+        if (Number.isNaN(validTo.getTime())) {
+          return settle({ error: new Error('the server certificate has no readable expiry date') });
+        }
         shown = {
           protocol: socket.getProtocol() ?? 'unknown',
           localAddress: socket.localAddress,
           serverSubject: [peer.subject?.CN ?? ''].flat().join(', '),
-          serverValidTo: new Date(peer.valid_to),
+          serverValidTo: validTo,
         };
         socket.write(`HEAD / HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
       });
       socket.once('data', () => {
-        clearTimeout(timer);
-        socket.destroy();
-        if (!shown) return reject(new Error('data before the handshake'));
+        if (!shown) return settle({ error: new Error('data before the handshake') });
         const credential = connection.credential;
-        resolve({
-          ...shown,
-          clientCertificate: credential
-            ? { id: credential.id, notAfter: credential.certificate?.notAfter ?? null }
-            : null,
+        settle({
+          probe: {
+            ...shown,
+            clientCertificate: credential
+              ? { id: credential.id, notAfter: credential.certificate?.notAfter ?? null }
+              : null,
+          },
         });
       });
-      socket.once('error', (error: Error) => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(error);
-      });
-      socket.once('end', () => {
-        clearTimeout(timer);
-        reject(Object.assign(new Error('the server closed the connection without answering'), { code: 'ECONNRESET' }));
-      });
+      socket.once('error', (error: Error) => settle({ error }));
+      socket.once('end', () => settle({ error: closedEarly() }));
+      socket.once('close', () => settle({ error: closedEarly() }));
     });
   }
 

@@ -20,6 +20,11 @@ export interface ConnectPaySettings {
   merchantPublicKeys: string[];
   webhook: { url?: string; secretToken?: string; headerName: string };
   xSignatureSeparator: string;
+  /**
+   * A fault switch for the doctor's host-separation check: the one-way host answers the accounts
+   * list to a valid token, as a misrouted or misconfigured host would. Never the real behaviour.
+   */
+  oneWayServesPersonData: boolean;
   timeline: { processAfterMs: number; settleAfterMs: number };
   notifications: { retryDelaysMs: number[]; duplicate: boolean; reorderWindowMs: number };
 }
@@ -160,6 +165,15 @@ export class ConnectPaySimulator {
     this.oneWay
       .route('POST', '/merchant/payments', (r) => this.merchant(r, () => this.createMerchantPayment(r)))
       .route('GET', '/merchant/payments/:id', (r) => this.merchant(r, () => this.getMerchantPayment(r)))
+      .route('GET', '/ob/accounts', (r) =>
+        this.settings.oneWayServesPersonData
+          ? this.withToken(r, 'ob-as', () => this.listAccounts(r))
+          : error(
+              403,
+              'MTLS_REQUIRED',
+              'This API touches person data and is served only on the mTLS host (api-…), with a client certificate.',
+            ),
+      )
       .otherwise((r) =>
         r.path.startsWith('/ob/') || r.path.startsWith('/auth/')
           ? error(
