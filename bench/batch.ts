@@ -46,10 +46,11 @@ function rssMb(pid: number): number {
 
 function csvOf(rows: number): string {
   const header =
-    'rowKey,provider,environment,amount,currency,reference,beneficiary.type,beneficiary.country,beneficiary.name,beneficiary.documentId,beneficiary.bankCode,beneficiary.bankAccount';
+    'rowKey,provider,environment,amount,currency,reference,beneficiary.type,beneficiary.country,beneficiary.name,beneficiary.documentId,beneficiary.bankCode,beneficiary.bankAccount,beneficiary.bankBranch,beneficiary.accountType';
   const lines = Array.from(
     { length: rows },
-    (_, i) => `r${i},d24,simulator,1.00,BRL,bench-batch-${i},latam_bank_account,BR,Bench,84932568207,341,123456789`,
+    (_, i) =>
+      `r${i},d24,simulator,1.00,BRL,bench-batch-${i},latam_bank_account,BR,Bench,84932568207,1,123456789,0001,C`,
   );
   return [header, ...lines].join('\r\n') + '\r\n';
 }

@@ -348,8 +348,10 @@ async function main(): Promise<void> {
       country: 'BR',
       name: 'Bench',
       documentId: '84932568207',
-      bankCode: 341,
+      bankCode: 1,
       bankAccount: '123456789',
+      bankBranch: '0001',
+      accountType: 'C',
     };
     const d24Direct = (pace: Pace = {}) =>
       counted(admin, 'd24', (seconds) =>

@@ -1485,12 +1485,12 @@ export interface components {
              */
             documentType?: string;
             /**
-             * @description Bank code from D24 /v3/banks.
+             * @description Bank code from GET /v1/providers/d24/banks. Brazil PIX: 10000 (phone key in phone), 10001 (email key in email), 10002 (the CPF in documentId); Colombia: 1507 Nequi and 1551 Daviplata (the mobile number in bankAccount), 10003 Efecty; Peru: 901 Yape, 902 Plin (phone).
              * @example 341
              */
             bankCode?: number;
             /**
-             * @description Checked for the country: Mexico a CLABE (18 digits, check digit, its bank the same as bankCode; a debit card number is refused), Argentina a CBU/CVU (22 digits, check digits), Brazil a conta (up to 13 digits, the last may be X), Colombia, Chile and Peru 4 to 20 digits.
+             * @description Checked for the country: Mexico a CLABE (18 digits, check digit; a debit card number is refused), Argentina a CBU/CVU (22 digits, check digits), Brazil a conta in its bank's format, Colombia 8 to 19 digits, Chile 6 to 16, Peru the 20-digit CCI, Ecuador 5 to 20, Paraguay 3 to 20, Bolivia 4 to 30. Left out for PIX keys (Brazil bankCode 10000 phone, 10001 email, 10002 CPF) and cash networks. The fields D24 requires per country are in the README (Beneficiaries).
              * @example 123456789
              */
             bankAccount?: string;
@@ -1499,7 +1499,10 @@ export interface components {
              * @example 0001
              */
             bankBranch?: string;
-            /** @example C */
+            /**
+             * @description C checking, S savings (Chile also V, vista); required for bank accounts in BR, CO, CL, PE, EC, BO.
+             * @example C
+             */
             accountType?: string;
             /** @example jose@example.com */
             email?: string;
@@ -1557,8 +1560,10 @@ export interface components {
              *       "lastName": "Müller",
              *       "documentId": "84932568207",
              *       "documentType": "CPF",
-             *       "bankCode": 341,
-             *       "bankAccount": "123456789"
+             *       "bankCode": 1,
+             *       "bankAccount": "123456789",
+             *       "bankBranch": "0001",
+             *       "accountType": "C"
              *     }
              */
             beneficiary?: components["schemas"]["CardBeneficiaryDto"] | components["schemas"]["IbanBeneficiaryDto"] | components["schemas"]["LatamBankBeneficiaryDto"];
@@ -1567,7 +1572,10 @@ export interface components {
              * @description A stored beneficiary (POST /v1/beneficiaries) instead of `beneficiary`: send exactly one of the two. It must be active and on the provider’s rail.
              */
             beneficiaryId?: string;
-            /** @example invoice-2026-0042 */
+            /**
+             * @description Your reference, filterable here, and sent to the provider as the payout's free text (its comments, remittance information or description field, whichever it has), so it shows in the provider's records and the beneficiary's statement. Not a secret: do not put personal data in it.
+             * @example invoice-2026-0042
+             */
             reference?: string;
             /**
              * @description Up to 20 string values of at most 500 characters.
@@ -1850,8 +1858,10 @@ export interface components {
              *       "lastName": "Müller",
              *       "documentId": "84932568207",
              *       "documentType": "CPF",
-             *       "bankCode": 341,
-             *       "bankAccount": "123456789"
+             *       "bankCode": 1,
+             *       "bankAccount": "123456789",
+             *       "bankBranch": "0001",
+             *       "accountType": "C"
              *     }
              */
             beneficiary?: components["schemas"]["CardBeneficiaryDto"] | components["schemas"]["IbanBeneficiaryDto"] | components["schemas"]["LatamBankBeneficiaryDto"];
@@ -1860,7 +1870,10 @@ export interface components {
              * @description A stored beneficiary (POST /v1/beneficiaries) instead of `beneficiary`: send exactly one of the two. It must be active and on the provider’s rail.
              */
             beneficiaryId?: string;
-            /** @example invoice-2026-0042 */
+            /**
+             * @description Your reference, filterable here, and sent to the provider as the payout's free text (its comments, remittance information or description field, whichever it has), so it shows in the provider's records and the beneficiary's statement. Not a secret: do not put personal data in it.
+             * @example invoice-2026-0042
+             */
             reference?: string;
             /**
              * @description Up to 20 string values of at most 500 characters.
@@ -2589,8 +2602,10 @@ export interface components {
              *       "lastName": "Müller",
              *       "documentId": "84932568207",
              *       "documentType": "CPF",
-             *       "bankCode": 341,
-             *       "bankAccount": "123456789"
+             *       "bankCode": 1,
+             *       "bankAccount": "123456789",
+             *       "bankBranch": "0001",
+             *       "accountType": "C"
              *     }
              */
             beneficiary: components["schemas"]["CardBeneficiaryDto"] | components["schemas"]["IbanBeneficiaryDto"] | components["schemas"]["LatamBankBeneficiaryDto"];

@@ -84,8 +84,8 @@ export function toNewPayout(dto: CreatePayoutDto): PayoutRequest {
     beneficiary = { beneficiaryId: dto.beneficiaryId };
   } else if (dto.beneficiary != null) {
     const checked = checkBeneficiary(dto.beneficiary, 'beneficiary', {
-      expected: rail,
-      because: `for ${dto.provider}`,
+      rail: { expected: rail, because: `for ${dto.provider}` },
+      ...(isCurrency(dto.currency) ? { currency: dto.currency } : {}),
     });
     problems.push(...checked.problems);
     numberProblems = checked.numberProblems;

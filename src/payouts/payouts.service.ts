@@ -2,6 +2,8 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import { type AuditActor, AuditTrail, SERVICE_ACTOR } from '../audit/audit-trail';
 import { ApiError, type FieldProblem } from '../common/errors/api-error';
+import { descriptorOf } from '../providers/provider-catalogue';
+import { providerRuleProblems } from './beneficiary/beneficiary-input';
 import { ErrorCode } from '../common/errors/error-codes';
 import { Metrics } from '../observability/metrics';
 import { Environment } from '../config/environment';
@@ -190,6 +192,24 @@ export class PayoutsService {
       if (await this.idempotencyKeys.find(idempotency)) return this.replay(idempotency, requestHashes);
       throw ApiError.validation(options.refusedUnlessReplayed);
     }
+    // A stored beneficiary first: a request that is wrong (a disabled beneficiary, a rule it breaks)
+    // is answered as such whatever state the provider is in.
+    let beneficiary: Beneficiary;
+    let beneficiaryId: string | null = null;
+    if (isStoredBeneficiaryReference(input.beneficiary)) {
+      beneficiaryId = input.beneficiary.beneficiaryId;
+      try {
+        beneficiary = await this.directory.openForPayout(beneficiaryId, input.provider);
+        refuseStoredBeneficiary(beneficiary, input);
+      } catch (error) {
+        // A key answered before keeps its answer even if the beneficiary was disabled, or the
+        // provider's rules tightened, since.
+        if (await this.idempotencyKeys.find(idempotency)) return this.replay(idempotency, requestHashes);
+        throw error;
+      }
+    } else {
+      beneficiary = input.beneficiary;
+    }
     // Refused before anything is stored when the provider environment cannot take a create now (no
     // host configured, a credential it needs missing, expired or revoked, no OAuth authorization):
     // no payout, no history, no event, and the Idempotency-Key stays free, so the same request with
@@ -202,20 +222,6 @@ export class PayoutsService {
       // A key used before keeps its answer (stored, or the first attempt's), whatever the credentials are now.
       if (await this.idempotencyKeys.find(idempotency)) return this.replay(idempotency, requestHashes);
       throw refusedBeforeStoring(notReady, input);
-    }
-    let beneficiary: Beneficiary;
-    let beneficiaryId: string | null = null;
-    if (isStoredBeneficiaryReference(input.beneficiary)) {
-      beneficiaryId = input.beneficiary.beneficiaryId;
-      try {
-        beneficiary = await this.directory.openForPayout(beneficiaryId, input.provider);
-      } catch (error) {
-        // A key answered before keeps its answer even if the beneficiary was disabled since.
-        if (await this.idempotencyKeys.find(idempotency)) return this.replay(idempotency, requestHashes);
-        throw error;
-      }
-    } else {
-      beneficiary = input.beneficiary;
     }
     const id = randomUUID();
     const claim: NewClaim = {
@@ -1039,4 +1045,24 @@ function legacyCursorMicros(at: string): string | null {
   const date = new Date(at);
   if (!/^\d{4}-/.test(at) || Number.isNaN(date.getTime()) || date.getTime() < 0) return null;
   return String(date.getTime() * 1000);
+}
+
+/**
+ * A stored beneficiary was checked by its provider's rules when stored, but not against this
+ * payout's currency, nor against rules added since: both are checked as for an inline one.
+ */
+function refuseStoredBeneficiary(beneficiary: Beneficiary, input: NewPayout): void {
+  const problems = providerRuleProblems(descriptorOf(input.provider), beneficiary, { currency: input.amount.currency });
+  if (problems.length === 0) return;
+  throw ApiError.validation(
+    problems.map((problem) =>
+      problem.field === 'currency'
+        ? problem
+        : {
+            field: 'beneficiaryId',
+            code: problem.code,
+            message: `names a stored beneficiary whose ${problem.field} ${problem.message}; store a corrected beneficiary and pay that one`,
+          },
+    ),
+  );
 }

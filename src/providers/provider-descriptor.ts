@@ -58,6 +58,13 @@ export type SimulatorUrls = Record<string, string>;
  * Descriptors are declared with this type as an annotation (not inferred): the provider ids and
  * settings that the rest of the types derive from must not depend on the clients' own types.
  */
+/** A provider rule a beneficiary breaks: `field` is the beneficiary's own field name, or `currency`. */
+export interface BeneficiaryRuleProblem {
+  field: string;
+  code: string;
+  message: string;
+}
+
 export interface ProviderDescriptor<
   Id extends string = string,
   Env extends string = string,
@@ -77,6 +84,15 @@ export interface ProviderDescriptor<
   /** The beneficiary it pays to, and the DTO class that validates and documents it. */
   readonly rail: Beneficiary['type'];
   readonly beneficiaryDto: Type<object>;
+  /**
+   * The provider's own rules on a beneficiary its DTO accepted (fields a country requires, the
+   * formats of its bank codes, wallets and keys) and, for a payout, on its currency. Problems name
+   * a beneficiary field, or `currency`. Run on inline and stored beneficiaries alike.
+   */
+  readonly beneficiaryRules?: (
+    beneficiary: Beneficiary,
+    context: { currency?: string },
+  ) => readonly BeneficiaryRuleProblem[];
   /**
    * A payout this provider takes, every field valid (check digits included): the example row of
    * the batch CSV template. Nothing is ever sent from it.

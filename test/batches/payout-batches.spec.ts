@@ -29,6 +29,8 @@ const CSV_HEADER = [
   'beneficiary.documentType',
   'beneficiary.bankCode',
   'beneficiary.bankAccount',
+  'beneficiary.bankBranch',
+  'beneficiary.accountType',
   'metadata.orderId',
 ].join(',');
 
@@ -45,8 +47,10 @@ function csvRow(index: number, overrides: Partial<Record<'amount' | 'documentId'
     'José',
     overrides.documentId ?? '84932568207',
     'CPF',
-    '341',
+    '1',
     '0123456789',
+    '0001',
+    'C',
     `order-${index}`,
   ].join(',');
 }

@@ -222,8 +222,10 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
           lastName: 'Müller',
           documentId: '52998224725',
           documentType: 'CPF',
-          bankCode: 341,
+          bankCode: 1,
           bankAccount: '555000111',
+          bankBranch: '0001',
+          accountType: 'C',
         },
       },
     });
@@ -298,10 +300,10 @@ describeIfChromium('the operator journey in Swagger UI (headless Chromium)', () 
     // (The test before left the checker authorized, and a policy holding BRL payouts of 1000.00 or more.)
     await authorizeAs(world.t.adminKey);
     const csv = [
-      'rowKey,provider,environment,amount,currency,reference,beneficiary.type,beneficiary.country,beneficiary.name,beneficiary.documentId,beneficiary.bankCode,beneficiary.bankAccount',
+      'rowKey,provider,environment,amount,currency,reference,beneficiary.type,beneficiary.country,beneficiary.name,beneficiary.documentId,beneficiary.bankCode,beneficiary.bankAccount,beneficiary.bankBranch,beneficiary.accountType',
       ...[1, 2, 3].map(
         (i) =>
-          `journey-${i},d24,simulator,${i}0.00,BRL,batch row ${i},latam_bank_account,BR,Ana,84932568207,341,77700${i}`,
+          `journey-${i},d24,simulator,${i}0.00,BRL,batch row ${i},latam_bank_account,BR,Ana,84932568207,1,77700${i},0001,C`,
       ),
     ].join('\r\n');
     const block = page.locator('#operations-Payout_batches-Batches_upload');

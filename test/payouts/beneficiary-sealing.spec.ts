@@ -22,9 +22,10 @@ const d24Beneficiary = {
   lastName: 'Souza',
   documentId: '52998224725',
   documentType: 'CPF',
-  bankCode: 341,
+  bankCode: 1,
   bankBranch: '0001',
   bankAccount: '246813579',
+  accountType: 'C',
 } as const;
 const d24Recovered = { ...d24Beneficiary, documentId: '39053344705', bankAccount: '135792468' };
 const ibanBeneficiary = {
@@ -40,8 +41,10 @@ const legacyD24 = {
   country: 'BR',
   name: 'Legacy',
   documentId: '11144477735',
-  bankCode: 341,
+  bankCode: 1,
   bankAccount: '864213579',
+  bankBranch: '0001',
+  accountType: 'C',
 } as const;
 const legacyIban = { type: 'iban', name: 'Legacy Iban', iban: 'DE36760260000123456789' } as const;
 

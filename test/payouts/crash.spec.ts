@@ -20,8 +20,10 @@ const beneficiary = {
   country: 'BR',
   name: 'Ana',
   documentId: '84932568207',
-  bankCode: 341,
+  bankCode: 1,
   bankAccount: '55555',
+  bankBranch: '0001',
+  accountType: 'C',
 };
 
 /**
@@ -277,10 +279,11 @@ describe('crash in the middle of 300 payouts, and in the middle of approvals', (
     const first = await start();
     const rows = Array.from(
       { length: 300 },
-      (_, i) => `row-${i},d24,simulator,10.00,BRL,batch-crash-${i},latam_bank_account,BR,Ana,84932568207,341,55555`,
+      (_, i) =>
+        `row-${i},d24,simulator,10.00,BRL,batch-crash-${i},latam_bank_account,BR,Ana,84932568207,1,55555,0001,C`,
     );
     const csv = [
-      'rowKey,provider,environment,amount,currency,reference,beneficiary.type,beneficiary.country,beneficiary.name,beneficiary.documentId,beneficiary.bankCode,beneficiary.bankAccount',
+      'rowKey,provider,environment,amount,currency,reference,beneficiary.type,beneficiary.country,beneficiary.name,beneficiary.documentId,beneficiary.bankCode,beneficiary.bankAccount,beneficiary.bankBranch,beneficiary.accountType',
       ...rows,
     ].join('\r\n');
     const form = new FormData();

@@ -12,8 +12,10 @@ const beneficiary = {
   country: 'BR',
   name: 'Ana',
   documentId: '84932568207',
-  bankCode: 341,
+  bankCode: 1,
   bankAccount: '424242',
+  bankBranch: '0001',
+  accountType: 'C',
 };
 
 /**

@@ -19,8 +19,10 @@ const bodies = {
       name: 'José',
       documentId: '84932568207',
       documentType: 'CPF',
-      bankCode: 341,
+      bankCode: 1,
       bankAccount: '123456789',
+      bankBranch: '0001',
+      accountType: 'C',
     },
   },
   connectpay: {

@@ -384,7 +384,7 @@ describe('payout policies and approvals', () => {
         { required: 1, expiresAt: expect.any(String) },
       ]);
       // Still only asked for, not sent: the same account is still new.
-      const meanwhile = await pay(keys.maker, { beneficiary: account('777-000-111') });
+      const meanwhile = await pay(keys.maker, { beneficiary: account('77700011-1') });
       expect(meanwhile.body.status).toBe('pending_approval');
       expect((await decide(keys.caio, first.body.id, 'approve')).status).toBe(200);
       // Known once a payout to it completed, not merely sent.

@@ -42,8 +42,10 @@ describe('reconciler catch-up', () => {
             name: 'Backlog',
             documentId: '84932568207',
             documentType: 'CPF',
-            bankCode: 341,
+            bankCode: 1,
             bankAccount: '123456789',
+            bankBranch: '0001',
+            accountType: 'C',
           },
         });
       expect(response.status).toBe(201);

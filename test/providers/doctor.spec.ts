@@ -243,6 +243,29 @@ describe('provider doctor against the simulators', () => {
     expect(check(await doctor('connectpay', 'simulator'), 'host_separation').status).toBe('pass');
   });
 
+  it('PUBLIC_BASE_URL that does not lead to this service: notification_reachable warns with the cause', async () => {
+    const environment = world.t.app.get<Environment>(Environment);
+    const configured = environment.PUBLIC_BASE_URL;
+    const closed = createServer(); // a free port, then closed: nothing listens there
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    try {
+      environment.PUBLIC_BASE_URL = `http://127.0.0.1:${port}`;
+      expect(check(await doctor('d24', 'simulator'), 'notification_reachable')).toMatchObject({
+        status: 'warn',
+        message: `http://127.0.0.1:${port} could not be reached from here (ECONNREFUSED).`,
+        fix: expect.stringMatching(/route to this service/),
+      });
+    } finally {
+      environment.PUBLIC_BASE_URL = configured;
+    }
+    expect(check(await doctor('d24', 'simulator'), 'notification_reachable')).toMatchObject({
+      status: 'pass',
+      message: expect.stringMatching(/reaches this service from here/),
+    });
+  });
+
   it('npm run doctor: prints each check and exits 0 when none failed, 1 when one did', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'doctor-cli-'));
     const keyFile = path.join(dir, 'key');

@@ -1,5 +1,6 @@
 /**
- * A Brazilian bank account that passes every rule (CPF 849.325.682-07 has valid check digits), for
+ * A Brazilian bank account that passes every rule (CPF 849.325.682-07 has valid check digits; an
+ * Itaú conta, agência and account type, as D24 requires), for
  * suites that need a D24 beneficiary; override what the test is about.
  */
 export function brazilianAccount(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -10,8 +11,10 @@ export function brazilianAccount(overrides: Record<string, unknown> = {}): Recor
     lastName: 'Müller',
     documentId: '84932568207',
     documentType: 'CPF',
-    bankCode: 341,
+    bankCode: 1,
     bankAccount: '123456789',
+    bankBranch: '0001',
+    accountType: 'C',
     ...overrides,
   };
 }

@@ -13,8 +13,10 @@ const d24Beneficiary = {
   name: 'José',
   documentId: '84932568207',
   documentType: 'CPF',
-  bankCode: 341,
+  bankCode: 1,
   bankAccount: '123456789',
+  bankBranch: '0001',
+  accountType: 'C',
 };
 
 /**

@@ -94,6 +94,11 @@ const DOCUMENTS: Record<string, Record<string, Check>> = {
   PE: { DNI: PE_DNI, RUC, CE: PE_CE, PASS },
 };
 
+/** The document type a beneficiary's number is read as when none was given (see inferredType). */
+export function documentTypeOf(country: string, documentId: string, documentType?: string): string | undefined {
+  return documentType?.toUpperCase() ?? inferredType(country, compact(documentId));
+}
+
 /** When no type is given, the one a country's number can only be (by its length), else the first listed. */
 function inferredType(country: string, digits: string): string | undefined {
   if (country === 'BR') return digits.length === 14 ? 'CNPJ' : 'CPF';
@@ -107,7 +112,7 @@ function inferredType(country: string, digits: string): string | undefined {
 export function documentProblem(country: string, documentId: string, documentType?: string): NumberProblem | null {
   const rules = DOCUMENTS[country];
   if (!rules) return null;
-  const type = documentType?.toUpperCase() ?? inferredType(country, compact(documentId));
+  const type = documentTypeOf(country, documentId, documentType);
   const check = type ? rules[type] : undefined;
   if (!check) {
     return {
@@ -145,8 +150,8 @@ function mexicanAccount(value: string): NumberProblem | null {
         'is a debit card number: send the beneficiary’s 18-digit CLABE instead (card numbers are card data this service does not store)',
     };
   // The CLABE's first three digits are the bank's ABM code, but bankCode is in the provider's own
-  // code space (D24's comes from its /v3/banks list, which the seed does not tie to ABM codes), so
-  // the two are not compared: a rule built on an unverified mapping would refuse good payouts.
+  // code space (its banks list, which no source ties to ABM codes), so the two are not compared:
+  // a rule built on an unverified mapping would refuse good payouts.
   return CLABE(value);
 }
 

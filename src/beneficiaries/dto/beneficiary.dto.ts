@@ -19,8 +19,10 @@ export class CreateBeneficiaryDto {
       lastName: 'Müller',
       documentId: '84932568207',
       documentType: 'CPF',
-      bankCode: 341,
+      bankCode: 1,
       bankAccount: '123456789',
+      bankBranch: '0001',
+      accountType: 'C',
     },
   })
   @IsObject()

@@ -3,6 +3,7 @@ import { validateSync } from 'class-validator';
 import type { FieldProblem } from '../../common/errors/api-error';
 import { toFieldProblems } from '../../common/errors/validation';
 import { PROVIDER_DESCRIPTORS } from '../../providers/registered-providers';
+import type { BeneficiaryRuleProblem, ProviderDescriptor } from '../../providers/provider-descriptor';
 import type { Beneficiary } from '../../providers/provider.port';
 
 /** The rails beneficiaries are paid on, each with the DTO that validates it (from the provider descriptors). */
@@ -31,13 +32,15 @@ export interface CheckedBeneficiary {
 
 /**
  * A beneficiary as a client sent it, checked against its rail's rules (fields, formats, check
- * digits, no unknown field), inline in a payout or stored on its own. Problems are named under
- * `field` (e.g. beneficiary.documentId). `rail`, when given, is the only rail accepted.
+ * digits, no unknown field) and then its provider's (fields a country requires, formats of its
+ * bank codes, and the payout's `currency` when given), inline in a payout or stored on its own.
+ * Problems are named under `field` (e.g. beneficiary.documentId). `rail`, when given, is the only
+ * rail accepted.
  */
 export function checkBeneficiary(
   raw: Record<string, unknown>,
   field: string,
-  rail?: { expected: string; because: string },
+  { rail, currency }: { rail?: { expected: string; because: string }; currency?: string } = {},
 ): CheckedBeneficiary {
   const type = raw.type;
   if (rail && type !== rail.expected) {
@@ -55,5 +58,23 @@ export function checkBeneficiary(
   const numberProblems = all.filter((problem) => NUMBER_RULE_CODES.has(problem.code));
   if (problems.length > 0) return { problems, numberProblems };
   // A plain copy: the validated class instance carries nothing a provider call or the seal needs.
-  return { beneficiary: JSON.parse(JSON.stringify(instance)) as Beneficiary, problems, numberProblems };
+  const beneficiary = JSON.parse(JSON.stringify(instance)) as Beneficiary;
+  // The provider's rules came after payouts were accepted too: they refuse like number rules, so
+  // an earlier key's retry is still answered. A field the rail's rules already refused is not
+  // refused twice.
+  const refused = new Set(numberProblems.map((problem) => problem.field));
+  for (const problem of providerRuleProblems(descriptor, beneficiary, { currency })) {
+    const named = problem.field === 'currency' ? 'currency' : `${field}.${problem.field}`;
+    if (!refused.has(named)) numberProblems.push({ ...problem, field: named });
+  }
+  return { beneficiary, problems, numberProblems };
+}
+
+/** The provider's own rules on a beneficiary its rail accepted (see ProviderDescriptor.beneficiaryRules). */
+export function providerRuleProblems(
+  descriptor: Pick<ProviderDescriptor, 'beneficiaryRules'>,
+  beneficiary: Beneficiary,
+  context: { currency?: string },
+): readonly BeneficiaryRuleProblem[] {
+  return descriptor.beneficiaryRules?.(beneficiary, context) ?? [];
 }

@@ -118,8 +118,10 @@ export class CreatePayoutDto {
       lastName: 'Müller',
       documentId: '84932568207',
       documentType: 'CPF',
-      bankCode: 341,
+      bankCode: 1,
       bankAccount: '123456789',
+      bankBranch: '0001',
+      accountType: 'C',
     },
   })
   @IsOptional()
@@ -135,7 +137,12 @@ export class CreatePayoutDto {
   @IsUUID('4', { message: 'must be the id of a stored beneficiary (a UUID)' })
   beneficiaryId?: string;
 
-  @ApiPropertyOptional({ example: 'invoice-2026-0042', maxLength: 140 })
+  @ApiPropertyOptional({
+    example: 'invoice-2026-0042',
+    maxLength: 140,
+    description:
+      "Your reference, filterable here, and sent to the provider as the payout's free text (its comments, remittance information or description field, whichever it has), so it shows in the provider's records and the beneficiary's statement. Not a secret: do not put personal data in it.",
+  })
   @IsOptional()
   @IsString()
   @Length(1, 140)

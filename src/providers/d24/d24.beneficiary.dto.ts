@@ -63,7 +63,12 @@ export class LatamBankBeneficiaryDto {
   @Length(1, 15)
   documentType?: string;
 
-  @ApiPropertyOptional({ type: 'integer', example: 341, description: 'Bank code from D24 /v3/banks.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 341,
+    description:
+      'Bank code from GET /v1/providers/d24/banks. Brazil PIX: 10000 (phone key in phone), 10001 (email key in email), 10002 (the CPF in documentId); Colombia: 1507 Nequi and 1551 Daviplata (the mobile number in bankAccount), 10003 Efecty; Peru: 901 Yape, 902 Plin (phone).',
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -73,7 +78,7 @@ export class LatamBankBeneficiaryDto {
   @ApiPropertyOptional({
     example: '123456789',
     description:
-      'Checked for the country: Mexico a CLABE (18 digits, check digit, its bank the same as bankCode; a debit card number is refused), Argentina a CBU/CVU (22 digits, check digits), Brazil a conta (up to 13 digits, the last may be X), Colombia, Chile and Peru 4 to 20 digits.',
+      "Checked for the country: Mexico a CLABE (18 digits, check digit; a debit card number is refused), Argentina a CBU/CVU (22 digits, check digits), Brazil a conta in its bank's format, Colombia 8 to 19 digits, Chile 6 to 16, Peru the 20-digit CCI, Ecuador 5 to 20, Paraguay 3 to 20, Bolivia 4 to 30. Left out for PIX keys (Brazil bankCode 10000 phone, 10001 email, 10002 CPF) and cash networks. The fields D24 requires per country are in the README (Beneficiaries).",
   })
   @IsOptional()
   @IsString()
@@ -91,7 +96,10 @@ export class LatamBankBeneficiaryDto {
   @IsBankBranchOfCountry()
   bankBranch?: string;
 
-  @ApiPropertyOptional({ example: 'C' })
+  @ApiPropertyOptional({
+    example: 'C',
+    description: 'C checking, S savings (Chile also V, vista); required for bank accounts in BR, CO, CL, PE, EC, BO.',
+  })
   @IsOptional()
   @Matches(/^[A-Z]$/, { message: 'must be one letter such as C (checking) or S (savings)' })
   accountType?: string;

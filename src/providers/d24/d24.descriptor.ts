@@ -1,4 +1,5 @@
 import type { ProviderDescriptor } from '../provider-descriptor';
+import { d24BeneficiaryProblems } from './d24.country-rules';
 import { LatamBankBeneficiaryDto } from './d24.beneficiary.dto';
 import { D24_CAPABILITIES, D24Provider } from './d24.provider';
 import { D24Settings } from './d24.settings';
@@ -24,6 +25,8 @@ export const d24Descriptor: ProviderDescriptor<'d24', D24Environment, D24Setting
   },
   rail: 'latam_bank_account',
   beneficiaryDto: LatamBankBeneficiaryDto,
+  beneficiaryRules: (beneficiary, context) =>
+    beneficiary.type === 'latam_bank_account' ? d24BeneficiaryProblems(beneficiary, context) : [],
   samplePayout: {
     currency: 'BRL',
     amount: '150.75',
@@ -34,7 +37,7 @@ export const d24Descriptor: ProviderDescriptor<'d24', D24Environment, D24Setting
       lastName: 'Müller',
       documentId: '84932568207',
       documentType: 'CPF',
-      bankCode: 341,
+      bankCode: 1,
       bankAccount: '123456789',
       bankBranch: '0001',
       accountType: 'C',

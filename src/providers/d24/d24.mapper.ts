@@ -7,6 +7,8 @@
  * cashout documentation) and D24's public "API Codes" page for the Cashouts API
  * (docs.d24.com/api-documentation/cashouts-api/api-codes, same table on docs.directa24.com).
  */
+import { documentTypeOf } from '../../beneficiaries/domain/latam-documents';
+import { d24RequiresDocumentType } from './d24.country-rules';
 import { z } from 'zod';
 import type { AnswerContext, ProviderErrorRule, ProviderErrorTable } from '../provider-errors';
 import { protocolError, providerError, readAnswer, readErrorAnswer, token } from '../provider-errors';
@@ -126,7 +128,12 @@ export function cashoutBody(login: string, pass: string, instruction: PayoutInst
     currency: instruction.amount.currency,
     amount: AMOUNT_MARK,
     document_id: beneficiary.documentId,
-    document_type: beneficiary.documentType,
+    // Where D24 requires document_type, the type the number was validated as is sent when the client left it out.
+    document_type:
+      beneficiary.documentType ??
+      (d24RequiresDocumentType(beneficiary.country)
+        ? documentTypeOf(beneficiary.country, beneficiary.documentId)
+        : undefined),
     beneficiary_name: beneficiary.name,
     beneficiary_lastname: beneficiary.lastName,
     email: beneficiary.email,

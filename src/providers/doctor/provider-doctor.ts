@@ -26,6 +26,8 @@ export interface DoctorReport {
 /** Fewer days than this to a certificate's end is a warning (the alert rules use the same 14). */
 const EXPIRY_WARN_DAYS = 14;
 const DAY_MS = 86_400_000;
+/** The self-check through PUBLIC_BASE_URL gives up after this. */
+const NOTIFICATION_PROBE_TIMEOUT_MS = 5_000;
 /** The deadline of a whole run, in provider call timeouts: hosts, handshakes and a few read-only calls. */
 const DOCTOR_CALLS_PER_RUN = 6;
 
@@ -134,6 +136,7 @@ export class ProviderDoctor {
     } else {
       checks.push(skipped('authentication', `Not tried: ${descriptor.displayName} cannot be reached (see above).`));
     }
+    if (descriptor.webhook.kind === 'route') checks.push(await this.notificationReachability());
     return {
       provider,
       environment,
@@ -205,6 +208,43 @@ export class ProviderDoctor {
         probe,
       };
     return { check: passed(name, said), probe };
+  }
+
+  /**
+   * Whether PUBLIC_BASE_URL leads to this service: GET <PUBLIC_BASE_URL>/health through it, as a
+   * provider's notification would travel (DNS, TLS with a publicly trusted certificate, the load
+   * balancer, no redirect). Only a warning when it does not: from inside the network the path can
+   * differ from the internet's (split-horizon DNS, no hairpin NAT), and the reverse proves nothing
+   * either, so it is a hint to check, not a verdict.
+   */
+  private async notificationReachability(): Promise<PreflightCheck> {
+    const name = 'notification_reachable';
+    const base = this.environment.PUBLIC_BASE_URL;
+    if (!base) return skipped(name, 'Not tried: PUBLIC_BASE_URL is not set.');
+    const url = new URL('health', base.endsWith('/') ? base : `${base}/`);
+    const fix =
+      'Make PUBLIC_BASE_URL route to this service (DNS, load balancer, TLS certificate), then check it from outside your network too.';
+    try {
+      const response = await fetch(url, {
+        redirect: 'manual',
+        signal: AbortSignal.timeout(NOTIFICATION_PROBE_TIMEOUT_MS),
+      });
+      const body = (await response.text()).slice(0, 200);
+      if (response.status === 200 && /^\{"status":"ok"\}$/.test(body))
+        return passed(name, `${url.origin} reaches this service from here (GET /health answered).`);
+      const redirect = response.status >= 300 && response.status < 400;
+      return warned(
+        name,
+        redirect
+          ? `${url.origin} answers with a redirect (HTTP ${response.status}): providers post notifications without following redirects.`
+          : `${url.origin} answered GET /health with HTTP ${response.status}, not this service's answer.`,
+        fix,
+      );
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (error instanceof Error ? error.name : String(error));
+      return warned(name, `${url.origin} could not be reached from here (${why}).`, fix);
+    }
   }
 
   /** Every credential in service for the environment, by the time left on it. */
