@@ -367,7 +367,7 @@ export interface paths {
         put?: never;
         /**
          * Send many payouts as one batch (CSV upload)
-         * @description A CSV (UTF-8, comma-separated, a header row; at most 10000 rows and 10 MiB) in the multipart part "file". Columns: rowKey, provider, environment, amount, currency, reference, beneficiaryId, beneficiary.<field> and metadata.<key>; GET /v1/payout-batches/template.csv has them all with example rows. Empty cells are absent fields. Otherwise as the JSON batch.
+         * @description A CSV (UTF-8, comma-separated, a header row; at most 10000 rows and 10 MiB) in the multipart part "file". Columns: rowKey, provider, environment, amount, currency, reference, beneficiaryId, holdOnCreate (true or false), beneficiary.<field> and metadata.<key>; GET /v1/payout-batches/template.csv has them all with example rows. Empty cells are absent fields. Otherwise as the JSON batch.
          */
         post: operations["Batches_upload"];
         delete?: never;
@@ -1601,8 +1601,23 @@ export interface components {
             name: string;
             /** @example …8207 */
             documentId?: string;
+            /**
+             * @description The bank, wallet or kind of key paid.
+             * @example 341
+             */
+            bankCode?: number;
             /** @example …6789 */
             bankAccount?: string;
+            /**
+             * @description Only when paid to a phone (a PIX key or a wallet), masked.
+             * @example …4321
+             */
+            phone?: string;
+            /**
+             * @description Only when paid to an email key, masked.
+             * @example …com
+             */
+            email?: string;
         };
         MaskedIbanBeneficiaryDto: {
             /**

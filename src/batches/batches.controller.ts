@@ -109,7 +109,7 @@ export class BatchesController {
     summary: 'Send many payouts as one batch (CSV upload)',
     description:
       `A CSV (UTF-8, comma-separated, a header row; at most ${MAX_BATCH_ROWS} rows and ${MAX_CSV_BYTES / 1024 / 1024} MiB) in the multipart part "file". ` +
-      'Columns: rowKey, provider, environment, amount, currency, reference, beneficiaryId, beneficiary.<field> and metadata.<key>; ' +
+      'Columns: rowKey, provider, environment, amount, currency, reference, beneficiaryId, holdOnCreate (true or false), beneficiary.<field> and metadata.<key>; ' +
       'GET /v1/payout-batches/template.csv has them all with example rows. Empty cells are absent fields. Otherwise as the JSON batch.',
   })
   @ApiConsumes('multipart/form-data')

@@ -28,10 +28,14 @@ export class CredentialRenewals {
     this.renewers.set(`${provider}:${kind}`, renewer);
   }
 
-  /** Prepares and announces the renewal of every expiring credential that has a renewer and none yet. */
+  /**
+   * Prepares and announces the renewal of every expiring credential that has a renewer and none
+   * yet; an expired one too (in service still, and the job may not have run while it was expiring).
+   */
   async runDue(): Promise<number> {
     let started = 0;
-    for (const credential of await this.vault.list({ status: 'expiring' })) {
+    const due = [...(await this.vault.list({ status: 'expiring' })), ...(await this.vault.list({ status: 'expired' }))];
+    for (const credential of due) {
       const renewer = this.renewers.get(`${credential.provider}:${credential.kind}`);
       if (!renewer || (await this.vault.renewalRecorded(credential.id))) continue;
       try {

@@ -295,8 +295,9 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
       : null;
     return this.unitOfWork.run(async (transaction) => {
       const locked = await this.credentials.lockById(transaction, credentialId);
-      // Re-read under the lock: a credential revoked or rotated since the job listed it is not renewed.
-      if (!locked || locked.status !== 'expiring') return false;
+      // Re-read under the lock: a credential revoked or rotated since the job listed it is not
+      // renewed; one that expired meanwhile (the job did not run for a while) still is.
+      if (!locked || (locked.status !== 'expiring' && locked.status !== 'expired')) return false;
       if (await this.credentials.hasEvent(transaction, credentialId, 'renewal_due')) return false;
       if (plan.successor && plaintext) {
         await this.credentials.insert(transaction, {

@@ -1061,7 +1061,7 @@ function refuseStoredBeneficiary(beneficiary: Beneficiary, input: NewPayout): vo
         : {
             field: 'beneficiaryId',
             code: problem.code,
-            message: `names a stored beneficiary whose ${problem.field} ${problem.message}; store a corrected beneficiary and pay that one`,
+            message: `names a stored beneficiary whose ${problem.field} ${problem.message}; disable it (POST /v1/beneficiaries/{id}/disable), store the corrected one and pay that`,
           },
     ),
   );

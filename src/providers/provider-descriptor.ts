@@ -54,10 +54,6 @@ export type WebhookTransport =
 /** The simulator's URLs as the simulator process reports them. */
 export type SimulatorUrls = Record<string, string>;
 
-/**
- * Descriptors are declared with this type as an annotation (not inferred): the provider ids and
- * settings that the rest of the types derive from must not depend on the clients' own types.
- */
 /** A provider rule a beneficiary breaks: `field` is the beneficiary's own field name, or `currency`. */
 export interface BeneficiaryRuleProblem {
   field: string;
@@ -65,6 +61,10 @@ export interface BeneficiaryRuleProblem {
   message: string;
 }
 
+/**
+ * Descriptors are declared with this type as an annotation (not inferred): the provider ids and
+ * settings that the rest of the types derive from must not depend on the clients' own types.
+ */
 export interface ProviderDescriptor<
   Id extends string = string,
   Env extends string = string,

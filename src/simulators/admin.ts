@@ -83,7 +83,10 @@ export class AdminServer {
       return saved([200, { registered: merchant.apiKey }]);
     });
     this.on('PATCH', /^\/d24\/settings$/, (body) => {
-      const { allowedIps, balances, timeline, notifications, controlAffixes } = body as Partial<typeof d24.settings>;
+      const { allowedIps, balances, timeline, notifications, controlAffixes, ignoreOnHoldAtCreate } = body as Partial<
+        typeof d24.settings
+      >;
+      if (typeof ignoreOnHoldAtCreate === 'boolean') d24.settings.ignoreOnHoldAtCreate = ignoreOnHoldAtCreate;
       if (allowedIps) d24.settings.allowedIps = allowedIps;
       if (balances) d24.setBalances(balances);
       if (timeline) Object.assign(d24.settings.timeline, timeline);

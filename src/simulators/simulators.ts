@@ -161,6 +161,7 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<R
         : { deliverAfterMs: 3_000, completeAfterMs: 5_000 },
       notifications: { retryDelaysMs: retries, duplicate: false, reorderWindowMs: 0 },
       controlAffixes: { prefix: 'Be4', suffix: 'Bo7' },
+      ignoreOnHoldAtCreate: false,
     },
     seed,
   );

@@ -220,6 +220,34 @@ describe('payout batches', () => {
     );
   });
 
+  it('a holdOnCreate column creates its rows held at the provider; a cell that is not true or false is refused', async () => {
+    const header = `${CSV_HEADER},holdOnCreate`;
+    const csv = (cell: string) => Buffer.from(`${header}\r\n${csvRow(901)},${cell}\r\n`, 'utf8');
+    const refused = await upload(csv('yes'), null, { dryRun: 'true' });
+    expect([refused.status, refused.body.problems]).toEqual([
+      200,
+      [expect.objectContaining({ row: 1, field: 'holdOnCreate' })],
+    ]);
+    const created = await upload(csv('true'), randomUUID());
+    expect(created.status).toBe(201);
+    const item = await eventually(
+      async () => {
+        world.t.app.get(BatchRunner).wake();
+        const items = await http().get(`/v1/payout-batches/${created.body.id}/items`).set(admin());
+        return items.body.items[0] as { payoutId?: string };
+      },
+      (first) => typeof first?.payoutId === 'string',
+      30_000,
+    );
+    const payout = await http().get(`/v1/payouts/${item.payoutId}`).set(admin());
+    expect(payout.body).toMatchObject({ status: 'on_hold', providerStatus: 'ON_HOLD' });
+    const held = (
+      await simulatorAdmin<Array<{ externalId: string; status: string }>>(world.sims, 'GET', '/d24/ledger')
+    ).body.filter((entry) => entry.externalId === item.payoutId);
+    expect(held).toEqual([expect.objectContaining({ status: 'ON_HOLD' })]);
+    await http().post(`/v1/payout-batches/${created.body.id}/cancel`).set(admin());
+  });
+
   it('skips invalid rows when asked, listing them', async () => {
     const created = await upload(csvOf([csvRow(1), csvRow(2, { amount: 'ten' }), csvRow(3)]), randomUUID(), {
       skipInvalid: 'true',

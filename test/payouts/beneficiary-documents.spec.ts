@@ -142,7 +142,7 @@ describe('beneficiary documents and account numbers are checked before a payout 
       {
         field: 'beneficiary.bankAccount',
         code: 'INVALID_BANK_ACCOUNT',
-        message: 'must be up to 6 digits and a check digit, with or without a dash at bank 341',
+        message: 'must be up to 6 digits and a check digit at bank 341',
       },
     ]);
     const inPesos = await payout({ country: 'BR', documentId: '84932568207' }, 'MXN');

@@ -129,6 +129,22 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect(await ledger()).toHaveLength(1);
   });
 
+  it('D24: a held create that D24 created PENDING is read back and put on hold before it can be paid', async () => {
+    await admin(world.sims, 'PATCH', '/d24/settings', { ignoreOnHoldAtCreate: true });
+    try {
+      const held = await post(d24Payout({ holdOnCreate: true }));
+      expect(held.status).toBe(201);
+      expect(held.body).toMatchObject({ status: 'on_hold', providerStatus: 'ON_HOLD' });
+      const ledger = (await admin<Array<{ externalId: string; status: string }>>(world.sims, 'GET', '/d24/ledger'))
+        .body;
+      expect(ledger.filter((entry) => entry.externalId === held.body.id)).toEqual([
+        expect.objectContaining({ status: 'ON_HOLD' }),
+      ]);
+    } finally {
+      await admin(world.sims, 'PATCH', '/d24/settings', { ignoreOnHoldAtCreate: false });
+    }
+  });
+
   it('holdOnCreate where the provider cannot hold: 409 CAPABILITY_NOT_SUPPORTED and nothing stored', async () => {
     const before = await countPayouts();
     const refused = await post({

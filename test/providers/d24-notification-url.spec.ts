@@ -40,6 +40,9 @@ describe('D24 notification URL at a production start', () => {
     [undefined, /PUBLIC_BASE_URL is not set/],
     ['http://payments.example.com', /is http, not https/],
     ['https://payments.example.com:8443', /port 8443; D24 posts to 443 only/],
+    ['https://localhost', /host localhost is not a public name/],
+    ['https://payments.internal', /host payments.internal is not a public name/],
+    ['https://intranet', /host intranet is not a public name/],
     ['https://127.0.0.1', /could not reach PUBLIC_BASE_URL: .*loopback/],
     ['https://192.168.1.20', /could not reach PUBLIC_BASE_URL: .*private/],
   ])('refuses %s', async (publicBaseUrl, reason) => {

@@ -1,6 +1,6 @@
 /**
- * A Brazilian bank account that passes every rule (CPF 849.325.682-07 has valid check digits; an
- * Itaú conta, agência and account type, as D24 requires), for
+ * A Brazilian bank account that passes every rule (CPF 849.325.682-07 has valid check digits; a
+ * Banco do Brasil conta, agência and account type, as D24 requires), for
  * suites that need a D24 beneficiary; override what the test is about.
  */
 export function brazilianAccount(overrides: Record<string, unknown> = {}): Record<string, unknown> {

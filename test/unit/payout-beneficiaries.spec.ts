@@ -64,12 +64,13 @@ describe('payout beneficiaries sealed at rest', () => {
     },
   );
 
-  it('keeps the masked shape answers have always had', () => {
+  it('keeps the masked shape answers have always had (plus the bank code, which is not secret)', () => {
     expect(beneficiaries.seal(randomUUID(), latam).beneficiary).toEqual({
       type: 'latam_bank_account',
       country: 'BR',
       name: 'José',
       documentId: '…8207',
+      bankCode: 341,
       bankAccount: '…6789',
     });
     expect(beneficiaries.seal(randomUUID(), iban).beneficiary).toEqual({
@@ -211,5 +212,24 @@ describe('payout beneficiaries sealed at rest', () => {
       'document …8207, account …6789',
     );
     expect(beneficiaries.redact('not an error', card)).toBe('not an error');
+  });
+
+  it('a payout to a key (PIX phone or email, a wallet number) is told apart by the key; bank accounts keep their identity', () => {
+    const person = { type: 'latam_bank_account' as const, country: 'BR', name: 'Ana', documentId: '84932568207' };
+    const byEmail = (email: string): Beneficiary => ({ ...person, bankCode: 10001, email });
+    expect(canonicalAccount(byEmail('ana@example.com'))).not.toBe(canonicalAccount(byEmail('ana.work@example.com')));
+    expect(canonicalAccount(byEmail('Ana@Example.com '))).toBe(canonicalAccount(byEmail('ana@example.com')));
+    const byPhone: Beneficiary = { ...person, bankCode: 10000, phone: '+5511987654321' };
+    expect(canonicalAccount(byPhone)).not.toBe(canonicalAccount({ ...byPhone, phone: '+5511987654322' }));
+    // A bank account's identity is what it was: phone and email beside it change nothing.
+    expect(canonicalAccount({ ...latam, phone: '+5511987654321' })).toBe(canonicalAccount(latam));
+    expect(maskBeneficiary(byPhone)).toEqual({
+      type: 'latam_bank_account',
+      country: 'BR',
+      name: 'Ana',
+      documentId: '…8207',
+      bankCode: 10000,
+      phone: '…4321',
+    });
   });
 });

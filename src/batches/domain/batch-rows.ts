@@ -109,6 +109,7 @@ export const CSV_COLUMNS = [
   'currency',
   'reference',
   'beneficiaryId',
+  'holdOnCreate',
 ] as const;
 
 /**
@@ -183,6 +184,8 @@ export function csvRecordToItem(record: Readonly<Record<string, string>>): Recor
         beneficiary[field] = { ...(nested !== null && typeof nested === 'object' ? nested : {}), [part]: cell };
       }
     } else if (column.startsWith('metadata.')) metadata[column.slice('metadata.'.length)] = cell;
+    // A flag is written true or false; anything else stays text and is refused as not a boolean.
+    else if (column === 'holdOnCreate') item[column] = cell === 'true' ? true : cell === 'false' ? false : cell;
     else item[column] = cell;
   }
   const integers = INTEGER_FIELDS.get(String(beneficiary.type)) ?? new Set<string>();

@@ -21,9 +21,14 @@ function repeated(digits: string): boolean {
   return /^(\d)\1+$/.test(digits);
 }
 
-function compact(value: string): string {
+/**
+ * A document or account number without its formatting (spaces, dots, dashes, slashes), upper
+ * case: what the rules check, and what a provider that wants bare numbers is sent.
+ */
+export function compactNumber(value: string): string {
   return value.replace(/[\s.\-/]/g, '').toUpperCase();
 }
+const compact = compactNumber;
 
 function byAlgorithm(name: string, validator: StdnumValidator, extra?: (digits: string) => string | null) {
   return (value: string): NumberProblem | null => {
@@ -159,10 +164,10 @@ function mexicanAccount(value: string): NumberProblem | null {
 const digitsOnly = (name: string, max: number) => byPattern(name, new RegExp(`^\\d{4,${max}}$`), `4 to ${max} digits`);
 
 /**
- * Brazil's conta (Febraban layout: up to 12 digits and a check digit, which may be X) and agência
- * (4 digits and an optional check digit).
+ * Brazil's conta (up to 14 digits and a check digit, which may be X: Caixa's are the longest) and
+ * agência (4 digits and an optional check digit).
  */
-const BR_ACCOUNT = byPattern('conta', /^\d{1,12}[\dX]?$/, 'up to 13 digits (the last may be an X check digit)');
+const BR_ACCOUNT = byPattern('conta', /^\d{1,14}[\dX]?$/, 'up to 15 digits (the last may be an X check digit)');
 const BR_BRANCH = byPattern('agência', /^\d{1,4}[\dX]?$/, '1 to 4 digits and an optional check digit');
 
 /** The account number rule of each country the LatAm cashout rail serves. */
@@ -193,7 +198,7 @@ export const COUNTRIES_WITH_DOCUMENT_RULES = Object.freeze(
 export const COUNTRIES_WITH_ACCOUNT_RULES = Object.freeze({
   MX: 'CLABE (18 digits and its check digit; a debit card number is refused)',
   AR: 'CBU/CVU (22 digits)',
-  BR: 'conta: up to 13 digits; agência (bankBranch): up to 4 digits and a check digit',
+  BR: 'conta: up to 15 digits; agência (bankBranch): up to 4 digits and a check digit',
   CO: '4 to 20 digits',
   CL: '4 to 20 digits',
   PE: '4 to 20 digits (an account or the CCI)',

@@ -3,7 +3,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { open, rewrap, seal, SealedSecret } from '../../credentials/crypto/envelope';
 import { MasterKeyring } from '../../credentials/crypto/master-keyring';
-import type { Beneficiary } from '../../providers/provider.port';
+import type { Beneficiary, LatamBankBeneficiary } from '../../providers/provider.port';
 import { maskBeneficiary, MaskedBeneficiary, maskValue } from '../domain/payout';
 
 /** The payouts row's beneficiary columns, as create() and the sealing job write them. */
@@ -213,7 +213,8 @@ export function canonicalAccount(beneficiary: Beneficiary): string {
       return JSON.stringify(['iban', normalise(beneficiary.iban)]);
     case 'card':
       return JSON.stringify(['card', beneficiary.cardToken]);
-    default:
+    default: {
+      const key = paymentKey(beneficiary);
       return JSON.stringify([
         'latam_bank_account',
         beneficiary.country.toUpperCase(),
@@ -221,8 +222,22 @@ export function canonicalAccount(beneficiary: Beneficiary): string {
         beneficiary.bankCode ?? null,
         normalise(beneficiary.bankBranch),
         normalise(beneficiary.bankAccount),
+        // Only when paid to a key: bank accounts keep the fingerprints they were stored under.
+        ...(key === undefined ? [] : [key]),
       ]);
+    }
   }
+}
+
+/**
+ * Without a bank account, a Latin American payout goes to a key (a PIX phone or email key, a
+ * wallet's phone): that key is the account, so two keys of one person are two accounts.
+ */
+function paymentKey(beneficiary: LatamBankBeneficiary): string | undefined {
+  if (beneficiary.bankAccount !== undefined) return undefined;
+  if (beneficiary.phone !== undefined) return `phone:${beneficiary.phone.replace(/[^\d+]/g, '')}`;
+  if (beneficiary.email !== undefined) return `email:${beneficiary.email.trim().toLowerCase()}`;
+  return undefined;
 }
 
 /** The values that must never appear in full outside the sealed columns (and the provider call), each with its mask. */
@@ -240,7 +255,8 @@ function identifiers(beneficiary: Beneficiary): Array<[text: string, masked: str
     case 'card':
       return [[beneficiary.cardToken, maskValue(beneficiary.cardToken)]];
     default:
-      return [beneficiary.documentId, beneficiary.bankAccount]
+      // Phone and email too: as PIX keys or a wallet's number they are where the money goes.
+      return [beneficiary.documentId, beneficiary.bankAccount, beneficiary.phone, beneficiary.email]
         .filter((value): value is string => Boolean(value))
         .map((text) => [text, maskValue(text)]);
   }

@@ -150,7 +150,17 @@ export interface Payout {
 
 /** The beneficiary as answers, the history and the readable payouts.beneficiary column hold it. */
 export type MaskedBeneficiary =
-  | { type: 'latam_bank_account'; country: string; name: string; documentId?: string; bankAccount?: string }
+  | {
+      type: 'latam_bank_account';
+      country: string;
+      name: string;
+      documentId?: string;
+      bankCode?: number;
+      bankAccount?: string;
+      /** Masked; only when paid to a key (no bank account): a PIX key or a wallet's number. */
+      phone?: string;
+      email?: string;
+    }
   | { type: 'iban'; name: string; iban?: string; bic?: string }
   | { type: 'card'; cardToken?: string };
 
@@ -176,7 +186,15 @@ export function maskBeneficiary(beneficiary: Beneficiary): MaskedBeneficiary {
         country: beneficiary.country,
         name: beneficiary.name,
         documentId: mask(beneficiary.documentId),
+        // Not secret, and it says which bank, wallet or kind of key was paid.
+        ...(beneficiary.bankCode === undefined ? {} : { bankCode: beneficiary.bankCode }),
         bankAccount: mask(beneficiary.bankAccount),
+        ...(beneficiary.bankAccount === undefined && beneficiary.phone !== undefined
+          ? { phone: mask(beneficiary.phone) }
+          : {}),
+        ...(beneficiary.bankAccount === undefined && beneficiary.phone === undefined && beneficiary.email !== undefined
+          ? { email: mask(beneficiary.email) }
+          : {}),
       };
   }
 }

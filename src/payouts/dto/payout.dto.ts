@@ -31,8 +31,17 @@ export class MaskedLatamBankBeneficiaryDto {
   @ApiPropertyOptional({ example: '…8207' })
   documentId?: string;
 
+  @ApiPropertyOptional({ type: 'integer', example: 341, description: 'The bank, wallet or kind of key paid.' })
+  bankCode?: number;
+
   @ApiPropertyOptional({ example: '…6789' })
   bankAccount?: string;
+
+  @ApiPropertyOptional({ example: '…4321', description: 'Only when paid to a phone (a PIX key or a wallet), masked.' })
+  phone?: string;
+
+  @ApiPropertyOptional({ example: '…com', description: 'Only when paid to an email key, masked.' })
+  email?: string;
 }
 
 export class MaskedIbanBeneficiaryDto {

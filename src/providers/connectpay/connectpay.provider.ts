@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { ConnectPayEnvironment } from './connectpay.descriptor';
 import type { CredentialedHttp, OutboundResponse } from '../http/credentialed-http';
@@ -40,7 +41,7 @@ import {
 } from './connectpay.mapper';
 import { merchantSignature } from './connectpay.signature';
 import type { PreflightCheck } from '../doctor/preflight';
-import { clockCheck, failed, failedCall, passed, skipped } from '../doctor/preflight';
+import { clockCheck, failed, failedCall, passed, skipped, warned } from '../doctor/preflight';
 
 export interface ConnectPaySettings {
   webhookTokenHeader: string;
@@ -199,9 +200,22 @@ export class ConnectPayProvider extends PayoutProvider {
     return checks;
   }
 
+  /**
+   * The one doctor call that sends a Bearer token to the one-way host (which assertHostFamily
+   * otherwise forbids): a refusal without a token proves nothing. It is sent only when the two
+   * configured hosts share their parent domain (or address), so a mistyped _TLS_URL never gets
+   * it, and a token that the one-way host accepted is dropped from the cache afterwards.
+   */
   private async hostSeparationCheck(): Promise<PreflightCheck> {
+    const mtlsHost = new URL(this.http.url('connectpay', this.environment, 'mtls', '/')).hostname;
+    const oneWayHost = new URL(this.http.url('connectpay', this.environment, 'tls', '/')).hostname;
+    if (parentOf(mtlsHost) !== parentOf(oneWayHost))
+      return warned(
+        'host_separation',
+        `Not judged: the one-way host ${oneWayHost} is not in the mTLS host's domain (${parentOf(mtlsHost)}), so no token is sent to it.`,
+        'Check the _TLS_URL variable of this environment: both ConnectPay hosts are in one domain.',
+      );
     try {
-      // The token goes only to the configured ConnectPay one-way host, the provider that issued it.
       const accessToken = await this.tokens.accessToken(this.environment);
       const oneWay = await this.http.request({
         provider: 'connectpay',
@@ -213,6 +227,7 @@ export class ConnectPayProvider extends PayoutProvider {
         idempotent: true,
         headers: { Authorization: `Bearer ${accessToken}`, 'X-Request-ID': randomUUID() },
       });
+      if (oneWay.status < 400) this.tokens.forget(this.environment);
       return oneWay.status >= 400
         ? passed(
             'host_separation',
@@ -302,4 +317,9 @@ export class ConnectPayProvider extends PayoutProvider {
   private async debtorAccount(accountId?: string): Promise<ProviderAccount & { iban: string }> {
     return debtorAccount(await this.listAccounts(), accountId);
   }
+}
+
+/** A host's parent domain (its last two labels), or the address itself. */
+function parentOf(host: string): string {
+  return isIP(host.replace(/^\[|\]$/g, '')) ? host : host.split('.').slice(-2).join('.');
 }

@@ -81,7 +81,7 @@ export class ConnectPayRevocation {
       const why =
         error instanceof DestinationRefusedError
           ? `the address is not allowed (${error.refusal.code}; list the host in REVOCATION_ALLOWED_DESTINATIONS if it is yours)`
-          : describe(error);
+          : (systemCode(error) ?? describe(error));
       return unknown(`its CRL at ${urls[0]} could not be fetched: ${why}.`);
     }
     let crl: x509.X509Crl;
@@ -151,6 +151,12 @@ export class ConnectPayRevocation {
       });
     });
   }
+}
+
+/** A socket error's code (ECONNREFUSED, ETIMEDOUT …) alone: Node's message names the address it resolved to. */
+function systemCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? `the connection failed (${code})` : undefined;
 }
 
 function describe(error: unknown): string {

@@ -43,7 +43,8 @@ export class D24Banks {
     this.lists.set(key, { until: Date.now() + BANKS_TTL_MS, list });
     list.catch((error: unknown) => {
       if (this.lists.get(key)?.list !== list) return;
-      if (error instanceof ProviderError && error.code === 'PAYOUT_REJECTED')
+      // Only "country not available" (518) is an answer about the country; any other refusal may be passing.
+      if (error instanceof ProviderError && error.reason === 'COUNTRY_NOT_AVAILABLE')
         this.lists.set(key, { until: Date.now() + REFUSAL_TTL_MS, list });
       else this.lists.delete(key);
     });

@@ -65,7 +65,7 @@ describe('D24 country rules (D24 Countries Validations pages)', () => {
         ...bank,
         bankAccount: '1234567890',
       });
-      expect(format.message).toBe('must be up to 6 digits and a check digit, with or without a dash at bank 341');
+      expect(format.message).toBe('must be up to 6 digits and a check digit at bank 341');
     });
   });
 
@@ -140,6 +140,16 @@ describe('D24 country rules (D24 Countries Validations pages)', () => {
     expect(of({ country: 'BO', bankCode: 1, bankAccount: '123', accountType: 'S', documentType: 'CI' })).toEqual([
       'bankAccount INVALID_BANK_ACCOUNT',
     ]);
+  });
+
+  it('checks numbers bare, as they are sent: separators are formatting', () => {
+    expect(
+      of({ country: 'CO', bankCode: 7, bankAccount: '1234 5678 90', accountType: 'S', address: 'Calle 1' }),
+    ).toEqual([]);
+    expect(of({ country: 'BR', bankCode: 10002, documentId: '849.325.682-07' })).toEqual([]);
+    expect(of({ country: 'BR', bankCode: 1, bankAccount: '12345678-x', bankBranch: '0001', accountType: 'C' })).toEqual(
+      [],
+    );
   });
 
   it('a country without rules is left to D24', () => {

@@ -1,3 +1,4 @@
+import { compactNumber } from '../../beneficiaries/domain/latam-documents';
 import type { LatamBankBeneficiary } from '../provider.port';
 
 /**
@@ -31,6 +32,7 @@ export interface D24RuleProblem {
     | 'INVALID_ACCOUNT_TYPE'
     | 'INVALID_BANK_ACCOUNT'
     | 'INVALID_PIX_KEY'
+    | 'INVALID_PHONE'
     | 'CURRENCY_NOT_SERVED';
   message: string;
 }
@@ -64,10 +66,10 @@ const digits = (min: number, max: number) => ({
   pattern: new RegExp(`^\\d{${min},${max}}$`),
   shape: `${min} to ${max} digits`,
 });
-/** Brazil's conta: up to `maxBody` digits and a check digit, with or without a dash. */
+/** Brazil's conta: up to `maxBody` digits and a check digit (checked bare: a dash before it is formatting). */
 const conta = (maxBody: number) => ({
-  pattern: new RegExp(`^\\d{1,${maxBody}}-?\\d$`),
-  shape: `up to ${maxBody} digits and a check digit, with or without a dash`,
+  pattern: new RegExp(`^\\d{1,${maxBody}}\\d$`),
+  shape: `up to ${maxBody} digits and a check digit`,
 });
 const CHECKING_SAVINGS = ['C', 'S'] as const;
 const ACCOUNT_TYPE_NAMES: Readonly<Record<string, string>> = { C: 'checking', S: 'savings', V: 'vista (salary)' };
@@ -79,11 +81,11 @@ const RULES: Readonly<Record<string, CountryRules>> = {
     requires: ['bankCode', 'bankAccount', 'bankBranch', 'accountType'],
     accountByBank: {
       1: {
-        pattern: /^\d{1,9}-?[\dxX]$/,
-        shape: 'up to 9 digits and a check digit (a digit or X), with or without a dash',
+        pattern: /^\d{1,9}[\dX]$/,
+        shape: 'up to 9 digits and a check digit (a digit or X)',
       }, // Banco do Brasil
       33: conta(9), // Santander: 8–9 digits in most copies, 9–10 in docs.d24.com's newest
-      41: { pattern: /^\d{9}-?\d$/, shape: '10 digits, the last a check digit' }, // Banrisul
+      41: { pattern: /^\d{10}$/, shape: '10 digits, the last a check digit' }, // Banrisul
       104: conta(14), // Caixa
       237: conta(7), // Bradesco
       323: conta(10), // Mercado Pago: the text says up to 11 digits, its regex 10
@@ -100,7 +102,7 @@ const RULES: Readonly<Record<string, CountryRules>> = {
       10002: {
         name: 'PIX (CPF key)',
         bankAccount: 'absent',
-        key: { field: 'documentId', pattern: /^\d{3}\.?\d{3}\.?\d{3}-?\d{2}$/, shape: 'the beneficiary’s CPF' },
+        key: { field: 'documentId', pattern: /^\d{11}$/, shape: 'the beneficiary’s CPF (11 digits)' },
       },
     },
   },
@@ -115,13 +117,19 @@ const RULES: Readonly<Record<string, CountryRules>> = {
     accountTypes: CHECKING_SAVINGS,
     account: digits(8, 19),
     special: {
-      1507: { name: 'Nequi', bankAccount: { pattern: /^\d{10,20}$/, shape: 'the customer’s mobile number' } },
-      1551: { name: 'Daviplata', bankAccount: { pattern: /^\d{10,20}$/, shape: 'the customer’s mobile number' } },
+      1507: {
+        name: 'Nequi',
+        bankAccount: { pattern: /^\d{10,20}$/, shape: 'the customer’s mobile number (10 to 20 digits)' },
+      },
+      1551: {
+        name: 'Daviplata',
+        bankAccount: { pattern: /^\d{10,20}$/, shape: 'the customer’s mobile number (10 to 20 digits)' },
+      },
       10003: {
         name: 'Efecty (cash)',
         bankAccount: 'absent',
         requires: ['phone'],
-        key: { field: 'phone', pattern: /^\+57\s?\d{3}\s?\d{7}$/, shape: '+57 and 10 digits' },
+        key: { field: 'phone', pattern: /^\+57\d{10}$/, shape: '+57 and 10 digits' },
       },
     },
   },
@@ -138,7 +146,10 @@ const RULES: Readonly<Record<string, CountryRules>> = {
     requiresAlways: ['lastName'],
     accountTypes: CHECKING_SAVINGS,
     // D24's own sample code also takes 18 digits ending in 00 (an account without check digits).
-    account: { pattern: /^(\d{20}|\d{16}00)$/, shape: 'the 20-digit CCI (código de cuenta interbancario)' },
+    account: {
+      pattern: /^(\d{20}|\d{16}00)$/,
+      shape: 'the 20-digit CCI (código de cuenta interbancario), or 18 digits ending in 00',
+    },
     special: {
       901: { name: 'Yape', bankAccount: 'absent', requires: ['phone'] },
       902: { name: 'Plin', bankAccount: 'absent', requires: ['phone'] },
@@ -194,15 +205,24 @@ const FIELD_NAMES: Readonly<Partial<Record<Field, string>>> = {
   email: 'the email address',
 };
 
+/** An own entry of a rules table (never one inherited from Object.prototype). */
+function own<T>(
+  table: Readonly<Record<string | number, T>> | undefined,
+  key: string | number | undefined,
+): T | undefined {
+  return table !== undefined && key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /**
  * What D24 would refuse in a beneficiary (and, for a payout, its currency), or an empty list.
- * A country without rules here passes: D24 is then the judge.
+ * A country without rules here passes: D24 is then the judge. Numbers are checked bare
+ * (compactNumber), as the mapper sends them.
  */
 export function d24BeneficiaryProblems(
   beneficiary: LatamBankBeneficiary,
   context: { currency?: string } = {},
 ): D24RuleProblem[] {
-  const rules = RULES[beneficiary.country];
+  const rules = own(RULES, beneficiary.country);
   if (!rules) return [];
   const country = beneficiary.country;
   const problems: D24RuleProblem[] = [];
@@ -212,6 +232,7 @@ export function d24BeneficiaryProblems(
       code: 'REQUIRED_FOR_COUNTRY',
       message: `is required ${why}: send ${FIELD_NAMES[field] ?? field}`,
     });
+  const account = beneficiary.bankAccount === undefined ? undefined : compactNumber(beneficiary.bankAccount);
 
   if (context.currency !== undefined && !rules.currencies.includes(context.currency))
     problems.push({
@@ -222,7 +243,7 @@ export function d24BeneficiaryProblems(
   for (const field of rules.requiresAlways ?? [])
     if (beneficiary[field] === undefined) missing(field, `for payouts to ${country}`);
 
-  const special = beneficiary.bankCode === undefined ? undefined : rules.special?.[beneficiary.bankCode];
+  const special = own(rules.special, beneficiary.bankCode);
   if (special) {
     const paidBy = `for ${special.name} (bankCode ${beneficiary.bankCode})`;
     for (const field of special.requires ?? []) if (beneficiary[field] === undefined) missing(field, paidBy);
@@ -234,8 +255,8 @@ export function d24BeneficiaryProblems(
             code: 'MUST_BE_ABSENT',
             message: `must be left out ${paidBy}: it pays to no bank account`,
           });
-    } else if (beneficiary.bankAccount === undefined) missing('bankAccount', paidBy);
-    else if (!special.bankAccount.pattern.test(beneficiary.bankAccount))
+    } else if (account === undefined) missing('bankAccount', paidBy);
+    else if (!special.bankAccount.pattern.test(account))
       problems.push({
         field: 'bankAccount',
         code: 'INVALID_BANK_ACCOUNT',
@@ -243,10 +264,10 @@ export function d24BeneficiaryProblems(
       });
     const key = special.key;
     const value = key ? beneficiary[key.field] : undefined;
-    if (key && typeof value === 'string' && !key.pattern.test(value))
+    if (key && typeof value === 'string' && !key.pattern.test(key.field === 'phone' ? value : compactNumber(value)))
       problems.push({
         field: key.field,
-        code: country === 'BR' ? 'INVALID_PIX_KEY' : 'INVALID_BANK_ACCOUNT',
+        code: country === 'BR' ? 'INVALID_PIX_KEY' : 'INVALID_PHONE',
         message: `must be ${key.shape} ${paidBy}`,
       });
     return problems;
@@ -264,17 +285,13 @@ export function d24BeneficiaryProblems(
       code: 'INVALID_ACCOUNT_TYPE',
       message: `must be ${rules.accountTypes.map((type) => `${type} (${ACCOUNT_TYPE_NAMES[type]})`).join(', ')} in ${country}`,
     });
-  const format =
-    (beneficiary.bankCode === undefined ? undefined : rules.accountByBank?.[beneficiary.bankCode]) ?? rules.account;
-  if (
-    beneficiary.bankAccount !== undefined &&
-    format &&
-    !format.pattern.test(beneficiary.bankAccount.replace(/\s/g, ''))
-  )
+  const byBank = own(rules.accountByBank, beneficiary.bankCode);
+  const format = byBank ?? rules.account;
+  if (account !== undefined && format && !format.pattern.test(account))
     problems.push({
       field: 'bankAccount',
       code: 'INVALID_BANK_ACCOUNT',
-      message: `must be ${format.shape}${rules.accountByBank?.[beneficiary.bankCode ?? -1] ? ` at bank ${beneficiary.bankCode}` : ` in ${country}`}`,
+      message: `must be ${format.shape}${byBank ? ` at bank ${beneficiary.bankCode}` : ` in ${country}`}`,
     });
   return problems;
 }

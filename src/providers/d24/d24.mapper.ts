@@ -7,7 +7,7 @@
  * cashout documentation) and D24's public "API Codes" page for the Cashouts API
  * (docs.d24.com/api-documentation/cashouts-api/api-codes, same table on docs.directa24.com).
  */
-import { documentTypeOf } from '../../beneficiaries/domain/latam-documents';
+import { compactNumber, documentTypeOf } from '../../beneficiaries/domain/latam-documents';
 import { d24RequiresDocumentType } from './d24.country-rules';
 import { z } from 'zod';
 import type { AnswerContext, ProviderErrorRule, ProviderErrorTable } from '../provider-errors';
@@ -127,7 +127,9 @@ export function cashoutBody(login: string, pass: string, instruction: PayoutInst
     country: beneficiary.country,
     currency: instruction.amount.currency,
     amount: AMOUNT_MARK,
-    document_id: beneficiary.documentId,
+    // Numbers go bare: D24's formats are digits (a Brazilian conta may end in X), and separators
+    // that the rules here allow for readability would make D24 refuse them.
+    document_id: compactNumber(beneficiary.documentId),
     // Where D24 requires document_type, the type the number was validated as is sent when the client left it out.
     document_type:
       beneficiary.documentType ??
@@ -139,8 +141,8 @@ export function cashoutBody(login: string, pass: string, instruction: PayoutInst
     email: beneficiary.email,
     phone: beneficiary.phone,
     bank_code: beneficiary.bankCode,
-    bank_account: beneficiary.bankAccount,
-    bank_branch: beneficiary.bankBranch,
+    bank_account: beneficiary.bankAccount === undefined ? undefined : compactNumber(beneficiary.bankAccount),
+    bank_branch: beneficiary.bankBranch === undefined ? undefined : compactNumber(beneficiary.bankBranch),
     account_type: beneficiary.accountType,
     address: beneficiary.address,
     city: beneficiary.city,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { DestinationPolicy, DestinationRefusedError, type HostLookup } from '../../events/destination-policy';
 
 /** Why D24 could not post notifications under PUBLIC_BASE_URL. */
@@ -32,6 +33,14 @@ export async function d24NotificationUrlProblem(
   }
   if (url.protocol !== 'https:') return ofTheUrl(`PUBLIC_BASE_URL is ${url.protocol.replace(/:$/, '')}, not https.`);
   if (url.port !== '') return ofTheUrl(`PUBLIC_BASE_URL uses port ${url.port}; D24 posts to 443 only.`);
+  // Names no public DNS ever answers (RFC 6761, RFC 6762, a single label, and the private-use
+  // .internal): resolution is not needed to know D24 cannot reach them.
+  const host = url.hostname.toLowerCase().replace(/\.$/, '');
+  if (
+    !isIP(host.replace(/^\[|\]$/g, '')) &&
+    (!host.includes('.') || /(^|\.)(localhost|local|internal|test|invalid|example|home\.arpa|lan)$/.test(host))
+  )
+    return ofTheUrl(`PUBLIC_BASE_URL's host ${host} is not a public name.`);
   // The rules events use for destinations: public addresses only. First the URL alone (an address
   // written in it), then the name resolved from here.
   const policy = new DestinationPolicy({ allowed: undefined, requireHttps: true });

@@ -123,19 +123,26 @@ export class D24Provider extends PayoutProvider {
         cashoutBody(apiKey, apiPassphrase, instruction),
       );
       const created = readCashoutCreated(response.body);
-      if (!instruction.onHold) return created;
-      // D24 answers a create with the cashout id alone: that it is held is taken from D24's status,
-      // not from what we asked for (an account without holds enabled would create it PENDING).
-      // If the status cannot be read now, the accepted create stands and the reconciler reads it.
-      return await this.getPayout({
-        externalId: instruction.externalId,
-        providerReference: created.providerReference,
-      }).catch(() => created);
+      return instruction.onHold ? await this.confirmHeld(instruction.externalId, created) : created;
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'PAYOUT_ALREADY_EXISTS')
         return lookupAfterWrite(this.getPayout({ externalId: instruction.externalId }));
       throw error;
     }
+  }
+
+  /**
+   * D24 answers a create with the cashout id alone, so that a cashout asked to be held is held is
+   * read from D24's status, not assumed (a merchant account without holds creates it PENDING). If
+   * it is PENDING, it is put on hold now, the same call a later hold makes. If the status cannot
+   * be read, or the hold fails, the accepted create is answered as D24 last showed it (pending,
+   * not final) and the reconciler reads the truth; the payout then shows what D24 says.
+   */
+  private async confirmHeld(externalId: string, created: ProviderPayout): Promise<ProviderPayout> {
+    const reference = { externalId, providerReference: created.providerReference };
+    const read = await this.getPayout(reference).catch(() => created);
+    if (read.state !== 'pending' || read === created) return read;
+    return this.holdPayout(reference).catch(() => read);
   }
 
   async getPayout(reference: { externalId: string; providerReference?: string }): Promise<ProviderPayout> {
@@ -208,7 +215,9 @@ export class D24Provider extends PayoutProvider {
     if (!problem) checks.push(passed('notification_url', 'PUBLIC_BASE_URL is public HTTPS on 443, as D24 requires.'));
     else {
       const [said, ...fix] = problem.message.split('. ');
-      checks.push((context.live ? failed : warned)('notification_url', `${said}.`, fix.join('. ')));
+      // What only this host's DNS says is a warning even live: the internet may resolve it otherwise.
+      const verdict = context.live && !problem.fromResolution ? failed : warned;
+      checks.push(verdict('notification_url', `${said}.`, fix.join('. ')));
     }
     return checks;
   }

@@ -42,6 +42,8 @@ const DOCTOR_CALLS_PER_RUN = 6;
 @Injectable()
 export class ProviderDoctor {
   private readonly running = new Map<string, Promise<DoctorReport>>();
+  /** Runs answered at their deadline that still wait on a provider: no new run starts meanwhile. */
+  private readonly late = new Set<string>();
 
   constructor(
     private readonly environment: Environment,
@@ -54,6 +56,7 @@ export class ProviderDoctor {
 
   examine(provider: Provider, environment: ProviderEnvironment): Promise<DoctorReport> {
     const key = `${provider}:${environment}`;
+    if (this.late.has(key)) return Promise.resolve(stillWaiting(provider, environment));
     let run = this.running.get(key);
     if (!run) {
       run = this.runWithin(provider, environment).finally(() => this.running.delete(key));
@@ -83,13 +86,16 @@ export class ProviderDoctor {
     } finally {
       clearTimeout(timer);
     }
-    // The late run goes on until its own timeouts end it; what it finds then is not reported.
-    work.catch(() => undefined);
+    // The late run goes on until its own timeouts end it; what it finds then is not reported,
+    // and until then a new request is answered at once instead of stacking another run.
+    const key = `${provider}:${environment}`;
+    this.late.add(key);
+    void work.catch(() => undefined).finally(() => this.late.delete(key));
     const done = [...checks];
     done.push(
       failed(
         'doctor',
-        `The checks did not finish within ${Math.round(deadlineMs / 1000)} s; those after ${done.at(-1)?.name ?? 'the start'} were not run.`,
+        `The checks did not finish within ${Math.round(deadlineMs / 1000)} s; the one after ${done.at(-1)?.name ?? 'the start'} was still waiting, and the rest were not run.`,
         'A host that accepts connections but answers slowly looks like this: run the doctor again, and check the network path to the provider.',
       ),
     );
@@ -221,17 +227,22 @@ export class ProviderDoctor {
     const name = 'notification_reachable';
     const base = this.environment.PUBLIC_BASE_URL;
     if (!base) return skipped(name, 'Not tried: PUBLIC_BASE_URL is not set.');
-    const url = new URL('health', base.endsWith('/') ? base : `${base}/`);
     const fix =
       'Make PUBLIC_BASE_URL route to this service (DNS, load balancer, TLS certificate), then check it from outside your network too.';
+    let url: URL;
+    try {
+      url = new URL('health', base.endsWith('/') ? base : `${base}/`);
+    } catch {
+      return failed(name, 'PUBLIC_BASE_URL is not a URL.', fix);
+    }
     try {
       const response = await fetch(url, {
         redirect: 'manual',
         signal: AbortSignal.timeout(NOTIFICATION_PROBE_TIMEOUT_MS),
       });
-      const body = (await response.text()).slice(0, 200);
-      if (response.status === 200 && /^\{"status":"ok"\}$/.test(body))
-        return passed(name, `${url.origin} reaches this service from here (GET /health answered).`);
+      const body = await firstBytes(response, 256);
+      if (response.status === 200 && body === '{"status":"ok"}')
+        return passed(name, `${url.origin} answers GET /health as this service does, from here.`);
       const redirect = response.status >= 300 && response.status < 400;
       return warned(
         name,
@@ -272,6 +283,23 @@ export class ProviderDoctor {
       return passed(name, `Credential ${credential.id} is in service for ${days} more days.`);
     });
   }
+}
+
+/** The answer while a run that missed its deadline still waits on the provider. */
+function stillWaiting(provider: Provider, environment: ProviderEnvironment): DoctorReport {
+  return {
+    provider,
+    environment,
+    ok: false,
+    checkedAt: new Date(),
+    checks: [
+      failed(
+        'doctor',
+        'The previous run missed its deadline and is still waiting on the provider; nothing new was started.',
+        'Run the doctor again in a minute, and check the network path to the provider.',
+      ),
+    ],
+  };
 }
 
 /** A handshake that failed, with the cause named from Node's TLS and socket codes. */
@@ -319,4 +347,23 @@ function tlsFailure(name: string, url: URL, error: unknown): PreflightCheck {
     `${at} failed (${code || message}).`,
     'Run the doctor again; if it persists, check the network path to the provider.',
   );
+}
+
+/** At most `limit` bytes of an answer's body as text; the rest is not read. */
+async function firstBytes(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }

@@ -26,6 +26,11 @@ export interface D24Settings {
   timeline: { deliverAfterMs: number; completeAfterMs: number };
   notifications: { retryDelaysMs: number[]; duplicate: boolean; reorderWindowMs: number };
   controlAffixes: { prefix: string; suffix: string };
+  /**
+   * A fault switch: creates asked with on_hold are created PENDING, as for a merchant account
+   * without holds enabled. The client must notice it from the status and hold it.
+   */
+  ignoreOnHoldAtCreate: boolean;
 }
 
 export const D24_STATUS = { PENDING: 0, COMPLETED: 1, CANCELLED: 2, REJECTED: 3, DELIVERED: 4, ON_HOLD: 5 } as const;
@@ -259,7 +264,7 @@ export class D24Simulator {
       amount: (cents / 100).toFixed(2),
       currency,
       country,
-      status: body.on_hold === true ? 'ON_HOLD' : 'PENDING',
+      status: body.on_hold === true && !this.settings.ignoreOnHoldAtCreate ? 'ON_HOLD' : 'PENDING',
       history: [],
       bankAccount: body.bank_account === undefined ? undefined : fieldText(body.bank_account),
       ...holderOf(body),
