@@ -145,6 +145,7 @@ describe('beneficiaries sealed at rest (a database dump holds no full account da
       country: 'BR',
       name: 'Maria',
       documentId: '…4725',
+      bankCode: 1,
       bankAccount: '…3579',
     });
     expect(connectpay.body.beneficiary).toEqual({
@@ -238,6 +239,7 @@ describe('beneficiaries sealed at rest (a database dump holds no full account da
       country: 'BR',
       name: 'Legacy',
       documentId: '…7735',
+      bankCode: 1,
       bankAccount: '…3579',
     });
 

@@ -325,4 +325,28 @@ describe('provider doctor against the simulators', () => {
     const forbidden = await world.t.http.post('/v1/providers/d24/environments/simulator/doctor').set(bearer(reader));
     expect(forbidden.status).toBe(403);
   });
+
+  // Last: it moves a credential's end date (restored after, status included).
+  it.each([
+    ['3 days', 'warn', /expires in [23] days/, /Rotate it/],
+    ['-1 day', 'fail', /expired on/, /Rotate it/],
+  ])('a credential ending in %s: credential check %s, naming when to rotate', async (shift, status, message, fix) => {
+    const setEnd = (end: string) =>
+      world.t.dataSource.query(
+        `UPDATE credentials SET not_after = ${end}, status = 'active'
+          WHERE provider = 'd24' AND environment = 'simulator' AND kind = 'api_keys' AND status IN ('active', 'expiring', 'expired')`,
+      );
+    await setEnd(`now() + interval '${shift}'`);
+    try {
+      const report = await doctor('d24', 'simulator');
+      expect(check(report, 'credential:api_keys')).toMatchObject({
+        status,
+        message: expect.stringMatching(message),
+        fix: expect.stringMatching(fix),
+      });
+      expect(report.ok).toBe(status !== 'fail');
+    } finally {
+      await setEnd('NULL');
+    }
+  });
 });
