@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { LatamBankBeneficiary } from '../provider.port';
 import path from 'node:path';
 import { ProviderError, type ProviderErrorCode } from '../provider.port';
 import {
@@ -390,6 +391,26 @@ describe('D24 requests', () => {
       '{"login":"key","pass":"phrase","external_id":"po-1","country":"BR","currency":"BRL","amount":150.75,"document_id":"84932568207","document_type":"CPF",' +
         '"beneficiary_name":"José","bank_code":341,"bank_account":"123","notification_url":"https://example.com/n","comments":"invoice 1","type":"json"}',
     );
+  });
+
+  it('sends numbers bare (D24 wants digits) and the inferred document type where D24 requires one', () => {
+    const body = (beneficiary: Record<string, unknown>) =>
+      JSON.parse(
+        cashoutBody('key', 'phrase', {
+          externalId: 'po-3',
+          amount: { amount: '10.00', currency: 'BRL' },
+          beneficiary: { type: 'latam_bank_account', name: 'Ana', ...beneficiary } as LatamBankBeneficiary,
+        }),
+      ) as Record<string, unknown>;
+    expect(
+      body({ country: 'BR', documentId: '849.325.682-07', bankAccount: '12345678-x', bankBranch: '0001-5' }),
+    ).toMatchObject({ document_id: '84932568207', bank_account: '12345678X', bank_branch: '00015' });
+    expect(body({ country: 'BR', documentId: '84932568207' }).document_type).toBeUndefined();
+    expect(body({ country: 'CO', documentId: '1.020.304.050' })).toMatchObject({
+      document_id: '1020304050',
+      document_type: 'CC',
+    });
+    expect(body({ country: 'PE', documentId: '20100070970' }).document_type).toBe('RUC');
   });
 
   it('asks for on_hold at creation only when the payout is to be created held', () => {
