@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { LatamBankBeneficiary } from '../provider.port';
 import path from 'node:path';
-import { ProviderError, type ProviderErrorCode } from '../provider.port';
+import { ProviderError, type LatamBankBeneficiary, type ProviderErrorCode } from '../provider.port';
 import {
   banksPath,
   cancelRequest,
