@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { createBootLogger } from '../src/common/logging/logging';
+import { createLogger } from '../src/common/logging/logging';
 import { loadEnvironment } from '../src/config/environment';
 import { projectRoot } from '../src/config/paths';
 import { startDatabase } from '../src/database/database-runtime';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const dotenv = path.join(projectRoot(), '.env');
   if (existsSync(dotenv)) process.loadEnvFile(dotenv);
   const environment = loadEnvironment(process.env);
-  const log = createBootLogger(environment);
+  const log = createLogger(environment);
   const database = await startDatabase(environment, (level, message) => log[level](message));
   try {
     switch (command) {

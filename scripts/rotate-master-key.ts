@@ -14,7 +14,7 @@ import { AuditTrail } from '../src/audit/audit-trail';
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { createBootLogger } from '../src/common/logging/logging';
+import { createLogger } from '../src/common/logging/logging';
 import { loadEnvironment } from '../src/config/environment';
 import { projectRoot, resolveDataDir } from '../src/config/paths';
 import { CredentialVault } from '../src/credentials/credential-vault.service';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const dotenv = path.join(projectRoot(), '.env');
   if (existsSync(dotenv)) process.loadEnvFile(dotenv);
   const environment = loadEnvironment(process.env);
-  const log = createBootLogger(environment);
+  const log = createLogger(environment);
   const keyring = loadMasterKeyring({
     current: environment.CREDENTIALS_MASTER_KEY,
     previous: environment.CREDENTIALS_MASTER_KEY_PREVIOUS,

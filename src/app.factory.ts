@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { json, urlencoded } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import type { AppOptions } from './app.module';
 import { AppModule } from './app.module';
 import { Authenticator } from './common/auth/authenticator';
@@ -17,6 +17,9 @@ import { ErrorCode } from './common/errors/error-codes';
 import { toErrorResponse } from './common/errors/error-response';
 import { validationExceptionFactory } from './common/errors/validation';
 import { assignRequestId } from './common/http/request-id';
+import { SERVICE_LOGGER } from './common/logging/logging';
+import { AppLogger, logRequests } from './common/logging/request-logging';
+import { bindRequestScope } from './common/logging/request-scope';
 import { LimitedExpressAdapter, serverLimits } from './common/http/server-limits';
 import { clientBucket, RateLimiter } from './common/rate-limit/rate-limiter';
 import { Environment } from './config/environment';
@@ -45,7 +48,7 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
       abortOnError: false,
     },
   );
-  app.useLogger(app.get(Logger));
+  app.useLogger(new AppLogger(app.get<Logger>(SERVICE_LOGGER)));
   // Nest flushes buffered logs on listen(); tests only init(), so flush here for both.
   app.flushLogs();
   configureApp(app);
@@ -58,6 +61,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.set('query parser', 'simple');
   if (environment.TRUST_PROXY) app.set('trust proxy', trustProxySetting(environment.TRUST_PROXY));
   app.use(assignRequestId);
+  // Probes hit health every few seconds; a line for each would only drown the useful ones.
+  app.use(logRequests(app.get<Logger>(SERVICE_LOGGER), (url) => url.startsWith('/health')));
   app.use(httpMetrics(app.get(Metrics)));
   app.use(securityHeaders());
   app.use(refuseUnreadableBodies);
@@ -79,6 +84,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.use(urlencoded({ limit: BODY_LIMIT_BYTES, extended: false, parameterLimit: 200, verify: keepRawBody }));
   app.use(refuseNulCharacters);
+  app.use(bindRequestScope);
   // Body-parser errors happen before Nest's router, so they get the same error shape here.
   app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) return next(error);

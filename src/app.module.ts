@@ -3,13 +3,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AccountsModule } from './accounts/accounts.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
-import { httpLoggerOptions } from './common/logging/logging';
+import { createLogger, SERVICE_LOGGER } from './common/logging/logging';
 import { Environment } from './config/environment';
 import { EnvironmentModule } from './config/environment.module';
 import { CredentialsApiModule } from './credentials/credentials-api.module';
@@ -40,7 +39,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         EnvironmentModule.forRoot(environment),
-        LoggerModule.forRoot({ pinoHttp: httpLoggerOptions(environment, options.logStream) }),
         TypeOrmModule.forRoot(
           dataSourceOptions(options.databaseUrl, environment.DATABASE_POOL_MAX, environment.DATABASE_POOL_WAIT_MS),
         ),
@@ -61,7 +59,10 @@ export class AppModule {
         // After the provider integrations: its /v1/credentials/:id routes must not shadow their fixed paths.
         CredentialsApiModule,
       ],
-      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+      providers: [
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: SERVICE_LOGGER, useValue: createLogger(environment, options.logStream) },
+      ],
     };
   }
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory';
-import { createBootLogger } from './common/logging/logging';
+import { createLogger } from './common/logging/logging';
 import { createProcessPolicy, installProcessPolicy } from './common/process-lifecycle';
 import type { Environment } from './config/environment';
 import { ConfigurationError, loadEnvironment } from './config/environment';
@@ -37,7 +37,7 @@ function readEnvironment(): Environment {
 
 async function main(): Promise<void> {
   const environment = readEnvironment();
-  const log = createBootLogger(environment);
+  const log = createLogger(environment);
   let database: DatabaseRuntime | undefined;
   let closeApp: (() => Promise<void>) | undefined;
   let demo: DemoMode | undefined;

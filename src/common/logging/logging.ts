@@ -1,11 +1,9 @@
 import { traceFields } from '../../observability/tracing';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream, Logger, LoggerOptions } from 'pino';
 import pino from 'pino';
 import pinoPretty from 'pino-pretty';
-import type { Options as PinoHttpOptions } from 'pino-http';
 import type { Environment } from '../../config/environment';
-import { requestIdFrom } from '../http/request-id';
+import { requestScopeFields } from './request-scope';
 
 /**
  * Field names whose values never reach a log line, wherever they appear in it (any depth, any
@@ -110,8 +108,11 @@ export function loggerOptions(environment: Environment): LoggerOptions {
     // where the old wildcard paths cost 25. Nothing here binds nested secrets to a child
     // (pino-http binds `req`, which its serializer redacts).
     redact: { paths: BINDING_PATHS, censor: REDACTED },
-    // With tracing on, every line written inside a span names it (trace_id, span_id).
-    ...(environment.OTEL_EXPORTER_OTLP_ENDPOINT ? { mixin: traceFields } : {}),
+    // Every line written inside a request names it (req: id, method, url); with tracing on, every
+    // line written inside a span names it too (trace_id, span_id).
+    mixin: environment.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? () => ({ ...requestScopeFields(), ...traceFields() })
+      : requestScopeFields,
   };
 }
 
@@ -133,49 +134,16 @@ export function logDestination(
   });
 }
 
-/** The logger used before Nest is up (database start, migrations) and by scripts. */
-export function createBootLogger(environment: Environment, stream?: DestinationStream): Logger {
+/** The Nest token of the service's logger (createLogger's, made by AppModule). */
+export const SERVICE_LOGGER = 'SERVICE_LOGGER';
+
+/**
+ * The service's logger: before Nest is up (database start, migrations), by scripts, and once Nest
+ * runs for its own lines (through AppLogger) and one line per request (see request-logging.ts).
+ */
+export function createLogger(environment: Environment, stream?: DestinationStream): Logger {
   return pino(
     loggerOptions(environment),
     stream ?? logDestination(environment) ?? pino.destination({ fd: 1, sync: true }),
   );
-}
-
-/**
- * Per-request logging, under the request id (see request-id.ts).
- */
-export function httpLoggerOptions(environment: Environment, stream?: DestinationStream): PinoHttpOptions {
-  return {
-    ...loggerOptions(environment),
-    stream: stream ?? logDestination(environment),
-    // assignRequestId (the first middleware) has normally set req.id already; pino-http keeps it.
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const id = requestIdFrom(req.headers);
-      res.setHeader('X-Request-ID', id);
-      return id;
-    },
-    customLogLevel: (_req, res, error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    // Probes hit health every few seconds; logging each one only drowns the useful lines.
-    autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
-    serializers: {
-      req: (req: {
-        id: unknown;
-        method: string;
-        url: string;
-        remoteAddress?: string;
-        headers: Record<string, unknown>;
-      }) =>
-        redact({
-          id: req.id,
-          method: req.method,
-          url: req.url,
-          remoteAddress: req.remoteAddress,
-          // Kept (as "[REDACTED]") so a line shows whether a key was sent.
-          headers: { 'user-agent': req.headers['user-agent'], authorization: req.headers.authorization },
-        }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      err: redactedErrorSerializer,
-    },
-  };
 }
