@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --duration 8 --connections 16] [--backlog 20000] [--payouts 1000000] [--batch-rows 10000]
+ * npm run bench [-- --duration 8 --connections 16] [--warm-up 20] [--backlog 20000] [--payouts 1000000] [--batch-rows 10000]
  *   [--batch-concurrency 8] [--profile DIR]
  *
  * Side by side, in one run: a bare keep-alive HTTPS client against the provider simulators
@@ -45,6 +45,13 @@ const BATCH_ROWS = option('batch-rows', 10_000);
 const BATCH_CONCURRENCY = option('batch-concurrency', 8);
 /** Before each measured run, the same load for this long, not measured (see counted()). */
 const WARM_UP_SECONDS = 1;
+/**
+ * Before the first measured run, this long of D24 then ConnectPay payouts through the API, not
+ * measured: V8 keeps compiling a fresh process's hot paths for its first tens of seconds (API
+ * CPU per D24 payout fell by about 40% over its first 30 s at 40 payouts/s), and a service that
+ * has been running has done so. `--warm-up 0` measures a cold process.
+ */
+const SERVICE_WARM_UP_SECONDS = option('warm-up', 20);
 /** After a backend run, how long its payouts get to finish their notifications and status fetches. */
 const SETTLE_MS = 3_000;
 
@@ -405,51 +412,46 @@ async function main(): Promise<void> {
       const apiCpuMs = cpuMs(pid) - before;
       return { ...measured, apiCpuMs, statements: (await statementsSent(dir, pid)) - statementsBefore };
     };
+    /** The backend's load: POST /v1/payouts with a fresh Idempotency-Key per request. */
+    const backendRequests = (provider: 'd24' | 'connectpay', pace: Pace, seconds: number): autocannon.Options => ({
+      duration: seconds,
+      url: `${api!.url}/v1/payouts`,
+      method: 'POST',
+      ...paced(pace),
+      requests: [
+        {
+          setupRequest: (request: autocannon.Request) => ({
+            ...request,
+            body: JSON.stringify(
+              provider === 'd24'
+                ? {
+                    provider,
+                    environment: 'simulator',
+                    amount: '1.00',
+                    currency: 'BRL',
+                    beneficiary,
+                    reference: 'bench',
+                  }
+                : {
+                    provider,
+                    environment: 'simulator',
+                    amount: '1.00',
+                    currency: 'EUR',
+                    beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' },
+                    reference: 'bench',
+                  },
+            ),
+            headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+          }),
+        },
+      ],
+    });
     const backendLoad = (
       provider: 'd24' | 'connectpay',
       server: string,
       pace: Pace,
       afterWarmUp: () => Promise<void>,
-    ) =>
-      counted(
-        admin,
-        server,
-        (seconds) =>
-          load({
-            duration: seconds,
-            url: `${api!.url}/v1/payouts`,
-            method: 'POST',
-            ...paced(pace),
-            requests: [
-              {
-                setupRequest: (request: autocannon.Request) => ({
-                  ...request,
-                  body: JSON.stringify(
-                    provider === 'd24'
-                      ? {
-                          provider,
-                          environment: 'simulator',
-                          amount: '1.00',
-                          currency: 'BRL',
-                          beneficiary,
-                          reference: 'bench',
-                        }
-                      : {
-                          provider,
-                          environment: 'simulator',
-                          amount: '1.00',
-                          currency: 'EUR',
-                          beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' },
-                          reference: 'bench',
-                        },
-                  ),
-                  headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
-                }),
-              },
-            ],
-          }),
-        afterWarmUp,
-      );
+    ) => counted(admin, server, (seconds) => load(backendRequests(provider, pace, seconds)), afterWarmUp);
     const connectpayDirect = () =>
       counted(admin, 'connectpay-mtls', (seconds) =>
         load({
@@ -505,6 +507,12 @@ async function main(): Promise<void> {
       ...(note ? { note } : {}),
     });
 
+    if (SERVICE_WARM_UP_SECONDS > 0) {
+      process.stdout.write(`warming the API up (${SERVICE_WARM_UP_SECONDS} s of payouts, not measured) …\n`);
+      await load(backendRequests('d24', {}, SERVICE_WARM_UP_SECONDS / 2));
+      await load(backendRequests('connectpay', {}, SERVICE_WARM_UP_SECONDS / 2));
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    }
     process.stdout.write('measuring D24 …\n');
     const d24d = await d24Direct();
     const scrape = async () => metricUpdates(await (await fetch(`${api!.url}/metrics`, { headers: auth })).text());
@@ -662,6 +670,7 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       connections: CONNECTIONS,
       durationSeconds: DURATION,
+      serviceWarmUpSeconds: SERVICE_WARM_UP_SECONDS,
       floor,
       scenarios,
       catchUp,
@@ -679,7 +688,7 @@ async function main(): Promise<void> {
         `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.floorRatio ?? '–'} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP50Ms} / ${s.addedLatencyP99Ms} | ${s.apiCpuMsPerPayout} | ${s.statementsPerPayout} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
     );
     const table = [
-      `Benchmark ${results.ranAt} — ${CONNECTIONS} connections, ${DURATION} s per run, ${results.cpus} CPUs, Node ${results.node}`,
+      `Benchmark ${results.ranAt} — ${CONNECTIONS} connections, ${DURATION} s per run after ${SERVICE_WARM_UP_SECONDS} s of warm-up, ${results.cpus} CPUs, Node ${results.node}`,
       '',
       '| path | direct req/s | backend req/s | ratio | backend/floor | direct p50/p99 ms | backend p50/p99 ms | added p50/p99 ms | API CPU ms/payout | SQL statements/payout | handshakes/req | API peak RSS MB | backend errors |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
