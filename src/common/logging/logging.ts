@@ -100,13 +100,12 @@ export function loggerOptions(environment: Environment): LoggerOptions {
     base: { service: 'payments-backend' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }), log: redactFields },
-    // pino-http replaces req and res with its own (see httpLoggerOptions); elsewhere a req or res
-    // field is only redacted, never skipped.
+    // A req or res field is redacted, never skipped: the access line (request-logging.ts) builds
+    // its own from the fields it needs; anywhere else one is only walked for secrets.
     serializers: { err: redactedErrorSerializer, req: redactSerialized, res: redactSerialized },
     // A child logger's bindings skip `formatters.log` (pino applies it to log calls only), so
     // pino's own redaction covers their top-level fields: exact paths cost about 2 µs a line,
-    // where the old wildcard paths cost 25. Nothing here binds nested secrets to a child
-    // (pino-http binds `req`, which its serializer redacts).
+    // where the old wildcard paths cost 25. Nothing here binds nested secrets to a child.
     redact: { paths: BINDING_PATHS, censor: REDACTED },
     // Every line written inside a request names it (req: id, method, url); with tracing on, every
     // line written inside a span names it too (trace_id, span_id).
