@@ -138,6 +138,8 @@ function startApi(
       DATABASE_POOL_MAX: '20',
       BATCH_CONCURRENCY: String(BATCH_CONCURRENCY),
       BENCH_STATEMENT_COUNT_FILE: statementCountFile(dir),
+      // The service's own default unless the bench is run with it set (to compare settings).
+      ...(process.env.HEAP_GROWTH_PERCENT ? { HEAP_GROWTH_PERCENT: process.env.HEAP_GROWTH_PERCENT } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory';
 import { createLogger } from './common/logging/logging';
+import { limitHeapGrowth } from './common/memory/heap-growth';
 import { createProcessPolicy, installProcessPolicy } from './common/process-lifecycle';
 import type { Environment } from './config/environment';
 import { ConfigurationError, loadEnvironment } from './config/environment';
@@ -37,6 +38,7 @@ function readEnvironment(): Environment {
 
 async function main(): Promise<void> {
   const environment = readEnvironment();
+  limitHeapGrowth(environment.HEAP_GROWTH_PERCENT);
   const log = createLogger(environment);
   let database: DatabaseRuntime | undefined;
   let closeApp: (() => Promise<void>) | undefined;

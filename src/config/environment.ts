@@ -91,6 +91,19 @@ export class Environment {
   @Max(65535, { message: 'must be between 0 and 65535' })
   EMBEDDED_POSTGRES_PORT: number = 0;
 
+  /**
+   * How far V8 lets the heap grow past what survived its last full collection before it collects
+   * again: 50 means 1.5 times. V8's own choice (0 here) grows it 2.5 to 4 times while allocation is
+   * fast, and what grows in between is mostly garbage that the service still holds as resident
+   * memory; the README's "How fast, how safe" has the measurements.
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(0, { message: 'must be between 0 (V8 decides) and 300' })
+  @Max(300, { message: 'must be between 0 (V8 decides) and 300' })
+  HEAP_GROWTH_PERCENT: number = 50;
+
   @Transform(blankToUndefined)
   @IsOptional()
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })

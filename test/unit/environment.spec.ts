@@ -82,6 +82,13 @@ describe('environment validation', () => {
     expect(environment.ADMIN_API_KEY).toBeUndefined();
   });
 
+  it('limits heap growth to 1.5 times by default, and takes 0 (V8 decides) up to 300 percent', () => {
+    expect(loadEnvironment({}).HEAP_GROWTH_PERCENT).toBe(50);
+    expect(loadEnvironment({ HEAP_GROWTH_PERCENT: '0' }).HEAP_GROWTH_PERCENT).toBe(0);
+    expect(problemsOf({ HEAP_GROWTH_PERCENT: '301' })).toEqual([expect.stringMatching(/^HEAP_GROWTH_PERCENT /)]);
+    expect(problemsOf({ HEAP_GROWTH_PERCENT: '1.5' })).toEqual([expect.stringMatching(/^HEAP_GROWTH_PERCENT /)]);
+  });
+
   it('.env.example and the README document every variable, and nothing else', () => {
     const example = readFileSync(path.join(projectRoot(), '.env.example'), 'utf8');
     const documented = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]).sort();

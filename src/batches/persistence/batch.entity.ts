@@ -79,7 +79,10 @@ export class PayoutBatchEntity {
  * after a crash is answered by its first attempt, never paid twice.
  */
 @Entity({ name: 'payout_batch_items' })
-@Index('ix_payout_batch_items_due', ['provider', 'dueAt'], { where: `status IN ('queued', 'sending')` })
+// Due rows in the order the runner claims them, so a claim reads only the rows it takes.
+@Index('ix_payout_batch_items_due_order', ['provider', 'dueAt', 'batchId', 'row'], {
+  where: `status IN ('queued', 'sending')`,
+})
 @Index('ix_payout_batch_items_payout', ['payoutId'], { where: 'payout_id IS NOT NULL' })
 // Who is sending rows now (to release a dead sender's): the rows in flight only.
 @Index('ix_payout_batch_items_sending', ['ownerInstance'], { where: `status = 'sending'` })
