@@ -15,6 +15,7 @@ import type {
 } from '../domain/batch';
 import { formatAmount } from '../../payouts/domain/money';
 import { PayoutBatchApprovalEntity, PayoutBatchEntity } from './batch.entity';
+import { runPrepared } from '../../database/prepared-statements';
 
 /** attempts is a smallint: a row retried for months stops counting there rather than failing its claim. */
 const MAX_ATTEMPTS = 32_767;
@@ -182,7 +183,7 @@ export class BatchesRepository {
     leaseMs: number,
     ownerInstance: number | null,
   ): Promise<ClaimedItem[]> {
-    const rows: Array<{
+    const { rows } = await runPrepared<{
       batch_id: string;
       row: number;
       row_key: string;
@@ -194,7 +195,8 @@ export class BatchesRepository {
       attempts: number;
       approvers: string[] | null;
       batch_cancelled: boolean;
-    }> = await this.dataSource.query(
+    }>(
+      this.dataSource,
       `WITH claimed AS (
          UPDATE payout_batch_items i SET status = 'sending', due_at = now() + $3 * interval '1 millisecond',
                 attempts = LEAST(i.attempts + 1, ${MAX_ATTEMPTS}), owner_instance = $4, updated_at = now()
@@ -327,7 +329,8 @@ export class BatchesRepository {
    * otherwise (a payout that exists must never be hidden behind "refused" or "cancelled").
    */
   async markSubmitted(batchId: string, row: number, payoutId: string): Promise<void> {
-    await this.dataSource.query(
+    await runPrepared(
+      this.dataSource,
       `UPDATE payout_batch_items SET status = 'submitted', payout_id = $3, error_code = NULL, error_message = NULL,
          updated_at = now() WHERE batch_id = $1 AND row = $2`,
       [batchId, row, payoutId],

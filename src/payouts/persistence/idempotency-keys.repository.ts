@@ -9,6 +9,7 @@ import {
   type StoredAnswer,
 } from '../domain/idempotency';
 import { IdempotencyKeyEntity } from './payout.entity';
+import { runPrepared } from '../../database/prepared-statements';
 
 /** How long a claim is kept before it may be purged, as a PostgreSQL interval (the promise in the API and README). */
 export const IDEMPOTENCY_TTL = `${IDEMPOTENCY_KEY_RETENTION_HOURS} hours`;
@@ -53,7 +54,7 @@ export class IdempotencyKeysRepository {
   }
 
   async storeAnswer(transaction: Transaction, scope: IdempotencyScope, answer: StoredAnswer): Promise<void> {
-    await transaction.query(storeAnswerSql(['$1', '$2', '$3', '$4']), storeAnswerParameters(scope, answer));
+    await runPrepared(transaction, storeAnswerSql(['$1', '$2', '$3', '$4']), storeAnswerParameters(scope, answer));
   }
 
   /** Ends the lease of an unanswered claim at once, so a retry takes it over without waiting. */

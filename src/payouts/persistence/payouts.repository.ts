@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type Repository } from 'typeorm';
 import { EntityRows } from '../../database/entity-rows';
+import { runPrepared, type StatementRunner } from '../../database/prepared-statements';
 import type { Transaction } from '../../database/unit-of-work';
 import type { Money, Provider, ProviderEnvironment } from '../../providers/provider.port';
 import type { BeneficiaryColumns } from '../beneficiary/payout-beneficiaries';
@@ -151,16 +152,17 @@ export class PayoutsRepository {
 
   /** The payouts matching `where` (its parameters $1, $2, …), hydrated; `tail` after the WHERE (ORDER BY, FOR UPDATE). */
   private async select(
-    runner: Pick<DataSource, 'query'>,
+    runner: StatementRunner,
     where: string,
     parameters: unknown[],
     tail = '',
   ): Promise<PayoutEntity[]> {
-    const raw: Array<Record<string, unknown>> = await runner.query(
+    const { rows } = await runPrepared<Record<string, unknown>>(
+      runner,
       `SELECT ${this.rows.selectList} FROM payouts p WHERE ${where} ${tail}`,
       parameters,
     );
-    return raw.map((row) => this.rows.hydrate(row));
+    return rows.map((row) => this.rows.hydrate(row));
   }
 
   /** Inserts a new payout (status requested); returns it with the timestamps the database set. */
@@ -186,9 +188,8 @@ export class PayoutsRepository {
     // unlessGoverned: insert nothing when a payout policy governs this payout; the caller then
     // takes the governed path (policies locked, limits counted, approvals decided). Checked in the
     // same statement, so a payout either saw no policy or is governed: never a gap between the two.
-    const rows: Array<{ governed: boolean; created_at: Date | null; updated_at: Date | null }> = await (
-      options.transaction ?? this.dataSource
-    ).query(
+    const { rows } = await runPrepared<{ governed: boolean; created_at: Date | null; updated_at: Date | null }>(
+      options.transaction ?? this.dataSource,
       `WITH governed AS (
          SELECT $23::boolean AND EXISTS (
            SELECT 1 FROM payout_policies WHERE currency = $11::char(3) AND (provider IS NULL OR provider = $8::varchar)
@@ -377,7 +378,8 @@ export class PayoutsRepository {
       const placeholders = storeAnswerParameters(effects.answer.scope, effects.answer.answer).map(bind);
       statements.push(`answer AS (${storeAnswerSql(placeholders, 'moved')})`);
     }
-    const rows: unknown[] = await this.dataSource.query(
+    const { rows } = await runPrepared(
+      this.dataSource,
       `WITH ${statements.join(',\n')}\nSELECT id FROM moved`,
       parameters,
     );
@@ -452,7 +454,8 @@ export class PayoutsRepository {
     limits: ReadonlyArray<{ provider: Provider; limit: number }>,
   ): Promise<Array<{ id: string; provider: Provider; checkAttempts: number }>> {
     // (A CTE so the driver returns the claimed rows, not an UPDATE's [rows, count] pair.)
-    const claimed: Array<{ id: string; provider: Provider; check_attempts: number }> = await this.dataSource.query(
+    const { rows: claimed } = await runPrepared<{ id: string; provider: Provider; check_attempts: number }>(
+      this.dataSource,
       `WITH wanted AS (
          SELECT provider, n FROM unnest($2::varchar[], $3::int[]) AS wanted(provider, n)
        ), picked AS (
@@ -495,7 +498,8 @@ export class PayoutsRepository {
 
   /** Next check at `at` while the payout's status is one of `openStatuses`, none once it is final. */
   async scheduleNextCheck(id: string, openStatuses: readonly PayoutStatus[], at: Date): Promise<void> {
-    await this.dataSource.query(
+    await runPrepared(
+      this.dataSource,
       `UPDATE payouts SET next_check_at = CASE WHEN status = ANY($2) THEN $3::timestamptz ELSE NULL END WHERE id = $1`,
       [id, openStatuses, at],
     );

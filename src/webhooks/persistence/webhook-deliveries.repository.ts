@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { runPrepared } from '../../database/prepared-statements';
 
 export interface WebhookDelivery {
   provider: string;
@@ -60,7 +61,9 @@ export class WebhookDeliveriesRepository {
        )`
        }
        SELECT ${dedupe ? 'EXISTS (SELECT 1 FROM delivery)' : 'true'} AS recorded, COALESCE((SELECT free FROM taken), false) AS claimed`;
-    const [row]: Array<{ recorded: boolean; claimed: boolean }> = await this.dataSource.query(sql, [
+    const {
+      rows: [row],
+    } = await runPrepared<{ recorded: boolean; claimed: boolean }>(this.dataSource, sql, [
       delivery.provider,
       delivery.environment,
       delivery.deliveryId,
