@@ -3,7 +3,7 @@ import { PeriodicTask } from '../common/periodic-task';
 import { Environment, reconcileConcurrencyOf } from '../config/environment';
 import { PROVIDERS } from '../providers/provider-catalogue';
 import { ProviderError } from '../providers/provider.port';
-import { OPEN, type Payout } from './domain/payout';
+import { OPEN, type Payout, TERMINAL } from './domain/payout';
 import { PayoutsRepository } from './persistence/payouts.repository';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
 import { PayoutApprovals } from './payout-approvals';
@@ -92,6 +92,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private async check(payout: Payout, attempts: number): Promise<void> {
+    let movedToFinal = false;
     try {
       const after =
         payout.status === 'requested' || payout.status === 'unknown'
@@ -103,6 +104,8 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
                 .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? undefined }),
               'reconcile',
             );
+      // This check's own commit cleared next_check_at with the final status (one statement fewer).
+      movedToFinal = after.status !== payout.status && TERMINAL.has(after.status);
       this.metrics.reconcilerChecks.inc({
         provider: payout.provider,
         outcome: after.status === payout.status ? 'unchanged' : 'changed',
@@ -115,7 +118,8 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
       );
     } finally {
       // Back off: the next look is further away each time, until the payout is final.
-      await this.rows.scheduleNextCheck(payout.id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10)));
+      if (!movedToFinal)
+        await this.rows.scheduleNextCheck(payout.id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10)));
     }
   }
 }
