@@ -21,6 +21,7 @@ export class BatchDueOrderIndex1796490000000 implements MigrationInterface {
     await queryRunner.query(`DROP INDEX CONCURRENTLY IF EXISTS "ix_payout_batch_items_due"`);
   }
 
+  // Not CONCURRENTLY: a revert runs in the migrator's transaction (npm run migration:revert).
   public async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
       `CREATE INDEX IF NOT EXISTS "ix_payout_batch_items_due" ON "payout_batch_items" ("provider", "due_at") WHERE status IN ('queued', 'sending')`,

@@ -19,6 +19,7 @@ export class ReconcilerClaimIndex1796490000001 implements MigrationInterface {
     );
   }
 
+  // Not CONCURRENTLY: a revert runs in the migrator's transaction (npm run migration:revert).
   public async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX IF EXISTS "ix_payouts_provider_next_check"`);
   }

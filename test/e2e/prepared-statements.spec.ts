@@ -1,4 +1,6 @@
-import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { toErrorResponse } from '../../src/common/errors/error-response';
+import { dataSourceOptions } from '../../src/database/data-source-options';
 import { openDataSource } from '../../src/database/migrator';
 import { runPrepared } from '../../src/database/prepared-statements';
 import type { TestDatabase } from '../support/database';
@@ -37,7 +39,7 @@ describe('prepared statements (runPrepared)', () => {
       expect(second.rows).toEqual([{ amount: '0.10' }]);
       const prepared = (await preparedOn(transaction)).filter((row) => row.statement === insert);
       expect(prepared).toHaveLength(1); // run twice, prepared once
-      expect(prepared[0].name).toMatch(/^s[A-Za-z0-9_-]{32}$/);
+      expect(prepared[0].name).toMatch(/^insert_into_[0-9a-f]{24}$/); // what it is, and which text
     });
     const { rows } = await runPrepared<{ n: number }>(dataSource, 'SELECT count(*)::int AS n FROM ledger', []);
     expect(rows).toEqual([{ n: 2 }]);
@@ -68,5 +70,45 @@ describe('prepared statements (runPrepared)', () => {
       const names = (await preparedOn(transaction)).filter((row) => /^SELECT \$1::int AS [ab]$/.test(row.statement));
       expect(new Set(names.map((row) => row.name)).size).toBe(2);
     });
+  });
+
+  it('keeps a pooled connection (and what is prepared on it) after PostgreSQL refuses a statement', async () => {
+    const single = new DataSource(dataSourceOptions(database.url, 1, 1_000));
+    await single.initialize();
+    try {
+      const backend = async () =>
+        (await runPrepared<{ pid: number }>(single, 'SELECT pg_backend_pid() AS pid', [])).rows[0].pid;
+      const before = await backend();
+      await expect(runPrepared(single, 'SELECT 1 / $1::int', [0])).rejects.toBeInstanceOf(QueryFailedError);
+      expect(await backend()).toBe(before); // the same connection: not discarded for a division by zero
+    } finally {
+      await single.destroy();
+    }
+  });
+
+  it('answers 503 DATABASE_BUSY when no pooled connection frees up in time, as TypeORM queries do', async () => {
+    const single = new DataSource(dataSourceOptions(database.url, 1, 200));
+    await single.initialize();
+    const holder = single.createQueryRunner();
+    try {
+      await holder.connect();
+      const error = await runPrepared(single, 'SELECT 1', []).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(QueryFailedError);
+      const answer = toErrorResponse(error, { method: 'GET', url: '/v1/payouts/x' });
+      expect(answer.status).toBe(503);
+      expect(answer.body.error.code).toBe('DATABASE_BUSY');
+    } finally {
+      await holder.release();
+      await single.destroy();
+    }
+  });
+
+  it('refuses to run on a transaction that has ended', async () => {
+    let ended: EntityManager | undefined;
+    await dataSource.transaction(async (transaction) => {
+      ended = transaction;
+      await runPrepared(transaction, 'SELECT 1', []);
+    });
+    await expect(runPrepared(ended!, 'SELECT 1', [])).rejects.toThrow(/released/i);
   });
 });

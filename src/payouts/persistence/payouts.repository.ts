@@ -453,7 +453,6 @@ export class PayoutsRepository {
     leaseMs: number,
     limits: ReadonlyArray<{ provider: Provider; limit: number }>,
   ): Promise<Array<{ id: string; provider: Provider; checkAttempts: number }>> {
-    // (A CTE so the driver returns the claimed rows, not an UPDATE's [rows, count] pair.)
     const { rows: claimed } = await runPrepared<{ id: string; provider: Provider; check_attempts: number }>(
       this.dataSource,
       `WITH wanted AS (
