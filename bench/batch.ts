@@ -18,6 +18,11 @@ export interface BatchRun {
   /** The API's largest resident set while the batch ran (sampled every 100 ms). */
   apiPeakRssMb: number;
   apiCpuMsPerRow: number;
+  /**
+   * CPU time per row of the processes that share the machine with the API over the same span:
+   * the simulator, and PostgreSQL when the bench runs its embedded one (all its processes).
+   */
+  companionCpuMsPerRow: { simulator: number; postgres?: number };
   counts: Record<string, number>;
   /** Rows whose payout the provider has exactly once; the rest are `missing` or `duplicated`. */
   inLedgerOnce: number;
@@ -36,6 +41,8 @@ export interface BatchOptions {
   rows: number;
   concurrencyPerProvider: number;
   cpuMs: (pid: number) => number;
+  /** CPU time so far of the simulator and of PostgreSQL (when known), in ms. */
+  companionsCpuMs: () => { simulator: number; postgres?: number };
   progress: (line: string) => void;
 }
 
@@ -76,6 +83,7 @@ export async function measureBatch(options: BatchOptions): Promise<BatchRun> {
   let peak = rssMb(options.apiPid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(options.apiPid))), 100);
   const cpuBefore = options.cpuMs(options.apiPid);
+  const companionsBefore = options.companionsCpuMs();
   const started = Date.now();
   try {
     const answer = await upload();
@@ -101,6 +109,8 @@ export async function measureBatch(options: BatchOptions): Promise<BatchRun> {
     }
     const completeSeconds = (Date.now() - started) / 1000;
     const apiCpuMs = options.cpuMs(options.apiPid) - cpuBefore;
+    const companionsAfter = options.companionsCpuMs();
+    const perRow = (ms: number) => Math.round((ms / rows) * 100) / 100;
     clearInterval(sampler);
 
     // Every row's payout id, from the batch's own items.
@@ -133,7 +143,13 @@ export async function measureBatch(options: BatchOptions): Promise<BatchRun> {
       completeSeconds: Math.round(completeSeconds * 10) / 10,
       rowsPerSecond: Math.round(rows / completeSeconds),
       apiPeakRssMb: peak,
-      apiCpuMsPerRow: Math.round((apiCpuMs / rows) * 100) / 100,
+      apiCpuMsPerRow: perRow(apiCpuMs),
+      companionCpuMsPerRow: {
+        simulator: perRow(companionsAfter.simulator - companionsBefore.simulator),
+        ...(companionsAfter.postgres !== undefined && companionsBefore.postgres !== undefined
+          ? { postgres: perRow(companionsAfter.postgres - companionsBefore.postgres) }
+          : {}),
+      },
       counts: batch.counts,
       inLedgerOnce,
       missing: rows - inLedgerOnce - duplicated,

@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { cpus, tmpdir } from 'node:os';
@@ -190,6 +190,48 @@ function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   // utime and stime are fields 14 and 15 of stat; after the ") " split they are at 11 and 12.
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * CPU time (ms) of a process and all its descendants: PostgreSQL runs a process per connection
+ * under its postmaster, and their time is what PostgreSQL costs the machine.
+ */
+function processTreeCpuMs(rootPid: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let current: number | undefined = pid; current !== undefined && current > 1; current = parents.get(current))
+      if (current === rootPid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const pid of parents.keys()) {
+    if (!inTree(pid)) continue;
+    try {
+      total += cpuMs(pid);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total;
+}
+
+/** The embedded PostgreSQL's postmaster (first line of its postmaster.pid); undefined for DATABASE_URL. */
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0], 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function peakRssMb(pid: number): number {
@@ -578,6 +620,13 @@ async function main(): Promise<void> {
         rows: BATCH_ROWS,
         concurrencyPerProvider: BATCH_CONCURRENCY,
         cpuMs,
+        companionsCpuMs: () => {
+          const postgres = process.env.DATABASE_URL ? undefined : postmasterPid(path.join(dir, 'postgres'));
+          return {
+            simulator: sims.pid ? cpuMs(sims.pid) : 0,
+            ...(postgres ? { postgres: processTreeCpuMs(postgres) } : {}),
+          };
+        },
         progress: (line) => process.stdout.write(line),
       });
     }
@@ -711,7 +760,7 @@ async function main(): Promise<void> {
       ),
       ...(batch
         ? [
-            `Batch: ${batch.rows} CSV rows (D24, BATCH_CONCURRENCY ${batch.concurrencyPerProvider}) uploaded in ${batch.uploadSeconds} s, completed in ${batch.completeSeconds} s (${batch.rowsPerSecond} rows/s, ${batch.apiCpuMsPerRow} ms API CPU per row), API RSS peak ${batch.apiPeakRssMb} MB while it ran; ${batch.inLedgerOnce} in the provider's ledger exactly once, ${batch.missing} missing, ${batch.duplicated} twice; the same upload again ${batch.reuploadReplayed ? 'answered the same batch' : 'was NOT answered as a replay'} and ${batch.reuploadSentNothing ? 'sent nothing' : 'SENT PAYOUTS'}.`,
+            `Batch: ${batch.rows} CSV rows (D24, BATCH_CONCURRENCY ${batch.concurrencyPerProvider}) uploaded in ${batch.uploadSeconds} s, completed in ${batch.completeSeconds} s (${batch.rowsPerSecond} rows/s; CPU per row: API ${batch.apiCpuMsPerRow} ms, simulator ${batch.companionCpuMsPerRow.simulator} ms${batch.companionCpuMsPerRow.postgres !== undefined ? `, PostgreSQL ${batch.companionCpuMsPerRow.postgres} ms` : ''}), API RSS peak ${batch.apiPeakRssMb} MB while it ran; ${batch.inLedgerOnce} in the provider's ledger exactly once, ${batch.missing} missing, ${batch.duplicated} twice; the same upload again ${batch.reuploadReplayed ? 'answered the same batch' : 'was NOT answered as a replay'} and ${batch.reuploadSentNothing ? 'sent nothing' : 'SENT PAYOUTS'}.`,
           ]
         : []),
       `The framework's floor per request (API CPU): ${framework.healthCpuMsPerRequest} ms for GET /health, ${framework.refusedCreateCpuMsPerRequest} ms for a POST /v1/payouts refused by validation (API key, rate limit, body parsing, validation, error answer).`,

@@ -8,6 +8,8 @@ export interface SimulatorEndpoints {
 }
 
 export interface SimulatorProcess extends SimulatorEndpoints {
+  /** The simulators' process (the bench reads its CPU time). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export function startSimulatorProcess(options: {
       resolve({
         urls: message.urls,
         serverCaFile: message.serverCaFile,
+        pid: child.pid,
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();
