@@ -44,9 +44,9 @@ function statementName(text: string): string {
 export async function runPrepared<Row>(
   runner: StatementRunner,
   text: string,
-  parameters: readonly unknown[],
+  parameters: unknown[],
 ): Promise<{ rows: Row[]; rowCount: number }> {
-  const statement: QueryConfig = { name: statementName(text), text, values: [...parameters] };
+  const statement: QueryConfig = { name: statementName(text), text, values: parameters };
   try {
     let result: QueryResult;
     if (runner instanceof DataSource || !runner.queryRunner) {
@@ -60,7 +60,7 @@ export async function runPrepared<Row>(
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   } catch (error) {
     if (error instanceof QueryRunnerAlreadyReleasedError) throw error;
-    throw new QueryFailedError(text, [...parameters], error instanceof Error ? error : new Error(String(error)));
+    throw new QueryFailedError(text, parameters, error instanceof Error ? error : new Error(String(error)));
   }
 }
 
