@@ -6,7 +6,7 @@ import { open } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
 import type { IdempotencyScope } from '../payouts/domain/idempotency';
-import { NOT_READY_CODES, PayoutsService, type NewPayout } from '../payouts/payouts.service';
+import { FirstCommitRefused, NOT_READY_CODES, PayoutsService, type NewPayout } from '../payouts/payouts.service';
 import { PROVIDERS } from '../providers/provider-catalogue';
 import { batchRowContext, type ClaimedItem, rowPayoutKey } from './domain/batch';
 import { batchCompletedEvent, BatchesService } from './batches.service';
@@ -45,6 +45,12 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   /** Per provider: the claim running now, and whether a slot freed meanwhile (claim again after it). */
   private readonly filling = new Map<string, Promise<void>>();
   private readonly fillAgain = new Set<string>();
+  /**
+   * Per provider: rows claimed and not started yet. Left as they are when the process stops:
+   * another replica (or this one restarted) claims them again once this process's liveness lock
+   * is gone (releaseRowsOfDeadSenders), and sending a row again is safe.
+   */
+  private readonly claimedAhead = new Map<string, ClaimedItem[]>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private stopped = false;
@@ -97,9 +103,12 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Claims as many due rows of `provider` as it has free slots and starts sending them. One
-   * claim per provider at a time; a slot freed meanwhile makes it claim again right after, so a
-   * freed slot is filled at once without a query per provider on every completion.
+   * Starts rows of `provider` in its free slots: rows claimed ahead first, else a claim of enough
+   * due rows for the free slots plus a slot-count more held ahead, so one claim (one commit)
+   * serves several sends instead of one per freed slot. Rows held ahead wait a few sends at most
+   * (their lease is SEND_LEASE_MS); a batch cancelled meanwhile stores nothing for them (the
+   * guard of their first commit, BatchesRepository.submittedWithPayout). One claim per provider
+   * at a time; a slot freed meanwhile makes it look again right after.
    */
   private fill(provider: string): Promise<void> {
     const running = this.filling.get(provider);
@@ -111,10 +120,18 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
       do {
         this.fillAgain.delete(provider);
         if (this.stopped) return;
-        const free = batchConcurrencyOf(this.environment, provider) - (this.inFlight.get(provider) ?? 0);
+        const slots = batchConcurrencyOf(this.environment, provider);
+        const free = slots - (this.inFlight.get(provider) ?? 0);
         if (free <= 0) return;
-        const claimed = await this.repository.claimDue(provider, free, SEND_LEASE_MS, this.liveness.id);
-        for (const item of claimed) this.start(provider, item);
+        const ahead = this.claimedAhead.get(provider) ?? [];
+        if (ahead.length < free) {
+          ahead.push(
+            ...(await this.repository.claimDue(provider, free + slots - ahead.length, SEND_LEASE_MS, this.liveness.id)),
+          );
+          this.claimedAhead.set(provider, ahead);
+        }
+        const startable = Math.min(slots - (this.inFlight.get(provider) ?? 0), ahead.length);
+        for (const item of ahead.splice(0, startable)) this.start(provider, item);
       } while (this.fillAgain.has(provider));
     })()
       .catch((error: unknown) =>
@@ -175,12 +192,17 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
       const outcome = await this.payouts.create(payout, idempotency, {
         principal: item.principal,
         ...(item.batchApprovers ? { approvedInBatch: { batchId: item.batchId, approvers: item.batchApprovers } } : {}),
+        link: this.repository.submittedWithPayout(item),
       });
-      const payoutId =
-        outcome.outcome === 'created' ? outcome.payout.id : (outcome.answer.body as { id?: unknown } | null)?.id;
+      // A payout created now marked its row `submitted` in its own first commit.
+      if (outcome.outcome === 'created') return;
+      // A key answered before (an earlier attempt of this row stored its payout): the row follows it.
+      const payoutId = (outcome.answer.body as { id?: unknown } | null)?.id;
       if (typeof payoutId !== 'string') throw new Error('a replayed payout answer without an id');
       await this.repository.markSubmitted(item.batchId, item.row, payoutId);
     } catch (error) {
+      // The batch was cancelled after this row was claimed: nothing was stored or sent for it.
+      if (error instanceof FirstCommitRefused) return this.settleCancelled(item, idempotency);
       if (error instanceof ApiError && !NOT_NOW.has(error.code)) {
         // A refusal after an earlier attempt of this row paid (its key then answers "reused" or
         // the like) must not hide that payout: the row follows the payout instead.

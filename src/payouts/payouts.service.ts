@@ -49,6 +49,7 @@ import {
   type PayoutStateChange,
   type PagePosition,
   PayoutsRepository,
+  type FirstCommitLink,
   type RequestedPayout,
 } from './persistence/payouts.repository';
 import { PayoutPolicyBook } from './payout-policy-book';
@@ -180,6 +181,8 @@ export class PayoutsService {
        * answered for the batch, so the payout does not wait again; the limits still apply.
        */
       approvedInBatch?: { batchId: string; approvers: string[] };
+      /** Committed with the payout's first commit or not at all; its guard saying no throws FirstCommitRefused. */
+      link?: FirstCommitLink;
     } = {},
   ): Promise<CreateOutcome> {
     const provider = this.registry.get(input.provider, input.environment);
@@ -262,7 +265,9 @@ export class PayoutsService {
     const first = await this.payouts.claimAndInsertRequested(idempotency, claim, requested, history, {
       unlessGoverned: true,
       events: this.createdEvents(requested),
+      ...(options.link ? { link: options.link } : {}),
     });
+    if (first.outcome === 'link_refused') throw new FirstCommitRefused();
     if (first.outcome === 'taken') return this.replay(idempotency, requestHashes);
     if (first.outcome === 'inserted') {
       this.metrics.payoutCreated(first.payout);
@@ -270,6 +275,7 @@ export class PayoutsService {
     }
     return this.createGoverned(idempotency, requestHashes, claim, requested, history, beneficiary, provider, {
       approvedInBatch: options.approvedInBatch !== undefined,
+      link: options.link,
     });
   }
 
@@ -288,7 +294,7 @@ export class PayoutsService {
     history: Record<string, unknown>,
     beneficiary: Beneficiary,
     provider: PayoutProvider,
-    decision: { approvedInBatch: boolean },
+    decision: { approvedInBatch: boolean; link: FirstCommitLink | undefined },
   ): Promise<CreateOutcome> {
     const decided = await this.governedSlots.run(() =>
       this.unitOfWork.run(async (transaction): Promise<Payout | null> => {
@@ -323,8 +329,14 @@ export class PayoutsService {
           approval.required > 0
             ? { ...history, approval: { required: approval.required, reasons: approval.reasons } }
             : history,
-          { transaction, unlessGoverned: false, events: this.createdEvents(payout) },
+          {
+            transaction,
+            unlessGoverned: false,
+            events: this.createdEvents(payout),
+            ...(decision.link ? { link: decision.link } : {}),
+          },
         );
+        if (inserted.outcome === 'link_refused') throw new FirstCommitRefused();
         if (inserted.outcome !== 'inserted') return null;
         if (inserted.payout.status === 'pending_approval')
           await this.settled(transaction, inserted.payout, idempotency);
@@ -911,6 +923,16 @@ export class PayoutsService {
       'took over a payout request whose first attempt is gone',
     );
     return this.get(record.payoutId);
+  }
+}
+
+/**
+ * create() stored nothing because the guard of its FirstCommitLink said no (a batch cancelled
+ * before its row was sent): the caller settles its own way; the Idempotency-Key stays free.
+ */
+export class FirstCommitRefused extends Error {
+  constructor() {
+    super('the payout was not stored: its linked write refused it');
   }
 }
 

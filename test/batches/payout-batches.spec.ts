@@ -2,7 +2,9 @@ import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { BatchRunner } from '../../src/batches/batch-runner';
+import { rowPayoutKey } from '../../src/batches/domain/batch';
 import { BatchesRepository } from '../../src/batches/persistence/batches.repository';
+import { FirstCommitRefused, PayoutsService } from '../../src/payouts/payouts.service';
 import { brazilianAccount } from '../support/beneficiaries';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
@@ -234,9 +236,10 @@ describe('payout batches', () => {
       async () => {
         world.t.app.get(BatchRunner).wake();
         const items = await http().get(`/v1/payout-batches/${created.body.id}/items`).set(admin());
-        return items.body.items[0] as { payoutId?: string };
+        return items.body.items[0] as { payoutId?: string; status: string };
       },
-      (first) => typeof first?.payoutId === 'string',
+      // The row shows its payout from the payout's first commit on (status requested), so wait for the provider's answer.
+      (first) => typeof first?.payoutId === 'string' && first.status !== 'requested',
       30_000,
     );
     const payout = await http().get(`/v1/payouts/${item.payoutId}`).set(admin());
@@ -366,6 +369,72 @@ describe('payout batches', () => {
     await world.t.dataSource.query(`UPDATE payout_batch_items SET due_at = now() WHERE batch_id = $1`, [id]);
     const done = await finished(id);
     expect(done).toMatchObject({ status: 'cancelled', counts: { cancelled: 2 } });
+  });
+
+  it("a row's payout marks it submitted in the payout's own first commit, and a row claimed before a cancel stores nothing", async () => {
+    const repository = world.t.app.get(BatchesRepository);
+    const payouts = world.t.app.get(PayoutsService);
+    // Two batches whose only row a sender holds (claimed, a long lease): the runner leaves them alone.
+    const claimedBatch = async () => {
+      const created = await upload(csvOf([csvRow(1, { environment: 'stg' })]), randomUUID());
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const [{ api_key_id: apiKeyId }] = await world.t.dataSource.query(
+        `SELECT api_key_id FROM payout_batches WHERE id = $1`,
+        [id],
+      );
+      await world.t.dataSource.query(
+        `UPDATE payout_batch_items SET status = 'sending', attempts = 1, due_at = now() + interval '1 hour',
+           owner_instance = NULL WHERE batch_id = $1`,
+        [id],
+      );
+      return { id, idempotency: { apiKeyId: apiKeyId as string, key: rowPayoutKey(id, 'inv-1') } };
+    };
+    const payout = (reference: string) => ({
+      provider: 'd24' as const,
+      environment: 'simulator' as const,
+      amount: { amount: '3.00', currency: 'BRL' },
+      beneficiary: {
+        type: 'latam_bank_account' as const,
+        country: 'BR',
+        name: 'José',
+        documentId: '84932568207',
+        documentType: 'CPF',
+        bankCode: 1,
+        bankAccount: '123456789',
+        bankBranch: '0001',
+        accountType: 'C',
+      },
+      reference,
+    });
+    const rowOf = async (id: string) =>
+      (
+        await world.t.dataSource.query(`SELECT status, payout_id FROM payout_batch_items WHERE batch_id = $1`, [id])
+      )[0] as { status: string; payout_id: string | null };
+
+    const open = await claimedBatch();
+    const created = await payouts.create(payout('linked row'), open.idempotency, {
+      link: repository.submittedWithPayout({ batchId: open.id, row: 1, attempts: 1 }),
+    });
+    if (created.outcome !== 'created') throw new Error(`expected a new payout, got ${created.outcome}`);
+    expect(await rowOf(open.id)).toEqual({ status: 'submitted', payout_id: created.payout.id });
+
+    const cancelled = await claimedBatch();
+    expect((await http().post(`/v1/payout-batches/${cancelled.id}/cancel`).set(admin())).status).toBe(200);
+    const ledgerBefore = await ledger();
+    await expect(
+      payouts.create(payout('row of a cancelled batch'), cancelled.idempotency, {
+        link: repository.submittedWithPayout({ batchId: cancelled.id, row: 1, attempts: 1 }),
+      }),
+    ).rejects.toBeInstanceOf(FirstCommitRefused);
+    // Nothing stored: no payout, the key still free, the row left to its sender to settle; nothing sent.
+    expect(await payouts.payoutIdForKey(cancelled.idempotency)).toBeNull();
+    expect(
+      await world.t.dataSource.query(`SELECT 1 FROM payouts WHERE reference = 'row of a cancelled batch'`),
+    ).toEqual([]);
+    expect(await rowOf(cancelled.id)).toEqual({ status: 'sending', payout_id: null });
+    expect(await ledger()).toEqual(ledgerBefore);
+    await http().post(`/v1/payout-batches/${open.id}/cancel`).set(admin());
   });
 
   it('a row of a cancelled batch, or a refused retry, whose earlier attempt paid shows that payout', async () => {

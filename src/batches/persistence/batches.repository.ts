@@ -16,6 +16,7 @@ import type {
 import { formatAmount } from '../../payouts/domain/money';
 import { PayoutBatchApprovalEntity, PayoutBatchEntity } from './batch.entity';
 import { runPrepared } from '../../database/prepared-statements';
+import type { FirstCommitLink } from '../../payouts/persistence/payouts.repository';
 
 /** attempts is a smallint: a row retried for months stops counting there rather than failing its claim. */
 const MAX_ATTEMPTS = 32_767;
@@ -321,6 +322,23 @@ export class BatchesRepository {
       [owners],
     );
     return released;
+  }
+
+  /**
+   * The row's submitted mark as part of its payout's first commit (PayoutsService.create): the
+   * row follows the payout from the moment the payout exists, with no commit of its own and no
+   * window in which a payout exists behind a row still `sending`. Its guard stores nothing for a
+   * row whose batch was cancelled since it was claimed (the claim is then settled as cancelled).
+   */
+  submittedWithPayout(claim: RowClaim): FirstCommitLink {
+    return {
+      guard: (p) => `NOT EXISTS (SELECT 1 FROM payout_batches WHERE id = ${p(1)}::uuid AND cancelled_at IS NOT NULL)`,
+      write: (p, claimed) =>
+        `UPDATE payout_batch_items i SET status = 'submitted', payout_id = c.payout_id, error_code = NULL,
+           error_message = NULL, updated_at = now()
+          FROM ${claimed} c WHERE i.batch_id = ${p(1)}::uuid AND i.row = ${p(2)}::int`,
+      parameters: [claim.batchId, claim.row],
+    };
   }
 
   /**

@@ -34,8 +34,28 @@ export interface RequestedPayout {
   holdOnCreate: boolean;
 }
 
-/** What the first commit of a payout did: inserted it, found its key taken, or left it to the governed path. */
-export type ClaimResult = { outcome: 'inserted'; payout: Payout } | { outcome: 'taken' } | { outcome: 'governed' };
+/**
+ * What the first commit of a payout did: inserted it, found its key taken, left it to the governed
+ * path, or wrote nothing because its linked write's guard said no (see FirstCommitLink).
+ */
+export type ClaimResult =
+  | { outcome: 'inserted'; payout: Payout }
+  | { outcome: 'taken' }
+  | { outcome: 'governed' }
+  | { outcome: 'link_refused' };
+
+/**
+ * Another module's write that commits with a payout's first commit or not at all (a batch row
+ * that follows its payout from the moment the payout exists), in the same statement. Its SQL
+ * names its own parameters through `p(1)`, `p(2)`, … (renumbered into the statement's).
+ */
+export interface FirstCommitLink {
+  /** A boolean SQL expression: false stores nothing (no claim, no payout) and answers `link_refused`. */
+  guard: (p: (index: number) => string) => string;
+  /** A data-modifying statement run once the claim inserted; `claim` names the claim's rows (column payout_id). */
+  write: (p: (index: number) => string, claim: string) => string;
+  parameters: readonly unknown[];
+}
 
 /** The statuses that never moved money and never will: they do not count against limits. */
 const NOT_PAID_OUT = ['failed', 'rejected', 'cancelled'];
@@ -178,27 +198,42 @@ export class PayoutsRepository {
     claim: NewClaim,
     payout: RequestedPayout,
     history: Record<string, unknown>,
-    options: { transaction?: Transaction; unlessGoverned: boolean; events: readonly PayoutOutboxEvent[] },
+    options: {
+      transaction?: Transaction;
+      unlessGoverned: boolean;
+      events: readonly PayoutOutboxEvent[];
+      link?: FirstCommitLink;
+    },
   ): Promise<ClaimResult> {
     // The events announcing the payout, written only if the claim (so the payout) was.
     const eventPlaceholders = options.events.map((_, index) => ({
       type: `$${28 + 2 * index}`,
       payload: `$${29 + 2 * index}`,
     }));
+    const linkBase = 27 + 2 * options.events.length;
+    const linkParameter = (index: number) => `$${linkBase + index}`;
+    const link = options.link;
     // unlessGoverned: insert nothing when a payout policy governs this payout; the caller then
     // takes the governed path (policies locked, limits counted, approvals decided). Checked in the
     // same statement, so a payout either saw no policy or is governed: never a gap between the two.
-    const { rows } = await runPrepared<{ governed: boolean; created_at: Date | null; updated_at: Date | null }>(
+    const { rows } = await runPrepared<{
+      governed: boolean;
+      link_allows: boolean;
+      created_at: Date | null;
+      updated_at: Date | null;
+    }>(
       options.transaction ?? this.dataSource,
       `WITH governed AS (
          SELECT $23::boolean AND EXISTS (
            SELECT 1 FROM payout_policies WHERE currency = $11::char(3) AND (provider IS NULL OR provider = $8::varchar)
              AND (environment IS NULL OR environment = $9::varchar) AND (api_key_id IS NULL OR api_key_id = $1::uuid)
          ) AS yes
+       ), link_allows AS (
+         SELECT ${link ? `(${link.guard(linkParameter)})` : 'true'} AS yes
        ), claim AS (
          INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, payout_id, expires_at, owner_instance, lease_until)
          SELECT $1::uuid, $2::varchar, $3::char(64), $4::uuid, now() + $5::interval, $6::int, now() + $7::int * interval '1 millisecond'
-         WHERE NOT (SELECT yes FROM governed)
+         WHERE NOT (SELECT yes FROM governed) AND (SELECT yes FROM link_allows)
          ON CONFLICT DO NOTHING RETURNING payout_id
        ), payout AS (
          INSERT INTO payouts (id, provider, environment, status, amount, currency, beneficiary, beneficiary_master_key_id,
@@ -212,8 +247,11 @@ export class PayoutsRepository {
        ), history AS (
          INSERT INTO payout_events (payout_id, type, from_status, to_status, detail)
          SELECT payout_id, 'created', NULL, $24::varchar, $21::jsonb FROM claim
-       )${eventPlaceholders.length ? `, announced AS (${enqueueEventsSql(eventPlaceholders, 'claim')})` : ''}
-       SELECT (SELECT yes FROM governed) AS governed, payout.created_at, payout.updated_at
+       )${eventPlaceholders.length ? `, announced AS (${enqueueEventsSql(eventPlaceholders, 'claim')})` : ''}${
+         link ? `, linked AS (${link.write(linkParameter, 'claim')})` : ''
+       }
+       SELECT (SELECT yes FROM governed) AS governed, (SELECT yes FROM link_allows) AS link_allows,
+              payout.created_at, payout.updated_at
        FROM (SELECT 1) AS one LEFT JOIN payout ON true`,
       [
         scope.apiKeyId,
@@ -244,10 +282,12 @@ export class PayoutsRepository {
         payout.approvalExpiresAt,
         payout.holdOnCreate,
         ...options.events.flatMap((event) => [event.type, JSON.stringify(event.payload)]),
+        ...(link?.parameters ?? []),
       ],
     );
     const [row] = rows;
     if (row.governed) return { outcome: 'governed' };
+    if (!row.link_allows) return { outcome: 'link_refused' };
     if (!row.created_at || !row.updated_at) return { outcome: 'taken' };
     const entity = requestedRow(this.dataSource.getRepository(PayoutEntity), payout);
     entity.createdAt = row.created_at;
