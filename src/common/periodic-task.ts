@@ -1,30 +1,87 @@
 /**
+ * Wake-ups asked for within this span share one timer: however many are asked for, at most one
+ * timer per span of the future is pending.
+ */
+const WAKE_GRANULARITY_MS = 100;
+
+/**
  * Runs a job every interval, never two passes at once (a slow pass makes the next ticks skip),
  * without keeping the process alive. Stopping waits for the pass in progress.
  */
 export class PeriodicTask {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Extra passes asked for (runAt), by the end of their granularity span. */
+  private readonly wakeUps = new Map<number, NodeJS.Timeout>();
+  /** A wake-up came during a pass: run once more right after it. */
+  private runAgain = false;
+  private runningWoken = false;
+  /** The interval ticked during a woken pass: its own pass runs right after. */
+  private intervalPassOwed = false;
+  private stopped = false;
 
   constructor(
-    private readonly work: () => Promise<unknown>,
+    /** One pass; `woken` when a wake-up (runAt), not the interval, started it. */
+    private readonly work: (pass: { woken: boolean }) => Promise<unknown>,
     private readonly onError: (error: unknown) => void,
   ) {}
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.stopped = false;
+    this.timer = setInterval(() => this.tick(false), intervalMs);
     this.timer.unref();
   }
 
+  /**
+   * A pass at `at` (epoch ms, rounded up to WAKE_GRANULARITY_MS) besides the interval's: work
+   * known to fall due then is done then, not up to an interval later. A pass running at that
+   * moment is followed by one more.
+   */
+  runAt(at: number): void {
+    if (this.stopped) return;
+    const span = Math.ceil(at / WAKE_GRANULARITY_MS) * WAKE_GRANULARITY_MS;
+    if (this.wakeUps.has(span)) return;
+    const timer = setTimeout(
+      () => {
+        this.wakeUps.delete(span);
+        if (this.running) this.runAgain = true;
+        else this.tick(true);
+      },
+      Math.max(0, span - Date.now()),
+    );
+    timer.unref();
+    this.wakeUps.set(span, timer);
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    for (const timer of this.wakeUps.values()) clearTimeout(timer);
+    this.wakeUps.clear();
     await this.running;
   }
 
-  private tick(): void {
-    if (this.running) return;
-    this.running = this.work()
+  private tick(woken = false): void {
+    if (this.stopped) return;
+    if (this.running) {
+      // The interval's pass is owed, not skipped, when a wake-up's pass holds its place: a
+      // stream of wake-ups must not starve what only the interval's passes do.
+      if (!woken && this.runningWoken) this.intervalPassOwed = true;
+      return;
+    }
+    this.runningWoken = woken;
+    this.running = this.work({ woken })
       .then(() => undefined, this.onError)
-      .finally(() => (this.running = undefined));
+      .finally(() => {
+        this.running = undefined;
+        if (this.intervalPassOwed) {
+          this.intervalPassOwed = false;
+          this.runAgain = false; // the interval's pass does what a woken one would
+          this.tick(false);
+        } else if (this.runAgain) {
+          this.runAgain = false;
+          this.tick(true);
+        }
+      });
   }
 }

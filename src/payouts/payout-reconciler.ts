@@ -31,7 +31,8 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   private readonly logger = new Logger('Reconciler');
   private stopping = false;
   private readonly passes = new PeriodicTask(
-    () => this.runOnce(),
+    // A woken pass only checks what is due; the housekeeping waits for the periodic one.
+    (pass) => (pass.woken ? this.checkDue() : this.runOnce()),
     (error) =>
       this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'reconciliation pass failed'),
   );
@@ -55,14 +56,33 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
     this.passes.start(this.environment.RECONCILE_INTERVAL_MS);
   }
 
+  /**
+   * A check falls due at `at` (epoch ms; a throttled notification's follow-up): a pass runs
+   * then, instead of at the next RECONCILE_INTERVAL_MS tick, so the follow-up is as late as the
+   * throttle asks and no later. Only a hint: the due time is in the database, and the periodic
+   * passes (on any replica) find it whatever happens to this process.
+   */
+  checkDueAt(at: number): void {
+    if (!this.stopping) this.passes.runAt(at);
+  }
+
   onModuleDestroy(): Promise<void> {
     // The round in progress finishes (its claims are leased to this replica); no new one starts.
     this.stopping = true;
     return this.passes.stop();
   }
 
-  /** One pass, rounds until no provider has a full round left; returns how many payouts were looked at. */
+  /** One pass: the checks due (see checkDue), then cancel expired approvals and purge expired keys; returns how many payouts were looked at. */
   async runOnce(): Promise<number> {
+    const checked = await this.checkDue();
+    // Payouts that waited past their approval deadline are cancelled, never sent.
+    await this.approvals.expireDue();
+    await this.idempotencyKeys.purgeExpired();
+    return checked;
+  }
+
+  /** Rounds of due checks until no provider has a full round left; returns how many payouts were looked at. */
+  private async checkDue(): Promise<number> {
     const limits = PROVIDERS.map((provider) => ({
       provider,
       limit: reconcileConcurrencyOf(this.environment, provider),
@@ -85,9 +105,6 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
       // Let requests waiting on the event loop in between rounds.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    // Payouts that waited past their approval deadline are cancelled, never sent.
-    await this.approvals.expireDue();
-    await this.idempotencyKeys.purgeExpired();
     return checked;
   }
 

@@ -5,6 +5,7 @@ import { ENVIRONMENTS } from '../credentials/domain/credential';
 import { descriptorOf } from '../providers/provider-catalogue';
 import { mayStillChange, Payout } from '../payouts/domain/payout';
 import { PayoutsRepository } from '../payouts/persistence/payouts.repository';
+import { PayoutReconciler } from '../payouts/payout-reconciler';
 import { PayoutsService } from '../payouts/payouts.service';
 import { ProviderRegistry } from '../providers/provider.registry';
 import type { InboundWebhook, Provider, ProviderEnvironment, WebhookNotice } from '../providers/provider.port';
@@ -40,6 +41,7 @@ export class WebhooksService {
     private readonly payoutRows: PayoutsRepository,
     private readonly registry: ProviderRegistry,
     private readonly payouts: PayoutsService,
+    private readonly reconciler: PayoutReconciler,
     private readonly environment: Environment,
     private readonly metrics: Metrics,
   ) {}
@@ -134,6 +136,9 @@ export class WebhooksService {
         dedupe: notice.deliveryId !== undefined ? 'by-delivery-id' : 'none',
       },
     );
+    // The follow-up check is due by the end of the interval (webhook_fetch_at, at the latest now,
+    // plus the interval; the clocks' offset cancels out): the reconciler runs it then.
+    if (slot === 'deferred') this.reconciler.checkDueAt(Date.now() + this.environment.WEBHOOK_FETCH_INTERVAL_MS);
     if (slot !== 'claimed') return slot;
     try {
       const result = await this.registry

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { eventually } from '../support/sim-client';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
+import { bearer } from '../support/test-app';
+
+/**
+ * The follow-up check a throttled notification schedules runs when the throttle's interval ends,
+ * not at the reconciler's next periodic pass: here the periodic passes are ten minutes apart, so
+ * a D24 payout whose second notification (COMPLETED) came inside the fetch interval completes
+ * only through that wake-up.
+ */
+describe('a throttled notification’s follow-up check', () => {
+  let world: ProviderWorld;
+
+  beforeAll(async () => {
+    world = await startProviderWorld({ RECONCILE_INTERVAL_MS: '600000', WEBHOOK_FETCH_INTERVAL_MS: '1000' }, 47);
+  });
+  afterAll(() => world.close());
+
+  it('runs when the fetch interval ends', async () => {
+    const created = await world.t.http
+      .post('/v1/payouts')
+      .set(bearer(world.t.adminKey))
+      .set('Idempotency-Key', randomUUID())
+      .send({
+        provider: 'd24',
+        environment: 'simulator',
+        amount: '10.00',
+        currency: 'BRL',
+        beneficiary: {
+          type: 'latam_bank_account',
+          country: 'BR',
+          name: 'José',
+          documentId: '84932568207',
+          documentType: 'CPF',
+          bankCode: 1,
+          bankAccount: '123456789',
+          bankBranch: '0001',
+          accountType: 'C',
+        },
+      });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const done = await eventually(
+      async () => (await world.t.http.get(`/v1/payouts/${id}`).set(bearer(world.t.adminKey))).body,
+      (payout: { status: string }) => payout.status === 'completed',
+      5_000,
+    );
+    expect(done.status).toBe('completed');
+    // One fetch after the first notification (DELIVERED), then the follow-up check's: the
+    // completion was fetched by the reconciler, at least one interval after the first fetch.
+    const history = (await world.t.http.get(`/v1/payouts/${id}/events`).set(bearer(world.t.adminKey))).body as Array<{
+      toStatus: string;
+      detail: { source?: string };
+      occurredAt: string;
+    }>;
+    const fetched = history.find((entry) => entry.detail.source === 'webhook:d24');
+    const completed = history.find((entry) => entry.toStatus === 'completed');
+    expect(completed?.detail.source).toBe('reconcile');
+    const after = Date.parse(completed!.occurredAt) - Date.parse(fetched!.occurredAt);
+    // The throttle holds (measured from the fetch's commit, a little after its slot was taken).
+    expect(after).toBeGreaterThanOrEqual(800);
+    expect(after).toBeLessThan(4_000); // and the follow-up is not left to the next periodic pass
+  });
+});
