@@ -50,7 +50,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
    * another replica (or this one restarted) claims them again once this process's liveness lock
    * is gone (releaseRowsOfDeadSenders), and sending a row again is safe.
    */
-  private readonly claimedAhead = new Map<string, ClaimedItem[]>();
+  private readonly claimedAhead = new Map<string, Array<{ item: ClaimedItem; claimedAt: number }>>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private stopped = false;
@@ -123,15 +123,24 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
         const slots = batchConcurrencyOf(this.environment, provider);
         const free = slots - (this.inFlight.get(provider) ?? 0);
         if (free <= 0) return;
-        const ahead = this.claimedAhead.get(provider) ?? [];
+        // Rows held past half their lease are left to be claimed again when it ends (sends this
+        // slow mean a provider taking tens of seconds): never started near the end of a lease.
+        const ahead = (this.claimedAhead.get(provider) ?? []).filter(
+          (held) => Date.now() - held.claimedAt < SEND_LEASE_MS / 2,
+        );
+        this.claimedAhead.set(provider, ahead);
         if (ahead.length < free) {
-          ahead.push(
-            ...(await this.repository.claimDue(provider, free + slots - ahead.length, SEND_LEASE_MS, this.liveness.id)),
+          const claimedAt = Date.now();
+          const claimed = await this.repository.claimDue(
+            provider,
+            free + slots - ahead.length,
+            SEND_LEASE_MS,
+            this.liveness.id,
           );
-          this.claimedAhead.set(provider, ahead);
+          ahead.push(...claimed.map((item) => ({ item, claimedAt })));
         }
         const startable = Math.min(slots - (this.inFlight.get(provider) ?? 0), ahead.length);
-        for (const item of ahead.splice(0, startable)) this.start(provider, item);
+        for (const { item } of ahead.splice(0, startable)) this.start(provider, item);
       } while (this.fillAgain.has(provider));
     })()
       .catch((error: unknown) =>
