@@ -28,7 +28,7 @@ export class PeriodicTask {
 
   start(intervalMs: number): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.tick(false), intervalMs);
+    this.timer = setInterval(() => this.tick({ woken: false }), intervalMs);
     this.timer.unref();
   }
 
@@ -45,7 +45,7 @@ export class PeriodicTask {
       () => {
         this.wakeUps.delete(span);
         if (this.running) this.runAgain = true;
-        else this.tick(true);
+        else this.tick({ woken: true });
       },
       Math.max(0, span - Date.now()),
     );
@@ -61,7 +61,7 @@ export class PeriodicTask {
     await this.running;
   }
 
-  private tick(woken = false): void {
+  private tick({ woken }: { woken: boolean }): void {
     if (this.stopped) return;
     if (this.running) {
       // The interval's pass is owed, not skipped, when a wake-up's pass holds its place: a
@@ -77,10 +77,10 @@ export class PeriodicTask {
         if (this.intervalPassOwed) {
           this.intervalPassOwed = false;
           this.runAgain = false; // the interval's pass does what a woken one would
-          this.tick(false);
+          this.tick({ woken: false });
         } else if (this.runAgain) {
           this.runAgain = false;
-          this.tick(true);
+          this.tick({ woken: true });
         }
       });
   }
