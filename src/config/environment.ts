@@ -571,21 +571,35 @@ function parseConcurrencyByProvider(
   return { limits, problems };
 }
 
+/**
+ * The per-provider limits of a `provider=n` list (validated at start), parsed once per value:
+ * the batch runner asks after every row it sends.
+ */
+const parsedLimits = new Map<string, Map<string, number>>();
+function limitsOf(name: string, value: string | undefined): Map<string, number> {
+  const key = `${name}=${value ?? ''}`;
+  let limits = parsedLimits.get(key);
+  if (!limits) {
+    limits = parseConcurrencyByProvider(name, value).limits;
+    // Values come from configuration: a handful at most, unless tests set many; never unbounded.
+    if (parsedLimits.size >= 64) parsedLimits.clear();
+    parsedLimits.set(key, limits);
+  }
+  return limits;
+}
+
 /** How many reconciler checks one replica runs at once against `provider`. */
 export function reconcileConcurrencyOf(environment: Environment, provider: string): number {
   return (
-    parseConcurrencyByProvider(
-      'RECONCILE_CONCURRENCY_BY_PROVIDER',
-      environment.RECONCILE_CONCURRENCY_BY_PROVIDER,
-    ).limits.get(provider) ?? environment.RECONCILE_CONCURRENCY
+    limitsOf('RECONCILE_CONCURRENCY_BY_PROVIDER', environment.RECONCILE_CONCURRENCY_BY_PROVIDER).get(provider) ??
+    environment.RECONCILE_CONCURRENCY
   );
 }
 
 /** How many batch rows one replica sends at once to `provider`. */
 export function batchConcurrencyOf(environment: Environment, provider: string): number {
   return (
-    parseConcurrencyByProvider('BATCH_CONCURRENCY_BY_PROVIDER', environment.BATCH_CONCURRENCY_BY_PROVIDER).limits.get(
-      provider,
-    ) ?? environment.BATCH_CONCURRENCY
+    limitsOf('BATCH_CONCURRENCY_BY_PROVIDER', environment.BATCH_CONCURRENCY_BY_PROVIDER).get(provider) ??
+    environment.BATCH_CONCURRENCY
   );
 }

@@ -134,6 +134,12 @@ export class CredentialedHttp implements OnModuleDestroy {
   /** Opened secrets per provider + environment + kind, so a call does not read and decrypt them again. */
   private readonly materials = new Map<string, Promise<{ credential: Credential; secret: SecretMaterial }>>();
   private readonly breakers = new Map<string, ReturnType<typeof circuitBreaker>>();
+  private readonly retryingBreakers = new Map<string, IPolicy>();
+  /** One more attempt after a retryable failure, after a short back-off. */
+  private readonly retryOnce = retry(
+    handleWhen((error) => error instanceof ProviderError && error.retryable),
+    { maxAttempts: 1, backoff: new ExponentialBackoff({ initialDelay: RETRY_DELAY_MS, maxDelay: 1_000 }) },
+  );
   private readonly trust: string[];
   private readonly stopListening: () => void;
 
@@ -304,7 +310,7 @@ export class CredentialedHttp implements OnModuleDestroy {
 
   async request(request: OutboundRequest): Promise<OutboundResponse> {
     const key = `${request.provider}:${request.environment}`;
-    const policy: IPolicy = request.idempotent ? wrap(this.retryPolicy(), this.breaker(key)) : this.breaker(key);
+    const policy: IPolicy = request.idempotent ? this.retryingBreaker(key) : this.breaker(key);
     try {
       return await policy.execute(() => this.send(request));
     } catch (error) {
@@ -320,11 +326,17 @@ export class CredentialedHttp implements OnModuleDestroy {
     }
   }
 
-  private retryPolicy() {
-    return retry(
-      handleWhen((error) => error instanceof ProviderError && error.retryable),
-      { maxAttempts: 1, backoff: new ExponentialBackoff({ initialDelay: RETRY_DELAY_MS, maxDelay: 1_000 }) },
-    );
+  /**
+   * The breaker of `key` behind one retry of a retryable failure (idempotent calls only). Built
+   * once per provider environment, not per call: cockatiel's policies hold no per-execution state.
+   */
+  private retryingBreaker(key: string): IPolicy {
+    let policy = this.retryingBreakers.get(key);
+    if (!policy) {
+      policy = wrap(this.retryOnce, this.breaker(key));
+      this.retryingBreakers.set(key, policy);
+    }
+    return policy;
   }
 
   private breaker(key: string) {
