@@ -3,6 +3,11 @@
  * timer per span of the future is pending.
  */
 const WAKE_GRANULARITY_MS = 100;
+/**
+ * Pending wake-ups at most (a long interval asked of a busy task could ask for one per span for
+ * hours); past it a wake-up is dropped, and the interval's pass does that work a little later.
+ */
+const MAX_PENDING_WAKE_UPS = 1_000;
 
 /**
  * Runs a job every interval, never two passes at once (a slow pass makes the next ticks skip),
@@ -40,7 +45,7 @@ export class PeriodicTask {
   runAt(at: number): void {
     if (this.stopped) return;
     const span = Math.ceil(at / WAKE_GRANULARITY_MS) * WAKE_GRANULARITY_MS;
-    if (this.wakeUps.has(span)) return;
+    if (this.wakeUps.has(span) || this.wakeUps.size >= MAX_PENDING_WAKE_UPS) return;
     const timer = setTimeout(
       () => {
         this.wakeUps.delete(span);
