@@ -5,7 +5,7 @@ import { BatchRunner } from '../../src/batches/batch-runner';
 import { rowPayoutKey } from '../../src/batches/domain/batch';
 import { BatchesRepository } from '../../src/batches/persistence/batches.repository';
 import { FirstCommitRefused, PayoutsService } from '../../src/payouts/payouts.service';
-import { brazilianAccount } from '../support/beneficiaries';
+import { brazilianAccount, brazilianBankAccount } from '../support/beneficiaries';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
 import { admin as simulatorAdmin, eventually } from '../support/sim-client';
@@ -394,17 +394,7 @@ describe('payout batches', () => {
       provider: 'd24' as const,
       environment: 'simulator' as const,
       amount: { amount: '3.00', currency: 'BRL' },
-      beneficiary: {
-        type: 'latam_bank_account' as const,
-        country: 'BR',
-        name: 'José',
-        documentId: '84932568207',
-        documentType: 'CPF',
-        bankCode: 1,
-        bankAccount: '123456789',
-        bankBranch: '0001',
-        accountType: 'C',
-      },
+      beneficiary: brazilianBankAccount(),
       reference,
     });
     const rowOf = async (id: string) =>

@@ -1,9 +1,16 @@
+import type { LatamBankBeneficiary } from '../../src/providers/provider.port';
+
 /**
  * A Brazilian bank account that passes every rule (CPF 849.325.682-07 has valid check digits; a
  * Banco do Brasil conta, agência and account type, as D24 requires), for
  * suites that need a D24 beneficiary; override what the test is about.
  */
 export function brazilianAccount(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...brazilianBankAccount(), ...overrides };
+}
+
+/** The same account, typed as the domain's beneficiary (for suites that call services directly). */
+export function brazilianBankAccount(): LatamBankBeneficiary {
   return {
     type: 'latam_bank_account',
     country: 'BR',
@@ -15,6 +22,5 @@ export function brazilianAccount(overrides: Record<string, unknown> = {}): Recor
     bankAccount: '123456789',
     bankBranch: '0001',
     accountType: 'C',
-    ...overrides,
   };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { brazilianAccount } from '../support/beneficiaries';
 import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
@@ -37,17 +38,7 @@ describe('a throttled notification’s follow-up check', () => {
         environment: 'simulator',
         amount: '10.00',
         currency: 'BRL',
-        beneficiary: {
-          type: 'latam_bank_account',
-          country: 'BR',
-          name: 'José',
-          documentId: '84932568207',
-          documentType: 'CPF',
-          bankCode: 1,
-          bankAccount: '123456789',
-          bankBranch: '0001',
-          accountType: 'C',
-        },
+        beneficiary: brazilianAccount(),
       });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
