@@ -827,7 +827,7 @@ export interface paths {
         put?: never;
         /**
          * D24 cashout notification (form-encoded)
-         * @description `control` is verified in constant time; it covers `external_id` only, so the status is fetched from D24 by that id and no other field is used. At most one fetch per payout per WEBHOOK_FETCH_INTERVAL_MS (`deferred`: a follow-up check is scheduled); `final`: the payout can no longer change.
+         * @description `control` is verified in constant time; it covers `external_id` only, so the status is fetched from D24 by that id and no other field is used. At most one fetch per payout per WEBHOOK_FETCH_INTERVAL_MS (`deferred`: a follow-up check is scheduled); `final`: the payout can no longer change; `unknown_payout`: no payout of ours with that id in an environment whose keys verify `control`.
          */
         post: operations["Webhooks_d24"];
         delete?: never;
@@ -5802,7 +5802,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            /** @description UNAUTHENTICATED: `control` does not verify for the payout it names. */
+            /** @description UNAUTHENTICATED: `control` does not verify with the API Signature of any D24 environment we hold keys for. */
             401: {
                 headers: {
                     [name: string]: unknown;

@@ -3,8 +3,7 @@ import { Metrics } from '../observability/metrics';
 import { Environment, settingValue } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
 import { descriptorOf } from '../providers/provider-catalogue';
-import { mayStillChange, Payout } from '../payouts/domain/payout';
-import { PayoutsRepository } from '../payouts/persistence/payouts.repository';
+import { statusesThatMayChange } from '../payouts/domain/payout';
 import { PayoutReconciler } from '../payouts/payout-reconciler';
 import { PayoutsService } from '../payouts/payouts.service';
 import { ProviderRegistry } from '../providers/provider.registry';
@@ -37,8 +36,6 @@ export class WebhooksService {
 
   constructor(
     private readonly deliveries: WebhookDeliveriesRepository,
-    // The payouts module's own repository: notifications read payouts and claim their fetch slots through it.
-    private readonly payoutRows: PayoutsRepository,
     private readonly registry: ProviderRegistry,
     private readonly payouts: PayoutsService,
     private readonly reconciler: PayoutReconciler,
@@ -46,103 +43,84 @@ export class WebhooksService {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Returns null when no environment's credential verifies the notification. */
+  /**
+   * The environments whose credential verifies the notification (every one is tried: the payout
+   * it names must be in one of them, and a provider may use one signing key in several), or null
+   * when none does. Credentials come from the clients' caches: no database round trip, even for a
+   * forged notification or an environment with no credential.
+   */
   async verify(
     provider: Provider,
     webhook: InboundWebhook,
-    hint?: ProviderEnvironment,
-  ): Promise<{ notice: WebhookNotice; environment: ProviderEnvironment } | null> {
+  ): Promise<{ notice: WebhookNotice; environments: ProviderEnvironment[] } | null> {
     if (!this.allowedSource(provider, webhook.remoteAddress)) {
       this.recordRejection(provider, 'source_not_allowed', webhook.remoteAddress);
       return null;
     }
-    const environments = hint ? [hint] : (ENVIRONMENTS[provider] as readonly ProviderEnvironment[]);
-    for (const environment of environments) {
-      const notice = await this.registry
+    let notice: WebhookNotice | null = null;
+    const environments: ProviderEnvironment[] = [];
+    for (const environment of ENVIRONMENTS[provider] as readonly ProviderEnvironment[]) {
+      const verified = await this.registry
         .get(provider, environment)
         .verifyWebhook(webhook)
         .catch(() => null); // no credential for that environment
-      if (notice) return { notice, environment };
+      if (!verified) continue;
+      notice ??= verified;
+      environments.push(environment);
     }
+    if (notice) return { notice, environments };
     this.recordRejection(provider, 'unverified', webhook.remoteAddress);
     return null;
   }
 
-  /** Finds the payout a verified notice is about (our id is the provider's external id). */
-  async payoutFor(provider: Provider, notice: WebhookNotice): Promise<Payout | null> {
-    // Not a uuid: cannot be one of our ids (and would fail the query).
-    const externalId = notice.externalId && UUID.test(notice.externalId) ? notice.externalId : undefined;
-    return this.payoutRows.findForNotice(provider, externalId, notice.providerReference);
-  }
-
   /**
-   * One of our payouts, when a provider names it before its proof is checked: its environment
-   * tells which credential to verify with (a hint only), and process() uses the row if the
-   * verified notice names the same payout, instead of reading it again.
-   */
-  async payoutNamed(provider: Provider, externalId: string): Promise<Payout | null> {
-    if (!UUID.test(externalId)) return null;
-    return this.payoutRows.findForNotice(provider, externalId, undefined);
-  }
-
-  /**
-   * Processes a verified notice: at most one status fetch per payout per interval, then the state
-   * machine. `named` is the payout read for the verification hint (see payoutNamed), if any.
+   * Processes a verified notice, found by what it says and by the environments that verified it:
+   * at most one status fetch per payout per interval, then the state machine.
    */
   async process(
     provider: Provider,
-    environment: ProviderEnvironment,
+    environments: readonly ProviderEnvironment[],
     notice: WebhookNotice,
-    named?: Payout | null,
   ): Promise<WebhookOutcome> {
-    const outcome = await this.processVerified(provider, environment, notice, named);
+    const outcome = await this.processVerified(provider, environments, notice);
     this.metrics.webhooks.inc({ provider, outcome: 'accepted', reason: outcome });
     return outcome;
   }
 
   private async processVerified(
     provider: Provider,
-    environment: ProviderEnvironment,
+    environments: readonly ProviderEnvironment[],
     notice: WebhookNotice,
-    named?: Payout | null,
   ): Promise<WebhookOutcome> {
-    const payout =
-      named && named.id === notice.externalId && named.provider === provider
-        ? named
-        : await this.payoutFor(provider, notice);
-    if (!payout) {
+    const fetch = await this.deliveries.recordAndClaimFetch(
+      {
+        provider,
+        environments,
+        // Not a uuid: cannot be one of our ids (and would fail the query).
+        payoutId: notice.externalId && UUID.test(notice.externalId) ? notice.externalId : undefined,
+        providerReference: notice.providerReference,
+        openStatuses: statusesThatMayChange(provider),
+      },
+      { deliveryId: notice.deliveryId, outcome: 'applied' },
+      { intervalMs: this.environment.WEBHOOK_FETCH_INTERVAL_MS },
+    );
+    if (fetch.outcome === 'unknown_payout') {
       // Nothing stored: a verified notification can still be replayed at will.
       this.logger.warn(
-        { provider, environment, externalId: notice.externalId, providerReference: notice.providerReference },
+        { provider, environments, externalId: notice.externalId, providerReference: notice.providerReference },
         'notification for a payout we do not know',
       );
       return 'unknown_payout';
     }
-    if (!mayStillChange(payout.provider, payout.status)) return 'final';
-    const slot = await this.deliveries.recordAndClaimFetch(
-      {
-        provider,
-        environment,
-        // Without an authenticated delivery id, the fetch itself is the delivery worth recording.
-        deliveryId: (notice.deliveryId !== undefined
-          ? `${environment}:${notice.deliveryId}`
-          : `${environment}:fetch:${payout.id}:${Date.now()}`
-        ).slice(0, 300),
-        payoutId: payout.id,
-        outcome: 'applied',
-      },
-      {
-        intervalMs: this.environment.WEBHOOK_FETCH_INTERVAL_MS,
-        dedupe: notice.deliveryId !== undefined ? 'by-delivery-id' : 'none',
-      },
-    );
     // The follow-up check is due by the end of the interval (webhook_fetch_at, at the latest now,
     // plus the interval; the clocks' offset cancels out): the reconciler runs it then.
-    if (slot === 'deferred') this.reconciler.checkDueAt(Date.now() + this.environment.WEBHOOK_FETCH_INTERVAL_MS);
-    if (slot !== 'claimed') return slot;
+    if (fetch.outcome === 'deferred')
+      this.reconciler.checkDueAt(Date.now() + this.environment.WEBHOOK_FETCH_INTERVAL_MS);
+    if (fetch.outcome !== 'claimed') return fetch.outcome;
+    const { payout } = fetch;
     try {
       const result = await this.registry
-        .get(provider, environment)
+        .get(provider, payout.environment)
         .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? notice.providerReference });
       await this.payouts.applyProviderResult(payout, result, `webhook:${provider}`);
       return 'applied';

@@ -86,6 +86,36 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
     }
   });
 
+  it("a notification signed with one environment's keys cannot touch a payout of another environment", async () => {
+    const stgSignature = 'stg-signature-0000000000000000000';
+    await world.t.http
+      .post('/v1/credentials/d24/keys')
+      .set(bearer(world.t.adminKey))
+      .send({ environment: 'stg', apiKey: 'stg-key', apiPassphrase: 'stg-passphrase', apiSignature: stgSignature })
+      .expect(201);
+    await admin(world.sims, 'PATCH', '/d24/settings', { timeline: { deliverAfterMs: 60_000 } });
+    try {
+      const payout = await post(d24Payout());
+      expect(payout.body.status).toBe('pending');
+      const before = await countRows();
+      const response = await world.t.http
+        .post('/v1/webhooks/d24')
+        .type('form')
+        .send({ external_id: payout.body.id, control: d24Control(stgSignature, payout.body.id, 'Be4', 'Bo7') });
+      // Authentic (our stg keys sign it), but about a payout stg cannot speak for: nothing is written or fetched.
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ outcome: 'unknown_payout' });
+      expect(await countRows()).toEqual(before);
+      const own = await world.t.http
+        .post('/v1/webhooks/d24')
+        .type('form')
+        .send({ external_id: payout.body.id, control: await controlFor(payout.body.id) });
+      expect(own.body).toEqual({ outcome: 'applied' });
+    } finally {
+      await admin(world.sims, 'PATCH', '/d24/settings', { timeline: { deliverAfterMs: 150 } });
+    }
+  });
+
   it('refused notifications write nothing and are counted in the logs', async () => {
     const payout = await post(d24Payout());
     await eventually(

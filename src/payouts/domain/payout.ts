@@ -116,6 +116,18 @@ export function mayStillChange(provider: Provider, status: PayoutStatus): boolea
   return !TERMINAL.has(status) || PAYOUT_STATUSES.some((to) => judgeTransition(provider, status, to) === 'apply');
 }
 
+const MAY_CHANGE = new Map<Provider, readonly PayoutStatus[]>();
+
+/** Every status in which mayStillChange holds for this provider (computed once per provider). */
+export function statusesThatMayChange(provider: Provider): readonly PayoutStatus[] {
+  let statuses = MAY_CHANGE.get(provider);
+  if (!statuses) {
+    statuses = PAYOUT_STATUSES.filter((status) => mayStillChange(provider, status));
+    MAY_CHANGE.set(provider, statuses);
+  }
+  return statuses;
+}
+
 export function fromProviderState(state: ProviderPayoutState): PayoutStatus {
   return state;
 }

@@ -170,6 +170,19 @@ export class PayoutsRepository {
     this.rows = new EntityRows(dataSource, PayoutEntity, 'p');
   }
 
+  /**
+   * For another module's statement that reads a payout along with its own writes (one round trip
+   * instead of a read and then a write): the payout's columns over the alias `p`, to put after
+   * SELECT, and the domain Payout of a row that selected them (other columns are ignored).
+   */
+  get selectedPayoutColumns(): string {
+    return this.rows.selectList;
+  }
+
+  payoutFromSelectedRow(row: Record<string, unknown>): Payout {
+    return toPayout(this.rows.hydrate(row));
+  }
+
   /** The payouts matching `where` (its parameters $1, $2, …), hydrated; `tail` after the WHERE (ORDER BY, FOR UPDATE). */
   private async select(
     runner: StatementRunner,
@@ -542,27 +555,5 @@ export class PayoutsRepository {
       `UPDATE payouts SET next_check_at = CASE WHEN status = ANY($2) THEN $3::timestamptz ELSE NULL END WHERE id = $1`,
       [id, openStatuses, at],
     );
-  }
-
-  /** The payout a provider notification names: by our id (the provider's external id, a UUID the caller checked), else by the provider's reference. */
-  async findForNotice(
-    provider: Provider,
-    externalId: string | undefined,
-    providerReference: string | undefined,
-  ): Promise<Payout | null> {
-    if (externalId) {
-      const [byId] = await this.select(this.dataSource, 'p.id = $1::uuid AND p.provider = $2::varchar', [
-        externalId,
-        provider,
-      ]);
-      if (byId) return toPayout(byId);
-    }
-    if (!providerReference) return null;
-    const [row] = await this.select(
-      this.dataSource,
-      'p.provider = $1::varchar AND p.provider_reference = $2::varchar',
-      [provider, providerReference],
-    );
-    return row ? toPayout(row) : null;
   }
 }

@@ -60,7 +60,7 @@ export class ConnectPayWebhookController {
     // ConnectPay wants OK within 10 s; the status fetch happens after the answer.
     setImmediate(() => {
       this.webhooks
-        .process('connectpay', verified.environment, verified.notice)
+        .process('connectpay', verified.environments, verified.notice)
         .catch((error: unknown) => this.logger.warn({ error: String(error) }, 'notification processing failed'));
     });
     return 'OK';

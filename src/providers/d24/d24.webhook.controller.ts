@@ -22,7 +22,8 @@ export class D24WebhookController {
     summary: 'D24 cashout notification (form-encoded)',
     description:
       '`control` is verified in constant time; it covers `external_id` only, so the status is fetched from D24 by that id and no other field is used. ' +
-      'At most one fetch per payout per WEBHOOK_FETCH_INTERVAL_MS (`deferred`: a follow-up check is scheduled); `final`: the payout can no longer change.',
+      'At most one fetch per payout per WEBHOOK_FETCH_INTERVAL_MS (`deferred`: a follow-up check is scheduled); `final`: the payout can no longer change; ' +
+      '`unknown_payout`: no payout of ours with that id in an environment whose keys verify `control`.',
   })
   @ApiOkResponse({
     description: 'Verified; what was done with it.',
@@ -59,15 +60,12 @@ export class D24WebhookController {
   })
   @ApiUnauthorizedResponse({
     type: ErrorBodyDto,
-    description: 'UNAUTHENTICATED: `control` does not verify for the payout it names.',
+    description:
+      'UNAUTHENTICATED: `control` does not verify with the API Signature of any D24 environment we hold keys for.',
   })
   async notify(@Req() request: RawRequest): Promise<{ outcome: string }> {
-    const webhook = inbound(request);
-    // D24 names our payout in the body: its environment tells which keys to check the control with.
-    const externalId = new URLSearchParams(webhook.rawBody.toString('utf8')).get('external_id');
-    const named = externalId ? await this.webhooks.payoutNamed('d24', externalId) : null;
-    const verified = await this.webhooks.verify('d24', webhook, named?.environment);
+    const verified = await this.webhooks.verify('d24', inbound(request));
     if (!verified) throw unverifiable();
-    return { outcome: await this.webhooks.process('d24', verified.environment, verified.notice, named) };
+    return { outcome: await this.webhooks.process('d24', verified.environments, verified.notice) };
   }
 }

@@ -104,6 +104,9 @@ class ConnectTimeoutAgent extends Agent {
 }
 
 const RETRY_DELAY_MS = 100;
+/** How long a credential found missing (or revoked) stays known as missing, unless a vault change comes first. */
+const MISSING_CREDENTIAL_MEMORY_MS = 1_000;
+const MISSING_CREDENTIAL_CODES: ReadonlySet<string> = new Set(['CREDENTIAL_MISSING', 'CREDENTIAL_REVOKED']);
 
 /** provider_circuit_state: 0 closed, 1 half-open, 2 open (isolated counts as open). */
 const CIRCUIT_GAUGE: Record<CircuitState, number> = {
@@ -197,9 +200,21 @@ export class CredentialedHttp implements OnModuleDestroy {
     const key = `${provider}:${environment}:${kind}`;
     let loading = this.materials.get(key);
     if (!loading) {
-      loading = this.loadMaterial(provider, environment, kind);
-      loading.catch(() => this.materials.delete(key));
-      this.materials.set(key, loading);
+      const loaded = this.loadMaterial(provider, environment, kind);
+      loading = loaded;
+      // A missing credential is remembered for a second (a vault change forgets it at once, on
+      // every replica): a notification is verified against every environment of its provider,
+      // and one with no credential must not cost a database round trip each time. Anything else
+      // that failed (the database, say) is asked again by the next call.
+      loaded.catch((error: unknown) => {
+        const forget = () => {
+          if (this.materials.get(key) === loaded) this.materials.delete(key);
+        };
+        if (error instanceof ProviderError && MISSING_CREDENTIAL_CODES.has(error.code))
+          setTimeout(forget, MISSING_CREDENTIAL_MEMORY_MS).unref();
+        else forget();
+      });
+      this.materials.set(key, loaded);
     }
     // The cache key names the kind, so what it holds is this kind's secret.
     const active = (await loading) as { credential: Credential; secret: SecretOf<K> };
@@ -224,7 +239,7 @@ export class CredentialedHttp implements OnModuleDestroy {
    * mTLS client certificate of an `mtls` host included) is not usable. It reads the same caches
    * the calls do, which every vault change empties (in other replicas within a second, through
    * LISTEN/NOTIFY): with everything in service it costs no database round trip. A credential that
-   * is missing is not cached, so one added since is found by the next check.
+   * is missing is remembered as missing for a second at most, and a vault change forgets that too.
    */
   async assertReady(target: {
     provider: Provider;

@@ -308,7 +308,7 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
         'The callback body must be a JSON object with an orderId string; fix the body and send it again.',
       );
     }
-    const outcome = await this.webhooks.process('verestro', environment, notice);
+    const outcome = await this.webhooks.process('verestro', [environment], notice);
     this.logger.debug({ requestId, environment, outcome }, 'Verestro callback received');
     // The same answer for a first delivery and for a repeat with the same X-Idempotency-Key.
     return { status: 'received' };
