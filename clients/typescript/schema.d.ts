@@ -405,7 +405,7 @@ export interface paths {
         };
         /**
          * Get a batch
-         * @description Its rows counted per status, and its progress.
+         * @description Its rows counted per status, and its progress. While the batch is processing, the counts may be up to a second old (they are read at most once a second, however often it is polled); once it is completed or cancelled they are exact.
          */
         get: operations["Batches_get"];
         put?: never;

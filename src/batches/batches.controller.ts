@@ -175,7 +175,11 @@ export class BatchesController {
 
   @Get(':id')
   @RequireScopes('payouts:read')
-  @ApiOperation({ summary: 'Get a batch', description: 'Its rows counted per status, and its progress.' })
+  @ApiOperation({
+    summary: 'Get a batch',
+    description:
+      'Its rows counted per status, and its progress. While the batch is processing, the counts may be up to a second old (they are read at most once a second, however often it is polled); once it is completed or cancelled they are exact.',
+  })
   @ApiOkResponse({ type: BatchDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   async get(@Param('id', uuidParam()) id: string): Promise<BatchDto> {

@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
@@ -28,6 +28,12 @@ import { BatchesRepository } from './persistence/batches.repository';
 
 /** At most this many row problems are answered (and kept for skipped rows); the counts are always whole. */
 const MAX_REPORTED_PROBLEMS = 1_000;
+/** From this many rows, an upload refreshes the planner's statistics of the batch rows (see refreshItemStatistics). */
+const LARGE_BATCH_ROWS = 1_000;
+/** How long a running batch's counts are reused (see recentCounts). */
+const RUNNING_COUNTS_REUSE_MS = 1_000;
+/** Running batches whose recent counts are held at once, before expired ones are dropped. */
+const MAX_COUNTS_HELD = 100;
 
 export interface BatchReport {
   rows: number;
@@ -60,6 +66,10 @@ export class BatchesService {
     private readonly audit: AuditTrail,
     private readonly environment: Environment,
   ) {}
+
+  private readonly logger = new Logger('Batches');
+  /** Recent counts of running batches, by batch id (see recentCounts). */
+  private readonly countsRead = new Map<string, { at: number; counts: Promise<Record<string, number>> }>();
 
   /** The dry run: what a batch of these rows would send, and every problem of every row. Stores nothing. */
   check(rows: ReadonlyArray<Record<string, unknown>>): BatchReport {
@@ -143,21 +153,59 @@ export class BatchesService {
       const first = await this.replay(idempotency, requestHash);
       if (first) return { batch: first, replayed: true };
     }
+    if (items.length >= LARGE_BATCH_ROWS) {
+      // After the answer's read, not before it: the statistics only steer later reads.
+      this.repository
+        .refreshItemStatistics()
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { error: error instanceof Error ? error.message : String(error) },
+            'could not analyze batch rows',
+          ),
+        );
+    }
     return { batch: await this.batchOrNotFound(id), replayed: false };
   }
 
+  /** The batch as GET shows it: the counts of a running batch may be up to a second old (see recentCounts). */
   async get(id: string): Promise<{ batch: Batch; counts: Record<string, number>; decisions: BatchDecision[] }> {
     const batch = await this.batchOrNotFound(id);
-    return this.view(batch);
+    return this.view(batch, { recentCounts: batch.status === 'processing' });
   }
 
   /** The batch with its row counts and (when it needed approval) its decisions. */
-  async view(batch: Batch): Promise<{ batch: Batch; counts: Record<string, number>; decisions: BatchDecision[] }> {
+  async view(
+    batch: Batch,
+    { recentCounts }: { recentCounts: boolean } = { recentCounts: false },
+  ): Promise<{ batch: Batch; counts: Record<string, number>; decisions: BatchDecision[] }> {
     const [counts, decisions] = await Promise.all([
-      this.repository.counts(batch.id),
+      recentCounts ? this.recentCounts(batch.id) : this.repository.counts(batch.id),
       batch.approvalsRequired > 0 ? this.repository.decisions(batch.id) : Promise.resolve([]),
     ]);
     return { batch, counts, decisions };
+  }
+
+  /**
+   * A running batch's counts, read at most once a second per batch (callers in that second share
+   * the read): they join every row of the batch to its payout, 90 ms of PostgreSQL for 10,000
+   * rows, and a progress bar or a script polling every 250 ms made that a fifth of the database's
+   * work while the batch ran. A batch that is no longer running is always counted afresh.
+   */
+  private recentCounts(batchId: string): Promise<Record<string, number>> {
+    const now = Date.now();
+    const recent = this.countsRead.get(batchId);
+    if (recent && now - recent.at < RUNNING_COUNTS_REUSE_MS) return recent.counts;
+    if (this.countsRead.size >= MAX_COUNTS_HELD)
+      for (const [id, read] of this.countsRead)
+        if (now - read.at >= RUNNING_COUNTS_REUSE_MS) this.countsRead.delete(id);
+    const counts = this.repository.counts(batchId);
+    const read = { at: now, counts };
+    this.countsRead.set(batchId, read);
+    // A failed read is not reused.
+    counts.catch(() => {
+      if (this.countsRead.get(batchId) === read) this.countsRead.delete(batchId);
+    });
+    return counts;
   }
 
   async items(

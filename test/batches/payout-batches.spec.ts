@@ -328,6 +328,34 @@ describe('payout batches', () => {
     expect([late.status, late.body.error.code]).toEqual([409, 'BATCH_FINISHED']);
   });
 
+  it("a running batch's counts are read at most once a second, however often it is polled; a finished one's are exact", async () => {
+    // D24 stg has no host configured here: the rows wait and the batch keeps running.
+    const created = await upload(
+      csvOf([csvRow(1, { environment: 'stg' }), csvRow(2, { environment: 'stg' })]),
+      randomUUID(),
+    );
+    const id = created.body.id as string;
+    const first = await batchOf(id);
+    const readAt = Date.now();
+    expect(first.status).toBe('processing');
+    await world.t.dataSource.query(`UPDATE payout_batch_items SET status = 'cancelled' WHERE batch_id = $1`, [id]);
+    const polled = await batchOf(id);
+    // Within the second, the poll is answered from the same read (only checked when it did come within it).
+    if (Date.now() - readAt < 900) expect(polled.counts).toEqual(first.counts);
+    const caughtUp = await eventually(
+      () => batchOf(id),
+      (batch) => batch.counts.cancelled === 2,
+      5_000,
+    );
+    expect(caughtUp.counts).toEqual({ cancelled: 2 });
+    // Every row is final: the batch finishes, and from then on is counted afresh on every read.
+    expect((await finished(id)).counts).toEqual({ cancelled: 2 });
+    await world.t.dataSource.query(`UPDATE payout_batch_items SET status = 'refused' WHERE batch_id = $1 AND row = 1`, [
+      id,
+    ]);
+    expect((await batchOf(id)).counts).toEqual({ cancelled: 1, refused: 1 });
+  });
+
   it('a row being sent when its batch is cancelled is never queued again, and is settled without being sent', async () => {
     const created = await upload(
       csvOf([csvRow(1, { environment: 'stg' }), csvRow(2, { environment: 'stg' })]),

@@ -130,6 +130,17 @@ export class BatchesRepository {
     return true;
   }
 
+  /**
+   * Refreshes the planner's statistics of payout_batch_items, after a large upload: the rows of a
+   * new batch are most of the table's rows until autovacuum's next analyze (up to a minute later),
+   * and with the estimate of a few dozen rows per batch the finish check above reads the whole
+   * batch (80 ms for 10,000 rows) instead of its last rows (under a millisecond). A role that does
+   * not own the table gets a warning from PostgreSQL, not an error: autovacuum does it then.
+   */
+  async refreshItemStatistics(): Promise<void> {
+    await this.dataSource.query('ANALYZE payout_batch_items');
+  }
+
   /** How many rows are in each status (a row with a payout counts under the payout's status). */
   async counts(batchId: string, transaction?: Transaction): Promise<Record<string, number>> {
     const rows: Array<{ status: string; n: number }> = await (transaction ?? this.dataSource).query(
@@ -428,11 +439,16 @@ export class BatchesRepository {
   async completeFinished(
     event: (batch: Batch, counts: Record<string, number>) => OutboxEvent,
   ): Promise<Array<{ batch: Batch; counts: Record<string, number> }>> {
+    // The last unfinished row, looked for from the last row back: rows finish roughly in row
+    // order, so one is found among the last few while a batch runs, where a NOT EXISTS (whose
+    // order PostgreSQL chooses) read most of the batch's rows with a payout each on every pass
+    // (90 ms for 10,000 rows, run every few seconds). Only a finished batch is read whole, once.
     const candidates: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT b.id FROM payout_batches b WHERE b.status = 'processing' AND NOT EXISTS (
-         SELECT 1 FROM payout_batch_items i LEFT JOIN payouts p ON p.id = i.payout_id
+      `SELECT b.id FROM payout_batches b WHERE b.status = 'processing' AND (
+         SELECT i.row FROM payout_batch_items i LEFT JOIN payouts p ON p.id = i.payout_id
           WHERE i.batch_id = b.id AND (i.status IN ('queued', 'sending')
-             OR (i.status = 'submitted' AND p.status NOT IN ('completed', 'failed', 'rejected', 'cancelled'))))
+             OR (i.status = 'submitted' AND p.status NOT IN ('completed', 'failed', 'rejected', 'cancelled')))
+          ORDER BY i.row DESC LIMIT 1) IS NULL
        LIMIT 100`,
     );
     const finished: Array<{ batch: Batch; counts: Record<string, number> }> = [];
