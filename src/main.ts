@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory';
-import { createLogger } from './common/logging/logging';
+import { createLogger, settleLogWrites } from './common/logging/logging';
 import { limitHeapGrowth } from './common/memory/heap-growth';
 import { createProcessPolicy, installProcessPolicy } from './common/process-lifecycle';
 import type { Environment } from './config/environment';
@@ -21,6 +21,8 @@ import { DOCS_PATH } from './openapi/openapi';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const DUPLICATE_SIGNAL_WINDOW_MS = 2_000;
+/** How long an exit waits for a log write in flight (see settleLogWrites). */
+const LOG_SETTLE_MS = 2_000;
 
 function readEnvironment(): Environment {
   const dotenv = path.join(projectRoot(), '.env');
@@ -56,7 +58,8 @@ async function main(): Promise<void> {
       { name: 'the simulators', run: demo?.stop.bind(demo) },
       { name: 'the database', run: database?.stop.bind(database) },
     ],
-    exit: (code) => process.exit(code),
+    // The last lines (the shutdown's own) reach the log before the process ends.
+    exit: (code) => void settleLogWrites(LOG_SETTLE_MS).finally(() => process.exit(code)),
     graceMs: SHUTDOWN_GRACE_MS,
     duplicateSignalWindowMs: DUPLICATE_SIGNAL_WINDOW_MS,
   });
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(log, error);
     await database?.stop().catch(() => undefined);
+    await settleLogWrites(LOG_SETTLE_MS);
     process.exit(1);
   }
 }

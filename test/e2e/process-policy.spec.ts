@@ -117,6 +117,28 @@ describe('the compiled service when a failure escapes every handler', () => {
     60_000,
   );
 
+  it('a log reader that stops reading never stalls it: lines wait, and all arrive once it reads again', async () => {
+    const service = await start(database, dataDir, 'rejection');
+    // Nothing reads the pipe from here on: a synchronous writer would block on the first full pipe (64 KiB).
+    service.child.stdout.pause();
+    const requests = 1_500; // a warning line each (401), about 600 KB of lines
+    for (let sent = 0; sent < requests; sent += 50) {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => fetch(`${service.url}/v1/payouts`, { signal: AbortSignal.timeout(10_000) })),
+      );
+      expect(answers.every((answer) => answer.status === 401)).toBe(true);
+    }
+    service.child.stdout.resume();
+    const allRead = new Promise((resolve) => service.child.stdout.once('end', resolve));
+    service.child.kill('SIGTERM');
+    expect(await exited(service.child)).toBe(0);
+    await allRead; // 'exit' can come before the last lines are read from the pipe
+    const refused = logLines(service.output()).filter(
+      (line) => line.msg === 'request completed' && (line.res as { statusCode?: number })?.statusCode === 401,
+    );
+    expect(refused).toHaveLength(requests);
+  }, 60_000);
+
   it('SIGTERM still stops it with exit code 0', async () => {
     const service = await start(database, dataDir, 'rejection');
     service.child.kill('SIGTERM');
