@@ -40,7 +40,15 @@ const NOT_NOW: ReadonlySet<string> = new Set<string>([
 @Injectable()
 export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('BatchRunner');
+  /** Per provider: rows whose create call is at the provider (at most BATCH_CONCURRENCY). */
   private readonly inFlight = new Map<string, number>();
+  /**
+   * Per provider: rows whose provider answered and whose answer is being recorded (a commit). They
+   * no longer hold a slot: the slot bounds calls at the provider, and a row's send waited a third
+   * of its time on that commit. At most BATCH_CONCURRENCY of them, so a slow database stops the
+   * sending instead of answers piling up in memory.
+   */
+  private readonly recording = new Map<string, number>();
   private readonly sends = new Set<Promise<void>>();
   /** Per provider: the claim running now, and whether a slot freed meanwhile (claim again after it). */
   private readonly filling = new Map<string, Promise<void>>();
@@ -121,7 +129,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
         this.fillAgain.delete(provider);
         if (this.stopped) return;
         const slots = batchConcurrencyOf(this.environment, provider);
-        const free = slots - (this.inFlight.get(provider) ?? 0);
+        const free = this.freeSlots(provider, slots);
         if (free <= 0) return;
         // Rows held past half their lease are left to be claimed again when it ends (sends this
         // slow mean a provider taking tens of seconds): never started near the end of a lease.
@@ -139,7 +147,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
           );
           ahead.push(...claimed.map((item) => ({ item, claimedAt })));
         }
-        const startable = Math.min(slots - (this.inFlight.get(provider) ?? 0), ahead.length);
+        const startable = Math.min(this.freeSlots(provider, slots), ahead.length);
         for (const { item } of ahead.splice(0, startable)) this.start(provider, item);
       } while (this.fillAgain.has(provider));
     })()
@@ -174,9 +182,24 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.log({ batchId: batch.id, status: batch.status, counts }, 'payout batch finished');
   }
 
+  /** Rows of `provider` that may start now: below the limit both at the provider and in recording. */
+  private freeSlots(provider: string, slots: number): number {
+    return Math.min(slots - (this.inFlight.get(provider) ?? 0), slots - (this.recording.get(provider) ?? 0));
+  }
+
   private start(provider: string, item: ClaimedItem): void {
-    this.inFlight.set(provider, (this.inFlight.get(provider) ?? 0) + 1);
-    const send: Promise<void> = this.send(item)
+    const count = (counts: Map<string, number>, by: number) => counts.set(provider, (counts.get(provider) ?? 0) + by);
+    count(this.inFlight, 1);
+    let answered = false;
+    // The provider answered: its slot is free while the answer is recorded.
+    const providerAnswered = () => {
+      if (answered) return;
+      answered = true;
+      count(this.inFlight, -1);
+      count(this.recording, 1);
+      void this.fill(provider);
+    };
+    const send: Promise<void> = this.send(item, providerAnswered)
       .catch((error: unknown) =>
         this.logger.error(
           { batchId: item.batchId, row: item.row, error: error instanceof Error ? error.message : String(error) },
@@ -184,14 +207,14 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
         ),
       )
       .finally(() => {
-        this.inFlight.set(provider, (this.inFlight.get(provider) ?? 1) - 1);
+        count(answered ? this.recording : this.inFlight, -1);
         this.sends.delete(send);
         void this.fill(provider);
       });
     this.sends.add(send);
   }
 
-  private async send(item: ClaimedItem): Promise<void> {
+  private async send(item: ClaimedItem, providerAnswered: () => void): Promise<void> {
     const idempotency = { apiKeyId: item.apiKeyId, key: rowPayoutKey(item.batchId, item.rowKey) };
     if (item.batchCancelled) return this.settleCancelled(item, idempotency);
     const payout = JSON.parse(
@@ -202,6 +225,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
         principal: item.principal,
         ...(item.batchApprovers ? { approvedInBatch: { batchId: item.batchId, approvers: item.batchApprovers } } : {}),
         link: this.repository.submittedWithPayout(item),
+        onProviderAnswered: providerAnswered,
       });
       // A payout created now marked its row `submitted` in its own first commit.
       if (outcome.outcome === 'created') return;

@@ -183,6 +183,11 @@ export class PayoutsService {
       approvedInBatch?: { batchId: string; approvers: string[] };
       /** Committed with the payout's first commit or not at all; its guard saying no throws FirstCommitRefused. */
       link?: FirstCommitLink;
+      /**
+       * Called once the provider answered the create (or the call failed), before the answer is
+       * recorded: a caller bounding calls in flight to the provider frees its slot then.
+       */
+      onProviderAnswered?: () => void;
     } = {},
   ): Promise<CreateOutcome> {
     const provider = this.registry.get(input.provider, input.environment);
@@ -271,11 +276,12 @@ export class PayoutsService {
     if (first.outcome === 'taken') return this.replay(idempotency, requestHashes);
     if (first.outcome === 'inserted') {
       this.metrics.payoutCreated(first.payout);
-      return this.answer(first.payout, idempotency, provider);
+      return this.answer(first.payout, idempotency, provider, options.onProviderAnswered);
     }
     return this.createGoverned(idempotency, requestHashes, claim, requested, history, beneficiary, provider, {
       approvedInBatch: options.approvedInBatch !== undefined,
       link: options.link,
+      onProviderAnswered: options.onProviderAnswered,
     });
   }
 
@@ -294,7 +300,11 @@ export class PayoutsService {
     history: Record<string, unknown>,
     beneficiary: Beneficiary,
     provider: PayoutProvider,
-    decision: { approvedInBatch: boolean; link: FirstCommitLink | undefined },
+    decision: {
+      approvedInBatch: boolean;
+      link: FirstCommitLink | undefined;
+      onProviderAnswered: (() => void) | undefined;
+    },
   ): Promise<CreateOutcome> {
     const decided = await this.governedSlots.run(() =>
       this.unitOfWork.run(async (transaction): Promise<Payout | null> => {
@@ -346,7 +356,7 @@ export class PayoutsService {
     if (!decided) return this.replay(idempotency, requestHashes);
     this.metrics.payoutCreated(decided);
     if (decided.status === 'pending_approval') return { outcome: 'created', payout: decided };
-    return this.answer(decided, idempotency, provider);
+    return this.answer(decided, idempotency, provider, decision.onProviderAnswered);
   }
 
   /** What the approval rules of the locked `policies` ask of this payout (the first-payout rule asks the database). */
@@ -403,11 +413,12 @@ export class PayoutsService {
     payout: Payout,
     idempotency: IdempotencyScope,
     provider: PayoutProvider,
+    onProviderAnswered?: () => void,
   ): Promise<CreateOutcome> {
     try {
       const answered =
         payout.status === 'requested' || payout.status === 'unknown'
-          ? await this.submit(payout, provider, idempotency)
+          ? await this.submit(payout, provider, idempotency, { onProviderAnswered })
           : await this.unitOfWork.run((transaction) => this.settled(transaction, payout, idempotency));
       return { outcome: 'created', payout: answered };
     } catch (error) {
@@ -425,21 +436,24 @@ export class PayoutsService {
     payout: Payout,
     provider = this.registry.get(payout.provider, payout.environment),
     answerTo?: IdempotencyScope,
+    { onProviderAnswered }: { onProviderAnswered?: () => void } = {},
   ): Promise<Payout> {
     let beneficiary: Beneficiary | undefined;
     try {
       // Opened once per provider call, from the row already read; it lives only in this call.
       beneficiary = this.beneficiaries.open(payout.sealedBeneficiary);
-      const result = await provider.createPayout({
-        externalId: payout.id,
-        amount: payout.amount,
-        beneficiary,
-        reference: payout.reference ?? undefined,
-        notificationUrl: `${this.publicBaseUrl()}/v1/webhooks/${payout.provider}`,
-        debtorAccountId: payout.metadata.debtorAccountId,
-        // Every submission of it, the reconciler's resubmissions included, asks for the hold.
-        ...(payout.holdOnCreate ? { onHold: true } : {}),
-      });
+      const result = await provider
+        .createPayout({
+          externalId: payout.id,
+          amount: payout.amount,
+          beneficiary,
+          reference: payout.reference ?? undefined,
+          notificationUrl: `${this.publicBaseUrl()}/v1/webhooks/${payout.provider}`,
+          debtorAccountId: payout.metadata.debtorAccountId,
+          // Every submission of it, the reconciler's resubmissions included, asks for the hold.
+          ...(payout.holdOnCreate ? { onHold: true } : {}),
+        })
+        .finally(onProviderAnswered);
       return await this.applyProviderResult(payout, result, 'create', answerTo);
     } catch (error) {
       return this.recordFailure(payout.id, this.beneficiaries.redact(error, beneficiary), 'create', answerTo);

@@ -431,6 +431,30 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect(events.map((e: { type: string }) => e.type)).toEqual([...historyBefore.map((e) => e.type), 'stale_update']);
   });
 
+  it('tells a caller once when the provider has answered a create (a batch frees its slot then), and not for a replay', async () => {
+    const payouts = world.t.app.get(PayoutsService);
+    const [{ id: apiKeyId }] = (await world.t.dataSource.query(
+      'SELECT id FROM api_keys ORDER BY created_at LIMIT 1',
+    )) as Array<{ id: string }>;
+    const idempotency = { apiKeyId, key: randomUUID() };
+    const input = {
+      provider: 'd24' as const,
+      environment: 'simulator' as const,
+      amount: { amount: '10.00', currency: 'BRL' },
+      beneficiary: d24Beneficiary,
+    };
+    const answered: string[] = [];
+    const first = await payouts.create(input, idempotency, { onProviderAnswered: () => answered.push('first') });
+    expect(first.outcome).toBe('created');
+    expect(answered).toEqual(['first']);
+    const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body;
+    const payoutId = first.outcome === 'created' ? first.payout.id : '';
+    expect(ledger.filter((entry) => entry.externalId === payoutId)).toHaveLength(1);
+    const again = await payouts.create(input, idempotency, { onProviderAnswered: () => answered.push('again') });
+    expect(again.outcome).toBe('replayed');
+    expect(answered).toEqual(['first']);
+  });
+
   it('replayed and reordered notifications (duplicated, shuffled by the simulator) end in the right final states', async () => {
     await admin(world.sims, 'PATCH', '/d24/settings', { notifications: { duplicate: true, reorderWindowMs: 300 } });
     try {
