@@ -14,7 +14,7 @@ import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
-import { brazilianAccount } from '../support/beneficiaries';
+import { brazilianAccount, brazilianBankAccount } from '../support/beneficiaries';
 
 function opensslCsr(): { csrPem: string; keyPem: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'pbt-cb-'));
@@ -441,7 +441,7 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
       provider: 'd24' as const,
       environment: 'simulator' as const,
       amount: { amount: '10.00', currency: 'BRL' },
-      beneficiary: d24Beneficiary,
+      beneficiary: brazilianBankAccount(),
     };
     const answered: string[] = [];
     const first = await payouts.create(input, idempotency, { onProviderAnswered: () => answered.push('first') });
