@@ -121,7 +121,7 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    await this.listenForOtherReplicas();
+    await this.listenForOtherReplicas({ afterLoss: false });
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -133,6 +133,16 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
   onChange(listener: (change: CredentialChange) => void): () => void {
     this.changes.on('change', listener);
     return () => this.changes.off('change', listener);
+  }
+
+  /**
+   * Called when changes may have been missed: the listener for other replicas' changes lost its
+   * connection and has it again, and what was committed in between was never heard. Whatever was
+   * read from the vault is to be read again (a credential revoked meanwhile must not stay usable).
+   */
+  onResync(listener: () => void): () => void {
+    this.changes.on('resync', listener);
+    return () => this.changes.off('resync', listener);
   }
 
   /** Stores a new credential (pending, or put in service at once with `activate: true`) with its secret sealed. */
@@ -465,8 +475,15 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
     this.changes.emit('change', change);
   }
 
-  private async listenForOtherReplicas(): Promise<void> {
+  /**
+   * Listens for other replicas' changes. At start-up a failure is the caller's; after a lost
+   * connection it is tried again every second until it works (it used to be tried once: a database
+   * away for longer left the replica deaf to revocations until restarted), and once it works every
+   * listener is told to read the vault again (onResync).
+   */
+  private async listenForOtherReplicas({ afterLoss }: { afterLoss: boolean }): Promise<void> {
     if (this.closed) return;
+    let lost = false;
     const subscription = await this.changeChannel.listen(
       (payload) => {
         try {
@@ -476,12 +493,32 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
         }
       },
       (error) => {
+        if (lost) return; // one connection, one reconnection
+        lost = true;
         this.logger.warn({ error: error.message }, 'credential change listener lost its connection; reconnecting');
+        void this.listener?.close().catch(() => undefined);
         this.listener = undefined;
-        setTimeout(() => void this.listenForOtherReplicas().catch(() => undefined), 1_000).unref();
+        this.reconnectLater();
       },
     );
-    if (subscription) this.listener = subscription;
+    if (!subscription) return;
+    this.listener = subscription;
+    if (afterLoss) {
+      this.logger.warn('credential change listener reconnected; cached credentials are read again');
+      this.changes.emit('resync');
+    }
+  }
+
+  private reconnectLater(): void {
+    setTimeout(() => {
+      this.listenForOtherReplicas({ afterLoss: true }).catch((error: unknown) => {
+        this.logger.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'credential change listener could not reconnect; trying again in a second',
+        );
+        this.reconnectLater();
+      });
+    }, 1_000).unref();
   }
 }
 

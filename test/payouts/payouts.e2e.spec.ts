@@ -433,9 +433,9 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
 
   it('tells a caller once when the provider has answered a create (a batch frees its slot then), and not for a replay', async () => {
     const payouts = world.t.app.get(PayoutsService);
-    const [{ id: apiKeyId }] = (await world.t.dataSource.query(
+    const [{ id: apiKeyId }] = await world.t.dataSource.query<Array<{ id: string }>>(
       'SELECT id FROM api_keys ORDER BY created_at LIMIT 1',
-    )) as Array<{ id: string }>;
+    );
     const idempotency = { apiKeyId, key: randomUUID() };
     const input = {
       provider: 'd24' as const,

@@ -159,7 +159,12 @@ export class CredentialedHttp implements OnModuleDestroy {
       .filter(Boolean)
       .map((file) => readFileSync(file, 'utf8'));
     this.trust = [...rootCertificates, ...extra];
-    this.stopListening = vault.onChange((change) => this.forget(change.provider, change.environment));
+    const stopChanges = vault.onChange((change) => this.forget(`${change.provider}:${change.environment}:`));
+    const stopResyncs = vault.onResync(() => this.forget(''));
+    this.stopListening = () => {
+      stopChanges();
+      stopResyncs();
+    };
     metrics.onScrape(() => {
       for (const [key, breaker] of this.breakers) {
         const [provider, environment] = key.split(':');
@@ -519,13 +524,11 @@ export class CredentialedHttp implements OnModuleDestroy {
    * After a vault change, next calls read the credential again and build a new agent; the old
    * agent finishes what it is doing, then closes.
    */
-  private forget(provider: Provider, environment: ProviderEnvironment): void {
-    for (const key of this.materials.keys())
-      if (key.startsWith(`${provider}:${environment}:`)) this.materials.delete(key);
-    for (const family of ['mtls', 'tls'] as const) {
-      const key = `${provider}:${environment}:${family}`;
-      const old = this.connections.get(key);
-      if (!old) continue;
+  /** Forgets the secrets and connections cached under keys starting with `prefix` ('' forgets all). */
+  private forget(prefix: string): void {
+    for (const key of this.materials.keys()) if (key.startsWith(prefix)) this.materials.delete(key);
+    for (const [key, old] of [...this.connections]) {
+      if (!key.startsWith(prefix)) continue;
       this.connections.delete(key);
       void old
         .then((connection) => setTimeout(() => connection.agent.destroy(), 30_000).unref())

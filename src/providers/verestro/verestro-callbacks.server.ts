@@ -132,15 +132,21 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     server.on('error', (error) => this.logger.error({ error: loggableError(error) }, 'callback listener error'));
     const host = this.environment.HOST === '0.0.0.0' ? '127.0.0.1' : this.environment.HOST;
     this.url = `https://${host}:${(server.address() as AddressInfo).port}${PATH}`;
-    this.stopListening = this.vault.onChange((change) => {
-      if (change.provider === 'verestro' && change.kind === 'callback_ca') {
-        void this.tlsOptions()
-          .then((options) => server.setSecureContext(options))
-          .catch((error: unknown) =>
-            this.logger.error({ error: loggableError(error) }, 'could not reload the callback trust'),
-          );
-      }
+    const reloadTrust = () =>
+      void this.tlsOptions()
+        .then((options) => server.setSecureContext(options))
+        .catch((error: unknown) =>
+          this.logger.error({ error: loggableError(error) }, 'could not reload the callback trust'),
+        );
+    const stopChanges = this.vault.onChange((change) => {
+      if (change.provider === 'verestro' && change.kind === 'callback_ca') reloadTrust();
     });
+    // Changes may have been missed (see CredentialVault.onResync): the trust is read again.
+    const stopResyncs = this.vault.onResync(reloadTrust);
+    this.stopListening = () => {
+      stopChanges();
+      stopResyncs();
+    };
     this.logger.log(
       {
         url: this.url,
