@@ -39,12 +39,19 @@ export function post(
   });
 }
 
+/** Delivery attempts a Deliverer keeps (the bench's 10,000-row batch alone makes about 20,000). */
+const MAX_LOGGED_ATTEMPTS = 50_000;
+
 /**
  * At-least-once delivery: retries until the receiver acknowledges, with the given delays.
  * `duplicate` sends an acknowledged delivery once more; `reorderWindowMs` holds each delivery
  * for a random time so that later ones can overtake it. Both happen with real providers.
  */
 export class Deliverer {
+  /**
+   * The latest attempts, oldest first: at least the last `maxLoggedAttempts`, at most twice as
+   * many (a long-lived simulator must not grow without end).
+   */
   readonly log: Array<{ url: string; attempt: number; status: number | null; at: string; acknowledged: boolean }> = [];
   private pending = 0;
   private closed = false;
@@ -52,6 +59,7 @@ export class Deliverer {
   constructor(
     private readonly options: () => { retryDelaysMs: number[]; duplicate: boolean; reorderWindowMs: number },
     private readonly random: () => number = Math.random,
+    private readonly maxLoggedAttempts = MAX_LOGGED_ATTEMPTS,
   ) {}
 
   get inFlight(): number {
@@ -93,6 +101,8 @@ export class Deliverer {
       at: new Date().toISOString(),
       acknowledged: ok,
     });
+    // Trimmed in one splice per maxLoggedAttempts attempts, not one per attempt.
+    if (this.log.length > 2 * this.maxLoggedAttempts) this.log.splice(0, this.log.length - this.maxLoggedAttempts);
     const delays = this.options().retryDelaysMs;
     if (ok || attempt >= delays.length) {
       this.pending--;
