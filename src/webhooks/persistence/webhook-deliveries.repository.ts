@@ -27,9 +27,17 @@ export type NoticeFetch =
 export class WebhookDeliveriesRepository {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    // The payouts module's own reading of a payout row: the statement below reads one with its writes.
+    // The payouts module's own reading of a payout row: noticeFetchStatement reads one with its writes.
     private readonly payouts: PayoutsRepository,
-  ) {}
+  ) {
+    const columns = payouts.selectedPayoutColumns;
+    this.statements = {
+      withDeliveryId: noticeFetchStatement(columns, { dedupe: true }),
+      withoutDeliveryId: noticeFetchStatement(columns, { dedupe: false }),
+    };
+  }
+
+  private readonly statements: { withDeliveryId: string; withoutDeliveryId: string };
 
   /**
    * A verified notification's whole bookkeeping in one statement, one round trip: find the payout
@@ -51,9 +59,37 @@ export class WebhookDeliveriesRepository {
     options: { intervalMs: number },
   ): Promise<NoticeFetch> {
     const dedupe = delivery.deliveryId !== undefined;
-    const columns = this.payouts.selectedPayoutColumns;
-    // The id first, then the reference; UNION ALL under LIMIT 1 stops at the first row found.
-    const sql = `WITH found AS (
+    const sql = dedupe ? this.statements.withDeliveryId : this.statements.withoutDeliveryId;
+    const {
+      rows: [row],
+    } = await runPrepared<
+      Record<string, unknown> & { still_open: boolean | null; recorded: boolean; claimed: boolean }
+    >(this.dataSource, sql, [
+      target.provider,
+      target.environments,
+      target.payoutId ?? null,
+      target.providerReference ?? null,
+      target.openStatuses,
+      // Without an authenticated delivery id, the fetch's own instant names it.
+      delivery.deliveryId ?? String(Date.now()),
+      delivery.outcome,
+      options.intervalMs,
+    ]);
+    if (row.still_open === null) return { outcome: 'unknown_payout' };
+    const payout = this.payouts.payoutFromSelectedRow(row);
+    if (!row.still_open) return { outcome: 'final', payout };
+    return { outcome: !row.recorded ? 'duplicate' : row.claimed ? 'claimed' : 'deferred', payout };
+  }
+}
+
+/**
+ * The statement of recordAndClaimFetch over the payout columns `columns`, with or without a
+ * delivery id to deduplicate by. Built once per repository: its text (a few kilobytes) is the
+ * prepared statement's key, and every notification runs it.
+ */
+function noticeFetchStatement(columns: string, { dedupe }: { dedupe: boolean }): string {
+  // The id first, then the reference; UNION ALL under LIMIT 1 stops at the first row found.
+  return `WITH found AS (
          (SELECT ${columns}, p.status = ANY($5::varchar[]) AS still_open FROM payouts p
            WHERE p.id = $3::uuid AND p.provider = $1::varchar AND p.environment = ANY($2::varchar[]))
          UNION ALL
@@ -94,24 +130,4 @@ export class WebhookDeliveriesRepository {
        SELECT found.*, ${dedupe ? 'EXISTS (SELECT 1 FROM delivery)' : 'true'} AS recorded,
               COALESCE((SELECT free FROM taken), false) AS claimed
          FROM (SELECT 1) AS one LEFT JOIN found ON true`;
-    const {
-      rows: [row],
-    } = await runPrepared<
-      Record<string, unknown> & { still_open: boolean | null; recorded: boolean; claimed: boolean }
-    >(this.dataSource, sql, [
-      target.provider,
-      target.environments,
-      target.payoutId ?? null,
-      target.providerReference ?? null,
-      target.openStatuses,
-      // Without an authenticated delivery id, the fetch's own instant names it.
-      delivery.deliveryId ?? String(Date.now()),
-      delivery.outcome,
-      options.intervalMs,
-    ]);
-    if (row.still_open === null) return { outcome: 'unknown_payout' };
-    const payout = this.payouts.payoutFromSelectedRow(row);
-    if (!row.still_open) return { outcome: 'final', payout };
-    return { outcome: !row.recorded ? 'duplicate' : row.claimed ? 'claimed' : 'deferred', payout };
-  }
 }
