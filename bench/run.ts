@@ -27,6 +27,7 @@ import { type CatchUpRun, measureCatchUp } from './catch-up';
 import { measureListScale } from './list-scale';
 import { type BatchRun, measureBatch } from './batch';
 import { metricsCost, metricUpdates } from './metrics-cost';
+import { type PacedRequest, pacedLoad } from './paced';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -249,11 +250,27 @@ interface Pace {
   connections?: number;
 }
 
-function paced(pace: Pace): Partial<autocannon.Options> {
-  return {
-    ...(pace.rate ? { overallRate: pace.rate } : {}),
-    ...(pace.connections ? { connections: pace.connections } : {}),
-  };
+/**
+ * A run's load: evenly spaced at `pace.rate` (pacedLoad: open loop, latency from each request's due
+ * time), else as fast as `connections` keep-alive connections go (autocannon).
+ */
+function pacedOrFlatOut(
+  pace: Pace,
+  seconds: number,
+  url: string,
+  next: () => PacedRequest,
+  ca?: string,
+): ReturnType<typeof load> {
+  const connections = pace.connections ?? CONNECTIONS;
+  if (pace.rate) return pacedLoad({ url, ratePerSecond: pace.rate, durationSeconds: seconds, connections, ca, next });
+  return load({
+    duration: seconds,
+    url,
+    method: 'POST',
+    connections,
+    ...(ca ? { tlsOptions: { ca } } : {}),
+    requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, ...next() }) }],
+  });
 }
 
 async function load(options: autocannon.Options): Promise<Omit<Measured, 'handshakes' | 'requests'>> {
@@ -408,44 +425,35 @@ async function main(): Promise<void> {
       bankBranch: '0001',
       accountType: 'C',
     };
+    /** A D24 create as the direct client sends it: its own external_id, Basic auth and Payload-Signature. */
+    const d24DirectRequest = (): PacedRequest => {
+      const body = JSON.stringify({
+        login: d24Keys.apiKey,
+        pass: d24Keys.apiPassphrase,
+        external_id: `bench-direct-${sequence++}`,
+        country: 'BR',
+        currency: 'BRL',
+        amount: 1,
+        document_id: '84932568207',
+        beneficiary_name: 'Bench',
+        bank_code: 341,
+        bank_account: '123456789',
+        notification_url: 'http://127.0.0.1:9/none',
+      });
+      return {
+        method: 'POST',
+        body,
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': 'bench-direct',
+          Authorization: `Basic ${Buffer.from(`${d24Keys.apiKey}:${d24Keys.apiPassphrase}`).toString('base64')}`,
+          'Payload-Signature': createHmac('sha256', d24Keys.apiSignature).update(body).digest('hex'),
+        },
+      };
+    };
     const d24Direct = (pace: Pace = {}) =>
       counted(admin, 'd24', (seconds) =>
-        load({
-          duration: seconds,
-          url: `${sims.urls.d24}/v3/cashout`,
-          method: 'POST',
-          tlsOptions: { ca },
-          ...paced(pace),
-          requests: [
-            {
-              setupRequest: (request: autocannon.Request) => {
-                const body = JSON.stringify({
-                  login: d24Keys.apiKey,
-                  pass: d24Keys.apiPassphrase,
-                  external_id: `bench-direct-${sequence++}`,
-                  country: 'BR',
-                  currency: 'BRL',
-                  amount: 1,
-                  document_id: '84932568207',
-                  beneficiary_name: 'Bench',
-                  bank_code: 341,
-                  bank_account: '123456789',
-                  notification_url: 'http://127.0.0.1:9/none',
-                });
-                return {
-                  ...request,
-                  body,
-                  headers: {
-                    'Content-Type': 'application/json',
-                    'User-Agent': 'bench-direct',
-                    Authorization: `Basic ${Buffer.from(`${d24Keys.apiKey}:${d24Keys.apiPassphrase}`).toString('base64')}`,
-                    'Payload-Signature': createHmac('sha256', d24Keys.apiSignature).update(body).digest('hex'),
-                  },
-                };
-              },
-            },
-          ],
-        }),
+        pacedOrFlatOut(pace, seconds, `${sims.urls.d24}/v3/cashout`, d24DirectRequest, ca),
       );
     // API CPU from the start of the load until its payouts settled (notifications, status fetches).
     const backend = async (provider: 'd24' | 'connectpay', server: string, pace: Pace = {}): Promise<Measured> => {
@@ -461,45 +469,34 @@ async function main(): Promise<void> {
       return { ...measured, apiCpuMs, statements: (await statementsSent(dir, pid)) - statementsBefore };
     };
     /** The backend's load: POST /v1/payouts with a fresh Idempotency-Key per request. */
-    const backendRequests = (provider: 'd24' | 'connectpay', pace: Pace, seconds: number): autocannon.Options => ({
-      duration: seconds,
-      url: `${api!.url}/v1/payouts`,
+    const backendRequest = (provider: 'd24' | 'connectpay'): PacedRequest => ({
       method: 'POST',
-      ...paced(pace),
-      requests: [
-        {
-          setupRequest: (request: autocannon.Request) => ({
-            ...request,
-            body: JSON.stringify(
-              provider === 'd24'
-                ? {
-                    provider,
-                    environment: 'simulator',
-                    amount: '1.00',
-                    currency: 'BRL',
-                    beneficiary,
-                    reference: 'bench',
-                  }
-                : {
-                    provider,
-                    environment: 'simulator',
-                    amount: '1.00',
-                    currency: 'EUR',
-                    beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' },
-                    reference: 'bench',
-                  },
-            ),
-            headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
-          }),
-        },
-      ],
+      body: JSON.stringify(
+        provider === 'd24'
+          ? { provider, environment: 'simulator', amount: '1.00', currency: 'BRL', beneficiary, reference: 'bench' }
+          : {
+              provider,
+              environment: 'simulator',
+              amount: '1.00',
+              currency: 'EUR',
+              beneficiary: { type: 'iban', name: 'Bench', iban: 'DE89370400440532013000' },
+              reference: 'bench',
+            },
+      ),
+      headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
     });
     const backendLoad = (
       provider: 'd24' | 'connectpay',
       server: string,
       pace: Pace,
       afterWarmUp: () => Promise<void>,
-    ) => counted(admin, server, (seconds) => load(backendRequests(provider, pace, seconds)), afterWarmUp);
+    ) =>
+      counted(
+        admin,
+        server,
+        (seconds) => pacedOrFlatOut(pace, seconds, `${api!.url}/v1/payouts`, () => backendRequest(provider)),
+        afterWarmUp,
+      );
     const connectpayDirect = () =>
       counted(admin, 'connectpay-mtls', (seconds) =>
         load({
@@ -559,7 +556,7 @@ async function main(): Promise<void> {
       process.stdout.write(`warming the API up (${SERVICE_WARM_UP_SECONDS} s of D24 payouts, not measured) …\n`);
       // D24 only: its payouts are final within 100 ms. ConnectPay's stay pending for an hour here,
       // and the reconciler's checks of them would be counted against the D24 runs.
-      await load(backendRequests('d24', {}, SERVICE_WARM_UP_SECONDS));
+      await pacedOrFlatOut({}, SERVICE_WARM_UP_SECONDS, `${api.url}/v1/payouts`, () => backendRequest('d24'));
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     }
     process.stdout.write('measuring D24 …\n');
