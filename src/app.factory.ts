@@ -59,6 +59,9 @@ export function configureApp(app: NestExpressApplication): void {
   const environment = app.get(Environment);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Express hashes every body it sends for an ETag. API answers are Cache-Control: no-store, so
+  // nobody may revalidate them with it: the hash was work for nothing on every answer.
+  app.set('etag', false);
   if (environment.TRUST_PROXY) app.set('trust proxy', trustProxySetting(environment.TRUST_PROXY));
   app.use(assignRequestId);
   // Probes hit health every few seconds; a line for each would only drown the useful ones.

@@ -5,6 +5,13 @@ import { DataSource } from 'typeorm';
 import type { Transaction } from '../../database/unit-of-work';
 
 const CHANGES_CHANNEL = 'credential_changes';
+/**
+ * How often the listening connection must prove it is alive, and how long its answer may take. A
+ * connection whose peer vanished without a FIN or RST (a network partition, a database host that
+ * lost power) raises no error: without this the replica stayed deaf to other replicas' changes,
+ * revocations included, for as long as TCP took to give up (minutes to hours).
+ */
+export const LISTENER_HEARTBEAT_MS = 5_000;
 
 /** An open LISTEN connection. */
 export interface ChangeSubscription {
@@ -43,6 +50,37 @@ export class CredentialChangesChannel {
     client.on('error', onLost);
     await client.connect();
     await client.query(`LISTEN ${CHANGES_CHANNEL}`);
-    return { close: () => client.end() };
+    const heartbeat = this.heartbeat(client);
+    client.once('end', () => clearInterval(heartbeat));
+    return {
+      close: () => {
+        clearInterval(heartbeat);
+        return client.end();
+      },
+    };
+  }
+
+  /**
+   * A `SELECT 1` on the listening connection every LISTENER_HEARTBEAT_MS. One that has not answered
+   * by the next beat means the connection is gone: its socket is destroyed, and node-postgres then
+   * reports the loss ("Connection terminated unexpectedly") to the `error` listener, as for any
+   * other lost connection.
+   */
+  private heartbeat(client: Client): NodeJS.Timeout {
+    let answered = true;
+    const beat = setInterval(() => {
+      if (!answered) {
+        clearInterval(beat);
+        client.connection.stream.destroy();
+        return;
+      }
+      answered = false;
+      client.query('SELECT 1').then(
+        () => (answered = true),
+        () => undefined, // the connection's error listener hears of it
+      );
+    }, LISTENER_HEARTBEAT_MS);
+    beat.unref();
+    return beat;
   }
 }
