@@ -384,6 +384,9 @@ export class PayoutsRepository {
    * its history row, its event and the stored answer, all or nothing. False (nothing written)
    * when another writer got there first; the caller then decides again under a row lock. The
    * same atomicity as BEGIN, SELECT … FOR UPDATE, four writes, COMMIT, without six round trips.
+   * Every basis column is compared with IS NOT DISTINCT FROM, which no index can serve, so the row
+   * is found by its primary key alone: with `status = $n` the planner took (status, created_at, id)
+   * for it on a young table and walked every payout in that status to find this one.
    */
   async commitIfUnchanged(
     id: string,
@@ -404,7 +407,7 @@ export class PayoutsRepository {
            next_check_at = ${bind(change.nextCheckAt)}::timestamptz,
            check_attempts = COALESCE(${bind(change.checkAttempts ?? null)}::int, check_attempts),
            updated_at = ${bind(change.updatedAt)}::timestamptz
-          WHERE id = ${bind(id)}::uuid AND status = ${bind(basis.status)}::varchar
+          WHERE id = ${bind(id)}::uuid AND status IS NOT DISTINCT FROM ${bind(basis.status)}::varchar
             AND provider_reference IS NOT DISTINCT FROM ${bind(basis.providerReference)}::varchar
             AND provider_status IS NOT DISTINCT FROM ${bind(basis.providerStatus)}::varchar
             AND failure_code IS NOT DISTINCT FROM ${bind(basis.failureCode)}::varchar

@@ -88,10 +88,13 @@ export class WebhookDeliveriesRepository {
  * prepared statement's key, and every notification runs it.
  */
 function noticeFetchStatement(columns: string, { dedupe }: { dedupe: boolean }): string {
-  // The id first, then the reference; UNION ALL under LIMIT 1 stops at the first row found.
+  // The id first, then the reference; UNION ALL under LIMIT 1 stops at the first row found. The id's
+  // provider is compared with IS NOT DISTINCT FROM, which no index serves: with `=` the planner
+  // chose (provider, environment, created_at, id) for `provider = $1 AND id = $3` on a young table
+  // and read every payout of the provider to find one (51 buffers per notification at 6,000 payouts).
   return `WITH found AS (
          (SELECT ${columns}, p.status = ANY($5::varchar[]) AS still_open FROM payouts p
-           WHERE p.id = $3::uuid AND p.provider = $1::varchar AND p.environment = ANY($2::varchar[]))
+           WHERE p.id = $3::uuid AND p.provider IS NOT DISTINCT FROM $1::varchar AND p.environment = ANY($2::varchar[]))
          UNION ALL
          (SELECT ${columns}, p.status = ANY($5::varchar[]) AS still_open FROM payouts p
            WHERE p.provider = $1::varchar AND p.provider_reference = $4::varchar AND p.environment = ANY($2::varchar[])
