@@ -27,7 +27,8 @@ const REJECTION_LOG_INTERVAL_MS = 10_000;
  * never trusted. Floods and replays are cheap: a refused request writes nothing, a notification
  * about a payout that can no longer change costs nothing, and each payout gets at most one status
  * fetch per WEBHOOK_FETCH_INTERVAL_MS (a notification inside that interval schedules a single
- * follow-up check at its end, so a genuine change, a documented reversal included, is never missed).
+ * follow-up check at its end, or relies on one already due within an interval from now, so a
+ * genuine change, a documented reversal included, is never missed).
  */
 @Injectable()
 export class WebhooksService {

@@ -49,7 +49,9 @@ export class WebhookDeliveriesRepository {
    *   seen before changes nothing ('duplicate'). It is stored as `<environment>:<deliveryId>`.
    * - Without: only a fetch is recorded (the fetch is the delivery worth recording).
    * 'deferred' when a fetch happened within the interval: then a check is scheduled for the end of
-   * it instead (never later than one already due), so a genuine change is never missed.
+   * it instead, unless one is already due within an interval from now (the status fetch after a
+   * delivered change schedules one), so a genuine change is never missed and a deferred
+   * notification usually writes nothing to the payout.
    * The slot is read FOR UPDATE, so two notifications at once (on any replicas) take turns and
    * exactly one of them gets it.
    */
@@ -119,6 +121,9 @@ function noticeFetchStatement(columns: string, { dedupe }: { dedupe: boolean }):
            next_check_at = CASE WHEN slot.free THEN p.next_check_at
              ELSE LEAST(COALESCE(p.next_check_at, 'infinity'::timestamptz), p.webhook_fetch_at + $8::int * interval '1 millisecond') END
           FROM slot WHERE p.id = slot.id
+           -- Deferred with a check already due within the interval: that check comes after this
+           -- notification, so nothing is written (each write of a payout row re-indexes it).
+           AND (slot.free OR p.next_check_at IS NULL OR p.next_check_at > now() + $8::int * interval '1 millisecond')
          RETURNING p.id, slot.free
        )${
          dedupe

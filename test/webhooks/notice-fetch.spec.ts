@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { statusesThatMayChange } from '../../src/payouts/domain/payout';
+import { WebhookDeliveriesRepository } from '../../src/webhooks/persistence/webhook-deliveries.repository';
+import { brazilianAccount } from '../support/beneficiaries';
+import { admin } from '../support/sim-client';
+import type { ProviderWorld } from '../support/provider-world';
+import { startProviderWorld } from '../support/provider-world';
+import { bearer } from '../support/test-app';
+
+/**
+ * A notification inside the fetch interval ('deferred') makes sure a check follows it within an
+ * interval. When one is already due that soon (the fetch after a change schedules one), the payout
+ * row is left as it is: every write of it re-indexes the row in all of its indexes.
+ */
+const INTERVAL_MS = 10_000;
+describe('a deferred notification and the payout’s next check', () => {
+  let world: ProviderWorld;
+  let deliveries: WebhookDeliveriesRepository;
+  let payoutId: string;
+
+  beforeAll(async () => {
+    world = await startProviderWorld({ RECONCILE_INTERVAL_MS: '600000' }, 53);
+    // D24 keeps the payout pending and sends nothing while the test runs.
+    const timeline = await admin(world.sims, 'PATCH', '/d24/settings', {
+      timeline: { deliverAfterMs: 3_600_000, completeAfterMs: 3_600_000 },
+    });
+    expect(timeline.status).toBe(200);
+    deliveries = world.t.app.get(WebhookDeliveriesRepository);
+    const created = await world.t.http
+      .post('/v1/payouts')
+      .set(bearer(world.t.adminKey))
+      .set('Idempotency-Key', randomUUID())
+      .send({
+        provider: 'd24',
+        environment: 'simulator',
+        amount: '10.00',
+        currency: 'BRL',
+        beneficiary: brazilianAccount(),
+      });
+    expect(created.status).toBe(201);
+    payoutId = created.body.id as string;
+  });
+  afterAll(() => world.close());
+
+  const notice = () =>
+    deliveries.recordAndClaimFetch(
+      {
+        provider: 'd24',
+        environments: ['simulator'],
+        payoutId,
+        providerReference: undefined,
+        openStatuses: statusesThatMayChange('d24'),
+      },
+      { deliveryId: undefined, outcome: 'applied' },
+      { intervalMs: INTERVAL_MS },
+    );
+  const row = async () => {
+    const [found] = await world.t.dataSource.query<
+      Array<{ version: string; next_check_ms: number | null; fetch_ms: number }>
+    >(
+      `SELECT xmin::text AS version,
+              (extract(epoch FROM next_check_at) * 1000)::float8 AS next_check_ms,
+              (extract(epoch FROM webhook_fetch_at) * 1000)::float8 AS fetch_ms
+         FROM payouts WHERE id = $1`,
+      [payoutId],
+    );
+    return found;
+  };
+  const setNextCheck = (sql: string) =>
+    world.t.dataSource.query(`UPDATE payouts SET next_check_at = ${sql} WHERE id = $1`, [payoutId]);
+
+  it('claims the fetch slot first, then defers', async () => {
+    expect((await notice()).outcome).toBe('claimed');
+    expect((await notice()).outcome).toBe('deferred');
+  });
+
+  it('writes nothing when a check is already due within the interval', async () => {
+    await setNextCheck(`now() + interval '2 seconds'`);
+    const before = await row();
+    expect((await notice()).outcome).toBe('deferred');
+    expect(await row()).toEqual(before);
+  });
+
+  it('brings a later check forward to the end of the interval', async () => {
+    await setNextCheck(`now() + interval '1 hour'`);
+    expect((await notice()).outcome).toBe('deferred');
+    const after = await row();
+    expect(after.next_check_ms).toBeCloseTo(after.fetch_ms + INTERVAL_MS, 0);
+  });
+
+  it('schedules a check when none is due', async () => {
+    await setNextCheck('NULL');
+    expect((await notice()).outcome).toBe('deferred');
+    const after = await row();
+    expect(after.next_check_ms).toBeCloseTo(after.fetch_ms + INTERVAL_MS, 0);
+  });
+});
