@@ -46,7 +46,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
     private readonly metrics: Metrics,
   ) {
     metrics.onScrape(async () => {
-      const { due, oldestDueSeconds } = await rows.dueCheckBacklog();
+      const { due, oldestDueSeconds } = await rows.dueCheckBacklog(PROVIDERS);
       metrics.reconcilerBacklog.set(due);
       metrics.reconcilerOldestDue.set(oldestDueSeconds);
     });

@@ -27,10 +27,9 @@ import type { MaskedBeneficiary, Payout, PayoutStatus } from '../domain/payout';
 @Index('ix_payouts_provider_reference', ['provider', 'providerReference'], {
   where: 'provider_reference IS NOT NULL',
 })
-// Partial: the reconciler only ever looks for rows with a check due; most rows are final and have none.
-@Index('ix_payouts_next_check', ['nextCheckAt'], { where: 'next_check_at IS NOT NULL' })
 // The reconciler's claim takes each provider's most overdue checks: in this order, it reads only
 // the rows it claims (without it, every payout of the provider was read and sorted each round).
+// Partial: the reconciler only ever looks for rows with a check due; most rows are final and have none.
 @Index('ix_payouts_provider_next_check', ['provider', 'nextCheckAt'], { where: 'next_check_at IS NOT NULL' })
 // Partial: only payouts waiting for approval have an expiry; the reconciler's sweep cancels the expired ones.
 @Index('ix_payouts_approval_expiry', ['approvalExpiresAt'], { where: `status = 'pending_approval'` })
