@@ -40,6 +40,8 @@ export interface PacedResult {
   p99: number;
 }
 
+const REQUEST_TIMEOUT_MS = 10_000;
+
 function percentile(sorted: number[], fraction: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
@@ -61,6 +63,19 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedResult> {
 
   const one = (dueAt: number): Promise<void> =>
     new Promise((resolve) => {
+      // Each request is counted once, however it ends (an answer, a reset, a timeout mid-answer).
+      let settled = false;
+      const settle = (outcome: 'ok' | 'non2xx' | 'error'): void => {
+        if (settled) return;
+        settled = true;
+        if (outcome === 'error') errors += 1;
+        else {
+          latencies.push(performance.now() - dueAt);
+          if (outcome === 'ok') ok += 1;
+          else non2xx += 1;
+        }
+        resolve();
+      };
       const { method, headers, body } = options.next();
       const outgoing = send(
         target,
@@ -71,22 +86,15 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedResult> {
         },
         (response) => {
           response.resume();
-          response.on('end', () => {
-            latencies.push(performance.now() - dueAt);
-            if ((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300) ok += 1;
-            else non2xx += 1;
-            resolve();
-          });
-          response.on('error', () => {
-            errors += 1;
-            resolve();
-          });
+          const status = response.statusCode ?? 0;
+          response.on('end', () => settle(status >= 200 && status < 300 ? 'ok' : 'non2xx'));
+          response.on('error', () => settle('error'));
         },
       );
-      outgoing.on('error', () => {
-        errors += 1;
-        resolve();
-      });
+      // A request unanswered this long counts as an error (as autocannon's timeouts did), so one
+      // hung request cannot stall the run.
+      outgoing.setTimeout(REQUEST_TIMEOUT_MS, () => outgoing.destroy(new Error('timed out')));
+      outgoing.on('error', () => settle('error'));
       outgoing.end(body);
     });
 

@@ -60,7 +60,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   // Express hashes every body it sends for an ETag. API answers are Cache-Control: no-store, so
-  // nobody may revalidate them with it: the hash was work for nothing on every answer.
+  // nobody may revalidate them with it: the hash was work for nothing on every answer. (The
+  // OpenAPI document at /docs-json loses its ETag too; Swagger UI's files keep theirs.)
   app.set('etag', false);
   if (environment.TRUST_PROXY) app.set('trust proxy', trustProxySetting(environment.TRUST_PROXY));
   app.use(assignRequestId);

@@ -502,6 +502,11 @@ export class CredentialVault implements OnModuleInit, OnModuleDestroy {
       },
     );
     if (!subscription) return;
+    if (this.closed || lost) {
+      // Shut down while connecting, or lost already: never kept, so never left open.
+      await subscription.close().catch(() => undefined);
+      return;
+    }
     this.listener = subscription;
     if (afterLoss) {
       this.logger.warn('credential change listener reconnected; cached credentials are read again');

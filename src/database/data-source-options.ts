@@ -36,6 +36,10 @@ export function dataSourceOptions(url: string, poolMax = 10, poolWaitMs = 5_000)
       // statement in the middle of requests (the bench saw 34 new connections in 90 s of runs).
       // Kept for five minutes instead: the extra connections of a burst still go away.
       idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS,
+      // A connection idle that long would be dropped without a word by a NAT or load balancer
+      // with a shorter idle limit (Azure's is 4 minutes); TCP keepalive every minute keeps it known.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 60_000,
     },
   };
 }

@@ -187,6 +187,7 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
     await limiter.sync();
     (limiter as unknown as { buckets: Map<string, unknown> }).buckets.clear();
     await world.t.dataSource.query('DELETE FROM rate_limit_counters');
+    const configured = environment.RATE_LIMIT_WEBHOOKS_PER_SOURCE;
     environment.RATE_LIMIT_WEBHOOKS_PER_SOURCE = 5;
     try {
       const statuses: number[] = [];
@@ -202,7 +203,7 @@ describe('inbound notifications: trusted for what is signed, cheap to refuse', (
       expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
       expect(Number(retryAfter)).toBeGreaterThan(0);
     } finally {
-      environment.RATE_LIMIT_WEBHOOKS_PER_SOURCE = 2_000;
+      environment.RATE_LIMIT_WEBHOOKS_PER_SOURCE = configured;
       (limiter as unknown as { buckets: Map<string, unknown> }).buckets.clear();
     }
   });

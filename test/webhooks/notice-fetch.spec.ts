@@ -12,7 +12,8 @@ import { bearer } from '../support/test-app';
  * interval. When one is already due that soon (the fetch after a change schedules one), the payout
  * row is left as it is: every write of it re-indexes the row in all of its indexes.
  */
-const INTERVAL_MS = 10_000;
+// Long enough that the first test's fetch slot is still taken when the last test runs.
+const INTERVAL_MS = 60_000;
 describe('a deferred notification and the payout’s next check', () => {
   let world: ProviderWorld;
   let deliveries: WebhookDeliveriesRepository;

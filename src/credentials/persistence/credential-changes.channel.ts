@@ -12,6 +12,8 @@ const CHANGES_CHANNEL = 'credential_changes';
  * revocations included, for as long as TCP took to give up (minutes to hours).
  */
 export const LISTENER_HEARTBEAT_MS = 5_000;
+/** Connecting and each query (LISTEN, the heartbeat) may take this long on the listening connection. */
+const LISTENER_TIMEOUT_MS = 5_000;
 
 /** An open LISTEN connection. */
 export interface ChangeSubscription {
@@ -43,13 +45,29 @@ export class CredentialChangesChannel {
     const client = new Client({
       connectionString: options.url,
       application_name: 'payments-backend:credential-changes',
+      // A partition while connecting or before LISTEN answers fails in seconds, not after TCP's
+      // own retries (minutes); the caller then tries again.
+      connectionTimeoutMillis: LISTENER_TIMEOUT_MS,
+      query_timeout: LISTENER_TIMEOUT_MS,
+      keepAlive: true,
     });
     client.on('notification', (message) => {
       if (message.channel === CHANGES_CHANNEL && message.payload) onPayload(message.payload);
     });
-    client.on('error', onLost);
-    await client.connect();
-    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    // A loss before LISTEN has answered is the caller's, through the rejected promise: reported
+    // here too, it would start a second reconnection.
+    let listening = false;
+    client.on('error', (error: Error) => {
+      if (listening) onLost(error);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    listening = true;
     const heartbeat = this.heartbeat(client);
     client.once('end', () => clearInterval(heartbeat));
     return {
@@ -64,21 +82,25 @@ export class CredentialChangesChannel {
    * A `SELECT 1` on the listening connection every LISTENER_HEARTBEAT_MS. One that has not answered
    * by the next beat means the connection is gone: its socket is destroyed, and node-postgres then
    * reports the loss ("Connection terminated unexpectedly") to the `error` listener, as for any
-   * other lost connection.
+   * other lost connection. The beat looks after the loop's I/O phase (setImmediate): after the
+   * loop was blocked for a beat, an answer already waiting in the socket is read first, not
+   * taken for silence.
    */
   private heartbeat(client: Client): NodeJS.Timeout {
     let answered = true;
     const beat = setInterval(() => {
-      if (!answered) {
-        clearInterval(beat);
-        client.connection.stream.destroy();
-        return;
-      }
-      answered = false;
-      client.query('SELECT 1').then(
-        () => (answered = true),
-        () => undefined, // the connection's error listener hears of it
-      );
+      setImmediate(() => {
+        if (!answered) {
+          clearInterval(beat);
+          client.connection.stream.destroy();
+          return;
+        }
+        answered = false;
+        client.query('SELECT 1').then(
+          () => (answered = true),
+          () => undefined, // the connection's error listener hears of it
+        );
+      });
     }, LISTENER_HEARTBEAT_MS);
     beat.unref();
     return beat;
