@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { brazilianBankAccount } from '../support/beneficiaries';
 import type { ProviderWorld } from '../support/provider-world';
-import { startProviderWorld } from '../support/provider-world';
+import { createD24Payout, startProviderWorld } from '../support/provider-world';
 import { eventually } from '../support/sim-client';
-import { bearer } from '../support/test-app';
 
 /**
  * A replica hears other replicas' credential changes over LISTEN. When that connection is lost,
@@ -18,18 +15,9 @@ describe('credential changes missed while the change listener was away', () => {
   });
   afterAll(() => world.close());
 
-  const createD24Payout = () =>
-    world.t.http.post('/v1/payouts').set(bearer(world.t.adminKey)).set('Idempotency-Key', randomUUID()).send({
-      provider: 'd24',
-      environment: 'simulator',
-      amount: '10.00',
-      currency: 'BRL',
-      beneficiary: brazilianBankAccount(),
-    });
-
   it('a credential revoked while the listener was disconnected is refused once it reconnects', async () => {
     // The D24 keys are read and cached by a first payout.
-    expect((await createD24Payout()).status).toBe(201);
+    expect((await createD24Payout(world)).status).toBe(201);
     const listener = `SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity
        WHERE application_name = 'payments-backend:credential-changes' AND datname = current_database()`;
     const [{ gone }] = await world.t.dataSource.query<Array<{ gone: boolean }>>(listener);
@@ -40,7 +28,7 @@ describe('credential changes missed while the change listener was away', () => {
         WHERE provider = 'd24' AND environment = 'simulator' AND kind = 'api_keys' AND status IN ('active', 'expiring')`,
     );
     const refused = await eventually(
-      () => createD24Payout(),
+      () => createD24Payout(world),
       (answer) => answer.status >= 400,
       10_000,
     );

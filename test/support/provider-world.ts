@@ -9,9 +9,11 @@ import { DemoSeed } from '../../src/demo/demo-seed';
 import { ProviderRegistry } from '../../src/providers/provider.registry';
 import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-callbacks.server';
 import type { RunningSimulators } from '../../src/simulators/simulators';
+import { randomUUID } from 'node:crypto';
+import { brazilianAccount } from './beneficiaries';
 import { startTestSimulators } from './sim-client';
 import type { TestApp } from './test-app';
-import { startTestApp } from './test-app';
+import { bearer, startTestApp } from './test-app';
 
 export interface ProviderWorld {
   sims: RunningSimulators;
@@ -79,4 +81,15 @@ export async function startProviderWorld(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** POST /v1/payouts: a BRL 10.00 D24 payout on the simulator, with a fresh Idempotency-Key. */
+export function createD24Payout(world: ProviderWorld) {
+  return world.t.http.post('/v1/payouts').set(bearer(world.t.adminKey)).set('Idempotency-Key', randomUUID()).send({
+    provider: 'd24',
+    environment: 'simulator',
+    amount: '10.00',
+    currency: 'BRL',
+    beneficiary: brazilianAccount(),
+  });
 }

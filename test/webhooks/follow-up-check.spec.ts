@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { brazilianAccount } from '../support/beneficiaries';
 import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
-import { startProviderWorld } from '../support/provider-world';
+import { createD24Payout, startProviderWorld } from '../support/provider-world';
 import { bearer } from '../support/test-app';
 
 /**
@@ -29,17 +27,7 @@ describe('a throttled notification’s follow-up check', () => {
   afterAll(() => world.close());
 
   it('runs when the fetch interval ends', async () => {
-    const created = await world.t.http
-      .post('/v1/payouts')
-      .set(bearer(world.t.adminKey))
-      .set('Idempotency-Key', randomUUID())
-      .send({
-        provider: 'd24',
-        environment: 'simulator',
-        amount: '10.00',
-        currency: 'BRL',
-        beneficiary: brazilianAccount(),
-      });
+    const created = await createD24Payout(world);
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const done = await eventually(

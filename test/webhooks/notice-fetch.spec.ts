@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { statusesThatMayChange } from '../../src/payouts/domain/payout';
 import { WebhookDeliveriesRepository } from '../../src/webhooks/persistence/webhook-deliveries.repository';
-import { brazilianAccount } from '../support/beneficiaries';
 import { admin } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
-import { startProviderWorld } from '../support/provider-world';
-import { bearer } from '../support/test-app';
+import { createD24Payout, startProviderWorld } from '../support/provider-world';
 
 /**
  * A notification inside the fetch interval ('deferred') makes sure a check follows it within an
@@ -27,17 +24,7 @@ describe('a deferred notification and the payout’s next check', () => {
     });
     expect(timeline.status).toBe(200);
     deliveries = world.t.app.get(WebhookDeliveriesRepository);
-    const created = await world.t.http
-      .post('/v1/payouts')
-      .set(bearer(world.t.adminKey))
-      .set('Idempotency-Key', randomUUID())
-      .send({
-        provider: 'd24',
-        environment: 'simulator',
-        amount: '10.00',
-        currency: 'BRL',
-        beneficiary: brazilianAccount(),
-      });
+    const created = await createD24Payout(world);
     expect(created.status).toBe(201);
     payoutId = created.body.id as string;
   });
