@@ -94,7 +94,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
       await Promise.all(
         claimed.flatMap((row) => {
           const payout = payouts.get(row.id);
-          return payout ? [this.check(payout, row.checkAttempts)] : [];
+          return payout ? [this.check(payout, row)] : [];
         }),
       );
       checked += claimed.length;
@@ -108,7 +108,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
     return checked;
   }
 
-  private async check(payout: Payout, attempts: number): Promise<void> {
+  private async check(payout: Payout, claim: { checkAttempts: number; lease: string }): Promise<void> {
     let movedToFinal = false;
     try {
       const after =
@@ -136,7 +136,12 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
     } finally {
       // Back off: the next look is further away each time, until the payout is final.
       if (!movedToFinal)
-        await this.rows.scheduleNextCheck(payout.id, OPEN, this.payouts.nextCheck(Math.min(attempts, 10)));
+        await this.rows.scheduleNextCheck(
+          payout.id,
+          OPEN,
+          this.payouts.nextCheck(Math.min(claim.checkAttempts, 10)),
+          claim.lease,
+        );
     }
   }
 }

@@ -1,4 +1,5 @@
-import { statusesThatMayChange } from '../../src/payouts/domain/payout';
+import { OPEN, statusesThatMayChange } from '../../src/payouts/domain/payout';
+import { PayoutsRepository } from '../../src/payouts/persistence/payouts.repository';
 import { WebhookDeliveriesRepository } from '../../src/webhooks/persistence/webhook-deliveries.repository';
 import { admin } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
@@ -81,5 +82,37 @@ describe('a deferred notification and the payout’s next check', () => {
     expect((await notice()).outcome).toBe('deferred');
     const after = await row();
     expect(after.next_check_ms).toBeCloseTo(after.fetch_ms + INTERVAL_MS, 0);
+  });
+  describe('while a reconciler check holds the payout', () => {
+    // A lease longer than the interval, so a deferred notification brings the next check forward.
+    const LEASE_MS = 3_600_000;
+    const BACK_OFF_MS = 300_000;
+    const claimDue = async () => {
+      await setNextCheck(`now() - interval '1 second'`);
+      const [claim] = await world.t.app
+        .get(PayoutsRepository)
+        .claimDueChecks(LEASE_MS, [{ provider: 'd24', limit: 1 }]);
+      expect(claim.id).toBe(payoutId);
+      return claim;
+    };
+    const endCheck = (lease: string, at: number) =>
+      world.t.app.get(PayoutsRepository).scheduleNextCheck(payoutId, OPEN, new Date(at), lease);
+
+    it('keeps the follow-up a deferred notification asked for, instead of backing off past it', async () => {
+      const claim = await claimDue();
+      expect((await notice()).outcome).toBe('deferred');
+      const backOff = Date.now() + BACK_OFF_MS;
+      await endCheck(claim.lease, backOff);
+      const after = await row();
+      expect(after.next_check_ms).toBeCloseTo(after.fetch_ms + INTERVAL_MS, 0);
+      expect(after.next_check_ms).toBeLessThan(backOff);
+    });
+
+    it('backs off when nobody moved the next check', async () => {
+      const claim = await claimDue();
+      const backOff = Date.now() + BACK_OFF_MS;
+      await endCheck(claim.lease, backOff);
+      expect((await row()).next_check_ms).toBeCloseTo(backOff, 0);
+    });
   });
 });

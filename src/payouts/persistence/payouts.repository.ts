@@ -503,13 +503,20 @@ export class PayoutsRepository {
    * Claims payouts with a check due, up to a limit per provider, for one lease: pushes their next
    * check out and counts the attempt, in one statement. SKIP LOCKED lets replicas claim side by
    * side; a claimed row is not due again before the lease ends, so no other replica checks it
-   * meanwhile. Most overdue first within each provider.
+   * meanwhile. Most overdue first within each provider. Each claim comes with its lease as the
+   * stored value (`lease`, exact to the microsecond), so the check's end can tell whether anyone
+   * moved the next check while it ran (scheduleNextCheck).
    */
   async claimDueChecks(
     leaseMs: number,
     limits: ReadonlyArray<{ provider: Provider; limit: number }>,
-  ): Promise<Array<{ id: string; provider: Provider; checkAttempts: number }>> {
-    const { rows: claimed } = await runPrepared<{ id: string; provider: Provider; check_attempts: number }>(
+  ): Promise<Array<{ id: string; provider: Provider; checkAttempts: number; lease: string }>> {
+    const { rows: claimed } = await runPrepared<{
+      id: string;
+      provider: Provider;
+      check_attempts: number;
+      lease: string;
+    }>(
       this.dataSource,
       `WITH wanted AS (
          SELECT provider, n FROM unnest($2::varchar[], $3::int[]) AS wanted(provider, n)
@@ -525,11 +532,16 @@ export class PayoutsRepository {
        ), claimed AS (
          UPDATE payouts SET next_check_at = now() + $1::int * interval '1 millisecond', check_attempts = check_attempts + 1
           WHERE id IN (SELECT id FROM picked)
-         RETURNING id, provider, check_attempts)
-       SELECT id, provider, check_attempts FROM claimed`,
+         RETURNING id, provider, check_attempts, next_check_at::text AS lease)
+       SELECT id, provider, check_attempts, lease FROM claimed`,
       [leaseMs, limits.map((entry) => entry.provider), limits.map((entry) => entry.limit)],
     );
-    return claimed.map((row) => ({ id: row.id, provider: row.provider, checkAttempts: row.check_attempts }));
+    return claimed.map((row) => ({
+      id: row.id,
+      provider: row.provider,
+      checkAttempts: row.check_attempts,
+      lease: row.lease,
+    }));
   }
 
   /**
@@ -554,12 +566,22 @@ export class PayoutsRepository {
     return new Map(rows.map((row) => [row.id, toPayout(row)]));
   }
 
-  /** Next check at `at` while the payout's status is one of `openStatuses`, none once it is final. */
-  async scheduleNextCheck(id: string, openStatuses: readonly PayoutStatus[], at: Date): Promise<void> {
+  /**
+   * After a claimed check: the next one at `at` while the payout's status is one of
+   * `openStatuses`, none once it is final. When the next check is no longer the claim's `lease`,
+   * someone moved it while the check ran (a throttled notification asked for a follow-up at the
+   * end of its interval, a status change asked for a prompt look), and the earlier of theirs and
+   * `at` is kept: overwriting it with the back-off would put that follow-up off by minutes.
+   */
+  async scheduleNextCheck(id: string, openStatuses: readonly PayoutStatus[], at: Date, lease: string): Promise<void> {
     await runPrepared(
       this.dataSource,
-      `UPDATE payouts SET next_check_at = CASE WHEN status = ANY($2) THEN $3::timestamptz ELSE NULL END WHERE id = $1`,
-      [id, openStatuses, at],
+      `UPDATE payouts SET next_check_at = CASE
+           WHEN status <> ALL($2::varchar[]) THEN NULL
+           WHEN next_check_at IS DISTINCT FROM $4::timestamptz THEN LEAST(next_check_at, $3::timestamptz)
+           ELSE $3::timestamptz END
+        WHERE id = $1::uuid`,
+      [id, openStatuses, at, lease],
     );
   }
 }
