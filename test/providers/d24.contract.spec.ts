@@ -8,6 +8,7 @@ import { cashoutBody } from '../../src/providers/d24/d24.mapper';
 import type { D24Provider } from '../../src/providers/d24/d24.provider';
 import type { LatamBankBeneficiary, PayoutInstruction } from '../../src/providers/provider.port';
 import { ProviderError } from '../../src/providers/provider.port';
+import { createServer, type Server } from 'node:net';
 import { admin, eventually } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
@@ -75,6 +76,35 @@ describe('D24 client against the simulator (real TLS)', () => {
     expect(done.providerStatus).toBe('COMPLETED');
     const ledger = (await admin<Array<{ externalId: string; amount: string }>>(world.sims, 'GET', '/d24/ledger')).body;
     expect(ledger.find((e) => e.externalId === payout.externalId)?.amount).toBe('150.75');
+  });
+
+  it('calls the configured URL directly even when the environment names a proxy', async () => {
+    const seen: string[] = [];
+    const proxy: Server = createServer((socket) => {
+      socket.once('data', (data) => seen.push(data.toString('latin1').split('\r\n')[0]));
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const names = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY'] as const;
+    const before = names.map((name) => [name, process.env[name]] as const);
+    const { port } = proxy.address() as { port: number };
+    for (const name of names) process.env[name] = `http://127.0.0.1:${port}`;
+    try {
+      const payout = instruction();
+      const created = await d24.createPayout(payout);
+      const status = await d24.getPayout({
+        externalId: payout.externalId,
+        providerReference: created.providerReference,
+      });
+      expect(status.providerStatus).toBe('PENDING');
+    } finally {
+      for (const [name, value] of before) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+    expect(seen).toEqual([]);
   });
 
   it('sends the holder’s address, city, postal code and birth date as D24 documents them, with HTTP Basic', async () => {

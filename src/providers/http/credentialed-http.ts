@@ -406,6 +406,10 @@ export class CredentialedHttp implements OnModuleDestroy {
         transformRequest: [(data: unknown) => data],
         timeout: this.environment.PROVIDER_RESPONSE_TIMEOUT_MS,
         maxRedirects: 0,
+        // Straight to the configured base URL, always: axios otherwise routes through whatever
+        // HTTPS_PROXY / HTTP_PROXY the process environment happens to hold (set for a package
+        // manager, say), so payouts would depend on a host nobody configured for them.
+        proxy: false,
         validateStatus: () => true,
         decompress: true,
       });
