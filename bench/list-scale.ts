@@ -26,8 +26,10 @@ export interface ListScaleResult {
 /**
  * Three providers, a tenth of each on its live environment, statuses as a running service has
  * them (mostly completed; a few pending, failed, rejected, on hold, unknown), spread evenly over
- * the last 90 days, 100,000 distinct references. The sealed beneficiary columns hold a placeholder:
- * lists never open them, and non-null keeps the sealing job away from these rows.
+ * the last 90 days, 100,000 distinct references. The sealed beneficiary columns hold random bytes
+ * of a real row's sizes (a 60-byte wrapped data key, a 300-byte ciphertext): lists never open
+ * them, but a list that selected them would pay for their bytes, and non-null keeps the sealing
+ * job away from these rows.
  */
 const SEED = `
 INSERT INTO payouts (id, provider, environment, status, amount, currency, beneficiary, beneficiary_master_key_id,
@@ -39,7 +41,8 @@ SELECT gen_random_uuid(), p.provider,
        WHEN i % 40 = 3 THEN 'pending' WHEN i % 200 = 4 THEN 'rejected' ELSE 'completed' END,
   round((i % 100000) / 100.0, 2), p.currency,
   jsonb_build_object('type', 'iban', 'name', 'Bench ' || (i % 977), 'iban', '…' || lpad((i % 10000)::text, 4, '0')),
-  'bench', '\\x00'::bytea, '\\x00'::bytea, md5(i::text) || md5((-i)::text),
+  'bench', substring(decode(repeat(md5(i::text), 4), 'hex') FROM 1 FOR 60),
+  substring(decode(repeat(md5((-i)::text), 19), 'hex') FROM 1 FOR 300), md5(i::text) || md5((-i)::text),
   'order-' || (i % 100000), '{}'::jsonb, p.provider || '-' || i, 'COMPLETED',
   now() - i * (interval '90 days' / $1::int), now() - i * (interval '90 days' / $1::int), NULL, 0
 FROM generate_series(1, $1::int) AS i

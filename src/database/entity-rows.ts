@@ -14,13 +14,16 @@ export class EntityRows<E extends ObjectLiteral> {
   private readonly metadata: EntityMetadata;
   private readonly columns: readonly ColumnMetadata[];
 
+  /** `omit`: properties neither selected nor hydrated (left undefined), for reads that do not need them. */
   constructor(
     private readonly dataSource: DataSource,
     target: EntityTarget<E>,
     alias: string,
+    options: { omit?: ReadonlyArray<keyof E & string> } = {},
   ) {
     this.metadata = dataSource.getMetadata(target);
-    this.columns = this.metadata.columns;
+    const omitted = new Set<string>(options.omit ?? []);
+    this.columns = this.metadata.columns.filter((column) => !omitted.has(column.propertyName));
     this.selectList = this.columns
       .map((column) => `${alias}."${column.databaseName}" AS "${column.propertyName}"`)
       .join(', ');

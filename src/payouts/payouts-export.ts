@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { writeCsv } from '../common/http/csv-download';
-import type { Payout } from './domain/payout';
+import type { PayoutView } from './domain/payout';
 
 /**
  * The columns of GET /v1/payouts/export.csv, in order. Amounts are decimal strings as the API
@@ -32,7 +32,7 @@ export const EXPORT_COLUMNS = [
 
 type ExportRow = Record<(typeof EXPORT_COLUMNS)[number], string>;
 
-function toRow(payout: Payout): ExportRow {
+function toRow(payout: PayoutView): ExportRow {
   const beneficiary = payout.beneficiary;
   const account =
     beneficiary.type === 'iban'
@@ -67,7 +67,7 @@ function toRow(payout: Payout): ExportRow {
 
 /** GET /v1/payouts/export.csv: see writeCsv for streaming, errors midway and formula escaping. */
 export function writePayoutsCsv(
-  payouts: AsyncIterable<Payout>,
+  payouts: AsyncIterable<PayoutView>,
   destination: Writable,
   beforeFirstByte: () => void,
 ): Promise<void> {

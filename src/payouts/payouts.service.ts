@@ -31,7 +31,7 @@ import {
   type StoredBeneficiaryReference,
 } from './domain/beneficiary-directory';
 import { CreatedPayoutAnswer, CreateOutcome, IdempotencyClaim, IdempotencyScope } from './domain/idempotency';
-import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, TERMINAL } from './domain/payout';
+import { judgeTransition, maskBeneficiary, Payout, PayoutStatus, type PayoutView, TERMINAL } from './domain/payout';
 import type { PayoutHistoryEntry } from './domain/payout-history';
 import {
   approvalsRequired,
@@ -487,7 +487,7 @@ export class PayoutsService {
    * indexes): an export of a million rows holds one page in memory, and payouts created while it
    * runs are newer than its first page, so they are never half in it.
    */
-  async *exportAll(filter: Omit<PayoutFilter, 'cursor' | 'limit'>): AsyncGenerator<Payout> {
+  async *exportAll(filter: Omit<PayoutFilter, 'cursor' | 'limit'>): AsyncGenerator<PayoutView> {
     let before: PagePosition | undefined;
     for (;;) {
       const rows = await this.payouts.page({ ...filter, before, limit: EXPORT_PAGE_SIZE });
@@ -499,7 +499,7 @@ export class PayoutsService {
     }
   }
 
-  async list(filter: PayoutFilter): Promise<{ items: Payout[]; nextCursor: string | null }> {
+  async list(filter: PayoutFilter): Promise<{ items: PayoutView[]; nextCursor: string | null }> {
     const { cursor, ...query } = filter;
     const rows = await this.payouts.page({ ...query, before: cursor ? decodeCursor(cursor) : undefined });
     const page = rows.slice(0, filter.limit);

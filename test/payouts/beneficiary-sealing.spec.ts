@@ -242,6 +242,20 @@ describe('beneficiaries sealed at rest (a database dump holds no full account da
       bankCode: 1,
       bankAccount: '…3579',
     });
+    // Lists and exports (which read the masked view without the sealed columns) mask them too.
+    const listed = await world.t.http.get('/v1/payouts?reference=sealed-legacy').set(bearer(world.t.adminKey));
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toHaveLength(2);
+    for (const item of listed.body.items as Array<{ id: string; beneficiary: unknown }>)
+      expect(item.beneficiary).toEqual((await get(item.id)).beneficiary);
+    const exported = await world.t.http
+      .get('/v1/payouts/export.csv?reference=sealed-legacy')
+      .set(bearer(world.t.adminKey));
+    expect(exported.status).toBe(200);
+    expect(exported.text.split('\n').filter((line) => line.includes('sealed-legacy'))).toHaveLength(2);
+    for (const text of [JSON.stringify(listed.body), exported.text])
+      for (const secret of [legacyD24.documentId, legacyD24.bankAccount, legacyIban.iban])
+        expect(text).not.toContain(secret);
 
     // A replica of this version starting on the database seals them (in the background) and says how many.
     const replica = await startTestApp({ database: world.t.database, env: { ADMIN_API_KEY: world.t.adminKey } });

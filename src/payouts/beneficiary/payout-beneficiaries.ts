@@ -67,9 +67,12 @@ export class SealedBeneficiary {
     return new SealedBeneficiary({ payoutId: row.id, sealed: null, legacy: row.beneficiary as Beneficiary });
   }
 
-  /** The masked view of a row: stored as such once sealed; masked here for a legacy row. */
-  static maskedView(row: BeneficiaryRow): MaskedBeneficiary {
-    return row.beneficiaryCiphertext ? row.beneficiary : maskBeneficiary(row.beneficiary as Beneficiary);
+  /**
+   * The masked view of a row's readable `beneficiary` column: stored as such once the row is
+   * sealed; masked here for a legacy row (`sealed` false), which holds the full beneficiary.
+   */
+  static maskedView(beneficiary: BeneficiaryRow['beneficiary'], { sealed }: { sealed: boolean }): MaskedBeneficiary {
+    return sealed ? beneficiary : maskBeneficiary(beneficiary as Beneficiary);
   }
 
   toJSON(): string {

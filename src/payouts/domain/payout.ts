@@ -160,6 +160,12 @@ export interface Payout {
   holdOnCreate: boolean;
 }
 
+/**
+ * A payout as lists and exports show it: all of it but the sealed beneficiary, which only a
+ * provider call opens (so a page of payouts never carries their ciphertexts).
+ */
+export type PayoutView = Omit<Payout, 'sealedBeneficiary'>;
+
 /** The beneficiary as answers, the history and the readable payouts.beneficiary column hold it. */
 export type MaskedBeneficiary =
   | {

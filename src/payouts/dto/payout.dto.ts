@@ -4,7 +4,7 @@ import { CursorPageQueryDto } from '../../common/http/cursor-page-query.dto';
 import { IsDate, IsIn, IsObject, IsOptional, IsString, IsUUID, Length, Matches, IsBoolean } from 'class-validator';
 import { ALL_ENVIRONMENTS, PROVIDERS } from '../../credentials/domain/credential';
 import { PROVIDER_DESCRIPTORS } from '../../providers/registered-providers';
-import { Payout, PAYOUT_STATUSES, type MaskedBeneficiary } from '../domain/payout';
+import { PAYOUT_STATUSES, type MaskedBeneficiary, type PayoutView } from '../domain/payout';
 
 export class MoneyDto {
   @ApiProperty({
@@ -318,7 +318,7 @@ export class PayoutDto {
   @ApiProperty({ type: String, format: 'date-time' })
   updatedAt!: string;
 
-  static from(payout: Payout): PayoutDto {
+  static from(payout: PayoutView): PayoutDto {
     return {
       id: payout.id,
       provider: payout.provider,

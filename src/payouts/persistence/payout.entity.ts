@@ -12,7 +12,7 @@ import {
 import type { Beneficiary, Provider, ProviderEnvironment } from '../../providers/provider.port';
 import { SealedBeneficiary } from '../beneficiary/payout-beneficiaries';
 import { formatAmount } from '../domain/money';
-import type { MaskedBeneficiary, Payout, PayoutStatus } from '../domain/payout';
+import type { MaskedBeneficiary, Payout, PayoutStatus, PayoutView } from '../domain/payout';
 
 @Entity({ name: 'payouts' })
 @Index('ix_payouts_created', ['createdAt', 'id'])
@@ -259,15 +259,36 @@ export class IdempotencyKeyEntity {
   expiresAt!: Date;
 }
 
-export function toPayout(row: PayoutEntity): Payout {
+/**
+ * What a PayoutView is read from: every column but the sealed beneficiary (the masked view is
+ * the readable `beneficiary` column) and the bookkeeping no answer shows (checks, limits).
+ */
+export const PAYOUT_VIEW_OMITS = [
+  'beneficiaryMasterKeyId',
+  'beneficiaryWrappedKey',
+  'beneficiaryCiphertext',
+  'beneficiaryFingerprint',
+  'beneficiaryId',
+  'nextCheckAt',
+  'checkAttempts',
+  'webhookFetchAt',
+  'countedAt',
+] as const satisfies ReadonlyArray<keyof PayoutEntity>;
+
+export type PayoutViewColumns = Omit<PayoutEntity, (typeof PAYOUT_VIEW_OMITS)[number]>;
+
+/** `beneficiarySealed`: the row's beneficiary is sealed (its `beneficiary` column is already the masked view). */
+export function toPayoutView(
+  row: PayoutViewColumns,
+  { beneficiarySealed }: { beneficiarySealed: boolean },
+): PayoutView {
   return {
     id: row.id,
     provider: row.provider,
     environment: row.environment,
     status: row.status,
     amount: { amount: formatAmount(row.amount, row.currency), currency: row.currency },
-    beneficiary: SealedBeneficiary.maskedView(row),
-    sealedBeneficiary: SealedBeneficiary.fromRow(row),
+    beneficiary: SealedBeneficiary.maskedView(row.beneficiary, { sealed: beneficiarySealed }),
     reference: row.reference,
     metadata: row.metadata,
     providerReference: row.providerReference,
@@ -281,5 +302,12 @@ export function toPayout(row: PayoutEntity): Payout {
     approvalsRequired: row.approvalsRequired,
     approvalExpiresAt: row.approvalExpiresAt,
     holdOnCreate: row.holdOnCreate,
+  };
+}
+
+export function toPayout(row: PayoutEntity): Payout {
+  return {
+    ...toPayoutView(row, { beneficiarySealed: row.beneficiaryCiphertext !== null }),
+    sealedBeneficiary: SealedBeneficiary.fromRow(row),
   };
 }
