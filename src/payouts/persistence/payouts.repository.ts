@@ -170,7 +170,7 @@ export class PayoutsRepository {
    * columns, hex in the text protocol, about a kilobyte per row that a page would read, transfer
    * and decode for nothing) and the bookkeeping no answer shows.
    */
-  private readonly viewRows: EntityRows<PayoutEntity>;
+  private readonly viewRows: EntityRows<PayoutEntity, (typeof PAYOUT_VIEW_OMITS)[number]>;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.rows = new EntityRows(dataSource, PayoutEntity, 'p');
