@@ -7,7 +7,7 @@ import { OPEN, type Payout, TERMINAL } from './domain/payout';
 import { PayoutsRepository } from './persistence/payouts.repository';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
 import { PayoutApprovals } from './payout-approvals';
-import { PayoutsService } from './payouts.service';
+import { PayoutsService, RECONCILE_SOURCE } from './payouts.service';
 import { Metrics } from '../observability/metrics';
 
 /**
@@ -119,7 +119,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
               await this.payouts
                 .provider(payout)
                 .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? undefined }),
-              'reconcile',
+              RECONCILE_SOURCE,
             );
       // This check's own commit cleared next_check_at with the final status (one statement fewer).
       movedToFinal = after.status !== payout.status && TERMINAL.has(after.status);

@@ -186,7 +186,7 @@ class FakePayouts implements Pick<
     this.tables.payouts = new Map(this.tables.payouts).set(id, {
       payout: { ...row.payout, ...defined, updatedAt: new Date() },
       checkAttempts: checkAttempts ?? row.checkAttempts,
-      nextCheckAt,
+      nextCheckAt: nextCheckAt === undefined ? row.nextCheckAt : nextCheckAt,
     });
   }
 

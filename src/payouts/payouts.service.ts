@@ -99,6 +99,9 @@ const CAPABILITY: Record<Operation, Capability> = {
  * makes exactly one provider call, serialised by PostgreSQL's unique index; provider answers go
  * through one state machine.
  */
+/** The `source` of a provider result the reconciler fetched (see outcomeOf's next check). */
+export const RECONCILE_SOURCE = 'reconcile';
+
 @Injectable()
 export class PayoutsService {
   private readonly logger = new Logger('Payouts');
@@ -683,7 +686,9 @@ export class PayoutsService {
         failureCode: payout.failureCode,
         failureReason: payout.failureReason,
         fees: payout.fees,
-        nextCheckAt: TERMINAL.has(to) ? null : this.nextCheck(0),
+        // A reconciler check schedules the next one itself when it ends (PayoutReconciler.check):
+        // its lease stays meanwhile, so a follow-up someone else asks for during it is seen.
+        nextCheckAt: TERMINAL.has(to) ? null : source === RECONCILE_SOURCE ? undefined : this.nextCheck(0),
         checkAttempts: 0,
         updatedAt: payout.updatedAt,
       },

@@ -81,14 +81,30 @@ describe('D24 client against the simulator (real TLS)', () => {
   it('calls the configured URL directly even when the environment names a proxy', async () => {
     const seen: string[] = [];
     const proxy: Server = createServer((socket) => {
-      socket.once('data', (data) => seen.push(data.toString('latin1').split('\r\n')[0]));
-      socket.destroy();
+      // Whatever a client would ask a proxy for (a CONNECT line), recorded before hanging up.
+      socket.once('data', (data) => {
+        seen.push(data.toString('latin1').split('\r\n')[0]);
+        socket.destroy();
+      });
+      socket.setTimeout(1_000, () => socket.destroy());
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const names = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY'] as const;
+    const names = [
+      'HTTPS_PROXY',
+      'https_proxy',
+      'HTTP_PROXY',
+      'http_proxy',
+      'ALL_PROXY',
+      'NO_PROXY',
+      'no_proxy',
+    ] as const;
     const before = names.map((name) => [name, process.env[name]] as const);
     const { port } = proxy.address() as { port: number };
-    for (const name of names) process.env[name] = `http://127.0.0.1:${port}`;
+    for (const name of names) {
+      // No exemption for the simulator's loopback address: only `proxy: false` may keep the call direct.
+      if (name.toLowerCase() === 'no_proxy') delete process.env[name];
+      else process.env[name] = `http://127.0.0.1:${port}`;
+    }
     try {
       const payout = instruction();
       const created = await d24.createPayout(payout);
@@ -96,7 +112,7 @@ describe('D24 client against the simulator (real TLS)', () => {
         externalId: payout.externalId,
         providerReference: created.providerReference,
       });
-      expect(status.providerStatus).toBe('PENDING');
+      expect(status.providerReference).toBe(created.providerReference);
     } finally {
       for (const [name, value] of before) {
         if (value === undefined) delete process.env[name];

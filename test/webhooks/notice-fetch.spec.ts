@@ -1,5 +1,6 @@
 import { OPEN, statusesThatMayChange } from '../../src/payouts/domain/payout';
 import { PayoutsRepository } from '../../src/payouts/persistence/payouts.repository';
+import { PayoutsService, RECONCILE_SOURCE } from '../../src/payouts/payouts.service';
 import { WebhookDeliveriesRepository } from '../../src/webhooks/persistence/webhook-deliveries.repository';
 import { admin } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
@@ -84,16 +85,28 @@ describe('a deferred notification and the payout’s next check', () => {
     expect(after.next_check_ms).toBeCloseTo(after.fetch_ms + INTERVAL_MS, 0);
   });
   describe('while a reconciler check holds the payout', () => {
-    // A lease longer than the interval, so a deferred notification brings the next check forward.
-    const LEASE_MS = 3_600_000;
-    const BACK_OFF_MS = 300_000;
+    // Longer than the interval, so a deferred notification brings the next check forward; shorter
+    // than the back-off, so keeping the earlier of the two is told apart from backing off.
+    const LEASE_MS = 120_000;
+    const BACK_OFF_MS = 600_000;
     const claimDue = async () => {
-      await setNextCheck(`now() - interval '1 second'`);
+      // The fetch slot taken just now: a notification during the check is deferred.
+      await world.t.dataSource.query(
+        `UPDATE payouts SET next_check_at = now() - interval '1 second', webhook_fetch_at = now() WHERE id = $1`,
+        [payoutId],
+      );
       const [claim] = await world.t.app
         .get(PayoutsRepository)
         .claimDueChecks(LEASE_MS, [{ provider: 'd24', limit: 1 }]);
       expect(claim.id).toBe(payoutId);
       return claim;
+    };
+    // What the check's provider call found: the payout still pending at D24.
+    const checkFindsItPending = async () => {
+      const payouts = world.t.app.get(PayoutsService);
+      const seen = await payouts.get(payoutId);
+      expect(seen.status).toBe('pending');
+      await payouts.applyProviderResult(seen, { state: 'pending', providerStatus: 'PENDING' }, RECONCILE_SOURCE);
     };
     const endCheck = (lease: string, at: number) =>
       world.t.app.get(PayoutsRepository).scheduleNextCheck(payoutId, OPEN, new Date(at), lease);
@@ -101,15 +114,16 @@ describe('a deferred notification and the payout’s next check', () => {
     it('keeps the follow-up a deferred notification asked for, instead of backing off past it', async () => {
       const claim = await claimDue();
       expect((await notice()).outcome).toBe('deferred');
+      await checkFindsItPending();
       const backOff = Date.now() + BACK_OFF_MS;
       await endCheck(claim.lease, backOff);
       const after = await row();
       expect(after.next_check_ms).toBeCloseTo(after.fetch_ms + INTERVAL_MS, 0);
-      expect(after.next_check_ms).toBeLessThan(backOff);
     });
 
-    it('backs off when nobody moved the next check', async () => {
+    it('backs off when nobody else moved the next check (the check’s own commit leaves the lease)', async () => {
       const claim = await claimDue();
+      await checkFindsItPending();
       const backOff = Date.now() + BACK_OFF_MS;
       await endCheck(claim.lease, backOff);
       expect((await row()).next_check_ms).toBeCloseTo(backOff, 0);

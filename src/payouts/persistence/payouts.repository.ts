@@ -74,7 +74,12 @@ export interface PayoutStateChange {
   failureCode: string | null;
   failureReason: string | null;
   fees?: { amount: string; currency: string } | null;
-  nextCheckAt: Date | null;
+  /**
+   * Undefined: left as it is. The reconciler's own check leaves it so: its claim's lease stays
+   * until the check ends, and the check's end can tell whether anyone else moved it meanwhile
+   * (scheduleNextCheck).
+   */
+  nextCheckAt?: Date | null;
   checkAttempts?: number;
   /** The instant the answer shows: written as given, so the row and the answer never differ. */
   updatedAt: Date;
@@ -167,8 +172,8 @@ export class PayoutsRepository {
   private readonly rows: EntityRows<PayoutEntity>;
   /**
    * The columns of a PayoutView, for lists and exports: without the sealed beneficiary (two bytea
-   * columns, hex in the text protocol, about a kilobyte per row that a page would read, transfer
-   * and decode for nothing) and the bookkeeping no answer shows.
+   * columns, hex in the text protocol: about 360 bytes per row, twice that as text, that a page
+   * would read, transfer and decode for nothing) and the bookkeeping no answer shows.
    */
   private readonly viewRows: EntityRows<PayoutEntity, (typeof PAYOUT_VIEW_OMITS)[number]>;
 
@@ -411,7 +416,7 @@ export class PayoutsRepository {
            provider_status = ${bind(change.providerStatus === undefined ? basis.providerStatus : change.providerStatus)}::varchar,
            failure_code = ${bind(change.failureCode)}::varchar, failure_reason = ${bind(change.failureReason)}::text,
            fees = ${bind(json(change.fees === undefined ? basis.fees : change.fees))}::jsonb,
-           next_check_at = ${bind(change.nextCheckAt)}::timestamptz,
+           ${change.nextCheckAt === undefined ? '' : `next_check_at = ${bind(change.nextCheckAt)}::timestamptz,`}
            check_attempts = COALESCE(${bind(change.checkAttempts ?? null)}::int, check_attempts),
            updated_at = ${bind(change.updatedAt)}::timestamptz
           WHERE id = ${bind(id)}::uuid AND status IS NOT DISTINCT FROM ${bind(basis.status)}::varchar
