@@ -92,6 +92,9 @@ const CAPABILITY: Record<Operation, Capability> = {
   sync: 'payouts.status',
 };
 
+/** The `source` of a provider result the reconciler fetched (see outcomeOf's next check). */
+export const RECONCILE_SOURCE = 'reconcile';
+
 /**
  * The payouts domain service. A payout is committed (status requested, our id = the provider's
  * external id) before any provider is called, unless the provider environment cannot take it at
@@ -99,9 +102,6 @@ const CAPABILITY: Record<Operation, Capability> = {
  * makes exactly one provider call, serialised by PostgreSQL's unique index; provider answers go
  * through one state machine.
  */
-/** The `source` of a provider result the reconciler fetched (see outcomeOf's next check). */
-export const RECONCILE_SOURCE = 'reconcile';
-
 @Injectable()
 export class PayoutsService {
   private readonly logger = new Logger('Payouts');
