@@ -275,7 +275,7 @@ export const PAYOUT_VIEW_OMITS = [
   'countedAt',
 ] as const satisfies ReadonlyArray<keyof PayoutEntity>;
 
-export type PayoutViewColumns = Omit<PayoutEntity, (typeof PAYOUT_VIEW_OMITS)[number]>;
+type PayoutViewColumns = Omit<PayoutEntity, (typeof PAYOUT_VIEW_OMITS)[number]>;
 
 /** `beneficiarySealed`: the row's beneficiary is sealed (its `beneficiary` column is already the masked view). */
 export function toPayoutView(
