@@ -110,6 +110,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
 
   private async check(payout: Payout, claim: { checkAttempts: number; lease: string }): Promise<void> {
     let movedToFinal = false;
+    let reportedNews = false;
     try {
       const after =
         payout.status === 'requested' || payout.status === 'unknown'
@@ -123,6 +124,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
             );
       // This check's own commit cleared next_check_at with the final status (one statement fewer).
       movedToFinal = after.status !== payout.status && TERMINAL.has(after.status);
+      reportedNews = after.status !== payout.status || after.providerStatus !== payout.providerStatus;
       this.metrics.reconcilerChecks.inc({
         provider: payout.provider,
         outcome: after.status === payout.status ? 'unchanged' : 'changed',
@@ -134,12 +136,15 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
         'could not reconcile payout; will retry',
       );
     } finally {
-      // Back off: the next look is further away each time, until the payout is final.
+      // Back off: each check that learns nothing new (claimDueChecks counted it) looks further
+      // away, up to nextCheck's ceiling; one that saw the payout move looks again soon. An open
+      // payout a provider keeps pending for days is asked a few hundred times a day, not every
+      // other interval.
       if (!movedToFinal)
         await this.rows.scheduleNextCheck(
           payout.id,
           OPEN,
-          this.payouts.nextCheck(Math.min(claim.checkAttempts, 10)),
+          this.payouts.nextCheck(reportedNews ? 0 : Math.min(claim.checkAttempts, 10)),
           claim.lease,
         );
     }

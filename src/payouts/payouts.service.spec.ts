@@ -102,6 +102,7 @@ class FakePayouts implements Pick<
   | 'lockById'
   | 'updateState'
   | 'commitIfUnchanged'
+  | 'isUnchanged'
   | 'page'
   | 'appendHistory'
   | 'history'
@@ -198,14 +199,7 @@ class FakePayouts implements Pick<
     effects: OutcomeEffects,
   ): Promise<boolean> {
     return this.unitOfWork.run(async (transaction) => {
-      const current = this.tables.payouts.get(id)?.payout;
-      const columns = ['status', 'providerReference', 'providerStatus', 'failureCode', 'failureReason'] as const;
-      if (
-        !current ||
-        columns.some((column) => current[column] !== basis[column]) ||
-        JSON.stringify(current.fees) !== JSON.stringify(basis.fees)
-      )
-        return false;
+      if (!(await this.isUnchanged(id, basis))) return false;
       await this.updateState(transaction, id, change);
       const { history, events = [], answer } = effects;
       if (history)
@@ -217,6 +211,17 @@ class FakePayouts implements Pick<
       if (answer) await this.keys.storeAnswer(transaction, answer.scope, answer.answer);
       return true;
     });
+  }
+
+  /** Every basis column still as read. */
+  async isUnchanged(id: string, basis: OutcomeBasis): Promise<boolean> {
+    const current = this.tables.payouts.get(id)?.payout;
+    const columns = ['status', 'providerReference', 'providerStatus', 'failureCode', 'failureReason'] as const;
+    return (
+      current !== undefined &&
+      columns.every((column) => current[column] === basis[column]) &&
+      JSON.stringify(current.fees) === JSON.stringify(basis.fees)
+    );
   }
 
   async page(query: PayoutPageQuery): Promise<Array<{ payout: Payout; position: PagePosition }>> {

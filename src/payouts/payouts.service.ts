@@ -608,6 +608,12 @@ export class PayoutsService {
     answerTo?: IdempotencyScope,
   ): Promise<Payout> {
     const outcome = this.outcomeOf(seen, result, source);
+    // A report that tells nothing new (the usual answer to a poll) writes nothing while the row is
+    // as seen: the row, its indexes and the back-off stay as they are, for the price of a read.
+    // Moved meanwhile, it is decided again under the lock (a late report is recorded as stale).
+    // A create's answer is stored whatever it says.
+    if (!outcome.change && !outcome.history && !answerTo && (await this.payouts.isUnchanged(seen.id, seen)))
+      return seen;
     if (outcome.change) {
       const committed = await this.payouts.commitIfUnchanged(seen.id, seen, outcome.change, {
         history: outcome.history ?? undefined,
@@ -677,6 +683,8 @@ export class PayoutsService {
       updatedAt: new Date(),
     };
     const applied = verdict === 'apply';
+    if (!applied && reportsNothingNew(current, payout))
+      return { payout: current, change: null, history: null, announceFrom: null };
     return {
       payout,
       change: {
@@ -689,6 +697,7 @@ export class PayoutsService {
         // A reconciler check schedules the next one itself when it ends (PayoutReconciler.check):
         // its lease stays meanwhile, so a follow-up someone else asks for during it is seen.
         nextCheckAt: TERMINAL.has(to) ? null : source === RECONCILE_SOURCE ? undefined : this.nextCheck(0),
+        // Something moved at the provider: the back-off starts again.
         checkAttempts: 0,
         updatedAt: payout.updatedAt,
       },
@@ -956,6 +965,22 @@ export class FirstCommitRefused extends Error {
 }
 
 /** A provider outcome decided from a payout's state (see PayoutsService.outcomeOf). */
+/**
+ * Whether a report that keeps the status (`reported`, as outcomeOf would store it) leaves every
+ * column a provider's report writes as it is in `current`.
+ */
+function reportsNothingNew(current: Payout, reported: Payout): boolean {
+  return (
+    reported.status === current.status &&
+    reported.providerReference === current.providerReference &&
+    reported.providerStatus === current.providerStatus &&
+    reported.failureCode === current.failureCode &&
+    reported.failureReason === current.failureReason &&
+    reported.fees?.amount === current.fees?.amount &&
+    reported.fees?.currency === current.fees?.currency
+  );
+}
+
 interface DecidedOutcome {
   payout: Payout;
   change: (PayoutStateChange & { updatedAt: Date }) | null;

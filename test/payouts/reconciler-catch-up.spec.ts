@@ -10,6 +10,7 @@ import type { ProviderWorld } from '../support/provider-world';
 import { startProviderWorld } from '../support/provider-world';
 import { admin, eventually } from '../support/sim-client';
 import { bearer } from '../support/test-app';
+import { brazilianAccount } from '../support/beneficiaries';
 
 /**
  * A backlog of checks after an outage: drained in rounds of at most the provider's concurrency,
@@ -107,6 +108,67 @@ describe('reconciler catch-up', () => {
       true,
     );
     expect(statuses.every((row: { next_check_at: Date | null }) => row.next_check_at === null)).toBe(true);
+  });
+
+  it('backs off while a provider reports nothing new, and writes nothing to the payout for such a report', async () => {
+    // Held at D24 (holdOnCreate): it stays on_hold there until released, so every check learns nothing.
+    const created = await world.t.http
+      .post('/v1/payouts')
+      .set(bearer(world.t.adminKey))
+      .set('Idempotency-Key', randomUUID())
+      .send({
+        provider: 'd24',
+        environment: 'simulator',
+        amount: '12.00',
+        currency: 'BRL',
+        holdOnCreate: true,
+        beneficiary: brazilianAccount(),
+      });
+    expect(created.body.status).toBe('on_hold');
+    const id = created.body.id as string;
+    const environment = world.t.app.get(Environment);
+    const interval = environment.RECONCILE_INTERVAL_MS;
+    // The replica's back-off in whole seconds: 1 s, then 2, 4, 8 … (the app's own reconciler,
+    // started with a minute, is not re-timed by this).
+    environment.RECONCILE_INTERVAL_MS = 1_000;
+    const replica = new PayoutReconciler(
+      world.t.app.get(PayoutsRepository),
+      world.t.app.get(IdempotencyKeysRepository),
+      world.t.app.get(PayoutsService),
+      environment,
+      world.t.app.get(PayoutApprovals),
+      world.t.app.get(Metrics),
+    );
+    const row = async () =>
+      (
+        await world.t.dataSource.query(
+          `SELECT updated_at::text AS updated, check_attempts AS attempts,
+                  round(extract(epoch FROM next_check_at - now()))::int AS "nextInSeconds",
+                  (SELECT count(*)::int FROM payout_events e WHERE e.payout_id = p.id) AS events
+             FROM payouts p WHERE id = $1`,
+          [id],
+        )
+      )[0] as { updated: string; attempts: number; nextInSeconds: number; events: number };
+    const d24Requests = async () =>
+      (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body.d24.requests;
+    try {
+      const before = await row();
+      const requestsBefore = await d24Requests();
+      const gaps: number[] = [];
+      for (let check = 0; check < 4; check++) {
+        await world.t.dataSource.query(`UPDATE payouts SET next_check_at = now() WHERE id = $1`, [id]);
+        expect(await replica.runOnce()).toBeGreaterThanOrEqual(1);
+        const after = await row();
+        gaps.push(after.nextInSeconds);
+        // Nothing new: the payout's own columns and history are as they were.
+        expect([after.updated, after.events]).toEqual([before.updated, before.events]);
+      }
+      expect((await d24Requests()) - requestsBefore).toBe(4); // asked each time
+      expect(gaps).toEqual([2, 4, 8, 16]);
+      expect((await row()).attempts).toBe(before.attempts + 4);
+    } finally {
+      environment.RECONCILE_INTERVAL_MS = interval;
+    }
   });
 
   it('refuses a concurrency for an unknown provider at boot', () => {

@@ -419,12 +419,7 @@ export class PayoutsRepository {
            ${change.nextCheckAt === undefined ? '' : `next_check_at = ${bind(change.nextCheckAt)}::timestamptz,`}
            check_attempts = COALESCE(${bind(change.checkAttempts ?? null)}::int, check_attempts),
            updated_at = ${bind(change.updatedAt)}::timestamptz
-          WHERE id = ${bind(id)}::uuid AND status IS NOT DISTINCT FROM ${bind(basis.status)}::varchar
-            AND provider_reference IS NOT DISTINCT FROM ${bind(basis.providerReference)}::varchar
-            AND provider_status IS NOT DISTINCT FROM ${bind(basis.providerStatus)}::varchar
-            AND failure_code IS NOT DISTINCT FROM ${bind(basis.failureCode)}::varchar
-            AND failure_reason IS NOT DISTINCT FROM ${bind(basis.failureReason)}::text
-            AND fees IS NOT DISTINCT FROM ${bind(json(basis.fees))}::jsonb
+          WHERE ${basisCondition(id, basis, bind)}
          RETURNING id)`,
     ];
     if (effects.history) {
@@ -449,6 +444,20 @@ export class PayoutsRepository {
     const { rows } = await runPrepared(
       this.dataSource,
       `WITH ${statements.join(',\n')}\nSELECT id FROM moved`,
+      parameters,
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Whether the row is still as it was read, on the columns of `basis` (as commitIfUnchanged
+   * compares them): a read, for an outcome that has nothing to write unless someone moved the row.
+   */
+  async isUnchanged(id: string, basis: OutcomeBasis): Promise<boolean> {
+    const { values: parameters, bind } = sqlParameters();
+    const { rows } = await runPrepared(
+      this.dataSource,
+      `SELECT 1 FROM payouts WHERE ${basisCondition(id, basis, bind)}`,
       parameters,
     );
     return rows.length > 0;
@@ -597,4 +606,18 @@ export class PayoutsRepository {
       [id, openStatuses, at, lease],
     );
   }
+}
+
+/**
+ * The row `id` as `basis` saw it, on every column a provider outcome is derived from. Compared with
+ * IS NOT DISTINCT FROM, which no index serves: the row is found by its primary key alone.
+ */
+function basisCondition(id: string, basis: OutcomeBasis, bind: (value: unknown) => string): string {
+  const fees = basis.fees === null || basis.fees === undefined ? null : JSON.stringify(basis.fees);
+  return `id = ${bind(id)}::uuid AND status IS NOT DISTINCT FROM ${bind(basis.status)}::varchar
+            AND provider_reference IS NOT DISTINCT FROM ${bind(basis.providerReference)}::varchar
+            AND provider_status IS NOT DISTINCT FROM ${bind(basis.providerStatus)}::varchar
+            AND failure_code IS NOT DISTINCT FROM ${bind(basis.failureCode)}::varchar
+            AND failure_reason IS NOT DISTINCT FROM ${bind(basis.failureReason)}::text
+            AND fees IS NOT DISTINCT FROM ${bind(fees)}::jsonb`;
 }
