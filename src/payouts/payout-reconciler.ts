@@ -7,7 +7,7 @@ import { OPEN, type Payout, TERMINAL } from './domain/payout';
 import { PayoutsRepository } from './persistence/payouts.repository';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
 import { PayoutApprovals } from './payout-approvals';
-import { PayoutsService, RECONCILE_SOURCE } from './payouts.service';
+import { PayoutsService, RECONCILE_SOURCE, reportsNothingNew } from './payouts.service';
 import { Metrics } from '../observability/metrics';
 
 /**
@@ -124,7 +124,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
             );
       // This check's own commit cleared next_check_at with the final status (one statement fewer).
       movedToFinal = after.status !== payout.status && TERMINAL.has(after.status);
-      reportedNews = after.status !== payout.status || after.providerStatus !== payout.providerStatus;
+      reportedNews = !reportsNothingNew(payout, after);
       this.metrics.reconcilerChecks.inc({
         provider: payout.provider,
         outcome: after.status === payout.status ? 'unchanged' : 'changed',

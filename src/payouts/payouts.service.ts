@@ -683,7 +683,11 @@ export class PayoutsService {
       updatedAt: new Date(),
     };
     const applied = verdict === 'apply';
-    if (!applied && reportsNothingNew(current, payout))
+    // The reconciler's own poll that learns nothing writes nothing (its back-off grows). Any other
+    // source (a notification, a hold, cancel or release the provider acknowledged before its
+    // status shows it) still brings the next check forward: the provider is about to move.
+    const reconciling = source === RECONCILE_SOURCE;
+    if (!applied && reconciling && reportsNothingNew(current, payout))
       return { payout: current, change: null, history: null, announceFrom: null };
     return {
       payout,
@@ -696,7 +700,7 @@ export class PayoutsService {
         fees: payout.fees,
         // A reconciler check schedules the next one itself when it ends (PayoutReconciler.check):
         // its lease stays meanwhile, so a follow-up someone else asks for during it is seen.
-        nextCheckAt: TERMINAL.has(to) ? null : source === RECONCILE_SOURCE ? undefined : this.nextCheck(0),
+        nextCheckAt: TERMINAL.has(to) ? null : reconciling ? undefined : this.nextCheck(0),
         // Something moved at the provider: the back-off starts again.
         checkAttempts: 0,
         updatedAt: payout.updatedAt,
@@ -964,12 +968,12 @@ export class FirstCommitRefused extends Error {
   }
 }
 
-/** A provider outcome decided from a payout's state (see PayoutsService.outcomeOf). */
 /**
- * Whether a report that keeps the status (`reported`, as outcomeOf would store it) leaves every
- * column a provider's report writes as it is in `current`.
+ * Whether `reported` (a payout as a provider's report left it) has every column such a report
+ * writes as it is in `current`: the status, the provider's reference and status, the failure and
+ * the fees.
  */
-function reportsNothingNew(current: Payout, reported: Payout): boolean {
+export function reportsNothingNew(current: Payout, reported: Payout): boolean {
   return (
     reported.status === current.status &&
     reported.providerReference === current.providerReference &&
@@ -981,6 +985,7 @@ function reportsNothingNew(current: Payout, reported: Payout): boolean {
   );
 }
 
+/** A provider outcome decided from a payout's state (see PayoutsService.outcomeOf). */
 interface DecidedOutcome {
   payout: Payout;
   change: (PayoutStateChange & { updatedAt: Date }) | null;

@@ -68,13 +68,23 @@ describe('payouts over the three providers (REST → simulators over real TLS �
     world.t.http.post('/v1/payouts').set(bearer(world.t.adminKey)).set('Idempotency-Key', key).send(body);
   const get = async (id: string) => (await world.t.http.get(`/v1/payouts/${id}`).set(bearer(world.t.adminKey))).body;
   /**
-   * Keeps the reconciler away from one payout, so only the provider's notifications can move it.
-   * A test that says "completed through the notification" must not pass or fail on which of the
-   * two got there first: on a busy machine the reconciler (every 200 ms here) can read the final
-   * status before the notification lands, and a notification for a final payout records nothing.
+   * Runs `test` with the reconciler's own polls pushed minutes away (RECONCILE_INTERVAL_MS is read
+   * at each scheduling), so only the provider's notifications, and the follow-up checks they ask
+   * for, move the payouts it creates. A test that says "completed through the notification" must
+   * not pass or fail on which got there first: on a busy machine a poll (every 200 ms here) can
+   * read the final status before the notification lands, and a notification for a final payout
+   * records nothing. Set before the payout is created, so no poll is ever scheduled soon for it.
    */
-  const leaveToNotifications = (id: string) =>
-    world.t.dataSource.query(`UPDATE payouts SET next_check_at = now() + interval '1 hour' WHERE id = $1`, [id]);
+  const notificationsOnly = async (test: () => Promise<void>) => {
+    const environment = world.t.app.get(Environment);
+    const interval = environment.RECONCILE_INTERVAL_MS;
+    environment.RECONCILE_INTERVAL_MS = 3_600_000;
+    try {
+      await test();
+    } finally {
+      environment.RECONCILE_INTERVAL_MS = interval;
+    }
+  };
   const countPayouts = async () =>
     (await world.t.dataSource.query('SELECT count(*)::int AS n FROM payouts'))[0].n as number;
 
@@ -88,33 +98,34 @@ describe('payouts over the three providers (REST → simulators over real TLS �
     ...overrides,
   });
 
-  it('D24: created, then completed through the signed notification (status fetched, not trusted)', async () => {
-    const created = await post(d24Payout());
-    expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({
-      provider: 'd24',
-      status: 'pending',
-      amount: { amount: '150.75', currency: 'BRL' },
-      beneficiary: { bankAccount: '…6789' },
-    });
-    await leaveToNotifications(created.body.id);
-    const done = await eventually(
-      () => get(created.body.id),
-      (p) => p.status === 'completed',
-    );
-    expect(done.providerStatus).toBe('COMPLETED');
-    const deliveries = await world.t.dataSource.query(`SELECT outcome FROM webhook_deliveries WHERE payout_id = $1`, [
-      created.body.id,
-    ]);
-    expect(deliveries.length).toBeGreaterThanOrEqual(1);
-    const events = (await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey))).body;
-    expect(events.map((e: { type: string }) => e.type)).toContain('transition');
-    expect(JSON.stringify(events)).not.toContain('123456789');
-    const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter(
-      (e) => e.externalId === created.body.id,
-    );
-    expect(ledger).toHaveLength(1);
-  });
+  it('D24: created, then completed through the signed notification (status fetched, not trusted)', () =>
+    notificationsOnly(async () => {
+      const created = await post(d24Payout());
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        provider: 'd24',
+        status: 'pending',
+        amount: { amount: '150.75', currency: 'BRL' },
+        beneficiary: { bankAccount: '…6789' },
+      });
+      const done = await eventually(
+        () => get(created.body.id),
+        (p) => p.status === 'completed',
+      );
+      expect(done.providerStatus).toBe('COMPLETED');
+      const deliveries = await world.t.dataSource.query(`SELECT outcome FROM webhook_deliveries WHERE payout_id = $1`, [
+        created.body.id,
+      ]);
+      expect(deliveries.length).toBeGreaterThanOrEqual(1);
+      const events = (await world.t.http.get(`/v1/payouts/${created.body.id}/events`).set(bearer(world.t.adminKey)))
+        .body;
+      expect(events.map((e: { type: string }) => e.type)).toContain('transition');
+      expect(JSON.stringify(events)).not.toContain('123456789');
+      const ledger = (await admin<Array<{ externalId: string }>>(world.sims, 'GET', '/d24/ledger')).body.filter(
+        (e) => e.externalId === created.body.id,
+      );
+      expect(ledger).toHaveLength(1);
+    }));
 
   it('D24: created held (holdOnCreate): D24 gets on_hold at creation and pays nothing until released', async () => {
     const held = await post(d24Payout({ holdOnCreate: true }));
@@ -236,63 +247,65 @@ describe('payouts over the three providers (REST → simulators over real TLS �
     expect(reversed.failure.code).toBe('PAYOUT_REVERSED');
   });
 
-  it('ConnectPay: created over mTLS + OAuth, completed through the token-authenticated webhook; cancel is not supported (409)', async () => {
-    const created = await post({
-      provider: 'connectpay',
-      environment: 'simulator',
-      amount: '42.10',
-      currency: 'EUR',
-      beneficiary: ibanBeneficiary,
-    });
-    expect(created.status).toBe(201);
-    expect(created.body.providerReference).toMatch(/^s-/);
-    await leaveToNotifications(created.body.id);
-    await eventually(
-      () => get(created.body.id),
-      (p) => p.status === 'completed',
-    );
-    const unsupported = await world.t.http.post(`/v1/payouts/${created.body.id}/cancel`).set(bearer(world.t.adminKey));
-    expect([unsupported.status, unsupported.body.error.code, unsupported.body.error.details]).toEqual([
-      409,
-      'CAPABILITY_NOT_SUPPORTED',
-      { provider: 'connectpay', capability: 'payouts.cancel' },
-    ]);
-    const synced = await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey));
-    expect(synced.body.status).toBe('completed');
-    const hooks = await world.t.dataSource.query(
-      `SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'connectpay' AND payout_id = $1`,
-      [created.body.id],
-    );
-    expect(hooks[0].n).toBeGreaterThanOrEqual(1);
-  });
+  it('ConnectPay: created over mTLS + OAuth, completed through the token-authenticated webhook; cancel is not supported (409)', () =>
+    notificationsOnly(async () => {
+      const created = await post({
+        provider: 'connectpay',
+        environment: 'simulator',
+        amount: '42.10',
+        currency: 'EUR',
+        beneficiary: ibanBeneficiary,
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.providerReference).toMatch(/^s-/);
+      await eventually(
+        () => get(created.body.id),
+        (p) => p.status === 'completed',
+      );
+      const unsupported = await world.t.http
+        .post(`/v1/payouts/${created.body.id}/cancel`)
+        .set(bearer(world.t.adminKey));
+      expect([unsupported.status, unsupported.body.error.code, unsupported.body.error.details]).toEqual([
+        409,
+        'CAPABILITY_NOT_SUPPORTED',
+        { provider: 'connectpay', capability: 'payouts.cancel' },
+      ]);
+      const synced = await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey));
+      expect(synced.body.status).toBe('completed');
+      const hooks = await world.t.dataSource.query(
+        `SELECT count(*)::int AS n FROM webhook_deliveries WHERE provider = 'connectpay' AND payout_id = $1`,
+        [created.body.id],
+      );
+      expect(hooks[0].n).toBeGreaterThanOrEqual(1);
+    }));
 
-  it('Verestro: a card payout completes through the callback over reverse mTLS (X-Idempotency-Key honoured)', async () => {
-    const created = await post({
-      provider: 'verestro',
-      environment: 'simulator',
-      amount: '19.99',
-      currency: 'EUR',
-      beneficiary: cardBeneficiary,
-    });
-    expect(created.body).toMatchObject({ status: 'pending', beneficiary: { cardToken: '…4242' } });
-    await leaveToNotifications(created.body.id);
-    await eventually(
-      () => get(created.body.id),
-      (p) => p.status === 'completed',
-    );
-    const callbacks: Array<{ delivery_id: string }> = await eventually(
-      () =>
-        world.t.dataSource.query(
-          `SELECT delivery_id, outcome FROM webhook_deliveries WHERE provider = 'verestro' AND payout_id = $1`,
-          [created.body.id],
-        ),
-      (rows: unknown[]) => rows.length >= 1,
-    );
-    expect(callbacks[0].delivery_id).toMatch(/^simulator:[0-9a-f-]{36}$/);
-    expect(
-      (await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey))).body.status,
-    ).toBe('completed');
-  });
+  it('Verestro: a card payout completes through the callback over reverse mTLS (X-Idempotency-Key honoured)', () =>
+    notificationsOnly(async () => {
+      const created = await post({
+        provider: 'verestro',
+        environment: 'simulator',
+        amount: '19.99',
+        currency: 'EUR',
+        beneficiary: cardBeneficiary,
+      });
+      expect(created.body).toMatchObject({ status: 'pending', beneficiary: { cardToken: '…4242' } });
+      await eventually(
+        () => get(created.body.id),
+        (p) => p.status === 'completed',
+      );
+      const callbacks: Array<{ delivery_id: string }> = await eventually(
+        () =>
+          world.t.dataSource.query(
+            `SELECT delivery_id, outcome FROM webhook_deliveries WHERE provider = 'verestro' AND payout_id = $1`,
+            [created.body.id],
+          ),
+        (rows: unknown[]) => rows.length >= 1,
+      );
+      expect(callbacks[0].delivery_id).toMatch(/^simulator:[0-9a-f-]{36}$/);
+      expect(
+        (await world.t.http.post(`/v1/payouts/${created.body.id}/sync`).set(bearer(world.t.adminKey))).body.status,
+      ).toBe('completed');
+    }));
 
   it('Verestro callbacks: a client without our certificate is refused at the TLS layer; a repeat is recorded once', async () => {
     const url = world.t.app.get(VerestroCallbackServer).url!;

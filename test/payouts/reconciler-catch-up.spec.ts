@@ -128,8 +128,9 @@ describe('reconciler catch-up', () => {
     const id = created.body.id as string;
     const environment = world.t.app.get(Environment);
     const interval = environment.RECONCILE_INTERVAL_MS;
-    // The replica's back-off in whole seconds: 1 s, then 2, 4, 8 … (the app's own reconciler,
-    // started with a minute, is not re-timed by this).
+    // The replica's back-off in whole seconds: a claim counts an attempt, so a check that learns
+    // nothing looks again in 2, 4, 8, 16 s (the app's own reconciler, started with a minute, is
+    // not re-timed by this).
     environment.RECONCILE_INTERVAL_MS = 1_000;
     const replica = new PayoutReconciler(
       world.t.app.get(PayoutsRepository),
@@ -142,13 +143,24 @@ describe('reconciler catch-up', () => {
     const row = async () =>
       (
         await world.t.dataSource.query(
-          `SELECT updated_at::text AS updated, check_attempts AS attempts,
-                  round(extract(epoch FROM next_check_at - now()))::int AS "nextInSeconds",
+          `SELECT updated_at::text AS updated, check_attempts AS attempts, next_check_at AS "nextCheckAt",
                   (SELECT count(*)::int FROM payout_events e WHERE e.payout_id = p.id) AS events
              FROM payouts p WHERE id = $1`,
           [id],
         )
-      )[0] as { updated: string; attempts: number; nextInSeconds: number; events: number };
+      )[0] as { updated: string; attempts: number; nextCheckAt: Date; events: number };
+    /**
+     * One check by the replica, made due now; answers the row after it and the whole seconds from
+     * just before the check to the next one it scheduled (the check's own time, well under a
+     * second, is rounded away however busy the machine).
+     */
+    const checkNow = async () => {
+      await world.t.dataSource.query(`UPDATE payouts SET next_check_at = now() WHERE id = $1`, [id]);
+      const startedAt = Date.now();
+      expect(await replica.runOnce()).toBeGreaterThanOrEqual(1);
+      const after = await row();
+      return { after, gapSeconds: Math.floor((after.nextCheckAt.getTime() - startedAt) / 1_000) };
+    };
     const d24Requests = async () =>
       (await admin<Record<string, { requests: number }>>(world.sims, 'GET', '/counters')).body.d24.requests;
     try {
@@ -156,16 +168,22 @@ describe('reconciler catch-up', () => {
       const requestsBefore = await d24Requests();
       const gaps: number[] = [];
       for (let check = 0; check < 4; check++) {
-        await world.t.dataSource.query(`UPDATE payouts SET next_check_at = now() WHERE id = $1`, [id]);
-        expect(await replica.runOnce()).toBeGreaterThanOrEqual(1);
-        const after = await row();
-        gaps.push(after.nextInSeconds);
+        const { after, gapSeconds } = await checkNow();
+        gaps.push(gapSeconds);
         // Nothing new: the payout's own columns and history are as they were.
         expect([after.updated, after.events]).toEqual([before.updated, before.events]);
       }
       expect((await d24Requests()) - requestsBefore).toBe(4); // asked each time
       expect(gaps).toEqual([2, 4, 8, 16]);
       expect((await row()).attempts).toBe(before.attempts + 4);
+
+      // The provider's answer now differs from what we stored (as when its own status moved
+      // while ours stayed): the check writes it, and the back-off starts again from one interval.
+      await world.t.dataSource.query(`UPDATE payouts SET provider_status = 'SOMETHING_OLDER' WHERE id = $1`, [id]);
+      const moved = await checkNow();
+      expect(moved.gapSeconds).toBe(1);
+      expect(moved.after.attempts).toBe(0);
+      expect(moved.after.updated).not.toBe(before.updated);
     } finally {
       environment.RECONCILE_INTERVAL_MS = interval;
     }
