@@ -85,9 +85,8 @@ interface Scenario {
   addedLatencyP50Ms: number;
   addedLatencyP99Ms: number;
   handshakesPerRequest: number;
-  /** The API's peak RSS during this run (from its start), or over its life when `apiPeakRssScope` is 'process'. */
+  /** The API's peak RSS during the backend run (from its start), or over its life when `backend.peakRssScope` is 'process'. */
   apiPeakRssMb: number;
-  apiPeakRssScope: 'run' | 'process';
   /** API process CPU time (user + system) from the start of the load until its payouts settled, per payout created. */
   apiCpuMsPerPayout: number;
   /** SQL statements the API sent per payout created (the floor's payout: 12, two transactions of BEGIN, 3 or 5 statements, COMMIT). */
@@ -574,7 +573,6 @@ async function main(): Promise<void> {
       addedLatencyP99Ms: Math.round((backendRun.p99 - direct.p99) * 10) / 10,
       handshakesPerRequest: Math.round((backendRun.handshakes / Math.max(backendRun.requests, 1)) * 10_000) / 10_000,
       apiPeakRssMb: peakRssMb(api!.child.pid as number),
-      apiPeakRssScope: backendRun.peakRssScope ?? 'process',
       apiCpuMsPerPayout: Math.round(((backendRun.apiCpuMs ?? 0) / Math.max(backendRun.ok, 1)) * 100) / 100,
       statementsPerPayout: Math.round(((backendRun.statements ?? 0) / Math.max(backendRun.ok, 1)) * 10) / 10,
       ...(note ? { note } : {}),
@@ -779,7 +777,7 @@ async function main(): Promise<void> {
       '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      scenarios.every((s) => s.apiPeakRssScope === 'run')
+      scenarios.every((s) => s.backend.peakRssScope === 'run')
         ? "API peak RSS: each run's own peak (restarted from the RSS the API held when the run began)."
         : "API peak RSS: the API process's peak over its life so far (this kernel refused to restart it per run).",
       `Floor (a payout's two durable commits alone, ${floor[0].tool}, same database): ` +
