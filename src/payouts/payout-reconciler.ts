@@ -7,7 +7,7 @@ import { OPEN, type Payout, TERMINAL } from './domain/payout';
 import { PayoutsRepository } from './persistence/payouts.repository';
 import { IdempotencyKeysRepository } from './persistence/idempotency-keys.repository';
 import { PayoutApprovals } from './payout-approvals';
-import { PayoutsService, RECONCILE_SOURCE, reportsNothingNew } from './payouts.service';
+import { PayoutsService, RECONCILER_POLL, reportsNothingNew } from './payouts.service';
 import { Metrics } from '../observability/metrics';
 
 /**
@@ -120,7 +120,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
               await this.payouts
                 .provider(payout)
                 .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? undefined }),
-              RECONCILE_SOURCE,
+              RECONCILER_POLL,
             );
       // This check's own commit cleared next_check_at with the final status (one statement fewer).
       movedToFinal = after.status !== payout.status && TERMINAL.has(after.status);

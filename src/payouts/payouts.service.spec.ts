@@ -28,7 +28,7 @@ import type {
   PagePosition,
 } from './persistence/payouts.repository';
 import type { NewPayout } from './payouts.service';
-import { PayoutsService } from './payouts.service';
+import { PayoutsService, RECONCILER_POLL } from './payouts.service';
 
 /**
  * PayoutsService's rules against in-memory repositories. The fakes are strict: a statement outside
@@ -652,10 +652,14 @@ describe('PayoutsService rules (in-memory repositories)', () => {
     const created = await service.create(newPayout(), scope);
     const id = created.outcome === 'created' ? created.payout.id : '';
     const seen = await service.get(id);
-    await service.applyProviderResult(seen, { state: 'completed', providerStatus: 'COMPLETED' }, 'webhook');
+    await service.applyProviderResult(seen, { state: 'completed', providerStatus: 'COMPLETED' }, { source: 'webhook' });
     const outboxBefore = tables.outbox.length;
     // Decided from a stale read: the compare-and-set finds the row moved on and decides again under the lock.
-    const after = await service.applyProviderResult(seen, { state: 'pending', providerStatus: 'PENDING' }, 'reconcile');
+    const after = await service.applyProviderResult(
+      seen,
+      { state: 'pending', providerStatus: 'PENDING' },
+      RECONCILER_POLL,
+    );
     expect(after.status).toBe('completed');
     expect(tables.history.at(-1)).toMatchObject({ type: 'stale_update', fromStatus: 'completed', toStatus: 'pending' });
     expect(tables.outbox).toHaveLength(outboxBefore);

@@ -92,8 +92,21 @@ const CAPABILITY: Record<Operation, Capability> = {
   sync: 'payouts.status',
 };
 
-/** The `source` of a provider result the reconciler fetched (see outcomeOf's next check). */
-export const RECONCILE_SOURCE = 'reconcile';
+/** Where a provider's report came from, and what applying it owes the caller. */
+export interface ReportOrigin {
+  /** Recorded in the history entry's detail ("create", "webhook:d24", "reconcile", …). */
+  source: string;
+  /**
+   * The reconciler's own status poll: one that learns nothing writes nothing (its back-off grows).
+   * Any other report brings the next check forward (see outcomeOf).
+   */
+  reconcilerPoll?: boolean;
+  /** A create's answer: stored for its idempotency key whatever the report says. */
+  answerTo?: IdempotencyScope;
+}
+
+/** The origin of a report the reconciler fetched itself. */
+export const RECONCILER_POLL: ReportOrigin = Object.freeze({ source: 'reconcile', reconcilerPoll: true });
 
 /**
  * The payouts domain service. A payout is committed (status requested, our id = the provider's
@@ -457,7 +470,7 @@ export class PayoutsService {
           ...(payout.holdOnCreate ? { onHold: true } : {}),
         })
         .finally(onProviderAnswered);
-      return await this.applyProviderResult(payout, result, 'create', answerTo);
+      return await this.applyProviderResult(payout, result, { source: 'create', answerTo });
     } catch (error) {
       return this.recordFailure(payout.id, this.beneficiaries.redact(error, beneficiary), 'create', answerTo);
     }
@@ -540,7 +553,7 @@ export class PayoutsService {
       sync: () => provider.getPayout(reference),
     }[operation];
     const result = await call();
-    const applied = await this.applyProviderResult(payout, result, operation);
+    const applied = await this.applyProviderResult(payout, result, { source: operation });
     if (operation !== 'sync') {
       // After the provider's answer: the effect is at the provider, outside any transaction of ours.
       await this.audit.record(undefined, {
@@ -601,13 +614,9 @@ export class PayoutsService {
    * and committed in one statement if the row is still as seen; otherwise (another writer was
    * faster) it is decided again under a row lock from what is there now.
    */
-  async applyProviderResult(
-    seen: Payout,
-    result: ProviderPayout,
-    source: string,
-    answerTo?: IdempotencyScope,
-  ): Promise<Payout> {
-    const outcome = this.outcomeOf(seen, result, source);
+  async applyProviderResult(seen: Payout, result: ProviderPayout, origin: ReportOrigin): Promise<Payout> {
+    const { answerTo } = origin;
+    const outcome = this.outcomeOf(seen, result, origin);
     // A report that tells nothing new (the usual answer to a poll) writes nothing while the row is
     // as seen: the row, its indexes and the back-off stay as they are, for the price of a read.
     // Moved meanwhile, it is decided again under the lock (a late report is recorded as stale).
@@ -628,7 +637,7 @@ export class PayoutsService {
     return this.unitOfWork.run(async (transaction) => {
       const locked = await this.payouts.lockById(transaction, seen.id);
       if (!locked) throw ApiError.notFound('payout', seen.id);
-      const { payout, change, history, announceFrom } = this.outcomeOf(locked.payout, result, source);
+      const { payout, change, history, announceFrom } = this.outcomeOf(locked.payout, result, origin);
       if (change) await this.payouts.updateState(transaction, seen.id, change);
       if (history)
         await this.payouts.appendHistory(
@@ -649,11 +658,11 @@ export class PayoutsService {
    * write (none for a stale or illegal report, which is only recorded), the history row, and the
    * status it leaves (for payout.status_changed) when it moves.
    */
-  private outcomeOf(current: Payout, result: ProviderPayout, source: string): DecidedOutcome {
+  private outcomeOf(current: Payout, result: ProviderPayout, origin: ReportOrigin): DecidedOutcome {
     const to = result.state as PayoutStatus;
     const verdict = judgeTransition(current.provider, current.status, to);
     const detail = {
-      source,
+      source: origin.source,
       providerStatus: result.providerStatus,
       providerReference: result.providerReference,
       rejectionCode: result.providerRejectionCode ?? result.rejectionCode,
@@ -686,7 +695,7 @@ export class PayoutsService {
     // The reconciler's own poll that learns nothing writes nothing (its back-off grows). Any other
     // source (a notification, a hold, cancel or release the provider acknowledged before its
     // status shows it) still brings the next check forward: the provider is about to move.
-    const reconciling = source === RECONCILE_SOURCE;
+    const reconciling = origin.reconcilerPoll === true;
     if (!applied && reconciling && reportsNothingNew(current, payout))
       return { payout: current, change: null, history: null, announceFrom: null };
     return {

@@ -123,7 +123,7 @@ export class WebhooksService {
       const result = await this.registry
         .get(provider, payout.environment)
         .getPayout({ externalId: payout.id, providerReference: payout.providerReference ?? notice.providerReference });
-      await this.payouts.applyProviderResult(payout, result, `webhook:${provider}`);
+      await this.payouts.applyProviderResult(payout, result, { source: `webhook:${provider}` });
       return 'applied';
     } catch (error) {
       this.logger.warn(

@@ -447,7 +447,7 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     ).body as Array<{ type: string }>;
     const late = await world.t.app
       .get(PayoutsService)
-      .applyProviderResult(readEarly, { state: 'pending', providerStatus: 'PENDING' }, 'test');
+      .applyProviderResult(readEarly, { state: 'pending', providerStatus: 'PENDING' }, { source: 'test' });
     expect(late.status).toBe('completed');
     const after = await get(created.body.id);
     expect(after).toMatchObject({ status: done.status, providerStatus: done.providerStatus });

@@ -20,8 +20,11 @@ describe('reconciler catch-up', () => {
   let world: ProviderWorld;
 
   beforeAll(async () => {
-    // The app's own reconciler stays out of the way (one pass a minute); the test runs its two.
     world = await startProviderWorld({ RECONCILE_INTERVAL_MS: '60000' }, 23);
+    // The app's own reconciler is stopped, not only slowed: a deferred notification wakes it at any
+    // moment (checkDueAt), and a pass of its own between a test's UPDATE and its reconcilers' passes
+    // would take checks they count. The tests build the reconcilers they run.
+    await world.t.app.get(PayoutReconciler).onModuleDestroy();
   });
   afterAll(() => world.close());
 

@@ -1,6 +1,6 @@
 import { OPEN, statusesThatMayChange } from '../../src/payouts/domain/payout';
 import { PayoutsRepository } from '../../src/payouts/persistence/payouts.repository';
-import { PayoutsService, RECONCILE_SOURCE } from '../../src/payouts/payouts.service';
+import { PayoutsService, RECONCILER_POLL } from '../../src/payouts/payouts.service';
 import { WebhookDeliveriesRepository } from '../../src/webhooks/persistence/webhook-deliveries.repository';
 import { admin } from '../support/sim-client';
 import type { ProviderWorld } from '../support/provider-world';
@@ -106,7 +106,7 @@ describe('a deferred notification and the payout’s next check', () => {
       const payouts = world.t.app.get(PayoutsService);
       const seen = await payouts.get(payoutId);
       expect(seen.status).toBe('pending');
-      await payouts.applyProviderResult(seen, { state: 'pending', providerStatus: 'PENDING' }, RECONCILE_SOURCE);
+      await payouts.applyProviderResult(seen, { state: 'pending', providerStatus: 'PENDING' }, RECONCILER_POLL);
     };
     const endCheck = (lease: string, at: number) =>
       world.t.app.get(PayoutsRepository).scheduleNextCheck(payoutId, OPEN, new Date(at), lease);
