@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --duration 8 --connections 16] [--warm-up 20] [--backlog 20000] [--payouts 1000000] [--batch-rows 10000]
- *   [--batch-concurrency 8] [--profile DIR]
+ *   [--batch-concurrency 8] [--batch-repeats 1] [--profile DIR]
  *
  * Side by side, in one run: a bare keep-alive HTTPS client against the provider simulators
  * ("direct") and the same work through the service ("backend", POST /v1/payouts), on the D24
@@ -44,6 +44,12 @@ const LIST_PAYOUTS = option('payouts', 1_000_000);
 const BATCH_ROWS = option('batch-rows', 10_000);
 /** BATCH_CONCURRENCY of the API: rows sent at once per provider (the service's default unless given). */
 const BATCH_CONCURRENCY = option('batch-concurrency', 8);
+/**
+ * How many batches the same API process runs (each a new file key, so each sends its rows): the
+ * first is the measured one; the API's memory after each answers whether what a batch leaves
+ * behind grows with the next (a leak) or is held and reused.
+ */
+const BATCH_REPEATS = Math.max(1, option('batch-repeats', 1));
 /** Before each measured run, the same load for this long, not measured (see counted()). */
 const WARM_UP_SECONDS = 1;
 /**
@@ -190,6 +196,39 @@ async function statementsSent(dir: string, pid: number): Promise<number> {
     if (at >= asked) return count;
   }
   throw new Error('the API did not report its statement count');
+}
+
+/** How long after a batch completes its memory is read: its notifications and follow-up checks are done by then. */
+const MEMORY_SETTLE_MS = 10_000;
+
+interface MemoryAfterBatch {
+  completeSeconds: number;
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  oldSpaceUsedMb: number;
+  externalMb: number;
+}
+
+/** The API's memory a while after a batch: its RSS (from /proc) and V8's own figures (its /metrics). */
+async function memoryAfterBatch(
+  apiUrl: string,
+  pid: number,
+  auth: Record<string, string>,
+  completeSeconds: number,
+): Promise<MemoryAfterBatch> {
+  await new Promise((resolve) => setTimeout(resolve, MEMORY_SETTLE_MS));
+  const exposition = await (await fetch(`${apiUrl}/metrics`, { headers: auth })).text();
+  const mb = (pattern: RegExp) => Math.round(Number(pattern.exec(exposition)?.[1] ?? NaN) / 1024 / 1024);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return {
+    completeSeconds,
+    rssMb: Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024),
+    heapUsedMb: mb(/^nodejs_heap_size_used_bytes (\S+)$/m),
+    heapTotalMb: mb(/^nodejs_heap_size_total_bytes (\S+)$/m),
+    oldSpaceUsedMb: mb(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)$/m),
+    externalMb: mb(/^nodejs_external_memory_bytes (\S+)$/m),
+  };
 }
 
 /** CPU time (user + system) a process has used so far, in ms (from /proc; clock ticks of 10 ms). */
@@ -629,10 +668,11 @@ async function main(): Promise<void> {
     // checks of them (about as many mTLS calls as the batch makes) would run under the batch and
     // be counted against it. After the D24 runs' follow-up checks (WEBHOOK_FETCH_INTERVAL_MS) are done.
     let batch: BatchRun | null = null;
+    const memoryAfterBatches: MemoryAfterBatch[] = [];
     if (BATCH_ROWS > 0) {
       await new Promise((resolve) => setTimeout(resolve, 6_000));
       process.stdout.write(`measuring a ${BATCH_ROWS}-row CSV batch …\n`);
-      batch = await measureBatch({
+      const batchOptions = {
         apiUrl: api.url,
         apiPid: api.child.pid as number,
         auth,
@@ -647,8 +687,15 @@ async function main(): Promise<void> {
             ...(postgres ? { postgres: processTreeCpuMs(postgres) } : {}),
           };
         },
-        progress: (line) => process.stdout.write(line),
-      });
+        progress: (line: string) => process.stdout.write(line),
+      };
+      batch = await measureBatch(batchOptions);
+      memoryAfterBatches.push(await memoryAfterBatch(api.url, api.child.pid as number, auth, batch.completeSeconds));
+      for (let repeat = 2; repeat <= BATCH_REPEATS; repeat++) {
+        process.stdout.write(`running batch ${repeat} of ${BATCH_REPEATS} in the same API (memory only) …\n`);
+        const again = await measureBatch({ ...batchOptions, progress: () => undefined });
+        memoryAfterBatches.push(await memoryAfterBatch(api.url, api.child.pid as number, auth, again.completeSeconds));
+      }
     }
 
     process.stdout.write('measuring ConnectPay over mTLS …\n');
@@ -758,6 +805,7 @@ async function main(): Promise<void> {
       scenarios,
       catchUp,
       batch,
+      memoryAfterBatches,
       framework,
       metrics,
       health,
@@ -795,6 +843,18 @@ async function main(): Promise<void> {
       ...(batch
         ? [
             `Batch: ${batch.rows} CSV rows (D24, BATCH_CONCURRENCY ${batch.concurrencyPerProvider}) uploaded in ${batch.uploadSeconds} s, completed in ${batch.completeSeconds} s (${batch.rowsPerSecond} rows/s; CPU per row: API ${batch.apiCpuMsPerRow} ms, simulator ${batch.companionCpuMsPerRow.simulator} ms${batch.companionCpuMsPerRow.postgres !== undefined ? `, PostgreSQL ${batch.companionCpuMsPerRow.postgres} ms` : ''}), API RSS peak ${batch.apiPeakRssMb} MB while it ran; ${batch.inLedgerOnce} in the provider's ledger exactly once, ${batch.missing} missing, ${batch.duplicated} twice; the same upload again ${batch.reuploadReplayed ? 'answered the same batch' : 'was NOT answered as a replay'} and ${batch.reuploadSentNothing ? 'sent nothing' : 'SENT PAYOUTS'}.`,
+          ]
+        : []),
+      ...(memoryAfterBatches.length > 1
+        ? [
+            `The same API after each of ${memoryAfterBatches.length} batches (${MEMORY_SETTLE_MS / 1000} s after it completed): ` +
+              memoryAfterBatches
+                .map(
+                  (m, i) =>
+                    `#${i + 1} (${m.completeSeconds} s) RSS ${m.rssMb} MB, V8 heap ${m.heapUsedMb} MB used of ${m.heapTotalMb} MB (old space ${m.oldSpaceUsedMb} MB), external ${m.externalMb} MB`,
+                )
+                .join('; ') +
+              '.',
           ]
         : []),
       `The framework's floor per request (API CPU): ${framework.healthCpuMsPerRequest} ms for GET /health, ${framework.refusedCreateCpuMsPerRequest} ms for a POST /v1/payouts refused by validation (API key, rate limit, body parsing, validation, error answer).`,
