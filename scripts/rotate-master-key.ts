@@ -1,8 +1,8 @@
 /**
  * npm run credentials:rotate-master-key
  *
- * Re-wraps every credential's, and every payout beneficiary's, data key under
- * CREDENTIALS_MASTER_KEY. The secrets themselves are not re-encrypted; beneficiary fingerprints
+ * Re-wraps every data key under CREDENTIALS_MASTER_KEY: credentials', payout and stored
+ * beneficiaries', event subscriptions' signing secrets (current and replaced) and batch rows'. The secrets themselves are not re-encrypted; beneficiary fingerprints
  * (HMAC under a key derived from the master key) are recomputed in the same update, and lookups
  * match under old and new keys until then. Rotation without downtime:
  *   1. set CREDENTIALS_MASTER_KEY to the new key and CREDENTIALS_MASTER_KEY_PREVIOUS to the old one,
@@ -29,6 +29,10 @@ import { BeneficiariesRepository } from '../src/beneficiaries/persistence/benefi
 import { BeneficiarySealing } from '../src/payouts/beneficiary/beneficiary-sealing';
 import { PayoutBeneficiaries } from '../src/payouts/beneficiary/payout-beneficiaries';
 import { SealedBeneficiariesRepository } from '../src/payouts/persistence/sealed-beneficiaries.repository';
+import { rewrapEventSecrets } from '../src/events/event-secret-sealing';
+import { OutboundEventsRepository } from '../src/events/persistence/outbound-events.repository';
+import { rewrapBatchRows } from '../src/batches/batch-row-sealing';
+import { BatchesRepository } from '../src/batches/persistence/batches.repository';
 
 async function main(): Promise<void> {
   const dotenv = path.join(projectRoot(), '.env');
@@ -62,15 +66,19 @@ async function main(): Promise<void> {
       new PayoutBeneficiaries(keyring),
       new AuditTrail(dataSource),
     ).rewrapAll();
+    const eventSecrets = await rewrapEventSecrets(new OutboundEventsRepository(dataSource), keyring);
+    const batchRows = await rewrapBatchRows(new BatchesRepository(dataSource), keyring);
     log.info(
       {
         rewrapped: count,
         beneficiariesRewrapped: beneficiaries,
         storedBeneficiariesRewrapped: stored,
+        eventSubscriptionsRewrapped: eventSecrets,
+        batchRowsRewrapped: batchRows,
         masterKeyId: keyring.current.id,
       },
-      count + beneficiaries + stored > 0
-        ? `re-wrapped ${count} credential, ${beneficiaries} payout beneficiary and ${stored} stored beneficiary data key(s) under ${keyring.current.id}; remove CREDENTIALS_MASTER_KEY_PREVIOUS once every replica runs with the new key`
+      count + beneficiaries + stored + eventSecrets + batchRows > 0
+        ? `re-wrapped ${count} credential, ${beneficiaries} payout beneficiary, ${stored} stored beneficiary, ${eventSecrets} event subscription and ${batchRows} batch row data key(s) under ${keyring.current.id}; remove CREDENTIALS_MASTER_KEY_PREVIOUS once every replica runs with the new key`
         : `every data key is already wrapped by ${keyring.current.id}`,
     );
   } finally {

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { batchConcurrencyOf, Environment } from '../config/environment';
-import { open } from '../credentials/crypto/envelope';
+import { open, SealedSecretError } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { InstanceLiveness } from '../database/instance-liveness';
 import type { IdempotencyScope } from '../payouts/domain/idempotency';
@@ -217,10 +217,13 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private async send(item: ClaimedItem, providerAnswered: () => void): Promise<void> {
     const idempotency = { apiKeyId: item.apiKeyId, key: rowPayoutKey(item.batchId, item.rowKey) };
     if (item.batchCancelled) return this.settleCancelled(item, idempotency);
-    const payout = JSON.parse(
-      open(this.keyring, batchRowContext(item.batchId, item.row), item.sealed).toString('utf8'),
-    ) as NewPayout;
     try {
+      // Inside the try: a row that cannot be opened (sealed under a master key this service no
+      // longer holds) backs off like any failure and says why, instead of being claimed again at
+      // every lease's end.
+      const payout = JSON.parse(
+        open(this.keyring, batchRowContext(item.batchId, item.row), item.sealed).toString('utf8'),
+      ) as NewPayout;
       const outcome = await this.payouts.create(payout, idempotency, {
         principal: item.principal,
         ...(item.batchApprovers ? { approvedInBatch: { batchId: item.batchId, approvers: item.batchApprovers } } : {}),
@@ -245,7 +248,11 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
         return;
       }
       const code = error instanceof ApiError ? error.code : ErrorCode.INTERNAL;
-      const message = error instanceof ApiError ? error.message : 'unexpected error; the row is tried again';
+      // A SealedSecretError's message names the master keys' variables, never a secret.
+      const message =
+        error instanceof ApiError || error instanceof SealedSecretError
+          ? error.message
+          : 'unexpected error; the row is tried again';
       if (!(error instanceof ApiError))
         this.logger.warn(
           { batchId: item.batchId, row: item.row, error: error instanceof Error ? error.message : String(error) },

@@ -9,7 +9,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { PeriodicTask } from '../common/periodic-task';
 import { Metrics } from '../observability/metrics';
 import { Environment } from '../config/environment';
-import { open, seal } from '../credentials/crypto/envelope';
+import { open, seal, SealedSecretError } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import type { Transaction } from '../database/unit-of-work';
 import {
@@ -22,6 +22,7 @@ import {
 import type { DeliveryStatus, EventDelivery, EventSubscription } from './domain/event-subscription';
 import { eventEnvelope, EventType, OutboxEvent, PING_EVENT } from './domain/event-types';
 import { OutboundEventsRepository } from './persistence/outbound-events.repository';
+import { previousSecretContext } from './event-secret-sealing';
 
 export { EVENT_TYPES, type EventType, type OutboxEvent } from './domain/event-types';
 
@@ -50,11 +51,6 @@ export function eventSignature(secrets: string | readonly string[], timestamp: n
 
 function newSigningSecret(): string {
   return 'whsec_' + randomBytes(24).toString('base64url');
-}
-
-/** The sealing context of a subscription's replaced secret: never the current one's, so the two cannot be swapped. */
-function previousSecretContext(subscriptionId: string): string {
-  return `${subscriptionId}/previous`;
 }
 
 /** What one POST gave: the receiver's status, or why none came, and how long it took. */
@@ -221,12 +217,15 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<{ subscription: EventSubscription; secret: string }> {
     const secret = newSigningSecret();
     const rotated = await this.repository.rotateSecret(subscriptionId, (current) => {
-      const replaced = open(this.keyring, current.id, current.sealedSecret);
+      // A replaced secret this service cannot open (sealed under a master key it no longer holds)
+      // cannot sign during an overlap either: the rotation still replaces it, without one, so a
+      // subscription left unsignable by an incomplete master-key rotation can be given a new secret.
+      const replaced = overlapHours > 0 ? this.openOrNull(current.id, current.sealedSecret) : null;
       return {
         sealedSecret: seal(this.keyring, current.id, Buffer.from(secret, 'utf8')),
         secretLastFour: secret.slice(-4),
-        previousSealedSecret: overlapHours > 0 ? seal(this.keyring, previousSecretContext(current.id), replaced) : null,
-        previousSecretExpiresAt: overlapHours > 0 ? new Date(Date.now() + overlapHours * 3_600_000) : null,
+        previousSealedSecret: replaced ? seal(this.keyring, previousSecretContext(current.id), replaced) : null,
+        previousSecretExpiresAt: replaced ? new Date(Date.now() + overlapHours * 3_600_000) : null,
       };
     });
     if (!rotated) {
@@ -240,6 +239,33 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     const subscription = await this.repository.findSubscription(id);
     if (!subscription) throw ApiError.notFound('event subscription', id);
     return subscription;
+  }
+
+  private openOrNull(context: string, sealed: EventSubscription['sealedSecret']): Buffer | null {
+    try {
+      return open(this.keyring, context, sealed);
+    } catch (error) {
+      if (error instanceof SealedSecretError) return null;
+      throw error;
+    }
+  }
+
+  /** signingSecrets, or why they cannot be opened (the message names no secret). */
+  private openSigningSecrets(subscription: EventSubscription): { secrets: string[] } | { unavailable: string } {
+    try {
+      return { secrets: this.signingSecrets(subscription) };
+    } catch (error) {
+      if (!(error instanceof SealedSecretError)) throw error;
+      this.logger.error(
+        { subscriptionId: subscription.id, masterKeyId: subscription.sealedSecret.masterKeyId },
+        'an event signing secret cannot be opened; nothing was sent',
+      );
+      return {
+        unavailable:
+          'The signing secret cannot be opened (sealed under a master key this service does not hold); nothing was sent. ' +
+          'Set the key that sealed it as CREDENTIALS_MASTER_KEY_PREVIOUS and run npm run credentials:rotate-master-key.',
+      };
+    }
   }
 
   /** The secrets that sign now: the current one, and a replaced one still within its overlap. */
@@ -275,15 +301,22 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const body = JSON.stringify(event.payload);
     const timestamp = Math.floor(Date.now() / 1000);
-    const result = await this.post(
-      event.subscription.url,
-      body,
-      {
-        'X-Payments-Event-Id': String(event.payload.id),
-        'X-Payments-Signature': eventSignature(this.signingSecrets(event.subscription), timestamp, body),
-      },
-      { subscriptionId: event.subscription.id, eventId: id },
-    );
+    const secrets = this.openSigningSecrets(event.subscription);
+    // Never sent unsigned: a secret this service cannot open (sealed under a master key it no
+    // longer holds) is a failed attempt, retried with back-off and shown in the delivery log, so
+    // restoring the key (CREDENTIALS_MASTER_KEY_PREVIOUS) lets the remaining attempts through.
+    const result: PostResult =
+      'unavailable' in secrets
+        ? { status: null, error: secrets.unavailable, latencyMs: 0, failure: 'secret_unavailable' }
+        : await this.post(
+            event.subscription.url,
+            body,
+            {
+              'X-Payments-Event-Id': String(event.payload.id),
+              'X-Payments-Signature': eventSignature(secrets.secrets, timestamp, body),
+            },
+            { subscriptionId: event.subscription.id, eventId: id },
+          );
     const attempts = event.attempts + 1;
     if (result.failure) this.metrics.outboxDeliveryFailures.inc({ reason: result.failure });
     await this.repository.recordAttempt(

@@ -15,6 +15,11 @@ import type { TestDatabase } from '../support/database';
 import { createTestDatabase } from '../support/database';
 import type { TestApp } from '../support/test-app';
 import { bearer, startTestApp } from '../support/test-app';
+import { Receiver } from '../support/receiver';
+import { open, seal, type SealedSecret } from '../../src/credentials/crypto/envelope';
+import { MasterKeyring } from '../../src/credentials/crypto/master-keyring';
+import { batchRowContext } from '../../src/batches/domain/batch';
+import { eventSignature, OutboundEvents } from '../../src/events/outbound-events.service';
 
 const run = promisify(execFile);
 const script = path.join(projectRoot(), 'dist', 'scripts', 'rotate-master-key.js');
@@ -60,26 +65,94 @@ async function columnsOf(
   return row;
 }
 
+/** A batch row as the batches service stores it, sealed under `keyring`'s current key (its batch cancelled: never sent). */
+async function insertBatchRow(t: TestApp, keyring: MasterKeyring): Promise<{ batchId: string; payload: string }> {
+  const batchId = randomUUID();
+  const [{ id: apiKeyId }] = await t.dataSource.query(`SELECT id FROM api_keys LIMIT 1`);
+  await t.dataSource.query(
+    `INSERT INTO payout_batches (id, status, api_key_id, idempotency_key, request_hash, created_by_principal, source,
+                                 item_count, cancelled_at)
+     VALUES ($1, 'cancelled', $2, $3, repeat('0', 64), 'rotation-test', 'json', 1, now())`,
+    [batchId, apiKeyId, randomUUID()],
+  );
+  const payload = JSON.stringify({ provider: 'connectpay', amount: '1.00', currency: 'EUR', beneficiary: iban });
+  const sealed = seal(keyring, batchRowContext(batchId, 1), Buffer.from(payload, 'utf8'));
+  await t.dataSource.query(
+    `INSERT INTO payout_batch_items (batch_id, row, row_key, status, provider, environment, amount, currency,
+                                     beneficiary_view, master_key_id, wrapped_data_key, ciphertext, due_at)
+     VALUES ($1, 1, '1', 'queued', 'connectpay', 'simulator', 1, 'EUR', '{}', $2, $3, $4, now())`,
+    [batchId, sealed.masterKeyId, sealed.wrappedDataKey, sealed.ciphertext],
+  );
+  return { batchId, payload };
+}
+
+async function batchRowSealed(t: TestApp, batchId: string): Promise<SealedSecret> {
+  const [row] = await t.dataSource.query(
+    `SELECT master_key_id, wrapped_data_key, ciphertext FROM payout_batch_items WHERE batch_id = $1 AND row = 1`,
+    [batchId],
+  );
+  return { masterKeyId: row.master_key_id, wrappedDataKey: row.wrapped_data_key, ciphertext: row.ciphertext };
+}
+
+/** One event through the outbox to every subscription, delivered now; answers what the receiver got for it. */
+async function deliverOneEvent(t: TestApp, receiver: Receiver, payoutId: string) {
+  const before = receiver.received.length;
+  const events = t.app.get(OutboundEvents);
+  await t.dataSource.transaction((manager) =>
+    events.enqueue(manager, 'payout.status_changed', { payoutId, from: 'pending', to: 'completed' }),
+  );
+  await events.dispatch();
+  return receiver.received.slice(before);
+}
+
 describe('master key rotation (npm run credentials:rotate-master-key)', () => {
   let database: TestDatabase;
+  const receiver = new Receiver();
+  let receiverUrl = '';
+  // Event destinations on this machine (the receiver) are allowed in every app of this test.
+  const eventsEnv = { EVENTS_ALLOWED_DESTINATIONS: '127.0.0.0/8' };
 
   beforeAll(async () => {
     if (!existsSync(script)) await run('npx', ['nest', 'build'], { cwd: projectRoot() });
     database = await createTestDatabase();
+    receiverUrl = await receiver.start();
   });
-  afterAll(() => database.drop());
+  afterAll(async () => {
+    await receiver.stop();
+    await database.drop();
+  });
 
   it('re-wraps every data key while the service reads old and new keys, after which the old key is not needed', async () => {
     const oldKey = newKey();
     const rotated = newKey();
 
-    const before = await startTestApp({ database, env: { CREDENTIALS_MASTER_KEY: oldKey } });
+    const before = await startTestApp({ database, env: { ...eventsEnv, CREDENTIALS_MASTER_KEY: oldKey } });
     let ibanPayout: string;
     let cardPayout: string;
     let newPayout: string;
     let ciphertextBefore: Buffer;
     let storedBeneficiaryId = '';
+    // An event subscription whose secret was rotated with an overlap (two sealed secrets), and a
+    // batch row still queued: both sealed under the old key, both needed after it is gone.
+    let subscriptionId = '';
+    let replacedSecret = '';
+    let currentSecret = '';
+    let batchRow = { batchId: '', payload: '' };
     try {
+      const subscribed = await before.http
+        .post('/v1/event-subscriptions')
+        .set(bearer(before.adminKey))
+        .send({ url: `${receiverUrl}/events`, events: ['payout.status_changed'] });
+      expect(subscribed.status).toBe(201);
+      subscriptionId = subscribed.body.id;
+      replacedSecret = subscribed.body.secret;
+      const rotatedSecret = await before.http
+        .post(`/v1/event-subscriptions/${subscriptionId}/rotate-secret`)
+        .set(bearer(before.adminKey))
+        .send({ overlapHours: 2 });
+      expect(rotatedSecret.status).toBe(200);
+      currentSecret = rotatedSecret.body.secret;
+      batchRow = await insertBatchRow(before, before.app.get(MasterKeyring));
       ibanPayout = await insertPayout(before, iban);
       cardPayout = await insertPayout(before, card);
       ciphertextBefore = (await columnsOf(before, ibanPayout)).beneficiary_ciphertext;
@@ -104,7 +177,7 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
     // During rotation: the new key is current, the old one still opens what is not re-wrapped yet.
     const during = await startTestApp({
       database,
-      env: { CREDENTIALS_MASTER_KEY: rotated, CREDENTIALS_MASTER_KEY_PREVIOUS: oldKey },
+      env: { ...eventsEnv, CREDENTIALS_MASTER_KEY: rotated, CREDENTIALS_MASTER_KEY_PREVIOUS: oldKey },
     });
     try {
       const material = await during.app.get(CredentialVault).activeMaterial('d24', 'prod', 'api_keys');
@@ -128,10 +201,16 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       expect(first.stdout).toMatch(/"rewrapped":1\b/);
       expect(first.stdout).toMatch(/"beneficiariesRewrapped":2\b/);
       expect(first.stdout).toMatch(/"storedBeneficiariesRewrapped":1\b/);
+      expect(first.stdout).toMatch(/"eventSubscriptionsRewrapped":1\b/);
+      expect(first.stdout).toMatch(/"batchRowsRewrapped":1\b/);
       const second = await run(process.execPath, [script], { env });
       expect(second.stdout).toMatch(/"rewrapped":0\b/);
       expect(second.stdout).toMatch(/"beneficiariesRewrapped":0\b/);
       expect(second.stdout).toMatch(/"storedBeneficiariesRewrapped":0\b/);
+      expect(second.stdout).toMatch(/"eventSubscriptionsRewrapped":0\b/);
+      expect(second.stdout).toMatch(/"batchRowsRewrapped":0\b/);
+      expect(first.stdout + first.stderr).not.toContain(currentSecret);
+      expect(first.stdout + first.stderr).not.toContain(replacedSecret);
       expect(first.stdout + first.stderr).not.toContain(iban.iban);
       expect(first.stdout + first.stderr).not.toContain(rotated);
       expect(first.stdout + first.stderr).not.toContain(oldKey);
@@ -144,8 +223,25 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       await during.close();
     }
 
-    const after = await startTestApp({ database, env: { CREDENTIALS_MASTER_KEY: rotated } });
+    const after = await startTestApp({ database, env: { ...eventsEnv, CREDENTIALS_MASTER_KEY: rotated } });
     try {
+      // Events are still signed, by both secrets while the overlap lasts: the old key is not needed.
+      const [subscriptionRow] = await after.dataSource.query(
+        'SELECT master_key_id, previous_master_key_id FROM event_subscriptions WHERE id = $1',
+        [subscriptionId],
+      );
+      const rotatedId = masterKeyFromBase64(rotated).id;
+      expect(subscriptionRow).toEqual({ master_key_id: rotatedId, previous_master_key_id: rotatedId });
+      const [delivered] = await deliverOneEvent(after, receiver, 'p-after-rotation');
+      const signature = String(delivered.headers['x-payments-signature']);
+      const timestamp = Number(/^t=(\d+),/.exec(signature)?.[1]);
+      expect(signature).toBe(eventSignature([currentSecret, replacedSecret], timestamp, delivered.body));
+      // The queued batch row opens with the new key alone, and says what it said.
+      const rowSealed = await batchRowSealed(after, batchRow.batchId);
+      expect(rowSealed.masterKeyId).toBe(rotatedId);
+      expect(open(after.app.get(MasterKeyring), batchRowContext(batchRow.batchId, 1), rowSealed).toString('utf8')).toBe(
+        batchRow.payload,
+      );
       const material = await after.app.get(CredentialVault).activeMaterial('d24', 'prod', 'api_keys');
       expect(material?.secret).toMatchObject({ apiKey: 'rot-key-1', apiSignature: 'rot-signature-secret-1' });
       // Re-wrapped (ciphertext untouched), fingerprint recomputed under the new key: the old key is not needed.
@@ -175,12 +271,30 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       await after.close();
     }
 
-    const stale = await startTestApp({ database, env: { CREDENTIALS_MASTER_KEY: oldKey } });
+    const stale = await startTestApp({ database, env: { ...eventsEnv, CREDENTIALS_MASTER_KEY: oldKey } });
     try {
       await expect(stale.app.get(CredentialVault).activeMaterial('d24', 'prod', 'api_keys')).rejects.toThrow(
         /neither CREDENTIALS_MASTER_KEY/,
       );
       await expect(opened(stale, cardPayout)).rejects.toThrow(/neither CREDENTIALS_MASTER_KEY/);
+      // A signing secret this service cannot open: nothing is sent (never unsigned), the attempt is
+      // recorded with what to do, and the dispatcher goes on.
+      expect(await deliverOneEvent(stale, receiver, 'p-stale-key')).toEqual([]);
+      const log = await stale.http
+        .get(`/v1/event-subscriptions/${subscriptionId}/deliveries`)
+        .set(bearer(stale.adminKey));
+      expect(log.status).toBe(200);
+      const [latest] = log.body.items as Array<{ attempts: number; status: string; lastError: string }>;
+      expect(latest).toMatchObject({ attempts: 1, status: 'pending' });
+      expect(latest.lastError).toMatch(/cannot be opened.*CREDENTIALS_MASTER_KEY_PREVIOUS/);
+      expect(latest.lastError).not.toContain(oldKey);
+      // A new secret can still be given to it; the one it cannot open gets no overlap.
+      const replaced = await stale.http
+        .post(`/v1/event-subscriptions/${subscriptionId}/rotate-secret`)
+        .set(bearer(stale.adminKey))
+        .send({ overlapHours: 2 });
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.previousSecretExpiresAt).toBeNull();
     } finally {
       await stale.close();
     }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Transaction } from '../../database/unit-of-work';
+import type { SealedSecret } from '../../credentials/crypto/envelope';
 import { writeToOutbox } from '../../events/persistence/outbound-events.repository';
 import type { OutboxEvent } from '../../events/domain/event-types';
 import type {
@@ -55,6 +56,47 @@ const ITEM_COLUMNS = `i.batch_id, i.row, i.row_key, COALESCE(p.status, i.status)
 @Injectable()
 export class BatchesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Batch rows (any status) whose sealed row is wrapped under another master key than `currentKeyId`, in key order after `after`. */
+  async rowsSealedUnderOtherKey(
+    currentKeyId: string,
+    after: { batchId: string; row: number },
+    limit: number,
+  ): Promise<Array<{ batchId: string; row: number; sealed: SealedSecret }>> {
+    const rows: Array<{
+      batch_id: string;
+      row: number;
+      master_key_id: string;
+      wrapped_data_key: Buffer;
+      ciphertext: Buffer;
+    }> = await this.dataSource.query(
+      `SELECT batch_id, row, master_key_id, wrapped_data_key, ciphertext FROM payout_batch_items
+        WHERE (batch_id, row) > ($1::uuid, $2::int) AND master_key_id <> $3
+        ORDER BY batch_id, row LIMIT $4`,
+      [after.batchId, after.row, currentKeyId, limit],
+    );
+    return rows.map((row) => ({
+      batchId: row.batch_id,
+      row: row.row,
+      sealed: { masterKeyId: row.master_key_id, wrappedDataKey: row.wrapped_data_key, ciphertext: row.ciphertext },
+    }));
+  }
+
+  /** Stores a batch row's re-wrapped data key while the row still holds the one it was made from; true when written. */
+  async storeRewrappedRow(
+    batchId: string,
+    row: number,
+    rewrapped: { from: SealedSecret; to: SealedSecret },
+  ): Promise<boolean> {
+    // In a CTE: TypeORM answers a bare UPDATE with [rows, count], a SELECT with its rows.
+    const written: unknown[] = await this.dataSource.query(
+      `WITH moved AS (UPDATE payout_batch_items SET master_key_id = $3, wrapped_data_key = $4
+          WHERE batch_id = $1::uuid AND row = $2::int AND wrapped_data_key = $5 RETURNING row)
+       SELECT row FROM moved`,
+      [batchId, row, rewrapped.to.masterKeyId, rewrapped.to.wrappedDataKey, rewrapped.from.wrappedDataKey],
+    );
+    return written.length > 0;
+  }
 
   async findByKey(apiKeyId: string, idempotencyKey: string, transaction?: Transaction): Promise<Batch | null> {
     const row = await (transaction ?? this.dataSource.manager)

@@ -159,6 +159,87 @@ export class OutboundEventsRepository {
     });
   }
 
+  /**
+   * Subscriptions (active or disabled) with a signing secret, current or replaced, wrapped under
+   * another master key than `currentKeyId`; by id, after `after`.
+   */
+  async secretsSealedUnderOtherKey(
+    currentKeyId: string,
+    after: string,
+    limit: number,
+  ): Promise<Array<{ id: string; sealedSecret: SealedSecret; previousSealedSecret: SealedSecret | null }>> {
+    const rows: Array<{
+      id: string;
+      master_key_id: string;
+      wrapped_data_key: Buffer;
+      ciphertext: Buffer;
+      previous_master_key_id: string | null;
+      previous_wrapped_data_key: Buffer | null;
+      previous_ciphertext: Buffer | null;
+    }> = await this.dataSource.query(
+      `SELECT id, master_key_id, wrapped_data_key, ciphertext,
+              previous_master_key_id, previous_wrapped_data_key, previous_ciphertext
+         FROM event_subscriptions
+        WHERE id > $1::uuid AND (master_key_id <> $2 OR previous_master_key_id <> $2)
+        ORDER BY id LIMIT $3`,
+      [after, currentKeyId, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      sealedSecret: {
+        masterKeyId: row.master_key_id,
+        wrappedDataKey: row.wrapped_data_key,
+        ciphertext: row.ciphertext,
+      },
+      previousSealedSecret:
+        row.previous_master_key_id && row.previous_wrapped_data_key && row.previous_ciphertext
+          ? {
+              masterKeyId: row.previous_master_key_id,
+              wrappedDataKey: row.previous_wrapped_data_key,
+              ciphertext: row.previous_ciphertext,
+            }
+          : null,
+    }));
+  }
+
+  /**
+   * Stores re-wrapped data keys of a subscription's secrets, each only while the row still holds
+   * the wrapped key it was made from (a rotation meanwhile wrote a new secret: that one stays).
+   * The ciphertexts do not change. True when anything was written.
+   */
+  async storeRewrappedSecrets(
+    id: string,
+    rewrapped: {
+      current: { from: SealedSecret; to: SealedSecret } | null;
+      previous: { from: SealedSecret; to: SealedSecret } | null;
+    },
+  ): Promise<boolean> {
+    const { current, previous } = rewrapped;
+    if (!current && !previous) return false;
+    // Every CASE reads the row as it was before this UPDATE, so each pair moves together or not at
+    // all. In a CTE: TypeORM answers a bare UPDATE with [rows, count], a SELECT with its rows.
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH moved AS (UPDATE event_subscriptions SET
+          master_key_id = CASE WHEN wrapped_data_key = $2 THEN $3 ELSE master_key_id END,
+          wrapped_data_key = CASE WHEN wrapped_data_key = $2 THEN $4 ELSE wrapped_data_key END,
+          previous_master_key_id = CASE WHEN previous_wrapped_data_key = $5 THEN $6 ELSE previous_master_key_id END,
+          previous_wrapped_data_key = CASE WHEN previous_wrapped_data_key = $5 THEN $7 ELSE previous_wrapped_data_key END
+        WHERE id = $1::uuid AND (wrapped_data_key = $2 OR previous_wrapped_data_key = $5)
+        RETURNING id)
+       SELECT id FROM moved`,
+      [
+        id,
+        current?.from.wrappedDataKey ?? null,
+        current?.to.masterKeyId ?? null,
+        current?.to.wrappedDataKey ?? null,
+        previous?.from.wrappedDataKey ?? null,
+        previous?.to.masterKeyId ?? null,
+        previous?.to.wrappedDataKey ?? null,
+      ],
+    );
+    return rows.length > 0;
+  }
+
   /** One outbox row per active subscription to each event's type, inside the caller's transaction. */
   enqueue(transaction: Transaction, events: readonly OutboxEvent[]): Promise<void> {
     return writeToOutbox(transaction, events);
