@@ -1111,7 +1111,7 @@ export interface paths {
         put?: never;
         /**
          * Send a delivered or failed event again
-         * @description A new delivery of the same event (same payload and event id, so receivers can deduplicate), due now and retried like any other. The original keeps its history; the new one names it in redeliveryOf.
+         * @description A new delivery of the same event (same payload and event id, so receivers can deduplicate), due now and retried like any other. The original keeps its history; the new one names it in redeliveryOf. Refused (409) while a delivery of the event is still being tried.
          */
         post: operations["EventSubscriptions_redeliver"];
         delete?: never;
@@ -1270,7 +1270,7 @@ export interface components {
          * @description Stable error code to branch on; the README lists what each means. New codes may be added.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "EVENT_SUBSCRIPTION_DISABLED" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "APPROVER_WITHOUT_OWNER" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "BATCH_ROWS_INVALID" | "BATCH_TOO_LARGE" | "BATCH_FILE_UNREADABLE" | "BATCH_NOT_PENDING_APPROVAL" | "BATCH_FINISHED" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
+        ErrorCode: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN_SCOPE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "TOO_MANY_FAILED_AUTHENTICATIONS" | "SCOPE_ESCALATION" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "DESTINATION_NOT_ALLOWED" | "EVENT_SUBSCRIPTION_DISABLED" | "DELIVERY_STILL_PENDING" | "BAD_CONTENT_ENCODING" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MALFORMED_CALLBACK" | "PROVIDER_PROTOCOL_ERROR" | "NOT_READY" | "DATABASE_BUSY" | "INTERNAL" | "CREDENTIAL_NOT_PENDING" | "NOT_A_CSR_CREDENTIAL" | "NOT_A_CONNECTPAY_CHAIN" | "NO_CSR" | "NO_PUBLIC_KEY" | "CREDENTIAL_HAS_NO_SECRET" | "CSR_RULES_VIOLATED" | "CERTIFICATE_REJECTED" | "CSR_REJECTED" | "CHAIN_REJECTED" | "PAYOUT_FINAL" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_EXPIRED" | "BENEFICIARY_DUPLICATE" | "BENEFICIARY_DISABLED" | "BENEFICIARY_NOT_FOUND" | "PAYOUT_LIMIT_PER_PAYOUT" | "PAYOUT_LIMIT_ROLLING_AMOUNT" | "PAYOUT_LIMIT_ROLLING_COUNT" | "APPROVER_IS_CREATOR" | "APPROVER_WITHOUT_OWNER" | "PAYOUT_NOT_PENDING_APPROVAL" | "APPROVAL_EXPIRED" | "PAYOUT_PENDING_APPROVAL" | "BATCH_ROWS_INVALID" | "BATCH_TOO_LARGE" | "BATCH_FILE_UNREADABLE" | "BATCH_NOT_PENDING_APPROVAL" | "BATCH_FINISHED" | "CAPABILITY_NOT_SUPPORTED" | "PROVIDER_NOT_CONFIGURED" | "CREDENTIAL_MISSING" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "OAUTH_AUTHORIZATION_REQUIRED" | "PAYOUT_ALREADY_EXISTS" | "INVALID_TRANSITION" | "PAYOUT_NOT_FOUND" | "INSUFFICIENT_FUNDS" | "PAYOUT_REJECTED" | "PROVIDER_AUTH_FAILED" | "PROVIDER_UNAVAILABLE" | "CIRCUIT_OPEN" | "PROVIDER_TIMEOUT";
         ErrorDetailDto: {
             /**
              * @description Stable error code to branch on; the README lists what each means. New codes may be added.
@@ -6749,7 +6749,7 @@ export interface operations {
                 };
             };
             408: components["responses"]["RequestTimeout"];
-            /** @description EVENT_SUBSCRIPTION_DISABLED: the subscription was stopped; create a new one. */
+            /** @description EVENT_SUBSCRIPTION_DISABLED: the subscription was stopped; create a new one. DELIVERY_STILL_PENDING: a delivery of this event (details.deliveryId) is still being tried; redeliver once it is delivered or has failed. */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -32,6 +32,8 @@ export interface Refusal {
   code: RefusalCode;
   reason: string;
   hint: string;
+  /** The address a host name resolved to, for the service's own log only (never in reason or hint). */
+  resolvedAddress?: string;
 }
 
 export class DestinationRefusedError extends Error {
@@ -237,14 +239,20 @@ export class DestinationPolicy {
     if (address.kind() === 'ipv6' && range === 'unicast' && address.match(IPV4_COMPATIBLE)) range = 'reserved';
     if (range === 'unicast') return null;
 
+    // A host name's answer is never echoed (nor its range): the refusal reaches the API caller and
+    // the delivery log, and must not turn the subscription endpoint into a way to read internal
+    // DNS. The resolved address goes to the service's own log only (Refusal.resolvedAddress).
     const shown = address.toString();
-    const where = viaHostName ? `${viaHostName} resolves to ${shown}` : `${shown} is`;
+    const where = viaHostName ? `${viaHostName} resolves to` : `${shown} is`;
     if (PRIVATE_RANGES.has(range)) {
       if (viaHostName && this.allowed.hostNames.has(normaliseHostName(viaHostName))) return null;
       return {
         code: 'PRIVATE_ADDRESS',
-        reason: `${where}${viaHostName ? ',' : ''} a private address`,
-        hint: `Private addresses are reached only when the operator allows them: list the range (e.g. ${privateRangeOf(address) ?? shown}) or the host name in ${this.settingName}.`,
+        ...(viaHostName ? { resolvedAddress: shown } : {}),
+        reason: `${where} a private address`,
+        hint: viaHostName
+          ? `Private addresses are reached only when the operator allows them: list the host name, or its address range, in ${this.settingName}.`
+          : `Private addresses are reached only when the operator allows them: list the range (e.g. ${privateRangeOf(address) ?? shown}) or the host name in ${this.settingName}.`,
       };
     }
     const category = CATEGORY[range] ?? {
@@ -253,7 +261,8 @@ export class DestinationPolicy {
     };
     return {
       code: category.code,
-      reason: `${where}${viaHostName ? ',' : ''} ${category.label}`,
+      ...(viaHostName ? { resolvedAddress: shown } : {}),
+      reason: `${where} ${category.label}`,
       hint: `Use the receiving service's routable address; loopback, link-local, unspecified, multicast and reserved addresses are reached only inside a range listed in ${this.settingName}.`,
     };
   }

@@ -121,11 +121,16 @@ export class EventSubscriptionsController {
     summary: 'Send a delivered or failed event again',
     description:
       'A new delivery of the same event (same payload and event id, so receivers can deduplicate), due now and retried like any other. ' +
-      'The original keeps its history; the new one names it in redeliveryOf.',
+      'The original keeps its history; the new one names it in redeliveryOf. Refused (409) while a delivery of the event is still being tried.',
   })
   @ApiAcceptedResponse({ type: DeliveryDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
-  @ApiConflictResponse(DISABLED)
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'EVENT_SUBSCRIPTION_DISABLED: the subscription was stopped; create a new one. ' +
+      'DELIVERY_STILL_PENDING: a delivery of this event (details.deliveryId) is still being tried; redeliver once it is delivered or has failed.',
+  })
   async redeliver(
     @Param('id', uuidParam()) id: string,
     @Param('deliveryId', digitsParam('deliveryId')) deliveryId: string,

@@ -116,7 +116,9 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
       await this.policy.check(url, (host) => this.resolver.lookup(host));
     } catch (error) {
       if (!(error instanceof DestinationRefusedError)) throw error;
-      const { code, reason, hint } = error.refusal;
+      const { code, reason, hint, resolvedAddress } = error.refusal;
+      // Not the URL (its path or query may carry something the subscriber considers secret).
+      if (resolvedAddress) this.logger.warn({ refusal: code, resolvedAddress }, 'event destination refused');
       throw new ApiError(
         HttpStatus.UNPROCESSABLE_ENTITY,
         ErrorCode.DESTINATION_NOT_ALLOWED,
@@ -185,10 +187,19 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     if (!(await this.repository.findDelivery(subscriptionId, deliveryId)))
       throw ApiError.notFound('event delivery', deliveryId);
     if (subscription.disabledAt) throw subscriptionDisabled(subscriptionId);
-    const id = await this.repository.insertRedelivery(subscriptionId, deliveryId);
-    // Null only if the subscription was disabled between the two reads.
-    if (!id) throw subscriptionDisabled(subscriptionId);
-    return (await this.repository.findDelivery(subscriptionId, id)) as EventDelivery;
+    const outcome = await this.repository.insertRedelivery(subscriptionId, deliveryId);
+    // Unavailable only if the subscription was disabled between the two reads.
+    if ('unavailable' in outcome) throw subscriptionDisabled(subscriptionId);
+    // One delivery of an event at a time: redelivering one still being tried would only multiply
+    // what its receiver gets (and, against a receiver that hangs, what the dispatcher waits on).
+    if ('pending' in outcome)
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        ErrorCode.DELIVERY_STILL_PENDING,
+        `Delivery ${outcome.pending} of this event is still being tried; redeliver once it is delivered or has failed.`,
+        { subscriptionId, deliveryId: outcome.pending },
+      );
+    return (await this.repository.findDelivery(subscriptionId, outcome.inserted)) as EventDelivery;
   }
 
   /**
@@ -358,7 +369,10 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     } catch (failure) {
       if (failure instanceof DestinationRefusedError) {
         // The URL is not logged: its path or query may carry something the subscriber considers secret.
-        this.logger.warn({ ...logContext, refusal: failure.refusal.code }, 'event destination refused at delivery');
+        this.logger.warn(
+          { ...logContext, refusal: failure.refusal.code, resolvedAddress: failure.refusal.resolvedAddress },
+          'event destination refused at delivery',
+        );
       }
       // Not `instanceof Error`: errors from Node's own sockets may come from another realm (e.g. under jest).
       const message = (failure as { message?: unknown } | null)?.message;

@@ -134,9 +134,7 @@ describe('event destinations', () => {
         await t.app.get(OutboundEvents).dispatch();
         const [event] = await settled(t, created.body.id, (e) => e.attempts >= 1);
         expect(event.deliveredAt).toBeNull();
-        expect(event.lastError).toBe(
-          'destination not allowed: rebind.example resolves to 127.0.0.1, a loopback address',
-        );
+        expect(event.lastError).toBe('destination not allowed: rebind.example resolves to a loopback address');
         expect(lookup).toHaveBeenCalledWith('rebind.example'); // the connection's own lookup asked
         expect(receiver.received).toEqual([]);
         expect(t.logs.text).toContain('event destination refused at delivery');

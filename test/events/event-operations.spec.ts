@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { OutboundEvents } from '../../src/events/outbound-events.service';
 import { Receiver, type Received } from '../support/receiver';
@@ -170,7 +171,7 @@ describe('event operations: delivery log, redelivery, ping, secret rotation, typ
     const [failed] = await settle(subscription.id, (items) => items[0]?.attempts === 15);
     expect(failed).toMatchObject({ status: 'failed', responseStatus: 500, nextAttemptAt: null });
 
-    receiver.otherwise = { status: 204, body: '' };
+    // The receiver still failing: the redelivery stays pending (retried), whatever the dispatcher does meanwhile.
     const redelivery = await t.http
       .post(`/v1/event-subscriptions/${subscription.id}/deliveries/${failed.id}/redeliver`)
       .set(admin());
@@ -182,6 +183,18 @@ describe('event operations: delivery log, redelivery, ping, secret rotation, typ
       eventId: failed.eventId,
       type: 'payout.status_changed',
     });
+    // One delivery of an event at a time: asking again, of the original or of the redelivery, is refused.
+    for (const again of [failed.id, redelivery.body.id as string]) {
+      const refused = await t.http
+        .post(`/v1/event-subscriptions/${subscription.id}/deliveries/${again}/redeliver`)
+        .set(admin());
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toMatchObject({
+        code: 'DELIVERY_STILL_PENDING',
+        details: { subscriptionId: subscription.id, deliveryId: redelivery.body.id },
+      });
+    }
+    receiver.otherwise = { status: 204, body: '' };
     const after = await settle(subscription.id, (items) => items.some((d) => d.status === 'delivered'));
     expect(after.map((d) => [d.id, d.status])).toEqual([
       [redelivery.body.id, 'delivered'],
@@ -308,11 +321,21 @@ describe('event operations: delivery log, redelivery, ping, secret rotation, typ
       .set(admin());
     expect(nobody.status).toBe(404);
 
-    // A stopped subscription keeps its log; nothing more is sent to it.
+    // A stopped subscription keeps its log; nothing more is sent to it. A delivery that had already
+    // failed stays failed, with the error it failed with.
+    await t.dataSource.query(
+      `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at, attempts, max_attempts, last_error)
+       VALUES ($1, 'payout.status_changed', $2::jsonb, now(), 15, 15, 'HTTP 500')`,
+      [subscription.id, JSON.stringify({ id: randomUUID(), data: { payoutId: 'p-failed-before-stop' } })],
+    );
     await emit('payout.status_changed', { payoutId: 'p-after-stop' });
     expect((await t.http.delete(`/v1/event-subscriptions/${subscription.id}`).set(admin())).status).toBe(204);
     const log = await deliveries(subscription.id);
     expect(log.find((d) => d.payload.data.payoutId === 'p-after-stop')?.status).toBe('stopped');
+    expect(log.find((d) => d.payload.data.payoutId === 'p-failed-before-stop')).toMatchObject({
+      status: 'failed',
+      lastError: 'HTTP 500',
+    });
     for (const path of ['ping', 'rotate-secret', `deliveries/${log[1].id}/redeliver`]) {
       const response = await t.http.post(`/v1/event-subscriptions/${subscription.id}/${path}`).set(admin()).send({});
       expect([path, response.status, response.body.error.code]).toEqual([path, 409, 'EVENT_SUBSCRIPTION_DISABLED']);

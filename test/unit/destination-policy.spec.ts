@@ -195,9 +195,16 @@ describe('destination policy', () => {
 
     it('the refusal of a private address says how to allow it', () => {
       const refusal = strict.checkAddress('10.0.0.1', 'ledger.internal');
-      expect(refusal?.reason).toBe('ledger.internal resolves to 10.0.0.1, a private address');
-      expect(refusal?.hint).toContain('10.0.0.0/8');
+      // The address it resolved to is not echoed to the caller (internal DNS stays internal), only logged.
+      expect(refusal?.reason).toBe('ledger.internal resolves to a private address');
+      expect(refusal?.hint).not.toContain('10.');
+      expect(refusal?.resolvedAddress).toBe('10.0.0.1');
       expect(refusal?.hint).toContain('EVENTS_ALLOWED_DESTINATIONS');
+      // An address the caller gave itself is named, with the range to list.
+      const literal = strict.checkAddress('10.0.0.1');
+      expect(literal?.reason).toBe('10.0.0.1 is a private address');
+      expect(literal?.hint).toContain('10.0.0.0/8');
+      expect(literal?.resolvedAddress).toBeUndefined();
     });
 
     it.each([

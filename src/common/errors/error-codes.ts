@@ -42,6 +42,8 @@ export const ErrorCode = {
   DESTINATION_NOT_ALLOWED: 'DESTINATION_NOT_ALLOWED',
   /** The event subscription was disabled: nothing is sent to it, not even a ping or a redelivery (409). */
   EVENT_SUBSCRIPTION_DISABLED: 'EVENT_SUBSCRIPTION_DISABLED',
+  /** A redelivery was asked for an event whose delivery to that subscription is still being tried (409). */
+  DELIVERY_STILL_PENDING: 'DELIVERY_STILL_PENDING',
   /** The request body uses a Content-Encoding that cannot be decoded. */
   BAD_CONTENT_ENCODING: 'BAD_CONTENT_ENCODING',
   /** The request (headers, or headers and body) was not received within the server's time limit (408). */

@@ -49,9 +49,11 @@ export interface SecretRotation {
 }
 
 /** The delivery status, from the row and its subscription (the alias `s`), in SQL. */
+// A delivery whose attempts ran out stays `failed` after its subscription is disabled: `stopped`
+// is for the ones the disabling cut short.
 const DELIVERY_STATUS_SQL = `CASE WHEN e.delivered_at IS NOT NULL THEN 'delivered'
-            WHEN s.disabled_at IS NOT NULL THEN 'stopped'
             WHEN e.attempts >= e.max_attempts THEN 'failed'
+            WHEN s.disabled_at IS NOT NULL THEN 'stopped'
             ELSE 'pending' END`;
 
 const DELIVERY_COLUMNS = `e.id, e.subscription_id, e.type, e.payload, e.attempts, e.max_attempts, e.last_attempt_at,
@@ -122,9 +124,12 @@ export class OutboundEventsRepository {
         .getRepository(EventSubscriptionEntity)
         .update({ id, disabledAt: IsNull() }, { disabledAt: new Date() });
       if (!result.affected) return false;
-      await manager
-        .getRepository(OutboundEventEntity)
-        .update({ subscriptionId: id, deliveredAt: IsNull() }, { lastError: reason });
+      // Only deliveries still being tried: one whose attempts ran out keeps the error it failed with.
+      await manager.query(
+        `UPDATE outbound_events SET last_error = $2
+          WHERE subscription_id = $1::uuid AND delivered_at IS NULL AND attempts < max_attempts`,
+        [id, reason],
+      );
       return true;
     });
   }
@@ -347,19 +352,42 @@ export class OutboundEventsRepository {
 
   /**
    * A new delivery of the same event (same payload, so the same event id: a receiver that already
-   * processed it can tell) to the same, still active subscription, due now. Null when there is no
-   * such delivery or the subscription is disabled.
+   * processed it can tell) to the same, still active subscription, due now; unless a delivery of
+   * that event to that subscription is still being tried (the original or an earlier redelivery):
+   * then `pending` names it and nothing is written. `unavailable` when there is no such delivery or
+   * the subscription is disabled. On the original's row lock, so two redeliveries at once cannot
+   * both see nothing pending.
    */
-  async insertRedelivery(subscriptionId: string, id: string): Promise<string | null> {
-    const rows: Array<{ id: string }> = await this.dataSource.query(
-      `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at, redelivery_of)
-       SELECT e.subscription_id, e.type, e.payload, now(), e.id FROM outbound_events e
-         JOIN event_subscriptions s ON s.id = e.subscription_id AND s.disabled_at IS NULL
-        WHERE e.subscription_id = $1::uuid AND e.id = $2::bigint
-       RETURNING id`,
-      [subscriptionId, id],
-    );
-    return rows.length ? rows[0].id : null;
+  async insertRedelivery(
+    subscriptionId: string,
+    id: string,
+  ): Promise<{ inserted: string } | { pending: string } | { unavailable: true }> {
+    return this.dataSource.transaction(async (manager) => {
+      const [original]: Array<{ event_id: string | null }> = await manager.query(
+        `SELECT e.payload->>'id' AS event_id FROM outbound_events e
+           JOIN event_subscriptions s ON s.id = e.subscription_id AND s.disabled_at IS NULL
+          WHERE e.subscription_id = $1::uuid AND e.id = $2::bigint
+          FOR UPDATE OF e`,
+        [subscriptionId, id],
+      );
+      if (!original) return { unavailable: true as const };
+      const [pending]: Array<{ id: string }> = await manager.query(
+        `SELECT e.id FROM outbound_events e
+          WHERE e.subscription_id = $1::uuid AND (e.id = $2::bigint OR e.payload->>'id' = $3::text)
+            AND e.delivered_at IS NULL AND e.attempts < e.max_attempts
+          ORDER BY e.id DESC LIMIT 1`,
+        [subscriptionId, id, original.event_id],
+      );
+      if (pending) return { pending: String(pending.id) };
+      const [inserted]: Array<{ id: string }> = await manager.query(
+        `INSERT INTO outbound_events (subscription_id, type, payload, next_attempt_at, redelivery_of)
+         SELECT e.subscription_id, e.type, e.payload, now(), e.id FROM outbound_events e
+          WHERE e.subscription_id = $1::uuid AND e.id = $2::bigint
+         RETURNING id`,
+        [subscriptionId, id],
+      );
+      return { inserted: String(inserted.id) };
+    });
   }
 
   /**
