@@ -26,7 +26,13 @@ import { previousSecretContext } from './event-secret-sealing';
 
 export { EVENT_TYPES, type EventType, type OutboxEvent } from './domain/event-types';
 
-const BATCH = 50;
+/** Deliveries one replica has in flight at most. */
+const MAX_IN_FLIGHT = 50;
+/**
+ * Deliveries one replica has in flight to one subscription at most: a receiver that hangs holds
+ * this many connections for DELIVERY_TIMEOUT_MS, not the dispatcher.
+ */
+const IN_FLIGHT_PER_SUBSCRIPTION = 4;
 /** Connect + response, per delivery. */
 const DELIVERY_TIMEOUT_MS = 10_000;
 /** Only the status matters; a receiver's body is read up to this (to reuse the connection), then cut. */
@@ -70,10 +76,20 @@ interface PostResult {
 @Injectable()
 export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('OutboundEvents');
+  // A pass claims and starts what is due; it does not wait for the deliveries (see refill).
   private readonly dispatcher = new PeriodicTask(
-    () => this.dispatch(),
-    (error) => this.logger.warn({ error: String(error) }, 'event dispatch failed'),
+    () => this.refill(),
+    (error) => this.reportDispatchError(error),
   );
+  /** Deliveries in flight from this replica, and how many per subscription. */
+  private readonly sending = new Set<Promise<void>>();
+  private readonly inFlightBySubscription = new Map<string, number>();
+  /** The claim in progress (one at a time), and whether another was asked for meanwhile. */
+  private refilling: Promise<number> | null = null;
+  private refillAgain = false;
+  /** What the last claim took: a delivery that ends after an empty claim does not claim again. */
+  private lastClaimed = 0;
+  private stopping = false;
   // Pooled connections per scheme. A pooled socket was opened to an address checked at connect time.
   private readonly agents = {
     'http:': new http.Agent({ keepAlive: true }),
@@ -101,7 +117,11 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     await this.dispatcher.stop();
+    await this.refilling?.catch(() => undefined);
+    // Deliveries in flight end (each within DELIVERY_TIMEOUT_MS) and record their attempt.
+    await Promise.allSettled([...this.sending]);
     this.agents['http:'].destroy();
     this.agents['https:'].destroy();
   }
@@ -289,14 +309,75 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * One delivery pass (replicas share the outbox through SKIP LOCKED and a short lease). Only
-   * events of active subscriptions are claimed; EXISTS (not a join) so that FOR UPDATE locks the
-   * event rows only and never blocks a concurrent disable().
+   * Claims what is due and waits until every delivery this replica has in flight has ended (those
+   * it just started included). Replicas share the outbox through SKIP LOCKED and a short lease.
+   * Answers how many it claimed. The periodic passes do not wait (see refill).
    */
   async dispatch(): Promise<number> {
-    const due = await this.repository.claimDue(BATCH);
-    await Promise.all(due.map((id) => this.deliver(id)));
-    return due.length;
+    let claimed = await this.refill();
+    // A claim already running when this was called may have missed what fell due just before it:
+    // the claim it owes (refillAgain) follows at once, and is waited for too.
+    while (this.refilling) claimed += await this.refilling;
+    await Promise.allSettled([...this.sending]);
+    return claimed;
+  }
+
+  /**
+   * Claims due deliveries, as many as there is room for, and starts them without waiting: a
+   * receiver that hangs holds its own deliveries (at most IN_FLIGHT_PER_SUBSCRIPTION, and its
+   * subscription is not claimed for again until they end), never the others'. Each delivery that
+   * ends claims again while there was something to claim, so a backlog drains at the receivers'
+   * pace rather than one round per interval. One claim at a time; a request during one runs
+   * another right after it.
+   */
+  private refill(): Promise<number> {
+    if (this.refilling) {
+      this.refillAgain = true;
+      return this.refilling;
+    }
+    const refilling = this.claimAndStart().finally(() => {
+      this.refilling = null;
+      if (this.refillAgain && !this.stopping) {
+        this.refillAgain = false;
+        this.refill().catch((error: unknown) => this.reportDispatchError(error));
+      }
+    });
+    this.refilling = refilling;
+    return refilling;
+  }
+
+  private async claimAndStart(): Promise<number> {
+    const room = MAX_IN_FLIGHT - this.sending.size;
+    if (room <= 0 || this.stopping) return 0;
+    const claimed = await this.repository.claimDue({
+      limit: room,
+      perSubscription: IN_FLIGHT_PER_SUBSCRIPTION,
+      excluding: [...this.inFlightBySubscription.keys()],
+    });
+    this.lastClaimed = claimed.length;
+    for (const { id, subscriptionId } of claimed) this.start(id, subscriptionId);
+    return claimed.length;
+  }
+
+  private start(id: string, subscriptionId: string): void {
+    this.inFlightBySubscription.set(subscriptionId, (this.inFlightBySubscription.get(subscriptionId) ?? 0) + 1);
+    const sending: Promise<void> = this.deliver(id)
+      .catch((error: unknown) => this.reportDispatchError(error))
+      .finally(() => {
+        this.sending.delete(sending);
+        const left = (this.inFlightBySubscription.get(subscriptionId) ?? 1) - 1;
+        if (left > 0) this.inFlightBySubscription.set(subscriptionId, left);
+        else this.inFlightBySubscription.delete(subscriptionId);
+        // Room again: what is due goes now, not at the next tick, when the last claim found
+        // something or this subscription can be claimed for again (its last delivery ended).
+        if (!this.stopping && (this.lastClaimed > 0 || left <= 0))
+          this.refill().catch((error: unknown) => this.reportDispatchError(error));
+      });
+    this.sending.add(sending);
+  }
+
+  private reportDispatchError(error: unknown): void {
+    this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'event dispatch failed');
   }
 
   private async deliver(id: string): Promise<void> {

@@ -251,23 +251,41 @@ export class OutboundEventsRepository {
   }
 
   /**
-   * Claims up to `batch` due events of active subscriptions for a short lease (replicas share the
-   * outbox through SKIP LOCKED). EXISTS (not a join) so that FOR UPDATE locks the event rows only
-   * and never blocks a concurrent disable.
+   * Claims due deliveries of active subscriptions for a short lease (replicas share the outbox
+   * through SKIP LOCKED): up to `limit` in all and `perSubscription` per subscription, none of the
+   * `excluding` subscriptions (those this replica is still sending to), the most overdue first. So
+   * one subscription with a backlog, or one whose receiver hangs, takes a bounded share and never
+   * holds up the others. EXISTS (not a join) so that FOR UPDATE locks the event rows only and never
+   * blocks a concurrent disable.
    */
-  async claimDue(batch: number): Promise<string[]> {
-    const due: Array<{ id: string }> = await this.dataSource.query(
-      `WITH due AS (
-         UPDATE outbound_events SET next_attempt_at = now() + interval '30 seconds'
-          WHERE id IN (SELECT e.id FROM outbound_events e
-                        WHERE e.delivered_at IS NULL AND e.attempts < e.max_attempts AND e.next_attempt_at <= now()
-                          AND EXISTS (SELECT 1 FROM event_subscriptions s WHERE s.id = e.subscription_id AND s.disabled_at IS NULL)
-                        ORDER BY e.id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id)
-       SELECT id FROM due`,
-      [batch],
+  async claimDue(claim: {
+    limit: number;
+    perSubscription: number;
+    excluding: readonly string[];
+  }): Promise<Array<{ id: string; subscriptionId: string }>> {
+    const due: Array<{ id: string; subscription_id: string }> = await this.dataSource.query(
+      `WITH ranked AS (
+         SELECT e.id, row_number() OVER (PARTITION BY e.subscription_id ORDER BY e.next_attempt_at, e.id) AS rank
+           FROM outbound_events e
+          WHERE e.delivered_at IS NULL AND e.attempts < e.max_attempts AND e.next_attempt_at <= now()
+            AND e.subscription_id <> ALL($3::uuid[])
+            AND EXISTS (SELECT 1 FROM event_subscriptions s WHERE s.id = e.subscription_id AND s.disabled_at IS NULL)
+          ORDER BY e.next_attempt_at, e.id LIMIT $4),
+       picked AS (
+         SELECT e.id FROM outbound_events e JOIN ranked r ON r.id = e.id
+          WHERE r.rank <= $2
+            -- Checked again on the row as locked: another replica may have claimed it since.
+            AND e.delivered_at IS NULL AND e.attempts < e.max_attempts AND e.next_attempt_at <= now()
+          ORDER BY e.next_attempt_at, e.id LIMIT $1 FOR UPDATE OF e SKIP LOCKED),
+       claimed AS (
+         UPDATE outbound_events o SET next_attempt_at = now() + interval '30 seconds'
+           FROM picked WHERE o.id = picked.id
+         RETURNING o.id, o.subscription_id)
+       SELECT id, subscription_id FROM claimed`,
+      // The window ranked: enough rows that a subscription with a backlog leaves room for others.
+      [claim.limit, claim.perSubscription, claim.excluding, claim.limit * 20],
     );
-    return due.map((row) => row.id);
+    return due.map((row) => ({ id: String(row.id), subscriptionId: row.subscription_id }));
   }
 
   /**
