@@ -3370,7 +3370,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per payout, e.g. a UUID; per API key. Kept 48 h: a retry within that time gets the first answer. */
+                /** @description Unique per payout, e.g. a UUID; per API key. Kept 48 h: a retry within that time gets the first answer. Keys beginning with "batch:" are reserved for batch rows (400, code RESERVED). */
                 "Idempotency-Key": string;
             };
             path?: never;

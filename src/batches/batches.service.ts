@@ -137,6 +137,8 @@ export class BatchesService {
           createdByPrincipal: principal,
           source: options.source,
           fileName: options.fileName,
+          // Every invalid row skipped, counted: `skipped` reports the first problems only.
+          skippedCount: checked.invalidRows,
           skipped: checked.problems.slice(0, MAX_REPORTED_PROBLEMS),
           approvalsRequired: approval.required,
           approvalReasons: approval.reasons,

@@ -39,6 +39,20 @@ export async function readCsvUpload(request: Request): Promise<CsvUpload> {
   const fieldProblems: Array<{ field: string; code: string; message: string }> = [];
   let failure: unknown = null;
 
+  // Past a limit busboy drops the part without a word: a second file's rows, or a dryRun=true
+  // that would have kept the upload from paying. The whole upload is refused instead.
+  const tooManyParts = () => {
+    if (fieldProblems.some((problem) => problem.code === 'TOO_MANY_PARTS')) return;
+    fieldProblems.push({
+      field: 'file',
+      code: 'TOO_MANY_PARTS',
+      message: 'send one CSV in the part named "file", and at most the fields dryRun and skipInvalid',
+    });
+  };
+  busboy.on('filesLimit', tooManyParts);
+  busboy.on('fieldsLimit', tooManyParts);
+  busboy.on('partsLimit', tooManyParts);
+
   busboy.on('field', (name, value) => {
     if (name !== 'dryRun' && name !== 'skipInvalid') {
       fieldProblems.push({ field: name, code: 'UNKNOWN_FIELD', message: 'is not a known field; remove it' });
@@ -64,6 +78,9 @@ export async function readCsvUpload(request: Request): Promise<CsvUpload> {
     const parser = parse({
       bom: true,
       skip_empty_lines: true,
+      // Whatever each line ends with: a spreadsheet's export and a hand edit may mix them, and
+      // csv-parse otherwise takes the first line's ending for all (a CR left in a cell, or a refusal).
+      record_delimiter: ['\r\n', '\n', '\r'],
       max_record_size: 64 * 1024,
       columns: (header: string[]) => {
         const problems = checkCsvHeader(header);

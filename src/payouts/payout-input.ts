@@ -2,6 +2,7 @@ import type { FieldProblem } from '../common/errors/api-error';
 import { ApiError } from '../common/errors/api-error';
 import type { Beneficiary } from '../providers/provider.port';
 import { isCurrency, normaliseAmount } from './domain/money';
+import { BATCH_ROW_KEY_PREFIX } from './domain/idempotency';
 import { descriptorOf, ENVIRONMENTS } from '../providers/provider-catalogue';
 import type { CreatePayoutDto } from './dto/payout.dto';
 import { checkBeneficiary } from './beneficiary/beneficiary-input';
@@ -133,4 +134,22 @@ export function idempotencyKeyOf(header: string | undefined): string {
     ]);
   }
   return header;
+}
+
+/**
+ * The Idempotency-Key of POST /v1/payouts: as idempotencyKeyOf, and never one of the keys batch
+ * rows are sent with (BATCH_ROW_KEY_PREFIX): a payout planted under a row's key would be taken
+ * for that row's payout, and the batch would report the row paid with someone else's payout.
+ */
+export function payoutIdempotencyKeyOf(header: string | undefined): string {
+  const key = idempotencyKeyOf(header);
+  if (key.startsWith(BATCH_ROW_KEY_PREFIX))
+    throw ApiError.validation([
+      {
+        field: 'Idempotency-Key',
+        code: 'RESERVED',
+        message: `keys beginning with "${BATCH_ROW_KEY_PREFIX}" are reserved for the rows of payout batches; use another key (a UUID is ideal)`,
+      },
+    ]);
+  return key;
 }

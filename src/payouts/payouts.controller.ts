@@ -43,7 +43,7 @@ import {
 } from './dto/payout.dto';
 import { EXPORT_COLUMNS, writePayoutsCsv } from './payouts-export';
 import { PayoutApprovals } from './payout-approvals';
-import { idempotencyKeyOf, toNewPayout } from './payout-input';
+import { payoutIdempotencyKeyOf, toNewPayout } from './payout-input';
 import { PayoutsService } from './payouts.service';
 
 const Unsupported = () =>
@@ -91,7 +91,7 @@ export class PayoutsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: true,
-    description: `Unique per payout, e.g. a UUID; per API key. Kept ${IDEMPOTENCY_KEY_RETENTION_HOURS} h: a retry within that time gets the first answer.`,
+    description: `Unique per payout, e.g. a UUID; per API key. Kept ${IDEMPOTENCY_KEY_RETENTION_HOURS} h: a retry within that time gets the first answer. Keys beginning with "batch:" are reserved for batch rows (400, code RESERVED).`,
     example: 'c6a2b8d4-5e1f-4a3b-9c7d-2e8f1a6b4c90',
   })
   @ApiCreatedResponse({
@@ -125,7 +125,7 @@ export class PayoutsController {
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) response: Response,
   ): Promise<unknown> {
-    const key = idempotencyKeyOf(idempotencyHeader);
+    const key = payoutIdempotencyKeyOf(idempotencyHeader);
     const { payout, refusedUnlessReplayed } = toNewPayout(body);
     const result = await this.payouts.create(
       payout,

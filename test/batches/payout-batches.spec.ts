@@ -262,6 +262,32 @@ describe('payout batches', () => {
     expect(done.counts).toEqual({ completed: 2 });
   });
 
+  it('counts every skipped row, beyond the problems it lists', async () => {
+    const invalid = Array.from({ length: 1_100 }, (_, index) => csvRow(index + 2, { amount: 'ten' }));
+    const created = await upload(csvOf([csvRow(1), ...invalid]), randomUUID(), { skipInvalid: 'true' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ itemCount: 1, skippedCount: 1_100 });
+    expect(created.body.skipped.length).toBeLessThan(1_100);
+    await http().post(`/v1/payout-batches/${created.body.id}/cancel`).set(admin());
+  });
+
+  it('reads a file whose lines end differently (CRLF header, LF rows), and refuses parts it would drop', async () => {
+    const mixed = Buffer.from(`${CSV_HEADER}\r\n${csvRow(1)}\n${csvRow(2)}\n`, 'utf8');
+    const report = await upload(mixed, null, { dryRun: 'true' });
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({ rows: 2, validRows: 2, invalidRows: 0 });
+
+    // A second file (past the one-file limit) was dropped without a word: now the upload is refused.
+    const twoFiles = await http()
+      .post('/v1/payout-batches/upload')
+      .set(admin())
+      .set('Idempotency-Key', randomUUID())
+      .attach('file', csvOf([csvRow(1)]), 'a.csv')
+      .attach('file', csvOf([csvRow(2)]), 'b.csv');
+    expect(twoFiles.status).toBe(400);
+    expect(twoFiles.body.error.details).toEqual([expect.objectContaining({ field: 'file', code: 'TOO_MANY_PARTS' })]);
+  });
+
   it('a row retried after its sender died is answered by its first attempt, not paid twice', async () => {
     const key = randomUUID();
     const created = await http()

@@ -414,6 +414,18 @@ describe('payouts over the three providers (REST â†’ simulators over real TLS â†
     expect(response.body.error.details[0]).toMatchObject({ field: 'Idempotency-Key', code: 'REQUIRED' });
   });
 
+  it("refuses a batch row's Idempotency-Key: a payout planted under it would be taken for the row's", async () => {
+    const before = await countPayouts();
+    const response = await world.t.http
+      .post('/v1/payouts')
+      .set(bearer(world.t.adminKey))
+      .set('Idempotency-Key', `batch:${randomUUID()}:1`)
+      .send(d24Payout());
+    expect(response.status).toBe(400);
+    expect(response.body.error.details[0]).toMatchObject({ field: 'Idempotency-Key', code: 'RESERVED' });
+    expect(await countPayouts()).toBe(before);
+  });
+
   it('refuses forged notifications (401, nothing changes) and never moves a payout backwards', async () => {
     const created = await post(d24Payout());
     // Read before its notifications complete it: a decision taken from this read is out of date.

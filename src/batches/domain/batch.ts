@@ -1,5 +1,6 @@
 import type { SealedSecret } from '../../credentials/crypto/envelope';
 import { PAYOUT_STATUSES } from '../../payouts/domain/payout';
+import { BATCH_ROW_KEY_PREFIX } from '../../payouts/domain/idempotency';
 import type { RowProblem } from './batch-rows';
 
 export const BATCH_STATUSES = ['pending_approval', 'processing', 'completed', 'cancelled'] as const;
@@ -34,10 +35,7 @@ export interface Batch {
   completedAt: Date | null;
 }
 
-export type NewBatch = Omit<
-  Batch,
-  'status' | 'itemCount' | 'skippedCount' | 'createdAt' | 'cancelledAt' | 'completedAt'
->;
+export type NewBatch = Omit<Batch, 'status' | 'itemCount' | 'createdAt' | 'cancelledAt' | 'completedAt'>;
 
 export interface NewBatchItem {
   row: number;
@@ -94,7 +92,7 @@ export function batchRowContext(batchId: string, row: number): string {
 
 /** The Idempotency-Key of a row's payout (under the batch creator's API key). */
 export function rowPayoutKey(batchId: string, rowKey: string): string {
-  return `batch:${batchId}:${rowKey}`;
+  return `${BATCH_ROW_KEY_PREFIX}${batchId}:${rowKey}`;
 }
 
 /** One approver's decision on a batch. */

@@ -130,7 +130,7 @@ export class BatchesRepository {
         batch.source,
         batch.fileName,
         items.length,
-        batch.skipped.length ? new Set(batch.skipped.map((problem) => problem.row)).size : 0,
+        batch.skippedCount,
         JSON.stringify(batch.skipped),
         batch.approvalsRequired,
         JSON.stringify(batch.approvalReasons),

@@ -126,4 +126,12 @@ describe('Latin American document and bank account rules', () => {
     else expect(found?.message).toMatch(problem);
     expect(bankBranchProblem('MX', 'anything')).toBeNull();
   });
+
+  it('finds no rule for a country or document type named like an Object member (never a 500)', () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '__defineGetter__']) {
+      expect(bankAccountProblem(name, '0123456789')).toBeNull();
+      expect(documentProblem(name, '84932568207')).toBeNull();
+      expect(documentProblem('BR', '84932568207', name)).toMatchObject({ rule: 'DOCUMENT_TYPE' });
+    }
+  });
 });

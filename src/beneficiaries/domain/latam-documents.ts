@@ -110,15 +110,23 @@ function inferredType(country: string, digits: string): string | undefined {
   if (country === 'AR') return digits.length === 11 ? 'CUIT' : 'DNI';
   if (country === 'PE') return digits.length === 11 ? 'RUC' : 'DNI';
   if (country === 'CO') return 'CC';
-  return Object.keys(DOCUMENTS[country] ?? {})[0];
+  return Object.keys(own(DOCUMENTS, country) ?? {})[0];
+}
+
+/**
+ * `table[key]` when the table itself has that key. The country and document type come from the
+ * request: "__proto__" or "constructor" must find no rule, not Object.prototype's members.
+ */
+function own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /** What is wrong with a beneficiary's document for its country, or null when it is right or the country has no rule. */
 export function documentProblem(country: string, documentId: string, documentType?: string): NumberProblem | null {
-  const rules = DOCUMENTS[country];
+  const rules = own(DOCUMENTS, country);
   if (!rules) return null;
   const type = documentTypeOf(country, documentId, documentType);
-  const check = type ? rules[type] : undefined;
+  const check = type ? own(rules, type) : undefined;
   if (!check) {
     return {
       rule: 'DOCUMENT_TYPE',
@@ -183,7 +191,7 @@ const ACCOUNTS: Record<string, (value: string) => NumberProblem | null> = {
 
 /** What is wrong with a bank account number for its country, or null when it is right or the country has no rule. */
 export function bankAccountProblem(country: string, bankAccount: string): NumberProblem | null {
-  return ACCOUNTS[country]?.(bankAccount) ?? null;
+  return own(ACCOUNTS, country)?.(bankAccount) ?? null;
 }
 
 /** What is wrong with a bank branch for its country (Brazil's agência), or null. */

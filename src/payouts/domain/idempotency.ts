@@ -6,6 +6,13 @@ import type { Payout } from './payout';
  */
 export const IDEMPOTENCY_KEY_RETENTION_HOURS = 48;
 
+/**
+ * The Idempotency-Keys of batch rows' payouts begin with this (`batch:<batchId>:<rowKey>`). A
+ * client may not send such a key: a payout made under a row's key before the row is sent would
+ * be taken as that row's payout.
+ */
+export const BATCH_ROW_KEY_PREFIX = 'batch:';
+
 /** Which request an Idempotency-Key belongs to: the API key that sent it and the key itself. */
 export interface IdempotencyScope {
   apiKeyId: string;

@@ -237,7 +237,7 @@ export class D24Simulator {
     }
     if (amount < 1) return d24Error(533, 'Amount below minimum');
     const country = String(body.country);
-    if (!BANKS[country]) return d24Error(518, 'Country not available');
+    if (!Object.hasOwn(BANKS, country)) return d24Error(518, 'Country not available');
     const currency = fieldText(body.currency ?? 'USD');
     if (!CURRENCIES.has(currency)) return d24Error(526, 'Invalid currency');
     if (body.bank_code !== undefined && !BANKS[country].some((bank) => bank.code === Number(body.bank_code))) {
@@ -353,7 +353,7 @@ export class D24Simulator {
       return d24Error(302, 'Invalid signature');
     }
     const country = request.query.get('country') ?? '';
-    if (!BANKS[country]) return d24Error(518, 'Country not available');
+    if (!Object.hasOwn(BANKS, country)) return d24Error(518, 'Country not available');
     return { status: 200, body: BANKS[country] };
   }
 
