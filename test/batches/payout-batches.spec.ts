@@ -277,6 +277,15 @@ describe('payout batches', () => {
     expect(report.status).toBe(200);
     expect(report.body).toMatchObject({ rows: 2, validRows: 2, invalidRows: 0 });
 
+    // A header of thousands of columns (each row an object that wide) is refused at the header.
+    const wideHeader = [CSV_HEADER, ...Array.from({ length: 4_000 }, (_, index) => `metadata.k${index}`)].join(',');
+    const wide = await upload(Buffer.from(`${wideHeader}\r\n`, 'utf8'), null, { dryRun: 'true' });
+    expect(wide.status).toBe(400);
+    expect(wide.body.error).toMatchObject({
+      code: 'BATCH_FILE_UNREADABLE',
+      details: [expect.objectContaining({ field: '(header)', code: 'TOO_MANY_COLUMNS' })],
+    });
+
     // A second file (past the one-file limit) was dropped without a word: now the upload is refused.
     const twoFiles = await http()
       .post('/v1/payout-batches/upload')

@@ -66,7 +66,10 @@ function refusedBeforeRouting(answer: ReceivedAnswer): boolean {
     error.code === 'VALIDATION_FAILED' &&
     Array.isArray(error.details) &&
     error.details.length > 0 &&
-    error.details.every((problem: { code?: string }) => problem.code === 'NUL_CHARACTER')
+    // The two problems a middleware finds in any body before any route reads it (refuseNulCharacters).
+    error.details.every(
+      (problem: { code?: string }) => problem.code === 'NUL_CHARACTER' || problem.code === 'TOO_MANY_FIELDS',
+    )
   );
 }
 
