@@ -317,7 +317,7 @@ export class BatchesController {
   ): Promise<BatchDto | BatchReportDto> {
     if (flags.dryRun) {
       context.response.status(200);
-      return BatchReportDto.from(this.batches.check(items));
+      return BatchReportDto.from(await this.batches.check(items));
     }
     const key = idempotencyKeyOf(context.idempotencyHeader);
     const { batch, replayed } = await this.batches.create(

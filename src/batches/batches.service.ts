@@ -72,8 +72,8 @@ export class BatchesService {
   private readonly countsRead = new Map<string, { at: number; counts: Promise<Record<string, number>> }>();
 
   /** The dry run: what a batch of these rows would send, and every problem of every row. Stores nothing. */
-  check(rows: ReadonlyArray<Record<string, unknown>>): BatchReport {
-    return report(checkRows(rows), rows.length);
+  async check(rows: ReadonlyArray<Record<string, unknown>>): Promise<BatchReport> {
+    return report(await checkRows(rows), rows.length);
   }
 
   /**
@@ -88,7 +88,7 @@ export class BatchesService {
     idempotency: IdempotencyScope,
     principal: string,
   ): Promise<{ batch: Batch; replayed: boolean }> {
-    const checked = checkRows(rows);
+    const checked = await checkRows(rows);
     // The same rows with and without skipInvalid are different requests.
     const requestHash = createHash('sha256').update(`${checked.hash}:${options.skipInvalid}`).digest('hex');
     const earlier = await this.replay(idempotency, requestHash);

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { createHash } from 'node:crypto';
@@ -34,17 +35,24 @@ export interface CheckedRows {
   hash: string;
 }
 
+/** Rows checked between two yields to the event loop (about 40 ms of work on this machine). */
+const ROWS_PER_SLICE = 250;
+
 /**
  * Checks every row as POST /v1/payouts checks one payout (the same DTO rules, the same rail and
  * amount checks), all at once, so the report lists every problem of every row. Account-number
  * rules are hard problems here: a batch row is new, never a retry of an answered request.
+ * 10,000 rows are about 1.6 s of work: done in slices, letting other requests (and the provider
+ * notifications of batches already running) through in between.
  */
-export function checkRows(rows: ReadonlyArray<Record<string, unknown>>): CheckedRows {
+export async function checkRows(rows: ReadonlyArray<Record<string, unknown>>): Promise<CheckedRows> {
   const valid: ValidRow[] = [];
   const problems: RowProblem[] = [];
   const seenKeys = new Map<string, number>();
   let invalidRows = 0;
-  rows.forEach((raw, index) => {
+  for (let index = 0; index < rows.length; index++) {
+    if (index > 0 && index % ROWS_PER_SLICE === 0) await yieldToEventLoop();
+    const raw = rows[index];
     const row = index + 1;
     const own: FieldProblem[] = [];
     const { rowKey: rawKey, ...fields } = raw;
@@ -80,7 +88,7 @@ export function checkRows(rows: ReadonlyArray<Record<string, unknown>>): Checked
     } else {
       valid.push({ row, rowKey: rowKey as string, payout });
     }
-  });
+  }
   return { valid, problems, invalidRows, hash: createHash('sha256').update(JSON.stringify(rows)).digest('hex') };
 }
 
