@@ -78,7 +78,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('OutboundEvents');
   // A pass claims and starts what is due; it does not wait for the deliveries (see refill).
   private readonly dispatcher = new PeriodicTask(
-    () => this.refill(),
+    () => this.periodicPass(),
     (error) => this.reportDispatchError(error),
   );
   /** Deliveries in flight from this replica, and how many per subscription. */
@@ -90,6 +90,8 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   /** What the last claim took: a delivery that ends after an empty claim does not claim again. */
   private lastClaimed = 0;
   private stopping = false;
+  /** When replaced secrets past their overlap were last forgotten (see periodicPass). */
+  private forgottenAt = 0;
   // Pooled connections per scheme. A pooled socket was opened to an address checked at connect time.
   private readonly agents = {
     'http:': new http.Agent({ keepAlive: true }),
@@ -314,12 +316,22 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
    * Answers how many it claimed. The periodic passes do not wait (see refill).
    */
   async dispatch(): Promise<number> {
+    await this.repository.forgetExpiredPreviousSecrets();
     let claimed = await this.refill();
     // A claim already running when this was called may have missed what fell due just before it:
     // the claim it owes (refillAgain) follows at once, and is waited for too.
     while (this.refilling) claimed += await this.refilling;
     await Promise.allSettled([...this.sending]);
     return claimed;
+  }
+
+  /** A tick: what is due goes out; once a minute, replaced secrets past their overlap are forgotten. */
+  private async periodicPass(): Promise<void> {
+    if (Date.now() - this.forgottenAt >= 60_000) {
+      this.forgottenAt = Date.now();
+      await this.repository.forgetExpiredPreviousSecrets();
+    }
+    await this.refill();
   }
 
   /**

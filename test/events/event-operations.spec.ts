@@ -269,6 +269,13 @@ describe('event operations: delivery log, redelivery, ping, secret rotation, typ
     await settle(subscription.id, (items) => items.length === 2 && items.every((d) => d.status === 'delivered'));
     const after = receiver.received[receiver.received.length - 1];
     expect(signatureCount(after)).toBe(1);
+    // Past its overlap the replaced secret is not kept either (a dispatch pass forgets it).
+    await t.app.get(OutboundEvents).dispatch();
+    const [stored] = await t.dataSource.query(
+      `SELECT previous_ciphertext, previous_secret_expires_at FROM event_subscriptions WHERE id = $1`,
+      [subscription.id],
+    );
+    expect(stored).toEqual({ previous_ciphertext: null, previous_secret_expires_at: null });
     expect(receiverAccepts(subscription.secret, after)).toBe(false);
     expect(receiverAccepts(newSecret, after)).toBe(true);
 

@@ -245,6 +245,22 @@ export class OutboundEventsRepository {
     return rows.length > 0;
   }
 
+  /**
+   * Forgets replaced signing secrets whose overlap has ended: they sign nothing any more, and a
+   * secret kept sealed after its use is one more to protect. Answers how many were forgotten.
+   */
+  async forgetExpiredPreviousSecrets(): Promise<number> {
+    // In a CTE: TypeORM answers a bare UPDATE with [rows, count], a SELECT with its rows.
+    const forgotten: unknown[] = await this.dataSource.query(
+      `WITH forgotten AS (
+         UPDATE event_subscriptions SET previous_master_key_id = NULL, previous_wrapped_data_key = NULL,
+                previous_ciphertext = NULL, previous_secret_expires_at = NULL
+          WHERE previous_secret_expires_at <= now() RETURNING id)
+       SELECT id FROM forgotten`,
+    );
+    return forgotten.length;
+  }
+
   /** One outbox row per active subscription to each event's type, inside the caller's transaction. */
   enqueue(transaction: Transaction, events: readonly OutboxEvent[]): Promise<void> {
     return writeToOutbox(transaction, events);
