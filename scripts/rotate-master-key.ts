@@ -66,8 +66,11 @@ async function main(): Promise<void> {
       new PayoutBeneficiaries(keyring),
       new AuditTrail(dataSource),
     ).rewrapAll();
-    const eventSecrets = await rewrapEventSecrets(new OutboundEventsRepository(dataSource), keyring);
-    const batchRows = await rewrapBatchRows(new BatchesRepository(dataSource), keyring);
+    // What no key of the keyring opens (sealed under a key already removed) is skipped, named, and
+    // makes the command fail at the end: everything else is re-wrapped first.
+    const unopenable: string[] = [];
+    const eventSecrets = await rewrapEventSecrets(new OutboundEventsRepository(dataSource), keyring, unopenable);
+    const batchRows = await rewrapBatchRows(new BatchesRepository(dataSource), keyring, unopenable);
     log.info(
       {
         rewrapped: count,
@@ -81,6 +84,13 @@ async function main(): Promise<void> {
         ? `re-wrapped ${count} credential, ${beneficiaries} payout beneficiary, ${stored} stored beneficiary, ${eventSecrets} event subscription and ${batchRows} batch row data key(s) under ${keyring.current.id}; remove CREDENTIALS_MASTER_KEY_PREVIOUS once every replica runs with the new key`
         : `every data key is already wrapped by ${keyring.current.id}`,
     );
+    if (unopenable.length > 0) {
+      log.error(
+        { unopenable: unopenable.slice(0, 100), count: unopenable.length },
+        'some data keys are sealed under a master key neither CREDENTIALS_MASTER_KEY nor CREDENTIALS_MASTER_KEY_PREVIOUS holds: set the key that sealed them as CREDENTIALS_MASTER_KEY_PREVIOUS and run this again (an event subscription can instead be given a new secret with rotate-secret)',
+      );
+      process.exitCode = 1;
+    }
   } finally {
     await dataSource.destroy();
     await database.stop();

@@ -261,6 +261,8 @@ function requireKeyForDocs(
  * square of its keys, so one object of 300,000 keys held the event loop for over a minute.
  */
 export const MAX_FIELDS_PER_OBJECT = 64;
+/** Levels of nesting a request body may have (the deepest this API reads has 4: items, an item, its beneficiary, its address). */
+const MAX_BODY_DEPTH = 16;
 
 /**
  * Refused up front, naming the field, before any validation runs: a NUL anywhere in the body or
@@ -270,7 +272,16 @@ export const MAX_FIELDS_PER_OBJECT = 64;
 function refuseNulCharacters(request: Request, response: Response, next: NextFunction): void {
   const found: Array<{ field: string; code: string; message: string }> = [];
   const walk = (value: unknown, path: string, depth: number): void => {
-    if (found.length > 10 || depth > 32) return;
+    if (found.length > 10) return;
+    if (depth > MAX_BODY_DEPTH) {
+      // Refused, not skipped: validation would still walk what lies below.
+      found.push({
+        field: path,
+        code: 'TOO_DEEP',
+        message: `is nested more than ${MAX_BODY_DEPTH} levels deep; no request this API reads is`,
+      });
+      return;
+    }
     if (typeof value === 'string') {
       if (value.includes('\u0000'))
         found.push({

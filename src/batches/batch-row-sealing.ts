@@ -1,4 +1,4 @@
-import { rewrap } from '../credentials/crypto/envelope';
+import { rewrap, SealedSecretError } from '../credentials/crypto/envelope';
 import type { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { batchRowContext } from './domain/batch';
 import type { BatchesRepository } from './persistence/batches.repository';
@@ -12,9 +12,14 @@ const REWRAP_BATCH = 500;
  * approval) when CREDENTIALS_MASTER_KEY_PREVIOUS is removed could never be opened, so never
  * sent. Rows already sent too: every data key ends under the current key. A row is written only
  * while it still holds the wrapped key read; safe to run twice and beside running replicas.
- * Answers how many rows it re-wrapped.
+ * A row no key of the keyring opens is skipped and named in `unopenable`; the rest are still
+ * re-wrapped. Answers how many rows it re-wrapped.
  */
-export async function rewrapBatchRows(repository: BatchesRepository, keyring: MasterKeyring): Promise<number> {
+export async function rewrapBatchRows(
+  repository: BatchesRepository,
+  keyring: MasterKeyring,
+  unopenable: string[] = [],
+): Promise<number> {
   const current = keyring.current.id;
   let count = 0;
   let after = { batchId: '00000000-0000-0000-0000-000000000000', row: 0 };
@@ -22,7 +27,14 @@ export async function rewrapBatchRows(repository: BatchesRepository, keyring: Ma
     const rows = await repository.rowsSealedUnderOtherKey(current, after, REWRAP_BATCH);
     if (rows.length === 0) return count;
     for (const row of rows) {
-      const to = rewrap(keyring, batchRowContext(row.batchId, row.row), row.sealed);
+      let to;
+      try {
+        to = rewrap(keyring, batchRowContext(row.batchId, row.row), row.sealed);
+      } catch (error) {
+        if (!(error instanceof SealedSecretError)) throw error;
+        unopenable.push(`batch ${row.batchId} row ${row.row}`);
+        continue;
+      }
       if (await repository.storeRewrappedRow(row.batchId, row.row, { from: row.sealed, to })) count += 1;
     }
     const last = rows[rows.length - 1];

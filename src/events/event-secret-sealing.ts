@@ -1,4 +1,4 @@
-import { rewrap, type SealedSecret } from '../credentials/crypto/envelope';
+import { rewrap, type SealedSecret, SealedSecretError } from '../credentials/crypto/envelope';
 import type { MasterKeyring } from '../credentials/crypto/master-keyring';
 import type { OutboundEventsRepository } from './persistence/outbound-events.repository';
 
@@ -17,11 +17,14 @@ export function previousSecretContext(subscriptionId: string): string {
  * secrets unopenable and no event can be signed. Disabled subscriptions too: every data key ends
  * under the current key. Each row is written only if its wrapped keys are still the ones read,
  * so a secret rotated meanwhile (sealed under the current key already) is never overwritten.
- * Safe to run twice and beside running replicas. Answers how many subscriptions it re-wrapped.
+ * Safe to run twice and beside running replicas. A secret no key of the keyring opens (sealed under
+ * a key already removed) is skipped and named in `unopenable`: the rest are still re-wrapped.
+ * Answers how many subscriptions it re-wrapped.
  */
 export async function rewrapEventSecrets(
   repository: OutboundEventsRepository,
   keyring: MasterKeyring,
+  unopenable: string[] = [],
 ): Promise<number> {
   const current = keyring.current.id;
   const underOtherKey = (sealed: SealedSecret | null): sealed is SealedSecret =>
@@ -32,15 +35,21 @@ export async function rewrapEventSecrets(
     const batch = await repository.secretsSealedUnderOtherKey(current, after, REWRAP_BATCH);
     if (batch.length === 0) return count;
     for (const row of batch) {
+      const rewrapOrSkip = (context: string, sealed: SealedSecret) => {
+        try {
+          return { from: sealed, to: rewrap(keyring, context, sealed) };
+        } catch (error) {
+          if (!(error instanceof SealedSecretError)) throw error;
+          // A disabled subscription never signs again: its secret being lost stops nothing.
+          if (!row.disabled)
+            unopenable.push(`event subscription ${row.id}${context === row.id ? '' : ' (replaced secret)'}`);
+          return null;
+        }
+      };
       const written = await repository.storeRewrappedSecrets(row.id, {
-        current: underOtherKey(row.sealedSecret)
-          ? { from: row.sealedSecret, to: rewrap(keyring, row.id, row.sealedSecret) }
-          : null,
+        current: underOtherKey(row.sealedSecret) ? rewrapOrSkip(row.id, row.sealedSecret) : null,
         previous: underOtherKey(row.previousSealedSecret)
-          ? {
-              from: row.previousSealedSecret,
-              to: rewrap(keyring, previousSecretContext(row.id), row.previousSealedSecret),
-            }
+          ? rewrapOrSkip(previousSecretContext(row.id), row.previousSealedSecret)
           : null,
       });
       if (written) count += 1;

@@ -66,6 +66,9 @@ export class EventSubscriptionEntity {
  */
 @Entity({ name: 'outbound_events' })
 @Index('ix_outbound_events_due', ['deliveredAt', 'nextAttemptAt'])
+// The claim's order (most overdue first, then id) over the undelivered rows only: a claim reads the
+// rows it ranks, however long the backlog (see the OutboxPendingIndex migration).
+@Index('ix_outbound_events_pending', ['nextAttemptAt', 'id'], { where: 'delivered_at IS NULL' })
 @Index('ix_outbound_events_subscription', ['subscriptionId', 'id'])
 export class OutboundEventEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })

@@ -318,10 +318,13 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   async dispatch(): Promise<number> {
     await this.repository.forgetExpiredPreviousSecrets();
     let claimed = await this.refill();
-    // A claim already running when this was called may have missed what fell due just before it:
-    // the claim it owes (refillAgain) follows at once, and is waited for too.
-    while (this.refilling) claimed += await this.refilling;
-    await Promise.allSettled([...this.sending]);
+    // Until nothing is in flight: a claim already running when this was called may have missed
+    // what fell due just before it (the claim it owes follows at once), and each delivery that
+    // ends claims the next ones of its subscription (at most IN_FLIGHT_PER_SUBSCRIPTION at a time).
+    while (this.refilling || this.sending.size > 0) {
+      if (this.refilling) claimed += await this.refilling;
+      await Promise.allSettled([...this.sending]);
+    }
     return claimed;
   }
 

@@ -94,7 +94,7 @@ const CAPABILITY: Record<Operation, Capability> = {
 
 /** Where a provider's report came from, and what applying it owes the caller. */
 export interface ReportOrigin {
-  /** Recorded in the history entry's detail ("create", "webhook:d24", "reconcile", …). */
+  /** Recorded in the history entry's detail ("create", "webhook:<provider>", "reconcile", …). */
   source: string;
   /**
    * The reconciler's own status poll: one that learns nothing writes nothing (its back-off grows).

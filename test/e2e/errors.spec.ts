@@ -116,6 +116,16 @@ describe('error responses', () => {
       .send({ dryRun: true, items: [{ provider: 'd24', beneficiary: metadata }] });
     expect(batch.status).toBe(400);
     expect(batch.body.error.details[0]).toMatchObject({ field: 'items.0.beneficiary', code: 'TOO_MANY_FIELDS' });
+    // Nesting deeper than any request this API reads is refused too (not skipped by the check).
+    let deep: Record<string, unknown> = { wide: metadata };
+    for (let level = 0; level < 20; level++) deep = { nested: deep };
+    const tooDeep = await t.http
+      .post('/v1/payouts')
+      .set(bearer(t.adminKey))
+      .set('Idempotency-Key', 'deep-metadata')
+      .send({ provider: 'd24', environment: 'simulator', amount: '1.00', currency: 'BRL', metadata: deep });
+    expect(tooDeep.status).toBe(400);
+    expect(tooDeep.body.error.details[0]).toMatchObject({ code: 'TOO_DEEP' });
   });
 
   it('answers a non-JSON body with 415 UNSUPPORTED_MEDIA_TYPE', async () => {

@@ -68,7 +68,8 @@ function refusedBeforeRouting(answer: ReceivedAnswer): boolean {
     error.details.length > 0 &&
     // The two problems a middleware finds in any body before any route reads it (refuseNulCharacters).
     error.details.every(
-      (problem: { code?: string }) => problem.code === 'NUL_CHARACTER' || problem.code === 'TOO_MANY_FIELDS',
+      (problem: { code?: string }) =>
+        problem.code === 'NUL_CHARACTER' || problem.code === 'TOO_MANY_FIELDS' || problem.code === 'TOO_DEEP',
     )
   );
 }

@@ -172,9 +172,12 @@ export class OutboundEventsRepository {
     currentKeyId: string,
     after: string,
     limit: number,
-  ): Promise<Array<{ id: string; sealedSecret: SealedSecret; previousSealedSecret: SealedSecret | null }>> {
+  ): Promise<
+    Array<{ id: string; disabled: boolean; sealedSecret: SealedSecret; previousSealedSecret: SealedSecret | null }>
+  > {
     const rows: Array<{
       id: string;
+      disabled: boolean;
       master_key_id: string;
       wrapped_data_key: Buffer;
       ciphertext: Buffer;
@@ -182,7 +185,7 @@ export class OutboundEventsRepository {
       previous_wrapped_data_key: Buffer | null;
       previous_ciphertext: Buffer | null;
     }> = await this.dataSource.query(
-      `SELECT id, master_key_id, wrapped_data_key, ciphertext,
+      `SELECT id, disabled_at IS NOT NULL AS disabled, master_key_id, wrapped_data_key, ciphertext,
               previous_master_key_id, previous_wrapped_data_key, previous_ciphertext
          FROM event_subscriptions
         WHERE id > $1::uuid AND (master_key_id <> $2 OR previous_master_key_id <> $2)
@@ -191,6 +194,7 @@ export class OutboundEventsRepository {
     );
     return rows.map((row) => ({
       id: row.id,
+      disabled: row.disabled,
       sealedSecret: {
         masterKeyId: row.master_key_id,
         wrappedDataKey: row.wrapped_data_key,
@@ -280,13 +284,16 @@ export class OutboundEventsRepository {
     excluding: readonly string[];
   }): Promise<Array<{ id: string; subscriptionId: string }>> {
     const due: Array<{ id: string; subscription_id: string }> = await this.dataSource.query(
-      `WITH ranked AS (
-         SELECT e.id, row_number() OVER (PARTITION BY e.subscription_id ORDER BY e.next_attempt_at, e.id) AS rank
-           FROM outbound_events e
+      // The oldest due rows first (ix_outbound_events_due, in order, stopping at the limit), then
+      // ranked per subscription: ranking the whole backlog sorted all of it on every claim.
+      `WITH oldest AS (
+         SELECT e.id, e.subscription_id, e.next_attempt_at FROM outbound_events e
           WHERE e.delivered_at IS NULL AND e.attempts < e.max_attempts AND e.next_attempt_at <= now()
             AND e.subscription_id <> ALL($3::uuid[])
             AND EXISTS (SELECT 1 FROM event_subscriptions s WHERE s.id = e.subscription_id AND s.disabled_at IS NULL)
           ORDER BY e.next_attempt_at, e.id LIMIT $4),
+       ranked AS (
+         SELECT id, row_number() OVER (PARTITION BY subscription_id ORDER BY next_attempt_at, id) AS rank FROM oldest),
        picked AS (
          SELECT e.id FROM outbound_events e JOIN ranked r ON r.id = e.id
           WHERE r.rank <= $2
@@ -389,8 +396,9 @@ export class OutboundEventsRepository {
    * processed it can tell) to the same, still active subscription, due now; unless a delivery of
    * that event to that subscription is still being tried (the original or an earlier redelivery):
    * then `pending` names it and nothing is written. `unavailable` when there is no such delivery or
-   * the subscription is disabled. On the original's row lock, so two redeliveries at once cannot
-   * both see nothing pending.
+   * the subscription is disabled. Under a transaction lock per subscription and event, so two
+   * redeliveries at once (of the original, or of it and one of its redeliveries) cannot both see
+   * nothing pending.
    */
   async insertRedelivery(
     subscriptionId: string,
@@ -405,6 +413,10 @@ export class OutboundEventsRepository {
         [subscriptionId, id],
       );
       if (!original) return { unavailable: true as const };
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [
+        `event-redelivery:${subscriptionId}:${original.event_id ?? id}`,
+      ]);
+      // A statement after the lock: it sees what a redelivery that held it before committed.
       const [pending]: Array<{ id: string }> = await manager.query(
         `SELECT e.id FROM outbound_events e
           WHERE e.subscription_id = $1::uuid AND (e.id = $2::bigint OR e.payload->>'id' = $3::text)
