@@ -25,7 +25,7 @@ import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { type FloorResult, measureFloor } from './floor';
 import { type CatchUpRun, measureCatchUp } from './catch-up';
 import { measureListScale } from './list-scale';
-import { type BatchRun, measureBatch } from './batch';
+import { type BatchRun, measureBatch, rssMb } from './batch';
 import { metricsCost, metricUpdates } from './metrics-cost';
 import { type PacedRequest, pacedLoad } from './paced';
 
@@ -220,10 +220,9 @@ async function memoryAfterBatch(
   await new Promise((resolve) => setTimeout(resolve, MEMORY_SETTLE_MS));
   const exposition = await (await fetch(`${apiUrl}/metrics`, { headers: auth })).text();
   const mb = (pattern: RegExp) => Math.round(Number(pattern.exec(exposition)?.[1] ?? NaN) / 1024 / 1024);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return {
     completeSeconds,
-    rssMb: Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024),
+    rssMb: rssMb(pid),
     heapUsedMb: mb(/^nodejs_heap_size_used_bytes (\S+)$/m),
     heapTotalMb: mb(/^nodejs_heap_size_total_bytes (\S+)$/m),
     oldSpaceUsedMb: mb(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)$/m),

@@ -1,4 +1,4 @@
-import { rewrap, SealedSecretError } from '../credentials/crypto/envelope';
+import { rewrap, unlessUnopenable } from '../credentials/crypto/envelope';
 import type { MasterKeyring } from '../credentials/crypto/master-keyring';
 import { batchRowContext } from './domain/batch';
 import type { BatchesRepository } from './persistence/batches.repository';
@@ -27,11 +27,8 @@ export async function rewrapBatchRows(
     const rows = await repository.rowsSealedUnderOtherKey(current, after, REWRAP_BATCH);
     if (rows.length === 0) return count;
     for (const row of rows) {
-      let to;
-      try {
-        to = rewrap(keyring, batchRowContext(row.batchId, row.row), row.sealed);
-      } catch (error) {
-        if (!(error instanceof SealedSecretError)) throw error;
+      const to = unlessUnopenable(() => rewrap(keyring, batchRowContext(row.batchId, row.row), row.sealed));
+      if (!to) {
         unopenable.push(`batch ${row.batchId} row ${row.row}`);
         continue;
       }

@@ -1,4 +1,4 @@
-import { rewrap, type SealedSecret, SealedSecretError } from '../credentials/crypto/envelope';
+import { rewrap, type SealedSecret, unlessUnopenable } from '../credentials/crypto/envelope';
 import type { MasterKeyring } from '../credentials/crypto/master-keyring';
 import type { OutboundEventsRepository } from './persistence/outbound-events.repository';
 
@@ -36,15 +36,11 @@ export async function rewrapEventSecrets(
     if (batch.length === 0) return count;
     for (const row of batch) {
       const rewrapOrSkip = (context: string, sealed: SealedSecret) => {
-        try {
-          return { from: sealed, to: rewrap(keyring, context, sealed) };
-        } catch (error) {
-          if (!(error instanceof SealedSecretError)) throw error;
-          // A disabled subscription never signs again: its secret being lost stops nothing.
-          if (!row.disabled)
-            unopenable.push(`event subscription ${row.id}${context === row.id ? '' : ' (replaced secret)'}`);
-          return null;
-        }
+        const to = unlessUnopenable(() => rewrap(keyring, context, sealed));
+        // A disabled subscription never signs again: its secret being lost stops nothing.
+        if (!to && !row.disabled)
+          unopenable.push(`event subscription ${row.id}${context === row.id ? '' : ' (replaced secret)'}`);
+        return to && { from: sealed, to };
       };
       const written = await repository.storeRewrappedSecrets(row.id, {
         current: underOtherKey(row.sealedSecret) ? rewrapOrSkip(row.id, row.sealedSecret) : null,

@@ -9,7 +9,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { PeriodicTask } from '../common/periodic-task';
 import { Metrics } from '../observability/metrics';
 import { Environment } from '../config/environment';
-import { open, seal, SealedSecretError } from '../credentials/crypto/envelope';
+import { open, seal, unlessUnopenable } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
 import type { Transaction } from '../database/unit-of-work';
 import {
@@ -253,7 +253,8 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
       // A replaced secret this service cannot open (sealed under a master key it no longer holds)
       // cannot sign during an overlap either: the rotation still replaces it, without one, so a
       // subscription left unsignable by an incomplete master-key rotation can be given a new secret.
-      const replaced = overlapHours > 0 ? this.openOrNull(current.id, current.sealedSecret) : null;
+      const replaced =
+        overlapHours > 0 ? unlessUnopenable(() => open(this.keyring, current.id, current.sealedSecret)) : null;
       return {
         sealedSecret: seal(this.keyring, current.id, Buffer.from(secret, 'utf8')),
         secretLastFour: secret.slice(-4),
@@ -274,31 +275,19 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     return subscription;
   }
 
-  private openOrNull(context: string, sealed: EventSubscription['sealedSecret']): Buffer | null {
-    try {
-      return open(this.keyring, context, sealed);
-    } catch (error) {
-      if (error instanceof SealedSecretError) return null;
-      throw error;
-    }
-  }
-
   /** signingSecrets, or why they cannot be opened (the message names no secret). */
   private openSigningSecrets(subscription: EventSubscription): { secrets: string[] } | { unavailable: string } {
-    try {
-      return { secrets: this.signingSecrets(subscription) };
-    } catch (error) {
-      if (!(error instanceof SealedSecretError)) throw error;
-      this.logger.error(
-        { subscriptionId: subscription.id, masterKeyId: subscription.sealedSecret.masterKeyId },
-        'an event signing secret cannot be opened; nothing was sent',
-      );
-      return {
-        unavailable:
-          'The signing secret cannot be opened (sealed under a master key this service does not hold); nothing was sent. ' +
-          'Set the key that sealed it as CREDENTIALS_MASTER_KEY_PREVIOUS and run npm run credentials:rotate-master-key.',
-      };
-    }
+    const secrets = unlessUnopenable(() => this.signingSecrets(subscription));
+    if (secrets) return { secrets };
+    this.logger.error(
+      { subscriptionId: subscription.id, masterKeyId: subscription.sealedSecret.masterKeyId },
+      'an event signing secret cannot be opened; nothing was sent',
+    );
+    return {
+      unavailable:
+        'The signing secret cannot be opened (sealed under a master key this service does not hold); nothing was sent. ' +
+        'Set the key that sealed it as CREDENTIALS_MASTER_KEY_PREVIOUS and run npm run credentials:rotate-master-key.',
+    };
   }
 
   /** The secrets that sign now: the current one, and a replaced one still within its overlap. */

@@ -93,6 +93,19 @@ export function open(keyring: MasterKeyring, credentialId: string, sealed: Seale
   }
 }
 
+/**
+ * What `attempt` (an open or rewrap) answers, or null when the sealed data cannot be opened: its
+ * master key is not in the keyring, or it was altered or moved. Any other error is thrown.
+ */
+export function unlessUnopenable<T>(attempt: () => T): T | null {
+  try {
+    return attempt();
+  } catch (error) {
+    if (error instanceof SealedSecretError) return null;
+    throw error;
+  }
+}
+
 /** Re-wraps the data key under the current master key; the secret's ciphertext is unchanged. */
 export function rewrap(keyring: MasterKeyring, credentialId: string, sealed: SealedSecret): SealedSecret {
   const dataKey = unwrapDataKey(keyring, credentialId, sealed);

@@ -408,8 +408,7 @@ export class OutboundEventsRepository {
       const [original]: Array<{ event_id: string | null }> = await manager.query(
         `SELECT e.payload->>'id' AS event_id FROM outbound_events e
            JOIN event_subscriptions s ON s.id = e.subscription_id AND s.disabled_at IS NULL
-          WHERE e.subscription_id = $1::uuid AND e.id = $2::bigint
-          FOR UPDATE OF e`,
+          WHERE e.subscription_id = $1::uuid AND e.id = $2::bigint`,
         [subscriptionId, id],
       );
       if (!original) return { unavailable: true as const };
