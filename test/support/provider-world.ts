@@ -11,6 +11,7 @@ import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-ca
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { randomUUID } from 'node:crypto';
 import { brazilianAccount } from './beneficiaries';
+import { reportIfSlow } from './close-watch';
 import { startTestSimulators } from './sim-client';
 import type { TestApp } from './test-app';
 import { bearer, startTestApp } from './test-app';
@@ -77,7 +78,7 @@ export async function startProviderWorld(
     credentials,
     close: async () => {
       await t.close();
-      await sims.stop();
+      await reportIfSlow('stopping the simulators', () => sims.stop());
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,7 @@ import { createApp } from '../../src/app.factory';
 import { loadEnvironment } from '../../src/config/environment';
 import type { TestDatabase } from './database';
 import { createTestDatabase } from './database';
+import { closeWatched, reportIfSlow } from './close-watch';
 import { contractCheckedRequest } from './contract';
 
 /** Collects every log line the app writes, so tests can assert what is (and is not) logged. */
@@ -81,8 +82,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     dataDir,
     logs,
     close: async () => {
-      await app.close();
-      if (!options.database) await database.drop();
+      await closeWatched(app, () => logs.lines);
+      if (!options.database) await reportIfSlow('dropping the test database', () => database.drop());
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

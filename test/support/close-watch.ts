@@ -1,0 +1,65 @@
+import type { INestApplication } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+
+/** After this long, a close still running is described on stderr (a suite's hooks time out at 30 s). */
+const STALL_REPORT_MS = 12_000;
+const SHUTDOWN_HOOKS = ['onModuleDestroy', 'beforeApplicationShutdown', 'onApplicationShutdown'] as const;
+
+/**
+ * `app.close()`, and, when it has not finished after STALL_REPORT_MS, a line on stderr naming the
+ * shutdown hooks still running, the resources keeping the loop busy and the app's last log lines.
+ * A suite whose teardown hangs then says where, instead of only "Exceeded timeout for a hook".
+ * It never hides the stall: the close is still awaited to its end.
+ */
+export async function closeWatched(app: INestApplication, lastLogLines: () => string[]): Promise<void> {
+  const running = new Map<string, number>();
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.providers.values()) {
+      const instance = wrapper.instance as Record<string, unknown> | null | undefined;
+      if (!instance || typeof instance !== 'object') continue;
+      for (const hook of SHUTDOWN_HOOKS) {
+        const original = instance[hook];
+        if (typeof original !== 'function') continue;
+        const name = `${String(wrapper.name)}.${hook}`;
+        instance[hook] = async (...args: unknown[]) => {
+          running.set(name, Date.now());
+          try {
+            return await (original as (...a: unknown[]) => unknown).apply(instance, args);
+          } finally {
+            running.delete(name);
+          }
+        };
+      }
+    }
+  }
+  const started = Date.now();
+  const report = setTimeout(() => {
+    const hooks = [...running].map(([name, since]) => `${name} (${Date.now() - since} ms)`);
+    process.stderr.write(
+      `app.close() has run for ${Date.now() - started} ms. Hooks still running: ${hooks.join(', ') || 'none (the HTTP server or the database connection is closing)'}. ` +
+        `Active resources: ${process.getActiveResourcesInfo().join(', ')}. Last log lines:\n${lastLogLines().slice(-15).join('\n')}\n`,
+    );
+  }, STALL_REPORT_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(report);
+  }
+}
+
+/** `work()`, with a line on stderr when it has not finished after STALL_REPORT_MS (for teardown steps). */
+export async function reportIfSlow<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const report = setTimeout(
+    () =>
+      process.stderr.write(
+        `${label} has run for ${Date.now() - started} ms. Active resources: ${process.getActiveResourcesInfo().join(', ')}\n`,
+      ),
+    STALL_REPORT_MS,
+  );
+  try {
+    return await work();
+  } finally {
+    clearTimeout(report);
+  }
+}
