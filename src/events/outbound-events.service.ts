@@ -275,28 +275,40 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     return subscription;
   }
 
-  /** signingSecrets, or why they cannot be opened (the message names no secret). */
+  /**
+   * The secrets that sign now: the current one, and a replaced one still within its overlap. Or,
+   * when the current one cannot be opened, why (the message names no secret). A replaced secret
+   * that cannot be opened is left out with a warning: the current one still signs, and receivers
+   * already on it verify; only those still on the replaced one fail, and they would anyway once
+   * the overlap ends.
+   */
   private openSigningSecrets(subscription: EventSubscription): { secrets: string[] } | { unavailable: string } {
-    const secrets = unlessUnopenable(() => this.signingSecrets(subscription));
-    if (secrets) return { secrets };
-    this.logger.error(
-      { subscriptionId: subscription.id, masterKeyId: subscription.sealedSecret.masterKeyId },
-      'an event signing secret cannot be opened; nothing was sent',
-    );
-    return {
-      unavailable:
-        'The signing secret cannot be opened (sealed under a master key this service does not hold); nothing was sent. ' +
-        'Set the key that sealed it as CREDENTIALS_MASTER_KEY_PREVIOUS and run npm run credentials:rotate-master-key.',
-    };
-  }
-
-  /** The secrets that sign now: the current one, and a replaced one still within its overlap. */
-  private signingSecrets(subscription: EventSubscription): string[] {
-    const secrets = [open(this.keyring, subscription.id, subscription.sealedSecret).toString('utf8')];
+    const current = unlessUnopenable(() => open(this.keyring, subscription.id, subscription.sealedSecret));
+    if (!current) {
+      this.logger.error(
+        { subscriptionId: subscription.id, masterKeyId: subscription.sealedSecret.masterKeyId },
+        'an event signing secret cannot be opened; nothing was sent',
+      );
+      return {
+        unavailable:
+          'The signing secret cannot be opened (sealed under a master key this service does not hold); nothing was sent. ' +
+          'Set the key that sealed it as CREDENTIALS_MASTER_KEY_PREVIOUS and run npm run credentials:rotate-master-key.',
+      };
+    }
+    const secrets = [current.toString('utf8')];
     const { previousSealedSecret, previousSecretExpiresAt } = subscription;
-    if (previousSealedSecret && previousSecretExpiresAt && previousSecretExpiresAt.getTime() > Date.now())
-      secrets.push(open(this.keyring, previousSecretContext(subscription.id), previousSealedSecret).toString('utf8'));
-    return secrets;
+    if (previousSealedSecret && previousSecretExpiresAt && previousSecretExpiresAt.getTime() > Date.now()) {
+      const previous = unlessUnopenable(() =>
+        open(this.keyring, previousSecretContext(subscription.id), previousSealedSecret),
+      );
+      if (previous) secrets.push(previous.toString('utf8'));
+      else
+        this.logger.warn(
+          { subscriptionId: subscription.id, masterKeyId: previousSealedSecret.masterKeyId },
+          'the replaced event signing secret cannot be opened; signing with the current one only until its overlap ends',
+        );
+    }
+    return { secrets };
   }
 
   /**
@@ -415,7 +427,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
           );
     const attempts = event.attempts + 1;
     if (result.failure) this.metrics.outboxDeliveryFailures.inc({ reason: result.failure });
-    await this.repository.recordAttempt(
+    const recorded = await this.repository.recordAttempt(
       id,
       result.error === null
         ? { delivered: true, attempts, responseStatus: result.status, latencyMs: result.latencyMs }
@@ -428,6 +440,11 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
             nextAttemptAt: new Date(Date.now() + Math.min(1_000 * 2 ** attempts, 3_600_000)),
           },
     );
+    if (!recorded)
+      this.logger.warn(
+        { subscriptionId: event.subscription.id, eventId: id, attempt: attempts },
+        'an event delivery outlived its claim and another attempt was recorded meanwhile; this one is not recorded',
+      );
   }
 
   /** One signed POST, its outcome as the delivery log records it; never throws. */

@@ -299,4 +299,86 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       await stale.close();
     }
   });
+
+  it('a replaced signing secret no key opens: events are signed by the current one alone, and the re-wrap names it, re-wraps the rest and exits 1', async () => {
+    const key = newKey();
+    const rotated = newKey();
+    // A database of its own: the other test leaves data keys under master keys this one never holds.
+    const own = await createTestDatabase();
+    const t = await startTestApp({ database: own, env: { ...eventsEnv, CREDENTIALS_MASTER_KEY: key } });
+    let lostPrevious = '';
+    let intact = '';
+    try {
+      const subscribe = async (receiverPath: string) => {
+        const created = await t.http
+          .post('/v1/event-subscriptions')
+          .set(bearer(t.adminKey))
+          .send({ url: `${receiverUrl}${receiverPath}`, events: ['payout.status_changed'] });
+        expect(created.status).toBe(201);
+        const replaced = await t.http
+          .post(`/v1/event-subscriptions/${created.body.id}/rotate-secret`)
+          .set(bearer(t.adminKey))
+          .send({ overlapHours: 2 });
+        expect(replaced.status).toBe(200);
+        return { id: String(created.body.id), current: String(replaced.body.secret) };
+      };
+      const lost = await subscribe('/lost-previous');
+      lostPrevious = lost.id;
+      intact = (await subscribe('/intact')).id;
+      // The replaced secret of one of them is sealed under a key nobody holds any more.
+      const gone = new MasterKeyring(masterKeyFromBase64(newKey()));
+      const sealed = seal(gone, `${lost.id}/previous`, Buffer.from('whsec_lost', 'utf8'));
+      await t.dataSource.query(
+        `UPDATE event_subscriptions SET previous_master_key_id = $2, previous_wrapped_data_key = $3, previous_ciphertext = $4 WHERE id = $1`,
+        [lost.id, sealed.masterKeyId, sealed.wrappedDataKey, sealed.ciphertext],
+      );
+      const received = await deliverOneEvent(t, receiver, 'p-lost-previous');
+      // Sent, not held back: signed by the current secret alone.
+      const [toLost] = received.filter((request) => request.path === '/lost-previous');
+      const signature = String(toLost.headers['x-payments-signature']);
+      const timestamp = Number(/^t=(\d+),/.exec(signature)?.[1]);
+      expect(signature).toBe(eventSignature([lost.current], timestamp, toLost.body));
+      expect(received.filter((request) => request.path === '/intact')).toHaveLength(1);
+      expect(t.logs.text).toContain('the replaced event signing secret cannot be opened');
+      expect(t.logs.text).not.toContain('whsec_lost');
+    } finally {
+      await t.close();
+    }
+
+    const env = {
+      PATH: process.env.PATH,
+      DATABASE_URL: own.url,
+      CREDENTIALS_MASTER_KEY: rotated,
+      CREDENTIALS_MASTER_KEY_PREVIOUS: key,
+      LOG_LEVEL: 'info',
+    };
+    const failed = await run(process.execPath, [script], { env }).then(
+      () => null,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    const output = `${failed?.stdout}${failed?.stderr}`;
+    expect(output).toContain(`event subscription ${lostPrevious} (replaced secret)`);
+    expect(output).not.toContain(`event subscription ${intact}`);
+    expect(output).not.toContain('whsec_lost');
+    const rotatedId = masterKeyFromBase64(rotated).id;
+    const check = await startTestApp({ database: own, env: { ...eventsEnv, CREDENTIALS_MASTER_KEY: rotated } });
+    try {
+      const after: Array<{ id: string; master_key_id: string; previous_master_key_id: string }> =
+        await check.dataSource.query(
+          'SELECT id, master_key_id, previous_master_key_id FROM event_subscriptions WHERE id = ANY($1::uuid[])',
+          [[lostPrevious, intact]],
+        );
+      // The rest was re-wrapped: both current secrets, and the intact subscription's replaced one.
+      expect(
+        Object.fromEntries(after.map((row) => [row.id, [row.master_key_id, row.previous_master_key_id === rotatedId]])),
+      ).toEqual({
+        [lostPrevious]: [rotatedId, false],
+        [intact]: [rotatedId, true],
+      });
+    } finally {
+      await check.close();
+      await own.drop();
+    }
+  });
 });

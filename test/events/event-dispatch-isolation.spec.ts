@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { OutboundEvents } from '../../src/events/outbound-events.service';
+import { OutboundEventsRepository } from '../../src/events/persistence/outbound-events.repository';
 import { Receiver } from '../support/receiver';
 import { eventually } from '../support/sim-client';
 import type { TestApp } from '../support/test-app';
@@ -70,5 +71,48 @@ describe('event dispatch: one hung receiver holds up only its own deliveries', (
     expect(hungRequests.length).toBeLessThanOrEqual(4);
     const answered = await t.http.get('/v1/event-subscriptions').set(admin());
     expect(answered.status).toBe(200);
+  });
+
+  it('an attempt is not recorded over one recorded meanwhile by a replica that claimed the event after its lease lapsed', async () => {
+    // Never sent to (the event is not due while this test runs): any URL the policy allows.
+    const subscribed = await t.http
+      .post('/v1/event-subscriptions')
+      .set(admin())
+      .send({ url: 'http://127.0.0.1:9/late', events: ['payout.status_changed'] });
+    expect(subscribed.status).toBe(201);
+    // Not due for an hour: the dispatcher leaves it to this test.
+    await t.dataSource.transaction(async (manager) => {
+      await t.app
+        .get(OutboundEvents)
+        .enqueue(manager, 'payout.status_changed', { payoutId: 'p-late', to: 'completed' });
+      await manager.query(
+        `UPDATE outbound_events SET next_attempt_at = now() + interval '1 hour' WHERE subscription_id = $1`,
+        [subscribed.body.id],
+      );
+    });
+    const [{ id }] = await t.dataSource.query(
+      `SELECT id FROM outbound_events WHERE subscription_id = $1 AND delivered_at IS NULL`,
+      [subscribed.body.id],
+    );
+    const repository = t.app.get(OutboundEventsRepository);
+    // Both saw attempts = 0. The replica that took over delivered first; the first one's late
+    // failure (its receiver timed out) comes after and must not be written over it.
+    expect(
+      await repository.recordAttempt(id, { delivered: true, attempts: 1, responseStatus: 200, latencyMs: 4 }),
+    ).toBe(true);
+    const late = {
+      delivered: false as const,
+      attempts: 1,
+      responseStatus: null,
+      latencyMs: 10_000,
+      error: 'no response within 10 s',
+      nextAttemptAt: new Date(Date.now() + 2_000),
+    };
+    expect(await repository.recordAttempt(id, late)).toBe(false);
+    const [row] = await t.dataSource.query(
+      `SELECT attempts, delivered_at IS NOT NULL AS delivered, last_error, last_response_status FROM outbound_events WHERE id = $1`,
+      [id],
+    );
+    expect(row).toEqual({ attempts: 1, delivered: true, last_error: null, last_response_status: 200 });
   });
 });

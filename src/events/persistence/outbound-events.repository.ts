@@ -345,21 +345,28 @@ export class OutboundEventsRepository {
     await this.dataSource.getRepository(OutboundEventEntity).update({ id }, { lastError: reason });
   }
 
-  async recordAttempt(id: string, outcome: DeliveryOutcome): Promise<void> {
+  /**
+   * Records one attempt, unless the row has moved on since it was read (attempts counted past
+   * what this attempt saw, or delivered): then a replica that claimed it after this one's lease
+   * lapsed has recorded its own, and this one's would overwrite it (a late failure landing on a
+   * delivered row, or one attempt counted twice). Answers whether it was recorded.
+   */
+  async recordAttempt(id: string, outcome: DeliveryOutcome): Promise<boolean> {
     const attempt = {
       attempts: outcome.attempts,
       lastAttemptAt: new Date(),
       lastResponseStatus: outcome.responseStatus,
       lastLatencyMs: outcome.latencyMs,
     };
-    await this.dataSource
+    const result = await this.dataSource
       .getRepository(OutboundEventEntity)
       .update(
-        { id },
+        { id, attempts: outcome.attempts - 1, deliveredAt: IsNull() },
         outcome.delivered
           ? { ...attempt, deliveredAt: new Date(), lastError: null }
           : { ...attempt, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt },
       );
+    return (result.affected ?? 0) > 0;
   }
 
   /** A subscription's deliveries, newest first, by status; one row more than the limit. */
