@@ -1,4 +1,17 @@
-import { Body, Controller, Get, Headers, HttpCode, Logger, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Logger,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -24,6 +37,7 @@ import { decodeIntCursor, encodeIdCursor } from '../common/http/id-cursor';
 import { uuidParam } from '../common/http/uuid-param.pipe';
 import { ApprovalDecisionDto } from '../payouts/dto/payout.dto';
 import { idempotencyKeyOf } from '../payouts/payout-input';
+import { BatchIntakeLimit } from './batch-intake-limit';
 import { BatchesService, type BatchOptions } from './batches.service';
 import { BATCH_RESULT_COLUMNS, batchResultRow, BATCH_TEMPLATE_CSV } from './batch-files';
 import { MAX_CSV_BYTES, readCsvUpload } from './csv-upload';
@@ -70,6 +84,7 @@ export class BatchesController {
 
   @Post()
   @RequireScopes('payouts:write')
+  @UseInterceptors(BatchIntakeLimit)
   @ApiOperation({
     summary: 'Send many payouts as one batch (JSON)',
     description:
@@ -105,6 +120,7 @@ export class BatchesController {
 
   @Post('upload')
   @RequireScopes('payouts:write')
+  @UseInterceptors(BatchIntakeLimit)
   @ApiOperation({
     summary: 'Send many payouts as one batch (CSV upload)',
     description:

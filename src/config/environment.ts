@@ -235,6 +235,17 @@ export class Environment {
   @Max(256, { message: 'must be between 1 and 256' })
   BATCH_CONCURRENCY: number = 8;
 
+  /**
+   * Batch requests (JSON or CSV) one replica reads and checks at once; more answer 429
+   * BATCH_INTAKE_BUSY. Checking 10,000 rows takes over a second of CPU (see BatchIntakeLimit).
+   */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 64' })
+  @Max(64, { message: 'must be between 1 and 64' })
+  BATCH_INTAKE_CONCURRENCY: number = 2;
+
   /** Per-provider exceptions to BATCH_CONCURRENCY: `provider=n` pairs, comma-separated (see batchConcurrencyOf). */
   @Transform(blankToUndefined)
   @IsOptional()

@@ -52,7 +52,7 @@ export const COMMON_RESPONSES = {
   },
   TooManyRequests: {
     description:
-      'RATE_LIMITED (this API key’s budget), TOO_MANY_FAILED_AUTHENTICATIONS (this address), TOO_MANY_REQUESTS (a notification source); wait for Retry-After.',
+      'RATE_LIMITED (this API key’s budget), TOO_MANY_FAILED_AUTHENTICATIONS (this address), TOO_MANY_REQUESTS (a notification source), BATCH_INTAKE_BUSY (batch routes: too many batches being checked at once); wait for Retry-After.',
     headers: RETRY_AFTER,
     content: ERROR_CONTENT,
   },

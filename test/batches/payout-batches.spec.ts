@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, request as httpRequest } from 'node:http';
 import { BatchRunner } from '../../src/batches/batch-runner';
 import { rowPayoutKey } from '../../src/batches/domain/batch';
 import { BatchesRepository } from '../../src/batches/persistence/batches.repository';
@@ -630,6 +630,69 @@ describe('payout batches', () => {
     );
     expect(health.status).toBe(200);
     expect(await storedBatches()).toBe(before);
+  });
+
+  it('checks at most BATCH_INTAKE_CONCURRENCY (2) batches at once: a third answers 429 BATCH_INTAKE_BUSY, and a dropped upload frees its slot', async () => {
+    const before = await storedBatches();
+    const boundary = 'held-boundary';
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="held.csv"\r\nContent-Type: text/csv\r\n\r\n`,
+    );
+    const rows = csvOf(Array.from({ length: 50 }, (_, index) => csvRow(index + 1)));
+    const { hostname, port } = new URL(world.baseUrl);
+    // Two uploads that send half their file and then wait: both hold a slot while being read.
+    const held = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<ClientRequest>((resolve) => {
+            const request = httpRequest({
+              host: hostname,
+              port,
+              method: 'POST',
+              path: '/v1/payout-batches/upload',
+              headers: {
+                ...admin(),
+                'Idempotency-Key': randomUUID(),
+                'Content-Type': `multipart/form-data; boundary=${boundary}`,
+                'Content-Length': String(head.length + rows.length * 2),
+              },
+            });
+            request.on('error', () => undefined);
+            request.write(head);
+            request.write(rows.subarray(0, rows.length / 2), () => resolve(request));
+          }),
+      ),
+    );
+    try {
+      const busy = await eventually(
+        () => upload(csvOf([csvRow(1)]), randomUUID()),
+        (answer) => answer.status === 429,
+      );
+      expect(busy.body.error).toEqual({
+        code: 'BATCH_INTAKE_BUSY',
+        message: expect.stringContaining('Send it again after Retry-After, with the same Idempotency-Key'),
+        details: { limit: 2 },
+      });
+      expect(Number(busy.headers['retry-after'])).toBeGreaterThan(0);
+      // The JSON route shares the slots.
+      const json = await http()
+        .post('/v1/payout-batches')
+        .set(admin())
+        .send({
+          dryRun: true,
+          items: [{ provider: 'd24', environment: 'simulator', amount: '1.00', currency: 'BRL' }],
+        });
+      expect([json.status, json.body.error?.code]).toEqual([429, 'BATCH_INTAKE_BUSY']);
+      expect(await storedBatches()).toBe(before);
+    } finally {
+      // The clients go away: their slots are free again and batches are checked.
+      for (const request of held) request.destroy();
+    }
+    const checked = await eventually(
+      () => upload(csvOf([csvRow(1)]), null, { dryRun: 'true' }),
+      (answer) => answer.status === 200,
+    );
+    expect(checked.body).toMatchObject({ rows: 1, validRows: 1 });
   });
 
   it('serves a template that uploads as it is, and refuses files that are not a batch CSV', async () => {

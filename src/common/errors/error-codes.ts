@@ -32,6 +32,8 @@ export const ErrorCode = {
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   /** An API key went over its request budget for the current window (429, Retry-After). */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** Too many batch requests are being checked on this replica at once (429, Retry-After). */
+  BATCH_INTAKE_BUSY: 'BATCH_INTAKE_BUSY',
   /** Too many failed authentications from one client address (429, Retry-After). */
   TOO_MANY_FAILED_AUTHENTICATIONS: 'TOO_MANY_FAILED_AUTHENTICATIONS',
   /** A key tried to give a new key a scope it does not hold itself. */

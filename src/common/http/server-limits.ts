@@ -112,4 +112,33 @@ export class LimitedExpressAdapter extends ExpressAdapter {
     applyServerLimits(server, this.limits);
     this.setHttpServer(server);
   }
+
+  /**
+   * Stops taking connections, closes the idle ones, and gives the requests in progress
+   * SHUTDOWN_DRAIN_MS to finish before their connections are cut. Node's own close waits for every
+   * connection with no bound: one client holding an upload open (or a keep-alive connection
+   * whose last request ended after close began) kept the shutdown waiting forever.
+   */
+  override close(): Promise<void> {
+    const server = this.getHttpServer() as http.Server | undefined;
+    if (!server?.listening) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const cutoff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_DRAIN_MS);
+      cutoff.unref();
+      server.close(() => {
+        clearTimeout(cutoff);
+        resolve();
+      });
+      // Connections whose last request ends during the drain are idle then, not before: close them as they get there.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      idle.unref();
+      server.once('close', () => clearInterval(idle));
+    });
+  }
 }
+
+/**
+ * How long a shutdown waits for the requests in progress (below main.ts's SHUTDOWN_GRACE_MS,
+ * within which everything else must stop too).
+ */
+export const SHUTDOWN_DRAIN_MS = 5_000;
