@@ -291,14 +291,33 @@ export class DestinationPolicy {
 
 export type HostLookup = (hostName: string) => Promise<ResolvedAddress[]>;
 
+/** How long one DNS query may take, and how many times it is sent, before the name counts as not resolving. */
+const DNS_QUERY_TIMEOUT_MS = 2_000;
+const DNS_QUERY_TRIES = 2;
+
 /**
- * Name resolution for event destinations, as a provider so tests can map made-up names to
- * addresses without touching DNS. Used both when subscribing and when connecting.
+ * Name resolution for event destinations (and the other addresses we are handed: notification
+ * URLs, the doctor's checks), as a provider so tests can map made-up names to addresses without
+ * touching DNS. Used both when subscribing and when connecting.
+ *
+ * DNS queries (c-ares), not dns.lookup: getaddrinfo runs on libuv's four worker threads, without
+ * a deadline, so a subscriber's name whose servers answer slowly (or a few of them) would hold
+ * the threads that provider connections, file reads and crypto also wait for. Queries are
+ * asynchronous, bounded by DNS_QUERY_TIMEOUT_MS x DNS_QUERY_TRIES, and use no thread. They do not
+ * read /etc/hosts: a destination must be in DNS (or be an address).
  */
 @Injectable()
 export class DestinationResolver {
+  private readonly resolver = new dns.Resolver({ timeout: DNS_QUERY_TIMEOUT_MS, tries: DNS_QUERY_TRIES });
+
   async lookup(hostName: string): Promise<ResolvedAddress[]> {
-    return dns.lookup(hostName, { all: true });
+    const [v4, v6] = await Promise.allSettled([this.resolver.resolve4(hostName), this.resolver.resolve6(hostName)]);
+    const addresses: ResolvedAddress[] = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
+    ];
+    if (addresses.length === 0 && v4.status === 'rejected') throw v4.reason;
+    return addresses;
   }
 }
 
