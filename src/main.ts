@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory';
+import { closeGracefully } from './common/http/server-limits';
 import { createLogger, settleLogWrites } from './common/logging/logging';
 import { limitHeapGrowth } from './common/memory/heap-growth';
 import { createProcessPolicy, installProcessPolicy } from './common/process-lifecycle';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
       demo = await (await loadDemoMode(environment)).startDemoMode(environment, log);
     }
     const app = await createApp({ environment, databaseUrl: database.url });
-    closeApp = () => app.close();
+    closeApp = () => closeGracefully(app);
     await app.listen(environment.PORT, environment.HOST);
     const { port } = app.getHttpServer().address() as AddressInfo; // PORT=0 means "any free port".
     const address = `http://${environment.HOST === '0.0.0.0' ? '127.0.0.1' : environment.HOST}:${port}`;

@@ -1,12 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { closeGracefully } from '../../src/common/http/server-limits';
 
 /** After this long, a close still running is described on stderr (a suite's hooks time out at 30 s). */
 const STALL_REPORT_MS = 12_000;
 const SHUTDOWN_HOOKS = ['onModuleDestroy', 'beforeApplicationShutdown', 'onApplicationShutdown'] as const;
 
 /**
- * `app.close()`, and, when it has not finished after STALL_REPORT_MS, a line on stderr naming the
+ * `closeGracefully(app)` (as main.ts closes it), and, when it has not finished after STALL_REPORT_MS, a line on stderr naming the
  * shutdown hooks still running, the resources keeping the loop busy and the app's last log lines.
  * A suite whose teardown hangs then says where, instead of only "Exceeded timeout for a hook".
  * It never hides the stall: the close is still awaited to its end.
@@ -41,7 +42,7 @@ export async function closeWatched(app: INestApplication, lastLogLines: () => st
     );
   }, STALL_REPORT_MS);
   try {
-    await app.close();
+    await closeGracefully(app);
   } finally {
     clearTimeout(report);
   }

@@ -1,3 +1,4 @@
+import type { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
@@ -113,28 +114,48 @@ export class LimitedExpressAdapter extends ExpressAdapter {
     this.setHttpServer(server);
   }
 
+  private draining: Promise<void> | undefined;
+
   /**
    * Stops taking connections, closes the idle ones, and gives the requests in progress
    * SHUTDOWN_DRAIN_MS to finish before their connections are cut. Node's own close waits for every
    * connection with no bound: one client holding an upload open (or a keep-alive connection
-   * whose last request ended after close began) kept the shutdown waiting forever.
+   * whose last request ended after close began) kept the shutdown waiting forever. Called first
+   * by closeGracefully (nothing new arrives while the rest stops) and again by Nest's close, which then
+   * waits for the same drain.
    */
-  override close(): Promise<void> {
+  drain(): Promise<void> {
     const server = this.getHttpServer() as http.Server | undefined;
-    if (!server?.listening) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+    if (!server?.listening) return this.draining ?? Promise.resolve();
+    this.draining = new Promise<void>((resolve) => {
       const cutoff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_DRAIN_MS);
       cutoff.unref();
-      server.close(() => {
-        clearTimeout(cutoff);
-        resolve();
-      });
       // Connections whose last request ends during the drain are idle then, not before: close them as they get there.
       const idle = setInterval(() => server.closeIdleConnections(), 100);
       idle.unref();
-      server.once('close', () => clearInterval(idle));
+      server.close(() => {
+        clearTimeout(cutoff);
+        clearInterval(idle);
+        resolve();
+      });
     });
+    return this.draining;
   }
+
+  override close(): Promise<void> {
+    return this.drain();
+  }
+}
+
+/**
+ * Closes the app with its HTTP listener first: no request starts while the background work
+ * (reconciler, deliveries, batch runner) stops, and those in progress get SHUTDOWN_DRAIN_MS.
+ */
+export async function closeGracefully(app: INestApplication): Promise<void> {
+  const adapter = app.getHttpAdapter();
+  const draining = adapter instanceof LimitedExpressAdapter ? adapter.drain() : Promise.resolve();
+  await app.close();
+  await draining;
 }
 
 /**
