@@ -3,7 +3,6 @@ import { CredentialsModule } from '../credentials/credentials.module';
 import { UnitOfWork } from '../database/unit-of-work';
 import { PayoutPoliciesModule } from '../payout-policies/payout-policies.module';
 import { PayoutsModule } from '../payouts/payouts.module';
-import { BatchIntakeLimit } from './batch-intake-limit';
 import { BatchRunner } from './batch-runner';
 import { BatchesController } from './batches.controller';
 import { BatchesService } from './batches.service';
@@ -12,7 +11,7 @@ import { BatchesRepository } from './persistence/batches.repository';
 @Module({
   imports: [PayoutsModule, CredentialsModule, PayoutPoliciesModule],
   controllers: [BatchesController],
-  providers: [BatchesService, BatchesRepository, BatchRunner, BatchIntakeLimit, UnitOfWork],
+  providers: [BatchesService, BatchesRepository, BatchRunner, UnitOfWork],
   exports: [BatchRunner],
 })
 export class BatchesModule {}

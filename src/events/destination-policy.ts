@@ -291,33 +291,55 @@ export class DestinationPolicy {
 
 export type HostLookup = (hostName: string) => Promise<ResolvedAddress[]>;
 
-/** How long one DNS query may take, and how many times it is sent, before the name counts as not resolving. */
-const DNS_QUERY_TIMEOUT_MS = 2_000;
-const DNS_QUERY_TRIES = 2;
+/** Host-name lookups (getaddrinfo) these checks run at once: half of libuv's four worker threads. */
+const MAX_CONCURRENT_LOOKUPS = 2;
+/** After this long a lookup counts as failed (the name does not resolve), whatever it answers later. */
+const LOOKUP_DEADLINE_MS = 5_000;
 
 /**
  * Name resolution for event destinations (and the other addresses we are handed: notification
  * URLs, the doctor's checks), as a provider so tests can map made-up names to addresses without
  * touching DNS. Used both when subscribing and when connecting.
  *
- * DNS queries (c-ares), not dns.lookup: getaddrinfo runs on libuv's four worker threads, without
- * a deadline, so a subscriber's name whose servers answer slowly (or a few of them) would hold
- * the threads that provider connections, file reads and crypto also wait for. Queries are
- * asynchronous, bounded by DNS_QUERY_TIMEOUT_MS x DNS_QUERY_TRIES, and use no thread. They do not
- * read /etc/hosts: a destination must be in DNS (or be an address).
+ * The system resolver (dns.lookup: /etc/hosts, search domains, as every other connection of ours
+ * resolves), with two bounds. getaddrinfo runs on libuv's four worker threads without a deadline,
+ * so a subscriber's name whose servers answer slowly would otherwise hold the threads provider
+ * connections, file reads and crypto wait for: at most MAX_CONCURRENT_LOOKUPS run at once (a slot
+ * is held until getaddrinfo returns, deadline or not), and a caller waits LOOKUP_DEADLINE_MS at most.
  */
 @Injectable()
 export class DestinationResolver {
-  private readonly resolver = new dns.Resolver({ timeout: DNS_QUERY_TIMEOUT_MS, tries: DNS_QUERY_TRIES });
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
   async lookup(hostName: string): Promise<ResolvedAddress[]> {
-    const [v4, v6] = await Promise.allSettled([this.resolver.resolve4(hostName), this.resolver.resolve6(hostName)]);
-    const addresses: ResolvedAddress[] = [
-      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
-      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
-    ];
-    if (addresses.length === 0 && v4.status === 'rejected') throw v4.reason;
-    return addresses;
+    let deadline: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      deadline = setTimeout(
+        () => reject(new Error(`looking up ${hostName} took over ${LOOKUP_DEADLINE_MS / 1000} s`)),
+        LOOKUP_DEADLINE_MS,
+      );
+      deadline.unref();
+    });
+    expired.catch(() => undefined); // unobserved when the lookup wins
+    try {
+      return await Promise.race([this.bounded(() => dns.lookup(hostName, { all: true })), expired]);
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private async bounded<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= MAX_CONCURRENT_LOOKUPS) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running += 1;
+    try {
+      return await work();
+    } finally {
+      // The slot passes to the next waiter as it is (running stays counted), or is freed.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
   }
 }
 

@@ -275,6 +275,18 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     return subscription;
   }
 
+  /** When each subscription's unopenable replaced secret was last warned about (see openSigningSecrets). */
+  private readonly replacedSecretWarnedAt = new Map<string, number>();
+
+  /** True at most once per subscription every 10 minutes: the warning would otherwise come with every delivery. */
+  private firstWarningInAWhile(subscriptionId: string): boolean {
+    const now = Date.now();
+    if (now - (this.replacedSecretWarnedAt.get(subscriptionId) ?? 0) < 600_000) return false;
+    if (this.replacedSecretWarnedAt.size >= 10_000) this.replacedSecretWarnedAt.clear();
+    this.replacedSecretWarnedAt.set(subscriptionId, now);
+    return true;
+  }
+
   /**
    * The secrets that sign now: the current one, and a replaced one still within its overlap. Or,
    * when the current one cannot be opened, why (the message names no secret). A replaced secret
@@ -302,7 +314,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
         open(this.keyring, previousSecretContext(subscription.id), previousSealedSecret),
       );
       if (previous) secrets.push(previous.toString('utf8'));
-      else
+      else if (this.firstWarningInAWhile(subscription.id))
         this.logger.warn(
           { subscriptionId: subscription.id, masterKeyId: previousSealedSecret.masterKeyId },
           'the replaced event signing secret cannot be opened; signing with the current one only until its overlap ends',

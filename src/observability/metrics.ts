@@ -113,6 +113,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly batchIntakeInProgress = new Gauge({
+    name: 'batch_intake_in_progress',
+    help: 'Batch requests being read and checked on this replica (at most BATCH_INTAKE_CONCURRENCY).',
+    registers: [this.registry],
+  });
+
   readonly outboxBacklog = new Gauge({
     name: 'outbox_backlog',
     help: 'Events waiting to be delivered to subscribers.',

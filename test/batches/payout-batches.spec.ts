@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import { type ClientRequest, request as httpRequest } from 'node:http';
+import { Metrics } from '../../src/observability/metrics';
 import { BatchRunner } from '../../src/batches/batch-runner';
 import { rowPayoutKey } from '../../src/batches/domain/batch';
 import { BatchesRepository } from '../../src/batches/persistence/batches.repository';
@@ -664,10 +665,14 @@ describe('payout batches', () => {
       ),
     );
     try {
-      const busy = await eventually(
-        () => upload(csvOf([csvRow(1)]), randomUUID()),
-        (answer) => answer.status === 429,
+      // Both held uploads are inside (reading their files) before anything else is sent.
+      const metrics = world.t.app.get(Metrics);
+      await eventually(
+        async () => (await metrics.batchIntakeInProgress.get()).values[0]?.value,
+        (inProgress) => inProgress === 2,
       );
+      const busy = await upload(csvOf([csvRow(1)]), randomUUID(), { dryRun: 'true' });
+      expect(busy.status).toBe(429);
       expect(busy.body.error).toEqual({
         code: 'BATCH_INTAKE_BUSY',
         message: expect.stringContaining('Send it again after Retry-After, with the same Idempotency-Key'),
@@ -688,6 +693,10 @@ describe('payout batches', () => {
       // The clients go away: their slots are free again and batches are checked.
       for (const request of held) request.destroy();
     }
+    await eventually(
+      async () => (await world.t.app.get(Metrics).batchIntakeInProgress.get()).values[0]?.value,
+      (inProgress) => inProgress === 0,
+    );
     const checked = await eventually(
       () => upload(csvOf([csvRow(1)]), null, { dryRun: 'true' }),
       (answer) => answer.status === 200,

@@ -117,9 +117,12 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
     database = await createTestDatabase();
     receiverUrl = await receiver.start();
   });
+  /** Databases of single tests, dropped at the end whatever happened. */
+  const databasesToDrop: TestDatabase[] = [];
   afterAll(async () => {
     await receiver.stop();
     await database.drop();
+    for (const own of databasesToDrop) await own.drop();
   });
 
   it('re-wraps every data key while the service reads old and new keys, after which the old key is not needed', async () => {
@@ -305,6 +308,7 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
     const rotated = newKey();
     // A database of its own: the other test leaves data keys under master keys this one never holds.
     const own = await createTestDatabase();
+    databasesToDrop.push(own);
     const t = await startTestApp({ database: own, env: { ...eventsEnv, CREDENTIALS_MASTER_KEY: key } });
     let lostPrevious = '';
     let intact = '';
@@ -378,7 +382,6 @@ describe('master key rotation (npm run credentials:rotate-master-key)', () => {
       });
     } finally {
       await check.close();
-      await own.drop();
     }
   });
 });

@@ -73,34 +73,39 @@ describe('event dispatch: one hung receiver holds up only its own deliveries', (
     expect(answered.status).toBe(200);
   });
 
-  it('an attempt is not recorded over one recorded meanwhile by a replica that claimed the event after its lease lapsed', async () => {
-    // Never sent to (the event is not due while this test runs): any URL the policy allows.
+  it('a late failure is not recorded over what a replica that claimed the event after the lease lapsed recorded; a late success always is', async () => {
+    // Never sent to (its events are not due while this test runs): any URL the policy allows. Its
+    // own event type, so the first test's (hung) subscriptions get nothing from this one.
     const subscribed = await t.http
       .post('/v1/event-subscriptions')
       .set(admin())
-      .send({ url: 'http://127.0.0.1:9/late', events: ['payout.status_changed'] });
+      .send({ url: 'http://127.0.0.1:9/late', events: ['payout.created'] });
     expect(subscribed.status).toBe(201);
-    // Not due for an hour: the dispatcher leaves it to this test.
-    await t.dataSource.transaction(async (manager) => {
-      await t.app
-        .get(OutboundEvents)
-        .enqueue(manager, 'payout.status_changed', { payoutId: 'p-late', to: 'completed' });
-      await manager.query(
-        `UPDATE outbound_events SET next_attempt_at = now() + interval '1 hour' WHERE subscription_id = $1`,
-        [subscribed.body.id],
+    const newEvent = async (payoutId: string): Promise<string> => {
+      // Not due for an hour: the dispatcher leaves it to this test.
+      await t.dataSource.transaction(async (manager) => {
+        await t.app.get(OutboundEvents).enqueue(manager, 'payout.created', { payoutId });
+        await manager.query(
+          `UPDATE outbound_events SET next_attempt_at = now() + interval '1 hour' WHERE subscription_id = $1`,
+          [subscribed.body.id],
+        );
+      });
+      const [{ id }] = await t.dataSource.query(
+        `SELECT id FROM outbound_events WHERE subscription_id = $1 AND payload->'data'->>'payoutId' = $2`,
+        [subscribed.body.id, payoutId],
       );
-    });
-    const [{ id }] = await t.dataSource.query(
-      `SELECT id FROM outbound_events WHERE subscription_id = $1 AND delivered_at IS NULL`,
-      [subscribed.body.id],
-    );
+      return String(id);
+    };
+    const rowOf = async (id: string) =>
+      (
+        await t.dataSource.query(
+          `SELECT attempts, delivered_at IS NOT NULL AS delivered, last_error, last_response_status FROM outbound_events WHERE id = $1`,
+          [id],
+        )
+      )[0];
     const repository = t.app.get(OutboundEventsRepository);
-    // Both saw attempts = 0. The replica that took over delivered first; the first one's late
-    // failure (its receiver timed out) comes after and must not be written over it.
-    expect(
-      await repository.recordAttempt(id, { delivered: true, attempts: 1, responseStatus: 200, latencyMs: 4 }),
-    ).toBe(true);
-    const late = {
+    const success = { delivered: true as const, attempts: 1, responseStatus: 200, latencyMs: 4 };
+    const timedOut = {
       delivered: false as const,
       attempts: 1,
       responseStatus: null,
@@ -108,11 +113,20 @@ describe('event dispatch: one hung receiver holds up only its own deliveries', (
       error: 'no response within 10 s',
       nextAttemptAt: new Date(Date.now() + 2_000),
     };
-    expect(await repository.recordAttempt(id, late)).toBe(false);
-    const [row] = await t.dataSource.query(
-      `SELECT attempts, delivered_at IS NOT NULL AS delivered, last_error, last_response_status FROM outbound_events WHERE id = $1`,
-      [id],
-    );
-    expect(row).toEqual({ attempts: 1, delivered: true, last_error: null, last_response_status: 200 });
+
+    // Both attempts saw attempts = 0. The replica that took over delivered first: the first one's
+    // late failure (its receiver timed out) is not written over it.
+    const first = await newEvent('p-late-failure');
+    expect(await repository.recordAttempt(first, success)).toBe(true);
+    expect(await repository.recordAttempt(first, timedOut)).toBe(false);
+    expect(await rowOf(first)).toEqual({ attempts: 1, delivered: true, last_error: null, last_response_status: 200 });
+
+    // The other way round: the receiver got the late attempt, so it is recorded as delivered.
+    const second = await newEvent('p-late-success');
+    expect(await repository.recordAttempt(second, timedOut)).toBe(true);
+    expect(await repository.recordAttempt(second, success)).toBe(true);
+    expect(await rowOf(second)).toEqual({ attempts: 1, delivered: true, last_error: null, last_response_status: 200 });
+    // And once delivered, nothing is recorded over it.
+    expect(await repository.recordAttempt(second, { ...success, attempts: 2 })).toBe(false);
   });
 });

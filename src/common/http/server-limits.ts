@@ -120,9 +120,8 @@ export class LimitedExpressAdapter extends ExpressAdapter {
    * Stops taking connections, closes the idle ones, and gives the requests in progress
    * SHUTDOWN_DRAIN_MS to finish before their connections are cut. Node's own close waits for every
    * connection with no bound: one client holding an upload open (or a keep-alive connection
-   * whose last request ended after close began) kept the shutdown waiting forever. Called first
-   * by closeGracefully (nothing new arrives while the rest stops) and again by Nest's close, which then
-   * waits for the same drain.
+   * whose last request ended after close began) kept the shutdown waiting forever. Called by
+   * closeGracefully before anything else stops, and again by Nest's close (then a no-op).
    */
   drain(): Promise<void> {
     const server = this.getHttpServer() as http.Server | undefined;
@@ -148,14 +147,15 @@ export class LimitedExpressAdapter extends ExpressAdapter {
 }
 
 /**
- * Closes the app with its HTTP listener first: no request starts while the background work
- * (reconciler, deliveries, batch runner) stops, and those in progress get SHUTDOWN_DRAIN_MS.
+ * Closes the app HTTP first: no request starts while the background work (reconciler,
+ * deliveries, batch runner) stops, and the requests in progress finish (SHUTDOWN_DRAIN_MS at
+ * most) while everything they use is still running. Nest's own close runs the destroy hooks
+ * first and closes the listener after them.
  */
 export async function closeGracefully(app: INestApplication): Promise<void> {
   const adapter = app.getHttpAdapter();
-  const draining = adapter instanceof LimitedExpressAdapter ? adapter.drain() : Promise.resolve();
+  if (adapter instanceof LimitedExpressAdapter) await adapter.drain();
   await app.close();
-  await draining;
 }
 
 /**

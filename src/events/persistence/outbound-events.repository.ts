@@ -346,26 +346,36 @@ export class OutboundEventsRepository {
   }
 
   /**
-   * Records one attempt, unless the row has moved on since it was read (attempts counted past
-   * what this attempt saw, or delivered): then a replica that claimed it after this one's lease
-   * lapsed has recorded its own, and this one's would overwrite it (a late failure landing on a
-   * delivered row, or one attempt counted twice). Answers whether it was recorded.
+   * Records one attempt. A failure is written only if the row is still at the attempt it read:
+   * otherwise a replica that claimed the event after this one's lease lapsed has recorded its
+   * own, and this late failure would overwrite it (or count one attempt twice). A success is
+   * always written while the event is undelivered (the receiver has it, whatever the other
+   * attempt said), counting attempts as the higher of the two. Answers whether it was recorded.
    */
   async recordAttempt(id: string, outcome: DeliveryOutcome): Promise<boolean> {
     const attempt = {
-      attempts: outcome.attempts,
       lastAttemptAt: new Date(),
       lastResponseStatus: outcome.responseStatus,
       lastLatencyMs: outcome.latencyMs,
     };
-    const result = await this.dataSource
-      .getRepository(OutboundEventEntity)
-      .update(
-        { id, attempts: outcome.attempts - 1, deliveredAt: IsNull() },
-        outcome.delivered
-          ? { ...attempt, deliveredAt: new Date(), lastError: null }
-          : { ...attempt, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt },
-      );
+    const result = outcome.delivered
+      ? await this.dataSource
+          .createQueryBuilder()
+          .update(OutboundEventEntity)
+          .set({
+            ...attempt,
+            attempts: () => 'GREATEST(attempts, :attempts)',
+            deliveredAt: new Date(),
+            lastError: null,
+          })
+          .where('id = :id AND delivered_at IS NULL', { id, attempts: outcome.attempts })
+          .execute()
+      : await this.dataSource
+          .getRepository(OutboundEventEntity)
+          .update(
+            { id, attempts: outcome.attempts - 1, deliveredAt: IsNull() },
+            { ...attempt, attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt },
+          );
     return (result.affected ?? 0) > 0;
   }
 
