@@ -65,7 +65,6 @@ export class EventSubscriptionEntity {
  * never lost and never announced for a change that did not commit.
  */
 @Entity({ name: 'outbound_events' })
-@Index('ix_outbound_events_due', ['deliveredAt', 'nextAttemptAt'])
 // The claim's order (most overdue first, then id) over the undelivered rows only: a claim reads the
 // rows it ranks, however long the backlog (see the OutboxPendingIndex migration).
 @Index('ix_outbound_events_pending', ['nextAttemptAt', 'id'], { where: 'delivered_at IS NULL' })

@@ -284,7 +284,7 @@ export class OutboundEventsRepository {
     excluding: readonly string[];
   }): Promise<Array<{ id: string; subscriptionId: string }>> {
     const due: Array<{ id: string; subscription_id: string }> = await this.dataSource.query(
-      // The oldest due rows first (ix_outbound_events_due, in order, stopping at the limit), then
+      // The oldest due rows first (ix_outbound_events_pending, in order, stopping at the limit), then
       // ranked per subscription: ranking the whole backlog sorted all of it on every claim.
       `WITH oldest AS (
          SELECT e.id, e.subscription_id, e.next_attempt_at FROM outbound_events e
@@ -295,8 +295,11 @@ export class OutboundEventsRepository {
        ranked AS (
          SELECT id, row_number() OVER (PARTITION BY subscription_id ORDER BY next_attempt_at, id) AS rank FROM oldest),
        picked AS (
-         SELECT e.id FROM outbound_events e JOIN ranked r ON r.id = e.id
-          WHERE r.rank <= $2
+         -- By primary key, from the ranked ids (at most $4 of them): as a join, the planner expected
+         -- all of them to pass the rank and hashed every undelivered row instead (22-27 ms per
+         -- claim with 30,000 waiting, against 1.6-1.9 ms this way).
+         SELECT e.id FROM outbound_events e
+          WHERE e.id = ANY(ARRAY(SELECT id FROM ranked WHERE rank <= $2))
             -- Checked again on the row as locked: another replica may have claimed it since.
             AND e.delivered_at IS NULL AND e.attempts < e.max_attempts AND e.next_attempt_at <= now()
           ORDER BY e.next_attempt_at, e.id LIMIT $1 FOR UPDATE OF e SKIP LOCKED),
@@ -313,7 +316,7 @@ export class OutboundEventsRepository {
 
   /**
    * Deliveries still to make (undelivered, attempts left, subscription active) and the age in
-   * seconds of the oldest, for the outbox metrics (ix_outbound_events_due covers the scan).
+   * seconds of the oldest, for the outbox metrics (ix_outbound_events_pending covers the scan).
    */
   async backlog(): Promise<{ pending: number; oldestSeconds: number }> {
     const [row]: Array<{ pending: number; oldest: number | null }> = await this.dataSource.query(
