@@ -88,6 +88,36 @@ describe('payout batches', () => {
     for (const [name, value] of Object.entries(fields)) request = request.field(name, value);
     return request.attach('file', csv, 'payroll.csv');
   };
+  /**
+   * A CSV upload that sends its headers and half its file, then waits: resolves with the request
+   * (for the test to destroy) once that half is written. Errors (the server cutting it) are ignored.
+   */
+  const halfSentUpload = (rowCount: number): Promise<ClientRequest> => {
+    const boundary = 'half-sent-boundary';
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.csv"\r\nContent-Type: text/csv\r\n\r\n`,
+    );
+    const rows = csvOf(Array.from({ length: rowCount }, (_, index) => csvRow(index + 1)));
+    const { hostname, port } = new URL(world.baseUrl);
+    return new Promise<ClientRequest>((resolve) => {
+      const request = httpRequest({
+        host: hostname,
+        port,
+        method: 'POST',
+        path: '/v1/payout-batches/upload',
+        headers: {
+          ...admin(),
+          'Idempotency-Key': randomUUID(),
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(head.length + rows.length * 2),
+        },
+      });
+      request.on('error', () => undefined);
+      request.write(head);
+      request.write(rows.subarray(0, rows.length / 2), () => resolve(request));
+    });
+  };
+  const intakeInProgress = async () => (await world.t.app.get(Metrics).batchIntakeInProgress.get()).values[0]?.value;
   const batchOf = async (id: string): Promise<BatchBody> =>
     (await http().get(`/v1/payout-batches/${id}`).set(admin())).body as BatchBody;
   const finished = (id: string) =>
@@ -599,32 +629,7 @@ describe('payout batches', () => {
 
   it('a client that drops the connection mid-upload leaves nothing stored, and the server keeps serving', async () => {
     const before = await storedBatches();
-    const boundary = 'drop-boundary';
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n`,
-    );
-    const rows = csvOf(Array.from({ length: 2_000 }, (_, index) => csvRow(index + 1)));
-    const { hostname, port } = new URL(world.baseUrl);
-    await new Promise<void>((resolve) => {
-      const request = httpRequest({
-        host: hostname,
-        port,
-        method: 'POST',
-        path: '/v1/payout-batches/upload',
-        headers: {
-          ...admin(),
-          'Idempotency-Key': randomUUID(),
-          'Content-Type': `multipart/form-data; boundary=${boundary}`,
-          'Content-Length': String(head.length + rows.length * 2),
-        },
-      });
-      request.on('error', () => resolve());
-      request.write(head);
-      request.write(rows.subarray(0, rows.length / 2), () => {
-        request.destroy();
-        resolve();
-      });
-    });
+    (await halfSentUpload(2_000)).destroy();
     const health = await eventually(
       () => http().get('/v1/payout-batches/template.csv').set(admin()),
       (answer) => answer.status === 200,
@@ -635,42 +640,11 @@ describe('payout batches', () => {
 
   it('checks at most BATCH_INTAKE_CONCURRENCY (2) batches at once: a third answers 429 BATCH_INTAKE_BUSY, and a dropped upload frees its slot', async () => {
     const before = await storedBatches();
-    const boundary = 'held-boundary';
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="held.csv"\r\nContent-Type: text/csv\r\n\r\n`,
-    );
-    const rows = csvOf(Array.from({ length: 50 }, (_, index) => csvRow(index + 1)));
-    const { hostname, port } = new URL(world.baseUrl);
     // Two uploads that send half their file and then wait: both hold a slot while being read.
-    const held = await Promise.all(
-      [1, 2].map(
-        () =>
-          new Promise<ClientRequest>((resolve) => {
-            const request = httpRequest({
-              host: hostname,
-              port,
-              method: 'POST',
-              path: '/v1/payout-batches/upload',
-              headers: {
-                ...admin(),
-                'Idempotency-Key': randomUUID(),
-                'Content-Type': `multipart/form-data; boundary=${boundary}`,
-                'Content-Length': String(head.length + rows.length * 2),
-              },
-            });
-            request.on('error', () => undefined);
-            request.write(head);
-            request.write(rows.subarray(0, rows.length / 2), () => resolve(request));
-          }),
-      ),
-    );
+    const held = await Promise.all([halfSentUpload(50), halfSentUpload(50)]);
     try {
       // Both held uploads are inside (reading their files) before anything else is sent.
-      const metrics = world.t.app.get(Metrics);
-      await eventually(
-        async () => (await metrics.batchIntakeInProgress.get()).values[0]?.value,
-        (inProgress) => inProgress === 2,
-      );
+      await eventually(intakeInProgress, (inProgress) => inProgress === 2);
       const busy = await upload(csvOf([csvRow(1)]), randomUUID(), { dryRun: 'true' });
       expect(busy.status).toBe(429);
       expect(busy.body.error).toEqual({
@@ -693,10 +667,7 @@ describe('payout batches', () => {
       // The clients go away: their slots are free again and batches are checked.
       for (const request of held) request.destroy();
     }
-    await eventually(
-      async () => (await world.t.app.get(Metrics).batchIntakeInProgress.get()).values[0]?.value,
-      (inProgress) => inProgress === 0,
-    );
+    await eventually(intakeInProgress, (inProgress) => inProgress === 0);
     const checked = await eventually(
       () => upload(csvOf([csvRow(1)]), null, { dryRun: 'true' }),
       (answer) => answer.status === 200,

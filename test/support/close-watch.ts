@@ -33,28 +33,29 @@ export async function closeWatched(app: INestApplication, lastLogLines: () => st
       }
     }
   }
-  const started = Date.now();
-  const report = setTimeout(() => {
-    const hooks = [...running].map(([name, since]) => `${name} (${Date.now() - since} ms)`);
-    process.stderr.write(
-      `app.close() has run for ${Date.now() - started} ms. Hooks still running: ${hooks.join(', ') || 'none (the HTTP server or the database connection is closing)'}. ` +
-        `Active resources: ${process.getActiveResourcesInfo().join(', ')}. Last log lines:\n${lastLogLines().slice(-15).join('\n')}\n`,
-    );
-  }, STALL_REPORT_MS);
-  try {
-    await closeGracefully(app);
-  } finally {
-    clearTimeout(report);
-  }
+  await reportIfSlow(
+    'app.close()',
+    () => closeGracefully(app),
+    () => {
+      const hooks = [...running].map(([name, since]) => `${name} (${Date.now() - since} ms)`);
+      return (
+        `Hooks still running: ${hooks.join(', ') || 'none (the HTTP server or the database connection is closing)'}. ` +
+        `Last log lines:\n${lastLogLines().slice(-15).join('\n')}`
+      );
+    },
+  );
 }
 
-/** `work()`, with a line on stderr when it has not finished after STALL_REPORT_MS (for teardown steps). */
-export async function reportIfSlow<T>(label: string, work: () => Promise<T>): Promise<T> {
+/**
+ * `work()`, with a line on stderr when it has not finished after STALL_REPORT_MS (for teardown
+ * steps): how long, the loop's active resources, and what `more` says then.
+ */
+export async function reportIfSlow<T>(label: string, work: () => Promise<T>, more?: () => string): Promise<T> {
   const started = Date.now();
   const report = setTimeout(
     () =>
       process.stderr.write(
-        `${label} has run for ${Date.now() - started} ms. Active resources: ${process.getActiveResourcesInfo().join(', ')}\n`,
+        `${label} has run for ${Date.now() - started} ms. Active resources: ${process.getActiveResourcesInfo().join(', ')}. ${more?.() ?? ''}\n`,
       ),
     STALL_REPORT_MS,
   );
