@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { PeriodicTask } from './periodic-task';
 
 describe('PeriodicTask wake-ups', () => {
@@ -71,6 +72,30 @@ describe('PeriodicTask wake-ups', () => {
     await jest.advanceTimersByTimeAsync(0);
     expect(woken).toEqual([true, false]);
     passes[1]();
+    await task.stop();
+  });
+
+  it("a pass woken from inside a request runs in the context the task was made in, not the request's", async () => {
+    // Real timers: a fake timer's callback runs in the context of whoever advances the clock, so
+    // it could not show what a real one carries.
+    jest.useRealTimers();
+    const requestScope = new AsyncLocalStorage<{ requestId: string }>();
+    let seen: (requestId: string | undefined) => void = () => undefined;
+    const firstPass = new Promise<string | undefined>((resolve) => (seen = resolve));
+    const task = new PeriodicTask(
+      () => {
+        seen(requestScope.getStore()?.requestId);
+        return Promise.resolve();
+      },
+      (error) => {
+        throw error;
+      },
+    );
+    requestScope.run({ requestId: 'a notification' }, () => {
+      task.start(60_000);
+      task.runAt(Date.now() + 10);
+    });
+    expect(await firstPass).toBeUndefined();
     await task.stop();
   });
 });

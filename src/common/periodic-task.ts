@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * Wake-ups asked for within this span share one timer: however many are asked for, at most one
  * timer per span of the future is pending.
@@ -24,6 +26,13 @@ export class PeriodicTask {
   /** The interval ticked during a woken pass: its own pass runs right after. */
   private intervalPassOwed = false;
   private stopped = false;
+  /**
+   * Runs a callback in the async context the task was made in (the service's, at boot). A timer
+   * carries the context of whoever set it, so without this a pass woken by runAt inside a
+   * request (a throttled notification's follow-up) ran in that request's context: its log lines
+   * carried that request's id, and it outlived the request by seconds.
+   */
+  private readonly inOwnContext = AsyncResource.bind((callback: () => void) => callback());
 
   constructor(
     /** One pass; `woken` when a wake-up (runAt), not the interval, started it. */
@@ -33,7 +42,7 @@ export class PeriodicTask {
 
   start(intervalMs: number): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.tick({ woken: false }), intervalMs);
+    this.timer = setInterval(() => this.inOwnContext(() => this.tick({ woken: false })), intervalMs);
     this.timer.unref();
   }
 
@@ -47,11 +56,12 @@ export class PeriodicTask {
     const span = Math.ceil(at / WAKE_GRANULARITY_MS) * WAKE_GRANULARITY_MS;
     if (this.wakeUps.has(span) || this.wakeUps.size >= MAX_PENDING_WAKE_UPS) return;
     const timer = setTimeout(
-      () => {
-        this.wakeUps.delete(span);
-        if (this.running) this.runAgain = true;
-        else this.tick({ woken: true });
-      },
+      () =>
+        this.inOwnContext(() => {
+          this.wakeUps.delete(span);
+          if (this.running) this.runAgain = true;
+          else this.tick({ woken: true });
+        }),
       Math.max(0, span - Date.now()),
     );
     timer.unref();
