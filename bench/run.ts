@@ -28,6 +28,7 @@ import { measureListScale } from './list-scale';
 import { type BatchRun, measureBatch, rssMb } from './batch';
 import { metricsCost, metricUpdates } from './metrics-cost';
 import { type PacedRequest, pacedLoad } from './paced';
+import { describePauses, type Pauses, pausesBetween } from './pauses';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -78,6 +79,8 @@ interface Measured {
   statements?: number;
   /** Backend runs: whether the API's peak RSS was restarted at the run's start (see restartPeakRss). */
   peakRssScope?: 'run' | 'process';
+  /** Backend runs: the API's GC and event-loop delay over the run and its settling (see pauses.ts). */
+  pauses?: Pauses;
 }
 
 interface Scenario {
@@ -512,24 +515,30 @@ async function main(): Promise<void> {
       counted(admin, 'd24', (seconds) =>
         pacedOrFlatOut(pace, seconds, `${sims.urls.d24}/v3/cashout`, d24DirectRequest, ca),
       );
+    /** The API's /metrics as text (each scrape also restarts its event-loop delay histogram). */
+    const exposition = async () => (await fetch(`${api!.url}/metrics`, { headers: auth })).text();
     // API CPU from the start of the load until its payouts settled (notifications, status fetches).
     const backend = async (provider: 'd24' | 'connectpay', server: string, pace: Pace = {}): Promise<Measured> => {
       const pid = api!.child.pid as number;
       let statementsBefore = 0;
       let before = 0;
       let peakScope: Measured['peakRssScope'] = 'process';
+      let metricsAtStart = '';
       const measured = await backendLoad(provider, server, pace, async () => {
         statementsBefore = await statementsSent(dir, pid);
         before = cpuMs(pid);
         if (restartPeakRss(pid)) peakScope = 'run';
+        metricsAtStart = await exposition();
       });
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const apiCpuMs = cpuMs(pid) - before;
+      const metricsAtEnd = await exposition();
       return {
         ...measured,
         apiCpuMs,
         statements: (await statementsSent(dir, pid)) - statementsBefore,
         peakRssScope: peakScope,
+        pauses: pausesBetween(metricsAtStart, metricsAtEnd),
       };
     };
     /** The backend's load: POST /v1/payouts with a fresh Idempotency-Key per request. */
@@ -625,7 +634,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write('measuring D24 …\n');
     const d24d = await d24Direct();
-    const scrape = async () => metricUpdates(await (await fetch(`${api!.url}/metrics`, { headers: auth })).text());
+    const scrape = async () => metricUpdates(await exposition());
     const updatesBefore = await scrape();
     const d24b = await backend('d24', 'd24');
     const metrics = metricsCost({
@@ -858,6 +867,12 @@ async function main(): Promise<void> {
         : []),
       `The framework's floor per request (API CPU): ${framework.healthCpuMsPerRequest} ms for GET /health, ${framework.refusedCreateCpuMsPerRequest} ms for a POST /v1/payouts refused by validation (API key, rate limit, body parsing, validation, error answer).`,
       `Metrics (D24 run, /metrics scraped before and after): ${metrics.updatesPerPayout} updates per payout × ${metrics.nanosecondsPerUpdate} ns = ${metrics.microsecondsPerPayout} µs per payout, ${metrics.shareOfApiCpuPercent}% of the API's CPU per payout.`,
+      'Pauses in the API during each backend run and its settling (its /metrics; see bench/pauses.ts): ' +
+        scenarios
+          .filter((s) => s.backend.pauses)
+          .map((s) => `${s.path}: ${describePauses(s.backend.pauses!)}`)
+          .join('; ') +
+        '.',
       `/health p99: ${health.idleP99Ms} ms idle, ${health.duringKeyGenerationP99Ms} ms while four RSA-4096 CSRs are generated (×${health.ratio}).`,
       ...scenarios.filter((s) => s.note).map((s) => `- ${s.path}: ${s.note}`),
       '',

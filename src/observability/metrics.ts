@@ -15,6 +15,12 @@ export type ScrapeCollector = () => Promise<void> | void;
 const COLLECT_TIMEOUT_MS = 2_000;
 
 /**
+ * How often the event-loop delay is sampled (nodejs_eventloop_lag_*), ms. Its figures include this
+ * interval: an idle loop reads about 20 ms, and what lies above it is how late the loop ran.
+ */
+export const EVENT_LOOP_SAMPLING_MS = 20;
+
+/**
  * The service's Prometheus metrics, on a registry of its own (not prom-client's global one, so
  * two apps in one process, as in tests, never share counters).
  *
@@ -161,7 +167,7 @@ export class Metrics {
 
   constructor() {
     // Process CPU and memory, heap, GC, handles and event-loop lag (nodejs_eventloop_lag_*).
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLING_MS });
   }
 
   /** Registers a collector run before every scrape (gauges read from the database, pools, breakers). */
