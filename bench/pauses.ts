@@ -29,7 +29,8 @@ interface GcCounters {
 function gcCounters(exposition: string): GcCounters {
   const counters: GcCounters = {};
   for (const line of exposition.split('\n')) {
-    const match = /^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/.exec(line);
+    // Other labels (a default label the service may add one day) are allowed around kind.
+    const match = /^nodejs_gc_duration_seconds_(count|sum)\{(?:[^}]*,)?kind="(\w+)"[^}]*\} (\S+)$/.exec(line);
     if (!match) continue;
     const entry = (counters[match[2]] ??= { count: 0, seconds: 0 });
     if (match[1] === 'count') entry.count = Number(match[3]);
@@ -38,15 +39,19 @@ function gcCounters(exposition: string): GcCounters {
   return counters;
 }
 
+/** A gauge's value; a gauge missing from the exposition is an error, not a punctual event loop. */
 function gauge(exposition: string, name: string): number {
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(exposition);
-  return match ? Number(match[1]) : 0;
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(exposition);
+  if (!match) throw new Error(`${name} is not in the API's /metrics: the pauses cannot be read`);
+  return Number(match[1]);
 }
 
 /** The run's pauses from the exposition scraped at its start and the one scraped at its end. */
 export function pausesBetween(atStart: string, atEnd: string): Pauses {
   const before = gcCounters(atStart);
   const after = gcCounters(atEnd);
+  if (Object.keys(after).length === 0)
+    throw new Error("nodejs_gc_duration_seconds is not in the API's /metrics: the pauses cannot be read");
   const gc: Pauses['gc'] = {};
   for (const [kind, end] of Object.entries(after)) {
     const start = before[kind] ?? { count: 0, seconds: 0 };

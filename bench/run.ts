@@ -525,20 +525,21 @@ async function main(): Promise<void> {
       let peakScope: Measured['peakRssScope'] = 'process';
       let metricsAtStart = '';
       const measured = await backendLoad(provider, server, pace, async () => {
+        // The scrape first, so its own CPU and SQL (the gauges read at scrape time) are not the run's.
+        metricsAtStart = await exposition();
         statementsBefore = await statementsSent(dir, pid);
         before = cpuMs(pid);
         if (restartPeakRss(pid)) peakScope = 'run';
-        metricsAtStart = await exposition();
       });
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const apiCpuMs = cpuMs(pid) - before;
-      const metricsAtEnd = await exposition();
+      const statements = (await statementsSent(dir, pid)) - statementsBefore;
       return {
         ...measured,
         apiCpuMs,
-        statements: (await statementsSent(dir, pid)) - statementsBefore,
+        statements,
         peakRssScope: peakScope,
-        pauses: pausesBetween(metricsAtStart, metricsAtEnd),
+        pauses: pausesBetween(metricsAtStart, await exposition()),
       };
     };
     /** The backend's load: POST /v1/payouts with a fresh Idempotency-Key per request. */

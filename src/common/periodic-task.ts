@@ -32,7 +32,7 @@ export class PeriodicTask {
    * request (a throttled notification's follow-up) ran in that request's context: its log lines
    * carried that request's id, and it outlived the request by seconds.
    */
-  private readonly inOwnContext = AsyncResource.bind((callback: () => void) => callback());
+  private readonly inOwnContext = AsyncResource.bind(<T>(callback: () => T): T => callback());
 
   constructor(
     /** One pass; `woken` when a wake-up (runAt), not the interval, started it. */
@@ -42,7 +42,8 @@ export class PeriodicTask {
 
   start(intervalMs: number): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.inOwnContext(() => this.tick({ woken: false })), intervalMs);
+    // Made in the task's own context, so the timer neither runs nor holds anyone else's.
+    this.timer = this.inOwnContext(() => setInterval(() => this.tick({ woken: false }), intervalMs));
     this.timer.unref();
   }
 
@@ -55,14 +56,15 @@ export class PeriodicTask {
     if (this.stopped) return;
     const span = Math.ceil(at / WAKE_GRANULARITY_MS) * WAKE_GRANULARITY_MS;
     if (this.wakeUps.has(span) || this.wakeUps.size >= MAX_PENDING_WAKE_UPS) return;
-    const timer = setTimeout(
-      () =>
-        this.inOwnContext(() => {
+    const timer = this.inOwnContext(() =>
+      setTimeout(
+        () => {
           this.wakeUps.delete(span);
           if (this.running) this.runAgain = true;
           else this.tick({ woken: true });
-        }),
-      Math.max(0, span - Date.now()),
+        },
+        Math.max(0, span - Date.now()),
+      ),
     );
     timer.unref();
     this.wakeUps.set(span, timer);
