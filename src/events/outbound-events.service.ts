@@ -23,6 +23,7 @@ import type { DeliveryStatus, EventDelivery, EventSubscription } from './domain/
 import { eventEnvelope, EventType, OutboxEvent, PING_EVENT } from './domain/event-types';
 import { OutboundEventsRepository } from './persistence/outbound-events.repository';
 import { previousSecretContext } from './event-secret-sealing';
+import { LogThrottle } from '../common/logging/log-throttle';
 
 export { EVENT_TYPES, type EventType, type OutboxEvent } from './domain/event-types';
 
@@ -275,17 +276,11 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     return subscription;
   }
 
-  /** When each subscription's unopenable replaced secret was last warned about (see openSigningSecrets). */
-  private readonly replacedSecretWarnedAt = new Map<string, number>();
-
-  /** True at most once per subscription every 10 minutes: the warning would otherwise come with every delivery. */
-  private firstWarningInAWhile(subscriptionId: string): boolean {
-    const now = Date.now();
-    if (now - (this.replacedSecretWarnedAt.get(subscriptionId) ?? 0) < 600_000) return false;
-    if (this.replacedSecretWarnedAt.size >= 10_000) this.replacedSecretWarnedAt.clear();
-    this.replacedSecretWarnedAt.set(subscriptionId, now);
-    return true;
-  }
+  /**
+   * The warning about a subscription's unopenable replaced secret, at most once per subscription
+   * every 10 minutes (see openSigningSecrets): it would otherwise come with every delivery.
+   */
+  private readonly unopenableReplacedSecret = new LogThrottle(600_000);
 
   /**
    * The secrets that sign now: the current one, and a replaced one still within its overlap. Or,
@@ -314,7 +309,7 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
         open(this.keyring, previousSecretContext(subscription.id), previousSealedSecret),
       );
       if (previous) secrets.push(previous.toString('utf8'));
-      else if (this.firstWarningInAWhile(subscription.id))
+      else if (this.unopenableReplacedSecret.occurred(subscription.id))
         this.logger.warn(
           { subscriptionId: subscription.id, masterKeyId: previousSealedSecret.masterKeyId },
           'the replaced event signing secret cannot be opened; signing with the current one only until its overlap ends',

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { LogThrottle } from '../common/logging/log-throttle';
 import { Metrics } from '../observability/metrics';
 import { Environment, settingValue } from '../config/environment';
 import { ENVIRONMENTS } from '../credentials/domain/credential';
@@ -33,7 +34,7 @@ const REJECTION_LOG_INTERVAL_MS = 10_000;
 @Injectable()
 export class WebhooksService {
   private readonly logger = new Logger('Webhooks');
-  private readonly rejections = new Map<string, { count: number; total: number; loggedAt: number }>();
+  private readonly rejections = new LogThrottle(REJECTION_LOG_INTERVAL_MS);
 
   constructor(
     private readonly deliveries: WebhookDeliveriesRepository,
@@ -141,19 +142,8 @@ export class WebhooksService {
    */
   recordRejection(provider: Provider, reason: RejectionReason, source: string | undefined): void {
     this.metrics.webhooks.inc({ provider, outcome: 'rejected', reason });
-    const key = `${provider}:${reason}`;
-    const now = Date.now();
-    const entry = this.rejections.get(key) ?? { count: 0, total: 0, loggedAt: 0 };
-    entry.count += 1;
-    entry.total += 1;
-    this.rejections.set(key, entry);
-    if (now - entry.loggedAt < REJECTION_LOG_INTERVAL_MS) return;
-    this.logger.warn(
-      { provider, reason, source, sinceLastLine: entry.count, total: entry.total },
-      'refused provider notifications',
-    );
-    entry.count = 0;
-    entry.loggedAt = now;
+    const due = this.rejections.occurred(`${provider}:${reason}`);
+    if (due) this.logger.warn({ provider, reason, source, ...due }, 'refused provider notifications');
   }
 
   /** The provider's source allow-list (the variable its descriptor names); none configured allows any. */

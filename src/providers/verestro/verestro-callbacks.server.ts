@@ -19,6 +19,7 @@ import { VerestroOnboarding } from './verestro.onboarding';
 import { signCertificateRequest } from '../../credentials/x509/x509';
 import { ProviderRegistry } from '../provider.registry';
 import { WebhooksService } from '../../webhooks/webhooks.service';
+import { LogThrottle } from '../../common/logging/log-throttle';
 
 const PATH = '/v1/webhooks/verestro';
 
@@ -164,18 +165,16 @@ export class VerestroCallbackServer implements OnApplicationBootstrap, OnModuleD
     if (server) await new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections()));
   }
 
-  private dropped = { count: 0, loggedAt: 0 };
+  private readonly droppedConnections = new LogThrottle(10_000);
 
   /** Connections over the cap are closed by Node; logged at most every 10 s, so a flood cannot flood the logs. */
   private noteDroppedConnection(maxConnections: number): void {
-    this.dropped.count++;
-    const now = Date.now();
-    if (now - this.dropped.loggedAt < 10_000) return;
-    this.logger.warn(
-      { dropped: this.dropped.count, maxConnections },
-      'callback connections dropped: HTTP_MAX_CONNECTIONS reached',
-    );
-    this.dropped = { count: 0, loggedAt: now };
+    const due = this.droppedConnections.occurred('dropped');
+    if (due)
+      this.logger.warn(
+        { dropped: due.sinceLastLine, maxConnections },
+        'callback connections dropped: HTTP_MAX_CONNECTIONS reached',
+      );
   }
 
   /** Trust: every environment's callback CA. Identity: the configured certificate, or one our CA issues. */
