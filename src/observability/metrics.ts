@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { constants as performanceConstants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -49,7 +49,7 @@ const GC_KINDS: Record<number, string> = {
  * account, a reference, an id or anything a caller chose; a test asserts it.
  */
 @Injectable()
-export class Metrics {
+export class Metrics implements OnModuleDestroy {
   private readonly logger = new Logger('Metrics');
   readonly registry = new Registry();
   private readonly collectors: ScrapeCollector[] = [];
@@ -185,10 +185,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly gcObserver: PerformanceObserver;
+
   constructor() {
     // Process CPU and memory, heap, GC, handles and event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLING_MS });
-    this.countEveryCollection();
+    this.gcObserver = this.countEveryCollection();
+  }
+
+  /** Nothing else stops it: an app closed (tests make many) would leave its observer running. */
+  onModuleDestroy(): void {
+    this.gcObserver.disconnect();
   }
 
   /**
@@ -197,7 +204,7 @@ export class Metrics {
    * only: under load, when several scavenges share a batch, the count and the time were too low.
    * Same name, label and buckets, so dashboards and alerts read it as before.
    */
-  private countEveryCollection(): void {
+  private countEveryCollection(): PerformanceObserver {
     this.registry.removeSingleMetric('nodejs_gc_duration_seconds');
     const collections = new Histogram({
       name: 'nodejs_gc_duration_seconds',
@@ -206,9 +213,11 @@ export class Metrics {
       buckets: GC_BUCKETS,
       registers: [this.registry],
     });
-    new PerformanceObserver((list) => {
+    const observer = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) collections.observe({ kind: gcKindOf(entry) }, entry.duration / 1000);
-    }).observe({ entryTypes: ['gc'] });
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    return observer;
   }
 
   /** Registers a collector run before every scrape (gauges read from the database, pools, breakers). */

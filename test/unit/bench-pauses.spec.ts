@@ -22,6 +22,7 @@ describe("the bench's pauses, read from the service's /metrics", () => {
     // Less the 20 ms sampling interval: never negative, and an idle wait reads near 0.
     expect(pauses.eventLoopDelayMaxMs).toBeGreaterThanOrEqual(0);
     expect(pauses.eventLoopDelayP99Ms).toBeLessThanOrEqual(pauses.eventLoopDelayMaxMs);
+    metrics.onModuleDestroy();
   });
 
   it('reports only what happened between the scrapes', () => {
