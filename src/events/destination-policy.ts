@@ -4,6 +4,8 @@ import type { LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import * as ipaddr from 'ipaddr.js';
 import type { Environment } from '../config/environment';
+import { withDeadline } from '../common/deadline';
+import { Slots } from '../common/slots';
 
 /**
  * Where outbound events may go. Events are HMAC-signed POSTs sent from inside our network, so a
@@ -309,37 +311,15 @@ const LOOKUP_DEADLINE_MS = 5_000;
  */
 @Injectable()
 export class DestinationResolver {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly lookups = new Slots(MAX_CONCURRENT_LOOKUPS);
 
-  async lookup(hostName: string): Promise<ResolvedAddress[]> {
-    let deadline: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      deadline = setTimeout(
-        () => reject(new Error(`looking up ${hostName} took over ${LOOKUP_DEADLINE_MS / 1000} s`)),
-        LOOKUP_DEADLINE_MS,
-      );
-      deadline.unref();
-    });
-    expired.catch(() => undefined); // unobserved when the lookup wins
-    try {
-      return await Promise.race([this.bounded(() => dns.lookup(hostName, { all: true })), expired]);
-    } finally {
-      clearTimeout(deadline);
-    }
-  }
-
-  private async bounded<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= MAX_CONCURRENT_LOOKUPS) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running += 1;
-    try {
-      return await work();
-    } finally {
-      // The slot passes to the next waiter as it is (running stays counted), or is freed.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running -= 1;
-    }
+  lookup(hostName: string): Promise<ResolvedAddress[]> {
+    // A slot is held until getaddrinfo returns, deadline or not: that is when its thread is free.
+    return withDeadline(
+      this.lookups.run(() => dns.lookup(hostName, { all: true })),
+      LOOKUP_DEADLINE_MS,
+      `looking up ${hostName} took over ${LOOKUP_DEADLINE_MS / 1000} s`,
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { constants as performanceConstants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { withDeadline } from '../common/deadline';
 
 /**
  * Seconds buckets for calls that take milliseconds to seconds (HTTP answers, provider calls):
@@ -229,7 +230,11 @@ export class Metrics implements OnModuleDestroy {
   async render(): Promise<{ contentType: string; body: string }> {
     await Promise.all(
       this.collectors.map((collect) =>
-        withTimeout(Promise.resolve().then(collect), COLLECT_TIMEOUT_MS).catch((error: unknown) =>
+        withDeadline(
+          Promise.resolve().then(collect),
+          COLLECT_TIMEOUT_MS,
+          `collector took longer than ${COLLECT_TIMEOUT_MS} ms`,
+        ).catch((error: unknown) =>
           this.logger.warn(
             { error: error instanceof Error ? error.message : String(error) },
             'metrics collector failed',
@@ -256,13 +261,4 @@ export class Metrics implements OnModuleDestroy {
     this.payoutsFinished.inc(labels);
     this.payoutTimeToFinal.observe(labels, Math.max(0, (Date.now() - payout.createdAt.getTime()) / 1000));
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`collector took longer than ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
