@@ -130,6 +130,8 @@ function startApi(
     '--require',
     path.join(projectRoot(), 'bench', 'statement-counter.cjs'),
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    // BENCH_API_NODE_OPTIONS: extra Node/V8 flags for the API only (to compare settings side by side).
+    ...(process.env.BENCH_API_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean),
   ];
   const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot(), 'dist', 'src', 'main.js')], {
     env: {

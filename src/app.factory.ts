@@ -64,6 +64,9 @@ export function configureApp(app: NestExpressApplication): void {
   // OpenAPI document at /docs-json loses its ETag too; Swagger UI's files keep theirs.)
   app.set('etag', false);
   if (environment.TRUST_PROXY) app.set('trust proxy', trustProxySetting(environment.TRUST_PROXY));
+  const adapter = app.getHttpAdapter();
+  // First: a request is counted from its arrival until its answer ends (see closeGracefully).
+  if (adapter instanceof LimitedExpressAdapter) app.use(adapter.requestsInFlight.count);
   app.use(assignRequestId);
   // Probes hit health every few seconds; a line for each would only drown the useful ones.
   app.use(logRequests(app.get<Logger>(SERVICE_LOGGER), (url) => url.startsWith('/health')));

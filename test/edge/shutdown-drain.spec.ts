@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SHUTDOWN_DRAIN_MS } from '../../src/common/http/server-limits';
+import { Client } from 'pg';
+import { SHUTDOWN_DRAIN_MS, SHUTDOWN_REQUESTS_MS } from '../../src/common/http/server-limits';
+import { brazilianAccount } from '../support/beneficiaries';
+import { createTestDatabase } from '../support/database';
+import { startProviderWorld } from '../support/provider-world';
+import { admin, eventually } from '../support/sim-client';
 import { bearer, startTestApp } from '../support/test-app';
 
 /**
@@ -41,4 +46,82 @@ describe('shutdown with a request still being sent', () => {
     expect(took).toBeGreaterThanOrEqual(SHUTDOWN_DRAIN_MS - 200);
     expect(took).toBeLessThan(SHUTDOWN_DRAIN_MS + 10_000);
   }, 30_000);
+});
+
+/**
+ * Cutting a connection does not stop the handler behind it. A payout whose provider answers after
+ * the drain's cut still has that answer to record: the shutdown waits for it (up to
+ * SHUTDOWN_REQUESTS_MS) before the modules and the database pool stop under it. Without the wait,
+ * the pool was closed first and the payout was left `requested`, for the reconciler to ask about.
+ */
+describe('shutdown with a handler still waiting for its provider', () => {
+  it('cuts the connection, then lets the handler record the answer before the pool closes', async () => {
+    const database = await createTestDatabase();
+    const world = await startProviderWorld({ PROVIDER_RESPONSE_TIMEOUT_MS: '10000' }, 7, { database });
+    const providerLatencyMs = SHUTDOWN_DRAIN_MS + 1_000;
+    try {
+      await admin(world.sims, 'PUT', '/d24/faults', {
+        route: 'POST /v3/cashout',
+        settings: { latencyMs: providerLatencyMs, times: 1 },
+      });
+      const { port } = world.t.app.getHttpServer().address() as AddressInfo;
+      const body = JSON.stringify({
+        provider: 'd24',
+        environment: 'simulator',
+        amount: '10.00',
+        currency: 'BRL',
+        beneficiary: brazilianAccount(),
+        reference: 'shutdown-late-answer',
+      });
+      const held = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/payouts',
+        headers: {
+          ...bearer(world.t.adminKey),
+          'Idempotency-Key': randomUUID(),
+          'Content-Type': 'application/json',
+          'Content-Length': String(Buffer.byteLength(body)),
+        },
+      });
+      const cut = new Promise<string>((resolve) => {
+        held.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        held.on('response', (response) => resolve(`answered ${response.statusCode}`));
+      });
+      held.end(body);
+      // The payout's first commit is made before the provider is called: then the handler waits.
+      await eventually(
+        async (): Promise<unknown[]> =>
+          world.t.dataSource.query(`SELECT 1 FROM payouts WHERE reference = $1`, ['shutdown-late-answer']),
+        (rows) => rows.length === 1,
+      );
+
+      const started = Date.now();
+      await world.t.close();
+      const took = Date.now() - started;
+      expect(await cut).toBe('ECONNRESET');
+      // The drain cut the connection at SHUTDOWN_DRAIN_MS; the close went on once the answer was recorded.
+      expect(took).toBeGreaterThanOrEqual(providerLatencyMs - 500);
+      expect(took).toBeLessThan(SHUTDOWN_REQUESTS_MS + 5_000);
+      expect(world.t.logs.lines.filter((line) => /requests still running/.test(line))).toEqual([]);
+
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ status: string; provider_reference: string | null }>(
+          `SELECT status, provider_reference FROM payouts WHERE reference = $1`,
+          ['shutdown-late-answer'],
+        );
+        expect(rows).toHaveLength(1);
+        expect(rows[0].status).not.toBe('requested');
+        expect(rows[0].provider_reference).toEqual(expect.any(String));
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await world.close();
+      await database.drop();
+    }
+  }, 40_000);
 });

@@ -11,6 +11,7 @@ import { VerestroCallbackServer } from '../../src/providers/verestro/verestro-ca
 import type { RunningSimulators } from '../../src/simulators/simulators';
 import { randomUUID } from 'node:crypto';
 import { brazilianAccount } from './beneficiaries';
+import type { TestDatabase } from './database';
 import { reportIfSlow } from './close-watch';
 import { startTestSimulators } from './sim-client';
 import type { TestApp } from './test-app';
@@ -34,13 +35,19 @@ export interface ProviderWorld {
 export async function startProviderWorld(
   env: Record<string, string> = {},
   seed = 1,
-  options: { seedCredentials?: boolean; connectPayAuthorization?: 'complete' | 'leave-to-operator' } = {},
+  options: {
+    seedCredentials?: boolean;
+    connectPayAuthorization?: 'complete' | 'leave-to-operator';
+    /** A database the test owns (read after close, dropped by the test); a new one is cloned otherwise. */
+    database?: TestDatabase;
+  } = {},
 ): Promise<ProviderWorld> {
   const sims = await startTestSimulators(seed);
   const dir = mkdtempSync(path.join(tmpdir(), 'pbt-world-'));
   const caFile = path.join(dir, 'simulators-ca.pem');
   writeFileSync(caFile, sims.serverCaPem);
   const t = await startTestApp({
+    ...(options.database ? { database: options.database } : {}),
     env: {
       D24_SIMULATOR_URL: sims.urls.d24,
       CONNECTPAY_SIMULATOR_MTLS_URL: sims.urls.connectpayMtls,

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Environment } from '../../config/environment';
 import { ErrorCode } from '../errors/error-codes';
 import { requestIdFrom } from './request-id';
+import { RequestsInFlight } from './requests-in-flight';
 
 /** The limits every listener of ours applies to its clients (main API and any provider callback listener). */
 export interface ServerLimits {
@@ -116,6 +117,9 @@ export class LimitedExpressAdapter extends ExpressAdapter {
 
   private draining: Promise<void> | undefined;
 
+  /** The requests the app is still working on (configureApp puts its middleware first). */
+  readonly requestsInFlight = new RequestsInFlight();
+
   /**
    * Stops taking connections, closes the idle ones, and gives the requests in progress
    * SHUTDOWN_DRAIN_MS to finish before their connections are cut. Node's own close waits for every
@@ -153,8 +157,20 @@ export class LimitedExpressAdapter extends ExpressAdapter {
  * first and closes the listener after them.
  */
 export async function closeGracefully(app: INestApplication): Promise<void> {
+  const started = Date.now();
   const adapter = app.getHttpAdapter();
-  if (adapter instanceof LimitedExpressAdapter) await adapter.drain();
+  if (adapter instanceof LimitedExpressAdapter) {
+    await adapter.drain();
+    // Requests whose connections the drain cut (or whose clients left) may still be recording what
+    // a provider answered: the modules and the pool they use stay until they are done, or until
+    // SHUTDOWN_REQUESTS_MS from the start of the shutdown.
+    const left = await adapter.requestsInFlight.settled(started + SHUTDOWN_REQUESTS_MS - Date.now());
+    if (left > 0)
+      new Logger('Shutdown').warn(
+        { requests: left },
+        'requests still running when the shutdown went on; what they were doing is left to idempotent retries and the reconciler',
+      );
+  }
   await app.close();
 }
 
@@ -163,3 +179,10 @@ export async function closeGracefully(app: INestApplication): Promise<void> {
  * within which everything else must stop too).
  */
 export const SHUTDOWN_DRAIN_MS = 5_000;
+
+/**
+ * How long from the start of a shutdown the requests still being worked on (their connections cut
+ * by the drain, or their clients gone) may take before the modules stop under them. Within
+ * main.ts's SHUTDOWN_GRACE_MS, leaving the rest to stop the background work and the database.
+ */
+export const SHUTDOWN_REQUESTS_MS = 7_500;
