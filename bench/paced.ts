@@ -28,6 +28,11 @@ export interface PacedOptions {
   ca?: string;
   /** Builds each request when it is due (a fresh Idempotency-Key, a fresh signature, …). */
   next: () => PacedRequest;
+  /**
+   * Told how each request ended (errors too), its due time (epoch ms) and the time from then to
+   * its end, to line a tail up with what ran then.
+   */
+  onEnd?: (dueAtEpochMs: number, latencyMs: number, outcome: 'ok' | 'non2xx' | 'error') => void;
 }
 
 export interface PacedResult {
@@ -68,9 +73,11 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedResult> {
       const settle = (outcome: 'ok' | 'non2xx' | 'error'): void => {
         if (settled) return;
         settled = true;
+        const latency = performance.now() - dueAt;
+        options.onEnd?.(performance.timeOrigin + dueAt, latency, outcome);
         if (outcome === 'error') errors += 1;
         else {
-          latencies.push(performance.now() - dueAt);
+          latencies.push(latency);
           if (outcome === 'ok') ok += 1;
           else non2xx += 1;
         }

@@ -13,7 +13,17 @@ import autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  type WriteStream,
+  writeFileSync,
+} from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { cpus, tmpdir } from 'node:os';
@@ -35,6 +45,15 @@ function option(name: string, fallback: number): number {
   return index >= 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
+/** `--name VALUE`, or undefined without the option; a missing value is refused, not taken from the next option. */
+function textOption(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index < 0) return undefined;
+  const value = process.argv[index + 1];
+  if (!value || value.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return value;
+}
+
 const DURATION = option('duration', 8);
 const CONNECTIONS = option('connections', 16);
 /** Payouts in each catch-up backlog (0 skips it). */
@@ -51,6 +70,28 @@ const BATCH_CONCURRENCY = option('batch-concurrency', 8);
  * behind grows with the next (a leak) or is held and reused.
  */
 const BATCH_REPEATS = Math.max(1, option('batch-repeats', 1));
+/**
+ * --latency-log FILE: every fixed-rate request's due time (ISO), time to its end (ms), outcome
+ * (ok, non2xx, error), URL and its run's length (the 1 s warm-up before each measured run is
+ * `run=1s`), one line each, appended: to line a tail up with the API's GC, PostgreSQL's autovacuum
+ * or its checkpoints.
+ */
+const LATENCY_LOG = textOption('latency-log');
+/**
+ * BENCH_API_NODE_OPTIONS: extra Node/V8 flags for the API process only, to compare settings side
+ * by side (split on spaces: flags with values as --flag=value). Recorded in the results.
+ */
+const API_NODE_OPTIONS = (process.env.BENCH_API_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+let latencyLog: WriteStream | undefined;
+
+function logLatency(file: string, url: string, seconds: number) {
+  // A buffered stream, not a write per answer: the load generator's own stalls would be measured.
+  latencyLog ??= createWriteStream(path.resolve(file), { flags: 'a' });
+  const log = latencyLog;
+  return (dueAt: number, latency: number, outcome: string) =>
+    log.write(`${new Date(dueAt).toISOString()} ${latency.toFixed(1)} ${outcome} ${url} run=${seconds}s\n`);
+}
+
 /** Before each measured run, the same load for this long, not measured (see counted()). */
 const WARM_UP_SECONDS = 1;
 /**
@@ -130,8 +171,7 @@ function startApi(
     '--require',
     path.join(projectRoot(), 'bench', 'statement-counter.cjs'),
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
-    // BENCH_API_NODE_OPTIONS: extra Node/V8 flags for the API only (to compare settings side by side).
-    ...(process.env.BENCH_API_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean),
+    ...API_NODE_OPTIONS,
   ];
   const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot(), 'dist', 'src', 'main.js')], {
     env: {
@@ -324,7 +364,16 @@ function pacedOrFlatOut(
   ca?: string,
 ): ReturnType<typeof load> {
   const connections = pace.connections ?? CONNECTIONS;
-  if (pace.rate) return pacedLoad({ url, ratePerSecond: pace.rate, durationSeconds: seconds, connections, ca, next });
+  if (pace.rate)
+    return pacedLoad({
+      url,
+      ratePerSecond: pace.rate,
+      durationSeconds: seconds,
+      connections,
+      ca,
+      next,
+      ...(LATENCY_LOG ? { onEnd: logLatency(LATENCY_LOG, url, seconds) } : {}),
+    });
   return load({
     duration: seconds,
     url,
@@ -812,6 +861,7 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       durationSeconds: DURATION,
       serviceWarmUpSeconds: SERVICE_WARM_UP_SECONDS,
+      ...(API_NODE_OPTIONS.length ? { apiNodeOptions: API_NODE_OPTIONS } : {}),
       floor,
       scenarios,
       catchUp,
@@ -830,7 +880,7 @@ async function main(): Promise<void> {
         `| ${s.path} | ${s.direct.requestsPerSecond} | ${s.backend.requestsPerSecond} | ${s.throughputRatio} | ${s.floorRatio ?? '–'} | ${s.direct.p50} / ${s.direct.p99} | ${s.backend.p50} / ${s.backend.p99} | ${s.addedLatencyP50Ms} / ${s.addedLatencyP99Ms} | ${s.apiCpuMsPerPayout} | ${s.statementsPerPayout} | ${s.handshakesPerRequest} | ${s.apiPeakRssMb} | ${s.backend.errors + s.backend.non2xx} |`,
     );
     const table = [
-      `Benchmark ${results.ranAt} — ${CONNECTIONS} connections, ${DURATION} s per run after ${SERVICE_WARM_UP_SECONDS} s of warm-up, ${results.cpus} CPUs, Node ${results.node}`,
+      `Benchmark ${results.ranAt} — ${CONNECTIONS} connections, ${DURATION} s per run after ${SERVICE_WARM_UP_SECONDS} s of warm-up, ${results.cpus} CPUs, Node ${results.node}${API_NODE_OPTIONS.length ? `, API started with ${API_NODE_OPTIONS.join(' ')}` : ''}`,
       '',
       '| path | direct req/s | backend req/s | ratio | backend/floor | direct p50/p99 ms | backend p50/p99 ms | added p50/p99 ms | API CPU ms/payout | SQL statements/payout | handshakes/req | API peak RSS MB | backend errors |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

@@ -20,7 +20,12 @@ import { loadDemoMode } from './demo-mode';
 import { runMigrations } from './database/migrator';
 import { DOCS_PATH } from './openapi/openapi';
 
-const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * Everything must have stopped by then: HTTP's drain (5 s), the handlers still at work behind
+ * its cut connections (until 7.5 s, see closeGracefully), then the background work, the pool and
+ * the database. docker-compose.yml gives the container 20 s before it kills it.
+ */
+const SHUTDOWN_GRACE_MS = 15_000;
 const DUPLICATE_SIGNAL_WINDOW_MS = 2_000;
 /** How long an exit waits for a log write in flight (see settleLogWrites). */
 const LOG_SETTLE_MS = 2_000;

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { SHUTDOWN_DRAIN_MS, SHUTDOWN_REQUESTS_MS } from '../../src/common/http/server-limits';
 import { brazilianAccount } from '../support/beneficiaries';
 import { createTestDatabase } from '../support/database';
-import { startProviderWorld } from '../support/provider-world';
+import { type ProviderWorld, startProviderWorld } from '../support/provider-world';
 import { admin, eventually } from '../support/sim-client';
 import { bearer, startTestApp } from '../support/test-app';
 
@@ -57,9 +57,11 @@ describe('shutdown with a request still being sent', () => {
 describe('shutdown with a handler still waiting for its provider', () => {
   it('cuts the connection, then lets the handler record the answer before the pool closes', async () => {
     const database = await createTestDatabase();
-    const world = await startProviderWorld({ PROVIDER_RESPONSE_TIMEOUT_MS: '10000' }, 7, { database });
     const providerLatencyMs = SHUTDOWN_DRAIN_MS + 1_000;
+    let stillOpen: ProviderWorld | undefined;
     try {
+      const world = await startProviderWorld({ PROVIDER_RESPONSE_TIMEOUT_MS: '10000' }, 7, { database });
+      stillOpen = world;
       await admin(world.sims, 'PUT', '/d24/faults', {
         route: 'POST /v3/cashout',
         settings: { latencyMs: providerLatencyMs, times: 1 },
@@ -98,7 +100,8 @@ describe('shutdown with a handler still waiting for its provider', () => {
       );
 
       const started = Date.now();
-      await world.t.close();
+      stillOpen = undefined;
+      await world.close(); // the app (as main.ts closes it), then the simulators
       const took = Date.now() - started;
       expect(await cut).toBe('ECONNRESET');
       // The drain cut the connection at SHUTDOWN_DRAIN_MS; the close went on once the answer was recorded.
@@ -120,8 +123,11 @@ describe('shutdown with a handler still waiting for its provider', () => {
         await client.end();
       }
     } finally {
-      await world.close();
-      await database.drop();
+      try {
+        await stillOpen?.close();
+      } finally {
+        await database.drop();
+      }
     }
   }, 40_000);
 });

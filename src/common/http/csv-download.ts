@@ -29,9 +29,17 @@ export async function writeCsv<T, C extends string>(
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield toRow(next.value);
     })(),
   );
-  await pipeline(
-    rows,
-    stringify({ header: true, columns: [...columns], escape_formulas: true, record_delimiter: 'windows', bom: true }),
-    destination,
-  );
+  try {
+    await pipeline(
+      rows,
+      stringify({ header: true, columns: [...columns], escape_formulas: true, record_delimiter: 'windows', bom: true }),
+      destination,
+    );
+  } catch (error) {
+    // pipeline leaves alone a response whose client already went away (it is marked destroyed,
+    // but nothing destroyed it). Destroying it here says the request is over for the app: the
+    // shutdown's count of requests still being worked on (RequestsInFlight) would wait for it.
+    destination.destroy();
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
 
 /**
  * Counts the requests the app is still working on: from their arrival until the app ends or
@@ -11,10 +11,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * the answer was lost to a closed pool and the payout left for the reconciler to find out about.
  *
  * The answer's end is where a request is over for the app: Nest ends it after the handler has
- * returned or thrown, a stream (CSV downloads) ends or destroys it, and a request refused before
- * its handler (a body that never arrived) is answered by the error middleware. A cut connection
- * does neither (Node marks the answer closed without calling either), so the handler is still
- * counted until it is done. Counted here rather than in a Nest interceptor: on Node 20 a global
+ * returned or thrown, a stream (CSV downloads, writeCsv) ends or destroys it, and a request
+ * refused before its handler (a body that never arrived) is answered by the error middleware. A
+ * cut connection does neither (Node marks the answer closed without calling either), so the
+ * handler is still counted until it is done. Counted here rather than in a Nest interceptor: on Node 20 a global
  * interceptor added 0.1–0.4 ms of API CPU per request in an interleaved A/B (autocannon on
  * GET /v1/payouts?limit=1; Nest binds an AsyncResource per request, and Node 20 builds a
  * deprecation wrapper for each bind), for a count this middleware keeps in microseconds.
@@ -24,7 +24,7 @@ export class RequestsInFlight {
   private readonly waiting = new Set<() => void>();
 
   /** First in the app's middleware: counts the request and hooks its answer's end. */
-  readonly count = (_request: IncomingMessage, response: ServerResponse, next: () => void): void => {
+  readonly count = (request: Request, response: Response, next: NextFunction): void => {
     this.running++;
     let counted = true;
     const over = () => {
@@ -33,7 +33,7 @@ export class RequestsInFlight {
       this.running--;
       if (this.running === 0) for (const done of [...this.waiting]) done();
     };
-    const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+    const end = response.end.bind(response) as (...args: unknown[]) => Response;
     const destroy = response.destroy.bind(response);
     response.end = (...args: unknown[]) => {
       over();
@@ -43,6 +43,13 @@ export class RequestsInFlight {
       over();
       return destroy(error);
     };
+    // A request no route took (Swagger UI's files, a body that never arrived) has no handler
+    // behind it: when its connection closes it is over, even if whatever was piping into the
+    // answer (a static file) never ends or destroys it. A route's handler may still be working
+    // then, so a routed request waits for its end as above.
+    response.once('close', () => {
+      if (request.route === undefined) over();
+    });
     next();
   };
 

@@ -152,9 +152,10 @@ export class LimitedExpressAdapter extends ExpressAdapter {
 
 /**
  * Closes the app HTTP first: no request starts while the background work (reconciler,
- * deliveries, batch runner) stops, and the requests in progress finish (SHUTDOWN_DRAIN_MS at
- * most) while everything they use is still running. Nest's own close runs the destroy hooks
- * first and closes the listener after them.
+ * deliveries, batch runner) stops. The requests in progress get SHUTDOWN_DRAIN_MS to be answered
+ * before their connections are cut, and the handlers still at work then (a provider yet to
+ * answer) get until SHUTDOWN_REQUESTS_MS, all while everything they use is still running. Nest's
+ * own close runs the destroy hooks first and closes the listener after them.
  */
 export async function closeGracefully(app: INestApplication): Promise<void> {
   const started = Date.now();
@@ -174,15 +175,13 @@ export async function closeGracefully(app: INestApplication): Promise<void> {
   await app.close();
 }
 
-/**
- * How long a shutdown waits for the requests in progress (below main.ts's SHUTDOWN_GRACE_MS,
- * within which everything else must stop too).
- */
+/** How long a shutdown waits for the requests in progress to be answered before it cuts their connections. */
 export const SHUTDOWN_DRAIN_MS = 5_000;
 
 /**
  * How long from the start of a shutdown the requests still being worked on (their connections cut
  * by the drain, or their clients gone) may take before the modules stop under them. Within
- * main.ts's SHUTDOWN_GRACE_MS, leaving the rest to stop the background work and the database.
+ * main.ts's SHUTDOWN_GRACE_MS (15 s), leaving at least 7.5 s to stop the background work (which
+ * waits for its own provider calls) and the database.
  */
 export const SHUTDOWN_REQUESTS_MS = 7_500;
