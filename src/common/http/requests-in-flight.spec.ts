@@ -46,7 +46,7 @@ async function serve(inFlight: RequestsInFlight) {
   };
 }
 
-/** A GET that resolves with how it ended; `firstChunk` aborts it once the first bytes arrived. */
+/** A GET that resolves with how it ended; `abortAfterFirstChunk` drops it once the first bytes arrived. */
 function get(port: number, path: string, options: { abortAfterFirstChunk?: boolean } = {}): Promise<string> {
   return new Promise((resolve) => {
     const outgoing = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {

@@ -14,10 +14,12 @@ import type { NextFunction, Request, Response } from 'express';
  * returned or thrown, a stream (CSV downloads, writeCsv) ends or destroys it, and a request
  * refused before its handler (a body that never arrived) is answered by the error middleware. A
  * cut connection does neither (Node marks the answer closed without calling either), so the
- * handler is still counted until it is done. Counted here rather than in a Nest interceptor: on Node 20 a global
- * interceptor added 0.1–0.4 ms of API CPU per request in an interleaved A/B (autocannon on
- * GET /v1/payouts?limit=1; Nest binds an AsyncResource per request, and Node 20 builds a
- * deprecation wrapper for each bind), for a count this middleware keeps in microseconds.
+ * handler is still counted until it is done.
+ *
+ * Counted here rather than in a Nest interceptor: on Node 20 a global interceptor added 0.1–0.4 ms
+ * of API CPU per request in an interleaved A/B (autocannon on GET /v1/payouts?limit=1; Nest binds
+ * an AsyncResource per request, and Node 20 builds a deprecation wrapper for each bind), for a
+ * count this middleware keeps in microseconds.
  */
 export class RequestsInFlight {
   private running = 0;
