@@ -163,9 +163,7 @@ function startApi(
   databaseUrl: string,
 ): Promise<{ child: ChildProcess; url: string }> {
   // --profile DIR: the API writes a V8 CPU profile there on exit (open it in Chrome DevTools).
-  const profileDir = process.argv.includes('--profile')
-    ? process.argv[process.argv.indexOf('--profile') + 1]
-    : undefined;
+  const profileDir = textOption('profile');
   const nodeArgs = [
     // Counts the API's SQL statements (see statement-counter.cjs), for statements per payout.
     '--require',
