@@ -78,7 +78,17 @@ describe('payout batches', () => {
   const admin = () => bearer(world.t.adminKey);
 
   beforeAll(async () => {
-    world = await startProviderWorld({ EVENTS_ALLOWED_DESTINATIONS: '127.0.0.0/8', BATCH_CONCURRENCY: '4' }, 61);
+    world = await startProviderWorld(
+      {
+        EVENTS_ALLOWED_DESTINATIONS: '127.0.0.0/8',
+        BATCH_CONCURRENCY: '4',
+        // The world's 800 ms answer deadline is for the tests of slow providers. Here a create
+        // that a loaded CI machine answers late would leave its row to the reconciler and end it
+        // failed, which is right for the product but not what these tests are about.
+        PROVIDER_RESPONSE_TIMEOUT_MS: '10000',
+      },
+      61,
+    );
   });
   afterAll(() => world.close());
 
@@ -207,11 +217,9 @@ describe('payout batches', () => {
     expect(created.body.fileName).toBe('payroll.csv');
 
     const done = await finished(created.body.id);
-    expect(done).toMatchObject({
-      status: 'completed',
-      counts: { completed: 30 },
-      progress: { done: 30, percent: 100 },
-    });
+    // Every final state a row reached, not only the one expected: a failure shows what the others were.
+    expect(done.counts).toEqual({ completed: 30 });
+    expect(done).toMatchObject({ status: 'completed', progress: { done: 30, percent: 100 } });
     const items = await http().get(`/v1/payout-batches/${created.body.id}/items?limit=100`).set(admin());
     const payoutIds = (items.body.items as Array<{ payoutId: string }>).map((item) => item.payoutId);
     expect(new Set(payoutIds).size).toBe(30);

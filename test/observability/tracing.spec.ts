@@ -161,6 +161,8 @@ describe('OpenTelemetry tracing', () => {
     const everything = JSON.stringify(spans);
     for (const secret of [adminKey, String(beneficiary.bankAccount), String(beneficiary.documentId)])
       expect(everything.includes(secret)).toBe(false);
+    // The provider call is its own span only: no span of the HTTP client under it with its URL.
+    expect(everything.includes('/v3/cashout')).toBe(false);
 
     // The provider call's log line names its trace and span.
     expect(output).toContain(`"trace_id":"${traceId}"`);

@@ -3,7 +3,7 @@ import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { writeCsv } from './csv-download';
-import { RequestsInFlight } from './requests-in-flight';
+import { afterAnswer, RequestsInFlight } from './requests-in-flight';
 
 /**
  * A real Express server with the counter first: `/work` is a route whose handler answers when the
@@ -15,6 +15,12 @@ async function serve(inFlight: RequestsInFlight) {
   const app = express();
   app.use(inFlight.count);
   app.get('/work', (_request, response) => arrived.shift()?.(response));
+  // Answers at once, then works until the test says so (as ConnectPay's notification fetch does).
+  const afterwards: Array<() => void> = [];
+  app.get('/answer-then-work', (request, response) => {
+    response.status(200).end('OK');
+    afterAnswer(request, () => new Promise<void>((resolve) => afterwards.push(resolve)));
+  });
   app.get('/csv', (_request, response) => {
     async function* endless() {
       for (let i = 0; ; i++) yield { n: String(i) };
@@ -39,6 +45,8 @@ async function serve(inFlight: RequestsInFlight) {
     server,
     port: (server.address() as AddressInfo).port,
     next: () => new Promise<Response>((resolve) => arrived.push(resolve)),
+    /** Ends the oldest work started after an answer. */
+    finishAfterwards: () => afterwards.shift()?.(),
     close: () => {
       server.closeAllConnections();
       server.close();
@@ -63,6 +71,20 @@ function get(port: number, path: string, options: { abortAfterFirstChunk?: boole
 }
 
 describe('RequestsInFlight', () => {
+  it('counts the work a request leaves to run after its answer until that work is done', async () => {
+    const inFlight = new RequestsInFlight();
+    const world = await serve(inFlight);
+    try {
+      expect(await get(world.port, '/answer-then-work')).toBe('answered 200');
+      expect(await inFlight.settled(50)).toBe(1);
+      const settled = inFlight.settled(5_000);
+      world.finishAfterwards();
+      expect(await settled).toBe(0);
+    } finally {
+      world.close();
+    }
+  });
+
   it('counts a routed request until its answer is ended, even after its connection was cut', async () => {
     const inFlight = new RequestsInFlight();
     const world = await serve(inFlight);

@@ -27,14 +27,8 @@ export class RequestsInFlight {
 
   /** First in the app's middleware: counts the request and hooks its answer's end. */
   readonly count = (request: Request, response: Response, next: NextFunction): void => {
-    this.running++;
-    let counted = true;
-    const over = () => {
-      if (!counted) return;
-      counted = false;
-      this.running--;
-      if (this.running === 0) for (const done of [...this.waiting]) done();
-    };
+    const over = this.started();
+    counters.set(request, this);
     const end = response.end.bind(response) as (...args: unknown[]) => Response;
     const destroy = response.destroy.bind(response);
     response.end = (...args: unknown[]) => {
@@ -55,6 +49,26 @@ export class RequestsInFlight {
     next();
   };
 
+  /** Counts one more piece of work; the function it returns ends it (once, however often it is called). */
+  private started(): () => void {
+    this.running++;
+    let counted = true;
+    return () => {
+      if (!counted) return;
+      counted = false;
+      this.running--;
+      if (this.running === 0) for (const done of [...this.waiting]) done();
+    };
+  }
+
+  /** Runs `work` once the current turn of the event loop is over, counted as a request until it settles. */
+  runCounted(work: () => Promise<unknown>): void {
+    const over = this.started();
+    setImmediate(() => {
+      work().then(over, over);
+    });
+  }
+
   /** Resolves with the requests still being worked on once there are none, or when `withinMs` has passed. */
   settled(withinMs: number): Promise<number> {
     if (this.running === 0 || withinMs <= 0) return Promise.resolve(this.running);
@@ -68,4 +82,19 @@ export class RequestsInFlight {
       this.waiting.add(done);
     });
   }
+}
+
+/** The counter each request was counted by (the app's), for work that outlives its answer. */
+const counters = new WeakMap<Request, RequestsInFlight>();
+
+/**
+ * Runs `work` after the request is answered (a provider that wants its answer within seconds gets
+ * it before the work starts), still counted as that request's: a shutdown waits for it as it
+ * waits for a handler, instead of closing the pool under it. `work` must handle its own failures;
+ * whatever it rejects with is dropped.
+ */
+export function afterAnswer(request: Request, work: () => Promise<unknown>): void {
+  const counter = counters.get(request);
+  if (counter) counter.runCounted(work);
+  else setImmediate(() => void work().catch(() => undefined));
 }

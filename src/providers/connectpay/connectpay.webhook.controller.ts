@@ -2,6 +2,7 @@ import { Controller, Header, HttpCode, Logger, Post, Req } from '@nestjs/common'
 import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Public } from '../../common/auth/auth.decorators';
 import { ErrorBodyDto } from '../../common/errors/error-body.dto';
+import { afterAnswer } from '../../common/http/requests-in-flight';
 import { inbound, unverifiable, type RawRequest } from '../../webhooks/inbound';
 import { WebhooksService } from '../../webhooks/webhooks.service';
 
@@ -57,12 +58,13 @@ export class ConnectPayWebhookController {
   async notify(@Req() request: RawRequest): Promise<string> {
     const verified = await this.webhooks.verify('connectpay', inbound(request));
     if (!verified) throw unverifiable();
-    // ConnectPay wants OK within 10 s; the status fetch happens after the answer.
-    setImmediate(() => {
+    // ConnectPay wants OK within 10 s; the status fetch happens after the answer, and a shutdown
+    // waits for it as for the request itself.
+    afterAnswer(request, () =>
       this.webhooks
         .process('connectpay', verified.environments, verified.notice)
-        .catch((error: unknown) => this.logger.warn({ error: String(error) }, 'notification processing failed'));
-    });
+        .catch((error: unknown) => this.logger.warn({ error: String(error) }, 'notification processing failed')),
+    );
     return 'OK';
   }
 }

@@ -19,6 +19,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { Environment } from '../../config/environment';
+import { packageVersion } from '../../config/paths';
 import { Metrics } from '../../observability/metrics';
 import { inProviderSpan } from '../../observability/tracing';
 import { CredentialVault } from '../../credentials/credential-vault.service';
@@ -92,16 +93,30 @@ class ConnectTimeoutAgent extends Agent {
     const socket = (
       Agent.prototype as unknown as { createConnection: (o: AgentOptions, c?: unknown) => TLSSocket }
     ).createConnection.call(this, options, callback);
-    socket.setTimeout(this.connectTimeoutMs, () =>
-      socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' })),
+    // A timer of its own, not the socket's idle timeout: axios sets that on every request
+    // (`req.setTimeout(0)` without a `timeout`), which had silently replaced this deadline with
+    // the response's since it was written.
+    const deadline = setTimeout(
+      () => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' })),
+      this.connectTimeoutMs,
     );
     socket.once('secureConnect', () => {
-      socket.setTimeout(0);
+      clearTimeout(deadline);
       this.onHandshake();
     });
+    socket.once('close', () => clearTimeout(deadline));
     return socket;
   }
 }
+
+/** The most a provider's answer may hold; payout, status and bank-list answers are a few KB. */
+export const PROVIDER_ANSWER_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Sent on every provider call that does not name its own. Without it axios announced itself
+ * (`axios/<version>`), which tells a provider's support desk nothing.
+ */
+const USER_AGENT = `payments-backend/${packageVersion()}`;
 
 const RETRY_DELAY_MS = 100;
 /** How long a credential found missing (or revoked) stays known as missing, unless a vault change comes first. */
@@ -395,16 +410,23 @@ export class CredentialedHttp implements OnModuleDestroy {
     if (connection.credential) assertUsable(connection.credential);
     const started = performance.now();
     const write = request.method !== 'GET';
+    // A deadline for the whole answer, last byte included. axios' own `timeout` is the socket's
+    // idle time in Node (req.setTimeout): a provider sending a byte every few seconds kept a call,
+    // and the payout behind it, waiting for ever.
+    const deadline = new AbortController();
+    const deadlineTimer = setTimeout(() => deadline.abort(), this.environment.PROVIDER_RESPONSE_TIMEOUT_MS);
     try {
       const response = await this.http.axiosRef.request<ArrayBuffer>({
         url: baseUrl + request.path,
         method: request.method,
-        headers: { ...request.headers },
+        headers: { 'User-Agent': USER_AGENT, ...request.headers },
         data: request.body,
         httpsAgent: connection.agent,
         responseType: 'arraybuffer',
         transformRequest: [(data: unknown) => data],
-        timeout: this.environment.PROVIDER_RESPONSE_TIMEOUT_MS,
+        signal: deadline.signal,
+        // A provider (or whatever answers in its place) cannot make us hold an answer of any size.
+        maxContentLength: PROVIDER_ANSWER_LIMIT_BYTES,
         maxRedirects: 0,
         // Straight to the configured base URL, always: axios otherwise routes through whatever
         // HTTPS_PROXY / HTTP_PROXY the process environment happens to hold (set for a package
@@ -452,7 +474,7 @@ export class CredentialedHttp implements OnModuleDestroy {
       };
     } catch (error) {
       if (error instanceof ProviderError) throw error;
-      const mapped = transportError(error as AxiosError, request, { write });
+      const mapped = transportError(error as AxiosError, request, { write, pastDeadline: deadline.signal.aborted });
       this.metrics.providerCallDuration.observe(
         { ...callLabels(request), outcome: mapped.code },
         (performance.now() - started) / 1000,
@@ -471,6 +493,8 @@ export class CredentialedHttp implements OnModuleDestroy {
         'provider call failed',
       );
       throw mapped;
+    } finally {
+      clearTimeout(deadlineTimer);
     }
   }
 
@@ -572,21 +596,35 @@ function assertUsable(credential: Credential): void {
   }
 }
 
-function transportError(error: AxiosError, request: OutboundRequest, { write }: { write: boolean }): ProviderError {
+function transportError(
+  error: AxiosError,
+  request: OutboundRequest,
+  { write, pastDeadline }: { write: boolean; pastDeadline: boolean },
+): ProviderError {
   const code = error.code ?? (error.cause as { code?: string } | undefined)?.code ?? '';
   const where = `${request.provider} ${request.environment} (${request.operation})`;
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(error.message)) {
-    const connectPhase = code === 'ECONNECTTIMEOUT' || /connect timeout/.test(error.message);
+  const connectPhase = code === 'ECONNECTTIMEOUT' || /connect timeout/.test(error.message);
+  if (connectPhase) {
+    return new ProviderError('PROVIDER_TIMEOUT', `${where} did not accept the connection in time.`, {
+      retryable: true,
+    });
+  }
+  // The whole-answer deadline cancelled the call (axios reports a cancellation, ERR_CANCELED).
+  if (pastDeadline || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return new ProviderError('PROVIDER_TIMEOUT', `${where} did not answer in time.`, {
+      retryable: true,
+      outcomeUnknown: write,
+    });
+  }
+  // axios names the limit only in its message; provider-transport.spec.ts fails if that changes.
+  if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(error.message)) {
     return new ProviderError(
-      'PROVIDER_TIMEOUT',
-      `${where} did not ${connectPhase ? 'accept the connection' : 'answer'} in time.`,
-      {
-        retryable: true,
-        outcomeUnknown: write && !connectPhase,
-      },
+      'PROVIDER_PROTOCOL_ERROR',
+      `${where} answered with more than ${PROVIDER_ANSWER_LIMIT_BYTES} bytes; the answer was dropped unread.`,
+      { outcomeUnknown: write },
     );
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNECTTIMEOUT') {
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
     return new ProviderError('PROVIDER_UNAVAILABLE', `${where} could not be reached (${code}).`, { retryable: true });
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|alert/i.test(code + ' ' + error.message)) {
