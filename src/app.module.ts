@@ -15,6 +15,7 @@ import { CredentialsApiModule } from './credentials/credentials-api.module';
 import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { LivenessModule } from './database/liveness.module';
+import { ShutdownModule } from './common/shutdown/shutdown-signal';
 import { HealthModule } from './health/health.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PayoutsModule } from './payouts/payouts.module';
@@ -45,6 +46,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         ObservabilityModule,
         LivenessModule,
+        ShutdownModule,
         AuditModule,
         RateLimitModule,
         HealthModule,

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
+import { ShutdownSignal } from '../common/shutdown/shutdown-signal';
 import { batchConcurrencyOf, Environment } from '../config/environment';
 import { open, SealedSecretError } from '../credentials/crypto/envelope';
 import { MasterKeyring } from '../credentials/crypto/master-keyring';
@@ -71,7 +72,10 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly keyring: MasterKeyring,
     private readonly environment: Environment,
     private readonly liveness: InstanceLiveness,
-  ) {}
+    shutdown: ShutdownSignal,
+  ) {
+    shutdown.onBegin(() => this.stopTakingWork());
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => this.wake(), IDLE_POLL_MS);
@@ -79,12 +83,17 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+    this.stopTakingWork();
     await this.polling;
     await Promise.allSettled([...this.filling.values()]);
     // Rows being sent finish (or their lease lapses and another replica finishes them).
     await Promise.allSettled([...this.sends]);
+  }
+
+  /** No new pass, claim or send from now on; the rows being sent finish. */
+  private stopTakingWork(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
   }
 
   /** Runs a pass now unless one is running (the poll calls this; tests may too). */

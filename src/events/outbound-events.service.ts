@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { PeriodicTask } from '../common/periodic-task';
+import { ShutdownSignal } from '../common/shutdown/shutdown-signal';
 import { Metrics } from '../observability/metrics';
 import { Environment } from '../config/environment';
 import { open, seal, unlessUnopenable } from '../credentials/crypto/envelope';
@@ -106,8 +107,14 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly policy: DestinationPolicy,
     private readonly resolver: DestinationResolver,
     private readonly metrics: Metrics,
+    shutdown: ShutdownSignal,
   ) {
     this.checkedLookup = pinnedLookup(policy, (name) => resolver.lookup(name));
+    // Deliveries in flight finish (onModuleDestroy waits for them); no new claim of the outbox.
+    shutdown.onBegin(() => {
+      this.stopping = true;
+      void this.dispatcher.stop().catch(() => undefined);
+    });
     metrics.onScrape(async () => {
       const { pending, oldestSeconds } = await repository.backlog();
       metrics.outboxBacklog.set(pending);

@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task';
+import { ShutdownSignal } from '../common/shutdown/shutdown-signal';
 import { Environment, reconcileConcurrencyOf } from '../config/environment';
 import { PROVIDERS } from '../providers/provider-catalogue';
 import { ProviderError } from '../providers/provider.port';
@@ -44,7 +45,11 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
     private readonly environment: Environment,
     private readonly approvals: PayoutApprovals,
     private readonly metrics: Metrics,
+    // Optional: replicas made by hand (tests) have no app shutting down.
+    @Optional() shutdown?: ShutdownSignal,
   ) {
+    // The pass in progress is awaited by onModuleDestroy, which logs nothing more about it.
+    shutdown?.onBegin(() => void this.stopTakingWork().catch(() => undefined));
     metrics.onScrape(async () => {
       const { due, oldestDueSeconds } = await rows.dueCheckBacklog(PROVIDERS);
       metrics.reconcilerBacklog.set(due);
@@ -67,7 +72,11 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onModuleDestroy(): Promise<void> {
-    // The round in progress finishes (its claims are leased to this replica); no new one starts.
+    return this.stopTakingWork();
+  }
+
+  /** The round in progress finishes (its claims are leased to this replica); no new one starts. */
+  private stopTakingWork(): Promise<void> {
     this.stopping = true;
     return this.passes.stop();
   }

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
-import { SHUTDOWN_DRAIN_MS, SHUTDOWN_REQUESTS_MS } from '../../src/common/http/server-limits';
+import { BatchRunner } from '../../src/batches/batch-runner';
+import { closeGracefully, SHUTDOWN_DRAIN_MS, SHUTDOWN_REQUESTS_MS } from '../../src/common/http/server-limits';
+import { ShutdownSignal } from '../../src/common/shutdown/shutdown-signal';
+import { OutboundEventsRepository } from '../../src/events/persistence/outbound-events.repository';
+import { PayoutReconciler } from '../../src/payouts/payout-reconciler';
 import { brazilianAccount } from '../support/beneficiaries';
 import { createTestDatabase } from '../support/database';
 import { type ProviderWorld, startProviderWorld } from '../support/provider-world';
@@ -130,4 +134,43 @@ describe('shutdown with a handler still waiting for its provider', () => {
       }
     }
   }, 40_000);
+});
+
+/**
+ * The background work stops taking new work when the shutdown begins, not when the modules are
+ * destroyed 7.5 s later: the reconciler, the batch runner and the event dispatcher claim nothing
+ * while the requests in progress finish.
+ */
+describe('background work at the start of a shutdown', () => {
+  it('closeGracefully begins it; from then on no reconciler round, batch pass or outbox claim starts', async () => {
+    const t = await startTestApp({ env: { RECONCILE_INTERVAL_MS: '100' } });
+    try {
+      const rounds = jest.spyOn(t.app.get(PayoutReconciler), 'runOnce');
+      const runner = t.app.get(BatchRunner);
+      const passes = jest.spyOn(runner, 'pass');
+      const claims = jest.spyOn(t.app.get(OutboundEventsRepository), 'claimDue');
+      // Running before: every part has started at least once on its own.
+      await eventually(
+        async () => [rounds.mock.calls.length, passes.mock.calls.length, claims.mock.calls.length],
+        (counts) => counts.every((count) => count > 0),
+        5_000,
+      );
+      t.app.get(ShutdownSignal).begin();
+      const before = [rounds.mock.calls.length, passes.mock.calls.length, claims.mock.calls.length];
+      runner.wake();
+      // Several intervals of each (reconciler 100 ms, batch poll 250 ms, dispatcher 100 ms).
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect([rounds.mock.calls.length, passes.mock.calls.length, claims.mock.calls.length]).toEqual(before);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('is begun by closeGracefully before anything else', async () => {
+    const t = await startTestApp();
+    const begin = jest.spyOn(t.app.get(ShutdownSignal), 'begin');
+    await closeGracefully(t.app);
+    expect(begin).toHaveBeenCalledTimes(1);
+    await t.close();
+  });
 });

@@ -21,6 +21,12 @@ async function serve(inFlight: RequestsInFlight) {
     response.status(200).end('OK');
     afterAnswer(request, () => new Promise<void>((resolve) => afterwards.push(resolve)));
   });
+  app.get('/answer-then-throw', (request, response) => {
+    response.status(200).end('OK');
+    afterAnswer(request, () => {
+      throw new Error('thrown before any promise');
+    });
+  });
   app.get('/csv', (_request, response) => {
     async function* endless() {
       for (let i = 0; ; i++) yield { n: String(i) };
@@ -80,6 +86,9 @@ describe('RequestsInFlight', () => {
       const settled = inFlight.settled(5_000);
       world.finishAfterwards();
       expect(await settled).toBe(0);
+      // Work that throws at once ends its count too (and throws nowhere that could stop the process).
+      expect(await get(world.port, '/answer-then-throw')).toBe('answered 200');
+      expect(await inFlight.settled(1_000)).toBe(0);
     } finally {
       world.close();
     }

@@ -64,8 +64,9 @@ export class RequestsInFlight {
   /** Runs `work` once the current turn of the event loop is over, counted as a request until it settles. */
   runCounted(work: () => Promise<unknown>): void {
     const over = this.started();
+    // Through a promise, so a `work` that throws at once still ends its count and throws nowhere.
     setImmediate(() => {
-      work().then(over, over);
+      Promise.resolve().then(work).then(over, over);
     });
   }
 
@@ -96,5 +97,11 @@ const counters = new WeakMap<Request, RequestsInFlight>();
 export function afterAnswer(request: Request, work: () => Promise<unknown>): void {
   const counter = counters.get(request);
   if (counter) counter.runCounted(work);
-  else setImmediate(() => void work().catch(() => undefined));
+  else
+    setImmediate(
+      () =>
+        void Promise.resolve()
+          .then(work)
+          .catch(() => undefined),
+    );
 }

@@ -1,4 +1,5 @@
 import { type INestApplication, Logger } from '@nestjs/common';
+import { ShutdownSignal } from '../shutdown/shutdown-signal';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
@@ -159,6 +160,8 @@ export class LimitedExpressAdapter extends ExpressAdapter {
  */
 export async function closeGracefully(app: INestApplication): Promise<void> {
   const started = Date.now();
+  // The background work claims nothing new from here on; requests in progress still run.
+  app.get(ShutdownSignal).begin();
   const adapter = app.getHttpAdapter();
   if (adapter instanceof LimitedExpressAdapter) {
     await adapter.drain();

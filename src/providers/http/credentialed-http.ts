@@ -609,8 +609,10 @@ function transportError(
       retryable: true,
     });
   }
-  // The whole-answer deadline cancelled the call (axios reports a cancellation, ERR_CANCELED).
-  if (pastDeadline || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+  // The whole-answer deadline cancelled the call (axios reports a cancellation, ERR_CANCELED). It
+  // counts from the request, so it may pass while a connection is still being made or waited
+  // for: then nothing was sent, but that is not known here, and unknown is the safe answer.
+  if (pastDeadline || code === 'ETIMEDOUT') {
     return new ProviderError('PROVIDER_TIMEOUT', `${where} did not answer in time.`, {
       retryable: true,
       outcomeUnknown: write,
