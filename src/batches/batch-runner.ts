@@ -78,6 +78,8 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
+    // A stop that began while the app was starting (SIGTERM during start-up) is not undone.
+    if (this.stopped) return;
     this.timer = setInterval(() => this.wake(), IDLE_POLL_MS);
     this.timer.unref();
   }
@@ -155,6 +157,9 @@ export class BatchRunner implements OnApplicationBootstrap, OnModuleDestroy {
             this.liveness.id,
           );
           ahead.push(...claimed.map((item) => ({ item, claimedAt })));
+          // The stop began during the claim: its rows are not started. They stay leased to this
+          // process, and are claimed again when the lease lapses or this process is gone.
+          if (this.stopped) return;
         }
         const startable = Math.min(this.freeSlots(provider, slots), ahead.length);
         for (const { item } of ahead.splice(0, startable)) this.start(provider, item);

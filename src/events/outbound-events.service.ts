@@ -123,6 +123,8 @@ export class OutboundEvents implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
+    // A stop that began while the app was starting (SIGTERM during start-up) is not undone.
+    if (this.stopping) return;
     this.dispatcher.start(Math.min(this.environment.RECONCILE_INTERVAL_MS, 1_000));
   }
 

@@ -58,6 +58,8 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onApplicationBootstrap(): void {
+    // A stop that began while the app was starting (SIGTERM during start-up) is not undone.
+    if (this.stopping) return;
     this.passes.start(this.environment.RECONCILE_INTERVAL_MS);
   }
 
@@ -84,6 +86,7 @@ export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy
   /** One pass: the checks due (see checkDue), then cancel expired approvals and purge expired keys; returns how many payouts were looked at. */
   async runOnce(): Promise<number> {
     const checked = await this.checkDue();
+    if (this.stopping) return checked;
     // Payouts that waited past their approval deadline are cancelled, never sent.
     await this.approvals.expireDue();
     await this.idempotencyKeys.purgeExpired();

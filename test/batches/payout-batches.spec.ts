@@ -477,6 +477,8 @@ describe('payout batches', () => {
     const repository = world.t.app.get(BatchesRepository);
     const payouts = world.t.app.get(PayoutsService);
     // Two batches whose only row a sender holds (claimed, a long lease): the runner leaves them alone.
+    // Its second claim (attempts 2): the runner may have claimed the row once between the upload
+    // and this takeover (attempts 1), and what that attempt settles late is guarded by its count.
     const claimedBatch = async () => {
       const created = await upload(csvOf([csvRow(1, { environment: 'stg' })]), randomUUID());
       expect(created.status).toBe(201);
@@ -486,7 +488,7 @@ describe('payout batches', () => {
         [id],
       );
       await world.t.dataSource.query(
-        `UPDATE payout_batch_items SET status = 'sending', attempts = 1, due_at = now() + interval '1 hour',
+        `UPDATE payout_batch_items SET status = 'sending', attempts = 2, due_at = now() + interval '1 hour',
            owner_instance = NULL WHERE batch_id = $1`,
         [id],
       );
@@ -506,7 +508,7 @@ describe('payout batches', () => {
 
     const open = await claimedBatch();
     const created = await payouts.create(payout('linked row'), open.idempotency, {
-      link: repository.submittedWithPayout({ batchId: open.id, row: 1, attempts: 1 }),
+      link: repository.submittedWithPayout({ batchId: open.id, row: 1, attempts: 2 }),
     });
     if (created.outcome !== 'created') throw new Error(`expected a new payout, got ${created.outcome}`);
     expect(await rowOf(open.id)).toEqual({ status: 'submitted', payout_id: created.payout.id });
@@ -516,7 +518,7 @@ describe('payout batches', () => {
     const ledgerBefore = await ledger();
     await expect(
       payouts.create(payout('row of a cancelled batch'), cancelled.idempotency, {
-        link: repository.submittedWithPayout({ batchId: cancelled.id, row: 1, attempts: 1 }),
+        link: repository.submittedWithPayout({ batchId: cancelled.id, row: 1, attempts: 2 }),
       }),
     ).rejects.toBeInstanceOf(FirstCommitRefused);
     // Nothing stored: no payout, the key still free, the row left to its sender to settle; nothing sent.

@@ -3,7 +3,8 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { BatchRunner } from '../../src/batches/batch-runner';
-import { closeGracefully, SHUTDOWN_DRAIN_MS, SHUTDOWN_REQUESTS_MS } from '../../src/common/http/server-limits';
+import type { LimitedExpressAdapter } from '../../src/common/http/server-limits';
+import { SHUTDOWN_DRAIN_MS, SHUTDOWN_REQUESTS_MS } from '../../src/common/http/server-limits';
 import { ShutdownSignal } from '../../src/common/shutdown/shutdown-signal';
 import { OutboundEventsRepository } from '../../src/events/persistence/outbound-events.repository';
 import { PayoutReconciler } from '../../src/payouts/payout-reconciler';
@@ -142,7 +143,7 @@ describe('shutdown with a handler still waiting for its provider', () => {
  * while the requests in progress finish.
  */
 describe('background work at the start of a shutdown', () => {
-  it('closeGracefully begins it; from then on no reconciler round, batch pass or outbox claim starts', async () => {
+  it('from its start, no reconciler round, batch pass or outbox claim starts', async () => {
     const t = await startTestApp({ env: { RECONCILE_INTERVAL_MS: '100' } });
     try {
       const rounds = jest.spyOn(t.app.get(PayoutReconciler), 'runOnce');
@@ -166,11 +167,13 @@ describe('background work at the start of a shutdown', () => {
     }
   });
 
-  it('is begun by closeGracefully before anything else', async () => {
+  it('is begun by closeGracefully before the HTTP drain', async () => {
     const t = await startTestApp();
     const begin = jest.spyOn(t.app.get(ShutdownSignal), 'begin');
-    await closeGracefully(t.app);
+    const drain = jest.spyOn(t.app.getHttpAdapter() as LimitedExpressAdapter, 'drain');
+    await t.close(); // through closeGracefully, as main.ts stops
     expect(begin).toHaveBeenCalledTimes(1);
-    await t.close();
+    expect(drain).toHaveBeenCalled();
+    expect(begin.mock.invocationCallOrder[0]).toBeLessThan(drain.mock.invocationCallOrder[0]);
   });
 });

@@ -118,7 +118,7 @@ describe('provider transport', () => {
     expect(seen?.headers['user-agent']).toMatch(/^payments-backend\/\d+\.\d+\.\d+/);
   });
 
-  it('drops an answer of more than 4 MiB unread: PROVIDER_PROTOCOL_ERROR, the outcome of the write unknown', async () => {
+  it('stops reading an answer past 4 MiB: PROVIDER_PROTOCOL_ERROR, the outcome of the write unknown', async () => {
     await expect(call('simulator', '/huge')).rejects.toMatchObject({
       code: 'PROVIDER_PROTOCOL_ERROR',
       outcomeUnknown: true,

@@ -2,12 +2,12 @@ import { Global, Injectable, Logger, Module } from '@nestjs/common';
 
 /**
  * The moment a graceful shutdown begins (closeGracefully), for the background work that takes
- * new work on its own: the reconciler, the batch runner, the event dispatcher, the re-sealing
- * pass. Nest tells them to stop only when the modules are destroyed, after the drain and the
- * wait for requests in flight (up to 7.5 s), and until then they kept claiming: a batch row sent
- * in that time could still be waiting for its provider when the forced exit came, and be left
- * for the reconciler. From this signal on they finish what they hold and claim nothing new; the
- * durable state (rows, due checks, the outbox) is there for the next start or another replica.
+ * new work on its own: the reconciler, the batch runner and the event dispatcher. Nest tells
+ * them to stop only when the modules are destroyed, after the drain and the wait for requests in
+ * flight (up to 7.5 s), and until then they kept claiming: a batch row sent in that time could
+ * still be waiting for its provider when the forced exit came, and be left for the reconciler.
+ * From this signal on they finish what they have started and claim nothing new; the durable
+ * state (rows, due checks, the outbox) is there for the next start or another replica.
  */
 @Injectable()
 export class ShutdownSignal {

@@ -622,7 +622,7 @@ function transportError(
   if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(error.message)) {
     return new ProviderError(
       'PROVIDER_PROTOCOL_ERROR',
-      `${where} answered with more than ${PROVIDER_ANSWER_LIMIT_BYTES} bytes; the answer was dropped unread.`,
+      `${where} answered with more than ${PROVIDER_ANSWER_LIMIT_BYTES} bytes; reading stopped there.`,
       { outcomeUnknown: write },
     );
   }
