@@ -93,9 +93,9 @@ class ConnectTimeoutAgent extends Agent {
     const socket = (
       Agent.prototype as unknown as { createConnection: (o: AgentOptions, c?: unknown) => TLSSocket }
     ).createConnection.call(this, options, callback);
-    // A timer of its own, not the socket's idle timeout: axios sets that on every request
-    // (`req.setTimeout(0)` without a `timeout`), which had silently replaced this deadline with
-    // the response's since it was written.
+    // A timer of its own, not the socket's idle timeout: axios sets that on every request once TCP
+    // connects (`req.setTimeout`, 0 without a `timeout`), so the TLS handshake used to run under
+    // the response deadline instead of this one.
     const deadline = setTimeout(
       () => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECTTIMEOUT' })),
       this.connectTimeoutMs,
