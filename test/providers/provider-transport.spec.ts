@@ -14,6 +14,8 @@ import { startTestApp, type TestApp } from '../support/test-app';
  *   simulator: trusted certificate; answers as each test's path asks
  *   stg: accepts TCP and never starts TLS
  *   prod: a certificate from an authority we do not trust
+ * and ConnectPay's one-way simulator host at one that cuts the first request it reads, then stops
+ * listening (its retry is refused).
  */
 describe('provider transport', () => {
   let app: TestApp;
@@ -22,6 +24,8 @@ describe('provider transport', () => {
   let trusted: HttpsServer;
   let silent: Server;
   let untrusted: HttpsServer;
+  let cutThenGone: HttpsServer;
+  let cutThenGoneUrl: string;
   const silentSockets = new Set<Socket>();
   const received: Array<{ path: string; body: Buffer; headers: Record<string, unknown> }> = [];
 
@@ -68,11 +72,22 @@ describe('provider transport', () => {
       { key: theirLeaf.privateKeyPem, cert: theirLeaf.certificatePem },
       (_request, response) => response.end('{}'),
     );
+    // The first request is read whole (it may have been acted on), then its connection is cut and
+    // the host stops listening: the retry is refused before anything is sent.
+    cutThenGone = createHttpsServer({ key: ourLeaf.privateKeyPem, cert: ourLeaf.certificatePem }, (request) => {
+      request.resume();
+      request.on('end', () => {
+        cutThenGone.close();
+        request.socket.destroy();
+      });
+    });
+    cutThenGoneUrl = await listen(cutThenGone);
     app = await startTestApp({
       env: {
         D24_SIMULATOR_URL: await listen(trusted),
         D24_STG_URL: await listen(silent),
         D24_PROD_URL: await listen(untrusted),
+        CONNECTPAY_SIMULATOR_TLS_URL: cutThenGoneUrl,
         PROVIDER_CA_FILE: caFile,
         // Room for a loopback handshake on a loaded CI machine; the connect deadline must come
         // first, or a host that never finishes TLS is reported by the answer's deadline instead.
@@ -88,7 +103,7 @@ describe('provider transport', () => {
     for (const socket of silentSockets) socket.destroy();
     trusted?.closeAllConnections();
     await Promise.all(
-      [trusted, silent, untrusted].map(
+      [trusted, silent, untrusted, cutThenGone].map(
         (server) => new Promise((resolve) => (server ? server.close(() => resolve(undefined)) : resolve(undefined))),
       ),
     );
@@ -147,5 +162,25 @@ describe('provider transport', () => {
     expect((error as Error).message).toMatch(
       /^The TLS handshake with d24 prod \(create\) failed \(.+\); check the certificates\.$/,
     );
+  });
+
+  it('a retry refused before it was sent leaves the outcome of a write that may have landed unknown', async () => {
+    const error = await http
+      .request({
+        provider: 'connectpay',
+        environment: 'simulator',
+        family: 'tls',
+        operation: 'initiate',
+        method: 'POST',
+        path: '/payments',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{}',
+        // Retried once: the provider would deduplicate it.
+        idempotent: true,
+      })
+      .catch((failure: unknown) => failure);
+    // The retry met a refused connection (known not sent); the first attempt was cut after it was read.
+    expect(error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', outcomeUnknown: true });
+    expect((error as Error).message).toContain('could not be reached (ECONNREFUSED)');
   });
 });

@@ -346,16 +346,37 @@ export class CredentialedHttp implements OnModuleDestroy {
   async request(request: OutboundRequest): Promise<OutboundResponse> {
     const key = `${request.provider}:${request.environment}`;
     const policy: IPolicy = request.idempotent ? this.retryingBreaker(key) : this.breaker(key);
+    // Once an attempt's write may have reached the provider, the call's outcome stays unknown,
+    // whatever the retry then meets: a retry refused before it was sent (a connection refused or
+    // not made in time, an open circuit) says nothing about the first attempt, and reporting it
+    // as known would fail a payout the provider may be paying.
+    let mayHaveLanded = false;
     try {
-      return await policy.execute(() => this.send(request));
+      return await policy.execute(async () => {
+        try {
+          return await this.send(request);
+        } catch (error) {
+          if (error instanceof ProviderError && error.outcomeUnknown) mayHaveLanded = true;
+          throw error;
+        }
+      });
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
         this.metrics.providerCallErrors.inc({ ...callLabels(request), code: 'CIRCUIT_OPEN' });
         throw new ProviderError(
           'CIRCUIT_OPEN',
           `${request.provider} ${request.environment} is failing; calls are paused for a few seconds.`,
-          { retryable: true },
+          { retryable: true, outcomeUnknown: mayHaveLanded },
         );
+      }
+      if (mayHaveLanded && error instanceof ProviderError && !error.outcomeUnknown) {
+        throw new ProviderError(error.code, error.message, {
+          retryable: error.retryable,
+          outcomeUnknown: true,
+          providerCode: error.providerCode,
+          capability: error.capability,
+          reason: error.reason,
+        });
       }
       throw error;
     }
