@@ -546,6 +546,17 @@ describe('PayoutsService rules (in-memory repositories)', () => {
       ['payout.created', undefined],
       ['payout.status_changed', 'unknown'],
     ]);
+
+    // Sent again (as the reconciler does) and refused before it left: the first send may have
+    // landed, so the payout stays unknown, with its next check, and nothing is announced.
+    provider.onCreate = () =>
+      Promise.reject(new ProviderError('CIRCUIT_OPEN', 'd24 simulator is failing.', { retryable: true }));
+    const lostPayout = lost.outcome === 'created' ? lost.payout : undefined;
+    if (!lostPayout) throw new Error('expected the lost payout');
+    const resent = await service.submit(lostPayout);
+    expect(resent).toMatchObject({ status: 'unknown', failureCode: null, failureReason: null });
+    expect(tables.payouts.get(lostId)?.nextCheckAt?.getTime()).toBeGreaterThan(Date.now());
+    expect(tables.outbox).toHaveLength(5);
   });
 
   it('refuses with 409 before storing anything when the provider environment has no credential in service; the key stays free', async () => {

@@ -732,7 +732,12 @@ export class PayoutsService {
       const locked = await this.payouts.lockById(transaction, id);
       if (!locked) throw ApiError.notFound('payout', id);
       const current = locked.payout;
-      const to: PayoutStatus = unknown ? 'unknown' : 'failed';
+      // A payout whose earlier send was lost stays unknown whatever this send met: a resubmission
+      // refused (an open circuit, a refused connection, a credential, even the provider's own
+      // refusal where it checks before it deduplicates) says nothing about the send that may have
+      // landed. Only the provider's answer about the payout (a create answered, its status) ends it.
+      const stillUnknown = unknown || current.status === 'unknown';
+      const to: PayoutStatus = stillUnknown ? 'unknown' : 'failed';
       const detail = {
         source,
         code: providerError?.code ?? 'UNEXPECTED',
@@ -750,15 +755,15 @@ export class PayoutsService {
         ...current,
         status: to,
         // The finer stable reason when the provider's code names one (BANK_CODE_UNKNOWN), else the domain code.
-        failureCode: unknown ? null : (providerError?.reason ?? providerError?.code ?? null),
-        failureReason: unknown ? null : (providerError?.message ?? null),
+        failureCode: stillUnknown ? null : (providerError?.reason ?? providerError?.code ?? null),
+        failureReason: stillUnknown ? null : (providerError?.message ?? null),
         updatedAt: new Date(),
       };
       await this.payouts.updateState(transaction, id, {
         status: to,
         failureCode: payout.failureCode,
         failureReason: payout.failureReason,
-        nextCheckAt: unknown ? this.nextCheck(locked.checkAttempts) : null,
+        nextCheckAt: stillUnknown ? this.nextCheck(locked.checkAttempts) : null,
         updatedAt: payout.updatedAt,
       });
       await this.payouts.appendHistory(
