@@ -15,10 +15,6 @@ export class ShutdownSignal {
   private readonly listeners = new Set<() => void>();
   private started = false;
 
-  get begun(): boolean {
-    return this.started;
-  }
-
   /** Calls `listener` once, when the shutdown begins (at once if it has begun). */
   onBegin(listener: () => void): void {
     if (this.started) listener();

@@ -25,6 +25,7 @@ import { inProviderSpan } from '../../observability/tracing';
 import { CredentialVault } from '../../credentials/credential-vault.service';
 import type { Credential, CredentialKind, SecretMaterial, SecretOf } from '../../credentials/domain/credential';
 import { ProviderEndpoints, HostFamily } from '../provider-endpoints';
+import { withOutcomeUnknown } from '../provider-errors';
 import { ProviderError, type Provider, type ProviderEnvironment } from '../provider.port';
 
 export interface OutboundRequest {
@@ -369,16 +370,7 @@ export class CredentialedHttp implements OnModuleDestroy {
           { retryable: true, outcomeUnknown: mayHaveLanded },
         );
       }
-      if (mayHaveLanded && error instanceof ProviderError && !error.outcomeUnknown) {
-        throw new ProviderError(error.code, error.message, {
-          retryable: error.retryable,
-          outcomeUnknown: true,
-          providerCode: error.providerCode,
-          capability: error.capability,
-          reason: error.reason,
-        });
-      }
-      throw error;
+      throw mayHaveLanded ? withOutcomeUnknown(error) : error;
     }
   }
 
